@@ -1,0 +1,146 @@
+// The one interface every transport implements, and the registry that lists them.
+//
+// One Transport object is one endpoint in one process. The scenario code talks only to this
+// interface, so every transport is measured by the same code.
+//
+// Contract (the conformance suite in tests/conformance_test.cpp checks each bullet for every
+// entry of the registry):
+// - Set-up is two-phase. The consumer calls listen() first and gets an address string (a port,
+//   or "" when the names derived from Endpoint::token suffice). The producer is then created and
+//   calls connect(address); the consumer calls connect("") to accept it. Both return once the
+//   channel carries messages both ways.
+// - loan(n) gives n writable bytes; send(n) hands them to the peer. One loan at a time; the span
+//   is invalid after send(). A copying transport loans a private buffer and copies on send; a
+//   zero-copy transport loans memory the peer will read in place.
+// - receive() waits (per Endpoint::wait) for the next whole message and returns a view of it that
+//   stays valid until release(). One received message at a time.
+// - Messages arrive whole, in FIFO order, each exactly once, with the bytes that were sent; a
+//   transport whose kernel mechanism is lossy (datagrams) detects a lost, duplicated or reordered
+//   fragment and says so, it never returns a corrupt message.
+// - A peer that exits or dies makes receive()/send() fail with Errc::peer_gone (or Errc::timeout
+//   after Endpoint::timeout at the latest): an error, never a hang.
+// - Every name a transport creates (files under Endpoint::dir, POSIX shm names starting with
+//   Endpoint::token) is removed by the process that created it when it is destroyed; the harness
+//   sweeps both after each cell as well, so a killed process leaves nothing behind either.
+// - Errors are values (Result<T>), never exceptions, on every call.
+#pragma once
+
+#include <cerrno>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <expected>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace ipcbench {
+
+enum class Role : std::uint8_t { producer, consumer };
+
+// How a receiver waits for data (DESIGN.md, "Wait strategies").
+enum class WaitMode : std::uint8_t {
+  spin,      // busy-poll: non-blocking sockets, spinning on shared memory
+  block,     // the kernel wakes the reader: blocking sockets, a futex on shared memory
+  adaptive,  // spin for Endpoint::spin, then block
+};
+
+std::string_view to_string(WaitMode mode);
+std::string_view to_string(Role role);
+std::optional<WaitMode> parse_wait_mode(std::string_view text);
+
+enum class Errc : std::uint8_t {
+  peer_gone,          // the peer closed, exited or died
+  message_too_large,  // larger than Capabilities::max_message_bytes or Endpoint::max_message_bytes
+  timeout,            // nothing arrived within Endpoint::timeout
+  protocol,           // framing broken: lost, duplicated or reordered fragment, bad length
+  resource,           // could not create or open a socket, file or segment
+  unsupported,        // a wait mode or option this transport does not offer
+  unavailable,        // the library behind this transport is not installed
+  system,             // any other operating-system error
+};
+
+std::string_view to_string(Errc code);
+
+struct Error {
+  Errc code;
+  std::string reason;
+};
+
+template <class T>
+using Result = std::expected<T, Error>;
+
+inline std::unexpected<Error> fail(Errc code, std::string reason) {
+  return std::unexpected(Error{code, std::move(reason)});
+}
+// "what: strerror(err)" as an error value; errno by default.
+std::unexpected<Error> fail_errno(Errc code, std::string_view what, int err = errno);
+
+struct Capabilities {
+  std::size_t max_message_bytes;  // the largest message send() accepts
+  bool zero_copy;                 // the receiver reads the sender's memory in place
+  bool kernel_reliable;           // the kernel mechanism itself never loses or reorders
+  std::vector<WaitMode> waits;    // the wait modes offered
+  WaitMode native_wait;           // the mode the seeds measured
+  // The channel is the consumer's stdin/stdout (the seeds' stdin_stdout): the harness wires two
+  // pipes and hands the ends over in Endpoint::in_fd/out_fd.
+  bool stdio_pipes = false;
+};
+
+// What a transport endpoint is given. Everything a cell needs to be unique comes from here.
+struct Endpoint {
+  Role role = Role::producer;
+  WaitMode wait = WaitMode::block;
+  std::string token;                     // unique per cell; prefix of every POSIX shm name
+  std::string dir;                       // private directory for this cell, removed after it
+  std::size_t max_message_bytes = 4096;  // the largest message this cell sends
+  std::size_t queue_depth = 8;           // messages a producer may have in flight
+  std::chrono::milliseconds timeout{5000};  // receive()/connect() give up after this
+  std::chrono::microseconds spin{5};        // adaptive: how long to spin before blocking
+  int in_fd = -1;                           // stdio_pipes: read end of the channel
+  int out_fd = -1;                          // stdio_pipes: write end of the channel
+};
+
+// Counts kept by the transport itself (datagram transports count fragments).
+struct TransportStats {
+  std::uint64_t messages_sent = 0;
+  std::uint64_t messages_received = 0;
+  std::uint64_t messages_lost = 0;  // dropped because a fragment was lost or out of order
+};
+
+class Transport {
+ public:
+  virtual ~Transport() = default;
+  Transport() = default;
+  Transport(const Transport&) = delete;
+  Transport& operator=(const Transport&) = delete;
+
+  // Consumer only, first: create what the producer connects to. Returns its address.
+  virtual Result<std::string> listen() { return std::string{}; }
+  // Producer: connect to the consumer's address. Consumer: accept the producer ("" address).
+  virtual Result<void> connect(std::string_view peer_address) = 0;
+  virtual Result<std::span<std::byte>> loan(std::size_t bytes) = 0;
+  virtual Result<void> send(std::size_t bytes) = 0;
+  virtual Result<std::span<const std::byte>> receive() = 0;
+  virtual void release() = 0;
+  virtual TransportStats stats() const { return {}; }
+};
+
+// One row of the registry (transports/registry.cpp).
+struct TransportInfo {
+  std::string_view name;
+  std::string_view description;  // what it is and its limits, one line
+  Capabilities (*capabilities)();
+  Result<std::unique_ptr<Transport>> (*make)(const Endpoint& endpoint);
+  // Empty when the transport can run here; otherwise why not and what to install.
+  std::string_view unavailable = {};
+};
+
+// The registry, in the order `list` and `--transports all` use.
+std::span<const TransportInfo> transports();
+const TransportInfo* find_transport(std::string_view name);
+
+}  // namespace ipcbench
