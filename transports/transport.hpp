@@ -94,10 +94,10 @@ struct Capabilities {
 struct Endpoint {
   Role role = Role::producer;
   WaitMode wait = WaitMode::block;
-  std::string token;                     // unique per cell; prefix of every POSIX shm name
-  std::string dir;                       // private directory for this cell, removed after it
-  std::size_t max_message_bytes = 4096;  // the largest message this cell sends
-  std::size_t queue_depth = 8;           // messages a producer may have in flight
+  std::string token;                        // unique per cell; prefix of every POSIX shm name
+  std::string dir;                          // private directory for this cell, removed after it
+  std::size_t max_message_bytes = 4096;     // the largest message this cell sends
+  std::size_t queue_depth = 8;              // messages a producer may have in flight
   std::chrono::milliseconds timeout{5000};  // receive()/connect() give up after this
   std::chrono::microseconds spin{5};        // adaptive: how long to spin before blocking
   int in_fd = -1;                           // stdio_pipes: read end of the channel

@@ -1,0 +1,527 @@
+#include "harness/conductor.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "harness/environment.hpp"
+#include "harness/process.hpp"
+#include "harness/results.hpp"
+#include "harness/worker.hpp"
+#include "transports/fd_io.hpp"
+
+namespace ipcbench {
+
+using nlohmann::json;
+namespace fs = std::filesystem;
+using Steady = std::chrono::steady_clock;
+
+namespace {
+
+// --- Ctrl-C: the handler only writes a byte; the conductor's poll() sees it. -----------------
+int g_signal_pipe[2] = {-1, -1};
+volatile sig_atomic_t g_interrupted = 0;
+
+void on_signal(int) {
+  g_interrupted = 1;
+  if (g_signal_pipe[1] >= 0) (void)!::write(g_signal_pipe[1], "x", 1);
+}
+
+void install_signal_handlers() {
+  if (g_signal_pipe[0] < 0 && ::pipe2(g_signal_pipe, O_CLOEXEC | O_NONBLOCK) != 0) return;
+  struct sigaction sa {};
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP})
+    ::sigaction(sig, &sa, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+}
+
+std::string self_executable() {
+  char path[4096] = {};
+  ssize_t n = ::readlink("/proc/self/exe", path, sizeof path - 1);
+  return n > 0 ? std::string(path, static_cast<std::size_t>(n)) : std::string("ipcbench");
+}
+
+std::string tail_of_file(const std::string& path, std::size_t max_bytes = 400) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string s = ss.str();
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' '))
+    s.pop_back();
+  if (s.size() > max_bytes) s = "..." + s.substr(s.size() - max_bytes);
+  for (auto& c : s) {
+    if (c == '\n') c = ' ';
+  }
+  return s;
+}
+
+bool pid_alive(long pid) {
+  return pid > 0 && (::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM);
+}
+
+// --- One worker as the conductor sees it. ------------------------------------------------------
+struct Worker {
+  Role role = Role::producer;
+  pid_t pid = -1;
+  UniqueFd to;    // conductor -> worker
+  UniqueFd from;  // worker -> conductor
+  std::string buffer;
+  bool eof = false;
+  std::vector<json> events;
+  std::string stderr_path;
+  std::optional<ChildExit> exit;
+
+  const char* name() const { return role == Role::producer ? "producer" : "consumer"; }
+
+  // Reads what is there; splits complete lines into events.
+  void read_available() {
+    char chunk[65536];
+    for (;;) {
+      ssize_t n = ::read(from.get(), chunk, sizeof chunk);
+      if (n > 0) {
+        buffer.append(chunk, static_cast<std::size_t>(n));
+        continue;
+      }
+      if (n == 0) eof = true;
+      if (n < 0 && errno == EINTR) continue;
+      break;
+    }
+    std::size_t nl;
+    while ((nl = buffer.find('\n')) != std::string::npos) {
+      std::string line = buffer.substr(0, nl);
+      buffer.erase(0, nl + 1);
+      try {
+        events.push_back(json::parse(line));
+      } catch (const json::exception&) {
+        events.push_back({{"event", "error"},
+                          {"code", "protocol"},
+                          {"reason", "unreadable control line: " + line.substr(0, 200)}});
+      }
+    }
+  }
+
+  const json* find(std::string_view event) const {
+    for (const auto& e : events) {
+      if (e.value("event", std::string()) == event) return &e;
+    }
+    return nullptr;
+  }
+
+  void tell(std::string_view line) {
+    std::string s = std::string(line) + "\n";
+    (void)!::write(to.get(), s.data(), s.size());
+  }
+};
+
+// What went wrong with a worker that did not deliver `wanted`, in one line.
+std::string worker_failure(Worker& w, std::string_view wanted) {
+  if (const json* e = w.find("error")) {
+    return fmt::format("{}: {}: {}", w.name(), e->value("code", std::string("error")),
+                       e->value("reason", std::string()));
+  }
+  if (const json* r = w.find("result"); r && !r->value("ok", true)) {
+    return fmt::format("{}: {}: {}", w.name(), r->value("code", std::string("error")),
+                       r->value("reason", std::string()));
+  }
+  if (!w.exit) w.exit = reap_or_kill(w.pid, std::chrono::milliseconds(500));
+  std::string err = tail_of_file(w.stderr_path);
+  return fmt::format("{} {} before {}{}{}", w.name(), w.exit->describe(), wanted,
+                     err.empty() ? "" : ": ", err);
+}
+
+enum class Wait { ok, failed, timed_out, interrupted };
+
+// Sleeps in poll() until every worker in `workers` has sent `event`, one of them failed, the
+// deadline passed or the user interrupted.
+Wait wait_for(std::vector<Worker*> workers, std::string_view event, Steady::time_point deadline,
+              std::string& why) {
+  for (;;) {
+    bool all = true;
+    for (Worker* w : workers) {
+      if (w->find(event)) continue;
+      all = false;
+      if (w->find("error") || w->eof) {
+        why = worker_failure(*w, event);
+        return Wait::failed;
+      }
+    }
+    if (all) return Wait::ok;
+    if (g_interrupted) return Wait::interrupted;
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Steady::now());
+    if (left.count() <= 0) {
+      why = fmt::format("timed out waiting for '{}'", event);
+      return Wait::timed_out;
+    }
+    std::vector<pollfd> fds;
+    for (Worker* w : workers) {
+      if (!w->eof) fds.push_back({w->from.get(), POLLIN, 0});
+    }
+    fds.push_back({g_signal_pipe[0], POLLIN, 0});
+    int n = ::poll(fds.data(), fds.size(), static_cast<int>(std::min<long>(left.count(), 1000)));
+    if (n < 0 && errno != EINTR) {
+      why = fmt::format("poll: {}", std::strerror(errno));
+      return Wait::failed;
+    }
+    for (Worker* w : workers) {
+      if (!w->eof) w->read_available();
+    }
+  }
+}
+
+struct Pipe {
+  UniqueFd read;
+  UniqueFd write;
+};
+
+Result<Pipe> make_pipe() {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) return fail_errno(Errc::resource, "pipe2");
+  return Pipe{UniqueFd(fds[0]), UniqueFd(fds[1])};
+}
+
+struct Context {
+  std::string exe;
+  Clock clock = Clock::monotonic();
+  int cpu_producer = -1;
+  int cpu_consumer = -1;
+  std::chrono::milliseconds timeout{60000};
+  std::chrono::microseconds spin{5};
+};
+
+std::size_t queue_depth_for(std::size_t bytes) {
+  // Enough slots to keep a stream moving, within about 32 MiB of ring per direction.
+  return std::clamp<std::size_t>((32u << 20) / std::max<std::size_t>(bytes, 1), 4, 64);
+}
+
+CellRun run_cell(const Cell& cell, const Context& ctx, const std::string& token) {
+  CellRun run;
+  const auto started = Steady::now();
+  const auto deadline = started + ctx.timeout;
+  const TransportInfo* info = find_transport(cell.transport);
+  const Capabilities caps = info->capabilities();
+  const std::string dir = "/tmp/" + token;
+  sweep_token(token);
+  if (::mkdir(dir.c_str(), 0700) != 0) {
+    run.error = fmt::format("cannot make {}: {}", dir, std::strerror(errno));
+    return run;
+  }
+
+  WorkerSpec spec;
+  spec.transport = cell.transport;
+  spec.scenario = cell.scenario;
+  spec.bytes = cell.bytes;
+  spec.wait = cell.wait;
+  spec.touch = cell.touch;
+  spec.warmup = cell.warmup;
+  spec.count = cell.count;
+  spec.budget_ns = cell.budget.count();
+  spec.token = token;
+  spec.dir = dir;
+  // A worker gives up waiting a little before the conductor's deadline, so that its own
+  // reason (not just "killed") reaches the results.
+  spec.timeout_ms = std::max<std::int64_t>(1000, ctx.timeout.count() - 2000);
+  spec.spin_us = ctx.spin.count();
+  spec.queue_depth = queue_depth_for(cell.bytes);
+  spec.tsc = ctx.clock.uses_tsc();
+  spec.ns_per_tick = ctx.clock.ns_per_tick();
+
+  Worker consumer, producer;
+  consumer.role = Role::consumer;
+  producer.role = Role::producer;
+  std::string why;
+  Wait state = Wait::ok;
+
+  auto start_worker = [&](Worker& w, WorkerSpec s, int cpu,
+                          std::vector<std::pair<int, int>> extra) -> bool {
+    auto to = make_pipe();
+    auto from = make_pipe();
+    if (!to || !from) {
+      why = "cannot make control pipes";
+      return false;
+    }
+    s.role = w.role;
+    w.stderr_path = dir + "/" + w.name() + ".stderr";
+    ChildSpec child;
+    child.argv = {ctx.exe, "worker", "--spec", to_json(s).dump()};
+    child.cpu = cpu;
+    child.stderr_path = w.stderr_path;
+    child.descriptors = {{to->read.get(), s.ctl_in}, {from->write.get(), s.ctl_out}};
+    for (auto d : extra)
+      child.descriptors.push_back(d);
+    auto pid = spawn(child);
+    if (!pid) {
+      why = pid.error().reason;
+      return false;
+    }
+    w.pid = *pid;
+    w.to = std::move(to->write);
+    w.from = std::move(from->read);
+    ::fcntl(w.from.get(), F_SETFL, O_NONBLOCK);
+    return true;
+  };
+
+  // The stdio-pipes channel: a (producer -> consumer), b (consumer -> producer).
+  std::optional<Pipe> a, b;
+  if (caps.stdio_pipes) {
+    auto pa = make_pipe();
+    auto pb = make_pipe();
+    if (!pa || !pb) {
+      run.error = "cannot make the channel's pipes";
+      fs::remove_all(dir);
+      return run;
+    }
+    a = std::move(*pa);
+    b = std::move(*pb);
+  }
+
+  // 1. The consumer first: it makes what the producer connects to.
+  {
+    WorkerSpec s = spec;
+    std::vector<std::pair<int, int>> extra;
+    if (caps.stdio_pipes) {
+      s.in_fd = 0;
+      s.out_fd = 1;
+      extra = {{a->read.get(), 0}, {b->write.get(), 1}};
+    }
+    if (!start_worker(consumer, s, ctx.cpu_consumer, extra)) state = Wait::failed;
+    if (caps.stdio_pipes) {
+      a->read = UniqueFd();  // only the consumer holds these now: its exit reads as EOF
+      b->write = UniqueFd();
+    }
+  }
+  if (state == Wait::ok) state = wait_for({&consumer}, "listening", deadline, why);
+  // 2. The producer, told where to connect.
+  if (state == Wait::ok) {
+    WorkerSpec s = spec;
+    s.peer_address = consumer.find("listening")->value("address", std::string());
+    std::vector<std::pair<int, int>> extra;
+    if (caps.stdio_pipes) {
+      s.in_fd = 5;
+      s.out_fd = 6;
+      extra = {{b->read.get(), 5}, {a->write.get(), 6}};
+    }
+    if (!start_worker(producer, s, ctx.cpu_producer, extra)) state = Wait::failed;
+    a.reset();
+    b.reset();
+  }
+  // 3. Both connected: go. 4. Both report.
+  if (state == Wait::ok) state = wait_for({&consumer, &producer}, "connected", deadline, why);
+  if (state == Wait::ok) {
+    consumer.tell("go");
+    producer.tell("go");
+    state = wait_for({&consumer, &producer}, "result", deadline, why);
+  }
+
+  // Reap (or kill) both; a worker that has reported exits at once.
+  for (Worker* w : {&producer, &consumer}) {
+    if (w->pid < 0 || w->exit) continue;
+    auto grace = state == Wait::ok ? std::chrono::milliseconds(5000) : std::chrono::milliseconds(0);
+    w->exit = reap_or_kill(w->pid, grace);
+  }
+  auto cpu_ns = [](const std::optional<ChildExit>& e) {
+    if (!e) return 0.0;
+    auto tv = [](const timeval& t) { return t.tv_sec * 1e9 + t.tv_usec * 1e3; };
+    return tv(e->usage.ru_utime) + tv(e->usage.ru_stime);
+  };
+  run.producer_process_cpu_ns = cpu_ns(producer.exit);
+  run.consumer_process_cpu_ns = cpu_ns(consumer.exit);
+  if (const json* r = producer.find("result")) run.producer = *r;
+  if (const json* r = consumer.find("result")) run.consumer = *r;
+
+  if (state == Wait::ok) {
+    // Both reported: the cell succeeded if both scenarios did and both exited cleanly.
+    for (Worker* w : {&producer, &consumer}) {
+      const json* r = w->find("result");
+      if (!r->value("ok", false)) {
+        why = worker_failure(*w, "the end");
+        state = Wait::failed;
+        break;
+      }
+      if (!w->exit->success()) {
+        why = fmt::format("{} {} after reporting", w->name(), w->exit->describe());
+        state = Wait::failed;
+        break;
+      }
+    }
+  } else if (state == Wait::timed_out) {
+    why = fmt::format("timed out after {} s ({}); killed", ctx.timeout.count() / 1000.0, why);
+  } else if (state == Wait::interrupted) {
+    why = "interrupted";
+  }
+  if (state != Wait::ok && why.empty()) why = "failed";
+  if (state == Wait::failed || state == Wait::timed_out) {
+    // A worker's own report names the cause better than "killed"; "peer gone" or a timeout is
+    // only the other side of a failure, so it comes last.
+    std::string cause, echo;
+    for (Worker* w : {&consumer, &producer}) {
+      const json* r = w->find("result");
+      if (!w->find("error") && !(r && !r->value("ok", true))) continue;
+      std::string own = worker_failure(*w, "the end");
+      bool secondary = own.find(": peer gone:") != std::string::npos ||
+                       own.find(": timeout:") != std::string::npos;
+      std::string& slot = secondary ? echo : cause;
+      if (slot.empty()) slot = own;
+    }
+    if (!cause.empty()) {
+      why = cause;
+    } else if (!echo.empty() && state == Wait::timed_out) {
+      why = echo + " (" + why + ")";
+    }
+  }
+  run.ok = state == Wait::ok;
+  run.error = run.ok ? "" : why;
+  fs::remove_all(dir);
+  sweep_token(token);
+  run.wall_s = std::chrono::duration<double>(Steady::now() - started).count();
+  return run;
+}
+
+std::string default_output_path() {
+  std::time_t now = std::time(nullptr);
+  std::tm local{};
+  ::localtime_r(&now, &local);
+  char buffer[64];
+  std::strftime(buffer, sizeof buffer, "results/run-%Y%m%d-%H%M%S.json", &local);
+  return buffer;
+}
+
+std::string format_duration(double s) {
+  if (s < 60) return fmt::format("{:.0f}s", s);
+  return fmt::format("{}m{:02}s", static_cast<int>(s) / 60, static_cast<int>(s) % 60);
+}
+
+}  // namespace
+
+int sweep_token(const std::string& token) {
+  int removed = 0;
+  for (const char* dir : {"/dev/shm", "/tmp"}) {
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(dir, ec)) {
+      std::string name = entry.path().filename().string();
+      // The token itself, or the token followed by a separator (so cell 1 does not match 10).
+      if (name.rfind(token, 0) != 0) continue;
+      if (name.size() > token.size() &&
+          std::isdigit(static_cast<unsigned char>(name[token.size()]))) {
+        continue;
+      }
+      if (fs::remove_all(entry.path(), ec) > 0) ++removed;
+    }
+  }
+  return removed;
+}
+
+int sweep_stale_resources() {
+  int removed = 0;
+  for (const char* dir : {"/dev/shm", "/tmp"}) {
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(dir, ec)) {
+      std::string name = entry.path().filename().string();
+      if (name.rfind("ipcbench-", 0) != 0) continue;
+      long pid = std::strtol(name.c_str() + 9, nullptr, 10);
+      if (pid <= 0 || pid_alive(pid)) continue;
+      if (fs::remove_all(entry.path(), ec) > 0) ++removed;
+    }
+  }
+  return removed;
+}
+
+int run_matrix(const RunOptions& options) {
+  install_signal_handlers();
+  sweep_stale_resources();
+  std::vector<std::string> skipped;
+  std::vector<Cell> cells = expand_cells(options, skipped);
+  for (const auto& s : skipped)
+    fmt::print(stderr, "note: skipped: {}\n", s);
+  if (cells.empty()) {
+    fmt::print(stderr, "ipcbench: nothing to run\n");
+    return 2;
+  }
+
+  Context ctx;
+  ctx.exe = self_executable();
+  ctx.clock = Clock::calibrate();
+  ctx.cpu_producer = options.cpu_producer;
+  ctx.cpu_consumer = options.cpu_consumer;
+  ctx.timeout = options.timeout;
+  ctx.spin = options.spin;
+  const double overhead = ctx.clock.overhead_ns();
+
+  Machine machine = inspect_machine();
+  std::vector<std::string> warnings =
+      stability_warnings(machine, ctx.cpu_producer, ctx.cpu_consumer);
+  if (!warnings.empty()) {
+    fmt::print(stderr, "Warnings: these may make results unstable\n");
+    for (const auto& w : warnings)
+      fmt::print(stderr, "  - {}\n", w);
+    fmt::print(stderr, "\n");
+  }
+  const std::string out = options.out.empty() ? default_output_path() : options.out;
+  json doc = {{"context", make_context(machine, ctx.clock, overhead, ctx.cpu_producer,
+                                       ctx.cpu_consumer, warnings)},
+              {"benchmarks", json::array()}};
+  if (auto err = write_json_atomic(out, doc)) {
+    fmt::print(stderr, "ipcbench: {}\n", *err);
+    return 2;
+  }
+
+  const bool tty = ::isatty(2);
+  const std::size_t total = cells.size() * options.repetitions;
+  const auto run_started = Steady::now();
+  std::size_t done = 0;
+  int failed = 0;
+  bool interrupted = false;
+  // Repetitions outermost: the transports interleave, so a slow phase of the machine does not
+  // fall on one transport's repetitions only.
+  for (unsigned rep = 0; rep < options.repetitions && !interrupted; ++rep) {
+    for (std::size_t i = 0; i < cells.size() && !interrupted; ++i) {
+      const Cell& cell = cells[i];
+      if (tty) {
+        double elapsed = std::chrono::duration<double>(Steady::now() - run_started).count();
+        std::string eta = done ? format_duration(elapsed / done * (total - done)) : "?";
+        fmt::print(stderr, "\r\033[K[{}/{}] {} (elapsed {}, left ~{})", done + 1, total,
+                   cell.name(), format_duration(elapsed), eta);
+      }
+      std::string token = fmt::format("ipcbench-{}-{}", ::getpid(), done);
+      CellRun run = run_cell(cell, ctx, token);
+      ++done;
+      if (g_interrupted) {
+        interrupted = true;
+        break;  // an interrupted cell is not a measurement
+      }
+      if (!run.ok) {
+        ++failed;
+        if (tty) fmt::print(stderr, "\r\033[K");
+        fmt::print(stderr, "FAILED {}: {}\n", cell.name(), run.error);
+      }
+      doc["benchmarks"].push_back(
+          make_entry(cell, run, static_cast<int>(i), rep, options.repetitions));
+      if (auto err = write_json_atomic(out, doc)) fmt::print(stderr, "ipcbench: {}\n", *err);
+    }
+  }
+  if (tty) fmt::print(stderr, "\r\033[K");
+  fmt::print("{}", render_tables(doc, ReportOptions{}));
+  fmt::print("\nResults: {} ({} cells{}, {})\n", out, doc["benchmarks"].size(),
+             failed ? fmt::format(", {} failed", failed) : "",
+             format_duration(std::chrono::duration<double>(Steady::now() - run_started).count()));
+  if (interrupted) {
+    fmt::print(stderr, "ipcbench: interrupted; the cells measured so far are in {}\n", out);
+    return 130;
+  }
+  return failed ? 1 : 0;
+}
+
+}  // namespace ipcbench

@@ -1,0 +1,209 @@
+#include "harness/environment.hpp"
+
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#if defined(__x86_64__)
+#include <cpuid.h>
+#endif
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "harness/process.hpp"
+
+#ifndef IPCBENCH_BUILD_TYPE
+#define IPCBENCH_BUILD_TYPE "unknown"
+#endif
+#ifndef IPCBENCH_COMPILER
+#define IPCBENCH_COMPILER "unknown"
+#endif
+#ifndef IPCBENCH_VERSION
+#define IPCBENCH_VERSION "unknown"
+#endif
+#ifndef IPCBENCH_SOURCE_DIR
+#define IPCBENCH_SOURCE_DIR "."
+#endif
+
+namespace ipcbench {
+
+namespace {
+
+std::string read_first_line(const std::string& path) {
+  std::ifstream in(path);
+  std::string line;
+  std::getline(in, line);
+  return line;
+}
+
+std::string command_output(const std::string& command) {
+  std::string out;
+  if (FILE* pipe = ::popen(command.c_str(), "r")) {
+    char buffer[256];
+    while (std::fgets(buffer, sizeof buffer, pipe))
+      out += buffer;
+    ::pclose(pipe);
+  }
+  while (!out.empty() && (out.back() == '\n' || out.back() == '\r'))
+    out.pop_back();
+  return out;
+}
+
+std::string hypervisor_vendor() {
+#if defined(__x86_64__)
+  unsigned a, b, c, d;
+  if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & (1u << 31))) return "";
+  __cpuid(0x40000000, a, b, c, d);
+  char vendor[13] = {};
+  std::memcpy(vendor, &b, 4);
+  std::memcpy(vendor + 4, &c, 4);
+  std::memcpy(vendor + 8, &d, 4);
+  std::string v(vendor);
+  if (v.rfind("KVMKVMKVM", 0) == 0) return "KVM";
+  if (v == "Microsoft Hv") return "Hyper-V";
+  if (v == "VMwareVMware") return "VMware";
+  if (v == "XenVMMXenVMM") return "Xen";
+  if (v.rfind("TCGTCGTCG", 0) == 0) return "QEMU (TCG)";
+  return v.empty() ? "unknown hypervisor" : v;
+#else
+  return read_first_line("/sys/hypervisor/type");
+#endif
+}
+
+}  // namespace
+
+Machine inspect_machine() {
+  Machine m;
+  char host[256] = {};
+  ::gethostname(host, sizeof host - 1);
+  m.host_name = host;
+  std::ifstream cpuinfo("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(cpuinfo, line)) {
+    auto value = [&] { return line.substr(line.find(':') + 2); };
+    if (m.cpu_model.empty() && line.rfind("model name", 0) == 0) m.cpu_model = value();
+    if (m.mhz == 0 && line.rfind("cpu MHz", 0) == 0) m.mhz = std::atof(value().c_str());
+  }
+  m.num_cpus = static_cast<int>(::sysconf(_SC_NPROCESSORS_ONLN));
+  m.allowed = allowed_cpus();
+  utsname u{};
+  if (::uname(&u) == 0) m.kernel = std::string(u.sysname) + " " + u.release + " " + u.machine;
+  m.hypervisor = hypervisor_vendor();
+  m.governor = read_first_line("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor");
+  double load[3];
+  if (::getloadavg(load, 3) == 3) m.load_avg = {load[0], load[1], load[2]};
+  m.build_type = IPCBENCH_BUILD_TYPE;
+  m.compiler = IPCBENCH_COMPILER;
+  m.git_commit =
+      command_output("git -C '" IPCBENCH_SOURCE_DIR "' rev-parse --short=12 HEAD 2>/dev/null");
+  if (!m.git_commit.empty() &&
+      !command_output("git -C '" IPCBENCH_SOURCE_DIR
+                      "' status --porcelain --untracked-files=no 2>/dev/null")
+           .empty()) {
+    m.git_commit += "-dirty";
+  }
+  if (m.git_commit.empty()) m.git_commit = "unknown";
+  return m;
+}
+
+std::vector<std::string> stability_warnings(const Machine& m, int cpu_producer, int cpu_consumer) {
+  std::vector<std::string> w;
+  std::string build = m.build_type;
+  for (auto& c : build)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (build != "release" && build != "relwithdebinfo") {
+    w.push_back(
+        fmt::format("{} build: optimisations are off or partial; rebuild with "
+                    "cmake -DCMAKE_BUILD_TYPE=Release",
+                    m.build_type.empty() ? "unknown" : m.build_type));
+  }
+  if (!m.governor.empty() && m.governor != "performance") {
+    w.push_back(
+        fmt::format("CPU frequency scaling: governor '{}' changes the clock under load; "
+                    "set it with: sudo cpupower frequency-set -g performance",
+                    m.governor));
+  }
+  if (!m.hypervisor.empty()) {
+    w.push_back(
+        fmt::format("running under a hypervisor ({}): wake-ups and timers pass through "
+                    "it and other guests share the host; measure on bare metal for "
+                    "numbers that transfer",
+                    m.hypervisor));
+  }
+  if (cpu_producer < 0 || cpu_consumer < 0) {
+    w.push_back("CPUs not pinned: the scheduler may move or stack the workers; pass --cpus A,B");
+  }
+  if (m.allowed.size() < 3) {
+    w.push_back(
+        fmt::format("only {} CPU(s) available: the two workers take {}, so the system "
+                    "and the conductor share them; use a machine with 3 or more CPUs, "
+                    "or keep it otherwise idle",
+                    m.allowed.size(), m.allowed.size() < 2 ? "more than exist" : "both"));
+  }
+  if (!m.load_avg.empty() && m.load_avg[0] > 0.5 * static_cast<double>(m.allowed.size())) {
+    w.push_back(
+        fmt::format("the machine is busy (load average {:.2f}): other work competes "
+                    "with the workers; stop it and run again",
+                    m.load_avg[0]));
+  }
+  return w;
+}
+
+std::string iso_date_now() {
+  std::time_t now = std::time(nullptr);
+  std::tm local{};
+  ::localtime_r(&now, &local);
+  char buffer[64];
+  std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%S%z", &local);
+  std::string s(buffer);
+  if (s.size() <= 5) return s;
+  return s.substr(0, s.size() - 2) + ":" + s.substr(s.size() - 2);  // +0000 -> +00:00
+}
+
+nlohmann::json make_context(const Machine& m, const Clock& clock, double timer_overhead_ns,
+                            int cpu_producer, int cpu_consumer,
+                            const std::vector<std::string>& warnings) {
+  using nlohmann::json;
+  std::string build = m.build_type;
+  for (auto& c : build)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  char exe[4096] = {};
+  ssize_t n = ::readlink("/proc/self/exe", exe, sizeof exe - 1);
+  if (n < 0) exe[0] = 0;
+  return json{
+      {"date", iso_date_now()},
+      {"host_name", m.host_name},
+      {"executable", std::string(exe)},
+      {"num_cpus", m.num_cpus},
+      {"mhz_per_cpu", static_cast<int>(m.mhz)},
+      {"cpu_scaling_enabled", !m.governor.empty() && m.governor != "performance"},
+      {"load_avg", m.load_avg},
+      {"library_build_type", build == "debug" ? "debug" : "release"},
+      {"json_schema_version", kJsonSchemaVersion},
+      {"ipcbench_version", IPCBENCH_VERSION},
+      {"cpu_model", m.cpu_model},
+      {"kernel", m.kernel},
+      {"hypervisor", m.hypervisor.empty() ? json(nullptr) : json(m.hypervisor)},
+      {"governor", m.governor.empty() ? json(nullptr) : json(m.governor)},
+      {"compiler", m.compiler},
+      {"build_type", m.build_type},
+      {"git_commit", m.git_commit},
+      {"timer",
+       {{"source", clock.source()},
+        {"ns_per_tick", clock.ns_per_tick()},
+        {"overhead_ns", timer_overhead_ns}}},
+      {"timer_overhead_ns", timer_overhead_ns},
+      {"cpus_allowed", m.allowed},
+      {"cpus_used", {{"producer", cpu_producer}, {"consumer", cpu_consumer}}},
+      {"pinned", cpu_producer >= 0 && cpu_consumer >= 0},
+      {"warnings", warnings},
+  };
+}
+
+}  // namespace ipcbench

@@ -1,0 +1,304 @@
+#include "harness/options.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+
+#include "harness/process.hpp"
+
+namespace ipcbench {
+
+std::vector<std::string> split(std::string_view text, char sep) {
+  std::vector<std::string> parts;
+  std::size_t start = 0;
+  for (;;) {
+    std::size_t end = text.find(sep, start);
+    std::string part(text.substr(start, end - start));
+    // trim spaces
+    while (!part.empty() && std::isspace(static_cast<unsigned char>(part.back())))
+      part.pop_back();
+    std::size_t lead = 0;
+    while (lead < part.size() && std::isspace(static_cast<unsigned char>(part[lead])))
+      ++lead;
+    parts.push_back(part.substr(lead));
+    if (end == std::string_view::npos) break;
+    start = end + 1;
+  }
+  return parts;
+}
+
+namespace {
+
+std::string join(const std::vector<std::string>& items, std::string_view sep = ", ") {
+  std::string out;
+  for (const auto& item : items) {
+    if (!out.empty()) out += sep;
+    out += item;
+  }
+  return out;
+}
+
+std::string lower(std::string_view text) {
+  std::string out(text);
+  for (auto& c : out)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+}  // namespace
+
+std::expected<std::size_t, Usage> parse_size(std::string_view text) {
+  const std::string allowed =
+      "expected a number of bytes with an optional unit B, KiB, MiB, GiB (1024) or KB, MB, GB "
+      "(1000), e.g. 64, 4KiB, 1MiB";
+  std::uint64_t value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc{} || end == text.data()) {
+    return std::unexpected("bad size '" + std::string(text) + "': " + allowed);
+  }
+  std::string unit = lower(std::string_view(end, text.data() + text.size() - end));
+  std::uint64_t scale = 0;
+  if (unit.empty() || unit == "b") scale = 1;
+  if (unit == "kib" || unit == "k") scale = 1ull << 10;
+  if (unit == "mib" || unit == "m") scale = 1ull << 20;
+  if (unit == "gib" || unit == "g") scale = 1ull << 30;
+  if (unit == "kb") scale = 1000;
+  if (unit == "mb") scale = 1000 * 1000;
+  if (unit == "gb") scale = 1000 * 1000 * 1000;
+  if (scale == 0 || value > (~std::uint64_t{0}) / scale) {
+    return std::unexpected("bad size '" + std::string(text) + "': " + allowed);
+  }
+  return static_cast<std::size_t>(value * scale);
+}
+
+std::expected<std::vector<std::size_t>, Usage> parse_sizes(std::string_view text) {
+  std::vector<std::size_t> sizes;
+  auto check = [](std::size_t bytes, std::string_view what) -> std::expected<void, Usage> {
+    if (bytes < kMinMessageBytes || bytes > kMaxMessageBytes) {
+      return std::unexpected("bad size '" + std::string(what) + "': messages are " +
+                             std::to_string(kMinMessageBytes) +
+                             " bytes (the sequence number) to 64MiB");
+    }
+    return {};
+  };
+  for (const auto& item : split(text, ',')) {
+    auto dots = item.find("..");
+    if (dots == std::string::npos) {
+      auto size = parse_size(item);
+      if (!size) return std::unexpected(size.error());
+      if (auto ok = check(*size, item); !ok) return std::unexpected(ok.error());
+      sizes.push_back(*size);
+      continue;
+    }
+    std::string to_text = item.substr(dots + 2);
+    std::uint64_t factor = 2;
+    if (auto colon = to_text.find(':'); colon != std::string::npos) {
+      std::string f = to_text.substr(colon + 1);
+      auto [end, ec] = std::from_chars(f.data(), f.data() + f.size(), factor);
+      if (ec != std::errc{} || end != f.data() + f.size() || factor < 2) {
+        return std::unexpected("bad range '" + item +
+                               "': the factor after ':' is a whole number of at least 2");
+      }
+      to_text.resize(colon);
+    }
+    auto from = parse_size(item.substr(0, dots));
+    if (!from) return std::unexpected(from.error());
+    auto to = parse_size(to_text);
+    if (!to) return std::unexpected(to.error());
+    if (auto ok = check(*from, item); !ok) return std::unexpected(ok.error());
+    if (auto ok = check(*to, item); !ok) return std::unexpected(ok.error());
+    if (*to < *from) return std::unexpected("bad range '" + item + "': it goes down");
+    for (std::size_t s = *from; s <= *to; s *= factor) {
+      sizes.push_back(s);
+      if (s > *to / factor) break;
+    }
+  }
+  if (sizes.empty()) return std::unexpected("--sizes: no size given");
+  return sizes;
+}
+
+std::string format_size(std::size_t bytes) {
+  if (bytes >= (1u << 30) && bytes % (1u << 30) == 0) return std::to_string(bytes >> 30) + "GiB";
+  if (bytes >= (1u << 20) && bytes % (1u << 20) == 0) return std::to_string(bytes >> 20) + "MiB";
+  if (bytes >= (1u << 10) && bytes % (1u << 10) == 0) return std::to_string(bytes >> 10) + "KiB";
+  return std::to_string(bytes);
+}
+
+std::expected<std::vector<std::string>, Usage> parse_transports(std::string_view text) {
+  std::vector<std::string> known;
+  for (const auto& info : transports())
+    known.emplace_back(info.name);
+  std::vector<std::string> out;
+  for (const auto& name : split(text, ',')) {
+    if (name == "all") {
+      for (const auto& info : transports()) {
+        if (info.unavailable.empty()) out.emplace_back(info.name);
+      }
+      continue;
+    }
+    const TransportInfo* info = find_transport(name);
+    if (!info) {
+      return std::unexpected("unknown transport '" + name + "'; known: " + join(known) +
+                             " (or all)");
+    }
+    if (!info->unavailable.empty()) {
+      return std::unexpected("transport '" + name +
+                             "' is not available here: " + std::string(info->unavailable));
+    }
+    out.push_back(name);
+  }
+  // Keep the first mention of each.
+  std::vector<std::string> unique;
+  for (auto& name : out) {
+    if (std::ranges::find(unique, name) == unique.end()) unique.push_back(name);
+  }
+  return unique;
+}
+
+std::expected<std::vector<Scenario>, Usage> parse_scenarios(std::string_view text) {
+  std::vector<Scenario> out;
+  for (const auto& name : split(text, ',')) {
+    if (name == "all") {
+      out = {Scenario::pingpong, Scenario::throughput};
+      continue;
+    }
+    auto scenario = parse_scenario(name);
+    if (!scenario) {
+      return std::unexpected("unknown scenario '" + name +
+                             "'; known: pingpong, throughput (or all)");
+    }
+    if (std::ranges::find(out, *scenario) == out.end()) out.push_back(*scenario);
+  }
+  return out;
+}
+
+std::expected<std::vector<Touch>, Usage> parse_touches(std::string_view text) {
+  std::vector<Touch> out;
+  for (const auto& name : split(text, ',')) {
+    if (name == "all") {
+      out = {Touch::edges, Touch::full};
+      continue;
+    }
+    auto touch = parse_touch(name);
+    if (!touch)
+      return std::unexpected("unknown touch mode '" + name + "'; known: edges, full (or all)");
+    if (std::ranges::find(out, *touch) == out.end()) out.push_back(*touch);
+  }
+  return out;
+}
+
+std::expected<std::vector<std::string>, Usage> parse_waits(std::string_view text) {
+  std::vector<std::string> out;
+  for (const auto& name : split(text, ',')) {
+    if (name != "native" && name != "all" && !parse_wait_mode(name)) {
+      return std::unexpected("unknown wait mode '" + name +
+                             "'; known: native, spin, block, adaptive (or all)");
+    }
+    if (std::ranges::find(out, name) == out.end()) out.push_back(name);
+  }
+  return out;
+}
+
+std::expected<std::pair<int, int>, Usage> parse_cpus(std::string_view text) {
+  auto allowed = allowed_cpus();
+  std::vector<std::string> names;
+  for (int cpu : allowed)
+    names.push_back(std::to_string(cpu));
+  const std::string allowed_text = "CPUs this process may use: " + join(names, ",");
+  auto parts = split(text, ',');
+  if (parts.size() != 2) {
+    return std::unexpected("bad --cpus '" + std::string(text) +
+                           "': expected two CPUs A,B (producer, consumer); " + allowed_text);
+  }
+  int cpus[2];
+  for (int i = 0; i < 2; ++i) {
+    auto [end, ec] = std::from_chars(parts[i].data(), parts[i].data() + parts[i].size(), cpus[i]);
+    if (ec != std::errc{} || end != parts[i].data() + parts[i].size()) {
+      return std::unexpected("bad CPU '" + parts[i] + "' in --cpus: " + allowed_text);
+    }
+    if (std::ranges::find(allowed, cpus[i]) == allowed.end()) {
+      return std::unexpected("CPU " + parts[i] + " does not exist or is not allowed; " +
+                             allowed_text);
+    }
+  }
+  if (cpus[0] == cpus[1]) {
+    return std::unexpected("--cpus " + std::string(text) +
+                           ": the two workers need two distinct CPUs; " + allowed_text);
+  }
+  return std::pair{cpus[0], cpus[1]};
+}
+
+std::string Cell::name() const {
+  return std::string(to_string(scenario)) + "/" + transport + "/" + std::to_string(bytes) + "/" +
+         std::string(to_string(wait)) + "/" + std::string(to_string(touch));
+}
+
+std::vector<Cell> expand_cells(const RunOptions& o, std::vector<std::string>& skipped) {
+  std::vector<Cell> cells;
+  for (Scenario scenario : o.scenarios) {
+    const bool pingpong = scenario == Scenario::pingpong;
+    std::vector<std::size_t> sizes = o.sizes;
+    if (sizes.empty()) sizes = {pingpong ? kDefaultPingpongBytes : kDefaultThroughputBytes};
+    std::vector<Touch> touches = o.touches;
+    if (touches.empty()) {
+      touches = pingpong ? std::vector{Touch::full} : std::vector{Touch::edges, Touch::full};
+    }
+    std::uint64_t count =
+        pingpong ? o.iterations.value_or(o.quick ? kQuickIterations : kDefaultIterations)
+                 : o.messages.value_or(o.quick ? kQuickMessages : kDefaultMessages);
+    std::uint64_t warmup =
+        o.warmup.value_or(pingpong ? (o.quick ? kQuickPingpongWarmup : kDefaultPingpongWarmup)
+                                   : kDefaultThroughputWarmup);
+    for (std::size_t bytes : sizes) {
+      for (Touch touch : touches) {
+        for (const auto& name : o.transports) {
+          const TransportInfo* info = find_transport(name);
+          if (!info) continue;
+          Capabilities caps = info->capabilities();
+          std::vector<std::pair<WaitMode, bool>> modes;  // (mode, is native)
+          auto add = [&](WaitMode mode) {
+            if (std::ranges::find(modes, mode, &std::pair<WaitMode, bool>::first) == modes.end()) {
+              modes.emplace_back(mode, mode == caps.native_wait);
+            }
+          };
+          for (const auto& wait : o.waits) {
+            if (wait == "native") {
+              add(caps.native_wait);
+            } else if (wait == "all") {
+              for (WaitMode mode : caps.waits)
+                add(mode);
+            } else {
+              WaitMode mode = *parse_wait_mode(wait);
+              if (std::ranges::find(caps.waits, mode) == caps.waits.end()) {
+                skipped.push_back(name + " does not offer --wait " + wait);
+                continue;
+              }
+              add(mode);
+            }
+          }
+          if (bytes > caps.max_message_bytes) {
+            skipped.push_back(name + " cannot carry " + format_size(bytes) + " messages");
+            continue;
+          }
+          for (auto [mode, native] : modes) {
+            Cell cell;
+            cell.transport = name;
+            cell.scenario = scenario;
+            cell.bytes = bytes;
+            cell.wait = mode;
+            cell.native = native;
+            cell.touch = touch;
+            cell.warmup = warmup;
+            cell.count = count;
+            cell.budget = pingpong ? std::chrono::nanoseconds(o.budget)
+                                   : std::chrono::nanoseconds(std::chrono::hours(24));
+            cells.push_back(std::move(cell));
+          }
+        }
+      }
+    }
+  }
+  return cells;
+}
+
+}  // namespace ipcbench

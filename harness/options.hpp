@@ -1,0 +1,84 @@
+// What `ipcbench run` is asked to do, the parsing and checking of each value (so that a bad one
+// is named with what is allowed), and the matrix of cells it expands to.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <expected>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "scenarios/scenario.hpp"
+
+namespace ipcbench {
+
+// A usage error: one line naming the bad value and what is allowed.
+using Usage = std::string;
+
+struct RunOptions {
+  std::vector<std::string> transports;  // registry names
+  std::vector<Scenario> scenarios = {Scenario::pingpong, Scenario::throughput};
+  std::vector<std::size_t> sizes;           // empty: each scenario's default size
+  std::optional<std::uint64_t> iterations;  // pingpong round trips
+  std::optional<std::uint64_t> messages;    // throughput messages
+  std::optional<std::uint64_t> warmup;
+  unsigned repetitions = 1;
+  std::vector<Touch> touches;                   // empty: each scenario's default
+  std::vector<std::string> waits = {"native"};  // native, spin, block, adaptive (or all)
+  std::chrono::microseconds spin{5};
+  int cpu_producer = -1;
+  int cpu_consumer = -1;
+  std::chrono::milliseconds timeout{60000};  // per cell
+  std::chrono::milliseconds budget{10000};   // pingpong's time budget per cell
+  bool quick = false;
+  std::string out;
+};
+
+// Defaults (README documents them).
+inline constexpr std::size_t kDefaultPingpongBytes = 64;
+inline constexpr std::size_t kDefaultThroughputBytes = 1 << 20;
+inline constexpr std::uint64_t kDefaultIterations = 100000;
+inline constexpr std::uint64_t kDefaultMessages = 1000;
+inline constexpr std::uint64_t kDefaultPingpongWarmup = 1000;
+inline constexpr std::uint64_t kDefaultThroughputWarmup = 10;
+inline constexpr std::uint64_t kQuickIterations = 2000;
+inline constexpr std::uint64_t kQuickMessages = 100;
+inline constexpr std::uint64_t kQuickPingpongWarmup = 100;
+inline constexpr std::size_t kMaxMessageBytes = 64u << 20;
+
+// "64", "4KiB", "1MiB", "1GiB" (binary), "1KB", "1MB" (decimal), "100B".
+std::expected<std::size_t, Usage> parse_size(std::string_view text);
+// A comma-separated list of sizes or ranges: "A..B" doubles from A to B, "A..B:F" multiplies
+// by F. Each size is at least kMinMessageBytes and at most kMaxMessageBytes.
+std::expected<std::vector<std::size_t>, Usage> parse_sizes(std::string_view text);
+// Comma-separated registry names, or "all" (every transport available here).
+std::expected<std::vector<std::string>, Usage> parse_transports(std::string_view text);
+std::expected<std::vector<Scenario>, Usage> parse_scenarios(std::string_view text);
+std::expected<std::vector<Touch>, Usage> parse_touches(std::string_view text);
+std::expected<std::vector<std::string>, Usage> parse_waits(std::string_view text);
+// "A,B": two distinct CPUs this process may run on.
+std::expected<std::pair<int, int>, Usage> parse_cpus(std::string_view text);
+std::string format_size(std::size_t bytes);  // "64", "1MiB": as parse_size reads it
+std::vector<std::string> split(std::string_view text, char sep);
+
+// One measurement: transport x scenario x size x wait x touch.
+struct Cell {
+  std::string transport;
+  Scenario scenario = Scenario::pingpong;
+  std::size_t bytes = 64;
+  WaitMode wait = WaitMode::block;
+  bool native = false;  // `wait` is the transport's native mode
+  Touch touch = Touch::full;
+  std::uint64_t warmup = 0;
+  std::uint64_t count = 0;
+  std::chrono::nanoseconds budget{0};
+  // "<scenario>/<transport>/<bytes>/<wait>/<touch>", the benchmark's name in the results.
+  std::string name() const;
+};
+
+// The cells in run order. `skipped` gets one line per requested combination a transport cannot
+// run (a wait mode it does not offer).
+std::vector<Cell> expand_cells(const RunOptions& options, std::vector<std::string>& skipped);
+
+}  // namespace ipcbench

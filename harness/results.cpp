@@ -1,0 +1,404 @@
+#include "harness/results.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <map>
+
+#include <fmt/format.h>
+
+#include "harness/histogram.hpp"
+
+namespace ipcbench {
+
+using nlohmann::json;
+
+namespace {
+
+// The percentiles kept for the latency-distribution plot (HdrHistogram style: ever closer to 100).
+constexpr double kSpectrum[] = {0,  10, 20,   25, 30,   40,   50,    60,    70,     75,     80,
+                                90, 95, 97.5, 99, 99.5, 99.9, 99.95, 99.99, 99.995, 99.999, 100};
+
+double as_double(const json& j, const char* key) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_number() ? it->get<double>() : 0.0;
+}
+
+}  // namespace
+
+json make_entry(const Cell& cell, const CellRun& run, int family_index, unsigned repetition,
+                unsigned repetitions) {
+  json e = {{"name", cell.name()},
+            {"family_index", family_index},
+            {"per_family_instance_index", 0},
+            {"run_name", cell.name()},
+            {"run_type", "iteration"},
+            {"repetitions", repetitions},
+            {"repetition_index", repetition},
+            {"threads", 1},
+            {"scenario", to_string(cell.scenario)},
+            {"transport", cell.transport},
+            {"payload_bytes", cell.bytes},
+            {"wait", to_string(cell.wait)},
+            {"wait_is_native", cell.native},
+            {"touch", to_string(cell.touch)},
+            {"warmup", cell.warmup},
+            {"requested", cell.count},
+            {"cell_seconds", run.wall_s}};
+  const json& p = run.producer;
+  const json& c = run.consumer;
+  const double p_cpu = p.is_object() ? as_double(p, "cpu_ns") : 0;
+  const double c_cpu = c.is_object() ? as_double(c, "cpu_ns") : 0;
+  e["producer_cpu_ns"] = p_cpu;
+  e["consumer_cpu_ns"] = c_cpu;
+  e["producer_process_cpu_ns"] = run.producer_process_cpu_ns;
+  e["consumer_process_cpu_ns"] = run.consumer_process_cpu_ns;
+  e["delivered"] = c.is_object() ? as_double(c, "count") : 0;
+  e["lost"] = (p.is_object() ? as_double(p, "messages_lost") : 0) +
+              (c.is_object() ? as_double(c, "messages_lost") : 0);
+
+  if (!run.ok) {
+    // No real_time/cpu_time: compare.py then leaves the failed cell out instead of comparing 0.
+    e["error_occurred"] = true;
+    e["error_message"] = run.error.empty() ? "failed" : run.error;
+    e["iterations"] = p.is_object() ? as_double(p, "count") : 0;
+    return e;
+  }
+
+  if (cell.scenario == Scenario::pingpong) {
+    const double count = as_double(p, "count");
+    const double wall_ns = as_double(p, "end_ns") - as_double(p, "start_ns");
+    Histogram h;
+    h.assign(p.at("hist").get<std::vector<std::pair<std::uint32_t, std::uint64_t>>>(),
+             p.at("hist_sum").get<std::uint64_t>(), p.at("hist_min").get<std::uint64_t>(),
+             p.at("hist_max").get<std::uint64_t>());
+    const double mean = count > 0 ? wall_ns / count : 0;
+    e["iterations"] = count;
+    e["real_time"] = mean;
+    e["cpu_time"] = count > 0 ? (p_cpu + c_cpu) / count : 0;
+    e["time_unit"] = "ns";
+    e["min_ns"] = h.min();
+    e["p50_ns"] = h.percentile(50);
+    e["p90_ns"] = h.percentile(90);
+    e["p99_ns"] = h.percentile(99);
+    e["p999_ns"] = h.percentile(99.9);
+    e["max_ns"] = h.max();
+    e["mean_ns"] = mean;
+    e["ops_per_s"] = mean > 0 ? 1e9 / mean : 0;
+    e["cpu_cores"] = wall_ns > 0 ? (p_cpu + c_cpu) / wall_ns : 0;
+    json spectrum = json::array();
+    for (double pct : kSpectrum)
+      spectrum.push_back({pct, h.percentile(pct)});
+    e["latency_percentiles"] = spectrum;
+  } else {
+    const double count = as_double(c, "count");
+    const double bytes = static_cast<double>(cell.bytes);
+    const double e2e_ns = as_double(c, "end_ns") - as_double(p, "start_ns");
+    const double p_ns = as_double(p, "end_ns") - as_double(p, "start_ns");
+    const double c_ns = as_double(c, "end_ns") - as_double(c, "start_ns");
+    const double rate = e2e_ns > 0 ? count * 1e9 / e2e_ns : 0;
+    const double p_rate = p_ns > 0 ? as_double(p, "count") * 1e9 / p_ns : 0;
+    const double c_rate = c_ns > 0 ? count * 1e9 / c_ns : 0;
+    e["iterations"] = count;
+    e["real_time"] = count > 0 ? e2e_ns / count : 0;
+    e["cpu_time"] = count > 0 ? (p_cpu + c_cpu) / count : 0;
+    e["time_unit"] = "ns";
+    e["msgs_per_s"] = rate;
+    e["bytes_per_second"] = rate * bytes;
+    e["producer_msgs_per_s"] = p_rate;
+    e["producer_bytes_per_second"] = p_rate * bytes;
+    e["consumer_msgs_per_s"] = c_rate;
+    e["consumer_bytes_per_second"] = c_rate * bytes;
+    e["cpu_cores"] = e2e_ns > 0 ? (p_cpu + c_cpu) / e2e_ns : 0;
+  }
+  return e;
+}
+
+std::optional<std::string> write_json_atomic(const std::string& path, const json& doc) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::path target(path);
+  if (target.has_parent_path()) fs::create_directories(target.parent_path(), ec);
+  std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    if (!out) return "cannot write " + tmp;
+    out << doc.dump(2) << "\n";
+    out.flush();
+    if (!out) return "cannot write " + tmp;
+  }
+  if (int fd = ::open(tmp.c_str(), O_RDONLY | O_CLOEXEC); fd >= 0) {
+    ::fsync(fd);
+    ::close(fd);
+  }
+  fs::rename(tmp, target, ec);
+  if (ec) return "cannot rename " + tmp + " to " + path + ": " + ec.message();
+  return std::nullopt;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tables
+
+namespace {
+
+std::string format_ns(double ns) {
+  if (ns <= 0) return "-";
+  if (ns < 1000) return fmt::format("{:.0f} ns", ns);
+  if (ns < 10'000) return fmt::format("{:.2f} us", ns / 1e3);
+  if (ns < 1'000'000) return fmt::format("{:.1f} us", ns / 1e3);
+  if (ns < 1e9) return fmt::format("{:.2f} ms", ns / 1e6);
+  return fmt::format("{:.2f} s", ns / 1e9);
+}
+
+std::string format_rate(double per_s) {
+  if (per_s <= 0) return "-";
+  if (per_s >= 1e6) return fmt::format("{:.2f} M", per_s / 1e6);
+  if (per_s >= 1e3) return fmt::format("{:.1f} k", per_s / 1e3);
+  return fmt::format("{:.0f}", per_s);
+}
+
+std::string format_bytes(std::size_t bytes) {
+  if (bytes >= (1u << 20) && bytes % (1u << 20) == 0) return fmt::format("{} MiB", bytes >> 20);
+  if (bytes >= (1u << 10) && bytes % (1u << 10) == 0) return fmt::format("{} KiB", bytes >> 10);
+  return fmt::format("{} B", bytes);
+}
+
+double median(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  std::size_t n = v.size();
+  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+// All repetitions of one cell.
+struct Row {
+  json first;              // the first entry (names, sizes)
+  std::vector<json> good;  // the successful repetitions
+  std::vector<std::string> errors;
+  double med(const char* key) const {
+    std::vector<double> v;
+    for (const auto& e : good)
+      v.push_back(as_double(e, key));
+    return median(v);
+  }
+  // (max - min) / median of a figure across repetitions; 0 with fewer than two.
+  double spread(const char* key) const {
+    if (good.size() < 2) return 0;
+    std::vector<double> v;
+    for (const auto& e : good)
+      v.push_back(as_double(e, key));
+    auto [lo, hi] = std::minmax_element(v.begin(), v.end());
+    double m = median(v);
+    return m > 0 ? (*hi - *lo) / m : 0;
+  }
+};
+
+struct Table {
+  std::vector<std::string> header;
+  std::vector<std::vector<std::string>> rows;
+  std::vector<std::string> notes;
+
+  std::string render(TableFormat format) const {
+    std::string out;
+    if (format == TableFormat::csv) {
+      auto csv = [](const std::string& cell) {
+        if (cell.find_first_of(",\"\n") == std::string::npos) return cell;
+        std::string q = "\"";
+        for (char ch : cell)
+          q += ch == '"' ? std::string("\"\"") : std::string(1, ch);
+        return q + "\"";
+      };
+      for (std::size_t i = 0; i < header.size(); ++i)
+        out += (i ? "," : "") + csv(header[i]);
+      out += "\n";
+      for (const auto& r : rows) {
+        for (std::size_t i = 0; i < r.size(); ++i)
+          out += (i ? "," : "") + csv(r[i]);
+        out += "\n";
+      }
+      return out;
+    }
+    std::vector<std::size_t> width(header.size());
+    for (std::size_t i = 0; i < header.size(); ++i)
+      width[i] = header[i].size();
+    for (const auto& r : rows) {
+      for (std::size_t i = 0; i < r.size(); ++i)
+        width[i] = std::max(width[i], r[i].size());
+    }
+    auto line = [&](const std::vector<std::string>& cells) {
+      std::string s = "|";
+      for (std::size_t i = 0; i < cells.size(); ++i) {
+        s += " " + cells[i] + std::string(width[i] - cells[i].size(), ' ') + " |";
+      }
+      return s + "\n";
+    };
+    out += line(header);
+    std::string sep = "|";
+    for (std::size_t i = 0; i < header.size(); ++i) {
+      sep += (i == 0 ? " " + std::string(width[i], '-') + " |"
+                     : " " + std::string(width[i] - 1, '-') + ": |");
+    }
+    out += sep + "\n";
+    for (const auto& r : rows)
+      out += line(r);
+    for (const auto& n : notes)
+      out += "\n" + n + "\n";
+    return out;
+  }
+};
+
+std::string error_text(const Row& row) {
+  std::string e = row.errors.empty() ? "failed" : row.errors.front();
+  for (auto& ch : e) {
+    if (ch == '|' || ch == '\n') ch = ' ';
+  }
+  if (e.size() > 120) e = e.substr(0, 117) + "...";
+  return "FAILED: " + e;
+}
+
+}  // namespace
+
+std::string render_tables(const json& doc, const ReportOptions& options) {
+  // Group repetitions by name, keeping first-seen order.
+  std::vector<std::string> order;
+  std::map<std::string, Row> rows;
+  for (const auto& e : doc.value("benchmarks", json::array())) {
+    if (!e.is_object() || !e.contains("name")) continue;
+    std::string name = e["name"].get<std::string>();
+    auto [it, inserted] = rows.try_emplace(name);
+    if (inserted) {
+      order.push_back(name);
+      it->second.first = e;
+    }
+    if (e.value("error_occurred", false)) {
+      it->second.errors.push_back(e.value("error_message", std::string("failed")));
+    } else {
+      it->second.good.push_back(e);
+    }
+  }
+  const std::string& base = options.baseline;
+  auto is_scenario = [&](const Row& r, const char* s) {
+    return r.first.value("scenario", std::string()) == s;
+  };
+  // The baseline's p50 for a size: its native mode if measured, else any mode.
+  auto baseline_p50 = [&](std::size_t bytes) -> double {
+    double any = 0;
+    for (const auto& name : order) {
+      const Row& r = rows[name];
+      if (!is_scenario(r, "pingpong") || r.good.empty()) continue;
+      if (r.first.value("transport", std::string()) != base) continue;
+      if (r.first.value("payload_bytes", std::size_t{0}) != bytes) continue;
+      if (r.first.value("wait_is_native", false)) return r.med("p50_ns");
+      if (any == 0) any = r.med("p50_ns");
+    }
+    return any;
+  };
+  const unsigned reps = [&] {
+    unsigned m = 1;
+    for (const auto& [name, r] : rows)
+      m = std::max<unsigned>(m, r.good.size() + r.errors.size());
+    return m;
+  }();
+
+  std::string out;
+  Table ping;
+  ping.header = {"transport", "wait",     "size",          "RTT p50",    "RTT p99",
+                 "RTT p99.9", "RTT mean", "round trips/s", "CPU per RT", "vs " + base + " (p50)"};
+  if (reps > 1) ping.header.push_back("spread");
+  bool flagged = false;
+  for (const auto& name : order) {
+    const Row& r = rows[name];
+    if (!is_scenario(r, "pingpong")) continue;
+    std::vector<std::string> cells = {r.first.value("transport", std::string()),
+                                      r.first.value("wait", std::string()),
+                                      format_bytes(r.first.value("payload_bytes", std::size_t{0}))};
+    if (r.good.empty()) {
+      cells.push_back(error_text(r));
+      while (cells.size() < ping.header.size())
+        cells.push_back("");
+    } else {
+      double p50 = r.med("p50_ns");
+      double b = baseline_p50(r.first.value("payload_bytes", std::size_t{0}));
+      cells.push_back(format_ns(p50));
+      cells.push_back(format_ns(r.med("p99_ns")));
+      cells.push_back(format_ns(r.med("p999_ns")));
+      cells.push_back(format_ns(r.med("mean_ns")));
+      cells.push_back(format_rate(r.med("ops_per_s")));
+      cells.push_back(format_ns(r.med("cpu_time")));
+      cells.push_back(b > 0 ? fmt::format("{:.1f}x", p50 / b) : "-");
+      if (reps > 1) {
+        double s = r.spread("mean_ns");
+        bool high = s > 0.05;
+        flagged |= high;
+        cells.push_back(fmt::format("{:.1f}%{}", s * 100, high ? " (!)" : ""));
+      }
+    }
+    ping.rows.push_back(std::move(cells));
+  }
+  Table put;
+  put.header = {"transport", "wait",          "touch",         "size",        "msgs/s",
+                "GB/s",      "producer GB/s", "consumer GB/s", "CPU per msg", "lost"};
+  if (reps > 1) put.header.push_back("spread");
+  for (const auto& name : order) {
+    const Row& r = rows[name];
+    if (!is_scenario(r, "throughput")) continue;
+    std::vector<std::string> cells = {r.first.value("transport", std::string()),
+                                      r.first.value("wait", std::string()),
+                                      r.first.value("touch", std::string()),
+                                      format_bytes(r.first.value("payload_bytes", std::size_t{0}))};
+    if (r.good.empty()) {
+      cells.push_back(error_text(r));
+      while (cells.size() < put.header.size())
+        cells.push_back("");
+    } else {
+      cells.push_back(format_rate(r.med("msgs_per_s")));
+      cells.push_back(fmt::format("{:.2f}", r.med("bytes_per_second") / 1e9));
+      cells.push_back(fmt::format("{:.2f}", r.med("producer_bytes_per_second") / 1e9));
+      cells.push_back(fmt::format("{:.2f}", r.med("consumer_bytes_per_second") / 1e9));
+      cells.push_back(format_ns(r.med("cpu_time")));
+      cells.push_back(fmt::format("{:.0f}", r.med("lost")));
+      if (reps > 1) {
+        double s = r.spread("msgs_per_s");
+        bool high = s > 0.05;
+        flagged |= high;
+        cells.push_back(fmt::format("{:.1f}%{}", s * 100, high ? " (!)" : ""));
+      }
+    }
+    put.rows.push_back(std::move(cells));
+  }
+  const bool md = options.format == TableFormat::markdown;
+  if (!ping.rows.empty()) {
+    if (md) {
+      out += "### pingpong: round-trip time (RTT), two processes\n\n";
+    }
+    out += ping.render(options.format);
+    if (md) {
+      out +=
+          "\nRTT = one message there and one back. Median over repetitions. CPU per RT = "
+          "both processes' CPU time per round trip (a spinning pair costs two cores).\n";
+    }
+  }
+  if (!put.rows.empty()) {
+    if (!out.empty()) out += "\n";
+    if (md) out += "### throughput: one-way stream, two processes\n\n";
+    out += put.render(options.format);
+    if (md) {
+      out +=
+          "\nGB/s = 10^9 bytes/s end to end (producer's first send to consumer's last "
+          "check). touch: edges = first and last bytes written and checked, full = every "
+          "byte.\n";
+    }
+  }
+  if (md && flagged) {
+    out +=
+        "\n(!) repetitions spread more than 5%: close other programs, pin with --cpus, raise "
+        "--repetitions and --iterations, and read the median.\n";
+  }
+  return out;
+}
+
+}  // namespace ipcbench

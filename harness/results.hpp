@@ -1,0 +1,45 @@
+// The results file: Google Benchmark's JSON schema, extended (README "Results JSON" documents
+// every field). Measuring and rendering are separate: the conductor builds entries, report.cpp
+// renders tables from a file's contents, so `run` and `report` print the same tables.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "harness/options.hpp"
+
+namespace ipcbench {
+
+// What the two workers of one cell reported, as the conductor collected it.
+struct CellRun {
+  bool ok = false;
+  std::string error;                   // why the cell failed
+  nlohmann::json producer;             // the producer's "result" event (null if none)
+  nlohmann::json consumer;             // the consumer's "result" event (null if none)
+  double producer_process_cpu_ns = 0;  // whole process, from wait4
+  double consumer_process_cpu_ns = 0;
+  double wall_s = 0;  // the cell from first spawn to last reap
+};
+
+// One entry of `benchmarks`.
+nlohmann::json make_entry(const Cell& cell, const CellRun& run, int family_index,
+                          unsigned repetition, unsigned repetitions);
+
+// Writes `doc` to `path` through a temporary file and a rename, so a reader (or a crash) never
+// sees half a file. Creates the parent directory. Returns an error text on failure.
+std::optional<std::string> write_json_atomic(const std::string& path, const nlohmann::json& doc);
+
+enum class TableFormat { markdown, csv };
+
+struct ReportOptions {
+  TableFormat format = TableFormat::markdown;
+  std::string baseline = "shm";
+};
+
+// The comparison tables for a results document (or several merged): pingpong and throughput.
+std::string render_tables(const nlohmann::json& doc, const ReportOptions& options);
+
+}  // namespace ipcbench

@@ -1,0 +1,191 @@
+#include "harness/worker.hpp"
+
+#include <poll.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <cstring>
+
+#include "transports/spin.hpp"
+
+namespace ipcbench {
+
+nlohmann::json to_json(const WorkerSpec& s) {
+  return {{"role", to_string(s.role)},
+          {"transport", s.transport},
+          {"scenario", to_string(s.scenario)},
+          {"bytes", s.bytes},
+          {"wait", to_string(s.wait)},
+          {"touch", to_string(s.touch)},
+          {"warmup", s.warmup},
+          {"count", s.count},
+          {"budget_ns", s.budget_ns},
+          {"token", s.token},
+          {"dir", s.dir},
+          {"timeout_ms", s.timeout_ms},
+          {"spin_us", s.spin_us},
+          {"queue_depth", s.queue_depth},
+          {"tsc", s.tsc},
+          {"ns_per_tick", s.ns_per_tick},
+          {"peer_address", s.peer_address},
+          {"ctl_in", s.ctl_in},
+          {"ctl_out", s.ctl_out},
+          {"in_fd", s.in_fd},
+          {"out_fd", s.out_fd}};
+}
+
+WorkerSpec worker_spec_from_json(const nlohmann::json& j) {
+  WorkerSpec s;
+  s.role = j.at("role").get<std::string>() == "producer" ? Role::producer : Role::consumer;
+  s.transport = j.at("transport").get<std::string>();
+  s.scenario = parse_scenario(j.at("scenario").get<std::string>()).value_or(Scenario::pingpong);
+  s.bytes = j.at("bytes").get<std::size_t>();
+  s.wait = parse_wait_mode(j.at("wait").get<std::string>()).value_or(WaitMode::block);
+  s.touch = parse_touch(j.at("touch").get<std::string>()).value_or(Touch::full);
+  s.warmup = j.at("warmup").get<std::uint64_t>();
+  s.count = j.at("count").get<std::uint64_t>();
+  s.budget_ns = j.at("budget_ns").get<std::int64_t>();
+  s.token = j.at("token").get<std::string>();
+  s.dir = j.at("dir").get<std::string>();
+  s.timeout_ms = j.at("timeout_ms").get<std::int64_t>();
+  s.spin_us = j.at("spin_us").get<std::int64_t>();
+  s.queue_depth = j.at("queue_depth").get<std::size_t>();
+  s.tsc = j.at("tsc").get<bool>();
+  s.ns_per_tick = j.at("ns_per_tick").get<double>();
+  s.peer_address = j.at("peer_address").get<std::string>();
+  s.ctl_in = j.at("ctl_in").get<int>();
+  s.ctl_out = j.at("ctl_out").get<int>();
+  s.in_fd = j.at("in_fd").get<int>();
+  s.out_fd = j.at("out_fd").get<int>();
+  return s;
+}
+
+namespace {
+
+class Control {
+ public:
+  Control(int in, int out) : m_in(in), m_out(out) {}
+
+  void send(const nlohmann::json& event) {
+    std::string line = event.dump() + "\n";
+    std::size_t done = 0;
+    while (done < line.size()) {
+      ssize_t n = ::write(m_out, line.data() + done, line.size() - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) return;  // the conductor is gone; PDEATHSIG will end us
+      done += static_cast<std::size_t>(n);
+    }
+  }
+
+  // The next line from the conductor ("" when it closed the pipe).
+  std::string receive_line() {
+    std::string line;
+    char c;
+    for (;;) {
+      ssize_t n = ::read(m_in, &c, 1);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0 || c == '\n') return line;
+      line += c;
+    }
+  }
+
+  void error(const Error& e) {
+    send({{"event", "error"}, {"code", to_string(e.code)}, {"reason", e.reason}});
+  }
+
+ private:
+  int m_in;
+  int m_out;
+};
+
+}  // namespace
+
+int worker_main(const std::string& spec_json) {
+  std::signal(SIGPIPE, SIG_IGN);
+  WorkerSpec spec;
+  try {
+    spec = worker_spec_from_json(nlohmann::json::parse(spec_json));
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "ipcbench worker: bad spec: %s\n", e.what());
+    return 2;
+  }
+  Control control(spec.ctl_in, spec.ctl_out);
+  const TransportInfo* info = find_transport(spec.transport);
+  if (!info) {
+    control.error({Errc::unsupported, "unknown transport " + spec.transport});
+    return 1;
+  }
+
+  Endpoint endpoint;
+  endpoint.role = spec.role;
+  endpoint.wait = spec.wait;
+  endpoint.token = spec.token;
+  endpoint.dir = spec.dir;
+  endpoint.max_message_bytes = spec.bytes;
+  endpoint.queue_depth = spec.queue_depth;
+  endpoint.timeout = std::chrono::milliseconds(spec.timeout_ms);
+  endpoint.spin = std::chrono::microseconds(spec.spin_us);
+  endpoint.in_fd = spec.in_fd;
+  endpoint.out_fd = spec.out_fd;
+
+  auto made = info->make(endpoint);
+  if (!made) {
+    control.error(made.error());
+    return 1;
+  }
+  std::unique_ptr<Transport> transport = std::move(*made);
+  const char* step = "connect";
+  if (spec.role == Role::consumer) {
+    auto address = transport->listen();
+    if (!address) {
+      control.error({address.error().code, "listen: " + address.error().reason});
+      return 1;
+    }
+    control.send({{"event", "listening"}, {"address", *address}});
+  }
+  if (auto ok = transport->connect(spec.peer_address); !ok) {
+    control.error({ok.error().code, std::string(step) + ": " + ok.error().reason});
+    return 1;
+  }
+  control.send({{"event", "connected"}});
+  if (control.receive_line() != "go") return 1;  // the conductor gave up on this cell
+
+  ScenarioConfig config;
+  config.payload_bytes = spec.bytes;
+  config.warmup = spec.warmup;
+  config.count = spec.count;
+  config.budget = std::chrono::nanoseconds(spec.budget_ns);
+  config.touch = spec.touch;
+  Clock clock = spec.tsc ? Clock::tsc(spec.ns_per_tick) : Clock::monotonic();
+  auto latency = std::make_unique<Histogram>();
+  Measurement m;
+  if (spec.role == Role::producer && spec.scenario == Scenario::pingpong) m.latency = latency.get();
+
+  auto ran = run_scenario(spec.scenario, spec.role, *transport, config, clock, m);
+  TransportStats stats = transport->stats();
+
+  nlohmann::json result = {{"event", "result"},
+                           {"ok", ran.has_value()},
+                           {"count", m.count},
+                           {"start_ns", m.start_ns},
+                           {"end_ns", m.end_ns},
+                           {"cpu_ns", m.cpu_ns},
+                           {"messages_sent", stats.messages_sent},
+                           {"messages_received", stats.messages_received},
+                           {"messages_lost", stats.messages_lost}};
+  if (m.latency) {
+    result["hist"] = latency->sparse();
+    result["hist_sum"] = latency->sum();
+    result["hist_min"] = latency->min();
+    result["hist_max"] = latency->max();
+  }
+  if (!ran) {
+    result["code"] = to_string(ran.error().code);
+    result["reason"] = ran.error().reason;
+  }
+  control.send(result);
+  transport.reset();  // remove what it made before we say goodbye
+  return ran ? 0 : 1;
+}
+
+}  // namespace ipcbench

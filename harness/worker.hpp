@@ -1,0 +1,53 @@
+// The worker: one side of one cell, in its own process (`ipcbench worker --spec JSON`, hidden).
+// It makes its transport endpoint, reports each step to the conductor over the control pipe
+// (one JSON object per line), waits for "go", runs its scenario role and reports the result.
+//
+// Control protocol, worker -> conductor:
+//   {"event":"listening","address":A}   consumer: the producer may now connect to A
+//   {"event":"connected"}               the channel carries messages
+//   {"event":"result", ...}             the measurement (see worker.cpp), then the worker exits
+//   {"event":"error","code":C,"reason":R}  set-up or scenario failed, then the worker exits 1
+// conductor -> worker: "go\n" once both are connected.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "scenarios/scenario.hpp"
+
+namespace ipcbench {
+
+struct WorkerSpec {
+  Role role = Role::producer;
+  std::string transport;
+  Scenario scenario = Scenario::pingpong;
+  std::size_t bytes = 64;
+  WaitMode wait = WaitMode::block;
+  Touch touch = Touch::full;
+  std::uint64_t warmup = 0;
+  std::uint64_t count = 1;
+  std::int64_t budget_ns = 0;
+  std::string token;
+  std::string dir;
+  std::int64_t timeout_ms = 5000;
+  std::int64_t spin_us = 5;
+  std::size_t queue_depth = 8;
+  bool tsc = false;
+  double ns_per_tick = 1.0;
+  std::string peer_address;  // producer: where the consumer listens
+  int ctl_in = 3;            // conductor -> worker
+  int ctl_out = 4;           // worker -> conductor
+  int in_fd = -1;            // stdio_pipes transports: the channel's descriptors
+  int out_fd = -1;
+};
+
+nlohmann::json to_json(const WorkerSpec& spec);
+// Throws nlohmann::json::exception on a malformed spec (only the conductor writes specs).
+WorkerSpec worker_spec_from_json(const nlohmann::json& j);
+
+// Runs the worker; returns the process's exit code.
+int worker_main(const std::string& spec_json);
+
+}  // namespace ipcbench

@@ -1,0 +1,38 @@
+// What every message carries, so that the receiver can check it: the first 8 bytes are the
+// sequence number (little-endian), the rest a pattern derived from the sequence number and the
+// direction. A wrong, lost, duplicated, reordered or stale message fails the check.
+//
+// Touch modes (DESIGN.md): `full` writes and checks every byte; `edges` writes and checks the
+// sequence number and the last byte only, as the seeds did.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace ipcbench {
+
+enum class Touch : std::uint8_t { edges, full };
+std::string_view to_string(Touch touch);
+std::optional<Touch> parse_touch(std::string_view text);
+
+enum class Direction : std::uint8_t { request = 0, reply = 1 };
+
+inline constexpr std::size_t kMinMessageBytes = 8;                 // room for the sequence number
+inline constexpr std::uint64_t kStopSequence = ~std::uint64_t{0};  // ends a scenario
+// The stop message is small whatever the cell's size: the last thing a side sends should be
+// one datagram, so nothing of it is still in flight when the sender closes.
+inline constexpr std::size_t kStopBytes = kMinMessageBytes;
+
+// Writes message `seq` into `payload` (at least kMinMessageBytes).
+void fill_message(std::span<std::byte> payload, std::uint64_t seq, Direction dir, Touch touch);
+// The sequence number a message carries (payload of at least kMinMessageBytes).
+std::uint64_t message_sequence(std::span<const std::byte> payload);
+// Checks that `payload` is message `seq` of `expected_bytes` bytes; says what is wrong if not.
+std::optional<std::string> check_message(std::span<const std::byte> payload, std::uint64_t seq,
+                                         std::size_t expected_bytes, Direction dir, Touch touch);
+
+}  // namespace ipcbench

@@ -1,0 +1,81 @@
+// pingpong: round-trip time. The producer times each round trip with the calibrated clock (two
+// reads per round trip, whose cost is measured at start and recorded in the results' context)
+// and records it in a histogram; the mean comes from the batch's total time.
+#include "scenarios/scenario.hpp"
+#include "transports/spin.hpp"
+
+namespace ipcbench {
+
+namespace {
+
+Result<void> producer(Transport& t, const ScenarioConfig& c, const Clock& clock, Measurement& out) {
+  const std::size_t bytes = c.payload_bytes;
+  auto round_trip = [&](std::uint64_t seq) -> Result<void> {
+    if (auto ok = send_message(t, bytes, seq, Direction::request, c.touch); !ok) return ok;
+    auto more = receive_message(t, bytes, seq, Direction::reply, c.touch);
+    if (!more) return std::unexpected(more.error());
+    if (!*more) return fail(Errc::protocol, "the consumer stopped early");
+    return {};
+  };
+  std::uint64_t seq = 0;
+  for (; seq < c.warmup; ++seq) {
+    if (auto ok = round_trip(seq); !ok) return ok;
+  }
+  const std::uint64_t budget_ticks =
+      static_cast<std::uint64_t>(static_cast<double>(c.budget.count()) / clock.ns_per_tick());
+  out.cpu_ns = process_cpu_ns();
+  out.start_ns = monotonic_ns();
+  const std::uint64_t first = clock.now();
+  for (std::uint64_t i = 0; i < c.count; ++i, ++seq) {
+    const std::uint64_t t0 = clock.now();
+    if (auto ok = round_trip(seq); !ok) {
+      out.end_ns = monotonic_ns();
+      out.cpu_ns = process_cpu_ns() - out.cpu_ns;
+      return ok;
+    }
+    const std::uint64_t t1 = clock.now();
+    if (out.latency) out.latency->record(clock.to_ns(t1 - t0));
+    out.count = i + 1;
+    if (t1 - first > budget_ticks) break;
+  }
+  out.end_ns = monotonic_ns();
+  out.cpu_ns = process_cpu_ns() - out.cpu_ns;
+  return stop_producer(t, bytes);
+}
+
+Result<void> consumer(Transport& t, const ScenarioConfig& c, Measurement& out) {
+  const std::size_t bytes = c.payload_bytes;
+  for (std::uint64_t seq = 0;; ++seq) {
+    if (seq == c.warmup) {
+      out.cpu_ns = process_cpu_ns();
+      out.start_ns = monotonic_ns();
+    }
+    auto more = receive_message(t, bytes, seq, Direction::request, c.touch);
+    if (!more) return std::unexpected(more.error());
+    if (!*more) break;
+    if (auto ok = send_message(t, bytes, seq, Direction::reply, c.touch); !ok) return ok;
+    if (seq >= c.warmup) out.count = seq - c.warmup + 1;
+  }
+  out.end_ns = monotonic_ns();
+  out.cpu_ns = out.start_ns ? process_cpu_ns() - out.cpu_ns : 0;
+  return stop_consumer(t);
+}
+
+}  // namespace
+
+Result<void> run_pingpong(Role role, Transport& transport, const ScenarioConfig& config,
+                          const Clock& clock, Measurement& out) {
+  return role == Role::producer ? producer(transport, config, clock, out)
+                                : consumer(transport, config, out);
+}
+
+Result<void> run_scenario(Scenario scenario, Role role, Transport& transport,
+                          const ScenarioConfig& config, const Clock& clock, Measurement& out) {
+  if (config.payload_bytes < kMinMessageBytes) {
+    return fail(Errc::unsupported, "messages need at least 8 bytes (the sequence number)");
+  }
+  return scenario == Scenario::pingpong ? run_pingpong(role, transport, config, clock, out)
+                                        : run_throughput(role, transport, config, out);
+}
+
+}  // namespace ipcbench

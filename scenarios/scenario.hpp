@@ -1,0 +1,65 @@
+// The scenarios: what the producer and the consumer process do with a transport. Every transport
+// is measured by this same code, through the Transport interface only.
+//
+// - pingpong: the producer sends a message of S bytes, the consumer checks it and answers with S
+//   bytes, the producer checks the answer. Warm-up, then N round trips (or until the time budget
+//   is spent), each timed into a histogram: round-trip time (RTT), always.
+// - throughput: the producer streams M messages of S bytes as fast as the transport takes them,
+//   the consumer checks each. Timed at both ends.
+// Both end with a stop message the consumer echoes, so that neither side tears the channel down
+// while the other still needs it.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+#include "harness/clock.hpp"
+#include "harness/histogram.hpp"
+#include "scenarios/message.hpp"
+#include "transports/transport.hpp"
+
+namespace ipcbench {
+
+enum class Scenario : std::uint8_t { pingpong, throughput };
+std::string_view to_string(Scenario scenario);
+std::optional<Scenario> parse_scenario(std::string_view text);
+
+struct ScenarioConfig {
+  std::size_t payload_bytes = 64;  // at least kMinMessageBytes
+  std::uint64_t warmup = 0;        // round trips or messages before measuring
+  std::uint64_t count = 1;         // round trips (pingpong) or messages (throughput) measured
+  std::chrono::nanoseconds budget = std::chrono::seconds(10);  // pingpong: stop early after this
+  Touch touch = Touch::full;
+};
+
+// What one process measured. Filled as the scenario goes, so a failure keeps what was done.
+struct Measurement {
+  std::uint64_t count = 0;       // measured round trips / messages, every one checked
+  std::int64_t start_ns = 0;     // CLOCK_MONOTONIC: start of the measured phase
+  std::int64_t end_ns = 0;       // CLOCK_MONOTONIC: end of the measured phase
+  std::uint64_t cpu_ns = 0;      // this process's CPU time over the measured phase
+  Histogram* latency = nullptr;  // pingpong producer: each RTT in ns (set by the caller)
+};
+
+Result<void> run_pingpong(Role role, Transport& transport, const ScenarioConfig& config,
+                          const Clock& clock, Measurement& out);
+Result<void> run_throughput(Role role, Transport& transport, const ScenarioConfig& config,
+                            Measurement& out);
+Result<void> run_scenario(Scenario scenario, Role role, Transport& transport,
+                          const ScenarioConfig& config, const Clock& clock, Measurement& out);
+
+// --- pieces both scenarios use (scenarios/message.cpp) ---
+std::uint64_t process_cpu_ns();
+Result<void> send_message(Transport& t, std::size_t bytes, std::uint64_t seq, Direction dir,
+                          Touch touch);
+// Receives the next message and checks it is `seq`; returns false when it is the stop message.
+Result<bool> receive_message(Transport& t, std::size_t bytes, std::uint64_t seq, Direction dir,
+                             Touch touch);
+// Producer: sends the stop message and waits for the consumer's echo.
+Result<void> stop_producer(Transport& t, std::size_t bytes);
+// Consumer: echoes the stop message.
+Result<void> stop_consumer(Transport& t);
+
+}  // namespace ipcbench

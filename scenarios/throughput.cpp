@@ -1,0 +1,65 @@
+// throughput: the producer streams messages as fast as the transport takes them; the consumer
+// checks each. The producer's phase runs from before its first measured send to after its last;
+// the consumer's ends when the last measured message has been checked. The harness reports the
+// rate at both ends, and end to end (producer's start to consumer's end, one shared clock).
+#include "scenarios/scenario.hpp"
+#include "transports/spin.hpp"
+
+namespace ipcbench {
+
+namespace {
+
+Result<void> producer(Transport& t, const ScenarioConfig& c, Measurement& out) {
+  const std::size_t bytes = c.payload_bytes;
+  std::uint64_t seq = 0;
+  for (; seq < c.warmup; ++seq) {
+    if (auto ok = send_message(t, bytes, seq, Direction::request, c.touch); !ok) return ok;
+  }
+  out.cpu_ns = process_cpu_ns();
+  out.start_ns = monotonic_ns();
+  for (std::uint64_t i = 0; i < c.count; ++i, ++seq) {
+    if (auto ok = send_message(t, bytes, seq, Direction::request, c.touch); !ok) {
+      out.end_ns = monotonic_ns();
+      out.cpu_ns = process_cpu_ns() - out.cpu_ns;
+      return ok;
+    }
+    out.count = i + 1;
+  }
+  out.end_ns = monotonic_ns();
+  out.cpu_ns = process_cpu_ns() - out.cpu_ns;
+  return stop_producer(t, bytes);
+}
+
+Result<void> consumer(Transport& t, const ScenarioConfig& c, Measurement& out) {
+  const std::size_t bytes = c.payload_bytes;
+  const std::uint64_t total = c.warmup + c.count;
+  for (std::uint64_t seq = 0; seq < total; ++seq) {
+    if (seq == c.warmup) {
+      out.cpu_ns = process_cpu_ns();
+      out.start_ns = monotonic_ns();
+    }
+    auto more = receive_message(t, bytes, seq, Direction::request, c.touch);
+    if (!more) {
+      out.end_ns = monotonic_ns();
+      return std::unexpected(more.error());
+    }
+    if (!*more) return fail(Errc::protocol, "stop message before the last message");
+    if (seq >= c.warmup) out.count = seq - c.warmup + 1;
+  }
+  out.end_ns = monotonic_ns();
+  out.cpu_ns = process_cpu_ns() - out.cpu_ns;
+  auto more = receive_message(t, bytes, kStopSequence, Direction::request, Touch::edges);
+  if (!more) return std::unexpected(more.error());
+  if (*more) return fail(Errc::protocol, "more messages than were sent");
+  return stop_consumer(t);
+}
+
+}  // namespace
+
+Result<void> run_throughput(Role role, Transport& transport, const ScenarioConfig& config,
+                            Measurement& out) {
+  return role == Role::producer ? producer(transport, config, out)
+                                : consumer(transport, config, out);
+}
+
+}  // namespace ipcbench

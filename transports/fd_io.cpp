@@ -1,0 +1,221 @@
+#include "transports/fd_io.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "transports/spin.hpp"
+
+namespace ipcbench {
+
+UniqueFd& UniqueFd::operator=(UniqueFd&& other) noexcept {
+  if (this != &other) {
+    if (m_fd >= 0) ::close(m_fd);
+    m_fd = other.release();
+  }
+  return *this;
+}
+
+UniqueFd::~UniqueFd() {
+  if (m_fd >= 0) ::close(m_fd);
+}
+
+int UniqueFd::release() {
+  int fd = m_fd;
+  m_fd = -1;
+  return fd;
+}
+
+namespace {
+
+bool is_peer_gone(int err) {
+  return err == EPIPE || err == ECONNRESET || err == ECONNREFUSED || err == ENOTCONN;
+}
+
+Result<void> set_nonblocking(int fd) {
+  int flags = ::fcntl(fd, F_GETFL);
+  if (flags < 0 || ::fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) {
+    return fail_errno(Errc::system, "fcntl(O_NONBLOCK)");
+  }
+  return {};
+}
+
+}  // namespace
+
+Result<void> FdIo::configure(int rfd, int wfd, Kind kind, const Endpoint& endpoint) {
+  m_rfd = rfd;
+  m_wfd = wfd;
+  m_kind = kind;
+  m_wait = endpoint.wait;
+  m_timeout = endpoint.timeout;
+  m_spin = endpoint.spin;
+  if (kind == Kind::pipe) {
+    // Pipes have no receive timeout: they stay non-blocking and sleep in poll().
+    if (auto ok = set_nonblocking(rfd); !ok) return ok;
+    return set_nonblocking(wfd);
+  }
+  timeval tv{};
+  tv.tv_sec = static_cast<time_t>(m_timeout.count() / 1000);
+  tv.tv_usec = static_cast<suseconds_t>((m_timeout.count() % 1000) * 1000);
+  if (::setsockopt(rfd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) != 0 ||
+      ::setsockopt(rfd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) != 0) {
+    return fail_errno(Errc::system, "setsockopt(SO_RCVTIMEO/SO_SNDTIMEO)");
+  }
+  return {};
+}
+
+Result<FdIo::Io> FdIo::read_once(std::span<const iovec> iov, bool dont_wait, std::size_t& got,
+                                 bool& truncated) {
+  for (;;) {
+    ssize_t n;
+    if (m_kind == Kind::pipe) {
+      n = ::readv(m_rfd, iov.data(), static_cast<int>(iov.size()));
+    } else {
+      msghdr msg{};
+      msg.msg_iov = const_cast<iovec*>(iov.data());
+      msg.msg_iovlen = iov.size();
+      n = ::recvmsg(m_rfd, &msg, dont_wait ? MSG_DONTWAIT : 0);
+      truncated = (msg.msg_flags & MSG_TRUNC) != 0;
+    }
+    if (n > 0 || (n == 0 && m_kind == Kind::datagram_socket)) {
+      got = static_cast<std::size_t>(n);
+      return Io::done;
+    }
+    if (n == 0) return fail(Errc::peer_gone, "peer closed the channel");
+    if (errno == EINTR) continue;
+    if (m_refused && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      return fail(Errc::peer_gone, "receive: the peer's socket is closed");
+    }
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return Io::again;
+    if (errno == ECONNREFUSED && m_kind == Kind::datagram_socket && !m_refused) {
+      // Something we sent found the peer's port closed. The error is reported before what the
+      // peer sent earlier, which is still queued: deliver that first, report the peer gone after.
+      m_refused = true;
+      dont_wait = true;
+      continue;
+    }
+    if (is_peer_gone(errno)) return fail_errno(Errc::peer_gone, "receive");
+    return fail_errno(Errc::system, "receive");
+  }
+}
+
+Result<FdIo::Io> FdIo::write_once(std::span<const iovec> iov, bool dont_wait, std::size_t& put) {
+  for (;;) {
+    ssize_t n;
+    if (m_kind == Kind::pipe) {
+      n = ::writev(m_wfd, iov.data(), static_cast<int>(iov.size()));
+    } else {
+      msghdr msg{};
+      msg.msg_iov = const_cast<iovec*>(iov.data());
+      msg.msg_iovlen = iov.size();
+      n = ::sendmsg(m_wfd, &msg, MSG_NOSIGNAL | (dont_wait ? MSG_DONTWAIT : 0));
+    }
+    if (n >= 0) {
+      put = static_cast<std::size_t>(n);
+      return Io::done;
+    }
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) return Io::again;
+    if (errno == EMSGSIZE) return fail_errno(Errc::message_too_large, "send");
+    if (is_peer_gone(errno)) return fail_errno(Errc::peer_gone, "send");
+    return fail_errno(Errc::system, "send");
+  }
+}
+
+Result<void> FdIo::poll_for(short events) {
+  pollfd pfd{events == POLLIN ? m_rfd : m_wfd, events, 0};
+  for (;;) {
+    int n = ::poll(&pfd, 1, static_cast<int>(m_timeout.count()));
+    if (n > 0) return {};  // ready, or hung up: the next call says which
+    if (n == 0) return fail(Errc::timeout, "nothing within the timeout");
+    if (errno != EINTR) return fail_errno(Errc::system, "poll");
+  }
+}
+
+// Calls attempt(dont_wait) -> Result<Io> until it is done, waiting in between per the mode.
+template <class Attempt>
+Result<void> FdIo::wait_for(Attempt&& attempt, short events) {
+  const bool pipe = m_kind == Kind::pipe;
+  if (m_wait != WaitMode::block || pipe) {
+    auto io = attempt(true);
+    if (!io) return std::unexpected(io.error());
+    if (*io == Io::done) return {};
+  }
+  if (m_wait != WaitMode::block) {
+    // spin: until the timeout; adaptive: for the spin budget, then as block.
+    auto budget = m_wait == WaitMode::spin ? std::chrono::nanoseconds(m_timeout)
+                                           : std::chrono::nanoseconds(m_spin);
+    Spinner spinner(budget, 1);
+    while (spinner.spin()) {
+      auto io = attempt(true);
+      if (!io) return std::unexpected(io.error());
+      if (*io == Io::done) return {};
+    }
+    if (m_wait == WaitMode::spin) return fail(Errc::timeout, "nothing within the timeout");
+  }
+  for (;;) {
+    // Sockets sleep in the call itself (bounded by SO_RCVTIMEO/SO_SNDTIMEO); pipes in poll.
+    if (pipe) {
+      if (auto ok = poll_for(events); !ok) return ok;
+    }
+    auto io = attempt(pipe);
+    if (!io) return std::unexpected(io.error());
+    if (*io == Io::done) return {};
+    if (!pipe) return fail(Errc::timeout, "nothing within the timeout");
+  }
+}
+
+Result<std::size_t> FdIo::read_some(std::span<std::byte> buffer) {
+  iovec iov{buffer.data(), buffer.size()};
+  std::size_t got = 0;
+  bool truncated = false;
+  auto ok = wait_for(
+      [&](bool dont_wait) {
+        return read_once({&iov, 1}, dont_wait, got, truncated);
+      },
+      POLLIN);
+  if (!ok) return std::unexpected(ok.error());
+  return got;
+}
+
+Result<void> FdIo::write_all(std::span<const std::byte> bytes) {
+  std::size_t done = 0;
+  while (done < bytes.size()) {
+    iovec iov{const_cast<std::byte*>(bytes.data()) + done, bytes.size() - done};
+    std::size_t put = 0;
+    auto ok = wait_for(
+        [&](bool dont_wait) {
+          return write_once({&iov, 1}, dont_wait, put);
+        },
+        POLLOUT);
+    if (!ok) return ok;
+    done += put;
+  }
+  return {};
+}
+
+Result<FdIo::Datagram> FdIo::read_datagram(std::span<const iovec> iov) {
+  Datagram d{0, false};
+  auto ok = wait_for(
+      [&](bool dont_wait) { return read_once(iov, dont_wait, d.bytes, d.truncated); }, POLLIN);
+  if (!ok) return std::unexpected(ok.error());
+  return d;
+}
+
+Result<std::optional<FdIo::Datagram>> FdIo::try_read_datagram(std::span<const iovec> iov) {
+  Datagram d{0, false};
+  auto io = read_once(iov, true, d.bytes, d.truncated);
+  if (!io) return std::unexpected(io.error());
+  if (*io == Io::again) return std::nullopt;
+  return d;
+}
+
+Result<void> FdIo::write_datagram(std::span<const iovec> iov) {
+  std::size_t put = 0;
+  return wait_for([&](bool dont_wait) { return write_once(iov, dont_wait, put); }, POLLOUT);
+}
+
+}  // namespace ipcbench

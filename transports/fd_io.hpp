@@ -1,0 +1,76 @@
+// Reading and writing file descriptors (sockets, pipes) under a wait strategy:
+// - spin: non-blocking calls (MSG_DONTWAIT, O_NONBLOCK) in a loop until data moves;
+// - block: the kernel sleeps the caller (SO_RCVTIMEO/SO_SNDTIMEO on sockets, poll on pipes);
+// - adaptive: spin for Endpoint::spin, then block.
+// Every wait ends after Endpoint::timeout with Errc::timeout; a closed peer gives Errc::peer_gone.
+#pragma once
+
+#include <sys/uio.h>
+
+#include <chrono>
+#include <cstddef>
+#include <span>
+
+#include "transports/transport.hpp"
+
+namespace ipcbench {
+
+// Owns a file descriptor, closes it once.
+class UniqueFd {
+ public:
+  UniqueFd() = default;
+  explicit UniqueFd(int fd) : m_fd(fd) {}
+  UniqueFd(UniqueFd&& other) noexcept : m_fd(other.release()) {}
+  UniqueFd& operator=(UniqueFd&& other) noexcept;
+  ~UniqueFd();
+  int get() const { return m_fd; }
+  int release();
+  explicit operator bool() const { return m_fd >= 0; }
+
+ private:
+  int m_fd = -1;
+};
+
+class FdIo {
+ public:
+  enum class Kind { stream_socket, datagram_socket, pipe };
+
+  // Configures rfd and wfd (the same descriptor for a socket) for the endpoint's wait mode.
+  // Does not take ownership.
+  Result<void> configure(int rfd, int wfd, Kind kind, const Endpoint& endpoint);
+
+  // Stream: some bytes (at least one), waiting per the wait mode.
+  Result<std::size_t> read_some(std::span<std::byte> buffer);
+  // Stream: every byte.
+  Result<void> write_all(std::span<const std::byte> bytes);
+
+  struct Datagram {
+    std::size_t bytes;  // how many landed in the buffers
+    bool truncated;     // the datagram was larger than the buffers
+  };
+  // Datagram: one datagram scattered into `iov`, waiting per the wait mode.
+  Result<Datagram> read_datagram(std::span<const iovec> iov);
+  // Datagram: one datagram if one is queued, else nothing; never waits.
+  Result<std::optional<Datagram>> try_read_datagram(std::span<const iovec> iov);
+  // Datagram: one datagram gathered from `iov`.
+  Result<void> write_datagram(std::span<const iovec> iov);
+
+ private:
+  enum class Io { done, again };
+  Result<Io> read_once(std::span<const iovec> iov, bool dont_wait, std::size_t& got,
+                       bool& truncated);
+  Result<Io> write_once(std::span<const iovec> iov, bool dont_wait, std::size_t& put);
+  Result<void> poll_for(short events);
+  template <class Attempt>
+  Result<void> wait_for(Attempt&& attempt, short events);
+
+  int m_rfd = -1;
+  int m_wfd = -1;
+  Kind m_kind = Kind::stream_socket;
+  WaitMode m_wait = WaitMode::block;
+  std::chrono::milliseconds m_timeout{0};
+  std::chrono::microseconds m_spin{0};
+  bool m_refused = false;  // a datagram socket learnt that the peer's port is closed
+};
+
+}  // namespace ipcbench

@@ -1,0 +1,33 @@
+// The registry: an explicit name -> factory table (no static self-registration), in the order
+// `ipcbench list` and `--transports all` use. A new transport is one file in transports/ that
+// defines `const TransportInfo& <name>_driver()`, plus one line here.
+#include <algorithm>
+#include <vector>
+
+#include "transports/transport.hpp"
+
+namespace ipcbench {
+
+// Declares the driver function at block scope and calls it, so a driver costs one line below.
+#define IPCBENCH_DRIVER(function)    \
+  [] {                               \
+    const TransportInfo& function(); \
+    return function();               \
+  }()
+
+std::span<const TransportInfo> transports() {
+  static const std::vector<TransportInfo> table = {
+      IPCBENCH_DRIVER(pipe_driver),        IPCBENCH_DRIVER(tcp_nodelay_driver),
+      IPCBENCH_DRIVER(tcp_driver),         IPCBENCH_DRIVER(udp_driver),
+      IPCBENCH_DRIVER(unix_stream_driver), IPCBENCH_DRIVER(unix_dgram_driver),
+  };
+  return table;
+}
+
+const TransportInfo* find_transport(std::string_view name) {
+  auto all = transports();
+  auto it = std::ranges::find(all, name, &TransportInfo::name);
+  return it == all.end() ? nullptr : &*it;
+}
+
+}  // namespace ipcbench

@@ -1,0 +1,60 @@
+#include "transports/socket_util.hpp"
+
+#include <netinet/in.h>
+#include <poll.h>
+
+#include <charconv>
+#include <cstring>
+
+namespace ipcbench {
+
+Result<UniqueFd> make_socket(int domain, int type) {
+  int fd = ::socket(domain, type | SOCK_CLOEXEC, 0);
+  if (fd < 0) return fail_errno(Errc::resource, "socket");
+  return UniqueFd(fd);
+}
+
+Result<UniqueFd> accept_within(int listen_fd, std::chrono::milliseconds timeout) {
+  pollfd pfd{listen_fd, POLLIN, 0};
+  for (;;) {
+    int n = ::poll(&pfd, 1, static_cast<int>(timeout.count()));
+    if (n > 0) break;
+    if (n == 0) return fail(Errc::timeout, "no peer connected within the timeout");
+    if (errno != EINTR) return fail_errno(Errc::system, "poll");
+  }
+  int fd = ::accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
+  if (fd < 0) return fail_errno(Errc::resource, "accept");
+  return UniqueFd(fd);
+}
+
+Result<sockaddr_un> unix_address(const std::string& path) {
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (path.size() >= sizeof addr.sun_path) {
+    return fail(Errc::resource, "socket path too long (" + std::to_string(path.size()) +
+                                    " bytes, at most " + std::to_string(sizeof addr.sun_path - 1) +
+                                    "): " + path);
+  }
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  return addr;
+}
+
+Result<unsigned short> parse_port(std::string_view text) {
+  unsigned port = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), port);
+  if (ec != std::errc{} || end != text.data() + text.size() || port == 0 || port > 65535) {
+    return fail(Errc::protocol, "bad port '" + std::string(text) + "'");
+  }
+  return static_cast<unsigned short>(port);
+}
+
+Result<unsigned short> bound_port(int fd) {
+  sockaddr_in addr{};
+  socklen_t len = sizeof addr;
+  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    return fail_errno(Errc::system, "getsockname");
+  }
+  return ntohs(addr.sin_port);
+}
+
+}  // namespace ipcbench

@@ -1,0 +1,83 @@
+#include "transports/stream_channel.hpp"
+
+#include <cstring>
+#include <string>
+
+namespace ipcbench {
+
+namespace {
+constexpr std::size_t kHeader = sizeof(StreamFrameHeader);
+// Room to read ahead past the largest message, so small messages need one read each.
+constexpr std::size_t kReadAhead = 64 * 1024;
+}  // namespace
+
+StreamTransport::StreamTransport(const Endpoint& endpoint)
+    : m_endpoint(endpoint),
+      m_tx(kHeader + endpoint.max_message_bytes),
+      m_rx(kHeader + endpoint.max_message_bytes + kReadAhead) {}
+
+Result<void> StreamTransport::attach(int rfd, int wfd, FdIo::Kind kind) {
+  return m_io.configure(rfd, wfd, kind, m_endpoint);
+}
+
+Result<std::span<std::byte>> StreamTransport::loan(std::size_t bytes) {
+  if (bytes > m_endpoint.max_message_bytes) {
+    return fail(Errc::message_too_large, "loan of " + std::to_string(bytes) +
+                                             " bytes, the endpoint's maximum is " +
+                                             std::to_string(m_endpoint.max_message_bytes));
+  }
+  return std::span<std::byte>(m_tx).subspan(kHeader, bytes);
+}
+
+Result<void> StreamTransport::send(std::size_t bytes) {
+  if (bytes > m_endpoint.max_message_bytes) return fail(Errc::message_too_large, "send");
+  StreamFrameHeader header{static_cast<std::uint32_t>(bytes), kStreamFrameMagic};
+  std::memcpy(m_tx.data(), &header, kHeader);
+  auto ok = m_io.write_all(std::span<const std::byte>(m_tx).first(kHeader + bytes));
+  if (ok) ++m_stats.messages_sent;
+  return ok;
+}
+
+Result<std::span<const std::byte>> StreamTransport::receive() {
+  if (m_held != 0) release();
+  for (;;) {
+    std::size_t avail = m_end - m_begin;
+    if (avail >= kHeader) {
+      StreamFrameHeader header;
+      std::memcpy(&header, m_rx.data() + m_begin, kHeader);
+      if (header.magic != kStreamFrameMagic) {
+        return fail(Errc::protocol, "stream out of step: bad frame magic");
+      }
+      if (header.length > m_endpoint.max_message_bytes) {
+        return fail(Errc::message_too_large,
+                    "incoming message of " + std::to_string(header.length) + " bytes");
+      }
+      std::size_t frame = kHeader + header.length;
+      if (avail >= frame) {
+        m_held = frame;
+        ++m_stats.messages_received;
+        return std::span<const std::byte>(m_rx).subspan(m_begin + kHeader, header.length);
+      }
+      if (m_begin + frame > m_rx.size()) {  // the rest would not fit behind it: move it down
+        std::memmove(m_rx.data(), m_rx.data() + m_begin, avail);
+        m_begin = 0;
+        m_end = avail;
+      }
+    } else if (m_begin + kHeader > m_rx.size()) {
+      std::memmove(m_rx.data(), m_rx.data() + m_begin, avail);
+      m_begin = 0;
+      m_end = avail;
+    }
+    auto got = m_io.read_some(std::span<std::byte>(m_rx).subspan(m_end));
+    if (!got) return std::unexpected(got.error());
+    m_end += *got;
+  }
+}
+
+void StreamTransport::release() {
+  m_begin += m_held;
+  m_held = 0;
+  if (m_begin == m_end) m_begin = m_end = 0;
+}
+
+}  // namespace ipcbench

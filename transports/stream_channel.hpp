@@ -1,0 +1,48 @@
+// Messages over a byte stream (pipes, TCP, Unix stream sockets): each message is an 8-byte
+// header (payload length, a magic word) then the payload, written with one write. The reader
+// keeps a buffer of what the kernel handed over and returns each message as one contiguous view.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "transports/fd_io.hpp"
+#include "transports/transport.hpp"
+
+namespace ipcbench {
+
+struct StreamFrameHeader {
+  std::uint32_t length;
+  std::uint32_t magic;
+};
+inline constexpr std::uint32_t kStreamFrameMagic = 0x42435049;  // "IPCB"
+static_assert(sizeof(StreamFrameHeader) == 8);
+
+// The parts of a stream transport that do not depend on how the descriptors were made.
+class StreamTransport : public Transport {
+ public:
+  explicit StreamTransport(const Endpoint& endpoint);
+
+  Result<std::span<std::byte>> loan(std::size_t bytes) override;
+  Result<void> send(std::size_t bytes) override;
+  Result<std::span<const std::byte>> receive() override;
+  void release() override;
+  TransportStats stats() const override { return m_stats; }
+
+ protected:
+  // Called by the concrete transport once its descriptors carry bytes both ways.
+  Result<void> attach(int rfd, int wfd, FdIo::Kind kind);
+  const Endpoint& endpoint() const { return m_endpoint; }
+
+ private:
+  Endpoint m_endpoint;
+  FdIo m_io;
+  std::vector<std::byte> m_tx;  // header + largest payload
+  std::vector<std::byte> m_rx;  // what the kernel has handed over, from m_begin to m_end
+  std::size_t m_begin = 0;
+  std::size_t m_end = 0;
+  std::size_t m_held = 0;  // bytes of the message receive() returned, until release()
+  TransportStats m_stats;
+};
+
+}  // namespace ipcbench

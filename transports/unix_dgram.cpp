@@ -1,0 +1,86 @@
+// unix-dgram: Unix domain datagram sockets, one bound path per side in the cell's private
+// directory, each connected to the other (as the seeds found they must be). Messages larger than
+// a datagram go as 64 KiB fragments with the same loss detection as udp
+// (transports/datagram_channel.hpp); no credit window, because the kernel blocks a sender whose
+// peer has not drained (its send buffer fills) instead of dropping. Each side unlinks its own
+// path when it is destroyed.
+#include <unistd.h>
+
+#include "transports/datagram_channel.hpp"
+#include "transports/socket_util.hpp"
+
+namespace ipcbench {
+namespace {
+
+constexpr std::size_t kMaxDatagram = 64 * 1024;
+
+class UnixDgramTransport final : public DatagramTransport {
+ public:
+  explicit UnixDgramTransport(const Endpoint& endpoint)
+      : DatagramTransport(endpoint, kMaxDatagram, false) {}
+  ~UnixDgramTransport() override {
+    if (m_bound) ::unlink(m_path.c_str());
+  }
+
+  Result<std::string> listen() override {
+    if (auto ok = bind_path("consumer"); !ok) return std::unexpected(ok.error());
+    return m_path;
+  }
+
+  Result<void> connect(std::string_view peer_address) override {
+    if (endpoint().role == Role::consumer) return handshake_consumer();
+    if (auto ok = bind_path("producer"); !ok) return ok;
+    auto addr = unix_address(std::string(peer_address));
+    if (!addr) return std::unexpected(addr.error());
+    if (::connect(m_socket.get(), reinterpret_cast<sockaddr*>(&*addr), sizeof *addr) != 0) {
+      return fail_errno(Errc::resource, "connect " + std::string(peer_address));
+    }
+    return handshake_producer();
+  }
+
+ private:
+  Result<void> bind_path(std::string_view side) {
+    m_path = endpoint().dir + "/unix-dgram-" + std::string(side) + ".sock";
+    auto addr = unix_address(m_path);
+    if (!addr) return std::unexpected(addr.error());
+    auto fd = make_socket(AF_UNIX, SOCK_DGRAM);
+    if (!fd) return std::unexpected(fd.error());
+    m_socket = std::move(*fd);
+    if (::bind(m_socket.get(), reinterpret_cast<sockaddr*>(&*addr), sizeof *addr) != 0) {
+      return fail_errno(Errc::resource, "bind " + m_path);
+    }
+    m_bound = true;
+    return prepare(m_socket.get());
+  }
+
+  std::string m_path;
+  bool m_bound = false;
+  UniqueFd m_socket;
+};
+
+Capabilities capabilities() {
+  return {.max_message_bytes = 64u << 20,
+          .zero_copy = false,
+          .kernel_reliable = true,
+          .waits = {WaitMode::spin, WaitMode::block, WaitMode::adaptive},
+          .native_wait = WaitMode::block};
+}
+
+Result<std::unique_ptr<Transport>> make(const Endpoint& endpoint) {
+  return std::make_unique<UnixDgramTransport>(endpoint);
+}
+
+}  // namespace
+
+const TransportInfo& unix_dgram_driver() {
+  static const TransportInfo info{
+      .name = "unix-dgram",
+      .description =
+          "Unix domain datagram sockets, one path per side; fragments of 64 KiB, "
+          "sender blocks when the peer lags; loss detected",
+      .capabilities = capabilities,
+      .make = make};
+  return info;
+}
+
+}  // namespace ipcbench
