@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Installs what ipcbench needs from the distribution's packages (Debian 12 / Ubuntu 22.04 or
+# later), with sudo when not root. Installs only what is missing; the peers' libraries (iceoryx,
+# ZeroMQ) are optional: where the distribution lacks them, the build goes on without those
+# transports and `ipcbench list` says what to install.
+set -euo pipefail
+
+required=(build-essential cmake pkg-config git libcli11-dev libfmt-dev nlohmann-json3-dev
+  libboost-dev libbenchmark-dev libbenchmark-tools googletest libgtest-dev python3
+  python3-matplotlib)
+# clang and its runtime build the fuzz target; the rest are the peers measured as transports.
+optional=(clang libclang-rt-dev libzmq3-dev iceoryx libiceoryx-posh-dev libiceoryx-hoofs-dev)
+
+missing() {
+  local out=()
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || out+=("$p")
+  done
+  echo "${out[@]:-}"
+}
+
+sudo_cmd=()
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo > /dev/null || { echo "install-deps: not root and no sudo" >&2; exit 1; }
+  sudo_cmd=(sudo)
+fi
+apt_install() {
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "$@"
+}
+
+need_required=$(missing "${required[@]}")
+need_optional=$(missing "${optional[@]}")
+if [ -z "$need_required" ] && [ -z "$need_optional" ]; then
+  exit 0
+fi
+echo "install-deps: installing ${need_required} ${need_optional}" >&2
+"${sudo_cmd[@]}" apt-get update -qq
+if [ -n "$need_required" ]; then
+  # shellcheck disable=SC2086
+  apt_install $need_required
+fi
+for p in $need_optional; do
+  apt_install "$p" > /dev/null 2>&1 || echo "install-deps: optional package $p not available; its transport is left out" >&2
+done

@@ -1,0 +1,174 @@
+// The command line as a user meets it: exit codes, one-line errors naming the bad value and what
+// is allowed, `list`, and `run --quick --transports all` end to end.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+#include "transports/transport.hpp"
+
+namespace ipcbench {
+namespace {
+
+struct Ran {
+  int code;
+  std::string out;  // stdout and stderr together
+};
+
+Ran run(const std::string& args) {
+  std::string cmd = std::string(IPCBENCH_EXE) + " " + args + " 2>&1";
+  Ran r{-1, ""};
+  FILE* p = ::popen(cmd.c_str(), "r");
+  if (!p) return r;
+  char buf[4096];
+  std::size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0)
+    r.out.append(buf, n);
+  int status = ::pclose(p);
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+// /dev/shm and /tmp names "ipcbench-<pid>-..." whose process no longer runs: what a finished
+// run left behind (a run sweeps older ones when it starts).
+std::vector<std::string> names_of_dead_runs() {
+  std::vector<std::string> out;
+  for (const char* dir : {"/dev/shm", "/tmp"}) {
+    std::error_code ec;
+    for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
+      std::string name = e.path().filename().string();
+      if (name.rfind("ipcbench-", 0) != 0) continue;
+      long pid = std::strtol(name.c_str() + 9, nullptr, 10);
+      if (pid > 0 && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) {
+        out.push_back(e.path().string());
+      }
+    }
+  }
+  return out;
+}
+
+TEST(Cli, ListShowsEveryTransport) {
+  Ran r = run("list");
+  EXPECT_EQ(r.code, 0) << r.out;
+  for (const auto& info : transports()) {
+    EXPECT_NE(r.out.find(std::string(info.name) + " "), std::string::npos) << info.name;
+  }
+}
+
+TEST(Cli, UsageErrorsExitTwoWithOneLineNamingTheValue) {
+  struct Bad {
+    const char* args;
+    const char* names;    // the bad value, quoted in the message
+    const char* allowed;  // part of what is allowed
+  };
+  for (const Bad& b :
+       {Bad{"run --transports carrier-pigeon", "carrier-pigeon", "unix-stream"},
+        Bad{"run --sizes 12XB", "12XB", "MiB"}, Bad{"run --sizes 4", "4", "8 bytes"},
+        Bad{"run --iterations 0", "--iterations 0", "at least 1"},
+        Bad{"run --messages 0", "--messages 0", "at least 1"},
+        Bad{"run --cpus 0,4095", "4095", "may use"}, Bad{"run --cpus 1,1", "1,1", "distinct"},
+        Bad{"run --wait sleepy", "sleepy", "adaptive"}, Bad{"run --touch some", "some", "edges"},
+        Bad{"run --scenarios latency", "latency", "throughput"},
+        Bad{"run --repetitions 0", "--repetitions 0", "at least 1"},
+        Bad{"run --frobnicate", "--frobnicate", "help"},
+        Bad{"report --format xml results.json", "xml", "csv"}}) {
+    Ran r = run(b.args);
+    EXPECT_EQ(r.code, 2) << b.args << "\n" << r.out;
+    EXPECT_NE(r.out.find(b.names), std::string::npos) << b.args << "\n" << r.out;
+    EXPECT_NE(r.out.find(b.allowed), std::string::npos) << b.args << "\n" << r.out;
+    EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1) << b.args << "\n" << r.out;
+  }
+  EXPECT_EQ(run("").code, 2);  // a subcommand is required
+}
+
+TEST(Cli, QuickRunOfEveryTransportProducesCompleteJson) {
+  namespace fs = std::filesystem;
+  const std::string out = "/tmp/ipcbench-" + std::to_string(::getpid()) + "-e2e.json";
+  Ran r = run("run --quick --transports all --out " + out);
+  ASSERT_EQ(r.code, 0) << r.out;
+  std::ifstream in(out);
+  ASSERT_TRUE(in) << "no results file";
+  auto doc = nlohmann::json::parse(in);
+  fs::remove(out);
+
+  // The context says what machine and build this was.
+  const auto& ctx = doc.at("context");
+  for (const char* key :
+       {"host_name", "cpu_model", "num_cpus", "kernel", "compiler", "build_type", "git_commit",
+        "date", "timer_overhead_ns", "cpus_used", "json_schema_version"}) {
+    EXPECT_TRUE(ctx.contains(key)) << key;
+  }
+  EXPECT_GT(ctx.at("timer_overhead_ns").get<double>(), 0.0);
+
+  // Every cell: each available transport, pingpong and throughput (edges and full).
+  std::set<std::string> names;
+  for (const auto& e : doc.at("benchmarks"))
+    names.insert(e.at("name").get<std::string>());
+  for (const auto& info : transports()) {
+    if (!info.unavailable.empty()) continue;
+    std::string t(info.name);
+    std::string native(to_string(info.capabilities().native_wait));
+    EXPECT_TRUE(names.count("pingpong/" + t + "/64/" + native + "/full")) << t;
+    EXPECT_TRUE(names.count("throughput/" + t + "/1048576/" + native + "/edges")) << t;
+    EXPECT_TRUE(names.count("throughput/" + t + "/1048576/" + native + "/full")) << t;
+  }
+  for (const auto& e : doc.at("benchmarks")) {
+    const std::string name = e.at("name").get<std::string>();
+    ASSERT_FALSE(e.value("error_occurred", false)) << name << ": " << e.value("error_message", "");
+    EXPECT_EQ(e.at("time_unit"), "ns") << name;
+    EXPECT_GT(e.at("iterations").get<double>(), 0) << name;
+    EXPECT_GT(e.at("real_time").get<double>(), 0) << name;
+    EXPECT_EQ(e.at("lost").get<double>(), 0) << name;
+    if (e.at("scenario") == "pingpong") {
+      double min = e.at("min_ns"), p50 = e.at("p50_ns"), p90 = e.at("p90_ns"), p99 = e.at("p99_ns"),
+             p999 = e.at("p999_ns"), max = e.at("max_ns");
+      EXPECT_GT(p50, 0) << name;
+      EXPECT_LE(min, p50) << name;
+      EXPECT_LE(p50, p90) << name;
+      EXPECT_LE(p90, p99) << name;
+      EXPECT_LE(p99, p999) << name;
+      EXPECT_LE(p999, max) << name;
+    } else {
+      EXPECT_GT(e.at("msgs_per_s").get<double>(), 0) << name;
+      EXPECT_GT(e.at("bytes_per_second").get<double>(), 0) << name;
+      EXPECT_EQ(e.at("delivered").get<double>(), e.at("requested").get<double>()) << name;
+    }
+  }
+  // The console shows the tables; nothing is left behind.
+  EXPECT_NE(r.out.find("| transport"), std::string::npos);
+  EXPECT_EQ(names_of_dead_runs(), std::vector<std::string>{});
+}
+
+TEST(Cli, AFailedCellIsRecordedAndTheRunGoesOn) {
+  // A 1-second timeout with a budget far beyond it: the pingpong cell is killed and recorded
+  // as failed; the throughput cell after it still runs. Exit code 1.
+  const std::string out = "/tmp/ipcbench-" + std::to_string(::getpid()) + "-fail.json";
+  Ran r =
+      run("run --transports unix-stream --iterations 100000000 --budget 1000 --timeout 1 "
+          "--touch edges --out " +
+          out);
+  EXPECT_EQ(r.code, 1) << r.out;
+  std::ifstream in(out);
+  ASSERT_TRUE(in);
+  auto doc = nlohmann::json::parse(in);
+  std::filesystem::remove(out);
+  ASSERT_EQ(doc.at("benchmarks").size(), 2u);
+  const auto& failed = doc["benchmarks"][0];
+  EXPECT_TRUE(failed.value("error_occurred", false));
+  EXPECT_NE(failed.value("error_message", "").find("timed out"), std::string::npos)
+      << failed.dump();
+  EXPECT_FALSE(doc["benchmarks"][1].value("error_occurred", false));
+  EXPECT_NE(r.out.find("FAILED"), std::string::npos);
+  // Nothing of the killed cell is left: no name of a conductor that has exited.
+  EXPECT_EQ(names_of_dead_runs(), std::vector<std::string>{});
+}
+
+}  // namespace
+}  // namespace ipcbench

@@ -1,0 +1,213 @@
+// The transport contract (transports/transport.hpp), written once and run over every name in
+// the registry, in every wait mode it offers, with the two endpoints in two real processes.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "tests/pair.hpp"
+
+namespace ipcbench::testing {
+namespace {
+
+struct Case {
+  std::string transport;
+  WaitMode wait;
+};
+
+std::vector<Case> all_cases() {
+  std::vector<Case> cases;
+  for (const auto& info : transports()) {
+    for (WaitMode mode : info.capabilities().waits)
+      cases.push_back({std::string(info.name), mode});
+  }
+  return cases;
+}
+
+std::string case_name(const ::testing::TestParamInfo<Case>& info) {
+  std::string name = info.param.transport + "_" + std::string(to_string(info.param.wait));
+  for (auto& c : name) {
+    if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+  }
+  return name;
+}
+
+// Every byte depends on the message number and its position, so a message that is stale,
+// shifted, truncated, reordered or another's shows.
+std::byte pattern(std::uint64_t seq, std::size_t i, int direction) {
+  return static_cast<std::byte>((seq * 131 + i * 7 + (i >> 9) * 3 + direction * 61 + 1) & 0xff);
+}
+
+const std::vector<std::size_t> kSizes = {1, 64, 65536 + 1, 1 << 20};
+
+std::string send_one(Transport& t, std::uint64_t seq, std::size_t bytes, int direction) {
+  auto buf = t.loan(bytes);
+  if (!buf) return "loan " + std::to_string(bytes) + ": " + buf.error().reason;
+  if (buf->size() != bytes) return "loan gave " + std::to_string(buf->size()) + " bytes";
+  for (std::size_t i = 0; i < bytes; ++i)
+    (*buf)[i] = pattern(seq, i, direction);
+  if (auto ok = t.send(bytes); !ok) return "send: " + ok.error().reason;
+  return "";
+}
+
+std::string receive_one(Transport& t, std::uint64_t seq, std::size_t bytes, int direction) {
+  auto msg = t.receive();
+  if (!msg) return "receive message " + std::to_string(seq) + ": " + msg.error().reason;
+  std::string wrong;
+  if (msg->size() != bytes) {
+    wrong = "message " + std::to_string(seq) + " has " + std::to_string(msg->size()) +
+            " bytes, expected " + std::to_string(bytes);
+  } else {
+    for (std::size_t i = 0; i < bytes; ++i) {
+      if ((*msg)[i] != pattern(seq, i, direction)) {
+        wrong = "message " + std::to_string(seq) + " differs at byte " + std::to_string(i);
+        break;
+      }
+    }
+  }
+  t.release();
+  return wrong;
+}
+
+class Conformance : public ::testing::TestWithParam<Case> {
+ protected:
+  void SetUp() override {
+    const TransportInfo* info = find_transport(GetParam().transport);
+    ASSERT_NE(info, nullptr);
+    if (!info->unavailable.empty()) GTEST_SKIP() << info->unavailable;
+    options.transport = GetParam().transport;
+    options.wait = GetParam().wait;
+  }
+  PairOptions options;
+};
+
+// Messages of 1 B, 64 B, 64 KiB + 1 and 1 MiB arrive whole, intact and in FIFO order, both
+// ways, in a burst longer than the queue depth; nothing is left behind.
+TEST_P(Conformance, MessagesArriveWholeIntactInOrderBothWays) {
+  constexpr std::uint64_t kCount = 16;
+  auto producer = [](Transport& t) -> std::string {
+    for (std::uint64_t seq = 0; seq < kCount; ++seq) {
+      if (auto e = send_one(t, seq, kSizes[seq % kSizes.size()], 0); !e.empty()) return e;
+    }
+    for (std::uint64_t seq = 0; seq < kCount; ++seq) {
+      if (auto e = receive_one(t, seq, kSizes[(seq + 1) % kSizes.size()], 1); !e.empty()) return e;
+    }
+    return "";
+  };
+  auto consumer = [](Transport& t) -> std::string {
+    for (std::uint64_t seq = 0; seq < kCount; ++seq) {
+      if (auto e = receive_one(t, seq, kSizes[seq % kSizes.size()], 0); !e.empty()) return e;
+    }
+    for (std::uint64_t seq = 0; seq < kCount; ++seq) {
+      if (auto e = send_one(t, seq, kSizes[(seq + 1) % kSizes.size()], 1); !e.empty()) return e;
+    }
+    // Wait for the producer to finish reading before we go (our exit may not race its reads).
+    auto done = t.receive();
+    if (!done) return "final receive: " + done.error().reason;
+    t.release();
+    return "";
+  };
+  auto producer_then_done = [&](Transport& t) -> std::string {
+    if (auto e = producer(t); !e.empty()) return e;
+    return send_one(t, kCount, 1, 0);
+  };
+  PairOutcome r = run_pair(options, producer_then_done, consumer);
+  ASSERT_EQ(r.setup_error, "");
+  EXPECT_EQ(r.producer.verdict, "") << r.producer.exit;
+  EXPECT_EQ(r.consumer.verdict, "") << r.consumer.exit;
+  EXPECT_TRUE(r.leftovers.empty()) << "left behind: " << r.leftovers.front();
+}
+
+// A message larger than the endpoint's maximum is an error value, not a crash or a truncation.
+TEST_P(Conformance, TooLargeIsAnError) {
+  options.max_message_bytes = 4096;
+  auto producer = [](Transport& t) -> std::string {
+    auto big = t.loan(4097);
+    if (big) return "loan of 4097 bytes on a 4096-byte endpoint succeeded";
+    if (big.error().code != Errc::message_too_large) return "wrong error: " + big.error().reason;
+    return send_one(t, 0, 4096, 0);
+  };
+  auto consumer = [](Transport& t) -> std::string {
+    if (auto e = receive_one(t, 0, 4096, 0); !e.empty()) return e;
+    return "";
+  };
+  PairOutcome r = run_pair(options, producer, consumer);
+  ASSERT_EQ(r.setup_error, "");
+  EXPECT_EQ(r.producer.verdict, "");
+  EXPECT_EQ(r.consumer.verdict, "");
+}
+
+// The producer exits mid-stream: the consumer gets what was sent, then an error, not a hang.
+TEST_P(Conformance, PeerExitingMidStreamIsAnError) {
+  options.timeout = std::chrono::milliseconds(2000);
+  auto producer = [](Transport& t) -> std::string {
+    for (std::uint64_t seq = 0; seq < 3; ++seq) {
+      if (auto e = send_one(t, seq, 64, 0); !e.empty()) return e;
+    }
+    return "";  // and exit, with the consumer expecting more
+  };
+  auto consumer = [](Transport& t) -> std::string {
+    for (std::uint64_t seq = 0; seq < 3; ++seq) {
+      if (auto e = receive_one(t, seq, 64, 0); !e.empty()) return e;
+    }
+    auto more = t.receive();
+    if (more) return "a fourth message arrived from a producer that sent three";
+    if (more.error().code != Errc::peer_gone && more.error().code != Errc::timeout) {
+      return "wrong error: " + std::string(to_string(more.error().code)) + ": " +
+             more.error().reason;
+    }
+    return "";
+  };
+  PairOutcome r = run_pair(options, producer, consumer);
+  ASSERT_EQ(r.setup_error, "");
+  EXPECT_EQ(r.producer.verdict, "");
+  EXPECT_EQ(r.consumer.verdict, "");
+  EXPECT_TRUE(r.leftovers.empty()) << "left behind: " << r.leftovers.front();
+}
+
+// The consumer is killed (SIGKILL) while the producer waits for its answer: an error.
+TEST_P(Conformance, KilledConsumerIsAnErrorForTheProducer) {
+  options.timeout = std::chrono::milliseconds(2000);
+  auto producer = [](Transport& t) -> std::string {
+    if (auto e = send_one(t, 0, 64, 0); !e.empty()) return e;
+    auto answer = t.receive();
+    if (answer) return "an answer came from a consumer that never sent one";
+    return "";
+  };
+  auto consumer = [](Transport& t) -> std::string {
+    if (auto e = receive_one(t, 0, 64, 0); !e.empty()) return e;
+    ::pause();  // killed here
+    return "not killed";
+  };
+  PairOutcome r = run_pair(options, producer, consumer, -1, 300);
+  ASSERT_EQ(r.setup_error, "");
+  EXPECT_EQ(r.producer.verdict, "");
+  EXPECT_EQ(r.consumer.exit, "killed by SIGKILL");
+}
+
+// The producer is killed (SIGKILL) while the consumer waits for the next message: an error.
+TEST_P(Conformance, KilledProducerIsAnErrorForTheConsumer) {
+  options.timeout = std::chrono::milliseconds(2000);
+  auto producer = [](Transport& t) -> std::string {
+    if (auto e = send_one(t, 0, 64, 0); !e.empty()) return e;
+    ::pause();  // killed here
+    return "not killed";
+  };
+  auto consumer = [](Transport& t) -> std::string {
+    if (auto e = receive_one(t, 0, 64, 0); !e.empty()) return e;
+    auto more = t.receive();
+    if (more) return "a second message came from a producer that sent one";
+    return "";
+  };
+  PairOutcome r = run_pair(options, producer, consumer, 300, -1);
+  ASSERT_EQ(r.setup_error, "");
+  EXPECT_EQ(r.consumer.verdict, "");
+  EXPECT_EQ(r.producer.exit, "killed by SIGKILL");
+}
+
+INSTANTIATE_TEST_SUITE_P(Registry, Conformance, ::testing::ValuesIn(all_cases()), case_name);
+
+}  // namespace
+}  // namespace ipcbench::testing

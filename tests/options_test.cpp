@@ -1,0 +1,85 @@
+#include "harness/options.hpp"
+
+#include <gtest/gtest.h>
+
+namespace ipcbench {
+namespace {
+
+TEST(ParseSize, UnitsAndPlainNumbers) {
+  EXPECT_EQ(parse_size("64").value(), 64u);
+  EXPECT_EQ(parse_size("100B").value(), 100u);
+  EXPECT_EQ(parse_size("4KiB").value(), 4096u);
+  EXPECT_EQ(parse_size("1MiB").value(), 1u << 20);
+  EXPECT_EQ(parse_size("1mib").value(), 1u << 20);
+  EXPECT_EQ(parse_size("2GiB").value(), 2ull << 30);
+  EXPECT_EQ(parse_size("1KB").value(), 1000u);
+  EXPECT_EQ(parse_size("1MB").value(), 1000000u);
+}
+
+TEST(ParseSize, BadValuesNameThemselvesAndWhatIsAllowed) {
+  for (const char* bad : {"12XB", "", "MiB", "-5", "1.5MiB", "1 MiB", "99999999999999999999"}) {
+    auto r = parse_size(bad);
+    ASSERT_FALSE(r.has_value()) << bad;
+    EXPECT_NE(r.error().find(std::string("'") + bad + "'"), std::string::npos) << r.error();
+    EXPECT_NE(r.error().find("KiB"), std::string::npos) << r.error();
+  }
+}
+
+TEST(ParseSizes, ListsAndRanges) {
+  EXPECT_EQ(parse_sizes("64,1MiB").value(), (std::vector<std::size_t>{64, 1 << 20}));
+  EXPECT_EQ(parse_sizes("8..64").value(), (std::vector<std::size_t>{8, 16, 32, 64}));
+  EXPECT_EQ(parse_sizes("8..4MiB:8").value(),
+            (std::vector<std::size_t>{8, 64, 512, 4096, 32768, 262144, 2097152}));
+  EXPECT_EQ(parse_sizes("8..100").value(), (std::vector<std::size_t>{8, 16, 32, 64}));
+  EXPECT_FALSE(parse_sizes("4").has_value());  // below the 8-byte sequence number
+  EXPECT_FALSE(parse_sizes("1GiB").has_value());
+  EXPECT_FALSE(parse_sizes("64..8").has_value());
+  EXPECT_FALSE(parse_sizes("8..64:1").has_value());
+  EXPECT_FALSE(parse_sizes("8..64:x").has_value());
+}
+
+TEST(ParseTransports, KnownUnknownAndAll) {
+  auto all = parse_transports("all").value();
+  EXPECT_GE(all.size(), 6u);
+  EXPECT_EQ(parse_transports("pipe,tcp,pipe").value(), (std::vector<std::string>{"pipe", "tcp"}));
+  auto bad = parse_transports("pipe,carrier-pigeon");
+  ASSERT_FALSE(bad.has_value());
+  EXPECT_NE(bad.error().find("'carrier-pigeon'"), std::string::npos);
+  EXPECT_NE(bad.error().find("unix-stream"), std::string::npos);  // the list of known ones
+}
+
+TEST(ParseOthers, ScenariosTouchWaitCpus) {
+  EXPECT_EQ(parse_scenarios("throughput").value(), std::vector<Scenario>{Scenario::throughput});
+  EXPECT_FALSE(parse_scenarios("latency").has_value());
+  EXPECT_EQ(parse_touches("all").value(), (std::vector<Touch>{Touch::edges, Touch::full}));
+  EXPECT_FALSE(parse_touches("some").has_value());
+  EXPECT_TRUE(parse_waits("spin,block").has_value());
+  EXPECT_FALSE(parse_waits("sleepy").has_value());
+  EXPECT_FALSE(parse_cpus("0").has_value());
+  EXPECT_FALSE(parse_cpus("0,0").has_value());
+  auto missing = parse_cpus("0,4096");
+  ASSERT_FALSE(missing.has_value());
+  EXPECT_NE(missing.error().find("4096"), std::string::npos);
+}
+
+TEST(ExpandCells, DefaultsPerScenario) {
+  RunOptions o;
+  o.transports = {"unix-stream", "tcp"};
+  std::vector<std::string> skipped;
+  auto cells = expand_cells(o, skipped);
+  // pingpong: 64 B, full; throughput: 1 MiB, edges and full. One native wait mode each.
+  ASSERT_EQ(cells.size(), 2u + 4u);
+  EXPECT_EQ(cells[0].name(), "pingpong/unix-stream/64/block/full");
+  EXPECT_EQ(cells[0].count, kDefaultIterations);
+  EXPECT_EQ(cells[2].name(), "throughput/unix-stream/1048576/block/edges");
+  EXPECT_EQ(cells[2].count, kDefaultMessages);
+  o.waits = {"all"};
+  o.quick = true;
+  o.scenarios = {Scenario::pingpong};
+  cells = expand_cells(o, skipped);
+  EXPECT_EQ(cells.size(), 6u);  // three modes each
+  EXPECT_EQ(cells[0].count, kQuickIterations);
+}
+
+}  // namespace
+}  // namespace ipcbench
