@@ -1,0 +1,99 @@
+// The type-erased layer under the public templates. Everything here is an implementation detail
+// of the library (its definitions live in src/); applications use node.hpp, service.hpp,
+// publisher.hpp and subscriber.hpp.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "zerocopy/config.hpp"
+#include "zerocopy/error.hpp"
+#include "zerocopy/expected.hpp"
+
+namespace zerocopy::detail {
+
+struct NodeState;
+class ServiceImpl;
+class PublisherPort;
+class SubscriberPort;
+
+struct PayloadLayout {
+  std::string type_name;
+  std::size_t size = 0;       // bytes of one element
+  std::size_t alignment = 1;  // of one element
+  bool is_slice = false;      // Publisher<T[]>: a run of elements of dynamic length
+};
+
+enum class OpenMode : std::uint8_t { open, create, open_or_create };
+
+struct ServiceRequest {
+  std::string name;
+  PayloadLayout payload;
+  // Set by the builder. On create, unset ones take their defaults; on open, the set ones are
+  // requirements the existing service must meet.
+  std::optional<std::uint32_t> history_size;
+  std::optional<std::uint32_t> subscriber_max_buffer_size;
+  std::optional<std::uint32_t> subscriber_max_borrowed_samples;
+  std::optional<std::uint32_t> max_publishers;
+  std::optional<std::uint32_t> max_subscribers;
+  std::optional<std::uint32_t> max_nodes;
+  std::optional<Overflow> overflow;
+};
+
+Expected<std::shared_ptr<ServiceImpl>, Error<ServiceError>> open_service(
+    const std::shared_ptr<NodeState>& node, const ServiceRequest& request, OpenMode mode);
+const ServiceOptions& service_options(const ServiceImpl& service);
+const std::string& service_name(const ServiceImpl& service);
+std::size_t service_cleanup_dead_nodes(ServiceImpl& service);
+std::uint32_t service_publisher_count(const ServiceImpl& service);
+std::uint32_t service_subscriber_count(const ServiceImpl& service);
+
+// ---- publisher ----
+struct PublisherRequest {
+  std::size_t max_elements = 1;  // elements per sample: 1, or max_slice_len for slices
+  std::uint32_t max_loaned_samples = 2;
+  BackpressureWait backpressure_wait = BackpressureWait::block;
+  std::chrono::nanoseconds backpressure_timeout = std::chrono::seconds(1);
+};
+
+struct Loan {
+  void* payload;
+  std::uint32_t index;
+};
+
+Expected<PublisherPort*, Error<PublisherCreateError>> create_publisher(
+    const std::shared_ptr<ServiceImpl>& service, const PublisherRequest& request);
+void publisher_retain(PublisherPort* port) noexcept;  // one more handle or loan
+void publisher_drop(PublisherPort* port) noexcept;    // one fewer; the last one frees it
+Expected<Loan, LoanError> publisher_loan(PublisherPort* port, std::size_t bytes) noexcept;
+Expected<std::size_t, SendError> publisher_send(PublisherPort* port, std::uint32_t index,
+                                                std::size_t bytes) noexcept;
+void publisher_return_loan(PublisherPort* port, std::uint32_t index) noexcept;
+std::size_t publisher_update_connections(PublisherPort* port) noexcept;
+std::size_t publisher_max_elements(const PublisherPort* port) noexcept;
+std::uint32_t publisher_chunks_total(const PublisherPort* port) noexcept;
+std::uint32_t publisher_chunks_in_use(PublisherPort* port) noexcept;
+
+// ---- subscriber ----
+struct Received {
+  const void* payload;
+  std::size_t bytes;
+  void* connection;
+  std::uint32_t index;
+};
+
+Expected<SubscriberPort*, Error<SubscriberCreateError>> create_subscriber(
+    const std::shared_ptr<ServiceImpl>& service);
+void subscriber_retain(SubscriberPort* port) noexcept;
+void subscriber_drop(SubscriberPort* port) noexcept;
+Expected<std::optional<Received>, ReceiveError> subscriber_receive(SubscriberPort* port) noexcept;
+void subscriber_release(SubscriberPort* port, void* connection, std::uint32_t index) noexcept;
+bool subscriber_has_samples(SubscriberPort* port) noexcept;
+WaitResult subscriber_wait(SubscriberPort* port, std::chrono::nanoseconds timeout) noexcept;
+std::size_t subscriber_update_connections(SubscriberPort* port) noexcept;
+
+}  // namespace zerocopy::detail

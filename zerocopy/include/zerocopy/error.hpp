@@ -1,0 +1,82 @@
+// Errors: one enum per operation, values never exceptions. Set-up operations (creating a node, a
+// service, a port) return Error<Code>, the code plus a sentence naming what was found (for a type
+// mismatch: both types). Hot-path operations (loan, send, receive) return the bare enum.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace zerocopy {
+
+enum class NodeError {
+  invalid_prefix,  // the shared-memory prefix has a character outside [A-Za-z0-9._-] or is too long
+  invalid_name,    // the node name is too long
+  system,          // an operating-system call failed
+};
+
+enum class ServiceError {
+  invalid_name,          // not a valid service name (see README, "Service names")
+  does_not_exist,        // open(): no service of that name
+  already_exists,        // create(): the service exists
+  incompatible_type,     // payload type name, size, alignment or slice-ness differ
+  incompatible_options,  // open(): a requested option is not satisfied by the existing service
+  invalid_options,    // an option out of its range (e.g. history_size > subscriber_max_buffer_size)
+  exceeds_max_nodes,  // the service's node table is full
+  corrupted,          // the segment fails validation: not ours, truncated, or tampered with
+  version_mismatch,   // made by an incompatible layout version of this library
+  timeout,            // another process is creating or removing it and did not finish in time
+  permission_denied,  // the segment belongs to another user
+  system,             // an operating-system call failed
+};
+
+enum class PublisherCreateError {
+  exceeds_max_publishers,  // all max_publishers slots are taken
+  invalid_options,         // pool too large (more than 65535 chunks) or a zero size
+  system,                  // creating the publisher's segment failed
+};
+
+enum class SubscriberCreateError {
+  exceeds_max_subscribers,  // all max_subscribers slots are taken
+  system,
+};
+
+enum class LoanError {
+  exceeds_max_loans,      // max_loaned_samples samples are already loaned
+  out_of_chunks,          // every chunk is in use (cannot happen unless the pool was undersized)
+  exceeds_max_slice_len,  // loan_slice(n) with n > the publisher's max_slice_len
+};
+
+enum class SendError {
+  timeout,      // backpressure: a subscriber's queue stayed full for backpressure_timeout; no
+                // subscriber received the sample
+  loan_failed,  // send_copy() could not loan a sample (see LoanError)
+};
+
+enum class ReceiveError {
+  exceeds_max_borrows,  // subscriber_max_borrowed_samples samples are held already
+  corrupted,            // a publisher's segment handed out an invalid entry: that connection is
+                        // dropped, the others keep working
+};
+
+enum class WaitResult {
+  data_available,  // receive() will return a sample (or a publisher connected or left)
+  timeout,         // nothing happened before the timeout
+  interrupted,     // a signal interrupted the wait
+};
+
+template <class Code>
+struct Error {
+  Code code;
+  std::string message;
+};
+
+std::string_view to_string(NodeError error);
+std::string_view to_string(ServiceError error);
+std::string_view to_string(PublisherCreateError error);
+std::string_view to_string(SubscriberCreateError error);
+std::string_view to_string(LoanError error);
+std::string_view to_string(SendError error);
+std::string_view to_string(ReceiveError error);
+std::string_view to_string(WaitResult result);
+
+}  // namespace zerocopy

@@ -1,0 +1,141 @@
+// Subscriber<T>: receives samples from every publisher of its service, reading the publishers'
+// shared memory in place (mapped read-only). A Sample gives its chunk back when destroyed.
+//
+//   while (subscriber.wait(1s) == WaitResult::data_available) {
+//     while (auto sample = subscriber.receive(); sample && *sample) { use(***sample); }
+//   }
+//
+// Ordering: samples from one publisher arrive in the order it sent them; samples from different
+// publishers are interleaved in no particular order.
+//
+// Threading: a subscriber and the samples it hands out belong to one thread at a time.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <optional>
+#include <span>
+#include <utility>
+
+#include "zerocopy/detail/api.hpp"
+#include "zerocopy/detail/payload.hpp"
+#include "zerocopy/error.hpp"
+#include "zerocopy/expected.hpp"
+
+namespace zerocopy {
+
+template <class T>
+class Subscriber;
+
+// A received sample: a read-only view of the publisher's chunk, valid while the Sample lives.
+template <class T>
+class Sample {
+ public:
+  using Element = typename detail::PayloadTraits<T>::Element;
+  static constexpr bool kIsSlice = detail::PayloadTraits<T>::kIsSlice;
+
+  Sample(Sample&& other) noexcept
+      : m_port(std::exchange(other.m_port, nullptr)), m_received(other.m_received) {}
+  Sample& operator=(Sample&& other) noexcept {
+    if (this != &other) {
+      reset();
+      m_port = std::exchange(other.m_port, nullptr);
+      m_received = other.m_received;
+    }
+    return *this;
+  }
+  ~Sample() { reset(); }
+
+  const Element& operator*() const noexcept requires(!kIsSlice) { return *element(); }
+  const Element* operator->() const noexcept requires(!kIsSlice) { return element(); }
+  const Element& payload() const noexcept requires(!kIsSlice) { return *element(); }
+  std::span<const Element> payload() const noexcept requires(kIsSlice) {
+    return {element(), len()};
+  }
+  // Elements in the sample (1 unless a slice).
+  std::size_t len() const noexcept { return m_received.bytes / sizeof(Element); }
+  std::size_t size_bytes() const noexcept { return m_received.bytes; }
+
+ private:
+  Sample(detail::SubscriberPort* port, const detail::Received& received)
+      : m_port(port), m_received(received) {}
+  const Element* element() const noexcept {
+    return static_cast<const Element*>(m_received.payload);
+  }
+  void reset() noexcept {
+    if (m_port != nullptr) {
+      detail::subscriber_release(std::exchange(m_port, nullptr), m_received.connection,
+                                 m_received.index);
+    }
+  }
+  friend class Subscriber<T>;
+
+  detail::SubscriberPort* m_port;
+  detail::Received m_received;
+};
+
+template <class T>
+class Subscriber {
+  static_assert(detail::kIsShmPayload<T>,
+                "a payload must be trivially copyable, standard-layout and hold no pointer");
+
+ public:
+  Subscriber(Subscriber&& other) noexcept : m_port(std::exchange(other.m_port, nullptr)) {}
+  Subscriber& operator=(Subscriber&& other) noexcept {
+    if (this != &other) {
+      if (m_port != nullptr) detail::subscriber_drop(m_port);
+      m_port = std::exchange(other.m_port, nullptr);
+    }
+    return *this;
+  }
+  ~Subscriber() {
+    if (m_port != nullptr) detail::subscriber_drop(m_port);
+  }
+
+  // The next sample, or an empty optional when none is waiting. Never blocks.
+  Expected<std::optional<Sample<T>>, ReceiveError> receive() noexcept {
+    auto received = detail::subscriber_receive(m_port);
+    if (!received) return unexpected(received.error());
+    if (!received->has_value()) return std::optional<Sample<T>>{};
+    return std::optional<Sample<T>>(Sample<T>(m_port, **received));
+  }
+  // True when receive() would return a sample.
+  bool has_samples() noexcept { return detail::subscriber_has_samples(m_port); }
+  // Sleeps (on a futex, no spinning) until a sample is waiting, a publisher connects or leaves,
+  // the timeout passes, or a signal arrives.
+  WaitResult wait(std::chrono::nanoseconds timeout) noexcept {
+    return detail::subscriber_wait(m_port, timeout);
+  }
+  // Maps publishers that appeared, forgets those that left (receive does this too). Returns the
+  // number of publishers whose queues this subscriber reads.
+  std::size_t update_connections() noexcept {
+    return detail::subscriber_update_connections(m_port);
+  }
+
+ private:
+  explicit Subscriber(detail::SubscriberPort* port) : m_port(port) {}
+  template <class U>
+  friend class SubscriberBuilder;
+
+  detail::SubscriberPort* m_port;
+};
+
+template <class T>
+class SubscriberBuilder {
+ public:
+  Expected<Subscriber<T>, Error<SubscriberCreateError>> create() const {
+    auto port = detail::create_subscriber(m_service);
+    if (!port) return unexpected(std::move(port).error());
+    return Subscriber<T>(*port);
+  }
+
+ private:
+  explicit SubscriberBuilder(std::shared_ptr<detail::ServiceImpl> service)
+      : m_service(std::move(service)) {}
+  template <class U>
+  friend class Service;
+
+  std::shared_ptr<detail::ServiceImpl> m_service;
+};
+
+}  // namespace zerocopy

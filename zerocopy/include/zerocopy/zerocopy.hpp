@@ -1,0 +1,12 @@
+// The whole public API of the zero-copy publish/subscribe library.
+#pragma once
+
+#include "zerocopy/config.hpp"
+#include "zerocopy/error.hpp"
+#include "zerocopy/expected.hpp"
+#include "zerocopy/node.hpp"
+#include "zerocopy/publisher.hpp"
+#include "zerocopy/service.hpp"
+#include "zerocopy/subscriber.hpp"
+#include "zerocopy/type_name.hpp"
+#include "zerocopy/version.hpp"

@@ -1,0 +1,132 @@
+// The concepts above the building blocks: a node's identity, an opened service (its segment and
+// this node's registration in it), and the subscriber's end of one publisher connection.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "layout.hpp"
+#include "platform.hpp"
+#include "spsc_index_queue.hpp"
+#include "zerocopy/config.hpp"
+#include "zerocopy/detail/api.hpp"
+
+namespace zerocopy::detail {
+
+struct NodeState {
+  NodeConfig config;
+  pid_t pid = 0;
+  std::uint64_t start_time = 0;
+  std::uint64_t node_id = 0;
+};
+
+class ServiceImpl {
+ public:
+  // Maps and validates the service segment `segment_name` without registering in it.
+  static Expected<std::shared_ptr<ServiceImpl>, Error<ServiceError>> attach(
+      std::shared_ptr<NodeState> node, const std::string& segment_name,
+      std::shared_ptr<Mapping> mapping);
+  ~ServiceImpl();
+
+  enum class Registration { registered, destroyed, full };
+  Registration register_node();
+
+  // Removes the registrations of dead nodes with their ports. Returns how many were removed.
+  // `removed_segments`, when given, counts the names unlinked.
+  std::size_t cleanup_dead(std::size_t* removed_segments = nullptr);
+  bool is_destroyed() const;
+
+  // Port slots. claim -> (set up) -> activate -> ... -> release.
+  std::optional<std::pair<std::uint32_t, std::uint64_t>> claim_publisher_slot();
+  std::optional<std::pair<std::uint32_t, std::uint64_t>> claim_subscriber_slot();
+  void activate_publisher(std::uint32_t slot, std::uint64_t generation);
+  void activate_subscriber(std::uint32_t slot, std::uint64_t generation);
+  void release_publisher(std::uint32_t slot, std::uint64_t generation);
+  void release_subscriber(std::uint32_t slot, std::uint64_t generation);
+  // Bumps the change counter and wakes every sleeping subscriber.
+  void announce_change();
+
+  std::string publisher_segment(std::uint32_t slot, std::uint64_t generation) const;
+  std::uint64_t change_counter() const noexcept {
+    return m_header->change_counter.load(std::memory_order_acquire);
+  }
+
+  const std::shared_ptr<NodeState>& node() const { return m_node; }
+  const ServiceConfig& config() const { return m_config; }
+  const ServiceOptions& options() const { return m_options; }
+  const std::string& name() const { return m_name; }
+  std::uint64_t hash() const { return m_config.name_hash; }
+  PublisherSlot* publisher_slots() const { return m_publishers; }
+  SubscriberSlot* subscriber_slots() const { return m_subscribers; }
+  std::uint32_t count_active_publishers() const;
+  std::uint32_t count_active_subscribers() const;
+  const std::string& segment_name() const { return m_segment_name; }
+  const Mapping& mapping() const { return *m_mapping; }
+
+ private:
+  ServiceImpl() = default;
+  void free_node(std::uint32_t index, std::size_t* removed_segments);
+  std::optional<std::pair<std::uint32_t, std::uint64_t>> claim_port(
+      std::atomic<std::uint64_t>* word, std::size_t stride, std::uint32_t count);
+
+  std::shared_ptr<NodeState> m_node;
+  std::string m_name;
+  std::string m_segment_name;
+  std::shared_ptr<Mapping> m_mapping;
+  ServiceHeader* m_header = nullptr;
+  NodeSlot* m_nodes = nullptr;
+  PublisherSlot* m_publishers = nullptr;
+  SubscriberSlot* m_subscribers = nullptr;
+  ServiceConfig m_config{};
+  ServiceOptions m_options{};
+  std::optional<std::uint32_t> m_node_index;  // set while registered
+};
+
+// Creates a service segment for `request` (exclusively). err EEXIST when it exists.
+Expected<std::shared_ptr<Mapping>, SysError> create_service_segment(const NodeState& node,
+                                                                    const std::string& segment_name,
+                                                                    const ServiceRequest& request,
+                                                                    const ServiceOptions& options);
+
+// The subscriber's end of one publisher's channel: everything it reads from the publisher's
+// segment goes through here, validated. Works on any memory block, so the fuzz target can feed
+// it arbitrary bytes.
+class SubscriberConnection {
+ public:
+  // Validates the publisher segment at [base, base + size) and prepares channel `channel`.
+  // Returns nothing (and says why) if the segment is not consistent.
+  static std::optional<SubscriberConnection> attach(std::byte* base, std::size_t size,
+                                                    std::uint32_t channel, std::string* why);
+
+  bool ready(std::uint64_t generation) const noexcept {
+    return m_control->connected_generation.load(std::memory_order_acquire) == generation;
+  }
+  std::uint64_t connected_generation() const noexcept {
+    return m_control->connected_generation.load(std::memory_order_acquire);
+  }
+  // The next entry: nothing when empty, ReceiveError::corrupted for an invalid one.
+  Expected<std::optional<Received>, ReceiveError> receive() noexcept;
+  // Gives chunk `index` back to the publisher.
+  void release(std::uint32_t index) noexcept;
+  bool empty() const noexcept { return m_submission.empty(); }
+  const PublisherConfig& config() const noexcept { return m_config; }
+  std::size_t chunks_offset() const noexcept { return m_config.chunks_offset; }
+
+ private:
+  PublisherConfig m_config{};
+  ChannelControl* m_control = nullptr;
+  IndexQueue m_submission;
+  IndexQueue m_completion;
+  const std::byte* m_chunks = nullptr;
+  std::uint64_t m_completion_tail = 0;
+  std::uint64_t m_completion_head_cache = 0;
+};
+
+bool valid_service_name(std::string_view name) noexcept;
+bool valid_prefix(std::string_view prefix) noexcept;
+
+}  // namespace zerocopy::detail

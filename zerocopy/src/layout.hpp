@@ -1,0 +1,267 @@
+// The shared-memory layouts: what a service segment and a publisher segment contain, where, and
+// how a reader checks a segment it did not write before trusting any of it.
+//
+// Service segment  /dev/shm/<prefix>s_<hash of name>
+//   ServiceHeader   state, creator, static configuration (name, payload type, options),
+//                   node mask (who has it open; bit 63 = being destroyed), change counter
+//   NodeSlot[max_nodes]              pid + start time of each registered node
+//   PublisherSlot[max_publishers]    state | node | generation (names the publisher's segment)
+//   SubscriberSlot[max_subscribers]  state | node | generation, and the subscriber's wake-up
+//                                    event (futex word + sleeper count) on its own cache line
+//
+// Publisher segment  /dev/shm/<prefix>p_<hash>_<slot>_<generation>
+//   PublisherHeader  state, layout parameters (all derivable from a few numbers: checked)
+//   ChannelControl + queues, one per subscriber slot: the submission queue (chunk offsets to the
+//                    subscriber), the completion queue (chunks given back), and the publisher's
+//                    own wake-up event for backpressure
+//   chunks           page-aligned, num_chunks * chunk_stride bytes
+//
+// Every index into a chunk array is a 16-bit chunk number checked against num_chunks; every size
+// is checked against max_payload_bytes; every offset is recomputed from the parameters and
+// compared, so a segment whose header was altered is refused as a whole.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "zerocopy/config.hpp"
+#include "zerocopy/version.hpp"
+
+namespace zerocopy::detail {
+
+inline constexpr std::size_t kCacheLine = 64;
+inline constexpr std::size_t kPageSize = 4096;
+inline constexpr std::uint64_t kServiceMagic = 0x7a63'7376'6331'0a01ULL;
+inline constexpr std::uint64_t kPublisherMagic = 0x7a63'7075'6231'0a01ULL;
+inline constexpr std::uint32_t kStateReady = 0x52454459;  // "REDY"
+inline constexpr std::size_t kMaxSegmentBytes = std::size_t{1} << 40;
+
+constexpr std::uint64_t round_up(std::uint64_t value, std::uint64_t to) {
+  return (value + to - 1) / to * to;
+}
+constexpr std::uint32_t next_pow2(std::uint32_t value) {
+  std::uint32_t result = 1;
+  while (result < value)
+    result <<= 1;
+  return result;
+}
+
+// ---- slot words ----
+// Node slot:  bits 0-1 state, bits 32-63 pid.
+// Port slot:  bits 0-1 state, bits 2-7 node slot index, bits 8-63 generation (never reused, so a
+//             port's segment name is never reused either).
+enum SlotState : std::uint64_t { kFree = 0, kClaimed = 1, kActive = 2, kCleaning = 3 };
+
+constexpr SlotState slot_state(std::uint64_t word) {
+  return static_cast<SlotState>(word & 3);
+}
+constexpr std::uint64_t node_word(SlotState state, std::uint32_t pid) {
+  return (std::uint64_t{pid} << 32) | state;
+}
+constexpr std::uint32_t node_word_pid(std::uint64_t word) {
+  return static_cast<std::uint32_t>(word >> 32);
+}
+constexpr std::uint64_t port_word(SlotState state, std::uint32_t node, std::uint64_t generation) {
+  return (generation << 8) | (std::uint64_t{node & 0x3f} << 2) | state;
+}
+constexpr std::uint32_t port_word_node(std::uint64_t word) {
+  return static_cast<std::uint32_t>((word >> 2) & 0x3f);
+}
+constexpr std::uint64_t port_word_generation(std::uint64_t word) {
+  return word >> 8;
+}
+
+// A wake-up event: the waiter reads `seq`, registers in `waiters`, re-checks its condition and
+// sleeps on `seq`; the notifier changes its condition, then (after a seq_cst fence) bumps `seq`
+// and wakes only if `waiters` is non-zero. See subscriber.cpp for the ordering argument.
+struct Event {
+  std::atomic<std::uint32_t> seq;
+  std::atomic<std::uint32_t> waiters;
+};
+
+struct alignas(kCacheLine) NodeSlot {
+  std::atomic<std::uint64_t> word;
+  std::atomic<std::uint64_t> start_time;
+  std::atomic<std::uint64_t> node_id;
+};
+
+struct alignas(kCacheLine) PublisherSlot {
+  std::atomic<std::uint64_t> word;
+};
+
+struct alignas(kCacheLine) SubscriberSlot {
+  std::atomic<std::uint64_t> word;
+  alignas(kCacheLine) Event event;  // written by publishers on every send: its own line
+};
+
+// Written once by the creator before the segment is marked ready; read-only afterwards. Readers
+// copy it out once and validate the copy.
+struct ServiceConfig {
+  std::uint64_t magic;
+  std::uint32_t layout_version;
+  std::uint32_t header_size;
+  std::uint64_t name_hash;
+  std::uint64_t total_size;
+  std::uint32_t name_length;
+  char name[kMaxServiceNameLength + 1];
+  std::uint32_t type_name_length;
+  char type_name[kMaxTypeNameLength + 1];
+  std::uint64_t type_size;
+  std::uint64_t type_alignment;
+  std::uint32_t is_slice;
+  std::uint32_t history_size;
+  std::uint32_t subscriber_max_buffer_size;
+  std::uint32_t subscriber_max_borrowed_samples;
+  std::uint32_t max_publishers;
+  std::uint32_t max_subscribers;
+  std::uint32_t max_nodes;
+  std::uint32_t overflow;  // 0 safe overflow, 1 backpressure
+};
+
+inline constexpr std::uint64_t kNodeMaskDestroyed = std::uint64_t{1} << 63;
+
+struct ServiceHeader {
+  alignas(kCacheLine) std::atomic<std::uint32_t> state;  // kStateReady once initialised
+  std::atomic<std::uint32_t> creator_pid;
+  std::atomic<std::uint64_t> creator_start_time;
+  alignas(kCacheLine) ServiceConfig config;
+  // Bit i: node slot i has the service open. Bit 63: the last node left and is removing it.
+  alignas(kCacheLine) std::atomic<std::uint64_t> node_mask;
+  // Bumped (release) after every change of a publisher or subscriber slot; ports compare it
+  // with the value they last saw (acquire) before looking at the slots again.
+  alignas(kCacheLine) std::atomic<std::uint64_t> change_counter;
+};
+
+static_assert(sizeof(NodeSlot) == kCacheLine);
+static_assert(sizeof(PublisherSlot) == kCacheLine);
+static_assert(sizeof(SubscriberSlot) == 2 * kCacheLine);
+static_assert(offsetof(SubscriberSlot, event) == kCacheLine);
+static_assert(offsetof(ServiceHeader, node_mask) % kCacheLine == 0);
+static_assert(offsetof(ServiceHeader, change_counter) - offsetof(ServiceHeader, node_mask) >=
+              kCacheLine);
+static_assert(sizeof(ServiceHeader) % kCacheLine == 0);
+static_assert(std::atomic<std::uint32_t>::is_always_lock_free);
+
+struct ServiceLayout {
+  std::uint64_t nodes_offset;
+  std::uint64_t publishers_offset;
+  std::uint64_t subscribers_offset;
+  std::uint64_t total_size;
+};
+
+constexpr ServiceLayout service_layout(std::uint32_t max_nodes, std::uint32_t max_publishers,
+                                       std::uint32_t max_subscribers) {
+  ServiceLayout layout{};
+  layout.nodes_offset = sizeof(ServiceHeader);
+  layout.publishers_offset = layout.nodes_offset + std::uint64_t{max_nodes} * sizeof(NodeSlot);
+  layout.subscribers_offset =
+      layout.publishers_offset + std::uint64_t{max_publishers} * sizeof(PublisherSlot);
+  layout.total_size =
+      round_up(layout.subscribers_offset + std::uint64_t{max_subscribers} * sizeof(SubscriberSlot),
+               kPageSize);
+  return layout;
+}
+
+// Checks a copy of a service segment's configuration against the mapped size. Returns an empty
+// string when it is consistent, else what is wrong. Does not look at the slots.
+std::string validate_service_config(const ServiceConfig& config, std::size_t mapped_size);
+
+// ---- publisher segment ----
+
+struct PublisherConfig {
+  std::uint64_t magic;
+  std::uint32_t layout_version;
+  std::uint32_t safe_overflow;
+  std::uint64_t service_hash;
+  std::uint64_t generation;
+  std::uint32_t slot;
+  std::uint32_t num_channels;
+  std::uint32_t num_chunks;
+  std::uint32_t submission_capacity;  // power of two
+  std::uint32_t completion_capacity;  // power of two, >= num_chunks
+  std::uint32_t publisher_may_block;  // subscribers wake the publisher's space event
+  std::uint64_t max_payload_bytes;
+  std::uint64_t payload_alignment;
+  std::uint64_t chunk_stride;
+  std::uint64_t channel_stride;
+  std::uint64_t channels_offset;
+  std::uint64_t chunks_offset;
+  std::uint64_t total_size;
+};
+
+struct PublisherHeader {
+  alignas(kCacheLine) std::atomic<std::uint32_t> state;
+  alignas(kCacheLine) PublisherConfig config;
+};
+
+// One publisher -> subscriber connection. Who writes what:
+//   connected_generation  publisher (which subscriber generation the queues were reset for)
+//   submission_head       subscriber (and the publisher when it steals under safe overflow)
+//   completion_head       publisher
+//   space                 publisher sleeps, subscriber wakes (backpressure, blocking publisher)
+// followed by the submission slots (publisher writes) and the completion slots (subscriber
+// writes), each starting on its own cache line.
+struct ChannelControl {
+  alignas(kCacheLine) std::atomic<std::uint64_t> connected_generation;
+  alignas(kCacheLine) std::atomic<std::uint64_t> submission_head;
+  alignas(kCacheLine) std::atomic<std::uint64_t> completion_head;
+  alignas(kCacheLine) Event space;
+};
+
+static_assert(offsetof(ChannelControl, submission_head) % kCacheLine == 0);
+static_assert(offsetof(ChannelControl, completion_head) -
+                  offsetof(ChannelControl, submission_head) ==
+              kCacheLine);
+static_assert(offsetof(ChannelControl, space) - offsetof(ChannelControl, completion_head) ==
+              kCacheLine);
+static_assert(sizeof(ChannelControl) == 4 * kCacheLine);
+static_assert(sizeof(PublisherHeader) % kCacheLine == 0);
+
+struct PublisherParams {
+  std::uint64_t service_hash;
+  std::uint64_t generation;
+  std::uint32_t slot;
+  std::uint32_t num_channels;
+  std::uint32_t num_chunks;
+  std::uint32_t buffer_size;  // subscriber_max_buffer_size
+  std::uint64_t max_payload_bytes;
+  std::uint64_t payload_alignment;
+  bool safe_overflow;
+  bool publisher_may_block;
+};
+
+// The canonical layout for `params`; nullopt if out of range (sizes, overflow).
+std::optional<PublisherConfig> publisher_layout(const PublisherParams& params);
+// Recomputes the layout from the parameters found in `config` and compares every field; checks
+// the result fits `mapped_size`. Empty string when valid.
+std::string validate_publisher_config(const PublisherConfig& config, std::size_t mapped_size);
+
+// Offsets inside a channel (relative to its ChannelControl).
+constexpr std::uint64_t submission_slots_offset() {
+  return sizeof(ChannelControl);
+}
+constexpr std::uint64_t completion_slots_offset(std::uint32_t submission_capacity) {
+  return sizeof(ChannelControl) + round_up(std::uint64_t{submission_capacity} * 8, kCacheLine);
+}
+
+// ---- names ----
+std::uint64_t hash_name(std::string_view name) noexcept;
+std::string service_segment_name(std::string_view prefix, std::uint64_t hash);
+std::string publisher_segment_name(std::string_view prefix, std::uint64_t hash, std::uint32_t slot,
+                                   std::uint64_t generation);
+// Parses a publisher segment name under `prefix`.
+struct PublisherName {
+  std::uint64_t hash;
+  std::uint32_t slot;
+  std::uint64_t generation;
+};
+std::optional<PublisherName> parse_publisher_segment_name(std::string_view prefix,
+                                                          std::string_view name);
+std::optional<std::uint64_t> parse_service_segment_name(std::string_view prefix,
+                                                        std::string_view name);
+
+}  // namespace zerocopy::detail

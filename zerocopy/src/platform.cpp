@@ -1,0 +1,244 @@
+#include "platform.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <linux/futex.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <map>
+#include <mutex>
+#include <utility>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#endif
+
+namespace zerocopy::detail {
+namespace {
+
+std::string shm_path(const std::string& name) {
+  return "/" + name;
+}
+
+SysError sys_error(std::string what, int err = errno) {
+  return SysError{err, std::move(what) + ": " + std::strerror(err)};
+}
+
+// The process's mappings by (device, inode). Set-up paths only.
+struct MappingCache {
+  std::mutex mutex;
+  std::map<std::pair<dev_t, ino_t>, std::weak_ptr<Mapping>> entries;
+};
+MappingCache& cache() {
+  static MappingCache* instance = new MappingCache;  // never destroyed: used from destructors
+  return *instance;
+}
+
+class FileDescriptor {
+ public:
+  explicit FileDescriptor(int fd) : m_fd(fd) {}
+  ~FileDescriptor() {
+    if (m_fd >= 0) ::close(m_fd);
+  }
+  FileDescriptor(const FileDescriptor&) = delete;
+  FileDescriptor& operator=(const FileDescriptor&) = delete;
+  int get() const { return m_fd; }
+
+ private:
+  int m_fd;
+};
+
+}  // namespace
+
+Mapping::~Mapping() {
+  {
+    std::lock_guard lock(cache().mutex);
+    auto it = cache().entries.find({m_dev, m_ino});
+    if (it != cache().entries.end() && it->second.expired()) cache().entries.erase(it);
+  }
+  ::munmap(m_data, m_size);
+}
+
+bool Mapping::protect_read_only(std::size_t offset, std::size_t length) noexcept {
+  if (offset % 4096 != 0 || offset > m_size || length > m_size - offset) return false;
+  if (length == 0) return true;
+  return ::mprotect(m_data + offset, length, PROT_READ) == 0;
+}
+
+Expected<std::shared_ptr<Mapping>, SysError> shm_create(const std::string& name, std::size_t size,
+                                                        bool populate) {
+  FileDescriptor fd(
+      ::shm_open(shm_path(name).c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+  if (fd.get() < 0) return unexpected(sys_error("shm_open(" + name + ")"));
+  // shm_open's mode is filtered by the umask; state the intent explicitly.
+  if (::fchmod(fd.get(), 0600) != 0 || ::ftruncate(fd.get(), static_cast<off_t>(size)) != 0) {
+    SysError error = sys_error("creating " + name);
+    ::shm_unlink(shm_path(name).c_str());
+    return unexpected(std::move(error));
+  }
+  struct stat info {};
+  if (::fstat(fd.get(), &info) != 0) {
+    SysError error = sys_error("fstat(" + name + ")");
+    ::shm_unlink(shm_path(name).c_str());
+    return unexpected(std::move(error));
+  }
+  int flags = MAP_SHARED | (populate ? MAP_POPULATE : 0);
+  void* data = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, flags, fd.get(), 0);
+  if (data == MAP_FAILED) {
+    SysError error = sys_error("mmap(" + name + ")");
+    ::shm_unlink(shm_path(name).c_str());
+    return unexpected(std::move(error));
+  }
+  auto mapping =
+      std::make_shared<Mapping>(static_cast<std::byte*>(data), size, info.st_dev, info.st_ino);
+  std::lock_guard lock(cache().mutex);
+  cache().entries[{info.st_dev, info.st_ino}] = mapping;
+  return mapping;
+}
+
+Expected<OpenedMapping, SysError> shm_open_existing(const std::string& name) {
+  FileDescriptor fd(::shm_open(shm_path(name).c_str(), O_RDWR | O_CLOEXEC, 0));
+  if (fd.get() < 0) return unexpected(sys_error("shm_open(" + name + ")"));
+  struct stat info {};
+  if (::fstat(fd.get(), &info) != 0) return unexpected(sys_error("fstat(" + name + ")"));
+  if (info.st_uid != ::geteuid()) {
+    return unexpected(SysError{EACCES, name + " belongs to another user"});
+  }
+  if (info.st_size <= 0) return unexpected(SysError{ENODATA, name + " is empty"});
+  auto size = static_cast<std::size_t>(info.st_size);
+  std::shared_ptr<Mapping> existing;  // released after the lock: it may be the last reference
+  std::lock_guard lock(cache().mutex);
+  auto& slot = cache().entries[{info.st_dev, info.st_ino}];
+  existing = slot.lock();
+  if (existing && existing->size() == size) return OpenedMapping{std::move(existing), false};
+  void* data = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd.get(), 0);
+  if (data == MAP_FAILED) return unexpected(sys_error("mmap(" + name + ")"));
+  auto mapping =
+      std::make_shared<Mapping>(static_cast<std::byte*>(data), size, info.st_dev, info.st_ino);
+  slot = mapping;
+  return OpenedMapping{std::move(mapping), true};
+}
+
+int shm_remove(const std::string& name) noexcept {
+  return ::shm_unlink(shm_path(name).c_str()) == 0 ? 0 : errno;
+}
+
+bool shm_remove_if_same(const std::string& name, const Mapping& mapping) noexcept {
+  struct stat info {};
+  std::string path = "/dev/shm/" + name;
+  if (::stat(path.c_str(), &info) != 0) return false;
+  if (info.st_dev != mapping.dev() || info.st_ino != mapping.ino()) return false;
+  return shm_remove(name) == 0;
+}
+
+std::vector<std::string> shm_list(std::string_view prefix) {
+  std::vector<std::string> names;
+  DIR* dir = ::opendir("/dev/shm");
+  if (dir == nullptr) return names;
+  while (dirent* entry = ::readdir(dir)) {
+    std::string_view name = entry->d_name;
+    if (name.starts_with(prefix)) names.emplace_back(name);
+  }
+  ::closedir(dir);
+  return names;
+}
+
+int shm_mode(const std::string& name) noexcept {
+  struct stat info {};
+  std::string path = "/dev/shm/" + name;
+  if (::stat(path.c_str(), &info) != 0) return -1;
+  return static_cast<int>(info.st_mode & 07777);
+}
+
+int futex_wait(std::atomic<std::uint32_t>* word, std::uint32_t expected,
+               std::chrono::nanoseconds timeout) noexcept {
+  static_assert(sizeof(std::atomic<std::uint32_t>) == sizeof(std::uint32_t));
+  if (timeout.count() < 0) timeout = std::chrono::nanoseconds(0);
+  timespec relative{static_cast<time_t>(timeout.count() / 1'000'000'000),
+                    static_cast<long>(timeout.count() % 1'000'000'000)};
+  long result = ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(word), FUTEX_WAIT, expected,
+                          &relative, nullptr, 0);
+  return result == 0 ? 0 : errno;
+}
+
+void futex_wake_all(std::atomic<std::uint32_t>* word) noexcept {
+  ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(word), FUTEX_WAKE, INT32_MAX, nullptr,
+            nullptr, 0);
+}
+
+namespace {
+// Fields after the command name in /proc/<pid>/stat: state is field 3, starttime field 22.
+bool read_stat(pid_t pid, char& state, std::uint64_t& start_time) noexcept {
+  char path[64];
+  std::snprintf(path, sizeof path, "/proc/%d/stat", static_cast<int>(pid));
+  int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  char buffer[1024];
+  ssize_t length = ::read(fd, buffer, sizeof buffer - 1);
+  ::close(fd);
+  if (length <= 0) return false;
+  buffer[length] = '\0';
+  char* cursor = std::strrchr(buffer, ')');  // the command name may contain spaces and ')'
+  if (cursor == nullptr || cursor[1] == '\0') return false;
+  cursor += 2;
+  state = *cursor;
+  // Skip fields 3..21 to reach field 22.
+  for (int field = 3; field < 22; ++field) {
+    cursor = std::strchr(cursor, ' ');
+    if (cursor == nullptr) return false;
+    ++cursor;
+  }
+  start_time = std::strtoull(cursor, nullptr, 10);
+  return true;
+}
+}  // namespace
+
+std::uint64_t process_start_time(pid_t pid) noexcept {
+  char state = 0;
+  std::uint64_t start_time = 0;
+  return read_stat(pid, state, start_time) ? start_time : 0;
+}
+
+std::uint64_t self_start_time() noexcept {
+  static const std::uint64_t value = process_start_time(::getpid());
+  return value;
+}
+
+bool process_alive(pid_t pid, std::uint64_t start_time) noexcept {
+  if (pid <= 0) return false;
+  if (pid == ::getpid()) return start_time == 0 || start_time == self_start_time();
+  if (::kill(pid, 0) != 0 && errno == ESRCH) return false;
+  char state = 0;
+  std::uint64_t actual = 0;
+  if (!read_stat(pid, state, actual)) {
+    // It existed a moment ago; /proc may be missing (or the process just exited).
+    return ::kill(pid, 0) == 0 || errno != ESRCH;
+  }
+  if (state == 'Z' || state == 'X' || state == 'x') return false;
+  return start_time == 0 || actual == start_time;
+}
+
+void cpu_relax() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+  _mm_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield" ::: "memory");
+#endif
+}
+
+std::int64_t monotonic_ns() noexcept {
+  timespec now{};
+  ::clock_gettime(CLOCK_MONOTONIC, &now);
+  return std::int64_t{now.tv_sec} * 1'000'000'000 + now.tv_nsec;
+}
+
+}  // namespace zerocopy::detail

@@ -1,0 +1,89 @@
+// Operating-system building blocks: POSIX shared memory (with an in-process cache of mappings),
+// futexes, and process liveness. Nothing here knows about services or queues.
+#pragma once
+
+#include <sys/types.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "zerocopy/expected.hpp"
+
+namespace zerocopy::detail {
+
+struct SysError {
+  int err = 0;  // errno
+  std::string what;
+};
+
+// One mmap of one shared-memory object. A process maps each object once: opening a name whose
+// object (device, inode) is already mapped here returns the same mapping, so that threads of one
+// process share addresses (ThreadSanitizer then sees both sides of every queue) and address space
+// is not spent twice.
+class Mapping {
+ public:
+  Mapping(std::byte* data, std::size_t size, dev_t dev, ino_t ino)
+      : m_data(data), m_size(size), m_dev(dev), m_ino(ino) {}
+  ~Mapping();
+  Mapping(const Mapping&) = delete;
+  Mapping& operator=(const Mapping&) = delete;
+
+  std::byte* data() const noexcept { return m_data; }
+  std::size_t size() const noexcept { return m_size; }
+  dev_t dev() const noexcept { return m_dev; }
+  ino_t ino() const noexcept { return m_ino; }
+  // Makes [offset, offset + length) read-only in this process (page-aligned offset).
+  bool protect_read_only(std::size_t offset, std::size_t length) noexcept;
+
+ private:
+  std::byte* m_data;
+  std::size_t m_size;
+  dev_t m_dev;
+  ino_t m_ino;
+};
+
+struct OpenedMapping {
+  std::shared_ptr<Mapping> mapping;
+  bool fresh = false;  // mapped by this call (not found in the process's cache)
+};
+
+// Creates `name` exclusively, mode 0600 whatever the umask, sized and mapped read-write.
+// err == EEXIST when it exists. `populate` pre-faults the pages.
+Expected<std::shared_ptr<Mapping>, SysError> shm_create(const std::string& name, std::size_t size,
+                                                        bool populate);
+// Opens and maps an existing object read-write with its current size. err == ENOENT when it does
+// not exist; err == ENODATA when it exists but is still empty (being created).
+Expected<OpenedMapping, SysError> shm_open_existing(const std::string& name);
+// Unlinks `name`; returns 0 or errno.
+int shm_remove(const std::string& name) noexcept;
+// Unlinks `name` only if it still names the object of `mapping`.
+bool shm_remove_if_same(const std::string& name, const Mapping& mapping) noexcept;
+// Names (without the leading '/') in /dev/shm that start with `prefix`.
+std::vector<std::string> shm_list(std::string_view prefix);
+// Mode bits of `name` (for tests and diagnostics); -1 if it does not exist.
+int shm_mode(const std::string& name) noexcept;
+
+// Futex on a 32-bit word in shared memory (process-shared: no FUTEX_PRIVATE_FLAG).
+// Returns 0 when woken, ETIMEDOUT, EAGAIN (the word was not `expected`) or EINTR.
+int futex_wait(std::atomic<std::uint32_t>* word, std::uint32_t expected,
+               std::chrono::nanoseconds timeout) noexcept;
+void futex_wake_all(std::atomic<std::uint32_t>* word) noexcept;
+
+// The start time of a process (clock ticks since boot, /proc/<pid>/stat field 22); 0 if unknown.
+std::uint64_t process_start_time(pid_t pid) noexcept;
+std::uint64_t self_start_time() noexcept;
+// Is the process `pid` that started at `start_time` still running? A zombie counts as dead; a
+// reused pid (different start time) counts as dead; start_time == 0 means "not known yet" and
+// only the pid is checked. When in doubt (no /proc), alive.
+bool process_alive(pid_t pid, std::uint64_t start_time) noexcept;
+
+void cpu_relax() noexcept;
+std::int64_t monotonic_ns() noexcept;
+
+}  // namespace zerocopy::detail

@@ -1,0 +1,453 @@
+// The publisher: owns a chunk pool in its own segment, and one channel (submission queue,
+// completion queue) per subscriber slot.
+//
+// Reference counts live in the publisher's process, not in shared memory: the publisher is the
+// only one who hands chunks out and the only one who takes them back (from the completion
+// queues), so a chunk's count is just "loans + subscribers it is queued for or held by + 1 if in
+// the history", changed by one thread. Each channel also keeps a bit per chunk: "in flight to
+// this subscriber". That bit is what makes the returned indices trustworthy (a chunk a
+// subscriber did not get, or returns twice, is ignored) and what lets the publisher take back
+// everything a subscriber held when that subscriber leaves or dies.
+//
+// Pool size: max_loaned_samples + history_size + max_subscribers * (subscriber_max_buffer_size
+// + subscriber_max_borrowed_samples). After the completion queues are drained, a subscriber holds
+// at most buffer + borrowed chunks, so a loan can always be served.
+#include <time.h>
+
+#include <algorithm>
+#include <bit>
+#include <cstring>
+#include <new>
+#include <vector>
+
+#include "internal.hpp"
+
+namespace zerocopy::detail {
+
+class PublisherPort {
+ public:
+  PublisherPort(std::shared_ptr<ServiceImpl> service, const PublisherRequest& request)
+      : m_service(std::move(service)),
+        m_request(request),
+        m_safe_overflow(m_service->options().overflow == Overflow::safe_overflow) {}
+
+  ~PublisherPort() {
+    if (m_active) m_service->release_publisher(m_slot, m_generation);
+  }
+
+  Expected<void, Error<PublisherCreateError>> init();
+
+  // ---- hot path ----
+  Expected<Loan, LoanError> loan(std::size_t bytes) noexcept {
+    if (m_loans >= m_request.max_loaned_samples) return unexpected(LoanError::exceeds_max_loans);
+    if (bytes > m_config.max_payload_bytes) return unexpected(LoanError::exceeds_max_slice_len);
+    if (m_free.empty()) reclaim();
+    if (m_free.empty()) return unexpected(LoanError::out_of_chunks);
+    std::uint32_t index = m_free.back();
+    m_free.pop_back();
+    m_refcount[index] = 1;
+    ++m_loans;
+    ++m_refs;
+    return Loan{m_chunks + std::uint64_t{index} * m_config.chunk_stride, index};
+  }
+
+  Expected<std::size_t, SendError> send(std::uint32_t index, std::size_t bytes) noexcept {
+    --m_loans;
+    if (m_service->change_counter() != m_seen_change) update_connections();
+    if (!m_safe_overflow && !wait_for_room()) {
+      unref(index);
+      return unexpected(SendError::timeout);
+    }
+    QueueEntry entry{index, static_cast<std::uint32_t>(bytes)};
+    std::uint32_t delivered = 0;
+    for (std::uint32_t c : m_connected) {
+      Channel& channel = m_channels[c];
+      if (channel.submission.full(channel.tail, channel.head_cache)) {
+        // Safe overflow: the oldest undelivered sample makes room. (Under backpressure the
+        // queue has room: wait_for_room saw it, and only we fill it.)
+        if (auto evicted = channel.submission.steal_oldest(channel.tail)) {
+          take_back(channel, evicted->index);
+        }
+        if (channel.submission.full(channel.tail, channel.head_cache)) continue;
+      }
+      channel.submission.push_seq_cst(channel.tail, entry);
+      channel.in_flight[index >> 6] |= std::uint64_t{1} << (index & 63);
+      ++delivered;
+    }
+    if (delivered != 0) notify_subscribers();
+    m_refcount[index] += delivered;
+    if (m_service->options().history_size != 0) remember(entry);
+    unref(index);  // the loan's reference
+    return std::size_t{delivered};
+  }
+
+  void return_loan(std::uint32_t index) noexcept {
+    --m_loans;
+    unref(index);
+  }
+
+  // ---- connections ----
+  std::size_t update_connections() noexcept {
+    m_seen_change = m_service->change_counter();
+    SubscriberSlot* slots = m_service->subscriber_slots();
+    bool changed = false;
+    for (std::uint32_t s = 0; s < m_channels.size(); ++s) {
+      std::uint64_t word = slots[s].word.load(std::memory_order_acquire);
+      Channel& channel = m_channels[s];
+      bool active = slot_state(word) == kActive;
+      std::uint64_t generation = port_word_generation(word);
+      if (channel.connected && (!active || channel.generation != generation)) {
+        disconnect(channel);
+        changed = true;
+      }
+      if (active && !channel.connected) {
+        connect(channel, s, generation);
+        changed = true;
+      }
+    }
+    if (changed) {
+      m_connected.clear();
+      for (std::uint32_t s = 0; s < m_channels.size(); ++s) {
+        if (m_channels[s].connected) m_connected.push_back(s);
+      }
+    }
+    return m_connected.size();
+  }
+
+  std::uint32_t chunks_in_use() noexcept {
+    reclaim();
+    return m_config.num_chunks - static_cast<std::uint32_t>(m_free.size());
+  }
+  std::uint32_t chunks_total() const noexcept { return m_config.num_chunks; }
+  std::size_t max_elements() const noexcept { return m_request.max_elements; }
+
+  void retain() noexcept { ++m_refs; }
+  void drop() noexcept {
+    if (--m_refs == 0) delete this;
+  }
+
+ private:
+  struct Channel {
+    ChannelControl* control = nullptr;
+    IndexQueue submission;
+    IndexQueue completion;
+    Event* subscriber_event = nullptr;
+    std::uint64_t tail = 0;        // submission: our position
+    std::uint64_t head_cache = 0;  // submission: the subscriber's position, last seen
+    std::uint64_t generation = 0;  // the subscriber's generation
+    bool connected = false;
+    std::vector<std::uint64_t> in_flight;  // bit per chunk
+  };
+
+  void unref(std::uint32_t index) noexcept {
+    if (--m_refcount[index] == 0) m_free.push_back(index);
+  }
+
+  // The subscriber gave `index` back (or it was evicted, or the subscriber left).
+  void take_back(Channel& channel, std::uint32_t index) noexcept {
+    if (index >= m_config.num_chunks) return;
+    std::uint64_t bit = std::uint64_t{1} << (index & 63);
+    std::uint64_t& word = channel.in_flight[index >> 6];
+    if ((word & bit) == 0) return;  // not ours to take back: ignore
+    word &= ~bit;
+    unref(index);
+  }
+
+  // Drains every completion queue.
+  void reclaim() noexcept {
+    for (std::uint32_t c : m_connected) {
+      Channel& channel = m_channels[c];
+      // Bounded: a subscriber cannot keep us here by refilling the queue.
+      for (std::uint32_t n = 0; n < channel.completion.capacity(); ++n) {
+        auto entry = channel.completion.pop();
+        if (!entry) break;
+        take_back(channel, entry->index);
+      }
+    }
+  }
+
+  // After pushing: wake the subscribers that sleep. Our entry was stored seq_cst and the sleeper
+  // count is read seq_cst; a subscriber increments the count (seq_cst) before re-checking its
+  // queue (seq_cst), so in the single total order of these operations either it sees our entry
+  // or we see it sleeping (subscriber.cpp has the whole argument).
+  void notify_subscribers() noexcept {
+    for (std::uint32_t c : m_connected) {
+      Event* event = m_channels[c].subscriber_event;
+      if (event->waiters.load(std::memory_order_seq_cst) != 0) {
+        event->seq.fetch_add(1, std::memory_order_release);
+        futex_wake_all(&event->seq);
+      }
+    }
+  }
+
+  void remember(QueueEntry entry) noexcept {
+    std::uint32_t capacity = m_service->options().history_size;
+    if (m_history_count == capacity) {
+      unref(m_history[m_history_start].index);
+      m_history_start = (m_history_start + 1) % capacity;
+      --m_history_count;
+    }
+    m_history[(m_history_start + m_history_count) % capacity] = entry;
+    ++m_history_count;
+    ++m_refcount[entry.index];
+  }
+
+  void connect(Channel& channel, std::uint32_t slot, std::uint64_t generation) noexcept {
+    // The subscriber does not read the channel until connected_generation names it (below,
+    // release), so resetting it here races with nobody.
+    channel.submission.reset();
+    channel.completion.reset();
+    channel.tail = 0;
+    channel.head_cache = 0;
+    std::fill(channel.in_flight.begin(), channel.in_flight.end(), 0);
+    channel.generation = generation;
+    channel.connected = true;
+    channel.subscriber_event = &m_service->subscriber_slots()[slot].event;
+    // A late subscriber gets the history, oldest first.
+    std::uint32_t capacity = m_service->options().history_size;
+    std::uint32_t count = std::min(m_history_count, channel.submission.capacity());
+    for (std::uint32_t k = m_history_count - count; k < m_history_count; ++k) {
+      QueueEntry entry = m_history[(m_history_start + k) % capacity];
+      channel.submission.push(channel.tail, entry);
+      channel.in_flight[entry.index >> 6] |= std::uint64_t{1} << (entry.index & 63);
+      ++m_refcount[entry.index];
+    }
+    channel.control->connected_generation.store(generation, std::memory_order_release);
+    Event& event = *channel.subscriber_event;
+    event.seq.fetch_add(1, std::memory_order_release);
+    futex_wake_all(&event.seq);
+  }
+
+  void disconnect(Channel& channel) noexcept {
+    channel.control->connected_generation.store(0, std::memory_order_release);
+    for (std::uint32_t w = 0; w < channel.in_flight.size(); ++w) {
+      std::uint64_t bits = channel.in_flight[w];
+      while (bits != 0) {
+        std::uint32_t index = w * 64 + static_cast<std::uint32_t>(std::countr_zero(bits));
+        bits &= bits - 1;
+        unref(index);
+      }
+      channel.in_flight[w] = 0;
+    }
+    channel.connected = false;
+  }
+
+  // Backpressure: waits until no connected subscriber's queue is full. Subscribers that leave or
+  // die while we wait are dropped (their queues no longer count). False on timeout.
+  bool wait_for_room() noexcept;
+
+  std::shared_ptr<ServiceImpl> m_service;
+  PublisherRequest m_request;
+  bool m_safe_overflow;
+  bool m_active = false;
+  std::uint32_t m_slot = 0;
+  std::uint64_t m_generation = 0;
+  std::shared_ptr<Mapping> m_mapping;
+  PublisherConfig m_config{};
+  std::byte* m_chunks = nullptr;
+  std::uint32_t m_refs = 1;  // the handle + one per loan
+  std::uint32_t m_loans = 0;
+  std::vector<std::uint32_t> m_free;  // LIFO: the chunk used last is reused first (warm)
+  std::vector<std::uint32_t> m_refcount;
+  std::vector<Channel> m_channels;         // one per subscriber slot
+  std::vector<std::uint32_t> m_connected;  // indices of connected channels
+  std::vector<QueueEntry> m_history;
+  std::uint32_t m_history_start = 0;
+  std::uint32_t m_history_count = 0;
+  std::uint64_t m_seen_change = ~std::uint64_t{0};
+};
+
+Expected<void, Error<PublisherCreateError>> PublisherPort::init() {
+  auto fail = [](PublisherCreateError code, std::string message) {
+    return unexpected(Error<PublisherCreateError>{code, std::move(message)});
+  };
+  const ServiceOptions& options = m_service->options();
+  const ServiceConfig& service = m_service->config();
+  if (m_request.max_loaned_samples == 0) {
+    return fail(PublisherCreateError::invalid_options, "max_loaned_samples must be at least 1");
+  }
+  if (m_request.max_elements == 0) {
+    return fail(PublisherCreateError::invalid_options, "max_slice_len must be at least 1");
+  }
+  std::uint64_t chunks =
+      std::uint64_t{m_request.max_loaned_samples} + options.history_size +
+      std::uint64_t{options.max_subscribers} *
+          (options.subscriber_max_buffer_size + options.subscriber_max_borrowed_samples);
+  if (chunks > kMaxChunks) {
+    return fail(PublisherCreateError::invalid_options,
+                "the pool would need " + std::to_string(chunks) + " chunks, at most " +
+                    std::to_string(kMaxChunks) +
+                    " are possible: lower max_subscribers or the buffer sizes");
+  }
+  if (m_request.max_elements > (std::uint64_t{1} << 32) / service.type_size) {
+    return fail(PublisherCreateError::invalid_options, "max_slice_len too large (4 GiB at most)");
+  }
+  auto slot = m_service->claim_publisher_slot();
+  if (!slot) {
+    return fail(PublisherCreateError::exceeds_max_publishers,
+                "service '" + m_service->name() + "' already has max_publishers = " +
+                    std::to_string(options.max_publishers) + " publishers");
+  }
+  m_slot = slot->first;
+  m_generation = slot->second;
+  m_active = true;  // from here on, the destructor releases the slot
+
+  PublisherParams params{};
+  params.service_hash = service.name_hash;
+  params.generation = m_generation;
+  params.slot = m_slot;
+  params.num_channels = options.max_subscribers;
+  params.num_chunks = static_cast<std::uint32_t>(chunks);
+  params.buffer_size = options.subscriber_max_buffer_size;
+  params.max_payload_bytes = m_request.max_elements * service.type_size;
+  params.payload_alignment = service.type_alignment;
+  params.safe_overflow = m_safe_overflow;
+  params.publisher_may_block =
+      !m_safe_overflow && m_request.backpressure_wait == BackpressureWait::block;
+  auto layout = publisher_layout(params);
+  if (!layout) {
+    return fail(PublisherCreateError::invalid_options,
+                "the publisher's segment would be too large");
+  }
+  m_config = *layout;
+  std::string name = m_service->publisher_segment(m_slot, m_generation);
+  auto mapping = shm_create(name, m_config.total_size, true);
+  if (!mapping && mapping.error().err == EEXIST) {
+    // Left by a dead publisher of an earlier incarnation of this service (generations restart
+    // when a service is re-created) that nobody cleaned: it is not in use, replace it.
+    shm_remove(name);
+    mapping = shm_create(name, m_config.total_size, true);
+  }
+  if (!mapping) return fail(PublisherCreateError::system, mapping.error().what);
+  m_mapping = std::move(*mapping);
+  std::byte* base = m_mapping->data();
+  auto* header = new (base) PublisherHeader{};
+  header->config = m_config;
+  m_channels.resize(m_config.num_channels);
+  for (std::uint32_t c = 0; c < m_config.num_channels; ++c) {
+    std::byte* at = base + m_config.channels_offset + c * m_config.channel_stride;
+    auto* control = new (at) ChannelControl{};
+    auto* submission_slots = new (at + submission_slots_offset())
+        std::atomic<std::uint64_t>[m_config.submission_capacity] {};
+    auto* completion_slots = new (at + completion_slots_offset(m_config.submission_capacity))
+        std::atomic<std::uint64_t>[m_config.completion_capacity] {};
+    Channel& channel = m_channels[c];
+    channel.control = control;
+    channel.submission =
+        IndexQueue(&control->submission_head, submission_slots, m_config.submission_capacity);
+    channel.completion =
+        IndexQueue(&control->completion_head, completion_slots, m_config.completion_capacity);
+    channel.in_flight.assign((m_config.num_chunks + 63) / 64, 0);
+  }
+  m_chunks = base + m_config.chunks_offset;
+  m_refcount.assign(m_config.num_chunks, 0);
+  m_free.reserve(m_config.num_chunks);
+  for (std::uint32_t i = m_config.num_chunks; i-- > 0;)
+    m_free.push_back(i);
+  m_history.resize(options.history_size);
+  m_connected.reserve(m_config.num_channels);
+  header->state.store(kStateReady, std::memory_order_release);
+  m_service->activate_publisher(m_slot, m_generation);
+  update_connections();
+  return {};
+}
+
+bool PublisherPort::wait_for_room() noexcept {
+  auto any_full = [this] {
+    for (std::uint32_t c : m_connected) {
+      Channel& channel = m_channels[c];
+      if (channel.submission.full(channel.tail, channel.head_cache)) return true;
+    }
+    return false;
+  };
+  if (!any_full()) return true;  // the common case: no clock read, no wait
+  const std::int64_t start = monotonic_ns();
+  const std::int64_t deadline = start + m_request.backpressure_timeout.count();
+  std::int64_t next_liveness_check = start + 10'000'000;
+  std::uint32_t spins = 0;
+  for (;;) {
+    Channel* full = nullptr;
+    for (std::uint32_t c : m_connected) {
+      Channel& channel = m_channels[c];
+      if (channel.submission.full(channel.tail, channel.head_cache)) {
+        full = &channel;
+        break;
+      }
+    }
+    if (full == nullptr) return true;
+    // Spin a little (the subscriber is likely taking a sample right now), then wait properly.
+    if (++spins < 256) {
+      cpu_relax();
+      continue;
+    }
+    std::int64_t now = monotonic_ns();
+    if (now >= deadline) return false;
+    if (now >= next_liveness_check) {
+      m_service->cleanup_dead();  // a dead subscriber's slot is freed: the change below drops it
+      next_liveness_check = now + 10'000'000;
+    }
+    if (m_service->change_counter() != m_seen_change) {
+      update_connections();
+      continue;
+    }
+    if (m_request.backpressure_wait == BackpressureWait::spin) {
+      if (now - start > 50'000) sched_yield();  // the subscriber may need this very core
+      for (int i = 0; i < 16; ++i)
+        cpu_relax();
+      continue;
+    }
+    Event& space = full->control->space;
+    std::uint32_t seq = space.seq.load(std::memory_order_acquire);
+    space.waiters.fetch_add(1, std::memory_order_seq_cst);
+    if (full->submission.full_seq_cst(full->tail)) {
+      std::int64_t slice = std::min<std::int64_t>(deadline - now, next_liveness_check - now);
+      futex_wait(&space.seq, seq, std::chrono::nanoseconds(std::max<std::int64_t>(slice, 0)));
+    }
+    space.waiters.fetch_sub(1, std::memory_order_relaxed);
+  }
+}
+
+Expected<PublisherPort*, Error<PublisherCreateError>> create_publisher(
+    const std::shared_ptr<ServiceImpl>& service, const PublisherRequest& request) {
+  auto* port = new PublisherPort(service, request);
+  if (auto result = port->init(); !result) {
+    Error<PublisherCreateError> error = result.error();
+    port->drop();
+    return unexpected(std::move(error));
+  }
+  return port;
+}
+
+void publisher_retain(PublisherPort* port) noexcept {
+  port->retain();
+}
+void publisher_drop(PublisherPort* port) noexcept {
+  port->drop();
+}
+Expected<Loan, LoanError> publisher_loan(PublisherPort* port, std::size_t bytes) noexcept {
+  return port->loan(bytes);
+}
+Expected<std::size_t, SendError> publisher_send(PublisherPort* port, std::uint32_t index,
+                                                std::size_t bytes) noexcept {
+  auto result = port->send(index, bytes);
+  port->drop();  // the loan's reference on the port
+  return result;
+}
+void publisher_return_loan(PublisherPort* port, std::uint32_t index) noexcept {
+  port->return_loan(index);
+  port->drop();
+}
+std::size_t publisher_update_connections(PublisherPort* port) noexcept {
+  return port->update_connections();
+}
+std::size_t publisher_max_elements(const PublisherPort* port) noexcept {
+  return port->max_elements();
+}
+std::uint32_t publisher_chunks_total(const PublisherPort* port) noexcept {
+  return port->chunks_total();
+}
+std::uint32_t publisher_chunks_in_use(PublisherPort* port) noexcept {
+  return port->chunks_in_use();
+}
+
+}  // namespace zerocopy::detail

@@ -1,0 +1,186 @@
+// A lock-free single-producer/single-consumer queue of chunk references, living in shared memory.
+//
+// The protocol, once:
+//
+// The queue is a ring of `capacity` (a power of two) 64-bit slots plus one shared word, `head`,
+// the position of the next entry the consumer will take. The producer's position, `tail`, is not
+// shared: it lives in the producer's process. Positions only grow (64 bits never wrap in
+// practice); slot = position & (capacity - 1), lap = position / capacity.
+//
+// An entry is self-describing: bit 63 says "written", bits 48-62 hold the lap (mod 2^15) it was
+// written for, bits 32-47 the chunk index, bits 0-31 the payload size. So the consumer needs no
+// tail: the entry for position p is there when slot[p] holds a written entry of lap(p). An entry
+// left over from the previous lap has lap(p) - 1 and reads as "empty". One cache line (the slot)
+// carries both the "is it there" signal and the data, which is what makes the hand-over cost a
+// single cache-line transfer.
+//
+// Producer (push): if tail - head_cache == capacity, reload head_cache = head (acquire) and give
+// up if still full. Store the entry into slot[tail] with release (this publishes the payload the
+// producer wrote into the chunk before), then tail += 1. The head cache saves a load of the
+// consumer's cache line on every push, as in rigtorp/SPSCQueue.
+//
+// Consumer (pop): h = head (acquire), e = slot[h] (acquire; pairs with the producer's release, so
+// the chunk's payload is visible). If e is not a written entry of lap(h), the queue is empty. Else
+// store head = h + 1 with release: that hands the slot back to the producer (its acquire load of
+// head orders its next write of the slot after our read of it).
+//
+// Safe overflow lets the producer take the oldest entry back when the ring is full, so the
+// consumer and the producer may both advance head: both use compare-and-swap head h -> h + 1, and
+// whoever wins owns the entry. The consumer's read of slot[h] may race with the producer having
+// stolen h and written position h + capacity into the same slot; the new entry carries lap(h) + 1,
+// so the consumer sees "empty", notices head moved, and retries from the new head. Once the
+// consumer's CAS from h succeeds, nobody wrote slot[h] since it was read (the producer writes a
+// slot only after head has passed it), so the entry it read is the one it owns.
+//
+// Nothing in a slot is trusted: the index and size are checked against the segment's limits by
+// the caller, and an entry that is garbage reads as "empty" or as an invalid index, never as a
+// reason to touch memory outside the segment.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <optional>
+
+namespace zerocopy::detail {
+
+struct QueueEntry {
+  std::uint32_t index;
+  std::uint32_t size;
+};
+
+class IndexQueue {
+ public:
+  static constexpr std::uint64_t kWritten = std::uint64_t{1} << 63;
+  static constexpr std::uint64_t kLapMask = 0x7fff;
+
+  IndexQueue() = default;
+  // `head` and `slots` point into a validated segment; `capacity` is a power of two.
+  IndexQueue(std::atomic<std::uint64_t>* head, std::atomic<std::uint64_t>* slots,
+             std::uint32_t capacity)
+      : m_head(head), m_slots(slots), m_mask(capacity - 1), m_shift(log2(capacity)) {}
+
+  std::uint32_t capacity() const noexcept { return static_cast<std::uint32_t>(m_mask + 1); }
+
+  static constexpr std::uint64_t encode(std::uint64_t position, std::uint32_t shift,
+                                        QueueEntry entry) noexcept {
+    return kWritten | (((position >> shift) & kLapMask) << 48) |
+           (std::uint64_t{entry.index & 0xffffu} << 32) | entry.size;
+  }
+
+  // ---- producer side (one thread of one process) ----
+  bool full(std::uint64_t tail, std::uint64_t& head_cache) const noexcept {
+    if (tail - head_cache <= m_mask) return false;
+    head_cache = m_head->load(std::memory_order_acquire);
+    return tail - head_cache > m_mask;
+  }
+  // Caller checked !full(). Publishes the entry (and the payload written before it).
+  void push(std::uint64_t& tail, QueueEntry entry) noexcept {
+    m_slots[tail & m_mask].store(encode(tail, m_shift, entry), std::memory_order_release);
+    ++tail;
+  }
+  // The same, as a seq_cst store: for a producer that reads the consumer's sleeper count next
+  // (store-then-load needs seq_cst on both sides; cheaper than a separate full fence).
+  void push_seq_cst(std::uint64_t& tail, QueueEntry entry) noexcept {
+    m_slots[tail & m_mask].store(encode(tail, m_shift, entry), std::memory_order_seq_cst);
+    ++tail;
+  }
+  // full(), reading head with seq_cst (a producer about to sleep, see push_seq_cst).
+  bool full_seq_cst(std::uint64_t tail) const noexcept {
+    return tail - m_head->load(std::memory_order_seq_cst) > m_mask;
+  }
+  bool try_push(std::uint64_t& tail, std::uint64_t& head_cache, QueueEntry entry) noexcept {
+    if (full(tail, head_cache)) return false;
+    push(tail, entry);
+    return true;
+  }
+  // Safe overflow, queue full: takes the oldest entry back. Returns nothing if the consumer took
+  // it first (then there is room).
+  std::optional<QueueEntry> steal_oldest(std::uint64_t tail) noexcept {
+    std::uint64_t head = m_head->load(std::memory_order_acquire);
+    if (tail - head <= m_mask) return std::nullopt;
+    // Our own write; relaxed suffices, and the CAS below decides who owns it.
+    std::uint64_t raw = m_slots[head & m_mask].load(std::memory_order_relaxed);
+    if (!m_head->compare_exchange_strong(head, head + 1, std::memory_order_acq_rel,
+                                         std::memory_order_acquire)) {
+      return std::nullopt;
+    }
+    return decode(raw);
+  }
+
+  // ---- consumer side ----
+  // Single consumer, no stealing producer: a plain store hands the slot back.
+  std::optional<QueueEntry> pop() noexcept {
+    std::uint64_t head = m_head->load(std::memory_order_relaxed);
+    std::uint64_t raw = m_slots[head & m_mask].load(std::memory_order_acquire);
+    if (!is_entry_for(raw, head)) return std::nullopt;
+    m_head->store(head + 1, std::memory_order_release);
+    return decode(raw);
+  }
+  // pop(), handing the slot back with a seq_cst store: for a consumer that reads the producer's
+  // sleeper count next.
+  std::optional<QueueEntry> pop_seq_cst() noexcept {
+    std::uint64_t head = m_head->load(std::memory_order_relaxed);
+    std::uint64_t raw = m_slots[head & m_mask].load(std::memory_order_acquire);
+    if (!is_entry_for(raw, head)) return std::nullopt;
+    m_head->store(head + 1, std::memory_order_seq_cst);
+    return decode(raw);
+  }
+  // The producer may steal (safe overflow): claim the entry with a CAS.
+  std::optional<QueueEntry> pop_contended() noexcept {
+    std::uint64_t head = m_head->load(std::memory_order_acquire);
+    // Bounded: each failed CAS means the producer stole an entry, and it can steal at most
+    // `capacity` entries before it must wait for us; beyond that the segment is being abused.
+    for (std::uint32_t attempt = 0; attempt <= m_mask + 1; ++attempt) {
+      std::uint64_t raw = m_slots[head & m_mask].load(std::memory_order_acquire);
+      if (!is_entry_for(raw, head)) {
+        std::uint64_t now = m_head->load(std::memory_order_acquire);
+        if (now == head) return std::nullopt;
+        head = now;
+        continue;
+      }
+      if (m_head->compare_exchange_strong(head, head + 1, std::memory_order_acq_rel,
+                                          std::memory_order_acquire)) {
+        return decode(raw);
+      }
+    }
+    return std::nullopt;
+  }
+  // seq_cst: a consumer about to sleep re-checks with this (see push_seq_cst).
+  bool empty() const noexcept {
+    std::uint64_t head = m_head->load(std::memory_order_seq_cst);
+    return !is_entry_for(m_slots[head & m_mask].load(std::memory_order_seq_cst), head);
+  }
+
+  // Only while neither side uses the queue (the publisher, before announcing a connection).
+  void reset() noexcept {
+    for (std::uint64_t i = 0; i <= m_mask; ++i)
+      m_slots[i].store(0, std::memory_order_relaxed);
+    m_head->store(0, std::memory_order_relaxed);
+  }
+  std::uint64_t head() const noexcept { return m_head->load(std::memory_order_acquire); }
+
+ private:
+  static constexpr std::uint32_t log2(std::uint32_t value) noexcept {
+    std::uint32_t shift = 0;
+    while ((std::uint32_t{1} << shift) < value)
+      ++shift;
+    return shift;
+  }
+  bool is_entry_for(std::uint64_t raw, std::uint64_t position) const noexcept {
+    return (raw & kWritten) != 0 && ((raw >> 48) & kLapMask) == ((position >> m_shift) & kLapMask);
+  }
+  static QueueEntry decode(std::uint64_t raw) noexcept {
+    return {static_cast<std::uint32_t>((raw >> 32) & 0xffffu),
+            static_cast<std::uint32_t>(raw & 0xffffffffu)};
+  }
+
+  std::atomic<std::uint64_t>* m_head = nullptr;
+  std::atomic<std::uint64_t>* m_slots = nullptr;
+  std::uint64_t m_mask = 0;
+  std::uint32_t m_shift = 0;
+};
+
+static_assert(std::atomic<std::uint64_t>::is_always_lock_free,
+              "the queues need lock-free 64-bit atomics: they are shared between processes");
+
+}  // namespace zerocopy::detail

@@ -1,0 +1,327 @@
+// The subscriber: maps each publisher's segment (chunks read-only), reads its own channel in it,
+// gives chunks back through the completion queue, and sleeps on its event when asked to wait.
+//
+// Sleeping without losing a wake-up (the Event protocol):
+//   subscriber: seq = event.seq (acquire); event.waiters += 1 (seq_cst);
+//               if a queue has an entry (seq_cst loads) -> don't sleep;
+//               else futex_wait(event.seq, seq)
+//   publisher:  store the entry (seq_cst); if event.waiters (seq_cst load) != 0:
+//               event.seq += 1; futex_wake(event.seq)
+// All four are seq_cst, so they fall into one total order consistent with program order. If the
+// subscriber's re-check misses the entry, the re-check precedes the entry's store, so the
+// increment of waiters does too, and the publisher's later load sees it: it bumps seq, which makes
+// futex_wait return at once if the subscriber has not slept yet (the kernel compares seq with the
+// value read before the re-check). A publisher that finds no sleeper makes no system call: the
+// spinning case costs a locked store and a load per send, no fence. A change of the slots
+// (announce_change) uses fences on both sides for the same argument.
+#include "internal.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+namespace zerocopy::detail {
+
+std::optional<SubscriberConnection> SubscriberConnection::attach(std::byte* base, std::size_t size,
+                                                                 std::uint32_t channel,
+                                                                 std::string* why) {
+  auto reject = [why](const char* reason) -> std::optional<SubscriberConnection> {
+    if (why) *why = reason;
+    return std::nullopt;
+  };
+  if (size < sizeof(PublisherHeader)) return reject("segment smaller than its header");
+  if (reinterpret_cast<std::uintptr_t>(base) % kCacheLine != 0) return reject("misaligned");
+  auto* header = reinterpret_cast<PublisherHeader*>(base);
+  if (header->state.load(std::memory_order_acquire) != kStateReady) return reject("not ready");
+  SubscriberConnection connection;
+  // One copy, validated as a whole; afterwards only the copy is used.
+  std::memcpy(&connection.m_config, &header->config, sizeof(PublisherConfig));
+  const PublisherConfig& config = connection.m_config;
+  if (std::string reason = validate_publisher_config(config, size); !reason.empty()) {
+    if (why) *why = reason;
+    return std::nullopt;
+  }
+  if (channel >= config.num_channels) return reject("no channel for this subscriber slot");
+  std::byte* at = base + config.channels_offset + std::uint64_t{channel} * config.channel_stride;
+  connection.m_control = reinterpret_cast<ChannelControl*>(at);
+  connection.m_submission =
+      IndexQueue(&connection.m_control->submission_head,
+                 reinterpret_cast<std::atomic<std::uint64_t>*>(at + submission_slots_offset()),
+                 config.submission_capacity);
+  connection.m_completion =
+      IndexQueue(&connection.m_control->completion_head,
+                 reinterpret_cast<std::atomic<std::uint64_t>*>(
+                     at + completion_slots_offset(config.submission_capacity)),
+                 config.completion_capacity);
+  connection.m_chunks = base + config.chunks_offset;
+  return connection;
+}
+
+Expected<std::optional<Received>, ReceiveError> SubscriberConnection::receive() noexcept {
+  std::optional<QueueEntry> entry;
+  if (m_config.safe_overflow) {
+    entry = m_submission.pop_contended();
+  } else if (m_config.publisher_may_block) {
+    entry = m_submission.pop_seq_cst();
+  } else {
+    entry = m_submission.pop();
+  }
+  if (!entry) return std::optional<Received>{};
+  if (entry->index >= m_config.num_chunks || entry->size > m_config.max_payload_bytes) {
+    return unexpected(ReceiveError::corrupted);
+  }
+  if (m_config.publisher_may_block) {
+    // The publisher may sleep waiting for the slot we just freed: the Event protocol with the
+    // roles swapped (our seq_cst head store, then its sleeper count, seq_cst).
+    Event& space = m_control->space;
+    if (space.waiters.load(std::memory_order_seq_cst) != 0) {
+      space.seq.fetch_add(1, std::memory_order_release);
+      futex_wake_all(&space.seq);
+    }
+  }
+  return std::optional<Received>(
+      Received{m_chunks + std::uint64_t{entry->index} * m_config.chunk_stride, entry->size, nullptr,
+               entry->index});
+}
+
+void SubscriberConnection::release(std::uint32_t index) noexcept {
+  // Cannot be full with an honest publisher (capacity >= chunks, each chunk queued at most once);
+  // if a publisher stops draining it, the chunk is simply not given back.
+  m_completion.try_push(m_completion_tail, m_completion_head_cache, QueueEntry{index, 0});
+}
+
+class SubscriberPort {
+ public:
+  explicit SubscriberPort(std::shared_ptr<ServiceImpl> service) : m_service(std::move(service)) {}
+  ~SubscriberPort() {
+    m_connections.clear();
+    if (m_active) m_service->release_subscriber(m_slot, m_generation);
+  }
+
+  Expected<void, Error<SubscriberCreateError>> init() {
+    auto slot = m_service->claim_subscriber_slot();
+    if (!slot) {
+      return unexpected(Error<SubscriberCreateError>{
+          SubscriberCreateError::exceeds_max_subscribers,
+          "service '" + m_service->name() + "' already has max_subscribers = " +
+              std::to_string(m_service->options().max_subscribers) + " subscribers"});
+    }
+    m_slot = slot->first;
+    m_generation = slot->second;
+    m_active = true;
+    m_event = &m_service->subscriber_slots()[m_slot].event;
+    m_max_borrowed = m_service->options().subscriber_max_borrowed_samples;
+    m_connections.reserve(m_service->options().max_publishers);
+    m_service->activate_subscriber(m_slot, m_generation);
+    update_connections();
+    return {};
+  }
+
+  // ---- hot path ----
+  Expected<std::optional<Received>, ReceiveError> receive() noexcept {
+    if (m_borrowed >= m_max_borrowed) return unexpected(ReceiveError::exceeds_max_borrows);
+    if (m_service->change_counter() != m_seen_change) update_connections();
+    const std::size_t count = m_connections.size();
+    std::size_t i = m_next;
+    bool sweep = false;
+    for (std::size_t k = 0; k < count; ++k, ++i) {
+      if (i >= count) i = 0;
+      Connection& connection = *m_connections[i];
+      if (connection.broken) continue;
+      if (connection.pending) {
+        if (!connection.link.ready(m_generation)) {
+          sweep |= connection.closing;
+          continue;
+        }
+        connection.pending = false;
+      }
+      auto received = connection.link.receive();
+      if (!received) {
+        connection.closing = true;
+        connection.broken = true;
+        sweep_connections();
+        return received;
+      }
+      if (received->has_value()) {
+        (*received)->connection = &connection;
+        ++connection.borrowed;
+        ++m_borrowed;
+        ++m_refs;
+        m_next = i + 1;
+        return received;
+      }
+      sweep |= connection.closing;
+    }
+    if (sweep) sweep_connections();
+    return std::optional<Received>{};
+  }
+
+  void release(void* connection_ptr, std::uint32_t index) noexcept {
+    auto& connection = *static_cast<Connection*>(connection_ptr);
+    if (!connection.broken) connection.link.release(index);
+    --connection.borrowed;
+    --m_borrowed;
+    if (connection.closing && connection.borrowed == 0) sweep_connections();
+  }
+
+  bool has_samples() noexcept {
+    if (m_service->change_counter() != m_seen_change) update_connections();
+    for (auto& connection : m_connections) {
+      if (connection->broken) continue;
+      if (connection->pending) {
+        if (!connection->link.ready(m_generation)) continue;
+        connection->pending = false;
+      }
+      if (!connection->link.empty()) return true;
+    }
+    return false;
+  }
+
+  WaitResult wait(std::chrono::nanoseconds timeout) noexcept {
+    const std::int64_t deadline = monotonic_ns() + std::max<std::int64_t>(timeout.count(), 0);
+    const std::uint64_t change_at_start = m_service->change_counter();
+    for (;;) {
+      if (has_samples() || m_service->change_counter() != change_at_start) {
+        return WaitResult::data_available;
+      }
+      std::int64_t remaining = deadline - monotonic_ns();
+      if (remaining <= 0) return WaitResult::timeout;
+      std::uint32_t seq = m_event->seq.load(std::memory_order_acquire);
+      m_event->waiters.fetch_add(1, std::memory_order_seq_cst);
+      std::atomic_thread_fence(std::memory_order_seq_cst);
+      int result = 0;
+      if (!has_samples() && m_service->change_counter() == change_at_start) {
+        result = futex_wait(&m_event->seq, seq, std::chrono::nanoseconds(remaining));
+      }
+      m_event->waiters.fetch_sub(1, std::memory_order_relaxed);
+      if (result == EINTR) return WaitResult::interrupted;
+    }
+  }
+
+  std::size_t update_connections() noexcept {
+    m_seen_change = m_service->change_counter();
+    PublisherSlot* slots = m_service->publisher_slots();
+    for (std::uint32_t s = 0; s < m_service->options().max_publishers; ++s) {
+      std::uint64_t word = slots[s].word.load(std::memory_order_acquire);
+      bool active = slot_state(word) == kActive;
+      std::uint64_t generation = port_word_generation(word);
+      Connection* live = nullptr;
+      for (auto& connection : m_connections) {
+        if (connection->slot == s && !connection->closing) live = connection.get();
+      }
+      if (live != nullptr && (!active || live->generation != generation)) {
+        live->closing = true;  // drained, then dropped
+        live = nullptr;
+      }
+      if (active && live == nullptr) connect(s, generation);
+    }
+    sweep_connections();
+    std::size_t connected = 0;
+    for (auto& connection : m_connections)
+      connected += connection->closing ? 0 : 1;
+    return connected;
+  }
+
+  void retain() noexcept { ++m_refs; }
+  void drop() noexcept {
+    if (--m_refs == 0) delete this;
+  }
+
+ private:
+  struct Connection {
+    SubscriberConnection link;
+    std::shared_ptr<Mapping> mapping;
+    std::uint32_t slot = 0;
+    std::uint64_t generation = 0;
+    std::uint32_t borrowed = 0;
+    bool pending = true;   // the publisher has not reset our channel yet
+    bool closing = false;  // the publisher left: drain, then drop
+    bool broken = false;   // the publisher's segment handed out garbage
+  };
+
+  void connect(std::uint32_t slot, std::uint64_t generation) noexcept {
+    std::string name = m_service->publisher_segment(slot, generation);
+    auto opened = shm_open_existing(name);
+    if (!opened) return;  // gone already; the slot change that follows tells us
+    const Mapping& mapping = *opened->mapping;
+    auto link = SubscriberConnection::attach(mapping.data(), mapping.size(), m_slot, nullptr);
+    if (!link) return;
+    const PublisherConfig& config = link->config();
+    const ServiceConfig& service = m_service->config();
+    bool consistent = config.service_hash == service.name_hash && config.generation == generation &&
+                      config.slot == slot && config.num_channels == service.max_subscribers &&
+                      config.max_payload_bytes % service.type_size == 0 &&
+                      config.payload_alignment == service.type_alignment &&
+                      config.submission_capacity == next_pow2(service.subscriber_max_buffer_size) &&
+                      (config.safe_overflow == 1) == (service.overflow == 0);
+    if (!consistent) return;
+    if (opened->fresh) {
+      // Only the publisher writes payloads: map them read-only here.
+      opened->mapping->protect_read_only(config.chunks_offset,
+                                         config.total_size - config.chunks_offset);
+    }
+    auto connection = std::make_unique<Connection>();
+    connection->link = *link;
+    connection->mapping = std::move(opened->mapping);
+    connection->slot = slot;
+    connection->generation = generation;
+    m_connections.push_back(std::move(connection));
+  }
+
+  void sweep_connections() noexcept {
+    std::erase_if(m_connections, [this](const std::unique_ptr<Connection>& connection) {
+      return connection->closing && connection->borrowed == 0 &&
+             (connection->broken || !connection->link.ready(m_generation) ||
+              connection->link.empty());
+    });
+    if (m_next >= m_connections.size()) m_next = 0;
+  }
+
+  std::shared_ptr<ServiceImpl> m_service;
+  bool m_active = false;
+  std::uint32_t m_slot = 0;
+  std::uint64_t m_generation = 0;
+  Event* m_event = nullptr;
+  std::uint32_t m_refs = 1;  // the handle + one per borrowed sample
+  std::uint32_t m_borrowed = 0;
+  std::uint32_t m_max_borrowed = 1;
+  std::size_t m_next = 0;
+  std::uint64_t m_seen_change = ~std::uint64_t{0};
+  std::vector<std::unique_ptr<Connection>> m_connections;
+};
+
+Expected<SubscriberPort*, Error<SubscriberCreateError>> create_subscriber(
+    const std::shared_ptr<ServiceImpl>& service) {
+  auto* port = new SubscriberPort(service);
+  if (auto result = port->init(); !result) {
+    Error<SubscriberCreateError> error = result.error();
+    port->drop();
+    return unexpected(std::move(error));
+  }
+  return port;
+}
+
+void subscriber_retain(SubscriberPort* port) noexcept {
+  port->retain();
+}
+void subscriber_drop(SubscriberPort* port) noexcept {
+  port->drop();
+}
+Expected<std::optional<Received>, ReceiveError> subscriber_receive(SubscriberPort* port) noexcept {
+  return port->receive();
+}
+void subscriber_release(SubscriberPort* port, void* connection, std::uint32_t index) noexcept {
+  port->release(connection, index);
+  port->drop();
+}
+bool subscriber_has_samples(SubscriberPort* port) noexcept {
+  return port->has_samples();
+}
+WaitResult subscriber_wait(SubscriberPort* port, std::chrono::nanoseconds timeout) noexcept {
+  return port->wait(timeout);
+}
+std::size_t subscriber_update_connections(SubscriberPort* port) noexcept {
+  return port->update_connections();
+}
+
+}  // namespace zerocopy::detail

@@ -1,0 +1,22 @@
+// Compiled as C++20: the public headers must not need C++23. Instantiates the templates.
+#include "zerocopy/zerocopy.hpp"
+
+#include <cstdint>
+
+namespace {
+[[maybe_unused]] void instantiate(zerocopy::Node& node) {
+  auto service = node.service_builder("a/b").publish_subscribe<std::uint64_t>().open_or_create();
+  if (!service) return;
+  auto publisher = service->publisher_builder().create();
+  auto subscriber = service->subscriber_builder().create();
+  if (!publisher || !subscriber) return;
+  (void)publisher->send_copy(1);
+  if (auto sample = subscriber->receive(); sample && *sample) (void)***sample;
+  auto slices = node.service_builder("c").publish_subscribe<char[]>().open_or_create();
+  if (!slices) return;
+  auto slice_publisher = slices->publisher_builder().max_slice_len(8).create();
+  if (slice_publisher) {
+    if (auto s = slice_publisher->loan_slice(4)) (void)std::move(*s).send();
+  }
+}
+}  // namespace
