@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <thread>
 
@@ -390,6 +391,66 @@ CellRun run_cell(const Cell& cell, const Context& ctx, const std::string& token)
   return run;
 }
 
+// The daemons some transports need (TransportInfo::start_daemon): started before a
+// transport's first cell, stopped after its last one, and all stopped when this goes away.
+class Daemons {
+ public:
+  explicit Daemons(const std::vector<Cell>& cells) {
+    for (const auto& cell : cells) {
+      auto& need = m_largest[cell.transport];
+      need = std::max(need, cell.bytes);
+    }
+  }
+
+  // Makes sure the transport's daemon runs; an error says why it cannot.
+  std::optional<std::string> ensure(const std::string& transport,
+                                    std::chrono::milliseconds timeout) {
+    const TransportInfo* info = find_transport(transport);
+    if (!info || !info->start_daemon) return std::nullopt;
+    auto it = m_running.find(transport);
+    if (it != m_running.end() && it->second->alive()) return std::nullopt;
+    stop(transport);
+    DaemonConfig config;
+    config.max_message_bytes = m_largest[transport];
+    config.token = fmt::format("ipcbench-{}-daemon-{}", ::getpid(), transport);
+    config.dir = "/tmp/" + config.token;
+    config.timeout = timeout;
+    fs::remove_all(config.dir);
+    if (::mkdir(config.dir.c_str(), 0700) != 0) {
+      return fmt::format("cannot make {}: {}", config.dir, std::strerror(errno));
+    }
+    auto daemon = info->start_daemon(config);
+    if (!daemon) {
+      fs::remove_all(config.dir);
+      return "its daemon did not start: " + daemon.error().reason;
+    }
+    m_running[transport] = std::move(*daemon);
+    m_dirs[transport] = config.dir;
+    return std::nullopt;
+  }
+
+  void stop(const std::string& transport) {
+    m_running.erase(transport);  // the destructor stops it
+    if (auto d = m_dirs.find(transport); d != m_dirs.end()) {
+      fs::remove_all(d->second);
+      m_dirs.erase(d);
+    }
+  }
+
+  ~Daemons() {
+    std::vector<std::string> names;
+    for (const auto& [name, daemon] : m_running)
+      names.push_back(name);
+    for (const auto& name : names)
+      stop(name);
+  }
+
+ private:
+  std::map<std::string, std::size_t> m_largest;
+  std::map<std::string, std::unique_ptr<Daemon>> m_running;
+  std::map<std::string, std::string> m_dirs;
+};
+
 std::string default_output_path() {
   std::time_t now = std::time(nullptr);
   std::tm local{};
@@ -478,6 +539,11 @@ int run_matrix(const RunOptions& options) {
     return 2;
   }
 
+  Daemons daemons(cells);
+  // Where each transport's last cell is, in run order, so its daemon can stop after it.
+  std::map<std::string, std::size_t> last_cell;
+  for (std::size_t i = 0; i < cells.size(); ++i)
+    last_cell[cells[i].transport] = i;
   const bool tty = ::isatty(2);
   const std::size_t total = cells.size() * options.repetitions;
   const auto run_started = Steady::now();
@@ -496,7 +562,15 @@ int run_matrix(const RunOptions& options) {
                    cell.name(), format_duration(elapsed), eta);
       }
       std::string token = fmt::format("ipcbench-{}-{}", ::getpid(), done);
-      CellRun run = run_cell(cell, ctx, token);
+      CellRun run;
+      if (auto why = daemons.ensure(cell.transport, ctx.timeout)) {
+        run.error = *why;
+      } else {
+        run = run_cell(cell, ctx, token);
+      }
+      if (rep + 1 == options.repetitions && last_cell[cell.transport] == i) {
+        daemons.stop(cell.transport);
+      }
       ++done;
       if (g_interrupted) {
         interrupted = true;

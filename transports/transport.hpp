@@ -129,6 +129,24 @@ class Transport {
   virtual TransportStats stats() const { return {}; }
 };
 
+// A process a transport needs running while its cells run (iceoryx's RouDi broker, say). The
+// conductor starts it before the transport's first cell and destroys the Daemon object after the
+// last one, also when a cell fails or the run is interrupted; the destructor stops what it
+// started (and leaves alone a daemon it found already running).
+class Daemon {
+ public:
+  virtual ~Daemon() = default;
+  // Still serving? The conductor starts a new one before the next cell if not.
+  virtual bool alive() const { return true; }
+};
+
+struct DaemonConfig {
+  std::size_t max_message_bytes = 0;  // the largest message any of its cells will send
+  std::string dir;                    // a private directory for its files, removed afterwards
+  std::string token;                  // a unique prefix for any name it makes
+  std::chrono::milliseconds timeout{10000};  // how long it may take to get ready
+};
+
 // One row of the registry (transports/registry.cpp).
 struct TransportInfo {
   std::string_view name;
@@ -137,6 +155,8 @@ struct TransportInfo {
   Result<std::unique_ptr<Transport>> (*make)(const Endpoint& endpoint);
   // Empty when the transport can run here; otherwise why not and what to install.
   std::string_view unavailable = {};
+  // Set when the transport needs a daemon running during its cells (see Daemon).
+  Result<std::unique_ptr<Daemon>> (*start_daemon)(const DaemonConfig& config) = nullptr;
 };
 
 // The registry, in the order `list` and `--transports all` use.
