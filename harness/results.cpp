@@ -62,10 +62,13 @@ json make_entry(const Cell& cell, const CellRun& run, int family_index, unsigned
               (c.is_object() ? as_double(c, "messages_lost") : 0);
 
   if (!run.ok) {
-    // No real_time/cpu_time: compare.py then leaves the failed cell out instead of comparing 0.
+    // As Google Benchmark writes a failed run: times of 0 (its compare.py needs the fields).
     e["error_occurred"] = true;
     e["error_message"] = run.error.empty() ? "failed" : run.error;
     e["iterations"] = p.is_object() ? as_double(p, "count") : 0;
+    e["real_time"] = 0;
+    e["cpu_time"] = 0;
+    e["time_unit"] = "ns";
     return e;
   }
 
@@ -263,7 +266,7 @@ std::string error_text(const Row& row) {
 }  // namespace
 
 std::string render_tables(const json& doc, const ReportOptions& options) {
-  // Group repetitions by name, keeping first-seen order.
+  // Group repetitions by name.
   std::vector<std::string> order;
   std::map<std::string, Row> rows;
   for (const auto& e : doc.value("benchmarks", json::array())) {
@@ -280,123 +283,138 @@ std::string render_tables(const json& doc, const ReportOptions& options) {
       it->second.good.push_back(e);
     }
   }
-  const std::string& base = options.baseline;
-  auto is_scenario = [&](const Row& r, const char* s) {
-    return r.first.value("scenario", std::string()) == s;
+  auto field = [](const Row& r, const char* key) { return r.first.value(key, std::string()); };
+  auto bytes_of = [](const Row& r) { return r.first.value("payload_bytes", std::size_t{0}); };
+  // Rows of one scenario by size; within a size the fastest first, failed cells last.
+  auto by_size = [&](const char* scenario, const char* key, bool ascending) {
+    std::map<std::size_t, std::vector<const Row*>> groups;
+    for (const auto& name : order) {
+      const Row& r = rows[name];
+      if (field(r, "scenario") == scenario) groups[bytes_of(r)].push_back(&r);
+    }
+    for (auto& [size, list] : groups) {
+      std::stable_sort(list.begin(), list.end(), [&](const Row* a, const Row* b) {
+        if (a->good.empty() != b->good.empty()) return b->good.empty();
+        if (a->good.empty()) return false;
+        if (field(*a, "touch") != field(*b, "touch"))
+          return field(*a, "touch") < field(*b, "touch");
+        double x = a->med(key), y = b->med(key);
+        return ascending ? x < y : x > y;
+      });
+    }
+    return groups;
   };
+  const std::string& base = options.baseline;
   // The baseline's p50 for a size: its native mode if measured, else any mode.
   auto baseline_p50 = [&](std::size_t bytes) -> double {
     double any = 0;
     for (const auto& name : order) {
       const Row& r = rows[name];
-      if (!is_scenario(r, "pingpong") || r.good.empty()) continue;
-      if (r.first.value("transport", std::string()) != base) continue;
-      if (r.first.value("payload_bytes", std::size_t{0}) != bytes) continue;
+      if (field(r, "scenario") != "pingpong" || r.good.empty()) continue;
+      if (field(r, "transport") != base || bytes_of(r) != bytes) continue;
       if (r.first.value("wait_is_native", false)) return r.med("p50_ns");
       if (any == 0) any = r.med("p50_ns");
     }
     return any;
   };
-  const unsigned reps = [&] {
-    unsigned m = 1;
-    for (const auto& [name, r] : rows)
-      m = std::max<unsigned>(m, r.good.size() + r.errors.size());
-    return m;
-  }();
+  unsigned reps = 1;
+  for (const auto& [name, r] : rows) {
+    reps = std::max<unsigned>(reps, static_cast<unsigned>(r.good.size() + r.errors.size()));
+  }
+  const bool md = options.format == TableFormat::markdown;
+  bool flagged = false;
+  auto spread_cell = [&](const Row& r, const char* key) -> std::string {
+    if (r.good.size() < 2) return "-";
+    double s = r.spread(key);
+    bool high = s > 0.05;
+    flagged |= high;
+    return fmt::format("{:.1f}%{}", s * 100, high ? " (!)" : "");
+  };
 
   std::string out;
+  // pingpong: one table per size in Markdown, one table with a size column in CSV.
   Table ping;
   ping.header = {"transport", "wait",     "size",          "RTT p50",    "RTT p99",
-                 "RTT p99.9", "RTT mean", "round trips/s", "CPU per RT", "vs " + base + " (p50)"};
+                 "RTT p99.9", "RTT mean", "round trips/s", "CPU per RT", "p50 vs " + base};
   if (reps > 1) ping.header.push_back("spread");
-  bool flagged = false;
-  for (const auto& name : order) {
-    const Row& r = rows[name];
-    if (!is_scenario(r, "pingpong")) continue;
-    std::vector<std::string> cells = {r.first.value("transport", std::string()),
-                                      r.first.value("wait", std::string()),
-                                      format_bytes(r.first.value("payload_bytes", std::size_t{0}))};
-    if (r.good.empty()) {
-      cells.push_back(error_text(r));
-      while (cells.size() < ping.header.size())
-        cells.push_back("");
-    } else {
-      double p50 = r.med("p50_ns");
-      double b = baseline_p50(r.first.value("payload_bytes", std::size_t{0}));
-      cells.push_back(format_ns(p50));
-      cells.push_back(format_ns(r.med("p99_ns")));
-      cells.push_back(format_ns(r.med("p999_ns")));
-      cells.push_back(format_ns(r.med("mean_ns")));
-      cells.push_back(format_rate(r.med("ops_per_s")));
-      cells.push_back(format_ns(r.med("cpu_time")));
-      cells.push_back(b > 0 ? fmt::format("{:.1f}x", p50 / b) : "-");
-      if (reps > 1) {
-        double s = r.spread("mean_ns");
-        bool high = s > 0.05;
-        flagged |= high;
-        cells.push_back(fmt::format("{:.1f}%{}", s * 100, high ? " (!)" : ""));
+  auto ping_groups = by_size("pingpong", "p50_ns", true);
+  for (const auto& [size, list] : ping_groups) {
+    const double b = baseline_p50(size);
+    for (const Row* r : list) {
+      std::vector<std::string> cells = {field(*r, "transport"), field(*r, "wait"),
+                                        format_bytes(size)};
+      if (r->good.empty()) {
+        cells.push_back(error_text(*r));
+        cells.resize(ping.header.size());
+      } else {
+        double p50 = r->med("p50_ns");
+        cells.push_back(format_ns(p50));
+        cells.push_back(format_ns(r->med("p99_ns")));
+        cells.push_back(format_ns(r->med("p999_ns")));
+        cells.push_back(format_ns(r->med("mean_ns")));
+        cells.push_back(format_rate(r->med("ops_per_s")));
+        cells.push_back(format_ns(r->med("cpu_time")));
+        cells.push_back(b > 0 ? fmt::format("{:.1f}x", p50 / b) : "-");
+        if (reps > 1) cells.push_back(spread_cell(*r, "mean_ns"));
       }
+      ping.rows.push_back(std::move(cells));
     }
-    ping.rows.push_back(std::move(cells));
+    if (md) {
+      out +=
+          fmt::format("### pingpong, {} messages: round-trip time (RTT)\n\n", format_bytes(size));
+      out += ping.render(options.format) + "\n";
+      ping.rows.clear();
+    }
   }
+  if (!md && !ping.rows.empty()) out += ping.render(options.format) + "\n";
+  if (md && !ping_groups.empty()) {
+    out +=
+        "RTT = one message there and one back, two processes on two CPUs. CPU per RT = both "
+        "processes' CPU time per round trip (a spinning pair costs two cores). p50 vs " +
+        base + " = this row's p50 / " + base +
+        "'s (its native wait mode) for the same size. Medians over repetitions.\n\n";
+  }
+
   Table put;
   put.header = {"transport", "wait",          "touch",         "size",        "msgs/s",
                 "GB/s",      "producer GB/s", "consumer GB/s", "CPU per msg", "lost"};
   if (reps > 1) put.header.push_back("spread");
-  for (const auto& name : order) {
-    const Row& r = rows[name];
-    if (!is_scenario(r, "throughput")) continue;
-    std::vector<std::string> cells = {r.first.value("transport", std::string()),
-                                      r.first.value("wait", std::string()),
-                                      r.first.value("touch", std::string()),
-                                      format_bytes(r.first.value("payload_bytes", std::size_t{0}))};
-    if (r.good.empty()) {
-      cells.push_back(error_text(r));
-      while (cells.size() < put.header.size())
-        cells.push_back("");
-    } else {
-      cells.push_back(format_rate(r.med("msgs_per_s")));
-      cells.push_back(fmt::format("{:.2f}", r.med("bytes_per_second") / 1e9));
-      cells.push_back(fmt::format("{:.2f}", r.med("producer_bytes_per_second") / 1e9));
-      cells.push_back(fmt::format("{:.2f}", r.med("consumer_bytes_per_second") / 1e9));
-      cells.push_back(format_ns(r.med("cpu_time")));
-      cells.push_back(fmt::format("{:.0f}", r.med("lost")));
-      if (reps > 1) {
-        double s = r.spread("msgs_per_s");
-        bool high = s > 0.05;
-        flagged |= high;
-        cells.push_back(fmt::format("{:.1f}%{}", s * 100, high ? " (!)" : ""));
+  auto put_groups = by_size("throughput", "bytes_per_second", false);
+  for (const auto& [size, list] : put_groups) {
+    for (const Row* r : list) {
+      std::vector<std::string> cells = {field(*r, "transport"), field(*r, "wait"),
+                                        field(*r, "touch"), format_bytes(size)};
+      if (r->good.empty()) {
+        cells.push_back(error_text(*r));
+        cells.resize(put.header.size());
+      } else {
+        cells.push_back(format_rate(r->med("msgs_per_s")));
+        cells.push_back(fmt::format("{:.2f}", r->med("bytes_per_second") / 1e9));
+        cells.push_back(fmt::format("{:.2f}", r->med("producer_bytes_per_second") / 1e9));
+        cells.push_back(fmt::format("{:.2f}", r->med("consumer_bytes_per_second") / 1e9));
+        cells.push_back(format_ns(r->med("cpu_time")));
+        cells.push_back(fmt::format("{:.0f}", r->med("lost")));
+        if (reps > 1) cells.push_back(spread_cell(*r, "msgs_per_s"));
       }
+      put.rows.push_back(std::move(cells));
     }
-    put.rows.push_back(std::move(cells));
-  }
-  const bool md = options.format == TableFormat::markdown;
-  if (!ping.rows.empty()) {
     if (md) {
-      out += "### pingpong: round-trip time (RTT), two processes\n\n";
-    }
-    out += ping.render(options.format);
-    if (md) {
-      out +=
-          "\nRTT = one message there and one back. Median over repetitions. CPU per RT = "
-          "both processes' CPU time per round trip (a spinning pair costs two cores).\n";
+      out += fmt::format("### throughput, {} messages: one-way stream\n\n", format_bytes(size));
+      out += put.render(options.format) + "\n";
+      put.rows.clear();
     }
   }
-  if (!put.rows.empty()) {
-    if (!out.empty()) out += "\n";
-    if (md) out += "### throughput: one-way stream, two processes\n\n";
-    out += put.render(options.format);
-    if (md) {
-      out +=
-          "\nGB/s = 10^9 bytes/s end to end (producer's first send to consumer's last "
-          "check). touch: edges = first and last bytes written and checked, full = every "
-          "byte.\n";
-    }
+  if (!md && !put.rows.empty()) out += put.render(options.format);
+  if (md && !put_groups.empty()) {
+    out +=
+        "GB/s = 10^9 bytes/s end to end (producer's first send to the consumer's last check; "
+        "the producer and consumer columns are each end's own rate). touch: edges = the "
+        "sequence number and last byte written and checked, full = every byte.\n";
   }
   if (md && flagged) {
     out +=
         "\n(!) repetitions spread more than 5%: close other programs, pin with --cpus, raise "
-        "--repetitions and --iterations, and read the median.\n";
+        "--repetitions and --iterations (or --messages), and read the median.\n";
   }
   return out;
 }
