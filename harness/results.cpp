@@ -204,6 +204,7 @@ struct Table {
   std::vector<std::string> header;
   std::vector<std::vector<std::string>> rows;
   std::vector<std::string> notes;
+  std::size_t text_columns = 1;  // the first columns are text (left-aligned), the rest numbers
 
   std::string render(TableFormat format) const {
     std::string out;
@@ -242,8 +243,8 @@ struct Table {
     out += line(header);
     std::string sep = "|";
     for (std::size_t i = 0; i < header.size(); ++i) {
-      sep += (i == 0 ? " " + std::string(width[i], '-') + " |"
-                     : " " + std::string(width[i] - 1, '-') + ": |");
+      sep += (i < text_columns ? " " + std::string(width[i], '-') + " |"
+                               : " " + std::string(width[i] - 1, '-') + ": |");
     }
     out += sep + "\n";
     for (const auto& r : rows)
@@ -322,39 +323,57 @@ std::string render_tables(const json& doc, const ReportOptions& options) {
     reps = std::max<unsigned>(reps, static_cast<unsigned>(r.good.size() + r.errors.size()));
   }
   const bool md = options.format == TableFormat::markdown;
+  // Markdown shows units a person reads; CSV plain numbers in the unit its header names.
+  auto ns = [&](double v) { return md ? format_ns(v) : fmt::format("{:.1f}", v); };
+  auto rate = [&](double v) { return md ? format_rate(v) : fmt::format("{:.1f}", v); };
+  auto unit = [&](const char* name, const char* csv_unit) {
+    return md ? std::string(name) : fmt::format("{} ({})", name, csv_unit);
+  };
+  auto size_cell = [&](std::size_t bytes) {
+    return md ? format_bytes(bytes) : std::to_string(bytes);
+  };
   bool flagged = false;
   auto spread_cell = [&](const Row& r, const char* key) -> std::string {
     if (r.good.size() < 2) return "-";
     double s = r.spread(key);
     bool high = s > 0.05;
     flagged |= high;
-    return fmt::format("{:.1f}%{}", s * 100, high ? " (!)" : "");
+    return md ? fmt::format("{:.1f}%{}", s * 100, high ? " (!)" : "") : fmt::format("{:.4f}", s);
   };
 
   std::string out;
   // pingpong: one table per size in Markdown, one table with a size column in CSV.
   Table ping;
-  ping.header = {"transport", "wait",     "size",          "RTT p50",    "RTT p99",
-                 "RTT p99.9", "RTT mean", "round trips/s", "CPU per RT", "p50 vs " + base};
+  ping.header = {"transport",
+                 "wait",
+                 unit("size", "bytes"),
+                 unit("RTT p50", "ns"),
+                 unit("RTT p99", "ns"),
+                 unit("RTT p99.9", "ns"),
+                 unit("RTT mean", "ns"),
+                 "round trips/s",
+                 unit("CPU per RT", "ns"),
+                 "p50 vs " + base};
   if (reps > 1) ping.header.push_back("spread");
+  ping.text_columns = 2;
   auto ping_groups = by_size("pingpong", "p50_ns", true);
   for (const auto& [size, list] : ping_groups) {
     const double b = baseline_p50(size);
     for (const Row* r : list) {
-      std::vector<std::string> cells = {field(*r, "transport"), field(*r, "wait"),
-                                        format_bytes(size)};
+      std::vector<std::string> cells = {field(*r, "transport"), field(*r, "wait"), size_cell(size)};
       if (r->good.empty()) {
         cells.push_back(error_text(*r));
         cells.resize(ping.header.size());
       } else {
         double p50 = r->med("p50_ns");
-        cells.push_back(format_ns(p50));
-        cells.push_back(format_ns(r->med("p99_ns")));
-        cells.push_back(format_ns(r->med("p999_ns")));
-        cells.push_back(format_ns(r->med("mean_ns")));
-        cells.push_back(format_rate(r->med("ops_per_s")));
-        cells.push_back(format_ns(r->med("cpu_time")));
-        cells.push_back(b > 0 ? fmt::format("{:.1f}x", p50 / b) : "-");
+        cells.push_back(ns(p50));
+        cells.push_back(ns(r->med("p99_ns")));
+        cells.push_back(ns(r->med("p999_ns")));
+        cells.push_back(ns(r->med("mean_ns")));
+        cells.push_back(rate(r->med("ops_per_s")));
+        cells.push_back(ns(r->med("cpu_time")));
+        cells.push_back(
+            b > 0 ? (md ? fmt::format("{:.1f}x", p50 / b) : fmt::format("{:.3f}", p50 / b)) : "-");
         if (reps > 1) cells.push_back(spread_cell(*r, "mean_ns"));
       }
       ping.rows.push_back(std::move(cells));
@@ -376,23 +395,24 @@ std::string render_tables(const json& doc, const ReportOptions& options) {
   }
 
   Table put;
-  put.header = {"transport", "wait",          "touch",         "size",        "msgs/s",
-                "GB/s",      "producer GB/s", "consumer GB/s", "CPU per msg", "lost"};
+  put.header = {"transport", "wait",          "touch",         unit("size", "bytes"),     "msgs/s",
+                "GB/s",      "producer GB/s", "consumer GB/s", unit("CPU per msg", "ns"), "lost"};
   if (reps > 1) put.header.push_back("spread");
+  put.text_columns = 3;
   auto put_groups = by_size("throughput", "bytes_per_second", false);
   for (const auto& [size, list] : put_groups) {
     for (const Row* r : list) {
       std::vector<std::string> cells = {field(*r, "transport"), field(*r, "wait"),
-                                        field(*r, "touch"), format_bytes(size)};
+                                        field(*r, "touch"), size_cell(size)};
       if (r->good.empty()) {
         cells.push_back(error_text(*r));
         cells.resize(put.header.size());
       } else {
-        cells.push_back(format_rate(r->med("msgs_per_s")));
+        cells.push_back(rate(r->med("msgs_per_s")));
         cells.push_back(fmt::format("{:.2f}", r->med("bytes_per_second") / 1e9));
         cells.push_back(fmt::format("{:.2f}", r->med("producer_bytes_per_second") / 1e9));
         cells.push_back(fmt::format("{:.2f}", r->med("consumer_bytes_per_second") / 1e9));
-        cells.push_back(format_ns(r->med("cpu_time")));
+        cells.push_back(ns(r->med("cpu_time")));
         cells.push_back(fmt::format("{:.0f}", r->med("lost")));
         if (reps > 1) cells.push_back(spread_cell(*r, "msgs_per_s"));
       }
@@ -404,7 +424,7 @@ std::string render_tables(const json& doc, const ReportOptions& options) {
       put.rows.clear();
     }
   }
-  if (!md && !put.rows.empty()) out += put.render(options.format);
+  if (!md && !put.rows.empty()) out += put.render(options.format);  // after an empty line
   if (md && !put_groups.empty()) {
     out +=
         "GB/s = 10^9 bytes/s end to end (producer's first send to the consumer's last check; "
