@@ -70,7 +70,7 @@ class PublisherPort {
         }
         if (channel.submission.full(channel.tail, channel.head_cache)) continue;
       }
-      channel.submission.push_seq_cst(channel.tail, entry);
+      channel.submission.push(channel.tail, entry);
       channel.in_flight[index >> 6] |= std::uint64_t{1} << (index & 63);
       ++delivered;
     }
@@ -166,14 +166,17 @@ class PublisherPort {
     }
   }
 
-  // After pushing: wake the subscribers that sleep. Our entry was stored seq_cst and the sleeper
-  // count is read seq_cst; a subscriber increments the count (seq_cst) before re-checking its
-  // queue (seq_cst), so in the single total order of these operations either it sees our entry
-  // or we see it sleeping (subscriber.cpp has the whole argument).
+  // After pushing: wake the subscribers that sleep. The fence orders our entries (stored before
+  // it) before the reads of the sleeper counts; a subscriber registers as sleeper, fences, then
+  // re-checks its queues, so either it sees our entry or we see it sleeping (subscriber.cpp has
+  // the argument). A fence rather than seq_cst stores: a locked store would wait for the payload's
+  // cache lines before even asking for the slot's, putting two transfers in a row on the path to
+  // the subscriber; with a plain store both are requested at once and the fence only holds us.
   void notify_subscribers() noexcept {
+    std::atomic_thread_fence(std::memory_order_seq_cst);
     for (std::uint32_t c : m_connected) {
       Event* event = m_channels[c].subscriber_event;
-      if (event->waiters.load(std::memory_order_seq_cst) != 0) {
+      if (event->waiters.load(std::memory_order_relaxed) != 0) {
         event->seq.fetch_add(1, std::memory_order_release);
         futex_wake_all(&event->seq);
       }
@@ -399,7 +402,8 @@ bool PublisherPort::wait_for_room() noexcept {
     Event& space = full->control->space;
     std::uint32_t seq = space.seq.load(std::memory_order_acquire);
     space.waiters.fetch_add(1, std::memory_order_seq_cst);
-    if (full->submission.full_seq_cst(full->tail)) {
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    if (full->submission.full(full->tail, full->head_cache)) {
       std::int64_t slice = std::min<std::int64_t>(deadline - now, next_liveness_check - now);
       futex_wait(&space.seq, seq, std::chrono::nanoseconds(std::max<std::int64_t>(slice, 0)));
     }

@@ -78,16 +78,6 @@ class IndexQueue {
     m_slots[tail & m_mask].store(encode(tail, m_shift, entry), std::memory_order_release);
     ++tail;
   }
-  // The same, as a seq_cst store: for a producer that reads the consumer's sleeper count next
-  // (store-then-load needs seq_cst on both sides; cheaper than a separate full fence).
-  void push_seq_cst(std::uint64_t& tail, QueueEntry entry) noexcept {
-    m_slots[tail & m_mask].store(encode(tail, m_shift, entry), std::memory_order_seq_cst);
-    ++tail;
-  }
-  // full(), reading head with seq_cst (a producer about to sleep, see push_seq_cst).
-  bool full_seq_cst(std::uint64_t tail) const noexcept {
-    return tail - m_head->load(std::memory_order_seq_cst) > m_mask;
-  }
   bool try_push(std::uint64_t& tail, std::uint64_t& head_cache, QueueEntry entry) noexcept {
     if (full(tail, head_cache)) return false;
     push(tail, entry);
@@ -116,15 +106,6 @@ class IndexQueue {
     m_head->store(head + 1, std::memory_order_release);
     return decode(raw);
   }
-  // pop(), handing the slot back with a seq_cst store: for a consumer that reads the producer's
-  // sleeper count next.
-  std::optional<QueueEntry> pop_seq_cst() noexcept {
-    std::uint64_t head = m_head->load(std::memory_order_relaxed);
-    std::uint64_t raw = m_slots[head & m_mask].load(std::memory_order_acquire);
-    if (!is_entry_for(raw, head)) return std::nullopt;
-    m_head->store(head + 1, std::memory_order_seq_cst);
-    return decode(raw);
-  }
   // The producer may steal (safe overflow): claim the entry with a CAS.
   std::optional<QueueEntry> pop_contended() noexcept {
     std::uint64_t head = m_head->load(std::memory_order_acquire);
@@ -145,10 +126,9 @@ class IndexQueue {
     }
     return std::nullopt;
   }
-  // seq_cst: a consumer about to sleep re-checks with this (see push_seq_cst).
   bool empty() const noexcept {
-    std::uint64_t head = m_head->load(std::memory_order_seq_cst);
-    return !is_entry_for(m_slots[head & m_mask].load(std::memory_order_seq_cst), head);
+    std::uint64_t head = m_head->load(std::memory_order_acquire);
+    return !is_entry_for(m_slots[head & m_mask].load(std::memory_order_acquire), head);
   }
 
   // Only while neither side uses the queue (the publisher, before announcing a connection).

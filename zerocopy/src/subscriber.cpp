@@ -2,18 +2,18 @@
 // gives chunks back through the completion queue, and sleeps on its event when asked to wait.
 //
 // Sleeping without losing a wake-up (the Event protocol):
-//   subscriber: seq = event.seq (acquire); event.waiters += 1 (seq_cst);
-//               if a queue has an entry (seq_cst loads) -> don't sleep;
-//               else futex_wait(event.seq, seq)
-//   publisher:  store the entry (seq_cst); if event.waiters (seq_cst load) != 0:
+//   subscriber: seq = event.seq (acquire); event.waiters += 1; fence (seq_cst);
+//               if a queue has an entry -> don't sleep; else futex_wait(event.seq, seq)
+//   publisher:  store the entry (release); fence (seq_cst); if event.waiters != 0:
 //               event.seq += 1; futex_wake(event.seq)
-// All four are seq_cst, so they fall into one total order consistent with program order. If the
-// subscriber's re-check misses the entry, the re-check precedes the entry's store, so the
-// increment of waiters does too, and the publisher's later load sees it: it bumps seq, which makes
-// futex_wait return at once if the subscriber has not slept yet (the kernel compares seq with the
-// value read before the re-check). A publisher that finds no sleeper makes no system call: the
-// spinning case costs a locked store and a load per send, no fence. A change of the slots
-// (announce_change) uses fences on both sides for the same argument.
+// The two fences are ordered one way or the other in the single total order of seq_cst
+// operations: if the publisher's comes first, the subscriber's re-check sees the entry; if the
+// subscriber's comes first, the publisher sees waiters != 0 and bumps seq, which makes futex_wait
+// return at once if the subscriber has not slept yet (the kernel compares seq with the value read
+// before the re-check). A publisher that finds no sleeper makes no system call: the spinning case
+// costs one fence and one load per send. The same protocol, roles swapped, wakes a publisher that
+// sleeps under backpressure (ChannelControl::space), and a change of the slots (announce_change).
+
 #include "internal.hpp"
 
 #include <algorithm>
@@ -58,23 +58,17 @@ std::optional<SubscriberConnection> SubscriberConnection::attach(std::byte* base
 }
 
 Expected<std::optional<Received>, ReceiveError> SubscriberConnection::receive() noexcept {
-  std::optional<QueueEntry> entry;
-  if (m_config.safe_overflow) {
-    entry = m_submission.pop_contended();
-  } else if (m_config.publisher_may_block) {
-    entry = m_submission.pop_seq_cst();
-  } else {
-    entry = m_submission.pop();
-  }
+  auto entry = m_config.safe_overflow ? m_submission.pop_contended() : m_submission.pop();
   if (!entry) return std::optional<Received>{};
   if (entry->index >= m_config.num_chunks || entry->size > m_config.max_payload_bytes) {
     return unexpected(ReceiveError::corrupted);
   }
   if (m_config.publisher_may_block) {
     // The publisher may sleep waiting for the slot we just freed: the Event protocol with the
-    // roles swapped (our seq_cst head store, then its sleeper count, seq_cst).
+    // roles swapped (our head store, a fence, then its sleeper count).
+    std::atomic_thread_fence(std::memory_order_seq_cst);
     Event& space = m_control->space;
-    if (space.waiters.load(std::memory_order_seq_cst) != 0) {
+    if (space.waiters.load(std::memory_order_relaxed) != 0) {
       space.seq.fetch_add(1, std::memory_order_release);
       futex_wake_all(&space.seq);
     }

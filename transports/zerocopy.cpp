@@ -1,0 +1,296 @@
+// zerocopy: the project's own zero-copy publish/subscribe core (zerocopy/) as a transport.
+//
+// Two services per cell, both under the cell's token as shared-memory prefix: "ipcbench/p2c"
+// (the producer publishes, the consumer subscribes) and "ipcbench/c2p" (back). Each direction
+// is one publisher and one subscriber with backpressure (nothing is ever dropped) and a queue of
+// Endpoint::queue_depth. loan() is a slice of exactly the requested size in the publisher's
+// shared chunk; receive() is a read-only view of the peer's chunk, held until release(). No
+// byte is copied by the transport.
+//
+// Waiting: spin busy-polls the queue (pause; sched_yield after 50 us); block sleeps on the
+// subscriber's futex event; adaptive spins for Endpoint::spin, then blocks. A peer that leaves is
+// seen at once (its publisher disappears from the service); a peer that is killed is found by
+// checking the liveness of the service's nodes every 10 ms of waiting: Errc::peer_gone.
+#include <sched.h>
+#include <time.h>
+
+#include <algorithm>
+#include <optional>
+
+#include "transports/transport.hpp"
+#include "zerocopy/zerocopy.hpp"
+
+namespace ipcbench {
+namespace {
+
+namespace zc = zerocopy;
+using Payload = std::byte[];
+
+constexpr std::int64_t kLivenessPeriodNs = 10'000'000;
+constexpr std::int64_t kYieldAfterNs = 50'000;
+
+std::int64_t now_ns() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  return std::int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
+}
+
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
+}
+
+class ZeroCopyTransport final : public Transport {
+ public:
+  explicit ZeroCopyTransport(const Endpoint& endpoint) : m_endpoint(endpoint) {}
+
+  ~ZeroCopyTransport() override {
+    m_received.reset();
+    m_loan.reset();
+    m_publisher.reset();
+    m_subscriber.reset();
+    // A peer that died still counts as registered: clear it so the last one out removes the
+    // segments.
+    if (m_out) m_out->cleanup_dead_nodes();
+    if (m_in) m_in->cleanup_dead_nodes();
+  }
+
+  Result<std::string> listen() override {
+    if (auto ok = open_ports(); !ok) return std::unexpected(ok.error());
+    return std::string{};
+  }
+
+  Result<void> connect(std::string_view) override {
+    if (!m_publisher) {
+      if (auto ok = open_ports(); !ok) return ok;
+    }
+    // Our publisher serves the peer's subscriber, and our subscriber has mapped the peer's
+    // publisher...
+    const std::int64_t deadline = now_ns() + timeout_ns();
+    while (m_publisher->update_connections() == 0 || m_subscriber->update_connections() == 0) {
+      if (now_ns() > deadline) {
+        return fail(Errc::timeout, "zerocopy: the peer did not connect within the timeout");
+      }
+      timespec pause{0, 100'000};
+      ::nanosleep(&pause, nullptr);
+    }
+    // ...but the peer may not have mapped ours yet, and a message sent (or a publisher gone)
+    // before it does would be lost to it. A greeting each way settles it: the consumer's
+    // greeting arriving means the producer has mapped the consumer's publisher, and the
+    // producer's answer the same the other way round.
+    if (m_endpoint.role == Role::consumer) {
+      if (auto ok = send_greeting(); !ok) return ok;
+      return receive_greeting();
+    }
+    if (auto ok = receive_greeting(); !ok) return ok;
+    return send_greeting();
+  }
+
+  Result<std::span<std::byte>> loan(std::size_t bytes) override {
+    if (bytes > m_endpoint.max_message_bytes) {
+      return fail(Errc::message_too_large, "zerocopy: " + std::to_string(bytes) +
+                                               " bytes exceed the endpoint's maximum of " +
+                                               std::to_string(m_endpoint.max_message_bytes));
+    }
+    m_loan.reset();  // one loan at a time: an unsent one goes back to the pool
+    auto sample = m_publisher->loan_slice_uninit(bytes);
+    if (!sample) {
+      return fail(Errc::resource,
+                  "zerocopy: loan failed: " + std::string(zc::to_string(sample.error())));
+    }
+    m_loan.emplace(std::move(*sample));
+    return m_loan->payload_mut();
+  }
+
+  Result<void> send(std::size_t bytes) override {
+    if (!m_loan) return fail(Errc::protocol, "zerocopy: send() without a loan");
+    auto sample = std::move(*m_loan).assume_init();
+    m_loan.reset();
+    if (!sample.set_len(bytes)) {
+      return fail(Errc::message_too_large, "zerocopy: send() of more bytes than were loaned");
+    }
+    auto sent = std::move(sample).send();
+    if (!sent) return fail(Errc::timeout, "zerocopy: the peer's queue stayed full");
+    if (*sent == 0) return fail(Errc::peer_gone, "zerocopy: the peer's subscriber is gone");
+    ++m_stats.messages_sent;
+    return {};
+  }
+
+  Result<std::span<const std::byte>> receive() override {
+    m_received.reset();
+    if (auto got = try_receive()) return std::move(*got);
+    const std::int64_t start = now_ns();
+    const std::int64_t deadline = start + timeout_ns();
+    std::int64_t spin_until = start;  // block: no spinning
+    if (m_endpoint.wait == WaitMode::spin) spin_until = deadline;
+    if (m_endpoint.wait == WaitMode::adaptive) {
+      spin_until = start + std::chrono::nanoseconds(m_endpoint.spin).count();
+    }
+    bool blocking = m_endpoint.wait == WaitMode::block;
+    std::int64_t next_check = start + kLivenessPeriodNs;
+    for (std::uint32_t spins = 1;; ++spins) {
+      if (auto got = try_receive()) return std::move(*got);
+      if (!m_last_error.empty()) return fail(Errc::protocol, std::exchange(m_last_error, {}));
+      // Spinning reads the clock every 64 rounds only: a clock read costs more than a poll.
+      if (!blocking && spins % 64 != 0) {
+        cpu_relax();
+        continue;
+      }
+      const std::int64_t now = now_ns();
+      if (now >= next_check) {
+        m_in->cleanup_dead_nodes();  // a killed peer's publisher disappears from the service
+        next_check = now + kLivenessPeriodNs;
+      }
+      if (m_subscriber->update_connections() == 0) {
+        if (auto got = try_receive()) return std::move(*got);  // sent before it left
+        return fail(Errc::peer_gone, "zerocopy: the peer's publisher is gone");
+      }
+      if (now >= deadline) return fail(Errc::timeout, "zerocopy: nothing arrived in time");
+      if (now < spin_until) {
+        if (now - start > kYieldAfterNs) sched_yield();  // the peer may need this very core
+        cpu_relax();
+        continue;
+      }
+      blocking = true;
+      std::int64_t slice = std::min(deadline, next_check) - now;
+      m_subscriber->wait(std::chrono::nanoseconds(std::max<std::int64_t>(slice, 0)));
+    }
+  }
+
+  void release() override { m_received.reset(); }
+
+  TransportStats stats() const override { return m_stats; }
+
+ private:
+  std::int64_t timeout_ns() const { return std::chrono::nanoseconds(m_endpoint.timeout).count(); }
+
+  // An empty message, not counted, that only the handshake in connect() sends and receives.
+  Result<void> send_greeting() {
+    if (auto loaned = loan(0); !loaned) return std::unexpected(loaned.error());
+    auto sent = send(0);
+    --m_stats.messages_sent;
+    return sent;
+  }
+  Result<void> receive_greeting() {
+    auto greeting = receive();
+    if (!greeting) return std::unexpected(greeting.error());
+    --m_stats.messages_received;
+    bool empty = greeting->empty();
+    release();
+    if (!empty) return fail(Errc::protocol, "zerocopy: the peer's greeting was not empty");
+    return {};
+  }
+
+  // A message, or nothing (m_last_error says if that was an error).
+  std::optional<Result<std::span<const std::byte>>> try_receive() {
+    auto sample = m_subscriber->receive();
+    if (!sample) {
+      m_last_error = "zerocopy: receive failed: " + std::string(zc::to_string(sample.error()));
+      return std::nullopt;
+    }
+    if (!sample->has_value()) return std::nullopt;
+    m_received.emplace(std::move(**sample));
+    ++m_stats.messages_received;
+    return Result<std::span<const std::byte>>(m_received->payload());
+  }
+
+  Result<void> open_ports() {
+    zc::NodeConfig config;
+    config.prefix = m_endpoint.token;
+    config.name = std::string(to_string(m_endpoint.role));
+    config.open_timeout = m_endpoint.timeout;
+    auto node = zc::Node::create(config);
+    if (!node) return fail(Errc::resource, "zerocopy: " + node.error().message);
+    m_node.emplace(std::move(*node));
+
+    const bool producer = m_endpoint.role == Role::producer;
+    auto out = open_service(producer ? "ipcbench/p2c" : "ipcbench/c2p");
+    if (!out) return std::unexpected(out.error());
+    m_out.emplace(std::move(*out));
+    auto in = open_service(producer ? "ipcbench/c2p" : "ipcbench/p2c");
+    if (!in) return std::unexpected(in.error());
+    m_in.emplace(std::move(*in));
+
+    auto publisher =
+        m_out->publisher_builder()
+            .max_slice_len(std::max<std::size_t>(m_endpoint.max_message_bytes, 1))
+            .max_loaned_samples(1)
+            .backpressure_timeout(m_endpoint.timeout)
+            .backpressure_wait(m_endpoint.wait == WaitMode::spin ? zc::BackpressureWait::spin
+                                                                 : zc::BackpressureWait::block)
+            .create();
+    if (!publisher) return fail(Errc::resource, "zerocopy: " + publisher.error().message);
+    m_publisher.emplace(std::move(*publisher));
+    auto subscriber = m_in->subscriber_builder().create();
+    if (!subscriber) return fail(Errc::resource, "zerocopy: " + subscriber.error().message);
+    m_subscriber.emplace(std::move(*subscriber));
+    return {};
+  }
+
+  Result<zc::Service<Payload>> open_service(const char* name) {
+    auto depth = static_cast<std::uint32_t>(
+        std::clamp<std::size_t>(m_endpoint.queue_depth, 1, zc::kMaxBufferSize));
+    auto service = m_node->service_builder(name)
+                       .publish_subscribe<Payload>()
+                       .max_publishers(1)
+                       .max_subscribers(1)
+                       .max_nodes(4)
+                       .history_size(0)
+                       .subscriber_max_buffer_size(depth)
+                       .subscriber_max_borrowed_samples(1)
+                       .overflow(zc::Overflow::backpressure)
+                       .open_or_create();
+    if (!service) {
+      return fail(
+          service.error().code == zc::ServiceError::timeout ? Errc::timeout : Errc::resource,
+          "zerocopy: " + service.error().message);
+    }
+    return std::move(*service);
+  }
+
+  Endpoint m_endpoint;
+  std::optional<zc::Node> m_node;
+  std::optional<zc::Service<Payload>> m_out;
+  std::optional<zc::Service<Payload>> m_in;
+  std::optional<zc::Publisher<Payload>> m_publisher;
+  std::optional<zc::Subscriber<Payload>> m_subscriber;
+  std::optional<zc::SampleMutUninit<Payload>> m_loan;
+  std::optional<zc::Sample<Payload>> m_received;
+  std::string m_last_error;
+  TransportStats m_stats;
+};
+
+Capabilities capabilities() {
+  return {.max_message_bytes = 64u << 20,
+          .zero_copy = true,
+          .kernel_reliable = true,
+          .waits = {WaitMode::spin, WaitMode::block, WaitMode::adaptive},
+          .native_wait = WaitMode::spin};
+}
+
+Result<std::unique_ptr<Transport>> make(const Endpoint& endpoint) {
+  if (endpoint.max_message_bytes > capabilities().max_message_bytes) {
+    return fail(Errc::message_too_large, "zerocopy: messages up to 64 MiB");
+  }
+  if (!zc::is_valid_prefix(endpoint.token)) {
+    return fail(Errc::resource,
+                "zerocopy: the token '" + endpoint.token + "' is not a valid shared-memory prefix");
+  }
+  return std::make_unique<ZeroCopyTransport>(endpoint);
+}
+
+}  // namespace
+
+const TransportInfo& zerocopy_driver() {
+  static const TransportInfo info{
+      .name = "zerocopy",
+      .description =
+          "this project's zero-copy pub/sub core (zerocopy/): shared-memory chunk pools, "
+          "lock-free SPSC queues, futex wake-ups; backpressure, up to 64 MiB",
+      .capabilities = capabilities,
+      .make = make};
+  return info;
+}
+
+}  // namespace ipcbench
