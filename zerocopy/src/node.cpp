@@ -12,9 +12,11 @@
 namespace zerocopy {
 
 namespace {
+// Set from a signal handler (lock-free, so allowed there); it carries no data: relaxed.
+static_assert(std::atomic<bool>::is_always_lock_free);
 std::atomic<bool> g_termination_requested{false};
 extern "C" void on_termination_signal(int) {
-  g_termination_requested.store(true);
+  g_termination_requested.store(true, std::memory_order_relaxed);
 }
 
 std::uint64_t random_node_id() {
@@ -103,7 +105,8 @@ CleanupReport Node::cleanup_dead_nodes() const {
 NodeEvent Node::wait(std::chrono::nanoseconds duration) const {
   const std::int64_t deadline = detail::monotonic_ns() + duration.count();
   for (;;) {
-    if (g_termination_requested.load()) return NodeEvent::termination_request;
+    if (g_termination_requested.load(std::memory_order_relaxed))
+      return NodeEvent::termination_request;
     std::int64_t remaining = deadline - detail::monotonic_ns();
     if (remaining <= 0) return NodeEvent::tick;
     std::int64_t step = std::min<std::int64_t>(remaining, 10'000'000);
@@ -122,7 +125,7 @@ void install_termination_handler() {
 }
 
 bool termination_requested() noexcept {
-  return g_termination_requested.load();
+  return g_termination_requested.load(std::memory_order_relaxed);
 }
 
 bool is_valid_service_name(std::string_view name) noexcept {
