@@ -580,11 +580,11 @@ Expected<std::shared_ptr<ServiceImpl>, Error<ServiceError>> open_service(
       sleep_briefly();
       continue;
     }
-    if (auto error = check_compatible(service, request)) return unexpected(std::move(*error));
     if (mode == OpenMode::create) {
       return unexpected(service_error(ServiceError::already_exists,
                                       "service '" + request.name + "' already exists"));
     }
+    if (auto error = check_compatible(service, request)) return unexpected(std::move(*error));
     switch (service.register_node()) {
       case ServiceImpl::Registration::registered:
         return impl;
