@@ -1,0 +1,290 @@
+// boost-mq: boost::interprocess::message_queue, two of them (a: producer -> consumer, b: back),
+// named after the cell's token in /dev/shm, created 0600 by the consumer. A message is copied into
+// the queue on send and out of it on receive (the queue's own design).
+//
+// The queue has no notion of a peer, so the two sides exchange a hello with their process id and
+// start time when they connect, and a waiting side looks at the peer's /proc entry every 20 ms of
+// waiting (PeerWatch): a peer that exited or was killed is Errc::peer_gone, promptly. Once both
+// sides have the queues open the consumer removes the names, so nothing is left behind even if
+// both are killed later; each side removes them again on destruction (idempotent).
+//
+// Waiting: block = timed_receive/timed_send in slices (between slices the peer is checked; a
+// message wakes the receiver through the queue's process-shared condition variable at once);
+// spin = try_receive/try_send in a loop; adaptive = spin for Endpoint::spin, then block.
+#include <algorithm>
+
+#include "transports/transport.hpp"
+
+#if IPCBENCH_HAVE_BOOST_MQ
+#include <boost/date_time/posix_time/posix_time_types.hpp>
+#include <boost/interprocess/ipc/message_queue.hpp>
+#include <boost/interprocess/permissions.hpp>
+#include <cstring>
+#include <vector>
+
+#include "transports/peer_watch.hpp"
+#include "transports/spin.hpp"
+#endif
+
+namespace ipcbench {
+namespace {
+
+constexpr std::size_t kMaxMessageBytes = 64u << 20;
+
+#if IPCBENCH_HAVE_BOOST_MQ
+
+namespace bip = boost::interprocess;
+
+// The first message on each queue: who is at the other end.
+struct Hello {
+  std::uint64_t magic;
+  std::int64_t pid;
+  std::uint64_t start_ticks;
+};
+constexpr std::uint64_t kHelloMagic = 0x4f4c4c4548514d42;  // "BMQHELLO"
+// Between two looks at the peer while blocked in a timed call.
+constexpr std::chrono::milliseconds kSlice{20};
+
+class BoostMqTransport final : public Transport {
+ public:
+  explicit BoostMqTransport(const Endpoint& endpoint)
+      : m_endpoint(endpoint),
+        m_name_a(endpoint.token + "-mq-a"),
+        m_name_b(endpoint.token + "-mq-b"),
+        m_queue_bytes(std::max(endpoint.max_message_bytes, sizeof(Hello))),
+        m_tx(endpoint.max_message_bytes),
+        m_rx(m_queue_bytes) {}
+
+  ~BoostMqTransport() override {
+    m_out.reset();
+    m_in.reset();
+    remove_names();
+  }
+
+  Result<std::string> listen() override {
+    try {
+      bip::permissions owner_only(0600);
+      const auto depth = std::max<std::size_t>(m_endpoint.queue_depth, 1);
+      m_created = true;
+      m_in = std::make_unique<bip::message_queue>(bip::create_only, m_name_a.c_str(), depth,
+                                                  m_queue_bytes, owner_only);
+      m_out = std::make_unique<bip::message_queue>(bip::create_only, m_name_b.c_str(), depth,
+                                                   m_queue_bytes, owner_only);
+    } catch (const std::exception& e) {
+      return fail(Errc::resource, "create message queue " + m_name_a + ": " + e.what());
+    }
+    return std::string{};
+  }
+
+  Result<void> connect(std::string_view) override {
+    const bool producer = m_endpoint.role == Role::producer;
+    if (producer) {
+      try {
+        m_out = std::make_unique<bip::message_queue>(bip::open_only, m_name_a.c_str());
+        m_in = std::make_unique<bip::message_queue>(bip::open_only, m_name_b.c_str());
+      } catch (const std::exception& e) {
+        return fail(Errc::resource, "open message queue " + m_name_a + ": " + e.what());
+      }
+      if (auto ok = send_hello(); !ok) return ok;
+      return receive_hello();
+    }
+    if (auto ok = receive_hello(); !ok) return ok;
+    remove_names();  // both sides have both queues open: the names are no longer needed
+    return send_hello();
+  }
+
+  Result<std::span<std::byte>> loan(std::size_t bytes) override {
+    if (bytes > m_endpoint.max_message_bytes) {
+      return fail(Errc::message_too_large, std::to_string(bytes) + " bytes > the endpoint's " +
+                                               std::to_string(m_endpoint.max_message_bytes));
+    }
+    return std::span<std::byte>(m_tx.data(), bytes);
+  }
+
+  Result<void> send(std::size_t bytes) override {
+    if (bytes > m_endpoint.max_message_bytes) {
+      return fail(Errc::message_too_large, std::to_string(bytes) + " bytes");
+    }
+    auto ok = put(m_tx.data(), bytes, m_endpoint.wait);
+    if (ok) ++m_stats.messages_sent;
+    return ok;
+  }
+
+  Result<std::span<const std::byte>> receive() override {
+    auto got = take(m_endpoint.wait);
+    if (!got) return std::unexpected(got.error());
+    ++m_stats.messages_received;
+    return std::span<const std::byte>(m_rx.data(), *got);
+  }
+
+  void release() override {}
+  TransportStats stats() const override { return m_stats; }
+
+ private:
+  enum class Step { done, empty_or_full };
+
+  // One attempt, waiting at most until `until` (or not at all), converting Boost's exceptions.
+  Result<Step> try_put(const void* data, std::size_t bytes, bool wait,
+                       std::chrono::steady_clock::time_point until) {
+    try {
+      bool sent = wait ? m_out->timed_send(data, bytes, 0, abs_time(until))
+                       : m_out->try_send(data, bytes, 0);
+      return sent ? Step::done : Step::empty_or_full;
+    } catch (const std::exception& e) {
+      return fail(Errc::system, std::string("message_queue send: ") + e.what());
+    }
+  }
+  Result<Step> try_take(std::size_t& got, bool wait, std::chrono::steady_clock::time_point until) {
+    try {
+      bip::message_queue::size_type size = 0;
+      unsigned int priority = 0;
+      bool received =
+          wait ? m_in->timed_receive(m_rx.data(), m_rx.size(), size, priority, abs_time(until))
+               : m_in->try_receive(m_rx.data(), m_rx.size(), size, priority);
+      got = size;
+      return received ? Step::done : Step::empty_or_full;
+    } catch (const std::exception& e) {
+      return fail(Errc::system, std::string("message_queue receive: ") + e.what());
+    }
+  }
+
+  // Boost's timed calls take an absolute UTC time.
+  static boost::posix_time::ptime abs_time(std::chrono::steady_clock::time_point until) {
+    auto left = std::chrono::duration_cast<std::chrono::microseconds>(
+        until - std::chrono::steady_clock::now());
+    if (left.count() < 0) left = std::chrono::microseconds(0);
+    return boost::posix_time::microsec_clock::universal_time() +
+           boost::posix_time::microseconds(left.count());
+  }
+
+  // The waiting loop shared by put and take: `attempt(wait, until)` makes one attempt.
+  template <class Attempt>
+  Result<void> wait_loop(WaitMode mode, const char* what, Attempt attempt) {
+    auto first = attempt(false, std::chrono::steady_clock::time_point{});
+    if (!first) return std::unexpected(first.error());
+    if (*first == Step::done) return {};
+    const auto start = std::chrono::steady_clock::now();
+    const auto deadline = start + m_endpoint.timeout;
+    if (mode != WaitMode::block) {
+      const auto spin_for =
+          mode == WaitMode::spin
+              ? std::chrono::duration_cast<std::chrono::nanoseconds>(m_endpoint.timeout)
+              : std::chrono::nanoseconds(m_endpoint.spin);
+      Spinner spinner(spin_for, 16);
+      while (spinner.spin()) {
+        auto step = attempt(false, std::chrono::steady_clock::time_point{});
+        if (!step) return std::unexpected(step.error());
+        if (*step == Step::done) return {};
+        if (m_peer.gone()) return peer_gone(what, attempt);
+      }
+    }
+    while (true) {
+      auto now = std::chrono::steady_clock::now();
+      if (now >= deadline) {
+        return fail(Errc::timeout, std::string(what) + ": nothing for " +
+                                       std::to_string(m_endpoint.timeout.count()) + " ms");
+      }
+      auto step = attempt(true, std::min(now + kSlice, deadline));
+      if (!step) return std::unexpected(step.error());
+      if (*step == Step::done) return {};
+      if (m_peer.gone_now()) return peer_gone(what, attempt);
+    }
+  }
+
+  // The peer is dead; what it sent before dying is in the queue already, so one more attempt
+  // decides.
+  template <class Attempt>
+  Result<void> peer_gone(const char* what, Attempt attempt) {
+    auto step = attempt(false, std::chrono::steady_clock::time_point{});
+    if (!step) return std::unexpected(step.error());
+    if (*step == Step::done) return {};
+    return fail(Errc::peer_gone, std::string(what) + ": the peer (pid " +
+                                     std::to_string(m_peer.peer().pid) + ") has gone");
+  }
+
+  Result<void> put(const void* data, std::size_t bytes, WaitMode mode) {
+    return wait_loop(mode, "send",
+                     [&](bool wait, auto until) { return try_put(data, bytes, wait, until); });
+  }
+
+  Result<std::size_t> take(WaitMode mode) {
+    std::size_t got = 0;
+    auto ok = wait_loop(mode, "receive",
+                        [&](bool wait, auto until) { return try_take(got, wait, until); });
+    if (!ok) return std::unexpected(ok.error());
+    return got;
+  }
+
+  Result<void> send_hello() {
+    ProcessId me = this_process();
+    Hello hello{kHelloMagic, me.pid, me.start_ticks};
+    return put(&hello, sizeof hello, WaitMode::block);
+  }
+
+  Result<void> receive_hello() {
+    auto got = take(WaitMode::block);
+    if (!got) return fail(got.error().code, "waiting for the peer's hello: " + got.error().reason);
+    Hello hello{};
+    if (*got != sizeof hello) return fail(Errc::protocol, "the first message is not a hello");
+    std::memcpy(&hello, m_rx.data(), sizeof hello);
+    if (hello.magic != kHelloMagic) return fail(Errc::protocol, "bad hello");
+    m_peer.watch(ProcessId{hello.pid, hello.start_ticks});
+    return {};
+  }
+
+  void remove_names() {
+    if (m_endpoint.role == Role::consumer && !m_created) return;
+    bip::message_queue::remove(m_name_a.c_str());
+    bip::message_queue::remove(m_name_b.c_str());
+  }
+
+  Endpoint m_endpoint;
+  std::string m_name_a;  // producer -> consumer
+  std::string m_name_b;  // consumer -> producer
+  std::size_t m_queue_bytes;
+  bool m_created = false;
+  std::unique_ptr<bip::message_queue> m_out;
+  std::unique_ptr<bip::message_queue> m_in;
+  std::vector<std::byte> m_tx;
+  std::vector<std::byte> m_rx;
+  PeerWatch m_peer;
+  TransportStats m_stats;
+};
+
+Result<std::unique_ptr<Transport>> make(const Endpoint& endpoint) {
+  return std::make_unique<BoostMqTransport>(endpoint);
+}
+
+#else
+
+Result<std::unique_ptr<Transport>> make(const Endpoint&) {
+  return fail(Errc::unavailable, "boost-mq was not built (Boost.Interprocess headers not found)");
+}
+
+#endif
+
+Capabilities capabilities() {
+  return {.max_message_bytes = kMaxMessageBytes,
+          .zero_copy = false,
+          .kernel_reliable = true,
+          .waits = {WaitMode::spin, WaitMode::block, WaitMode::adaptive},
+          .native_wait = WaitMode::block};
+}
+
+}  // namespace
+
+const TransportInfo& boost_mq_driver() {
+  static const TransportInfo info {
+    .name = "boost-mq",
+    .description =
+        "boost::interprocess::message_queue pair in /dev/shm; copies in and out; "
+        "a dead peer is found by its pid",
+    .capabilities = capabilities, .make = make,
+#if !IPCBENCH_HAVE_BOOST_MQ
+    .unavailable = "not built: install libboost-dev (Boost.Interprocess), then rebuild",
+#endif
+  };
+  return info;
+}
+
+}  // namespace ipcbench
