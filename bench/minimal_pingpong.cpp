@@ -3,21 +3,35 @@
 // histogram). Two processes made by fork, pinned like ipcbench pins its workers, a fixed-size
 // message each way, timed as a batch: mean RTT = total time / round trips.
 //
-//   minimal_pingpong <pipe|unix-stream> [--size 64] [--iterations 100000] [--warmup 1000]
-//                    [--cpus A,B]
+// shm-line is the physical floor of the shared-memory ring design: one cache line each way in an
+// anonymous shared mapping, the producer stores the round trip's number in its line and spins
+// (with the CPU's pause instruction) until the consumer echoes it in the other. No message is
+// copied: --size does not apply. Each round trip is also timed on its own (rdtscp, calibrated
+// against CLOCK_MONOTONIC over the run) for the p50.
 //
-// Prints one line: mechanism, size, round trips, mean RTT in ns.
+//   minimal_pingpong <pipe|unix-stream|shm-line> [--size 64] [--iterations 100000]
+//                    [--warmup 1000] [--cpus A,B]
+//
+// Prints one line: mechanism, size, round trips, mean RTT in ns (and p50 RTT for shm-line).
 #include <sched.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <string>
 #include <vector>
+
+#if defined(__x86_64__)
+#include <x86intrin.h>
+#endif
 
 namespace {
 
@@ -60,9 +74,104 @@ bool write_full(int fd, const char* p, size_t n) {
 
 [[noreturn]] void usage() {
   std::fprintf(stderr,
-               "usage: minimal_pingpong <pipe|unix-stream> [--size N] [--iterations N] "
+               "usage: minimal_pingpong <pipe|unix-stream|shm-line> [--size N] [--iterations N] "
                "[--warmup N] [--cpus A,B]\n");
   std::exit(2);
+}
+
+// ---- shm-line ---------------------------------------------------------------------------------
+
+inline void cpu_relax() {
+#if defined(__x86_64__)
+  _mm_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield" ::: "memory");
+#endif
+}
+
+inline std::uint64_t ticks() {
+#if defined(__x86_64__)
+  unsigned aux;
+  return __rdtscp(&aux);
+#else
+  return static_cast<std::uint64_t>(now_ns());
+#endif
+}
+
+struct alignas(64) Line {
+  std::atomic<std::uint64_t> value{0};
+};
+struct Lines {
+  Line to_consumer;
+  Line to_producer;
+};
+static_assert(sizeof(Lines) == 128);
+
+// Spins until `line` holds `want`. Bounded: yields after 50 us, gives up (false) after 10 s.
+bool await(const Line& line, std::uint64_t want) {
+  if (line.value.load(std::memory_order_acquire) == want) return true;
+  long long start = 0;
+  for (std::uint32_t polls = 1;; ++polls) {
+    cpu_relax();
+    if (line.value.load(std::memory_order_acquire) == want) return true;
+    if (polls % 64 != 0) continue;
+    long long now = now_ns();
+    if (start == 0) start = now;
+    if (now - start > 10'000'000'000LL) return false;
+    if (now - start > 50'000) sched_yield();
+  }
+}
+
+int shm_line(long iterations, long warmup, int cpu_a, int cpu_b) {
+  void* mem =
+      mmap(nullptr, sizeof(Lines), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  if (mem == MAP_FAILED) return 1;
+  auto* lines = new (mem) Lines;
+  const long total = warmup + iterations;
+  pid_t consumer = fork();
+  if (consumer == 0) {
+    pin(cpu_b);
+    for (long i = 1; i <= total; ++i) {
+      if (!await(lines->to_consumer, static_cast<std::uint64_t>(i))) _exit(1);
+      lines->to_producer.value.store(static_cast<std::uint64_t>(i), std::memory_order_release);
+    }
+    _exit(0);
+  }
+  pid_t producer = fork();
+  if (producer == 0) {
+    pin(cpu_a);
+    std::vector<std::uint64_t> rtt(static_cast<std::size_t>(iterations));
+    auto round_trip = [&](long i) {
+      lines->to_consumer.value.store(static_cast<std::uint64_t>(i), std::memory_order_release);
+      return await(lines->to_producer, static_cast<std::uint64_t>(i));
+    };
+    for (long i = 1; i <= warmup; ++i) {
+      if (!round_trip(i)) _exit(1);
+    }
+    const long long start = now_ns();
+    const std::uint64_t first = ticks();
+    for (long i = 0; i < iterations; ++i) {
+      const std::uint64_t t0 = ticks();
+      if (!round_trip(warmup + 1 + i)) _exit(1);
+      rtt[static_cast<std::size_t>(i)] = ticks() - t0;
+    }
+    const std::uint64_t last = ticks();
+    const long long elapsed = now_ns() - start;
+    const double ns_per_tick = static_cast<double>(elapsed) / static_cast<double>(last - first);
+    std::sort(rtt.begin(), rtt.end());
+    const double p50 = static_cast<double>(rtt[rtt.size() / 2]) * ns_per_tick;
+    std::printf("shm-line size=8 round_trips=%ld mean_rtt_ns=%.1f p50_rtt_ns=%.1f\n", iterations,
+                static_cast<double>(elapsed) / static_cast<double>(iterations), p50);
+    std::fflush(stdout);
+    _exit(0);
+  }
+  int status = 0, failed = 0;
+  for (pid_t pid : {producer, consumer}) {
+    waitpid(pid, &status, 0);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) failed = 1;
+  }
+  munmap(mem, sizeof(Lines));
+  return failed;
 }
 
 }  // namespace
@@ -89,6 +198,7 @@ int main(int argc, char** argv) {
     }
   }
   if (size == 0 || iterations <= 0 || warmup < 0) usage();
+  if (mechanism == "shm-line") return shm_line(iterations, warmup, cpu_a, cpu_b);
 
   // Producer reads from `in`, writes to `out`; the consumer the other way round.
   int p_in, p_out, c_in, c_out;
