@@ -29,7 +29,9 @@
 // reader learns "there is a message" from one cache line, its length from a second and the
 // payload from a third, one after the other, each a transfer from the writer's core. With the
 // slot word, the line that says "here" also carries the length and the first 56 payload bytes
-// (on this machine: 64-byte ping-pong RTT about 550 -> 400 ns). `tail` has its own cache line.
+// (on this machine, the ring alone: 64-byte ping-pong RTT about 560 -> 485 ns; then the writer
+// demotes what it wrote, and a reader of two-line slots keeps the second line warm: ~370 ns, see
+// cache_demote and has_data). `tail` has its own cache line.
 //
 // The peer may be broken or hostile: the tail read from the segment is checked
 // (0 <= written - tail <= capacity, from the writer's own count), the length against the slot, both
@@ -38,10 +40,10 @@
 //
 // Waiting
 // -------
-// spin: poll the index with the CPU's pause instruction; after 50 us of fruitless spinning yield
-// the CPU between polls (two cores: the peer may need this one). block: sleep on a futex word
-// beside the ring. adaptive: spin for Endpoint::spin, then block. A writer facing a full ring
-// waits the same way for space (backpressure).
+// spin: poll (the reader the slot word, the writer tail) with the CPU's pause instruction; after 50
+// us of fruitless spinning yield the CPU between polls (two cores: the peer may need this one).
+// block: sleep on a futex word beside the ring. adaptive: spin for Endpoint::spin, then block. A
+// writer facing a full ring waits the same way for space (backpressure).
 //
 // Sleeping without losing a wake-up and without a system call on the fast path is Dekker's
 // pattern. The sleeper (the reader on an empty ring, say):
