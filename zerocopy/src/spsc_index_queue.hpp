@@ -78,6 +78,10 @@ class IndexQueue {
     m_slots[tail & m_mask].store(encode(tail, m_shift, entry), std::memory_order_release);
     ++tail;
   }
+  // The slot a position lands in (to hint the cache about it after a push).
+  const void* slot_address(std::uint64_t position) const noexcept {
+    return &m_slots[position & m_mask];
+  }
   bool try_push(std::uint64_t& tail, std::uint64_t& head_cache, QueueEntry entry) noexcept {
     if (full(tail, head_cache)) return false;
     push(tail, entry);
