@@ -62,6 +62,11 @@ class ServiceImpl {
   std::uint64_t hash() const { return m_config.name_hash; }
   PublisherSlot* publisher_slots() const { return m_publishers; }
   SubscriberSlot* subscriber_slots() const { return m_subscribers; }
+  // The pid registered for node `index` (0 when out of range or free).
+  std::uint32_t node_pid(std::uint32_t index) const {
+    if (index >= m_config.max_nodes) return 0;
+    return node_word_pid(m_nodes[index].word.load(std::memory_order_acquire));
+  }
   std::uint32_t count_active_publishers() const;
   std::uint32_t count_active_subscribers() const;
   const std::string& segment_name() const { return m_segment_name; }

@@ -13,6 +13,7 @@
 // + subscriber_max_borrowed_samples). After the completion queues are drained, a subscriber holds
 // at most buffer + borrowed chunks, so a loan can always be served.
 #include <time.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <bit>
@@ -70,9 +71,11 @@ class PublisherPort {
       return unexpected(SendError::timeout);
     }
     QueueEntry entry{index, static_cast<std::uint32_t>(bytes)};
-    // A small payload's lines go to the shared cache before the entry that announces them, so
-    // the subscriber fetches both from there, not one after the other from this core.
-    if (bytes <= kDemoteMaxBytes) {
+    // For a subscriber in another process, a small payload's lines go to the shared cache before
+    // the entry that announces them, so it fetches both from there at once instead of snooping
+    // this core for one after the other. (In one process the hint would only cost: the reader
+    // is this core.)
+    if (m_demote && bytes <= kDemoteMaxBytes) {
       const std::byte* chunk = m_chunks + std::uint64_t{index} * m_config.chunk_stride;
       for (std::size_t at = 0; at < std::max<std::size_t>(bytes, 1); at += 64) {
         cache_demote(chunk + at);
@@ -90,7 +93,7 @@ class PublisherPort {
         if (channel.submission.full(channel.tail, channel.head_cache)) continue;
       }
       channel.submission.push(channel.tail, entry);
-      cache_demote(channel.submission.slot_address(channel.tail - 1));
+      if (channel.remote) cache_demote(channel.submission.slot_address(channel.tail - 1));
       channel.in_flight[index >> 6] |= std::uint64_t{1} << (index & 63);
       ++delivered;
     }
@@ -122,13 +125,17 @@ class PublisherPort {
       }
       if (active && !channel.connected) {
         connect(channel, s, generation);
+        channel.remote = m_service->node_pid(port_word_node(word)) != m_own_pid;
         changed = true;
       }
     }
     if (changed) {
       m_connected.clear();
+      m_demote = false;
       for (std::uint32_t s = 0; s < m_channels.size(); ++s) {
-        if (m_channels[s].connected) m_connected.push_back(s);
+        if (!m_channels[s].connected) continue;
+        m_connected.push_back(s);
+        m_demote |= m_channels[s].remote;
       }
     }
     return m_connected.size();
@@ -156,6 +163,7 @@ class PublisherPort {
     std::uint64_t head_cache = 0;  // submission: the subscriber's position, last seen
     std::uint64_t generation = 0;  // the subscriber's generation
     bool connected = false;
+    bool remote = false;                   // the subscriber is in another process
     std::vector<std::uint64_t> in_flight;  // bit per chunk
   };
 
@@ -233,7 +241,6 @@ class PublisherPort {
     for (std::uint32_t k = m_history_count - count; k < m_history_count; ++k) {
       QueueEntry entry = m_history[(m_history_start + k) % capacity];
       channel.submission.push(channel.tail, entry);
-      cache_demote(channel.submission.slot_address(channel.tail - 1));
       channel.in_flight[entry.index >> 6] |= std::uint64_t{1} << (entry.index & 63);
       ++m_refcount[entry.index];
     }
@@ -276,6 +283,8 @@ class PublisherPort {
   std::vector<std::uint32_t> m_refcount;
   std::vector<Channel> m_channels;         // one per subscriber slot
   std::vector<std::uint32_t> m_connected;  // indices of connected channels
+  bool m_demote = false;  // a connected subscriber is in another process: demote what we send
+  std::uint32_t m_own_pid = static_cast<std::uint32_t>(::getpid());
   std::vector<QueueEntry> m_history;
   std::uint32_t m_history_start = 0;
   std::uint32_t m_history_count = 0;
