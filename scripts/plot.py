@@ -131,6 +131,21 @@ def pingpong_rows(rows, size):
     return out
 
 
+WAIT_ORDER = ("spin", "adaptive", "block")
+
+
+def transport_colors(rows):
+    """One colour per transport, the same in every plot and panel."""
+    names = sorted({r[0]["transport"] for r in rows.values()})
+    cmap = plt.get_cmap("tab20")
+    return {name: cmap(i % 20) for i, name in enumerate(names)}
+
+
+def waits_of(items):
+    present = {w for w in items}
+    return [w for w in WAIT_ORDER if w in present] + sorted(present - set(WAIT_ORDER))
+
+
 def plot_rtt(rows, ctx, out_dir, written):
     sizes = sorted({r[0]["payload_bytes"] for r in rows.values() if r[0]["scenario"] == "pingpong"})
     if not sizes:
@@ -142,24 +157,32 @@ def plot_rtt(rows, ctx, out_dir, written):
     names = [label(r[0], show_wait) for r in data]
     p50 = [med(r, "p50_ns") for r in data]
     p99 = [med(r, "p99_ns") for r in data]
-    fig, ax = plt.subplots(figsize=(9, 0.45 * len(data) + 1.8))
+    fig, ax = plt.subplots(figsize=(9, 0.3 * len(data) + 1.8))
     y = range(len(data))
     ax.barh(y, p50, color="#4C72B0", label="p50")
     ax.errorbar(p99, y, xerr=[[p - q for p, q in zip(p99, p50)], [0] * len(p50)], fmt="|",
-                color="black", capsize=0, elinewidth=1, markersize=10, label="p99 (whisker)")
-    for yi, v in zip(y, p50):
-        ax.text(v * 1.08, yi, fmt_ns(v), va="center", fontsize=8, color="#222")
+                color="black", capsize=0, elinewidth=1, markersize=8, label="p99 (whisker)")
+    for yi, v, top in zip(y, p50, p99):
+        ax.text(max(v, top) * 1.12, yi, "p50 %s" % fmt_ns(v), va="center", fontsize=7,
+                color="#222")
     ax.set_yticks(list(y))
-    ax.set_yticklabels(names)
+    ax.set_yticklabels(names, fontsize=8)
     ax.invert_yaxis()
     ax.set_xscale("log")
+    left, right = ax.get_xlim()
+    ax.set_xlim(left, right * 4)  # room for the labels
     ax.xaxis.set_major_formatter(FuncFormatter(fmt_ns))
     ax.set_xlabel("round-trip time (RTT), log scale")
-    ax.set_title("pingpong RTT, %s messages, two processes\n%s" % (size_text(size),
-                 machine_caption(ctx)), fontsize=10)
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8)
+    ax.set_title("pingpong RTT, %s messages, two processes (wait mode in brackets)\n%s"
+                 % (size_text(size), machine_caption(ctx)), fontsize=10)
+    ax.legend(loc="lower right", fontsize=8)
     ax.grid(axis="x", which="both", alpha=0.3)
     save(fig, out_dir, "rtt", written)
+
+
+def panels(n):
+    fig, axes = plt.subplots(1, n, figsize=(6.5 * n, 5.5), sharey=True, squeeze=False)
+    return fig, list(axes[0])
 
 
 def plot_distribution(rows, ctx, out_dir, written):
@@ -170,28 +193,31 @@ def plot_distribution(rows, ctx, out_dir, written):
     data = [r for r in pingpong_rows(rows, size) if "latency_percentiles" in r[0]]
     if not data:
         return
-    show_wait = len({r[0]["wait"] for r in data}) > 1
-    data.sort(key=lambda reps: med(reps, "p50_ns"))
-    fig, ax = plt.subplots(figsize=(9, 5.5))
-    for reps in data:
-        # The first repetition's distribution (repetitions are plotted in the spread elsewhere).
-        points = [(p, ns) for p, ns in reps[0]["latency_percentiles"] if p < 100]
-        xs = [1.0 / (1.0 - p / 100.0) for p, _ in points]
-        ax.plot(xs, [ns for _, ns in points], marker=".", linewidth=1.2,
-                label=label(reps[0], show_wait))
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ticks = [2, 10, 100, 1000, 10000, 100000]
-    ax.set_xticks(ticks)
-    ax.set_xticklabels(["50%", "90%", "99%", "99.9%", "99.99%", "99.999%"])
-    ax.minorticks_off()
-    ax.yaxis.set_major_formatter(FuncFormatter(fmt_ns))
-    ax.set_xlabel("percentile")
-    ax.set_ylabel("round-trip time (RTT)")
-    ax.set_title("pingpong RTT distribution, %s messages\n%s" % (size_text(size),
-                 machine_caption(ctx)), fontsize=10)
-    ax.grid(which="both", alpha=0.3)
-    ax.legend(fontsize=7, ncol=2)
+    colors = transport_colors(rows)
+    waits = waits_of(r[0]["wait"] for r in data)
+    fig, axes = panels(len(waits))
+    for ax, wait in zip(axes, waits):
+        subset = sorted((r for r in data if r[0]["wait"] == wait), key=lambda r: med(r, "p50_ns"))
+        for reps in subset:
+            # The first repetition's distribution; the spread between repetitions is in the table.
+            points = [(p, ns) for p, ns in reps[0]["latency_percentiles"] if p < 100]
+            xs = [1.0 / (1.0 - p / 100.0) for p, _ in points]
+            ax.plot(xs, [ns for _, ns in points], marker=".", markersize=3, linewidth=1.2,
+                    color=colors[reps[0]["transport"]], label=reps[0]["transport"])
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ticks = [2, 10, 100, 1000, 10000, 100000]
+        ax.set_xticks(ticks)
+        ax.set_xticklabels(["50%", "90%", "99%", "99.9%", "99.99%", "99.999%"])
+        ax.minorticks_off()
+        ax.yaxis.set_major_formatter(FuncFormatter(fmt_ns))
+        ax.set_xlabel("percentile")
+        ax.set_title("wait: %s" % wait, fontsize=10)
+        ax.grid(which="both", alpha=0.3)
+        ax.legend(fontsize=7, loc="upper left")
+    axes[0].set_ylabel("round-trip time (RTT)")
+    fig.suptitle("pingpong RTT distribution, %s messages (first repetition)\n%s"
+                 % (size_text(size), machine_caption(ctx)), fontsize=10)
     save(fig, out_dir, "rtt_distribution", written)
 
 
@@ -207,25 +233,30 @@ def plot_throughput(rows, ctx, out_dir, written):
         return
     show_wait = len({k[1] for k in data}) > 1
     keys = sorted({(t, w) for t, w, _ in data},
-                  key=lambda k: -max(data.get((k[0], k[1], t), 0) for t in ("edges", "full")))
+                  key=lambda k: -data.get((k[0], k[1], "full"), data.get((k[0], k[1], "edges"), 0)))
     names = ["%s (%s)" % k if show_wait else k[0] for k in keys]
-    fig, ax = plt.subplots(figsize=(max(7, 0.7 * len(keys) + 2), 5))
-    width = 0.4
-    for offset, touch, color in ((-width / 2, "edges", "#DD8452"), (width / 2, "full", "#4C72B0")):
+    fig, ax = plt.subplots(figsize=(9, 0.42 * len(keys) + 1.8))
+    height = 0.4
+    for offset, touch, color in ((-height / 2, "full", "#4C72B0"), (height / 2, "edges", "#DD8452")):
         values = [data.get((t, w, touch), 0) for t, w in keys]
-        bars = ax.bar([i + offset for i in range(len(keys))], values, width, color=color,
-                      label="touch %s" % touch)
-        for bar, v in zip(bars, values):
+        ys = [i + offset for i in range(len(keys))]
+        ax.barh(ys, values, height, color=color, label="touch %s" % touch)
+        for yv, v in zip(ys, values):
             if v:
-                ax.text(bar.get_x() + bar.get_width() / 2, v, "%.1f" % v, ha="center",
-                        va="bottom", fontsize=7)
-    ax.set_xticks(range(len(keys)))
-    ax.set_xticklabels(names, rotation=30, ha="right")
-    ax.set_ylabel("GB/s (10^9 bytes/s), end to end")
-    ax.set_title("throughput, 1 MiB messages: edges = first/last byte touched, full = every "
-                 "byte\n%s" % machine_caption(ctx), fontsize=10)
-    ax.legend(fontsize=8)
-    ax.grid(axis="y", alpha=0.3)
+                ax.text(v * 1.08, yv, ("%.0f" if v >= 100 else "%.3g") % v, va="center", fontsize=6.5)
+    ax.set_yticks(range(len(keys)))
+    ax.set_yticklabels(names, fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xscale("log")
+    left, right = ax.get_xlim()
+    ax.set_xlim(left, right * 3)
+    ax.set_xlabel("GB/s (10^9 bytes/s) end to end, log scale")
+    ax.set_title("throughput, 1 MiB messages, sorted by touch full\n"
+                 "full = every byte written and checked; edges = sequence number and last byte "
+                 "only (zero-copy transports then move no payload at all)\n%s"
+                 % machine_caption(ctx), fontsize=9)
+    ax.legend(fontsize=8, loc="lower right")
+    ax.grid(axis="x", which="both", alpha=0.3)
     save(fig, out_dir, "throughput", written)
 
 
@@ -240,24 +271,28 @@ def plot_rtt_vs_size(rows, ctx, out_dir, written):
     lines = {k: sorted(v) for k, v in lines.items() if len(v) >= 2}
     if not lines:
         return
-    show_wait = len({k[1] for k in lines}) > 1
-    fig, ax = plt.subplots(figsize=(9, 5.5))
-    for key in sorted(lines, key=lambda k: lines[k][0][1]):
-        pts = lines[key]
-        ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", markersize=3,
-                label="%s (%s)" % key if show_wait else key[0])
-    ax.set_xscale("log", base=2)
-    ax.set_yscale("log")
+    colors = transport_colors(rows)
+    waits = waits_of(k[1] for k in lines)
     sizes = sorted({p[0] for pts in lines.values() for p in pts})
-    ax.set_xticks(sizes)
-    ax.set_xticklabels([size_text(n) for n in sizes], rotation=30 if len(sizes) > 8 else 0)
-    ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
-    ax.yaxis.set_major_formatter(FuncFormatter(fmt_ns))
-    ax.set_xlabel("message size (each way)")
-    ax.set_ylabel("p50 round-trip time (RTT)")
-    ax.set_title("pingpong p50 RTT against message size\n%s" % machine_caption(ctx), fontsize=10)
-    ax.grid(which="both", alpha=0.3)
-    ax.legend(fontsize=7, ncol=2)
+    fig, axes = panels(len(waits))
+    for ax, wait in zip(axes, waits):
+        keys = sorted((k for k in lines if k[1] == wait), key=lambda k: lines[k][0][1])
+        for key in keys:
+            pts = lines[key]
+            ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", markersize=3,
+                    color=colors[key[0]], label=key[0])
+        ax.set_xscale("log", base=2)
+        ax.set_yscale("log")
+        ax.set_xticks(sizes)
+        ax.set_xticklabels([size_text(n) for n in sizes], rotation=45, ha="right", fontsize=8)
+        ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
+        ax.yaxis.set_major_formatter(FuncFormatter(fmt_ns))
+        ax.set_xlabel("message size (each way)")
+        ax.set_title("wait: %s" % wait, fontsize=10)
+        ax.grid(which="both", alpha=0.3)
+        ax.legend(fontsize=7, loc="upper left")
+    axes[0].set_ylabel("p50 round-trip time (RTT)")
+    fig.suptitle("pingpong p50 RTT against message size\n%s" % machine_caption(ctx), fontsize=10)
     save(fig, out_dir, "rtt_vs_size", written)
 
 
