@@ -64,14 +64,6 @@ class TcpTransport final : public StreamTransport {
   UniqueFd m_socket;
 };
 
-Capabilities capabilities() {
-  return {.max_message_bytes = 64u << 20,
-          .zero_copy = false,
-          .kernel_reliable = true,
-          .waits = {WaitMode::spin, WaitMode::block, WaitMode::adaptive},
-          .native_wait = WaitMode::block};
-}
-
 Result<std::unique_ptr<Transport>> make_nodelay(const Endpoint& endpoint) {
   return std::make_unique<TcpTransport>(endpoint, true);
 }
@@ -86,7 +78,7 @@ const TransportInfo& tcp_nodelay_driver() {
   static const TransportInfo info{
       .name = "tcp-nodelay",
       .description = "TCP over loopback, TCP_NODELAY on (Nagle off); length-prefixed stream",
-      .capabilities = capabilities,
+      .capabilities = stream_capabilities,
       .make = make_nodelay};
   return info;
 }
@@ -95,7 +87,7 @@ const TransportInfo& tcp_driver() {
   static const TransportInfo info{
       .name = "tcp",
       .description = "TCP over loopback, Nagle's algorithm left on; length-prefixed stream",
-      .capabilities = capabilities,
+      .capabilities = stream_capabilities,
       .make = make_nagle};
   return info;
 }

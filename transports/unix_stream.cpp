@@ -60,14 +60,6 @@ class UnixStreamTransport final : public StreamTransport {
   UniqueFd m_socket;
 };
 
-Capabilities capabilities() {
-  return {.max_message_bytes = 64u << 20,
-          .zero_copy = false,
-          .kernel_reliable = true,
-          .waits = {WaitMode::spin, WaitMode::block, WaitMode::adaptive},
-          .native_wait = WaitMode::block};
-}
-
 Result<std::unique_ptr<Transport>> make(const Endpoint& endpoint) {
   return std::make_unique<UnixStreamTransport>(endpoint);
 }
@@ -78,7 +70,7 @@ const TransportInfo& unix_stream_driver() {
   static const TransportInfo info{
       .name = "unix-stream",
       .description = "Unix domain stream socket (path in a private temp dir); length-prefixed",
-      .capabilities = capabilities,
+      .capabilities = stream_capabilities,
       .make = make};
   return info;
 }

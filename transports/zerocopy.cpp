@@ -17,6 +17,7 @@
 #include <algorithm>
 #include <optional>
 
+#include "transports/spin.hpp"
 #include "transports/transport.hpp"
 #include "zerocopy/zerocopy.hpp"
 
@@ -28,18 +29,6 @@ using Payload = std::byte[];
 
 constexpr std::int64_t kLivenessPeriodNs = 10'000'000;
 constexpr std::int64_t kYieldAfterNs = 50'000;
-
-std::int64_t now_ns() {
-  timespec ts{};
-  ::clock_gettime(CLOCK_MONOTONIC, &ts);
-  return std::int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
-}
-
-inline void cpu_relax() {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#endif
-}
 
 class ZeroCopyTransport final : public Transport {
  public:
@@ -67,9 +56,9 @@ class ZeroCopyTransport final : public Transport {
     }
     // Our publisher serves the peer's subscriber, and our subscriber has mapped the peer's
     // publisher...
-    const std::int64_t deadline = now_ns() + timeout_ns();
+    const std::int64_t deadline = monotonic_ns() + timeout_ns();
     while (m_publisher->update_connections() == 0 || m_subscriber->update_connections() == 0) {
-      if (now_ns() > deadline) {
+      if (monotonic_ns() > deadline) {
         return fail(Errc::timeout, "zerocopy: the peer did not connect within the timeout");
       }
       timespec pause{0, 100'000};
@@ -120,7 +109,7 @@ class ZeroCopyTransport final : public Transport {
   Result<std::span<const std::byte>> receive() override {
     m_received.reset();
     if (auto got = try_receive()) return std::move(*got);
-    const std::int64_t start = now_ns();
+    const std::int64_t start = monotonic_ns();
     const std::int64_t deadline = start + timeout_ns();
     std::int64_t spin_until = start;  // block: no spinning
     if (m_endpoint.wait == WaitMode::spin) spin_until = deadline;
@@ -137,7 +126,7 @@ class ZeroCopyTransport final : public Transport {
         cpu_relax();
         continue;
       }
-      const std::int64_t now = now_ns();
+      const std::int64_t now = monotonic_ns();
       if (now >= next_check) {
         m_in->cleanup_dead_nodes();  // a killed peer's publisher disappears from the service
         next_check = now + kLivenessPeriodNs;
