@@ -55,6 +55,12 @@ std::string command_output(const std::string& command) {
   return out;
 }
 
+std::string lowercase(std::string text) {
+  for (auto& c : text)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return text;
+}
+
 std::string hypervisor_vendor() {
 #if defined(__x86_64__)
   unsigned a, b, c, d;
@@ -114,9 +120,7 @@ Machine inspect_machine() {
 
 std::vector<std::string> stability_warnings(const Machine& m, int cpu_producer, int cpu_consumer) {
   std::vector<std::string> w;
-  std::string build = m.build_type;
-  for (auto& c : build)
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  const std::string build = lowercase(m.build_type);
   if (build != "release" && build != "relwithdebinfo") {
     w.push_back(
         fmt::format("{} build: optimisations are off or partial; rebuild with "
@@ -170,9 +174,7 @@ nlohmann::json make_context(const Machine& m, const Clock& clock, double timer_o
                             int cpu_producer, int cpu_consumer,
                             const std::vector<std::string>& warnings) {
   using nlohmann::json;
-  std::string build = m.build_type;
-  for (auto& c : build)
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  const std::string build = lowercase(m.build_type);
   char exe[4096] = {};
   ssize_t n = ::readlink("/proc/self/exe", exe, sizeof exe - 1);
   if (n < 0) exe[0] = 0;

@@ -203,7 +203,6 @@ struct Row {
 struct Table {
   std::vector<std::string> header;
   std::vector<std::vector<std::string>> rows;
-  std::vector<std::string> notes;
   std::size_t text_columns = 1;  // the first columns are text (left-aligned), the rest numbers
 
   std::string render(TableFormat format) const {
@@ -249,8 +248,6 @@ struct Table {
     out += sep + "\n";
     for (const auto& r : rows)
       out += line(r);
-    for (const auto& n : notes)
-      out += "\n" + n + "\n";
     return out;
   }
 };

@@ -6,8 +6,6 @@
 #include <csignal>
 #include <cstring>
 
-#include "transports/spin.hpp"
-
 namespace ipcbench {
 
 nlohmann::json to_json(const WorkerSpec& s) {
@@ -134,7 +132,6 @@ int worker_main(const std::string& spec_json) {
     return 1;
   }
   std::unique_ptr<Transport> transport = std::move(*made);
-  const char* step = "connect";
   if (spec.role == Role::consumer) {
     auto address = transport->listen();
     if (!address) {
@@ -144,7 +141,7 @@ int worker_main(const std::string& spec_json) {
     control.send({{"event", "listening"}, {"address", *address}});
   }
   if (auto ok = transport->connect(spec.peer_address); !ok) {
-    control.error({ok.error().code, std::string(step) + ": " + ok.error().reason});
+    control.error({ok.error().code, "connect: " + ok.error().reason});
     return 1;
   }
   control.send({{"event", "connected"}});
