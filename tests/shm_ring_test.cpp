@@ -17,6 +17,7 @@
 #include <random>
 #include <thread>
 
+#include "harness/resources.hpp"
 #include "tests/pair.hpp"
 #include "transports/shm_ring.hpp"
 
@@ -75,7 +76,7 @@ TEST(ShmLayout, AFreshSegmentChecksOut) {
   EXPECT_EQ(checked->ring_offset[1], layout->ring_offset[1]);
 }
 
-TEST(ShmLayout, EveryCorruptHeaderFieldIsAProtocolError) {
+TEST(ShmLayout, EveryCorruptHeaderFieldIsCorrupted) {
   auto layout = plan_layout(200, 8);
   ASSERT_TRUE(layout);
   const std::uint64_t size = layout->segment_bytes;
@@ -96,6 +97,7 @@ TEST(ShmLayout, EveryCorruptHeaderFieldIsAProtocolError) {
       {"ring past the end", [&](SegmentHeader& h) { h.ring_offset[1] = size; }},
       {"ring far past the end", [](SegmentHeader& h) { h.ring_offset[1] = ~std::uint64_t{63}; }},
       {"rings overlap", [](SegmentHeader& h) { h.ring_offset[1] = h.ring_offset[0] + 64; }},
+      {"checksum", [](SegmentHeader& h) { h.checksum ^= 1; }},
   };
   for (const auto& [what, corrupt] : corruptions) {
     Buffer b(size);
@@ -103,7 +105,7 @@ TEST(ShmLayout, EveryCorruptHeaderFieldIsAProtocolError) {
     corrupt(b.header());
     auto checked = check_segment(b.span());
     ASSERT_FALSE(checked) << what << " went unnoticed";
-    EXPECT_EQ(checked.error().code, Errc::protocol) << what;
+    EXPECT_EQ(checked.error().code, Errc::corrupted) << what;
   }
   // A mapping shorter than the header, or than what the header says.
   Buffer b(size);
@@ -175,7 +177,7 @@ TEST(ShmRing, CorruptTailIsAnError) {
     ring.control().tail.store(bad);
     auto space = ring.writer.has_space();
     ASSERT_FALSE(space) << "tail " << bad;
-    EXPECT_EQ(space.error().code, Errc::protocol);
+    EXPECT_EQ(space.error().code, Errc::corrupted);
   }
 }
 
@@ -189,7 +191,7 @@ TEST(ShmRing, CorruptLengthIsAnError) {
     ASSERT_TRUE(ring.reader.has_data());
     auto message = ring.reader.front();
     ASSERT_FALSE(message) << "length " << bad;
-    EXPECT_EQ(message.error().code, Errc::protocol);
+    EXPECT_EQ(message.error().code, Errc::corrupted);
   }
 }
 
@@ -216,8 +218,8 @@ TEST_P(ShmRingStress, TwoThreadsKeepFifoAndIntegrity) {
   std::thread writer([&] {
     std::mt19937 random(7);
     for (std::uint64_t seq = 0; seq < kMessages; ++seq) {
-      auto ok = wait_until([&] { return ring.writer.has_space(); }, ring.writer.space_spot(),
-                           policy, self, writer_stats);
+      auto ok = wait_until([&] { return ring.writer.has_space(); }, [] { return Result<void>{}; },
+                           ring.writer.space_spot(), policy, self, writer_stats);
       if (!ok) {
         writer_error = ok.error().reason;
         return;
@@ -233,7 +235,8 @@ TEST_P(ShmRingStress, TwoThreadsKeepFifoAndIntegrity) {
   WaitStats reader_stats;
   for (std::uint64_t seq = 0; seq < kMessages && reader_error.empty(); ++seq) {
     auto ok = wait_until([&]() -> Result<bool> { return ring.reader.has_data(); },
-                         ring.reader.data_spot(), policy, self, reader_stats);
+                         [&] { return ring.reader.check_slot(); }, ring.reader.data_spot(), policy,
+                         self, reader_stats);
     if (!ok) {
       reader_error = ok.error().reason;
       break;
@@ -444,7 +447,7 @@ class ShmEndpoints : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
     static int cells = 0;
-    base.token = "ipcbench-" + std::to_string(::getpid()) + "-s" + std::to_string(cells++);
+    base.token = run_prefix() + "-s" + std::to_string(cells++);
     base.dir = "/tmp/" + base.token;
     ASSERT_EQ(::mkdir(base.dir.c_str(), 0700), 0);
     base.wait = WaitMode::block;
@@ -517,14 +520,14 @@ TEST_P(ShmEndpoints, ACorruptSegmentIsAnErrorNotACrash) {
   auto refused_1 = make(Role::producer);
   auto connected = refused_1->connect(*address);
   ASSERT_FALSE(connected);
-  EXPECT_EQ(connected.error().code, Errc::protocol);
+  EXPECT_EQ(connected.error().code, Errc::corrupted);
   header.magic.store(kSegmentMagic);
   const std::uint64_t capacity = header.capacity;
   header.capacity = 1u << 30;
   auto refused_2 = make(Role::producer);
   connected = refused_2->connect(*address);
   ASSERT_FALSE(connected);
-  EXPECT_EQ(connected.error().code, Errc::protocol);
+  EXPECT_EQ(connected.error().code, Errc::corrupted);
   header.capacity = capacity;
 
   // Both ends connect (the producer first: this is one thread).
@@ -536,7 +539,7 @@ TEST_P(ShmEndpoints, ACorruptSegmentIsAnErrorNotACrash) {
   slot_word(slots).store(slot_word_value(0, std::uint64_t{1} << 31));
   auto message = consumer->receive();
   ASSERT_FALSE(message);
-  EXPECT_EQ(message.error().code, Errc::protocol);
+  EXPECT_EQ(message.error().code, Errc::corrupted);
 
   // The producer fills the ring (the consumer took nothing), then finds a wild reader index.
   for (std::uint64_t seq = 1; seq < capacity; ++seq)
@@ -545,8 +548,54 @@ TEST_P(ShmEndpoints, ACorruptSegmentIsAnErrorNotACrash) {
   ASSERT_TRUE(producer->loan(16));
   auto sent = producer->send(16);
   ASSERT_FALSE(sent);
-  EXPECT_EQ(sent.error().code, Errc::protocol);
+  EXPECT_EQ(sent.error().code, Errc::corrupted);
   ::munmap(mem, bytes);
+}
+
+// Corruption found while waiting is reported as corruption, not as the timeout or the dead peer it
+// would otherwise look like: a changed header, a peer record out of range, a wild slot word.
+TEST_P(ShmEndpoints, CorruptionFoundWhileWaitingIsReportedAsSuch) {
+  const std::vector<std::pair<std::string, std::function<void(std::byte*)>>> corruptions = {
+      {"header checksum",
+       [](std::byte* base) { reinterpret_cast<SegmentHeader*>(base)->checksum ^= 1; }},
+      {"header capacity",
+       [](std::byte* base) { reinterpret_cast<SegmentHeader*>(base)->capacity += 1; }},
+      {"peer state",
+       [](std::byte* base) {
+         reinterpret_cast<SegmentHeader*>(base)->peer[kProducerSide].state.store(7);
+       }},
+      {"peer pid",
+       [](std::byte* base) {
+         reinterpret_cast<SegmentHeader*>(base)->peer[kProducerSide].pid.fetch_add(1);
+       }},
+      {"slot word",
+       [](std::byte* base) {
+         auto* header = reinterpret_cast<SegmentHeader*>(base);
+         std::byte* slots = base + header->ring_offset[kToConsumer] + sizeof(RingControl);
+         slot_word(slots).store(slot_word_value(12345, 16));
+       }},
+  };
+  for (const auto& [what, corrupt] : corruptions) {
+    auto consumer = make(Role::consumer);
+    auto address = consumer->listen();
+    ASSERT_TRUE(address) << address.error().reason;
+    int fd = ::open(path_of(*address).c_str(), O_RDWR);
+    ASSERT_GE(fd, 0);
+    struct stat st;
+    ASSERT_EQ(::fstat(fd, &st), 0);
+    const auto bytes = static_cast<std::size_t>(st.st_size);
+    void* mem = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    ::close(fd);
+    ASSERT_NE(mem, MAP_FAILED);
+    auto producer = make(Role::producer);
+    ASSERT_TRUE(producer->connect(*address));
+    ASSERT_TRUE(consumer->connect(""));
+    corrupt(static_cast<std::byte*>(mem));
+    auto message = consumer->receive();  // nothing was sent: it waits, and checks meanwhile
+    ASSERT_FALSE(message) << what;
+    EXPECT_EQ(message.error().code, Errc::corrupted) << what << ": " << message.error().reason;
+    ::munmap(mem, bytes);
+  }
 }
 
 // The consumer is killed after making the segment, before the producer attaches: the producer

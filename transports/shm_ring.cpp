@@ -27,8 +27,20 @@ std::uint64_t ring_bytes(std::uint64_t capacity, std::uint64_t slot_bytes) {
   return sizeof(RingControl) + capacity * slot_bytes;
 }
 
-Error protocol(std::string why) {
-  return Error{Errc::protocol, "corrupt segment: " + std::move(why)};
+Error corrupted(std::string why) {
+  return Error{Errc::corrupted, "ring segment: " + std::move(why)};
+}
+
+// FNV-1a over 64-bit words.
+std::uint64_t hash_words(std::initializer_list<std::uint64_t> words) {
+  std::uint64_t h = 0xcbf29ce484222325ull;
+  for (std::uint64_t w : words) {
+    for (int i = 0; i < 8; ++i) {
+      h ^= (w >> (8 * i)) & 0xff;
+      h *= 0x100000001b3ull;
+    }
+  }
+  return h;
 }
 
 void populate(std::span<std::byte> memory) {
@@ -38,6 +50,28 @@ void populate(std::span<std::byte> memory) {
 }
 
 }  // namespace
+
+std::uint64_t layout_checksum(const Layout& l) {
+  return hash_words({kSegmentVersion, sizeof(SegmentHeader), l.segment_bytes, l.capacity,
+                     l.slot_bytes, l.ring_offset[0], l.ring_offset[1]});
+}
+
+Result<void> verify_header(const SegmentHeader& header, const Layout& mine) {
+  const char* what = nullptr;
+  if (header.magic.load(std::memory_order_relaxed) != kSegmentMagic) {
+    what = "the magic";
+  } else if (header.version != kSegmentVersion || header.header_bytes != sizeof(SegmentHeader)) {
+    what = "the version";
+  } else if (header.segment_bytes != mine.segment_bytes || header.capacity != mine.capacity ||
+             header.slot_bytes != mine.slot_bytes || header.ring_offset[0] != mine.ring_offset[0] ||
+             header.ring_offset[1] != mine.ring_offset[1]) {
+    what = "the layout";
+  } else if (header.checksum != layout_checksum(mine)) {
+    what = "the checksum";
+  }
+  if (!what) return {};
+  return std::unexpected(corrupted(std::string("the header changed after set-up (") + what + ")"));
+}
 
 Result<Layout> plan_layout(std::size_t max_message_bytes, std::size_t capacity) {
   if (max_message_bytes > kMaxSlotBytes - kSlotHeaderBytes - kCacheLine) {
@@ -61,6 +95,7 @@ void init_segment(std::span<std::byte> segment, const Layout& layout, const Proc
   header->segment_bytes = layout.segment_bytes;
   header->capacity = layout.capacity;
   header->slot_bytes = layout.slot_bytes;
+  header->checksum = layout_checksum(layout);
   for (std::size_t d : {kToConsumer, kToProducer}) {
     header->ring_offset[d] = layout.ring_offset[d];
     std::byte* ring = segment.data() + layout.ring_offset[d];
@@ -80,18 +115,18 @@ void init_segment(std::span<std::byte> segment, const Layout& layout, const Proc
 
 Result<Layout> check_segment(std::span<const std::byte> segment) {
   if (segment.size() < sizeof(SegmentHeader))
-    return std::unexpected(protocol("smaller than its header"));
+    return std::unexpected(corrupted("smaller than its header"));
   const auto* header = reinterpret_cast<const SegmentHeader*>(segment.data());
   if (header->magic.load(std::memory_order_acquire) != kSegmentMagic) {
-    return std::unexpected(protocol("bad magic (not an ipcbench ring segment)"));
+    return std::unexpected(corrupted("bad magic (not an ipcbench ring segment)"));
   }
   if (header->version != kSegmentVersion) {
-    return std::unexpected(protocol("version " + std::to_string(header->version) + ", expected " +
-                                    std::to_string(kSegmentVersion)));
+    return std::unexpected(corrupted("version " + std::to_string(header->version) + ", expected " +
+                                     std::to_string(kSegmentVersion)));
   }
   if (header->header_bytes != sizeof(SegmentHeader)) {
     return std::unexpected(
-        protocol("header of " + std::to_string(header->header_bytes) + " bytes"));
+        corrupted("header of " + std::to_string(header->header_bytes) + " bytes"));
   }
   // Each field is read once, into our copy; only the copy is checked and used.
   Layout l;
@@ -101,33 +136,49 @@ Result<Layout> check_segment(std::span<const std::byte> segment) {
   l.ring_offset[0] = header->ring_offset[0];
   l.ring_offset[1] = header->ring_offset[1];
   if (l.segment_bytes > segment.size()) {
-    return std::unexpected(protocol("says " + std::to_string(l.segment_bytes) +
-                                    " bytes, the mapping has " + std::to_string(segment.size())));
+    return std::unexpected(corrupted("says " + std::to_string(l.segment_bytes) +
+                                     " bytes, the mapping has " + std::to_string(segment.size())));
   }
   if (l.capacity == 0 || l.capacity > kMaxCapacity) {
-    return std::unexpected(protocol("capacity " + std::to_string(l.capacity)));
+    return std::unexpected(corrupted("capacity " + std::to_string(l.capacity)));
   }
   if (l.slot_bytes < kCacheLine || l.slot_bytes % kCacheLine != 0 || l.slot_bytes > kMaxSlotBytes) {
-    return std::unexpected(protocol("slot size " + std::to_string(l.slot_bytes)));
+    return std::unexpected(corrupted("slot size " + std::to_string(l.slot_bytes)));
   }
   const std::uint64_t ring = ring_bytes(l.capacity, l.slot_bytes);  // < 2^49: no overflow
-  if (ring > l.segment_bytes) return std::unexpected(protocol("rings larger than the segment"));
+  if (ring > l.segment_bytes) return std::unexpected(corrupted("rings larger than the segment"));
   for (std::uint64_t offset : l.ring_offset) {
     if (offset % kCacheLine != 0 || offset < sizeof(SegmentHeader) ||
         offset > l.segment_bytes - ring) {
-      return std::unexpected(protocol("ring offset " + std::to_string(offset)));
+      return std::unexpected(corrupted("ring offset " + std::to_string(offset)));
     }
   }
   const std::uint64_t apart = l.ring_offset[0] > l.ring_offset[1]
                                   ? l.ring_offset[0] - l.ring_offset[1]
                                   : l.ring_offset[1] - l.ring_offset[0];
-  if (apart < ring) return std::unexpected(protocol("rings overlap"));
+  if (apart < ring) return std::unexpected(corrupted("rings overlap"));
+  if (header->checksum != layout_checksum(l)) {
+    return std::unexpected(corrupted("the header's checksum does not match its fields"));
+  }
   return l;
 }
 
 // ---------------------------------------------------------------------------------------------
 
 Result<void> PeerLink::check() const {
+  if (m_record != nullptr) {
+    const std::uint32_t state = m_record->state.load(std::memory_order_acquire);
+    if (state > static_cast<std::uint32_t>(PeerState::closed)) {
+      return std::unexpected(
+          corrupted("the peer's record has state " + std::to_string(state) + " (0 to 2 exist)"));
+    }
+    const std::int64_t pid = m_record->pid.load(std::memory_order_relaxed);
+    const std::uint64_t start = m_record->start_time.load(std::memory_order_relaxed);
+    if (pid != m_who.pid || start != m_who.start_ticks) {
+      return std::unexpected(corrupted("the peer's record names pid " + std::to_string(pid) +
+                                       ", it attached as pid " + std::to_string(m_who.pid)));
+    }
+  }
   if (closed()) return fail(Errc::peer_gone, "the peer closed its end");
   const std::string who = "the peer process (pid " + std::to_string(m_who.pid) + ")";
   auto state = read_process_state(m_who.pid);
@@ -162,9 +213,9 @@ RingWriter::RingWriter(std::byte* segment, const Layout& layout, Direction direc
       m_slot_bytes(layout.slot_bytes) {}
 
 Result<bool> RingWriter::corrupt_tail(std::uint64_t tail) const {
-  return std::unexpected(protocol("the reader's index " + std::to_string(tail) +
-                                  " is out of range (writer's " + std::to_string(m_head) +
-                                  ", capacity " + std::to_string(m_capacity) + ")"));
+  return std::unexpected(corrupted("the reader's index " + std::to_string(tail) +
+                                   " is out of range (writer's " + std::to_string(m_head) +
+                                   ", capacity " + std::to_string(m_capacity) + ")"));
 }
 
 RingReader::RingReader(std::byte* segment, const Layout& layout, Direction direction)
@@ -173,10 +224,25 @@ RingReader::RingReader(std::byte* segment, const Layout& layout, Direction direc
       m_capacity(layout.capacity),
       m_slot_bytes(layout.slot_bytes) {}
 
+Result<void> RingReader::check_slot() const {
+  const std::uint64_t word = slot_word(slot()).load(std::memory_order_acquire);
+  const std::uint64_t seq = word >> 32;
+  if (seq == slot_sequence(m_tail)) return {};  // arrived meanwhile: not for us to judge
+  const bool first_lap = m_tail < m_capacity;
+  const std::uint64_t previous = first_lap ? 0 : slot_sequence(m_tail - m_capacity);
+  const std::uint64_t length = word & 0xffff'ffffu;
+  if (seq == previous && length <= m_slot_bytes - kSlotHeaderBytes && (!first_lap || word == 0)) {
+    return {};
+  }
+  return std::unexpected(corrupted(
+      "slot " + std::to_string(m_tail % m_capacity) + " holds sequence " + std::to_string(seq) +
+      ", expected " + std::to_string(previous) + " or " + std::to_string(slot_sequence(m_tail))));
+}
+
 Result<std::span<const std::byte>> RingReader::corrupt_length(std::uint64_t bytes) const {
-  return std::unexpected(protocol("message length " + std::to_string(bytes) +
-                                  " is larger than a slot (" +
-                                  std::to_string(m_slot_bytes - kSlotHeaderBytes) + ")"));
+  return std::unexpected(corrupted("message length " + std::to_string(bytes) +
+                                   " is larger than a slot (" +
+                                   std::to_string(m_slot_bytes - kSlotHeaderBytes) + ")"));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -232,6 +298,15 @@ void RingTransport::attach(const Layout& layout) {
   m_writer = RingWriter(base, layout, out);
   m_reader = RingReader(base, layout, in);
   m_attached = true;
+}
+
+Result<void> RingTransport::verify_reading() const {
+  if (auto ok = verify_header(*m_header, m_layout); !ok) return ok;
+  return m_reader.check_slot();
+}
+
+Result<void> RingTransport::verify_writing() const {
+  return verify_header(*m_header, m_layout);
 }
 
 Result<std::string> RingTransport::listen() {
@@ -319,8 +394,8 @@ Result<std::span<std::byte>> RingTransport::loan(std::size_t bytes) {
 Result<void> RingTransport::send(std::size_t bytes) {
   if (bytes > m_tx.size()) return fail(Errc::message_too_large, "send");
   if (!m_attached) return fail(Errc::resource, "send: not connected");
-  auto ok = wait_until([this] { return m_writer.has_space(); }, m_writer.space_spot(), m_policy,
-                       m_peer, m_wait_stats);
+  auto ok = wait_until([this] { return m_writer.has_space(); }, [this] { return verify_writing(); },
+                       m_writer.space_spot(), m_policy, m_peer, m_wait_stats);
   if (!ok) return ok;
   std::memcpy(m_writer.payload(), m_tx.data(), bytes);
   m_writer.commit(bytes, m_wait_stats);
@@ -331,7 +406,8 @@ Result<void> RingTransport::send(std::size_t bytes) {
 Result<std::span<const std::byte>> RingTransport::receive() {
   if (!m_attached) return fail(Errc::resource, "receive: not connected");
   auto ok = wait_until([this]() -> Result<bool> { return m_reader.has_data(); },
-                       m_reader.data_spot(), m_policy, m_peer, m_wait_stats);
+                       [this] { return verify_reading(); }, m_reader.data_spot(), m_policy, m_peer,
+                       m_wait_stats);
   if (!ok) return std::unexpected(ok.error());
   auto message = m_reader.front();
   if (!message) return std::unexpected(message.error());

@@ -93,7 +93,7 @@ namespace ipcbench::shm {
 
 inline constexpr std::size_t kCacheLine = 64;
 inline constexpr std::uint64_t kSegmentMagic = 0x474e495242435049ull;  // "IPCBRING"
-inline constexpr std::uint32_t kSegmentVersion = 1;
+inline constexpr std::uint32_t kSegmentVersion = 2;
 inline constexpr std::uint64_t kMaxCapacity = 1u << 16;
 inline constexpr std::uint64_t kMaxSlotBytes = 1ull << 32;  // lengths fit the slot word's 32 bits
 inline constexpr std::size_t kSlotHeaderBytes = sizeof(std::uint64_t);  // the slot word
@@ -155,7 +155,8 @@ struct SegmentHeader {
   std::uint64_t capacity;    // slots per ring
   std::uint64_t slot_bytes;  // per slot, length included; a multiple of kCacheLine
   std::uint64_t ring_offset[2];
-  PeerRecord peer[2];  // indexed by Side
+  std::uint64_t checksum;  // of everything above but the magic (layout_checksum)
+  PeerRecord peer[2];      // indexed by Side
 };
 static_assert(offsetof(SegmentHeader, peer) == kCacheLine);
 static_assert(sizeof(SegmentHeader) == 3 * kCacheLine);
@@ -169,13 +170,20 @@ struct Layout {
   std::uint64_t max_payload() const { return slot_bytes - kSlotHeaderBytes; }
 };
 
+// The checksum of the header's immutable part (version, sizes, offsets), as the creator wrote it.
+std::uint64_t layout_checksum(const Layout& layout);
+// Is the header still what it was when this side checked it? The magic, version and checksum, and
+// every immutable field against this side's copy: Errc::corrupted naming what changed. Cheap
+// enough for the slow path of a wait (a few loads and a hash), not for every message.
+Result<void> verify_header(const SegmentHeader& header, const Layout& mine);
+
 // The layout for messages of up to `max_message_bytes` and `capacity` slots per ring.
 Result<Layout> plan_layout(std::size_t max_message_bytes, std::size_t capacity);
 // Writes the header (the creator's PeerRecord attached) and zeroes the control blocks and slot
 // words of a freshly made segment; stores the magic last (release).
 void init_segment(std::span<std::byte> segment, const Layout& layout, const ProcessId& creator);
-// Checks an existing segment's header against its mapped size. Errc::protocol if anything is
-// off: wrong magic or version, a size or offset that would leave the segment.
+// Checks an existing segment's header against its mapped size. Errc::corrupted if anything is
+// off: wrong magic, version or checksum, a size or offset that would leave the segment.
 Result<Layout> check_segment(std::span<const std::byte> segment);
 
 // ---------------------------------------------------------------------------------------------
@@ -192,7 +200,8 @@ class PeerLink {
     return m_record != nullptr && m_record->state.load(std::memory_order_acquire) ==
                                       static_cast<std::uint32_t>(PeerState::closed);
   }
-  // Costly (reads /proc): closed, or its process is gone.
+  // Costly (reads /proc): closed, or its process is gone. A record that no longer says what it
+  // said at attach (a state out of range, another pid) is Errc::corrupted.
   Result<void> check() const;
 
  private:
@@ -244,10 +253,13 @@ inline void wake_if_sleeping(const SleepSpot& spot, WaitStats& stats) {
 }
 
 // Waits until ready() (-> Result<bool>) is true, per the policy. A peer that closes or dies is
-// Errc::peer_gone, unless ready() is true once more after that was seen.
-template <class Ready>
-Result<void> wait_until(Ready&& ready, const SleepSpot& spot, const WaitPolicy& policy,
-                        const PeerLink& peer, WaitStats& stats) {
+// Errc::peer_gone, unless ready() is true once more after that was seen. verify() (-> Result<void>)
+// checks the shared state for corruption; it runs with each check of the peer and before a
+// timeout or a dead peer is reported, so that a corrupted segment is reported as such and not as
+// what it made look like.
+template <class Ready, class Verify>
+Result<void> wait_until(Ready&& ready, Verify&& verify, const SleepSpot& spot,
+                        const WaitPolicy& policy, const PeerLink& peer, WaitStats& stats) {
   auto r = ready();  // the fast path: no clock read
   if (!r) return std::unexpected(r.error());
   if (*r) return {};
@@ -256,7 +268,12 @@ Result<void> wait_until(Ready&& ready, const SleepSpot& spot, const WaitPolicy& 
     auto again = ready();
     if (!again) return std::unexpected(again.error());
     if (*again) return {};
+    if (auto intact = verify(); !intact) return intact;
     return std::unexpected(std::move(error));
+  };
+  auto timed_out = [&]() -> Result<void> {
+    if (auto intact = verify(); !intact) return intact;
+    return fail(Errc::timeout, "nothing within the timeout");
   };
   auto closed = [] { return Error{Errc::peer_gone, "the peer closed its end"}; };
   const std::int64_t start = monotonic_ns();
@@ -273,21 +290,23 @@ Result<void> wait_until(Ready&& ready, const SleepSpot& spot, const WaitPolicy& 
       if (peer.closed()) return peer_gone(closed());
       const std::int64_t now = monotonic_ns();
       if (now >= next_peer_check) {
+        if (auto intact = verify(); !intact) return intact;
         if (auto alive = peer.check(); !alive) return peer_gone(alive.error());
         next_peer_check = now + kPeerCheckNs;
       }
       if (now >= spin_end) break;
       if (now - start > kYieldAfterNs) sched_yield();
     }
-    if (policy.mode == WaitMode::spin) return fail(Errc::timeout, "nothing within the timeout");
+    if (policy.mode == WaitMode::spin) return timed_out();
   }
   for (;;) {
     const std::int64_t now = monotonic_ns();
     if (now >= next_peer_check) {
+      if (auto intact = verify(); !intact) return intact;
       if (auto alive = peer.check(); !alive) return peer_gone(alive.error());
       next_peer_check = now + kPeerCheckNs;
     }
-    if (now >= deadline) return fail(Errc::timeout, "nothing within the timeout");
+    if (now >= deadline) return timed_out();
     spot.sleepers->fetch_add(1, std::memory_order_relaxed);
     std::atomic_thread_fence(std::memory_order_seq_cst);  // (1) before (2)
     const std::uint32_t seen = spot.event->load(std::memory_order_acquire);
@@ -394,6 +413,9 @@ class RingReader {
     if (m_length > m_slot_bytes - kSlotHeaderBytes) return corrupt_length(m_length);
     return std::span<const std::byte>(slot() + kSlotHeaderBytes, m_length);
   }
+  // The slow path's check of the next slot while it is empty: its word must be the previous
+  // lap's message (or zero before the first lap). Anything else is Errc::corrupted.
+  Result<void> check_slot() const;
   // Frees the slot front() showed, and wakes the writer if it sleeps on a full ring.
   void pop(WaitStats& stats) {
     m_control->tail.store(++m_tail, std::memory_order_release);
@@ -463,6 +485,9 @@ class RingTransport final : public Transport {
   void attach(const Layout& layout);
   Result<void> wait_for_producer();
   void close();
+  // The header and the slot we wait on, for wait_until's verify().
+  Result<void> verify_reading() const;
+  Result<void> verify_writing() const;
 
   Endpoint m_endpoint;
   SegmentMaker m_maker;
