@@ -18,10 +18,13 @@
 #include <nlohmann/json.hpp>
 
 #include "harness/environment.hpp"
+#include "harness/output.hpp"
 #include "harness/process.hpp"
+#include "harness/resources.hpp"
 #include "harness/results.hpp"
 #include "harness/worker.hpp"
 #include "transports/fd_io.hpp"
+#include "transports/peer_watch.hpp"
 
 namespace ipcbench {
 
@@ -70,10 +73,6 @@ std::string tail_of_file(const std::string& path, std::size_t max_bytes = 400) {
   return s;
 }
 
-bool pid_alive(long pid) {
-  return pid > 0 && (::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM);
-}
-
 // --- One worker as the conductor sees it. ------------------------------------------------------
 struct Worker {
   Role role = Role::producer;
@@ -85,6 +84,7 @@ struct Worker {
   std::vector<json> events;
   std::string stderr_path;
   std::optional<ChildExit> exit;
+  std::optional<char> state;  // process_state(), taken before a failed cell's workers are reaped
 
   const char* name() const { return role == Role::producer ? "producer" : "consumer"; }
 
@@ -128,15 +128,39 @@ struct Worker {
   }
 };
 
-// What went wrong with a worker that did not deliver `wanted`, in one line.
-std::string worker_failure(Worker& w, std::string_view wanted) {
-  if (const json* e = w.find("error")) {
-    return fmt::format("{}: {}: {}", w.name(), e->value("code", std::string("error")),
-                       e->value("reason", std::string()));
+// The worker's process state (/proc/<pid>/stat: R, S, D, T, ...), 0 when it has exited.
+char process_state(const Worker& w) {
+  if (w.pid <= 0 || w.exit) return 0;
+  auto state = read_process_state(w.pid);
+  if (!state || state->state == 'Z' || state->state == 'X') return 0;
+  return state->state;
+}
+
+// What is known of a worker that looks stuck: stopped, or (when `running_too`) alive and running
+// yet not answering. Nothing when it has exited (its own report says why).
+std::string liveness_note(const Worker& w, char state, bool running_too) {
+  if (state == 'T' || state == 't') {
+    return fmt::format("the {} is alive but stopped (SIGSTOP or a debugger)", w.name());
   }
-  if (const json* r = w.find("result"); r && !r->value("ok", true)) {
-    return fmt::format("{}: {}: {}", w.name(), r->value("code", std::string("error")),
-                       r->value("reason", std::string()));
+  if (state != 0 && running_too) {
+    return fmt::format("the {} is alive but not responding", w.name());
+  }
+  return "";
+}
+
+// What went wrong with a worker that did not deliver `wanted`, in one line. `peer` is the other
+// worker: a timeout or a vanished peer says what is known of it.
+std::string worker_failure(Worker& w, std::string_view wanted, const Worker* peer = nullptr) {
+  const json* report = w.find("error");
+  if (const json* r = w.find("result"); !report && r && !r->value("ok", true)) report = r;
+  if (report) {
+    const std::string code = report->value("code", std::string("error"));
+    std::string text = fmt::format("{}: {}: {}", w.name(), code, report->value("reason", ""));
+    if (peer && (code == to_string(Errc::timeout) || code == to_string(Errc::peer_gone))) {
+      std::string note = liveness_note(*peer, peer->state.value_or(process_state(*peer)), true);
+      if (!note.empty()) text += " (" + note + ")";
+    }
+    return text;
   }
   if (!w.exit) w.exit = reap_or_kill(w.pid, std::chrono::milliseconds(500));
   std::string err = tail_of_file(w.stderr_path);
@@ -214,12 +238,13 @@ CellRun run_cell(const Cell& cell, const Context& ctx, const std::string& token)
   const auto deadline = started + ctx.timeout;
   const TransportInfo* info = find_transport(cell.transport);
   const Capabilities caps = info->capabilities();
-  const std::string dir = "/tmp/" + token;
   sweep_token(token);
-  if (::mkdir(dir.c_str(), 0700) != 0) {
-    run.error = fmt::format("cannot make {}: {}", dir, std::strerror(errno));
+  auto made_dir = make_private_dir(token);
+  if (!made_dir) {
+    run.error = made_dir.error().reason;
     return run;
   }
+  const std::string dir = *made_dir;
 
   WorkerSpec spec;
   spec.transport = cell.transport;
@@ -327,7 +352,12 @@ CellRun run_cell(const Cell& cell, const Context& ctx, const std::string& token)
     state = wait_for({&consumer, &producer}, "result", deadline, why);
   }
 
-  // Reap (or kill) both; a worker that has reported exits at once.
+  // Reap (or kill) both; a worker that has reported exits at once. What a failed cell's workers
+  // were doing is looked at first: killing them would erase it.
+  if (state != Wait::ok) {
+    for (Worker* w : {&producer, &consumer})
+      w->state = process_state(*w);
+  }
   for (Worker* w : {&producer, &consumer}) {
     if (w->pid < 0 || w->exit) continue;
     auto grace = state == Wait::ok ? std::chrono::milliseconds(5000) : std::chrono::milliseconds(0);
@@ -359,7 +389,14 @@ CellRun run_cell(const Cell& cell, const Context& ctx, const std::string& token)
       }
     }
   } else if (state == Wait::timed_out) {
-    why = fmt::format("timed out after {} s ({}); killed", ctx.timeout.count() / 1000.0, why);
+    std::string notes;
+    for (Worker* w : {&producer, &consumer}) {
+      if (auto note = liveness_note(*w, w->state.value_or(0), false); !note.empty()) {
+        notes += "; " + note;
+      }
+    }
+    why = fmt::format("timed out after {} s ({}){}; killed", ctx.timeout.count() / 1000.0, why,
+                      notes);
   } else if (state == Wait::interrupted) {
     why = "interrupted";
   }
@@ -371,7 +408,7 @@ CellRun run_cell(const Cell& cell, const Context& ctx, const std::string& token)
     for (Worker* w : {&consumer, &producer}) {
       const json* r = w->find("result");
       if (!w->find("error") && !(r && !r->value("ok", true))) continue;
-      std::string own = worker_failure(*w, "the end");
+      std::string own = worker_failure(*w, "the end", w == &consumer ? &producer : &consumer);
       bool secondary = own.find(": peer gone:") != std::string::npos ||
                        own.find(": timeout:") != std::string::npos;
       std::string& slot = secondary ? echo : cause;
@@ -412,13 +449,12 @@ class Daemons {
     stop(transport);
     DaemonConfig config;
     config.max_message_bytes = m_largest[transport];
-    config.token = fmt::format("ipcbench-{}-daemon-{}", ::getpid(), transport);
-    config.dir = "/tmp/" + config.token;
+    config.token = daemon_token(transport);
     config.timeout = timeout;
-    fs::remove_all(config.dir);
-    if (::mkdir(config.dir.c_str(), 0700) != 0) {
-      return fmt::format("cannot make {}: {}", config.dir, std::strerror(errno));
-    }
+    sweep_token(config.token);
+    auto dir = make_private_dir(config.token);
+    if (!dir) return dir.error().reason;
+    config.dir = *dir;
     auto daemon = info->start_daemon(config);
     if (!daemon) {
       fs::remove_all(config.dir);
@@ -467,40 +503,14 @@ std::string format_duration(double s) {
 
 }  // namespace
 
-int sweep_token(const std::string& token) {
-  int removed = 0;
-  for (const char* dir : {"/dev/shm", "/tmp"}) {
-    std::error_code ec;
-    for (const auto& entry : fs::directory_iterator(dir, ec)) {
-      std::string name = entry.path().filename().string();
-      // The token itself, or the token followed by a separator (so cell 1 does not match 10).
-      if (name.rfind(token, 0) != 0) continue;
-      if (name.size() > token.size() &&
-          std::isdigit(static_cast<unsigned char>(name[token.size()]))) {
-        continue;
-      }
-      if (fs::remove_all(entry.path(), ec) > 0) ++removed;
-    }
-  }
-  return removed;
-}
-
-int sweep_stale_resources() {
-  int removed = 0;
-  for (const char* dir : {"/dev/shm", "/tmp"}) {
-    std::error_code ec;
-    for (const auto& entry : fs::directory_iterator(dir, ec)) {
-      std::string name = entry.path().filename().string();
-      if (name.rfind("ipcbench-", 0) != 0) continue;
-      long pid = std::strtol(name.c_str() + 9, nullptr, 10);
-      if (pid <= 0 || pid_alive(pid)) continue;
-      if (fs::remove_all(entry.path(), ec) > 0) ++removed;
-    }
-  }
-  return removed;
-}
-
 int run_matrix(const RunOptions& options) {
+  // The results' destination first: a bad --out is a usage error before anything runs.
+  auto output = ResultsOutput::open(options.out.empty() ? default_output_path() : options.out);
+  if (!output) {
+    fmt::print(stderr, "ipcbench: {}\n", output.error());
+    return 2;
+  }
+  std::FILE* console = output->console();
   install_signal_handlers();
   sweep_stale_resources();
   std::vector<std::string> skipped;
@@ -530,11 +540,10 @@ int run_matrix(const RunOptions& options) {
       fmt::print(stderr, "  - {}\n", w);
     fmt::print(stderr, "\n");
   }
-  const std::string out = options.out.empty() ? default_output_path() : options.out;
   json doc = {{"context", make_context(machine, ctx.clock, overhead, ctx.cpu_producer,
                                        ctx.cpu_consumer, warnings)},
               {"benchmarks", json::array()}};
-  if (auto err = write_json_atomic(out, doc)) {
+  if (auto err = output->write(doc, false)) {
     fmt::print(stderr, "ipcbench: {}\n", *err);
     return 2;
   }
@@ -550,6 +559,7 @@ int run_matrix(const RunOptions& options) {
   std::size_t done = 0;
   int failed = 0;
   bool interrupted = false;
+  bool lost = false;  // the results could not be written: not a success whatever the cells did
   // Repetitions outermost: the transports interleave, so a slow phase of the machine does not
   // fall on one transport's repetitions only.
   for (unsigned rep = 0; rep < options.repetitions && !interrupted; ++rep) {
@@ -561,7 +571,7 @@ int run_matrix(const RunOptions& options) {
         fmt::print(stderr, "\r\033[K[{}/{}] {} (elapsed {}, left ~{})", done + 1, total,
                    cell.name(), format_duration(elapsed), eta);
       }
-      std::string token = fmt::format("ipcbench-{}-{}", ::getpid(), done);
+      std::string token = cell_token(done);
       CellRun run;
       if (auto why = daemons.ensure(cell.transport, ctx.timeout)) {
         run.error = *why;
@@ -583,19 +593,27 @@ int run_matrix(const RunOptions& options) {
       }
       doc["benchmarks"].push_back(
           make_entry(cell, run, static_cast<int>(i), rep, options.repetitions));
-      if (auto err = write_json_atomic(out, doc)) fmt::print(stderr, "ipcbench: {}\n", *err);
+      if (auto err = output->write(doc, false)) {
+        fmt::print(stderr, "ipcbench: {}\n", *err);
+        lost = true;
+      }
     }
   }
   if (tty) fmt::print(stderr, "\r\033[K");
-  fmt::print("{}", render_tables(doc, ReportOptions{}));
-  fmt::print("\nResults: {} ({} cells{}, {})\n", out, doc["benchmarks"].size(),
-             failed ? fmt::format(", {} failed", failed) : "",
+  if (auto err = output->write(doc, true)) {
+    fmt::print(stderr, "ipcbench: {}\n", *err);
+    lost = true;
+  }
+  const std::string& out = output->path();
+  fmt::print(console, "{}", render_tables(doc, ReportOptions{}));
+  fmt::print(console, "\nResults: {} ({} cells{}, {})\n", out == "-" ? "standard output" : out,
+             doc["benchmarks"].size(), failed ? fmt::format(", {} failed", failed) : "",
              format_duration(std::chrono::duration<double>(Steady::now() - run_started).count()));
   if (interrupted) {
     fmt::print(stderr, "ipcbench: interrupted; the cells measured so far are in {}\n", out);
     return 130;
   }
-  return failed ? 1 : 0;
+  return failed || lost ? 1 : 0;
 }
 
 }  // namespace ipcbench

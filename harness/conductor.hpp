@@ -10,11 +10,4 @@ namespace ipcbench {
 // Exit codes: 0 every cell succeeded, 1 a cell failed (results still written), 130 interrupted.
 int run_matrix(const RunOptions& options);
 
-// Removes what a dead earlier run left: /dev/shm and /tmp names "ipcbench-<pid>-..." whose pid
-// no longer runs. Returns how many were removed.
-int sweep_stale_resources();
-
-// Removes /dev/shm/<token>* and /tmp/<token>* (the names one cell may have made).
-int sweep_token(const std::string& token);
-
 }  // namespace ipcbench

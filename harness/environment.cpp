@@ -16,6 +16,7 @@
 
 #include <fmt/format.h>
 
+#include "git_info.hpp"  // generated at build time: IPCBENCH_GIT_COMMIT
 #include "harness/process.hpp"
 
 #ifndef IPCBENCH_BUILD_TYPE
@@ -27,9 +28,6 @@
 #ifndef IPCBENCH_VERSION
 #define IPCBENCH_VERSION "unknown"
 #endif
-#ifndef IPCBENCH_SOURCE_DIR
-#define IPCBENCH_SOURCE_DIR "."
-#endif
 
 namespace ipcbench {
 
@@ -40,19 +38,6 @@ std::string read_first_line(const std::string& path) {
   std::string line;
   std::getline(in, line);
   return line;
-}
-
-std::string command_output(const std::string& command) {
-  std::string out;
-  if (FILE* pipe = ::popen(command.c_str(), "r")) {
-    char buffer[256];
-    while (std::fgets(buffer, sizeof buffer, pipe))
-      out += buffer;
-    ::pclose(pipe);
-  }
-  while (!out.empty() && (out.back() == '\n' || out.back() == '\r'))
-    out.pop_back();
-  return out;
 }
 
 std::string lowercase(std::string text) {
@@ -71,6 +56,8 @@ std::string hypervisor_vendor() {
   std::memcpy(vendor + 4, &c, 4);
   std::memcpy(vendor + 8, &d, 4);
   std::string v(vendor);
+  while (!v.empty() && v.back() == ' ')
+    v.pop_back();
   if (v.rfind("KVMKVMKVM", 0) == 0) return "KVM";
   if (v == "Microsoft Hv") return "Hyper-V";
   if (v == "VMwareVMware") return "VMware";
@@ -106,15 +93,7 @@ Machine inspect_machine() {
   if (::getloadavg(load, 3) == 3) m.load_avg = {load[0], load[1], load[2]};
   m.build_type = IPCBENCH_BUILD_TYPE;
   m.compiler = IPCBENCH_COMPILER;
-  m.git_commit =
-      command_output("git -C '" IPCBENCH_SOURCE_DIR "' rev-parse --short=12 HEAD 2>/dev/null");
-  if (!m.git_commit.empty() &&
-      !command_output("git -C '" IPCBENCH_SOURCE_DIR
-                      "' status --porcelain --untracked-files=no 2>/dev/null")
-           .empty()) {
-    m.git_commit += "-dirty";
-  }
-  if (m.git_commit.empty()) m.git_commit = "unknown";
+  m.git_commit = IPCBENCH_GIT_COMMIT;
   return m;
 }
 

@@ -2,6 +2,7 @@
 // much, and at what cost. Subcommands: list, run, report (and the hidden worker).
 #include <unistd.h>
 
+#include <cmath>
 #include <fstream>
 #include <iostream>
 
@@ -60,50 +61,66 @@ int main(int argc, char** argv) {
 
   auto* run = app.add_subcommand("run", "Run the comparison matrix; print tables; write JSON");
   std::string transports_text = "all", scenarios_text = "all", sizes_text, touch_text,
-              wait_text = "native", cpus_text, out;
-  std::uint64_t iterations = 0, messages = 0, warmup = 0;
-  unsigned repetitions = 1;
-  double timeout_s = 60, budget_s = 10;
-  long spin_us = 5;
+              wait_text = "native", cpus_text, out, iterations_text, messages_text, warmup_text,
+              repetitions_text = "1", timeout_text = "60", budget_text = "10", spin_text = "5";
   bool quick = false;
   run->add_option("--transports", transports_text, "Comma-separated transports, or all")
       ->capture_default_str();
   run->add_option("--scenarios", scenarios_text, "pingpong,throughput or all")
       ->capture_default_str();
-  run->add_option("--sizes", sizes_text,
-                  "Message sizes: list (64,1MiB) or range (8..4MiB doubles, 8..4MiB:8 times 8); "
-                  "default 64 for pingpong, 1MiB for throughput");
+  auto* sizes_opt = run->add_option(
+      "--sizes", sizes_text,
+      "Message sizes, 8 B to 64 MiB: list (64,1MiB) or range (8..4MiB doubles, 8..4MiB:8 times "
+      "8); default 64 for pingpong, 1MiB for throughput");
   auto* iterations_opt =
-      run->add_option("--iterations", iterations, "pingpong round trips measured (default 100000)");
+      run->add_option("--iterations", iterations_text,
+                      fmt::format("pingpong round trips measured, 1 to {} (default {})", kMaxCount,
+                                  kDefaultIterations));
   auto* messages_opt =
-      run->add_option("--messages", messages, "throughput messages measured (default 1000)");
+      run->add_option("--messages", messages_text,
+                      fmt::format("throughput messages measured, 1 to {} (default {})", kMaxCount,
+                                  kDefaultMessages));
   auto* warmup_opt = run->add_option(
-      "--warmup", warmup,
-      "unmeasured round trips/messages first (default 1000 pingpong, 10 throughput)");
-  run->add_option("--repetitions", repetitions, "Repeat each cell N times (interleaved)")
+      "--warmup", warmup_text,
+      fmt::format("unmeasured round trips/messages first, 0 to {} (default {} pingpong, {} "
+                  "throughput)",
+                  kMaxCount, kDefaultPingpongWarmup, kDefaultThroughputWarmup));
+  run->add_option("--repetitions", repetitions_text,
+                  fmt::format("Repeat each cell N times (interleaved), 1 to {}", kMaxRepetitions))
       ->capture_default_str();
-  run->add_option("--touch", touch_text,
-                  "edges|full|all: bytes written and checked (default full for pingpong, both "
-                  "for throughput)");
+  auto* touch_opt = run->add_option(
+      "--touch", touch_text,
+      "edges|full|all: bytes written and checked (default full for pingpong, both for "
+      "throughput)");
   run->add_option("--wait", wait_text, "native|spin|block|adaptive|all (comma-separated)")
       ->capture_default_str();
-  run->add_option("--spin-us", spin_us, "adaptive: spin this many microseconds, then block")
+  run->add_option(
+         "--spin-us", spin_text,
+         fmt::format("adaptive: spin this many microseconds, then block; 0 to {}", kMaxSpinUs))
       ->capture_default_str();
   run->add_option("--cpus", cpus_text, "A,B: pin producer to A, consumer to B (default last two)");
-  run->add_option("--timeout", timeout_s, "Seconds before a cell's workers are killed")
+  run->add_option("--timeout", timeout_text,
+                  fmt::format("Seconds before a cell's workers are killed, {:g} to {:g}",
+                              kMinTimeoutS, kMaxTimeoutS))
       ->capture_default_str();
-  run->add_option("--budget", budget_s, "pingpong: seconds of round trips at most per cell")
+  run->add_option("--budget", budget_text,
+                  fmt::format("pingpong: seconds of round trips at most per cell, {:g} to {:g}",
+                              kMinBudgetS, kMaxBudgetS))
       ->capture_default_str();
   run->add_flag("--quick", quick, "Fewer round trips and messages: a fast look, not a reference");
-  run->add_option("--out", out, "Results file (default results/run-<date>-<time>.json)");
+  auto* out_opt = run->add_option(
+      "--out", out,
+      "Results file (default results/run-<date>-<time>.json); - writes the JSON to standard "
+      "output and the tables to standard error");
 
   auto* report = app.add_subcommand("report", "Print the comparison tables of result files");
   std::vector<std::string> report_files;
   std::string format_text = "markdown", baseline = "shm";
   report->add_option("files", report_files, "Result files (JSON)")->required();
   report->add_option("--format", format_text, "markdown|csv")->capture_default_str();
-  report->add_option("--baseline", baseline, "Transport the pingpong ratio is to")
-      ->capture_default_str();
+  auto* baseline_opt =
+      report->add_option("--baseline", baseline, "Transport the pingpong ratio is to")
+          ->capture_default_str();
 
   auto* worker = app.add_subcommand("worker", "");  // hidden: one side of one cell
   worker->group("");
@@ -134,18 +151,23 @@ int main(int argc, char** argv) {
     }
     ro.baseline = baseline;
     nlohmann::json merged = {{"benchmarks", nlohmann::json::array()}};
+    std::vector<std::string> present;
     for (const auto& file : report_files) {
-      std::ifstream in(file);
-      if (!in) return usage_error("cannot read " + file);
-      try {
-        auto doc = nlohmann::json::parse(in);
-        if (!merged.contains("context") && doc.contains("context"))
-          merged["context"] = doc["context"];
-        for (auto& e : doc.at("benchmarks"))
-          merged["benchmarks"].push_back(e);
-      } catch (const std::exception& e) {
-        return usage_error(file + " is not an ipcbench results file: " + e.what());
+      auto doc = load_results(file);
+      if (!doc) return usage_error(doc.error());
+      if (!merged.contains("context")) merged["context"] = (*doc)["context"];
+      for (auto& e : (*doc)["benchmarks"]) {
+        std::string transport = e["transport"].get<std::string>();
+        if (std::ranges::find(present, transport) == present.end()) present.push_back(transport);
+        merged["benchmarks"].push_back(std::move(e));
       }
+    }
+    if (baseline_opt->count() && std::ranges::find(present, baseline) == present.end()) {
+      std::string names;
+      for (const auto& t : present)
+        names += (names.empty() ? "" : ", ") + t;
+      return usage_error(fmt::format("--baseline {}: not in these results; transports present: {}",
+                                     baseline, names.empty() ? "none" : names));
     }
     fmt::print("{}", render_tables(merged, ro));
     return 0;
@@ -159,12 +181,12 @@ int main(int argc, char** argv) {
   auto scenarios_list = parse_scenarios(scenarios_text);
   if (!scenarios_list) return usage_error(scenarios_list.error());
   o.scenarios = *scenarios_list;
-  if (!sizes_text.empty()) {
+  if (sizes_opt->count()) {
     auto sizes = parse_sizes(sizes_text);
     if (!sizes) return usage_error(sizes.error());
     o.sizes = *sizes;
   }
-  if (!touch_text.empty()) {
+  if (touch_opt->count()) {
     auto touches = parse_touches(touch_text);
     if (!touches) return usage_error(touches.error());
     o.touches = *touches;
@@ -172,30 +194,33 @@ int main(int argc, char** argv) {
   auto waits = parse_waits(wait_text);
   if (!waits) return usage_error(waits.error());
   o.waits = *waits;
-  if (iterations_opt->count()) {
-    if (iterations == 0) return usage_error("--iterations 0: at least 1 round trip");
-    o.iterations = iterations;
-  }
-  if (messages_opt->count()) {
-    if (messages == 0) return usage_error("--messages 0: at least 1 message");
-    o.messages = messages;
-  }
-  if (warmup_opt->count()) o.warmup = warmup;
-  if (repetitions == 0) return usage_error("--repetitions 0: at least 1");
-  o.repetitions = repetitions;
-  if (!(timeout_s > 0) || timeout_s > 86400) {
-    return usage_error(
-        fmt::format("--timeout {}: seconds, more than 0 and at most 86400", timeout_s));
-  }
-  if (!(budget_s > 0))
-    return usage_error(fmt::format("--budget {}: seconds, more than 0", budget_s));
-  if (spin_us < 0 || spin_us > 1'000'000) {
-    return usage_error(fmt::format("--spin-us {}: 0 to 1000000 microseconds", spin_us));
-  }
-  o.timeout = std::chrono::milliseconds(static_cast<long>(timeout_s * 1000));
-  o.budget = std::chrono::milliseconds(static_cast<long>(budget_s * 1000));
-  o.spin = std::chrono::microseconds(spin_us);
+  auto count = [&](CLI::Option* opt, const std::string& text, std::uint64_t lo,
+                   std::optional<std::uint64_t>& into) -> std::optional<std::string> {
+    if (!opt->count()) return std::nullopt;
+    auto value = parse_count(opt->get_name(), text, lo, kMaxCount);
+    if (!value) return value.error();
+    into = *value;
+    return std::nullopt;
+  };
+  if (auto bad = count(iterations_opt, iterations_text, 1, o.iterations)) return usage_error(*bad);
+  if (auto bad = count(messages_opt, messages_text, 1, o.messages)) return usage_error(*bad);
+  if (auto bad = count(warmup_opt, warmup_text, 0, o.warmup)) return usage_error(*bad);
+  auto repetitions = parse_count("--repetitions", repetitions_text, 1, kMaxRepetitions);
+  if (!repetitions) return usage_error(repetitions.error());
+  o.repetitions = static_cast<unsigned>(*repetitions);
+  auto timeout_s = parse_seconds("--timeout", timeout_text, kMinTimeoutS, kMaxTimeoutS);
+  if (!timeout_s) return usage_error(timeout_s.error());
+  auto budget_s = parse_seconds("--budget", budget_text, kMinBudgetS, kMaxBudgetS);
+  if (!budget_s) return usage_error(budget_s.error());
+  auto spin_us = parse_count("--spin-us", spin_text, 0, kMaxSpinUs);
+  if (!spin_us) return usage_error(spin_us.error());
+  o.timeout = std::chrono::milliseconds(std::llround(*timeout_s * 1000));
+  o.budget = std::chrono::milliseconds(std::llround(*budget_s * 1000));
+  o.spin = std::chrono::microseconds(*spin_us);
   o.quick = quick;
+  if (out_opt->count() && out.empty()) {
+    return usage_error("--out '': expected a file path, or - for standard output");
+  }
   o.out = out;
   if (!cpus_text.empty()) {
     auto cpus = parse_cpus(cpus_text);

@@ -2,7 +2,12 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <charconv>
+#include <cmath>
+#include <cstdlib>
+
+#include <fmt/format.h>
 
 #include "harness/process.hpp"
 
@@ -45,7 +50,51 @@ std::string lower(std::string_view text) {
   return out;
 }
 
+// An empty list, or an empty item in one ("a,,b"), named with the option.
+std::optional<Usage> empty_item(std::string_view flag, std::string_view text,
+                                std::string_view allowed) {
+  for (const auto& item : split(text, ',')) {
+    if (item.empty()) {
+      return fmt::format("{} '{}': {}; expected {}", flag, text,
+                         text.find_first_not_of(" ,") == std::string_view::npos
+                             ? "an empty list"
+                             : "an empty item in the list",
+                         allowed);
+    }
+  }
+  return std::nullopt;
+}
+
 }  // namespace
+
+std::expected<std::uint64_t, Usage> parse_count(std::string_view flag, std::string_view text,
+                                                std::uint64_t lo, std::uint64_t hi) {
+  std::uint64_t value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  const bool digits_only =
+      !text.empty() && text.find_first_not_of("0123456789") == std::string_view::npos;
+  if (!digits_only || ec != std::errc{} || end != text.data() + text.size() || value < lo ||
+      value > hi) {
+    return std::unexpected(
+        fmt::format("{} {}: expected a whole number from {} to {}", flag, text, lo, hi));
+  }
+  return value;
+}
+
+std::expected<double, Usage> parse_seconds(std::string_view flag, std::string_view text, double lo,
+                                           double hi) {
+  const std::string s(text);
+  char* end = nullptr;
+  errno = 0;
+  const double value = s.empty() ? 0 : std::strtod(s.c_str(), &end);
+  const bool plain = !s.empty() && s.find_first_not_of("0123456789.eE+-") == std::string::npos;
+  if (!plain || end != s.c_str() + s.size() || errno == ERANGE || !std::isfinite(value) ||
+      value < lo || value > hi) {
+    return std::unexpected(
+        fmt::format("{} {}: expected seconds from {:g} to {:g}", flag, text, lo, hi));
+  }
+  return value;
+}
 
 std::expected<std::size_t, Usage> parse_size(std::string_view text) {
   const std::string allowed =
@@ -72,6 +121,9 @@ std::expected<std::size_t, Usage> parse_size(std::string_view text) {
 }
 
 std::expected<std::vector<std::size_t>, Usage> parse_sizes(std::string_view text) {
+  if (auto bad = empty_item("--sizes", text, "sizes such as 64,4KiB or a range 8..4MiB")) {
+    return std::unexpected(*bad);
+  }
   std::vector<std::size_t> sizes;
   auto check = [](std::size_t bytes, std::string_view what) -> std::expected<void, Usage> {
     if (bytes < kMinMessageBytes || bytes > kMaxMessageBytes) {
@@ -128,6 +180,9 @@ std::expected<std::vector<std::string>, Usage> parse_transports(std::string_view
   std::vector<std::string> known;
   for (const auto& info : transports())
     known.emplace_back(info.name);
+  if (auto bad = empty_item("--transports", text, "transport names or all")) {
+    return std::unexpected(*bad);
+  }
   std::vector<std::string> out;
   for (const auto& name : split(text, ',')) {
     if (name == "all") {
@@ -156,6 +211,9 @@ std::expected<std::vector<std::string>, Usage> parse_transports(std::string_view
 }
 
 std::expected<std::vector<Scenario>, Usage> parse_scenarios(std::string_view text) {
+  if (auto bad = empty_item("--scenarios", text, "pingpong, throughput or all")) {
+    return std::unexpected(*bad);
+  }
   std::vector<Scenario> out;
   for (const auto& name : split(text, ',')) {
     if (name == "all") {
@@ -173,6 +231,7 @@ std::expected<std::vector<Scenario>, Usage> parse_scenarios(std::string_view tex
 }
 
 std::expected<std::vector<Touch>, Usage> parse_touches(std::string_view text) {
+  if (auto bad = empty_item("--touch", text, "edges, full or all")) return std::unexpected(*bad);
   std::vector<Touch> out;
   for (const auto& name : split(text, ',')) {
     if (name == "all") {
@@ -188,6 +247,9 @@ std::expected<std::vector<Touch>, Usage> parse_touches(std::string_view text) {
 }
 
 std::expected<std::vector<std::string>, Usage> parse_waits(std::string_view text) {
+  if (auto bad = empty_item("--wait", text, "native, spin, block, adaptive or all")) {
+    return std::unexpected(*bad);
+  }
   std::vector<std::string> out;
   for (const auto& name : split(text, ',')) {
     if (name != "native" && name != "all" && !parse_wait_mode(name)) {

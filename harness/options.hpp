@@ -47,6 +47,20 @@ inline constexpr std::uint64_t kQuickMessages = 100;
 inline constexpr std::uint64_t kQuickPingpongWarmup = 100;
 inline constexpr std::size_t kMaxMessageBytes = 64u << 20;
 
+// The ranges of the numeric options (README and --help say the same).
+inline constexpr std::uint64_t kMaxCount = 1'000'000'000;  // --iterations, --messages, --warmup
+inline constexpr unsigned kMaxRepetitions = 1000;
+inline constexpr double kMinTimeoutS = 1, kMaxTimeoutS = 86400;
+inline constexpr double kMinBudgetS = 0.1, kMaxBudgetS = 86400;
+inline constexpr std::uint64_t kMaxSpinUs = 1'000'000;
+
+// A whole number for option `flag`, from `lo` to `hi`: decimal digits only (no sign, no unit).
+std::expected<std::uint64_t, Usage> parse_count(std::string_view flag, std::string_view text,
+                                                std::uint64_t lo, std::uint64_t hi);
+// A number of seconds for option `flag`, from `lo` to `hi` (decimal, fractions allowed).
+std::expected<double, Usage> parse_seconds(std::string_view flag, std::string_view text, double lo,
+                                           double hi);
+
 // "64", "4KiB", "1MiB", "1GiB" (binary), "1KB", "1MB" (decimal), "100B".
 std::expected<std::size_t, Usage> parse_size(std::string_view text);
 // A comma-separated list of sizes or ranges: "A..B" doubles from A to B, "A..B:F" multiplies

@@ -4,7 +4,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -121,26 +123,85 @@ json make_entry(const Cell& cell, const CellRun& run, int family_index, unsigned
   return e;
 }
 
-std::optional<std::string> write_json_atomic(const std::string& path, const json& doc) {
-  namespace fs = std::filesystem;
-  std::error_code ec;
-  fs::path target(path);
-  if (target.has_parent_path()) fs::create_directories(target.parent_path(), ec);
-  std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    if (!out) return "cannot write " + tmp;
-    out << doc.dump(2) << "\n";
-    out.flush();
-    if (!out) return "cannot write " + tmp;
+// ---------------------------------------------------------------------------------------------
+// Reading a results file
+
+namespace {
+
+const char* type_name(const json& j) {
+  return j.type_name();  // "null", "object", "array", "string", "boolean", "number"
+}
+
+// Checks entry `e` (index `i`) of `benchmarks`; says which field is wrong and how.
+std::optional<std::string> check_entry(const json& e, std::size_t i) {
+  const std::string where = fmt::format("benchmarks[{}]", i);
+  if (!e.is_object()) return fmt::format("{}: expected an object, got {}", where, type_name(e));
+  auto want = [&](const char* key, bool required, auto&& ok,
+                  const char* what) -> std::optional<std::string> {
+    auto it = e.find(key);
+    if (it == e.end()) {
+      if (!required) return std::nullopt;
+      return fmt::format("{}: no field '{}'", where, key);
+    }
+    if (!ok(*it)) {
+      return fmt::format("{}.{}: expected {}, got {} {}", where, key, what, type_name(*it),
+                         it->dump().substr(0, 40));
+    }
+    return std::nullopt;
+  };
+  auto is_string = [](const json& j) { return j.is_string(); };
+  auto is_bool = [](const json& j) { return j.is_boolean(); };
+  auto is_number = [](const json& j) { return j.is_number(); };
+  auto is_size = [](const json& j) { return j.is_number_unsigned(); };
+  auto is_scenario = [](const json& j) {
+    return j.is_string() && parse_scenario(j.get<std::string>()).has_value();
+  };
+  if (auto bad = want("name", true, is_string, "a string")) return bad;
+  if (auto bad = want("scenario", true, is_scenario, "pingpong or throughput")) return bad;
+  if (auto bad = want("payload_bytes", true, is_size, "a whole number of bytes")) return bad;
+  for (const char* key : {"transport", "wait", "touch"}) {
+    if (auto bad = want(key, true, is_string, "a string")) return bad;
   }
-  if (int fd = ::open(tmp.c_str(), O_RDONLY | O_CLOEXEC); fd >= 0) {
-    ::fsync(fd);
-    ::close(fd);
+  if (auto bad = want("error_occurred", false, is_bool, "true or false")) return bad;
+  if (auto bad = want("error_message", false, is_string, "a string")) return bad;
+  if (auto bad = want("wait_is_native", false, is_bool, "true or false")) return bad;
+  for (const auto& [key, value] : e.items()) {
+    const bool numeric = key.ends_with("_ns") || key.ends_with("_per_s") ||
+                         key.ends_with("_per_second") || key == "real_time" || key == "cpu_time" ||
+                         key == "iterations" || key == "lost" || key == "delivered" ||
+                         key == "cpu_cores";
+    if (numeric && !value.is_number()) {
+      if (auto bad = want(key.c_str(), true, is_number, "a number")) return bad;
+    }
   }
-  fs::rename(tmp, target, ec);
-  if (ec) return "cannot rename " + tmp + " to " + path + ": " + ec.message();
   return std::nullopt;
+}
+
+}  // namespace
+
+std::expected<json, std::string> load_results(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return std::unexpected(fmt::format("cannot read {}: {}", path, std::strerror(errno)));
+  json doc;
+  try {
+    doc = json::parse(in);
+  } catch (const json::exception& e) {
+    return std::unexpected(fmt::format("{}: not JSON: {}", path, e.what()));
+  }
+  const auto* context = doc.is_object() ? &doc["context"] : nullptr;
+  if (!context || !context->is_object() || !context->contains("ipcbench_version")) {
+    return std::unexpected(
+        fmt::format("{}: not an ipcbench result file (no ipcbench context)", path));
+  }
+  const json& benchmarks = doc.contains("benchmarks") ? doc["benchmarks"] : json();
+  if (!benchmarks.is_array()) {
+    return std::unexpected(
+        fmt::format("{}: benchmarks: expected an array, got {}", path, type_name(benchmarks)));
+  }
+  for (std::size_t i = 0; i < benchmarks.size(); ++i) {
+    if (auto bad = check_entry(benchmarks[i], i)) return std::unexpected(path + ": " + *bad);
+  }
+  return doc;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 // renders tables from a file's contents, so `run` and `report` print the same tables.
 #pragma once
 
+#include <expected>
 #include <optional>
 #include <string>
 #include <vector>
@@ -28,16 +29,16 @@ struct CellRun {
 nlohmann::json make_entry(const Cell& cell, const CellRun& run, int family_index,
                           unsigned repetition, unsigned repetitions);
 
-// Writes `doc` to `path` through a temporary file and a rename, so a reader (or a crash) never
-// sees half a file. Creates the parent directory. Returns an error text on failure.
-std::optional<std::string> write_json_atomic(const std::string& path, const nlohmann::json& doc);
-
 enum class TableFormat { markdown, csv };
 
 struct ReportOptions {
   TableFormat format = TableFormat::markdown;
   std::string baseline = "shm";
 };
+
+// Reads an ipcbench results file and checks every field the tables use, so that a foreign or
+// damaged file is an error naming the file, the entry and the field, never a crash or silence.
+std::expected<nlohmann::json, std::string> load_results(const std::string& path);
 
 // The comparison tables for a results document (or several merged): pingpong and throughput.
 std::string render_tables(const nlohmann::json& doc, const ReportOptions& options);

@@ -1,5 +1,6 @@
 #include "harness/worker.hpp"
 
+#include <fcntl.h>
 #include <poll.h>
 #include <unistd.h>
 
@@ -96,7 +97,89 @@ class Control {
   int m_out;
 };
 
+// --- Faults the worker reports itself before it dies ------------------------------------------
+// A handler may only make async-signal-safe calls: it formats into a buffer by hand and write()s
+// one error event to the control pipe, then _exit()s.
+int g_control_fd = -1;
+
+struct Line {
+  char text[512];
+  std::size_t size = 0;
+  void add(const char* s) {
+    while (*s && size + 1 < sizeof text)
+      text[size++] = *s++;
+  }
+  void add_number(unsigned long long v, unsigned base) {
+    char digits[24];
+    int n = 0;
+    do {
+      digits[n++] = "0123456789abcdef"[v % base];
+      v /= base;
+    } while (v && n < 24);
+    while (n > 0 && size + 1 < sizeof text)
+      text[size++] = digits[--n];
+  }
+};
+
+// The short name of process `pid` (/proc/<pid>/comm), JSON-safe, into `line`.
+void add_process_name(Line& line, pid_t pid) {
+  char path[32] = "/proc/";
+  Line p;
+  p.add(path);
+  p.add_number(static_cast<unsigned long long>(pid), 10);
+  p.add("/comm");
+  p.text[p.size] = 0;
+  int fd = ::open(p.text, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return;
+  char comm[32] = {};
+  ssize_t n = ::read(fd, comm, sizeof comm - 1);
+  ::close(fd);
+  line.add(" (");
+  for (ssize_t i = 0; i < n; ++i) {
+    char c = comm[i];
+    if (c == '\n') break;
+    char one[2] = {(c == '"' || c == '\\' || c < 32) ? '?' : c, 0};
+    line.add(one);
+  }
+  line.add(")");
+}
+
+void on_fault(int sig, siginfo_t* info, void*) {
+  Line line;
+  if (sig == SIGBUS) {
+    line.add("{\"event\":\"error\",\"code\":\"corrupted shared memory\",\"reason\":\"");
+    line.add("SIGBUS at 0x");
+    line.add_number(reinterpret_cast<unsigned long long>(info->si_addr), 16);
+    line.add(": a shared segment was truncated under this process");
+  } else {
+    line.add("{\"event\":\"error\",\"code\":\"terminated\",\"reason\":\"");
+    line.add(sig == SIGTERM ? "SIGTERM" : "SIGHUP");
+    if (info->si_code == SI_USER || info->si_code == SI_QUEUE) {
+      line.add(" from pid ");
+      line.add_number(static_cast<unsigned long long>(info->si_pid), 10);
+      add_process_name(line, info->si_pid);
+    }
+  }
+  line.add("\"}\n");
+  if (g_control_fd >= 0) (void)!::write(g_control_fd, line.text, line.size);
+  ::_exit(1);
+}
+
+void install_fault_handlers(int control_fd) {
+  g_control_fd = control_fd;
+  struct sigaction sa {};
+  sa.sa_sigaction = on_fault;
+  sa.sa_flags = SA_SIGINFO;
+  sigemptyset(&sa.sa_mask);
+  for (int sig : {SIGBUS, SIGTERM, SIGHUP})
+    ::sigaction(sig, &sa, nullptr);
+}
+
 }  // namespace
+
+void install_worker_fault_handlers(int control_fd) {
+  install_fault_handlers(control_fd);
+}
 
 int worker_main(const std::string& spec_json) {
   std::signal(SIGPIPE, SIG_IGN);
@@ -108,6 +191,7 @@ int worker_main(const std::string& spec_json) {
     return 2;
   }
   Control control(spec.ctl_in, spec.ctl_out);
+  install_fault_handlers(spec.ctl_out);
   const TransportInfo* info = find_transport(spec.transport);
   if (!info) {
     control.error({Errc::unsupported, "unknown transport " + spec.transport});

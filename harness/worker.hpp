@@ -6,7 +6,8 @@
 //   {"event":"listening","address":A}   consumer: the producer may now connect to A
 //   {"event":"connected"}               the channel carries messages
 //   {"event":"result", ...}             the measurement (see worker.cpp), then the worker exits
-//   {"event":"error","code":C,"reason":R}  set-up or scenario failed, then the worker exits 1
+//   {"event":"error","code":C,"reason":R}  set-up or scenario failed, or a fault (SIGBUS) or
+//                                          signal (SIGTERM) ended it; then the worker exits 1
 // conductor -> worker: "go\n" once both are connected.
 #pragma once
 
@@ -46,6 +47,11 @@ struct WorkerSpec {
 nlohmann::json to_json(const WorkerSpec& spec);
 // Throws nlohmann::json::exception on a malformed spec (only the conductor writes specs).
 WorkerSpec worker_spec_from_json(const nlohmann::json& j);
+
+// Makes SIGBUS (a shared segment truncated under the worker), SIGTERM and SIGHUP report an error
+// event on `control_fd` before the process exits: the cell's reason names the fault and, for a
+// signal sent by a process, its pid and name. worker_main() installs them; tests call this.
+void install_worker_fault_handlers(int control_fd);
 
 // Runs the worker; returns the process's exit code.
 int worker_main(const std::string& spec_json);

@@ -9,6 +9,12 @@
 # pingpong size sweep (8 B to 4 MiB, every wait mode, 20,000 round trips or 2 s a cell).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The results name the commit the binary was built from: that commit must be the whole story.
+if [ -n "$(git status --porcelain --untracked-files=no 2>/dev/null)" ]; then
+  echo "reference: the working tree has uncommitted changes; commit or stash them first, so that" \
+    "the reference names the commit it was made with" >&2
+  exit 2
+fi
 scripts/build.sh > /dev/null
 build=${IPCBENCH_BUILD_DIR:-build}
 ipcbench="$build/ipcbench"

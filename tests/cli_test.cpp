@@ -12,46 +12,17 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tests/cli_run.hpp"
 #include "transports/transport.hpp"
 
 namespace ipcbench {
 namespace {
 
-struct Ran {
-  int code;
-  std::string out;  // stdout and stderr together
-};
+using testing::names_of_dead_runs;
+using testing::Ran;
 
 Ran run(const std::string& args) {
-  std::string cmd = std::string(IPCBENCH_EXE) + " " + args + " 2>&1";
-  Ran r{-1, ""};
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (!p) return r;
-  char buf[4096];
-  std::size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0)
-    r.out.append(buf, n);
-  int status = ::pclose(p);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
-
-// /dev/shm and /tmp names "ipcbench-<pid>-..." whose process no longer runs: what a finished
-// run left behind (a run sweeps older ones when it starts).
-std::vector<std::string> names_of_dead_runs() {
-  std::vector<std::string> out;
-  for (const char* dir : {"/dev/shm", "/tmp"}) {
-    std::error_code ec;
-    for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
-      std::string name = e.path().filename().string();
-      if (name.rfind("ipcbench-", 0) != 0) continue;
-      long pid = std::strtol(name.c_str() + 9, nullptr, 10);
-      if (pid > 0 && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) {
-        out.push_back(e.path().string());
-      }
-    }
-  }
-  return out;
+  return testing::run_cli(args);
 }
 
 TEST(Cli, ListShowsEveryTransport) {
@@ -64,21 +35,42 @@ TEST(Cli, ListShowsEveryTransport) {
 
 TEST(Cli, UsageErrorsExitTwoWithOneLineNamingTheValue) {
   struct Bad {
-    const char* args;
+    std::string args;
     const char* names;    // the bad value, quoted in the message
     const char* allowed;  // part of what is allowed
   };
   for (const Bad& b :
        {Bad{"run --transports carrier-pigeon", "carrier-pigeon", "unix-stream"},
         Bad{"run --sizes 12XB", "12XB", "MiB"}, Bad{"run --sizes 4", "4", "8 bytes"},
-        Bad{"run --iterations 0", "--iterations 0", "at least 1"},
-        Bad{"run --messages 0", "--messages 0", "at least 1"},
+        Bad{"run --iterations 0", "--iterations 0", "1 to 1000000000"},
+        Bad{"run --messages 0", "--messages 0", "1 to 1000000000"},
         Bad{"run --cpus 0,4095", "4095", "may use"}, Bad{"run --cpus 1,1", "1,1", "distinct"},
         Bad{"run --wait sleepy", "sleepy", "adaptive"}, Bad{"run --touch some", "some", "edges"},
         Bad{"run --scenarios latency", "latency", "throughput"},
-        Bad{"run --repetitions 0", "--repetitions 0", "at least 1"},
+        Bad{"run --repetitions 0", "--repetitions 0", "1 to 1000"},
         Bad{"run --frobnicate", "--frobnicate", "help"},
-        Bad{"report --format xml results.json", "xml", "csv"}}) {
+        Bad{"report --format xml results.json", "xml", "csv"},
+        // Numbers out of range, negative, overflowing or not numbers at all; empty lists.
+        Bad{"run --iterations -5", "-5", "1 to 1000000000"},
+        Bad{"run --iterations 18446744073709551616", "18446744073709551616", "1 to 1000000000"},
+        Bad{"run --warmup -1", "-1", "0 to 1000000000"},
+        Bad{"run --messages -1", "-1", "1 to 1000000000"},
+        Bad{"run --budget 1e30", "1e30", "0.1 to 86400"},
+        Bad{"run --budget 0.0001", "0.0001", "0.1 to 86400"},
+        Bad{"run --budget nan", "nan", "0.1 to 86400"},
+        Bad{"run --timeout 0.0001", "0.0001", "1 to 86400"},
+        Bad{"run --repetitions 100000", "100000", "1 to 1000"},
+        Bad{"run --spin-us -1", "-1", "0 to 1000000"},
+        Bad{"run --sizes ''", "--sizes", "empty list"},
+        Bad{"run --touch ''", "--touch", "empty list"},
+        Bad{"run --wait ''", "--wait", "empty list"},
+        Bad{"run --transports ''", "--transports", "empty list"},
+        Bad{"run --transports pipe,,tcp", "pipe,,tcp", "empty item"},
+        Bad{"run --scenarios ''", "--scenarios", "empty list"},
+        Bad{"run --out ''", "--out", "- for standard output"},
+        Bad{"report --baseline nope " + std::string(IPCBENCH_SOURCE_DIR) +
+                "/results/reference.json",
+            "nope", "transports present: pipe"}}) {
     Ran r = run(b.args);
     EXPECT_EQ(r.code, 2) << b.args << "\n" << r.out;
     EXPECT_NE(r.out.find(b.names), std::string::npos) << b.args << "\n" << r.out;
@@ -147,11 +139,12 @@ TEST(Cli, QuickRunOfEveryTransportProducesCompleteJson) {
 }
 
 TEST(Cli, AFailedCellIsRecordedAndTheRunGoesOn) {
-  // A 1-second timeout with a budget far beyond it: the pingpong cell is killed and recorded
+  // A 2-second timeout with a budget far beyond it: the pingpong cell is killed and recorded
   // as failed; the throughput cell after it still runs. Exit code 1.
   const std::string out = "/tmp/ipcbench-" + std::to_string(::getpid()) + "-fail.json";
   Ran r =
-      run("run --transports unix-stream --iterations 100000000 --budget 1000 --timeout 1 "
+      run("run --transports unix-stream --iterations 100000000 --budget 1000 --timeout 2 "
+          "--messages 20 "
           "--touch edges --out " +
           out);
   EXPECT_EQ(r.code, 1) << r.out;

@@ -14,6 +14,8 @@
 #include <memory>
 #include <thread>
 
+#include "harness/resources.hpp"
+
 namespace ipcbench::testing {
 
 namespace fs = std::filesystem;
@@ -34,7 +36,7 @@ class Daemons {
     stop(entry);
     DaemonConfig config;
     config.max_message_bytes = bytes;
-    config.token = "ipcbench-" + std::to_string(::getpid()) + "-daemon-" + std::string(info.name);
+    config.token = daemon_token(info.name);
     config.dir = "/tmp/" + config.token;
     fs::remove_all(config.dir);
     ::mkdir(config.dir.c_str(), 0700);
@@ -178,7 +180,7 @@ PairOutcome run_pair(const PairOptions& o, const Body& producer_body, const Body
     if (!out.setup_error.empty()) return out;
   }
   Capabilities caps = info->capabilities();
-  out.token = "ipcbench-" + std::to_string(::getpid()) + "-t" + std::to_string(g_cells++);
+  out.token = run_prefix() + "-t" + std::to_string(g_cells++);
   out.dir = "/tmp/" + out.token;
   fs::remove_all(out.dir);
   ::mkdir(out.dir.c_str(), 0700);

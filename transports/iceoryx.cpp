@@ -48,6 +48,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <iterator>
 #include <mutex>
 #include <set>
 #include <sstream>
@@ -143,6 +144,24 @@ pid_t find_roudi_process() {
   }
   ::closedir(proc);
   return found;
+}
+
+// The ipcbench process (a run's conductor, or a test) whose RouDi `roudi` is, or 0 when it is
+// somebody else's. ipcbench starts RouDi with "-c <its daemon directory>/roudi.toml", the
+// directory named after its daemon token, and as its own child.
+pid_t ipcbench_owner_of(pid_t roudi) {
+  std::ifstream in("/proc/" + std::to_string(roudi) + "/cmdline");
+  std::string cmdline((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (cmdline.find("-daemon-iceoryx/roudi.toml") == std::string::npos) return 0;
+  std::ifstream stat("/proc/" + std::to_string(roudi) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+  auto close = text.rfind(')');
+  if (close == std::string::npos) return 0;
+  std::istringstream fields(text.substr(close + 2));
+  std::string state;
+  long ppid = 0;
+  fields >> state >> ppid;
+  return static_cast<pid_t>(ppid);
 }
 
 // ---- The runtime ----------------------------------------------------------------------------
@@ -598,6 +617,17 @@ Result<std::unique_ptr<Daemon>> start_roudi(const DaemonConfig& config) {
     if (roudi_socket() == RoudiSocket::forbidden) return fail(Errc::unavailable, kForbidden);
     if (roudi_serving()) {
       pid_t pid = find_roudi_process();
+      // Another ipcbench process's RouDi stops when that process is done with it, and takes
+      // every client with it (SIGTERM): never lean on it. One RouDi per machine is iceoryx 2.0's
+      // rule, so this run's iceoryx cells cannot run now.
+      if (pid_t owner = pid > 0 ? ipcbench_owner_of(pid) : 0; owner > 0 && owner != ::getpid()) {
+        return fail(Errc::unavailable,
+                    "another ipcbench process (pid " + std::to_string(owner) +
+                        ") runs RouDi (pid " + std::to_string(pid) +
+                        ") and stops it when it is done, which would end this run's workers; "
+                        "iceoryx 2.0 allows one RouDi per machine: run the iceoryx cells after "
+                        "it has finished");
+      }
       std::fprintf(stderr,
                    "ipcbench: iceoryx: a RouDi is already running (pid %d); using it and leaving "
                    "it running. Its mempools decide which message sizes work.\n",

@@ -1,0 +1,52 @@
+// Running the ipcbench binary from a test, as a user would: its exit code and its output.
+#pragma once
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "harness/resources.hpp"
+
+namespace ipcbench::testing {
+
+struct Ran {
+  int code;
+  std::string out;  // what the command printed (stdout and stderr together unless redirected)
+};
+
+// Runs `ipcbench <args>` through the shell (so `args` may redirect), stderr joined to stdout
+// unless `args` redirects it.
+inline Ran run_cli(const std::string& args, bool join_stderr = true) {
+  std::string cmd = std::string(IPCBENCH_EXE) + " " + args + (join_stderr ? " 2>&1" : "");
+  Ran r{-1, ""};
+  FILE* p = ::popen(cmd.c_str(), "r");
+  if (!p) return r;
+  char buf[4096];
+  std::size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0)
+    r.out.append(buf, n);
+  int status = ::pclose(p);
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+// /dev/shm and /tmp names of runs whose process no longer runs: what a finished run left behind
+// (a run sweeps older ones when it starts).
+inline std::vector<std::string> names_of_dead_runs() {
+  std::vector<std::string> out;
+  for (const char* dir : {"/dev/shm", "/tmp"}) {
+    std::error_code ec;
+    for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
+      auto tag = parse_run_name(e.path().filename().string());
+      if (tag && !run_alive(*tag)) out.push_back(e.path().string());
+    }
+  }
+  return out;
+}
+
+}  // namespace ipcbench::testing

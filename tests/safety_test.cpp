@@ -1,0 +1,551 @@
+// Nothing clobbered, nothing lost: what `--out` may and may not do to what it is given, the
+// start-of-run sweep leaving a user's files alone, two runs at once, `report` on foreign JSON,
+// the reasons given for a stopped peer and for a fault, and the commit the results name. Each
+// test reproduces a defect that once was, with real processes where the defect needed them.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <regex>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "harness/worker.hpp"
+#include "tests/cli_run.hpp"
+#include "transports/peer_watch.hpp"
+
+namespace ipcbench::testing {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+// A quick cell: a few thousand round trips over a pipe.
+const std::string kQuick = "run --transports pipe --scenarios pingpong --iterations 2000 ";
+// A cell that lasts until it is interrupted (or its budget ends, long after any test is done).
+const std::string kLong =
+    "run --transports pipe --scenarios pingpong --wait block --iterations 1000000000 "
+    "--budget 600 --timeout 900 ";
+
+// A scratch directory for one test, removed afterwards.
+class Scratch {
+ public:
+  Scratch()
+      : m_path(fs::temp_directory_path() /
+               ("safety-" + std::to_string(::getpid()) + "-" + std::to_string(s_count++))) {
+    fs::remove_all(m_path);
+    fs::create_directories(m_path);
+  }
+  ~Scratch() {
+    std::error_code ec;
+    fs::permissions(m_path, fs::perms::owner_all, ec);
+    fs::remove_all(m_path, ec);
+  }
+  std::string operator/(const std::string& name) const { return (m_path / name).string(); }
+  const fs::path& path() const { return m_path; }
+  // The names in the directory that end in .tmp.
+  std::vector<std::string> temp_files() const {
+    std::vector<std::string> out;
+    for (const auto& e : fs::directory_iterator(m_path)) {
+      if (e.path().string().ends_with(".tmp")) out.push_back(e.path().string());
+    }
+    return out;
+  }
+
+ private:
+  static inline int s_count = 0;
+  fs::path m_path;
+};
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+std::size_t lines(const std::string& text) {
+  return static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n'));
+}
+
+// `ipcbench <args>` started in the background, its output in a file.
+class Background {
+ public:
+  explicit Background(const std::string& args, const std::string& log) {
+    m_pid = ::fork();
+    if (m_pid == 0) {
+      int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+      ::dup2(fd, 1);
+      ::dup2(fd, 2);
+      ::setpgid(0, 0);  // its own group: a signal to it is not one to the test
+      ::execl("/bin/sh", "sh", "-c", ("exec " + std::string(IPCBENCH_EXE) + " " + args).c_str(),
+              nullptr);
+      ::_exit(127);
+    }
+  }
+  ~Background() {
+    if (m_pid > 0 && !m_status) {
+      ::kill(m_pid, SIGKILL);
+      wait();
+    }
+  }
+  pid_t pid() const { return m_pid; }
+  void signal(int sig) const { ::kill(m_pid, sig); }
+  int wait() {
+    if (!m_status) {
+      int status = 0;
+      ::waitpid(m_pid, &status, 0);
+      m_status = status;
+    }
+    return WIFEXITED(*m_status) ? WEXITSTATUS(*m_status) : -1;
+  }
+
+ private:
+  pid_t m_pid = -1;
+  std::optional<int> m_status;
+};
+
+// Waits (polling, at most a minute: a bound, not an expectation) until `ready()` holds.
+bool eventually(const std::function<bool()>& ready) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (ready()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return false;
+}
+
+// Is `path` a file some process holds a write lock on (the results lock)?
+bool locked(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  struct flock fl {};
+  fl.l_type = F_WRLCK;
+  fl.l_whence = SEEK_SET;
+  bool held = ::fcntl(fd, F_GETLK, &fl) == 0 && fl.l_type != F_UNLCK;
+  ::close(fd);
+  return held;
+}
+
+// The pid of a worker of the run with conductor `run` in role `role`, or 0.
+pid_t find_worker(pid_t run, const std::string& role) {
+  const std::string token = "ipcbench-run" + std::to_string(run) + ".";
+  for (const auto& e : fs::directory_iterator("/proc")) {
+    const std::string cmdline = read_file(e.path().string() + "/cmdline");
+    if (cmdline.find(token) != std::string::npos &&
+        cmdline.find("\"role\":\"" + role + "\"") != std::string::npos) {
+      return static_cast<pid_t>(std::stol(e.path().filename().string()));
+    }
+  }
+  return 0;
+}
+
+// The pid of a process that has exited (and was reaped): certainly not alive.
+pid_t dead_pid() {
+  pid_t child = ::fork();
+  if (child == 0) ::_exit(0);
+  ::waitpid(child, nullptr, 0);
+  return child;
+}
+
+// ---- --out ------------------------------------------------------------------------------------
+
+TEST(Out, ACharacterDeviceIsWrittenNeverReplaced) {
+  Scratch dir;
+  std::string device = "/dev/null";
+  if (::geteuid() == 0) {
+    // As root the old code turned /dev/null into a file; a private twin keeps the real one safe.
+    device = dir / "null";
+    ASSERT_EQ(::mknod(device.c_str(), S_IFCHR | 0666, makedev(1, 3)), 0) << std::strerror(errno);
+  }
+  Ran r = run_cli(kQuick + "--out " + device);
+  EXPECT_EQ(r.code, 0) << r.out;
+  struct stat st;
+  ASSERT_EQ(::lstat(device.c_str(), &st), 0);
+  EXPECT_TRUE(S_ISCHR(st.st_mode)) << device << " was replaced";
+  EXPECT_EQ(dir.temp_files(), std::vector<std::string>{});
+}
+
+TEST(Out, AWriteToAFullDeviceFailsTheRun) {
+  Scratch dir;
+  std::string device = "/dev/full";
+  if (::geteuid() == 0) {
+    device = dir / "full";
+    ASSERT_EQ(::mknod(device.c_str(), S_IFCHR | 0666, makedev(1, 7)), 0) << std::strerror(errno);
+  }
+  Ran r = run_cli(kQuick + "--out " + device);
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_NE(r.out.find("No space left on device"), std::string::npos) << r.out;
+  struct stat st;
+  ASSERT_EQ(::lstat(device.c_str(), &st), 0);
+  EXPECT_TRUE(S_ISCHR(st.st_mode));
+}
+
+TEST(Out, ASymbolicLinkIsFollowedItsTargetUpdatedTheLinkKept) {
+  Scratch dir;
+  const std::string target = dir / "real.json", link = dir / "link.json";
+  { std::ofstream(target) << "old\n"; }
+  ASSERT_EQ(::chmod(target.c_str(), 0640), 0);
+  ASSERT_EQ(::symlink("real.json", link.c_str()), 0);
+  Ran r = run_cli(kQuick + "--out " + link);
+  ASSERT_EQ(r.code, 0) << r.out;
+  struct stat st;
+  ASSERT_EQ(::lstat(link.c_str(), &st), 0);
+  EXPECT_TRUE(S_ISLNK(st.st_mode)) << "the link was replaced by a file";
+  ASSERT_EQ(::stat(target.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0640u) << "the target's permissions changed";
+  auto doc = json::parse(read_file(target));
+  EXPECT_EQ(doc.at("benchmarks").size(), 1u);
+  EXPECT_EQ(dir.temp_files(), std::vector<std::string>{});
+}
+
+TEST(Out, AFifoIsWrittenOnceWithTheWholeDocument) {
+  Scratch dir;
+  const std::string fifo = dir / "fifo";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  // No reader: an error before the first cell, not a hang.
+  Ran none = run_cli(kQuick + "--out " + fifo);
+  EXPECT_EQ(none.code, 2) << none.out;
+  EXPECT_NE(none.out.find("no process has open for reading"), std::string::npos) << none.out;
+
+  std::string received;
+  std::thread reader([&] { received = read_file(fifo); });  // opens when a writer does
+  Ran r;
+  ASSERT_TRUE(eventually([&] {
+    r = run_cli(kQuick + "--out " + fifo);
+    return r.code != 2;  // 2: the reader had not opened the FIFO yet
+  })) << r.out;
+  reader.join();
+  EXPECT_EQ(r.code, 0) << r.out;
+  auto doc = json::parse(received);  // one whole document
+  EXPECT_EQ(doc.at("benchmarks").size(), 1u);
+  struct stat st;
+  ASSERT_EQ(::lstat(fifo.c_str(), &st), 0);
+  EXPECT_TRUE(S_ISFIFO(st.st_mode));
+}
+
+TEST(Out, DashWritesTheJsonToStandardOutputAndTheTablesToStandardError) {
+  Ran json_only = run_cli(kQuick + "--out - 2>/dev/null", false);
+  ASSERT_EQ(json_only.code, 0) << json_only.out;
+  auto doc = json::parse(json_only.out);
+  EXPECT_EQ(doc.at("benchmarks").size(), 1u);
+  Ran tables = run_cli(kQuick + "--out - 2>&1 >/dev/null", false);
+  ASSERT_EQ(tables.code, 0) << tables.out;
+  EXPECT_NE(tables.out.find("| transport"), std::string::npos) << tables.out;
+  EXPECT_EQ(tables.out.find("\"benchmarks\""), std::string::npos);
+}
+
+TEST(Out, ADirectoryIsAUsageErrorBeforeTheFirstCell) {
+  Scratch dir;
+  Ran r = run_cli(kQuick + "--out " + dir.path().string());
+  EXPECT_EQ(r.code, 2) << r.out;
+  EXPECT_NE(r.out.find("Is a directory"), std::string::npos) << r.out;
+  EXPECT_EQ(lines(r.out), 1u) << r.out;
+  EXPECT_EQ(dir.temp_files(), std::vector<std::string>{});
+}
+
+TEST(Out, ADirectoryThatCannotBeWrittenIsAUsageError) {
+  Scratch dir;
+  ASSERT_EQ(::chmod(dir.path().c_str(), 0555), 0);
+  if (::geteuid() == 0) {
+    // Root writes anywhere: run as nobody, who cannot write here.
+    const std::string cmd = "setpriv --reuid=65534 --regid=65534 --clear-groups " +
+                            std::string(IPCBENCH_EXE) + " " + kQuick + "--out " + (dir / "r.json") +
+                            " 2>&1";
+    FILE* p = ::popen(cmd.c_str(), "r");
+    ASSERT_NE(p, nullptr);
+    std::string out;
+    char buf[4096];
+    std::size_t n;
+    while ((n = std::fread(buf, 1, sizeof buf, p)) > 0)
+      out.append(buf, n);
+    int status = ::pclose(p);
+    ASSERT_TRUE(WIFEXITED(status));
+    if (WEXITSTATUS(status) == 127 || out.find("setpriv") != std::string::npos) {
+      GTEST_SKIP() << "setpriv is needed to drop root: " << out;
+    }
+    EXPECT_EQ(WEXITSTATUS(status), 2) << out;
+    EXPECT_NE(out.find("Permission denied"), std::string::npos) << out;
+    EXPECT_EQ(lines(out), 1u) << out;
+  } else {
+    Ran r = run_cli(kQuick + "--out " + (dir / "r.json"));
+    EXPECT_EQ(r.code, 2) << r.out;
+    EXPECT_NE(r.out.find("Permission denied"), std::string::npos) << r.out;
+    EXPECT_EQ(lines(r.out), 1u) << r.out;
+  }
+  ASSERT_EQ(::chmod(dir.path().c_str(), 0755), 0);
+  EXPECT_EQ(dir.temp_files(), std::vector<std::string>{});
+  EXPECT_FALSE(fs::exists(dir / "r.json"));
+}
+
+TEST(Out, ARenameThatFailsRemovesItsTempFileAndFailsTheRun) {
+  Scratch dir;
+  const std::string out = dir / "r.json";
+  Background run(
+      "run --transports pipe --scenarios pingpong --wait block --iterations 1000000000 "
+      "--repetitions 3 --budget 1 --out " +
+          out,
+      dir / "log");
+  // Once the first document is there (the run is under way)...
+  ASSERT_TRUE(eventually([&] { return locked(out) && !read_file(out).empty(); }))
+      << read_file(dir / "log");
+  // With the conductor stopped, its results file becomes a directory that a rename cannot
+  // replace; every write from now on fails.
+  run.signal(SIGSTOP);
+  fs::remove(out);
+  fs::create_directories(out + "/inside");
+  run.signal(SIGCONT);
+  EXPECT_EQ(run.wait(), 1) << read_file(dir / "log");
+  EXPECT_NE(read_file(dir / "log").find("cannot replace"), std::string::npos)
+      << read_file(dir / "log");
+  EXPECT_EQ(dir.temp_files(), std::vector<std::string>{});
+  EXPECT_TRUE(fs::exists(out + "/inside"));
+}
+
+TEST(Out, ASecondRunGivenTheSameFileRefusesAtStart) {
+  Scratch dir;
+  const std::string out = dir / "r.json";
+  Background first(kLong + "--out " + out, dir / "log");
+  ASSERT_TRUE(eventually([&] { return locked(out); })) << read_file(dir / "log");
+  Ran second = run_cli(kQuick + "--out " + out);
+  EXPECT_EQ(second.code, 2) << second.out;
+  EXPECT_NE(second.out.find("another ipcbench run (pid " + std::to_string(first.pid()) + ")"),
+            std::string::npos)
+      << second.out;
+  EXPECT_EQ(lines(second.out), 1u) << second.out;
+  first.signal(SIGINT);
+  EXPECT_EQ(first.wait(), 130) << read_file(dir / "log");
+  // The first run's file is whole, and still its own.
+  auto doc = json::parse(read_file(out));
+  EXPECT_TRUE(doc.contains("context"));
+}
+
+// ---- the sweep ----------------------------------------------------------------------------------
+
+TEST(Sweep, RemovesOnlyWhatIpcbenchMadeForADeadRun) {
+  const pid_t dead = dead_pid();
+  const std::string stale = "ipcbench-run" + std::to_string(dead) + ".1";
+  // A user's things that look like ipcbench's.
+  const std::string user_file = "/tmp/ipcbench-" + std::to_string(dead) + ".json";
+  const std::string user_dir = "/tmp/ipcbench-" + std::to_string(dead) + "1129";
+  const std::string user_shm = "/dev/shm/ipcbench-" + std::to_string(dead) + "-mine";
+  const std::string unmarked = "/tmp/" + stale + "-cell0";  // the pattern, but no marker
+  const std::string link = "/tmp/" + stale + "-cell1";      // the pattern, but a link
+  // What a dead run really left: a marked directory and a shared-memory file.
+  const std::string marked = "/tmp/" + stale + "-cell2";
+  const std::string shm = "/dev/shm/" + stale + "-cell2-shm";
+  { std::ofstream(user_file) << "{}\n"; }
+  fs::create_directories(user_dir);
+  { std::ofstream(user_dir + "/notes.txt") << "mine\n"; }
+  { std::ofstream(user_shm) << "mine\n"; }
+  fs::create_directories(unmarked);
+  { std::ofstream(unmarked + "/notes.txt") << "mine\n"; }
+  ASSERT_EQ(::symlink(user_dir.c_str(), link.c_str()), 0);
+  fs::create_directories(marked);
+  { std::ofstream(marked + "/" + std::string(kPrivateMarker)) << stale + "-cell2"; }
+  { std::ofstream(shm) << "ring\n"; }
+
+  Ran r = run_cli(kQuick + "--out /dev/null");
+  EXPECT_EQ(r.code, 0) << r.out;
+
+  EXPECT_TRUE(fs::exists(user_file));
+  EXPECT_TRUE(fs::exists(user_dir + "/notes.txt"));
+  EXPECT_TRUE(fs::exists(user_shm));
+  EXPECT_TRUE(fs::exists(unmarked + "/notes.txt"));
+  EXPECT_TRUE(fs::is_symlink(link));
+  EXPECT_FALSE(fs::exists(marked)) << "a dead run's directory was left";
+  EXPECT_FALSE(fs::exists(shm)) << "a dead run's shared memory was left";
+  for (const auto& p : {user_file, user_dir, user_shm, unmarked, link}) {
+    std::error_code ec;
+    fs::remove_all(p, ec);
+  }
+}
+
+TEST(Sweep, LeavesAnotherUsersFilesAlone) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to make a file of another user";
+  const std::string stale = "ipcbench-run" + std::to_string(dead_pid()) + ".1";
+  const std::string shm = "/dev/shm/" + stale + "-cell0-shm";
+  { std::ofstream(shm) << "theirs\n"; }
+  ASSERT_EQ(::chown(shm.c_str(), 65534, 65534), 0);
+  Ran r = run_cli(kQuick + "--out /dev/null");
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_TRUE(fs::exists(shm));
+  fs::remove(shm);
+}
+
+TEST(Iceoryx, ASecondRunSaysWhyItCannotUseTheFirstRunsRoudiAndKillsNothing) {
+  const TransportInfo* iceoryx = find_transport("iceoryx");
+  if (!iceoryx || !iceoryx->unavailable.empty()) GTEST_SKIP() << "iceoryx is not built here";
+  Scratch dir;
+  Background first(
+      "run --transports iceoryx --scenarios pingpong --wait block --iterations 1000000000 "
+      "--budget 600 --out " +
+          (dir / "a.json"),
+      dir / "log");
+  // Its RouDi serves once its consumer runs.
+  ASSERT_TRUE(eventually([&] { return find_worker(first.pid(), "consumer") > 0; }))
+      << read_file(dir / "log");
+  Ran second = run_cli("run --transports iceoryx --scenarios pingpong --iterations 100 --out " +
+                       (dir / "b.json"));
+  EXPECT_EQ(second.code, 1) << second.out;
+  EXPECT_NE(second.out.find("another ipcbench process (pid " + std::to_string(first.pid()) + ")"),
+            std::string::npos)
+      << second.out;
+  // The first run was not disturbed: its cell is still measuring when it is interrupted.
+  EXPECT_GT(find_worker(first.pid(), "producer"), 0);
+  first.signal(SIGINT);
+  EXPECT_EQ(first.wait(), 130) << read_file(dir / "log");
+  EXPECT_EQ(read_file(dir / "log").find("SIGTERM"), std::string::npos) << read_file(dir / "log");
+}
+
+// ---- report ---------------------------------------------------------------------------------
+
+TEST(Report, ForeignJsonIsAUsageErrorNamingTheFileTheEntryAndTheField) {
+  Scratch dir;
+  const std::string file = dir / "j.json";
+  const std::string ctx = R"("context":{"ipcbench_version":"0.1.0"},)";
+  const std::string cell =
+      R"("name":"pingpong/pipe/64/block/full","transport":"pipe","wait":"block","touch":"full")";
+  struct Case {
+    std::string text;
+    std::string says;
+  };
+  for (const Case& c : std::vector<Case>{
+           {R"({"benchmarks":[{"name":5}]})", "not an ipcbench result file"},
+           {R"({"benchmarks":null})", "not an ipcbench result file"},
+           {R"({"benchmarks":5})", "not an ipcbench result file"},
+           {R"({"context":{"executable":"bench"},"benchmarks":[]})", "not an ipcbench result file"},
+           {"[1,2]", "not an ipcbench result file"},
+           {"{" + ctx + R"("benchmarks":5})", "benchmarks: expected an array"},
+           {"{" + ctx + R"("benchmarks":[{"name":5}]})", "benchmarks[0].name"},
+           {"{" + ctx + R"("benchmarks":[{"name":"x","scenario":5}]})", "benchmarks[0].scenario"},
+           {"{" + ctx + R"("benchmarks":[{)" + cell +
+                R"(,"scenario":"pingpong","payload_bytes":"big"}]})",
+            "benchmarks[0].payload_bytes"},
+           {"{" + ctx + R"("benchmarks":[{)" + cell +
+                R"(,"scenario":"pingpong","payload_bytes":64,"error_occurred":"yes"}]})",
+            "benchmarks[0].error_occurred"},
+           {"{" + ctx + R"("benchmarks":[{)" + cell +
+                R"(,"scenario":"pingpong","payload_bytes":64,"p50_ns":"fast"}]})",
+            "benchmarks[0].p50_ns"},
+           {"{not json", "not JSON"},
+       }) {
+    { std::ofstream(file) << c.text; }
+    Ran r = run_cli("report " + file);
+    EXPECT_EQ(r.code, 2) << c.text << "\n" << r.out;
+    EXPECT_NE(r.out.find(file), std::string::npos) << c.text << "\n" << r.out;
+    EXPECT_NE(r.out.find(c.says), std::string::npos) << c.text << "\n" << r.out;
+    EXPECT_EQ(lines(r.out), 1u) << c.text << "\n" << r.out;
+  }
+}
+
+// ---- reasons ----------------------------------------------------------------------------------
+
+TEST(Reasons, AStoppedPeerIsReportedAsStoppedNotGone) {
+  Scratch dir;
+  const std::string out = dir / "r.json";
+  Background run(
+      "run --transports unix-stream --scenarios pingpong --iterations 1000000000 --budget 600 "
+      "--timeout 5 --out " +
+          out,
+      dir / "log");
+  pid_t consumer = 0;
+  ASSERT_TRUE(eventually([&] { return (consumer = find_worker(run.pid(), "consumer")) > 0; }));
+  ASSERT_TRUE(eventually([&] { return locked(out); }));
+  ::kill(consumer, SIGSTOP);
+  EXPECT_EQ(run.wait(), 1) << read_file(dir / "log");
+  ::kill(consumer, SIGKILL);  // (killed by the conductor already; in case it was not)
+  auto doc = json::parse(read_file(out));
+  ASSERT_EQ(doc.at("benchmarks").size(), 1u);
+  const std::string reason = doc["benchmarks"][0].value("error_message", "");
+  EXPECT_NE(reason.find("the consumer is alive but stopped"), std::string::npos) << reason;
+  EXPECT_EQ(reason.find("gone"), std::string::npos) << reason;
+}
+
+// A worker's fault handlers: each writes one error event to the control descriptor and exits.
+std::string fault_report(const std::function<void()>& fault) {
+  int pipefd[2];
+  EXPECT_EQ(::pipe(pipefd), 0);
+  pid_t child = ::fork();
+  if (child == 0) {
+    ::close(pipefd[0]);
+    install_worker_fault_handlers(pipefd[1]);
+    fault();
+    ::_exit(42);  // the fault did not happen
+  }
+  ::close(pipefd[1]);
+  std::string line;
+  char buf[512];
+  ssize_t n;
+  while ((n = ::read(pipefd[0], buf, sizeof buf)) > 0)
+    line.append(buf, static_cast<std::size_t>(n));
+  ::close(pipefd[0]);
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 1) << status;
+  return line;
+}
+
+TEST(Reasons, ASegmentTruncatedUnderAWorkerIsReportedAsCorruptedSharedMemory) {
+  std::string line = fault_report([] {
+    int fd = ::memfd_create("segment", 0);
+    (void)!::ftruncate(fd, 8192);
+    auto* p = static_cast<volatile char*>(
+        ::mmap(nullptr, 8192, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0));
+    (void)!::ftruncate(fd, 0);  // as another process would
+    p[4096] = 1;                // SIGBUS
+  });
+  auto event = json::parse(line);
+  EXPECT_EQ(event.at("event"), "error");
+  EXPECT_EQ(event.at("code"), "corrupted shared memory");
+  const std::string reason = event.at("reason");
+  EXPECT_NE(reason.find("SIGBUS"), std::string::npos) << reason;
+  EXPECT_NE(reason.find("truncated"), std::string::npos) << reason;
+}
+
+TEST(Reasons, ASignalFromAnotherProcessNamesItsSender) {
+  std::string line = fault_report([] {
+    if (::fork() == 0) {  // another process sends it, as another run's RouDi once did
+      ::kill(::getppid(), SIGTERM);
+      ::_exit(0);
+    }
+    for (;;)
+      ::pause();
+  });
+  auto event = json::parse(line);
+  EXPECT_EQ(event.at("code"), "terminated");
+  const std::string reason = event.at("reason");
+  EXPECT_TRUE(std::regex_search(reason, std::regex(R"(SIGTERM from pid \d+ \(safety_tests\))")))
+      << reason;
+}
+
+// ---- the commit ---------------------------------------------------------------------------------
+
+TEST(Context, TheCommitIsTheOneTheBinaryWasBuiltFrom) {
+  // Read at run time from the source tree, it needed git on PATH (and named whatever the tree
+  // was at by then). Captured at build time, it needs neither.
+  const std::string cmd = "env PATH=/nonexistent " + std::string(IPCBENCH_EXE) +
+                          " run --transports pipe --scenarios pingpong --iterations 100 --out - "
+                          "2>/dev/null";
+  FILE* p = ::popen(cmd.c_str(), "r");
+  ASSERT_NE(p, nullptr);
+  std::string out;
+  char buf[4096];
+  std::size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0)
+    out.append(buf, n);
+  ASSERT_EQ(::pclose(p), 0) << out;
+  const std::string commit = json::parse(out).at("context").at("git_commit");
+  EXPECT_TRUE(std::regex_match(commit, std::regex("[0-9a-f]{12}(-dirty)?"))) << commit;
+}
+
+}  // namespace
+}  // namespace ipcbench::testing
