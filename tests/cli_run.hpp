@@ -19,10 +19,8 @@ struct Ran {
   std::string out;  // what the command printed (stdout and stderr together unless redirected)
 };
 
-// Runs `ipcbench <args>` through the shell (so `args` may redirect), stderr joined to stdout
-// unless `args` redirects it.
-inline Ran run_cli(const std::string& args, bool join_stderr = true) {
-  std::string cmd = std::string(IPCBENCH_EXE) + " " + args + (join_stderr ? " 2>&1" : "");
+// Runs a shell command; what it prints on standard output, and its exit code.
+inline Ran run_command(const std::string& cmd) {
   Ran r{-1, ""};
   FILE* p = ::popen(cmd.c_str(), "r");
   if (!p) return r;
@@ -33,6 +31,12 @@ inline Ran run_cli(const std::string& args, bool join_stderr = true) {
   int status = ::pclose(p);
   r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return r;
+}
+
+// Runs `ipcbench <args>` through the shell (so `args` may redirect), stderr joined to stdout
+// unless `join_stderr` is false.
+inline Ran run_cli(const std::string& args, bool join_stderr = true) {
+  return run_command(std::string(IPCBENCH_EXE) + " " + args + (join_stderr ? " 2>&1" : ""));
 }
 
 // /dev/shm and /tmp names of runs whose process no longer runs: what a finished run left behind

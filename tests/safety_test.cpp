@@ -158,35 +158,38 @@ pid_t dead_pid() {
 
 // ---- --out ------------------------------------------------------------------------------------
 
+// A character device to give --out: the real one as a user, a private twin as root (as root the
+// old code turned /dev/null into a regular file: the twin keeps the real one safe).
+std::string device(const Scratch& dir, const char* name, unsigned minor) {
+  const std::string real = std::string("/dev/") + name;
+  if (::geteuid() != 0) return real;
+  const std::string twin = dir / name;
+  return ::mknod(twin.c_str(), S_IFCHR | 0666, makedev(1, minor)) == 0 ? twin : "";
+}
+
+bool is_character_device(const std::string& path) {
+  struct stat st;
+  return ::lstat(path.c_str(), &st) == 0 && S_ISCHR(st.st_mode);
+}
+
 TEST(Out, ACharacterDeviceIsWrittenNeverReplaced) {
   Scratch dir;
-  std::string device = "/dev/null";
-  if (::geteuid() == 0) {
-    // As root the old code turned /dev/null into a file; a private twin keeps the real one safe.
-    device = dir / "null";
-    ASSERT_EQ(::mknod(device.c_str(), S_IFCHR | 0666, makedev(1, 3)), 0) << std::strerror(errno);
-  }
-  Ran r = run_cli(kQuick + "--out " + device);
+  const std::string null = device(dir, "null", 3);
+  ASSERT_FALSE(null.empty()) << std::strerror(errno);
+  Ran r = run_cli(kQuick + "--out " + null);
   EXPECT_EQ(r.code, 0) << r.out;
-  struct stat st;
-  ASSERT_EQ(::lstat(device.c_str(), &st), 0);
-  EXPECT_TRUE(S_ISCHR(st.st_mode)) << device << " was replaced";
+  EXPECT_TRUE(is_character_device(null)) << null << " was replaced";
   EXPECT_EQ(dir.temp_files(), std::vector<std::string>{});
 }
 
 TEST(Out, AWriteToAFullDeviceFailsTheRun) {
   Scratch dir;
-  std::string device = "/dev/full";
-  if (::geteuid() == 0) {
-    device = dir / "full";
-    ASSERT_EQ(::mknod(device.c_str(), S_IFCHR | 0666, makedev(1, 7)), 0) << std::strerror(errno);
-  }
-  Ran r = run_cli(kQuick + "--out " + device);
+  const std::string full = device(dir, "full", 7);
+  ASSERT_FALSE(full.empty()) << std::strerror(errno);
+  Ran r = run_cli(kQuick + "--out " + full);
   EXPECT_EQ(r.code, 1) << r.out;
   EXPECT_NE(r.out.find("No space left on device"), std::string::npos) << r.out;
-  struct stat st;
-  ASSERT_EQ(::lstat(device.c_str(), &st), 0);
-  EXPECT_TRUE(S_ISCHR(st.st_mode));
+  EXPECT_TRUE(is_character_device(full));
 }
 
 TEST(Out, ASymbolicLinkIsFollowedItsTargetUpdatedTheLinkKept) {
@@ -260,21 +263,13 @@ TEST(Out, ADirectoryThatCannotBeWrittenIsAUsageError) {
     const std::string cmd = "setpriv --reuid=65534 --regid=65534 --clear-groups " +
                             std::string(IPCBENCH_EXE) + " " + kQuick + "--out " + (dir / "r.json") +
                             " 2>&1";
-    FILE* p = ::popen(cmd.c_str(), "r");
-    ASSERT_NE(p, nullptr);
-    std::string out;
-    char buf[4096];
-    std::size_t n;
-    while ((n = std::fread(buf, 1, sizeof buf, p)) > 0)
-      out.append(buf, n);
-    int status = ::pclose(p);
-    ASSERT_TRUE(WIFEXITED(status));
-    if (WEXITSTATUS(status) == 127 || out.find("setpriv") != std::string::npos) {
-      GTEST_SKIP() << "setpriv is needed to drop root: " << out;
+    Ran r = run_command(cmd);
+    if (r.code == 127 || r.out.find("setpriv") != std::string::npos) {
+      GTEST_SKIP() << "setpriv is needed to drop root: " << r.out;
     }
-    EXPECT_EQ(WEXITSTATUS(status), 2) << out;
-    EXPECT_NE(out.find("Permission denied"), std::string::npos) << out;
-    EXPECT_EQ(lines(out), 1u) << out;
+    EXPECT_EQ(r.code, 2) << r.out;
+    EXPECT_NE(r.out.find("Permission denied"), std::string::npos) << r.out;
+    EXPECT_EQ(lines(r.out), 1u) << r.out;
   } else {
     Ran r = run_cli(kQuick + "--out " + (dir / "r.json"));
     EXPECT_EQ(r.code, 2) << r.out;
@@ -535,15 +530,9 @@ TEST(Context, TheCommitIsTheOneTheBinaryWasBuiltFrom) {
   const std::string cmd = "env PATH=/nonexistent " + std::string(IPCBENCH_EXE) +
                           " run --transports pipe --scenarios pingpong --iterations 100 --out - "
                           "2>/dev/null";
-  FILE* p = ::popen(cmd.c_str(), "r");
-  ASSERT_NE(p, nullptr);
-  std::string out;
-  char buf[4096];
-  std::size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0)
-    out.append(buf, n);
-  ASSERT_EQ(::pclose(p), 0) << out;
-  const std::string commit = json::parse(out).at("context").at("git_commit");
+  Ran r = run_command(cmd);
+  ASSERT_EQ(r.code, 0) << r.out;
+  const std::string commit = json::parse(r.out).at("context").at("git_commit");
   EXPECT_TRUE(std::regex_match(commit, std::regex("[0-9a-f]{12}(-dirty)?"))) << commit;
 }
 

@@ -474,6 +474,20 @@ class ShmEndpoints : public ::testing::TestWithParam<std::string> {
     EXPECT_TRUE(made);
     return made ? std::move(*made) : nullptr;
   }
+  // Maps the segment at a consumer's address read-write, as a misbehaving third party would;
+  // nullptr on failure. `bytes` gets its size.
+  void* map_as_third_party(const std::string& address, std::size_t& bytes) {
+    int fd = ::open(path_of(address).c_str(), O_RDWR);
+    if (fd < 0) return nullptr;
+    struct stat st;
+    void* mem = MAP_FAILED;
+    if (::fstat(fd, &st) == 0) {
+      bytes = static_cast<std::size_t>(st.st_size);
+      mem = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    }
+    ::close(fd);
+    return mem == MAP_FAILED ? nullptr : mem;
+  }
   // Where the segment named `address` is in the file system.
   std::string path_of(const std::string& address) const {
     return address.starts_with('/') ? address : "/dev/shm/" + address;
@@ -503,14 +517,9 @@ TEST_P(ShmEndpoints, ACorruptSegmentIsAnErrorNotACrash) {
   auto address = consumer->listen();
   ASSERT_TRUE(address) << address.error().reason;
   // Map the segment ourselves, as a misbehaving third party would.
-  int fd = ::open(path_of(*address).c_str(), O_RDWR);
-  ASSERT_GE(fd, 0);
-  struct stat st;
-  ASSERT_EQ(::fstat(fd, &st), 0);
-  const auto bytes = static_cast<std::size_t>(st.st_size);
-  void* mem = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-  ::close(fd);
-  ASSERT_NE(mem, MAP_FAILED);
+  std::size_t bytes = 0;
+  void* mem = map_as_third_party(*address, bytes);
+  ASSERT_NE(mem, nullptr);
   auto* base_ptr = static_cast<std::byte*>(mem);
   auto& header = *reinterpret_cast<SegmentHeader*>(mem);
 
@@ -579,14 +588,9 @@ TEST_P(ShmEndpoints, CorruptionFoundWhileWaitingIsReportedAsSuch) {
     auto consumer = make(Role::consumer);
     auto address = consumer->listen();
     ASSERT_TRUE(address) << address.error().reason;
-    int fd = ::open(path_of(*address).c_str(), O_RDWR);
-    ASSERT_GE(fd, 0);
-    struct stat st;
-    ASSERT_EQ(::fstat(fd, &st), 0);
-    const auto bytes = static_cast<std::size_t>(st.st_size);
-    void* mem = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    ::close(fd);
-    ASSERT_NE(mem, MAP_FAILED);
+    std::size_t bytes = 0;
+    void* mem = map_as_third_party(*address, bytes);
+    ASSERT_NE(mem, nullptr);
     auto producer = make(Role::producer);
     ASSERT_TRUE(producer->connect(*address));
     ASSERT_TRUE(consumer->connect(""));
