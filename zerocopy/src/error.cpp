@@ -38,6 +38,8 @@ std::string_view to_string(ServiceError error) {
       return "timeout";
     case ServiceError::permission_denied:
       return "permission_denied";
+    case ServiceError::insufficient_memory:
+      return "insufficient_memory";
     case ServiceError::system:
       return "system";
   }
@@ -50,6 +52,8 @@ std::string_view to_string(PublisherCreateError error) {
       return "exceeds_max_publishers";
     case PublisherCreateError::invalid_options:
       return "invalid_options";
+    case PublisherCreateError::insufficient_memory:
+      return "insufficient_memory";
     case PublisherCreateError::system:
       return "system";
   }

@@ -79,11 +79,10 @@ std::optional<PublisherConfig> publisher_layout(const PublisherParams& params) {
   config.chunks_offset =
       round_up(config.channels_offset + std::uint64_t{config.num_channels} * config.channel_stride,
                kPageSize);
-  // num_chunks < 2^16 and chunk_stride < 2^33: the product cannot overflow 64 bits.
+  // num_chunks < 2^16 and chunk_stride < 2^33: the product cannot overflow 64 bits. The size is
+  // not limited here (the publisher reports a segment over kMaxSegmentBytes with its size).
   std::uint64_t chunk_bytes = std::uint64_t{config.num_chunks} * config.chunk_stride;
-  if (chunk_bytes > kMaxSegmentBytes) return std::nullopt;
   config.total_size = round_up(config.chunks_offset + chunk_bytes, kPageSize);
-  if (config.total_size > kMaxSegmentBytes) return std::nullopt;
   return config;
 }
 
@@ -113,6 +112,7 @@ std::string validate_publisher_config(const PublisherConfig& config, std::size_t
       e.total_size != config.total_size) {
     return "layout fields do not match its parameters";
   }
+  if (config.total_size > kMaxSegmentBytes) return "segment larger than the 1 TiB limit";
   if (mapped_size < config.total_size) return "segment is truncated";
   return {};
 }

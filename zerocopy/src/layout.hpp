@@ -234,7 +234,8 @@ struct PublisherParams {
   bool publisher_may_block;
 };
 
-// The canonical layout for `params`; nullopt if out of range (sizes, overflow).
+// The canonical layout for `params`; nullopt if a parameter is out of range. total_size may
+// exceed kMaxSegmentBytes: the caller checks.
 std::optional<PublisherConfig> publisher_layout(const PublisherParams& params);
 // Recomputes the layout from the parameters found in `config` and compares every field; checks
 // the result fits `mapped_size`. Empty string when valid.

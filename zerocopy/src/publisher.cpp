@@ -313,8 +313,10 @@ Expected<void, Error<PublisherCreateError>> PublisherPort::init() {
                     std::to_string(kMaxChunks) +
                     " are possible: lower max_subscribers or the buffer sizes");
   }
-  if (m_request.max_elements > (std::uint64_t{1} << 32) / service.type_size) {
-    return fail(PublisherCreateError::invalid_options, "max_slice_len too large (4 GiB at most)");
+  if (m_request.max_elements > 0xffffffffULL / service.type_size) {
+    return fail(PublisherCreateError::invalid_options,
+                "max_slice_len = " + std::to_string(m_request.max_elements) +
+                    " is too large: a sample holds less than 4 GiB");
   }
   auto slot = m_service->claim_publisher_slot();
   if (!slot) {
@@ -339,20 +341,39 @@ Expected<void, Error<PublisherCreateError>> PublisherPort::init() {
   params.publisher_may_block =
       !m_safe_overflow && m_request.backpressure_wait == BackpressureWait::block;
   auto layout = publisher_layout(params);
-  if (!layout) {
-    return fail(PublisherCreateError::invalid_options,
-                "the publisher's segment would be too large");
-  }
+  if (!layout)
+    return fail(PublisherCreateError::invalid_options, "the pool's sizes are out of range");
   m_config = *layout;
+  auto too_large = [&](const std::string& why) {
+    return fail(PublisherCreateError::insufficient_memory,
+                "the publisher's segment, " + std::to_string(chunks) + " chunks of " +
+                    describe_bytes(m_config.chunk_stride, false) + ", " + why);
+  };
+  if (m_config.total_size > kMaxSegmentBytes) {
+    return too_large(
+        describe_shortfall(m_config.total_size, kMaxSegmentBytes, "a segment may have"));
+  }
+  // Only the header and the queues are allocated now (they are written here); the chunks cost
+  // memory as they are first used, unless the caller asked for all of it at once.
   std::string name = m_service->publisher_segment(m_slot, m_generation);
-  auto mapping = shm_create(name, m_config.total_size, true);
+  ShmCommit commit{.reserve = m_config.chunks_offset, .populate = m_request.prefault};
+  auto mapping = shm_create(name, m_config.total_size, commit);
   if (!mapping && mapping.error().err == EEXIST) {
     // Left by a dead publisher of an earlier incarnation of this service (generations restart
     // when a service is re-created) that nobody cleaned: it is not in use, replace it.
     shm_remove(name);
-    mapping = shm_create(name, m_config.total_size, true);
+    mapping = shm_create(name, m_config.total_size, commit);
   }
-  if (!mapping) return fail(PublisherCreateError::system, mapping.error().what);
+  if (!mapping) {
+    int err = mapping.error().err;
+    if (err == ENOSPC || err == EFBIG) {
+      // The sentence starts with the segment's name; say what the segment is instead.
+      std::string what = mapping.error().what;
+      if (what.starts_with(name + " ")) what.erase(0, name.size() + 1);
+      return too_large(what);
+    }
+    return fail(PublisherCreateError::system, mapping.error().what);
+  }
   m_mapping = std::move(*mapping);
   std::byte* base = m_mapping->data();
   auto* header = new (base) PublisherHeader{};

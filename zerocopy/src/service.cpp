@@ -73,7 +73,9 @@ Expected<std::shared_ptr<Mapping>, SysError> create_service_segment(const NodeSt
                                                                     const ServiceOptions& options) {
   ServiceLayout layout =
       service_layout(options.max_nodes, options.max_publishers, options.max_subscribers);
-  auto mapping = shm_create(segment_name, layout.total_size, true);
+  // A few KiB (45 at most): allocated and mapped at once, so that a full /dev/shm is an error
+  // here rather than SIGBUS while writing the header.
+  auto mapping = shm_create(segment_name, layout.total_size, ShmCommit{.populate = true});
   if (!mapping) return mapping;
   std::byte* base = (*mapping)->data();
   auto* header = new (base) ServiceHeader{};
@@ -520,9 +522,12 @@ Expected<std::shared_ptr<ServiceImpl>, Error<ServiceError>> open_service(
         continue;
       }
       if (created.error().err != EEXIST) {
-        return unexpected(service_error(
-            created.error().err == EACCES ? ServiceError::permission_denied : ServiceError::system,
-            created.error().what));
+        int err = created.error().err;
+        return unexpected(service_error(err == EACCES ? ServiceError::permission_denied
+                                        : err == ENOSPC || err == EFBIG
+                                            ? ServiceError::insufficient_memory
+                                            : ServiceError::system,
+                                        created.error().what));
       }
     }
     auto opened = shm_open_existing(segment);

@@ -26,12 +26,16 @@ enum class ServiceError {
   version_mismatch,   // made by an incompatible layout version of this library
   timeout,            // another process is creating or removing it and did not finish in time
   permission_denied,  // the segment belongs to another user
-  system,             // an operating-system call failed
+  insufficient_memory,  // the service segment does not fit in /dev/shm (message: size and room)
+  system,               // an operating-system call failed
 };
 
 enum class PublisherCreateError {
   exceeds_max_publishers,  // all max_publishers slots are taken
   invalid_options,         // pool too large (more than 65535 chunks) or a zero size
+  insufficient_memory,     // the segment (max_slice_len x chunks) is over 1 TiB or does not fit
+                           // in /dev/shm or RLIMIT_FSIZE, or (prefault) in the memory available;
+                           // the message names the size asked for and the room there is
   system,                  // creating the publisher's segment failed
 };
 

@@ -246,6 +246,16 @@ class PublisherBuilder {
     return *this;
   }
 
+  // Pre-faulting, for real-time use. By default the segment's chunks cost memory only as they
+  // are first used (the first write to each page of a chunk takes a page fault that allocates
+  // it); with prefault(true) the whole segment is allocated and mapped at creation, so that no
+  // send ever takes a page fault and a segment that does not fit in memory is refused now
+  // (PublisherCreateError::insufficient_memory) instead of failing later.
+  PublisherBuilder& prefault(bool value = true) {
+    m_request.prefault = value;
+    return *this;
+  }
+
   Expected<Publisher<T>, Error<PublisherCreateError>> create() const {
     auto port = detail::create_publisher(m_service, m_request);
     if (!port) return unexpected(std::move(port).error());

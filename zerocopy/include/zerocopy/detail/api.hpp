@@ -58,6 +58,7 @@ struct PublisherRequest {
   std::uint32_t max_loaned_samples = 2;
   BackpressureWait backpressure_wait = BackpressureWait::block;
   std::chrono::nanoseconds backpressure_timeout = std::chrono::seconds(1);
+  bool prefault = false;  // allocate and map the whole segment at creation
 };
 
 struct Loan {
