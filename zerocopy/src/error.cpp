@@ -52,6 +52,8 @@ std::string_view to_string(PublisherCreateError error) {
       return "exceeds_max_publishers";
     case PublisherCreateError::invalid_options:
       return "invalid_options";
+    case PublisherCreateError::corrupted:
+      return "corrupted";
     case PublisherCreateError::insufficient_memory:
       return "insufficient_memory";
     case PublisherCreateError::system:
@@ -64,6 +66,8 @@ std::string_view to_string(SubscriberCreateError error) {
   switch (error) {
     case SubscriberCreateError::exceeds_max_subscribers:
       return "exceeds_max_subscribers";
+    case SubscriberCreateError::corrupted:
+      return "corrupted";
     case SubscriberCreateError::system:
       return "system";
   }
@@ -88,6 +92,8 @@ std::string_view to_string(SendError error) {
       return "timeout";
     case SendError::loan_failed:
       return "loan_failed";
+    case SendError::corrupted:
+      return "corrupted";
   }
   return "unknown";
 }
