@@ -37,6 +37,8 @@ std::string_view to_string(Errc code) {
       return "timeout";
     case Errc::protocol:
       return "protocol error";
+    case Errc::corrupted:
+      return "corrupted shared memory";
     case Errc::resource:
       return "resource error";
     case Errc::unsupported:

@@ -57,6 +57,7 @@ enum class Errc : std::uint8_t {
   message_too_large,  // larger than Capabilities::max_message_bytes or Endpoint::max_message_bytes
   timeout,            // nothing arrived within Endpoint::timeout
   protocol,           // framing broken: lost, duplicated or reordered fragment, bad length
+  corrupted,          // shared memory fails validation: tampered with, truncated, or not ours
   resource,           // could not create or open a socket, file or segment
   unsupported,        // a wait mode or option this transport does not offer
   unavailable,        // the library behind this transport is not installed
