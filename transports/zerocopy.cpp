@@ -11,6 +11,11 @@
 // subscriber's futex event; adaptive spins for Endpoint::spin, then blocks. A peer that leaves is
 // seen at once (its publisher disappears from the service); a peer that is killed is found by
 // checking the liveness of the service's nodes every 10 ms of waiting: Errc::peer_gone.
+//
+// Corruption: zerocopy checks the shared memory (headers, checksums, slot and queue words) on its
+// slow paths and says `corrupted`; so does this transport, every 10 ms of waiting and before it
+// reports a timeout or a departed peer, so that a segment that was overwritten, truncated or
+// tampered with fails the cell as Errc::corrupted with what was wrong, not as silence.
 #include <sched.h>
 #include <time.h>
 
@@ -59,6 +64,7 @@ class ZeroCopyTransport final : public Transport {
     const std::int64_t deadline = monotonic_ns() + timeout_ns();
     while (m_publisher->update_connections() == 0 || m_subscriber->update_connections() == 0) {
       if (monotonic_ns() > deadline) {
+        if (auto ok = check_integrity(); !ok) return ok;
         return fail(Errc::timeout, "zerocopy: the peer did not connect within the timeout");
       }
       timespec pause{0, 100'000};
@@ -100,6 +106,9 @@ class ZeroCopyTransport final : public Transport {
       return fail(Errc::message_too_large, "zerocopy: send() of more bytes than were loaned");
     }
     auto sent = std::move(sample).send();
+    if (!sent && sent.error() == zc::SendError::corrupted) {
+      return corrupted(m_publisher->corruption());
+    }
     if (!sent) return fail(Errc::timeout, "zerocopy: the peer's queue stayed full");
     if (*sent == 0) return fail(Errc::peer_gone, "zerocopy: the peer's subscriber is gone");
     ++m_stats.messages_sent;
@@ -120,7 +129,7 @@ class ZeroCopyTransport final : public Transport {
     std::int64_t next_check = start + kLivenessPeriodNs;
     for (std::uint32_t spins = 1;; ++spins) {
       if (auto got = try_receive()) return std::move(*got);
-      if (!m_last_error.empty()) return fail(Errc::protocol, std::exchange(m_last_error, {}));
+      if (m_last_error) return std::unexpected(*std::exchange(m_last_error, std::nullopt));
       // Spinning reads the clock every 64 rounds only: a clock read costs more than a poll.
       if (!blocking && spins % 64 != 0) {
         cpu_relax();
@@ -128,14 +137,21 @@ class ZeroCopyTransport final : public Transport {
       }
       const std::int64_t now = monotonic_ns();
       if (now >= next_check) {
+        // Nothing for a while: not because the shared memory went bad?
+        if (auto ok = check_integrity(); !ok) return std::unexpected(ok.error());
         m_in->cleanup_dead_nodes();  // a killed peer's publisher disappears from the service
         next_check = now + kLivenessPeriodNs;
       }
       if (m_subscriber->update_connections() == 0) {
         if (auto got = try_receive()) return std::move(*got);  // sent before it left
+        if (m_last_error) return std::unexpected(*std::exchange(m_last_error, std::nullopt));
+        if (auto ok = check_integrity(); !ok) return std::unexpected(ok.error());
         return fail(Errc::peer_gone, "zerocopy: the peer's publisher is gone");
       }
-      if (now >= deadline) return fail(Errc::timeout, "zerocopy: nothing arrived in time");
+      if (now >= deadline) {
+        if (auto ok = check_integrity(); !ok) return std::unexpected(ok.error());
+        return fail(Errc::timeout, "zerocopy: nothing arrived in time");
+      }
       if (now < spin_until) {
         if (now - start > kYieldAfterNs) sched_yield();  // the peer may need this very core
         cpu_relax();
@@ -153,6 +169,20 @@ class ZeroCopyTransport final : public Transport {
 
  private:
   std::int64_t timeout_ns() const { return std::chrono::nanoseconds(m_endpoint.timeout).count(); }
+
+  // The cell's error for shared memory that failed zerocopy's checks; `what` says what was wrong.
+  static std::unexpected<Error> corrupted(const std::string& what) {
+    return fail(Errc::corrupted, "zerocopy: " + (what.empty() ? std::string("no detail") : what));
+  }
+
+  // Both directions' shared memory, checked now (a slow path: a few microseconds).
+  Result<void> check_integrity() {
+    if (m_subscriber && !m_subscriber->check_integrity()) {
+      return corrupted(m_subscriber->corruption());
+    }
+    if (m_publisher && !m_publisher->check_integrity()) return corrupted(m_publisher->corruption());
+    return {};
+  }
 
   // An empty message, not counted, that only the handshake in connect() sends and receives.
   Result<void> send_greeting() {
@@ -175,7 +205,12 @@ class ZeroCopyTransport final : public Transport {
   std::optional<Result<std::span<const std::byte>>> try_receive() {
     auto sample = m_subscriber->receive();
     if (!sample) {
-      m_last_error = "zerocopy: receive failed: " + std::string(zc::to_string(sample.error()));
+      if (sample.error() == zc::ReceiveError::corrupted) {
+        m_last_error = corrupted(m_subscriber->corruption()).error();
+      } else {
+        m_last_error = Error{Errc::protocol, "zerocopy: receive failed: " +
+                                                 std::string(zc::to_string(sample.error()))};
+      }
       return std::nullopt;
     }
     if (!sample->has_value()) return std::nullopt;
@@ -201,18 +236,32 @@ class ZeroCopyTransport final : public Transport {
     if (!in) return std::unexpected(in.error());
     m_in.emplace(std::move(*in));
 
+    // prefault: the whole pool is allocated and mapped now, as a real-time user wants it; by
+    // default zerocopy faults chunks in at their first use, which would land in the measured
+    // rounds (a 1 MiB stream with a deep queue touches its chunks for the first time there).
     auto publisher =
         m_out->publisher_builder()
             .max_slice_len(std::max<std::size_t>(m_endpoint.max_message_bytes, 1))
             .max_loaned_samples(1)
+            .prefault(true)
             .backpressure_timeout(m_endpoint.timeout)
             .backpressure_wait(m_endpoint.wait == WaitMode::spin ? zc::BackpressureWait::spin
                                                                  : zc::BackpressureWait::block)
             .create();
-    if (!publisher) return fail(Errc::resource, "zerocopy: " + publisher.error().message);
+    if (!publisher) {
+      if (publisher.error().code == zc::PublisherCreateError::corrupted) {
+        return corrupted(publisher.error().message);
+      }
+      return fail(Errc::resource, "zerocopy: " + publisher.error().message);
+    }
     m_publisher.emplace(std::move(*publisher));
     auto subscriber = m_in->subscriber_builder().create();
-    if (!subscriber) return fail(Errc::resource, "zerocopy: " + subscriber.error().message);
+    if (!subscriber) {
+      if (subscriber.error().code == zc::SubscriberCreateError::corrupted) {
+        return corrupted(subscriber.error().message);
+      }
+      return fail(Errc::resource, "zerocopy: " + subscriber.error().message);
+    }
     m_subscriber.emplace(std::move(*subscriber));
     return {};
   }
@@ -231,6 +280,9 @@ class ZeroCopyTransport final : public Transport {
                        .overflow(zc::Overflow::backpressure)
                        .open_or_create();
     if (!service) {
+      if (service.error().code == zc::ServiceError::corrupted) {
+        return corrupted(service.error().message);
+      }
       return fail(
           service.error().code == zc::ServiceError::timeout ? Errc::timeout : Errc::resource,
           "zerocopy: " + service.error().message);
@@ -246,7 +298,7 @@ class ZeroCopyTransport final : public Transport {
   std::optional<zc::Subscriber<Payload>> m_subscriber;
   std::optional<zc::SampleMutUninit<Payload>> m_loan;
   std::optional<zc::Sample<Payload>> m_received;
-  std::string m_last_error;
+  std::optional<Error> m_last_error;
   TransportStats m_stats;
 };
 

@@ -47,7 +47,9 @@ void read_everything(std::byte* base, std::size_t size, std::uint32_t channel) {
   const std::uint32_t rounds = link->config().submission_capacity * 2 + 8;
   for (std::uint32_t i = 0; i < rounds; ++i) {
     (void)link->ready(1);
+    (void)link->verify(1, i % 2 == 0);  // the slow-path check reads the same words
     auto received = link->receive();
+    if (!received) (void)link->bad_entry();
     if (!received || !received->has_value()) break;
     const auto* bytes = static_cast<const std::uint8_t*>((*received)->payload);
     for (std::size_t b = 0; b < (*received)->bytes; ++b)
@@ -88,11 +90,13 @@ void fuzz_structured(Input input) {
   auto* header = reinterpret_cast<PublisherHeader*>(block.memory);
   header->config = *config;
   header->state.store(kStateReady);
-  // Header patches: (offset, value) pairs inside the configuration.
+  // Header patches: (offset, value) pairs inside the configuration; with flag 4 the checksum is
+  // recomputed afterwards, as a hostile writer would, so that the structural checks are reached.
   for (std::uint8_t p = 0; p < patches; ++p) {
     std::size_t offset = offsetof(PublisherHeader, config) + input.take() % sizeof(PublisherConfig);
     reinterpret_cast<std::uint8_t*>(block.memory)[offset] = input.take();
   }
+  if ((flags & 4) != 0) header->config.checksum = checksum_of(header->config);
   // Everything after the header (channels, queues, chunks) from the input, repeated.
   std::size_t start = config->channels_offset;
   if (input.size != 0) {
@@ -108,6 +112,8 @@ void fuzz_service_config(Input input) {
   ServiceConfig config{};
   std::size_t n = input.size < sizeof config ? input.size : sizeof config;
   std::memcpy(&config, input.data, n);
+  (void)validate_service_config(config, input.size * 64);
+  config.checksum = checksum_of(config);  // past the checksum, to the range checks
   (void)validate_service_config(config, input.size * 64);
   std::string_view text(reinterpret_cast<const char*>(input.data), input.size);
   (void)parse_publisher_segment_name("zc_", text);

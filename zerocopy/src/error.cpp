@@ -38,6 +38,8 @@ std::string_view to_string(ServiceError error) {
       return "timeout";
     case ServiceError::permission_denied:
       return "permission_denied";
+    case ServiceError::insufficient_memory:
+      return "insufficient_memory";
     case ServiceError::system:
       return "system";
   }
@@ -50,6 +52,10 @@ std::string_view to_string(PublisherCreateError error) {
       return "exceeds_max_publishers";
     case PublisherCreateError::invalid_options:
       return "invalid_options";
+    case PublisherCreateError::corrupted:
+      return "corrupted";
+    case PublisherCreateError::insufficient_memory:
+      return "insufficient_memory";
     case PublisherCreateError::system:
       return "system";
   }
@@ -60,6 +66,8 @@ std::string_view to_string(SubscriberCreateError error) {
   switch (error) {
     case SubscriberCreateError::exceeds_max_subscribers:
       return "exceeds_max_subscribers";
+    case SubscriberCreateError::corrupted:
+      return "corrupted";
     case SubscriberCreateError::system:
       return "system";
   }
@@ -84,6 +92,8 @@ std::string_view to_string(SendError error) {
       return "timeout";
     case SendError::loan_failed:
       return "loan_failed";
+    case SendError::corrupted:
+      return "corrupted";
   }
   return "unknown";
 }

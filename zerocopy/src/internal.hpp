@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 
@@ -72,8 +73,19 @@ class ServiceImpl {
   const std::string& segment_name() const { return m_segment_name; }
   const Mapping& mapping() const { return *m_mapping; }
 
+  // Checks the shared segment now: the header's state and static configuration (compared with
+  // the copy validated when it was opened) and every node and port word (layout.hpp). Empty when
+  // all is consistent; else what is wrong, and the service is marked corrupted for good. A slow
+  // path (every slot is read): called when ports are created or update their connections, by
+  // cleanups, and by the ports' periodic checks.
+  std::string verify();
+  bool corrupted() const noexcept { return m_corrupted.load(std::memory_order_acquire); }
+  // What verify() found first ("" if nothing).
+  std::string corruption() const;
+
  private:
   ServiceImpl() = default;
+  std::string find_corruption() const;
   void free_node(std::uint32_t index, std::size_t* removed_segments);
   std::optional<std::pair<std::uint32_t, std::uint64_t>> claim_port(
       std::atomic<std::uint64_t>* word, std::size_t stride, std::uint32_t count);
@@ -89,7 +101,18 @@ class ServiceImpl {
   ServiceConfig m_config{};
   ServiceOptions m_options{};
   std::optional<std::uint32_t> m_node_index;  // set while registered
+  std::atomic<bool> m_corrupted{false};
+  mutable std::mutex m_corruption_mutex;
+  std::string m_corruption;  // guarded by m_corruption_mutex
 };
+
+// What to make of a service segment whose state word is not ready.
+enum class Unready {
+  creating,   // its creator is (or may be) still writing it: wait
+  abandoned,  // its creator died before finishing it: it may be removed
+  corrupted,  // a state or node mask no creator writes: leave it alone, report it
+};
+Unready classify_unready(const ServiceHeader& header) noexcept;
 
 // Creates a service segment for `request` (exclusively). err EEXIST when it exists.
 Expected<std::shared_ptr<Mapping>, SysError> create_service_segment(const NodeState& node,
@@ -120,16 +143,32 @@ class SubscriberConnection {
   bool empty() const noexcept { return m_submission.empty(); }
   const PublisherConfig& config() const noexcept { return m_config; }
   std::size_t chunks_offset() const noexcept { return m_config.chunks_offset; }
+  // The slow-path check: the header's state and static configuration (against the copy validated
+  // by attach) and this channel's mutable words: connected_generation names no later subscriber
+  // than `generation` (exactly it once `connected`); once connected, the submission head is where
+  // this subscriber left it (or ahead of it, under safe overflow, where the publisher steals) and
+  // the completion head (the publisher's) neither passed our tail nor lags it by more than the
+  // queue's capacity. Empty when consistent, else what is wrong.
+  std::string verify(std::uint64_t generation, bool connected) const noexcept;
+  // The entry receive() refused last, described.
+  std::string bad_entry() const;
 
  private:
+  const PublisherHeader* m_header = nullptr;
   PublisherConfig m_config{};
   ChannelControl* m_control = nullptr;
   IndexQueue m_submission;
   IndexQueue m_completion;
   const std::byte* m_chunks = nullptr;
+  std::uint64_t m_taken = 0;  // entries popped from the submission queue
   std::uint64_t m_completion_tail = 0;
   std::uint64_t m_completion_head_cache = 0;
+  QueueEntry m_bad{};
 };
+
+// Ports run their slow-path checks (the service's and the publisher segments' headers and
+// words) after this many receive() calls that found nothing, or sends.
+inline constexpr std::uint32_t kCheckEvery = 16384;
 
 bool valid_service_name(std::string_view name) noexcept;
 bool valid_prefix(std::string_view prefix) noexcept;

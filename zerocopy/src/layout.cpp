@@ -2,14 +2,48 @@
 
 #include <charconv>
 #include <cstdio>
+#include <cstring>
 
 namespace zerocopy::detail {
+
+std::uint64_t config_checksum(const void* bytes, std::size_t size) noexcept {
+  const auto* data = static_cast<const unsigned char*>(bytes);
+  std::uint64_t hash = 0xcbf29ce484222325ULL ^ size;
+  std::size_t at = 0;
+  for (; at + 8 <= size; at += 8) {
+    std::uint64_t word = 0;
+    std::memcpy(&word, data + at, 8);
+    hash = (hash ^ word) * 0x100000001b3ULL;
+    hash ^= hash >> 29;
+  }
+  for (; at < size; ++at)
+    hash = (hash ^ data[at]) * 0x100000001b3ULL;
+  // Final mix (splitmix64's), so that every input bit reaches every output bit.
+  hash ^= hash >> 30;
+  hash *= 0xbf58476d1ce4e5b9ULL;
+  hash ^= hash >> 27;
+  hash *= 0x94d049bb133111ebULL;
+  return hash ^ (hash >> 31);
+}
+
+namespace {
+std::string checksum_mismatch(std::uint64_t stored, std::uint64_t computed) {
+  char text[128];
+  std::snprintf(text, sizeof text,
+                "the checksum of its static configuration is 0x%016llx, its bytes give 0x%016llx",
+                static_cast<unsigned long long>(stored), static_cast<unsigned long long>(computed));
+  return text;
+}
+}  // namespace
 
 std::string validate_service_config(const ServiceConfig& config, std::size_t mapped_size) {
   if (config.magic != kServiceMagic) return "not a zerocopy service segment (bad magic)";
   if (config.layout_version != kLayoutVersion) {
     return "layout version " + std::to_string(config.layout_version) + ", this library reads " +
            std::to_string(kLayoutVersion);
+  }
+  if (std::uint64_t sum = checksum_of(config); sum != config.checksum) {
+    return checksum_mismatch(config.checksum, sum);
   }
   if (config.header_size != sizeof(ServiceHeader)) return "header size differs";
   if (config.name_length == 0 || config.name_length > kMaxServiceNameLength) return "bad name";
@@ -79,17 +113,20 @@ std::optional<PublisherConfig> publisher_layout(const PublisherParams& params) {
   config.chunks_offset =
       round_up(config.channels_offset + std::uint64_t{config.num_channels} * config.channel_stride,
                kPageSize);
-  // num_chunks < 2^16 and chunk_stride < 2^33: the product cannot overflow 64 bits.
+  // num_chunks < 2^16 and chunk_stride < 2^33: the product cannot overflow 64 bits. The size is
+  // not limited here (the publisher reports a segment over kMaxSegmentBytes with its size).
   std::uint64_t chunk_bytes = std::uint64_t{config.num_chunks} * config.chunk_stride;
-  if (chunk_bytes > kMaxSegmentBytes) return std::nullopt;
   config.total_size = round_up(config.chunks_offset + chunk_bytes, kPageSize);
-  if (config.total_size > kMaxSegmentBytes) return std::nullopt;
+  config.checksum = checksum_of(config);
   return config;
 }
 
 std::string validate_publisher_config(const PublisherConfig& config, std::size_t mapped_size) {
   if (config.magic != kPublisherMagic) return "not a zerocopy publisher segment (bad magic)";
   if (config.layout_version != kLayoutVersion) return "layout version differs";
+  if (std::uint64_t sum = checksum_of(config); sum != config.checksum) {
+    return checksum_mismatch(config.checksum, sum);
+  }
   if (config.safe_overflow > 1 || config.publisher_may_block > 1) return "bad flags";
   // The buffer size is not stored; the submission capacity is its power-of-two rounding, and
   // any buffer size that rounds to it yields the same layout.
@@ -113,6 +150,7 @@ std::string validate_publisher_config(const PublisherConfig& config, std::size_t
       e.total_size != config.total_size) {
     return "layout fields do not match its parameters";
   }
+  if (config.total_size > kMaxSegmentBytes) return "segment larger than the 1 TiB limit";
   if (mapped_size < config.total_size) return "segment is truncated";
   return {};
 }

@@ -19,6 +19,15 @@
 // Every index into a chunk array is a 16-bit chunk number checked against num_chunks; every size
 // is checked against max_payload_bytes; every offset is recomputed from the parameters and
 // compared, so a segment whose header was altered is refused as a whole.
+//
+// Both headers carry a magic, the layout version and a checksum of their static configuration
+// (ServiceConfig, PublisherConfig: written once by the creator, never changed). The checksum is
+// computed at creation and verified by every opener; afterwards, on the slow paths (a receive that
+// finds nothing, update_connections, a wait that times out, creating a port, cleaning up), the
+// shared configuration is compared with the copy validated at open and the mutable words are
+// checked for impossible values (valid_node_word, valid_port_word, a node mask with bits beyond
+// max_nodes, queue heads that passed their tail). A failure is ServiceError/ReceiveError/
+// SendError::corrupted, never a reason to remove a segment.
 #pragma once
 
 #include <atomic>
@@ -27,6 +36,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 
 #include "zerocopy/config.hpp"
 #include "zerocopy/version.hpp"
@@ -74,6 +84,22 @@ constexpr std::uint32_t port_word_node(std::uint64_t word) {
 constexpr std::uint64_t port_word_generation(std::uint64_t word) {
   return word >> 8;
 }
+// Linux pids are at most 2^22 (PID_MAX_LIMIT).
+inline constexpr std::uint32_t kMaxPid = 1u << 22;
+// A node word as node_word() makes them: bits 2-31 clear; a pid exactly when not free.
+constexpr bool valid_node_word(std::uint64_t word) {
+  std::uint32_t pid = node_word_pid(word);
+  bool free = slot_state(word) == kFree;
+  return (word & 0xffff'fffcULL) == 0 && pid <= kMaxPid && free == (pid == 0);
+}
+// A port word as port_word() makes them: never kCleaning (only node slots are cleaned); a node
+// index below max_nodes, and 0 when free.
+constexpr bool valid_port_word(std::uint64_t word, std::uint32_t max_nodes) {
+  SlotState state = slot_state(word);
+  std::uint32_t node = port_word_node(word);
+  if (state == kCleaning) return false;
+  return state == kFree ? node == 0 : node < max_nodes;
+}
 
 // A wake-up event: the waiter reads `seq`, registers in `waiters`, re-checks its condition and
 // sleeps on `seq`; the notifier changes its condition, then (after a seq_cst fence) bumps `seq`
@@ -120,7 +146,10 @@ struct ServiceConfig {
   std::uint32_t max_subscribers;
   std::uint32_t max_nodes;
   std::uint32_t overflow;  // 0 safe overflow, 1 backpressure
+  std::uint64_t checksum;  // config_checksum of every byte above
 };
+// No padding: the checksum covers every byte, and a copy compares equal byte for byte.
+static_assert(std::has_unique_object_representations_v<ServiceConfig>);
 
 inline constexpr std::uint64_t kNodeMaskDestroyed = std::uint64_t{1} << 63;
 
@@ -166,6 +195,13 @@ constexpr ServiceLayout service_layout(std::uint32_t max_nodes, std::uint32_t ma
   return layout;
 }
 
+// A 64-bit checksum (FNV-1a over 64-bit words, then mixed) of a configuration's bytes before its
+// checksum field. Not cryptographic: it catches overwritten, truncated or random headers.
+std::uint64_t config_checksum(const void* bytes, std::size_t size) noexcept;
+inline std::uint64_t checksum_of(const ServiceConfig& config) noexcept {
+  return config_checksum(&config, offsetof(ServiceConfig, checksum));
+}
+
 // Checks a copy of a service segment's configuration against the mapped size. Returns an empty
 // string when it is consistent, else what is wrong. Does not look at the slots.
 std::string validate_service_config(const ServiceConfig& config, std::size_t mapped_size);
@@ -191,7 +227,12 @@ struct PublisherConfig {
   std::uint64_t channels_offset;
   std::uint64_t chunks_offset;
   std::uint64_t total_size;
+  std::uint64_t checksum;  // config_checksum of every byte above
 };
+static_assert(std::has_unique_object_representations_v<PublisherConfig>);
+inline std::uint64_t checksum_of(const PublisherConfig& config) noexcept {
+  return config_checksum(&config, offsetof(PublisherConfig, checksum));
+}
 
 struct PublisherHeader {
   alignas(kCacheLine) std::atomic<std::uint32_t> state;
@@ -234,7 +275,8 @@ struct PublisherParams {
   bool publisher_may_block;
 };
 
-// The canonical layout for `params`; nullopt if out of range (sizes, overflow).
+// The canonical layout for `params`; nullopt if a parameter is out of range. total_size may
+// exceed kMaxSegmentBytes: the caller checks.
 std::optional<PublisherConfig> publisher_layout(const PublisherParams& params);
 // Recomputes the layout from the parameters found in `config` and compares every field; checks
 // the result fits `mapped_size`. Empty string when valid.

@@ -60,9 +60,8 @@ CleanupReport Node::cleanup_dead_nodes() const {
     if (mapping->size() < sizeof(detail::ServiceHeader)) continue;
     auto* header = reinterpret_cast<detail::ServiceHeader*>(mapping->data());
     if (header->state.load(std::memory_order_acquire) != detail::kStateReady) {
-      auto creator = static_cast<pid_t>(header->creator_pid.load(std::memory_order_relaxed));
-      std::uint64_t start = header->creator_start_time.load(std::memory_order_relaxed);
-      if (creator != 0 && !detail::process_alive(creator, start) &&
+      // Only a segment whose creator died half-way; a corrupted one is left alone.
+      if (detail::classify_unready(*header) == detail::Unready::abandoned &&
           detail::shm_remove_if_same(name, *mapping)) {
         ++report.removed_segments;
       }
@@ -83,6 +82,8 @@ CleanupReport Node::cleanup_dead_nodes() const {
       orphan = opened.error().err == ENOENT;
     } else {
       auto service = detail::ServiceImpl::attach(m_state, service_name, opened->mapping);
+      // A service that fails its checks says nothing trustworthy about its publishers.
+      if (service && !(*service)->verify().empty()) continue;
       if (service && (*service)->is_destroyed()) {
         orphan = true;
       } else if (service) {

@@ -6,16 +6,21 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <utility>
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -74,30 +79,144 @@ bool Mapping::protect_read_only(std::size_t offset, std::size_t length) noexcept
   return ::mprotect(m_data + offset, length, PROT_READ) == 0;
 }
 
+std::string describe_bytes(std::uint64_t bytes, bool exact) {
+  static constexpr const char* kUnits[] = {"bytes", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+  double value = static_cast<double>(bytes);
+  int unit = 0;
+  while (value >= 1024 && unit < 6) {
+    value /= 1024;
+    ++unit;
+  }
+  char text[96];
+  if (unit == 0) {
+    std::snprintf(text, sizeof text, "%llu bytes", static_cast<unsigned long long>(bytes));
+  } else if (!exact) {
+    std::snprintf(text, sizeof text, "%.1f %s", value, kUnits[unit]);
+  } else {
+    std::snprintf(text, sizeof text, "%.1f %s (%llu bytes)", value, kUnits[unit],
+                  static_cast<unsigned long long>(bytes));
+  }
+  return text;
+}
+
+std::string describe_shortfall(std::uint64_t size, std::uint64_t room, std::string_view where) {
+  if (size <= room) return {};
+  std::string text = "needs ";
+  text += describe_bytes(size);
+  text += ", more than the ";
+  text += describe_bytes(room);
+  text += " ";
+  text.append(where);
+  return text;
+}
+
+namespace {
+
+// "MemAvailable:" of /proc/meminfo in bytes; nullopt if unknown.
+std::optional<std::uint64_t> memory_available() {
+  std::ifstream meminfo("/proc/meminfo");
+  std::string key;
+  std::uint64_t kib = 0;
+  std::string unit;
+  while (meminfo >> key >> kib) {
+    std::getline(meminfo, unit);
+    if (key == "MemAvailable:") return kib * 1024;
+  }
+  return std::nullopt;
+}
+
+// memory.max - memory.current of this process's cgroup (v2) in bytes; nullopt if unlimited or
+// unknown.
+std::optional<std::uint64_t> cgroup_memory_left() {
+  std::ifstream cgroup("/proc/self/cgroup");
+  std::string line;
+  std::string path;
+  while (std::getline(cgroup, line)) {
+    if (line.starts_with("0::")) path = line.substr(3);
+  }
+  if (path.empty()) return std::nullopt;
+  std::ifstream max_file("/sys/fs/cgroup" + path + "/memory.max");
+  std::ifstream current_file("/sys/fs/cgroup" + path + "/memory.current");
+  std::string max_text;
+  std::uint64_t current = 0;
+  if (!(max_file >> max_text) || !(current_file >> current) || max_text == "max") {
+    return std::nullopt;
+  }
+  std::uint64_t max = std::strtoull(max_text.c_str(), nullptr, 10);
+  return max > current ? max - current : 0;
+}
+
+}  // namespace
+
+std::string shm_room_shortfall(std::uint64_t size, bool committed) {
+  struct statvfs fs {};
+  if (::statvfs("/dev/shm", &fs) == 0) {
+    std::uint64_t free_bytes = std::uint64_t{fs.f_bavail} * fs.f_frsize;
+    if (auto why = describe_shortfall(size, free_bytes, "free in /dev/shm"); !why.empty()) {
+      return why;
+    }
+  }
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_FSIZE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY) {
+    if (auto why = describe_shortfall(size, limit.rlim_cur, "allowed by RLIMIT_FSIZE");
+        !why.empty()) {
+      return why;
+    }
+  }
+  if (committed) {
+    if (auto available = memory_available()) {
+      if (auto why = describe_shortfall(size, *available, "of memory available (MemAvailable)");
+          !why.empty()) {
+        return why;
+      }
+    }
+    if (auto left = cgroup_memory_left()) {
+      if (auto why = describe_shortfall(size, *left, "left under the cgroup's memory.max");
+          !why.empty()) {
+        return why;
+      }
+    }
+  }
+  return {};
+}
+
 Expected<std::shared_ptr<Mapping>, SysError> shm_create(const std::string& name, std::size_t size,
-                                                        bool populate) {
+                                                        ShmCommit commit) {
+  commit.reserve = commit.populate ? size : std::min(commit.reserve, size);
+  // Before anything exists: a file too large for /dev/shm would fail at some first touch with
+  // SIGBUS (or get the process OOM-killed), one beyond RLIMIT_FSIZE raises SIGXFSZ.
+  if (std::string why = shm_room_shortfall(size, commit.reserve == size); !why.empty()) {
+    rlimit limit{};
+    bool fsize = ::getrlimit(RLIMIT_FSIZE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY &&
+                 size > limit.rlim_cur;
+    return unexpected(SysError{fsize ? EFBIG : ENOSPC, name + " " + why});
+  }
   FileDescriptor fd(
       ::shm_open(shm_path(name).c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
   if (fd.get() < 0) return unexpected(sys_error("shm_open(" + name + ")"));
+  auto fail = [&name](SysError error) {
+    ::shm_unlink(shm_path(name).c_str());
+    return unexpected(std::move(error));
+  };
   // shm_open's mode is filtered by the umask; state the intent explicitly.
   if (::fchmod(fd.get(), 0600) != 0 || ::ftruncate(fd.get(), static_cast<off_t>(size)) != 0) {
-    SysError error = sys_error("creating " + name);
-    ::shm_unlink(shm_path(name).c_str());
-    return unexpected(std::move(error));
+    return fail(sys_error("creating " + name));
+  }
+  if (commit.reserve != 0) {
+    int err = ::fallocate(fd.get(), 0, 0, static_cast<off_t>(commit.reserve)) == 0 ? 0 : errno;
+    if (err == ENOSPC || err == ENOMEM) {
+      return fail(SysError{ENOSPC, name + " needs " + describe_bytes(commit.reserve) +
+                                       " allocated now: " + std::strerror(err)});
+    }
+    if (err != 0 && err != EOPNOTSUPP && err != ENOSYS) {
+      return fail(sys_error("fallocate(" + name + ")", err));
+    }
   }
   struct stat info {};
-  if (::fstat(fd.get(), &info) != 0) {
-    SysError error = sys_error("fstat(" + name + ")");
-    ::shm_unlink(shm_path(name).c_str());
-    return unexpected(std::move(error));
-  }
-  int flags = MAP_SHARED | (populate ? MAP_POPULATE : 0);
+  if (::fstat(fd.get(), &info) != 0) return fail(sys_error("fstat(" + name + ")"));
+  int flags = MAP_SHARED | (commit.populate ? MAP_POPULATE : 0);
   void* data = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, flags, fd.get(), 0);
-  if (data == MAP_FAILED) {
-    SysError error = sys_error("mmap(" + name + ")");
-    ::shm_unlink(shm_path(name).c_str());
-    return unexpected(std::move(error));
-  }
+  if (data == MAP_FAILED) return fail(sys_error("mmap(" + name + ")"));
   auto mapping =
       std::make_shared<Mapping>(static_cast<std::byte*>(data), size, info.st_dev, info.st_ino);
   std::lock_guard lock(cache().mutex);

@@ -53,10 +53,33 @@ struct OpenedMapping {
   bool fresh = false;  // mapped by this call (not found in the process's cache)
 };
 
-// Creates `name` exclusively, mode 0600 whatever the umask, sized and mapped read-write.
-// err == EEXIST when it exists. `populate` pre-faults the pages.
+// How much of a new shared-memory object is committed when it is created. /dev/shm (tmpfs)
+// allocates a page when it is first touched; an object is created sparse and costs memory only
+// as it is used. `reserve` bytes from its start are allocated now (fallocate: an error now rather
+// than SIGBUS at the first touch if /dev/shm runs out). `populate` commits all of it: allocated
+// (as with reserve = size) and mapped into this process's page tables (MAP_POPULATE), so that no
+// touch takes a page fault.
+struct ShmCommit {
+  std::size_t reserve = 0;
+  bool populate = false;
+};
+
+// The room for an object of `size` bytes: the free space of /dev/shm, the file-size limit
+// (RLIMIT_FSIZE; beyond it ftruncate raises SIGXFSZ) and, when `committed` (allocated up front),
+// the memory available (MemAvailable, and the cgroup's memory.max). Empty when it fits, else a
+// sentence naming the size and the room.
+std::string shm_room_shortfall(std::uint64_t size, bool committed);
+// The sentence of shm_room_shortfall for given figures (for tests): empty when size <= room.
+std::string describe_shortfall(std::uint64_t size, std::uint64_t room, std::string_view where);
+// "34.0 MiB (35651584 bytes)", or "34.0 MiB" when not `exact`.
+std::string describe_bytes(std::uint64_t bytes, bool exact = true);
+
+// Creates `name` exclusively, mode 0600 whatever the umask, sized and mapped read-write, and
+// commits `commit` of it. Refuses (err == ENOSPC, or EFBIG for the file-size limit, with
+// shm_room_shortfall's sentence) an object that does not fit, before creating anything. err ==
+// EEXIST when it exists. On any failure nothing is left behind.
 Expected<std::shared_ptr<Mapping>, SysError> shm_create(const std::string& name, std::size_t size,
-                                                        bool populate);
+                                                        ShmCommit commit);
 // Opens and maps an existing object read-write with its current size. err == ENOENT when it does
 // not exist; err == ENODATA when it exists but is still empty (being created).
 Expected<OpenedMapping, SysError> shm_open_existing(const std::string& name);

@@ -66,9 +66,19 @@ class PublisherPort {
   Expected<std::size_t, SendError> send(std::uint32_t index, std::size_t bytes) noexcept {
     --m_loans;
     if (m_service->change_counter() != m_seen_change) update_connections();
-    if (!m_safe_overflow && !wait_for_room()) {
-      unref(index);
-      return unexpected(SendError::timeout);
+    // Now and then (and for good once something failed): the slow-path checks.
+    if (m_broken || ++m_sends_since_check >= kCheckEvery) [[unlikely]] {
+      m_sends_since_check = 0;
+      if (!check()) {
+        unref(index);
+        return unexpected(SendError::corrupted);
+      }
+    }
+    if (!m_safe_overflow) {
+      if (Room room = wait_for_room(); room != Room::available) {
+        unref(index);
+        return unexpected(room == Room::timeout ? SendError::timeout : SendError::corrupted);
+      }
     }
     QueueEntry entry{index, static_cast<std::uint32_t>(bytes)};
     // For a subscriber in another process, a small payload's lines go to the shared cache before
@@ -85,6 +95,7 @@ class PublisherPort {
     for (std::uint32_t c : m_connected) {
       Channel& channel = m_channels[c];
       if (channel.submission.full(channel.tail, channel.head_cache)) {
+        if (!plausible_head(channel)) continue;
         // Safe overflow: the oldest undelivered sample makes room. (Under backpressure the
         // queue has room: wait_for_room saw it, and only we fill it.)
         if (auto evicted = channel.submission.steal_oldest(channel.tail)) {
@@ -101,6 +112,9 @@ class PublisherPort {
     m_refcount[index] += delivered;
     if (m_service->options().history_size != 0) remember(entry);
     unref(index);  // the loan's reference
+    if (m_broken) [[unlikely]] {
+      return unexpected(SendError::corrupted);  // a queue was found broken on the way
+    }
     return std::size_t{delivered};
   }
 
@@ -111,7 +125,13 @@ class PublisherPort {
 
   // ---- connections ----
   std::size_t update_connections() noexcept {
-    m_seen_change = m_service->change_counter();
+    std::uint64_t counter = m_service->change_counter();
+    if (counter != m_seen_change) {
+      // The slots changed: check them (and the rest of the service segment) before using them.
+      m_seen_change = counter;
+      if (std::string why = m_service->verify(); !why.empty()) break_port(why);
+    }
+    if (m_broken) return 0;
     SubscriberSlot* slots = m_service->subscriber_slots();
     bool changed = false;
     for (std::uint32_t s = 0; s < m_channels.size(); ++s) {
@@ -146,6 +166,24 @@ class PublisherPort {
     return m_config.num_chunks - static_cast<std::uint32_t>(m_free.size());
   }
   std::uint32_t chunks_total() const noexcept { return m_config.num_chunks; }
+
+  // The slow-path checks: the service's segment (verify), our own segment's header, and each
+  // channel's words: connected_generation as we set it, the subscriber's submission head no
+  // further than our tail and at most a capacity behind it, the completion head (ours) where
+  // we left it. True when all is consistent; else the publisher is broken for good.
+  bool check() noexcept {
+    if (m_broken) return false;
+    if (std::string why = m_service->verify(); !why.empty()) {
+      break_port(why);
+      return false;
+    }
+    if (std::string why = find_corruption(); !why.empty()) {
+      break_port("publisher segment " + m_mapping_name + ": " + why);
+      return false;
+    }
+    return true;
+  }
+  std::string corruption() const { return m_corruption; }
   std::size_t max_elements() const noexcept { return m_request.max_elements; }
 
   void retain() noexcept { ++m_refs; }
@@ -161,6 +199,7 @@ class PublisherPort {
     Event* subscriber_event = nullptr;
     std::uint64_t tail = 0;        // submission: our position
     std::uint64_t head_cache = 0;  // submission: the subscriber's position, last seen
+    std::uint64_t taken = 0;       // completion: entries we popped (so: its head)
     std::uint64_t generation = 0;  // the subscriber's generation
     bool connected = false;
     bool remote = false;                   // the subscriber is in another process
@@ -171,14 +210,70 @@ class PublisherPort {
     if (--m_refcount[index] == 0) m_free.push_back(index);
   }
 
-  // The subscriber gave `index` back (or it was evicted, or the subscriber left).
+  // The subscriber gave `index` back (or it was evicted, or the subscriber left). A chunk it
+  // does not hold cannot come back from an honest subscriber: the segment is not to be trusted
+  // (the chunk is not taken back twice, and send reports corrupted).
   void take_back(Channel& channel, std::uint32_t index) noexcept {
-    if (index >= m_config.num_chunks) return;
     std::uint64_t bit = std::uint64_t{1} << (index & 63);
-    std::uint64_t& word = channel.in_flight[index >> 6];
-    if ((word & bit) == 0) return;  // not ours to take back: ignore
-    word &= ~bit;
+    if (index >= m_config.num_chunks || (channel.in_flight[index >> 6] & bit) == 0) [[unlikely]] {
+      break_port("publisher segment " + m_mapping_name + ": subscriber slot " +
+                 std::to_string(&channel - m_channels.data()) + " returned chunk " +
+                 std::to_string(index) + ", which it does not hold");
+      return;
+    }
+    channel.in_flight[index >> 6] &= ~bit;
     unref(index);
+  }
+
+  // A full-looking submission queue whose head passed our tail was not moved by an honest
+  // subscriber.
+  bool plausible_head(Channel& channel) noexcept {
+    if (channel.head_cache <= channel.tail) [[likely]]
+      return true;
+    break_port("publisher segment " + m_mapping_name + ": the submission head of subscriber slot " +
+               std::to_string(&channel - m_channels.data()) + " is " +
+               std::to_string(channel.head_cache) + ", past its tail " +
+               std::to_string(channel.tail));
+    return false;
+  }
+
+  void break_port(std::string why) noexcept {
+    if (!m_broken) m_corruption = std::move(why);
+    m_broken = true;
+  }
+
+  std::string find_corruption() const {
+    const auto* header = reinterpret_cast<const PublisherHeader*>(m_mapping->data());
+    if (std::uint32_t state = header->state.load(std::memory_order_acquire); state != kStateReady) {
+      return "its state word is " + std::to_string(state);
+    }
+    PublisherConfig now;
+    std::memcpy(&now, &header->config, sizeof now);
+    if (std::memcmp(&now, &m_config, sizeof now) != 0) {
+      return std::string("its static configuration was overwritten") +
+             (checksum_of(now) != now.checksum ? " and fails its checksum" : "");
+    }
+    for (std::uint32_t c = 0; c < m_channels.size(); ++c) {
+      const Channel& channel = m_channels[c];
+      std::uint64_t generation =
+          channel.control->connected_generation.load(std::memory_order_acquire);
+      if (generation != (channel.connected ? channel.generation : 0)) {
+        return "channel " + std::to_string(c) + " names subscriber generation " +
+               std::to_string(generation);
+      }
+      if (!channel.connected) continue;
+      std::uint64_t head = channel.submission.head();
+      if (head > channel.tail || channel.tail - head > channel.submission.capacity()) {
+        return "the submission head of channel " + std::to_string(c) + " is " +
+               std::to_string(head) + ", its tail " + std::to_string(channel.tail);
+      }
+      if (channel.completion.head() != channel.taken) {
+        return "the completion head of channel " + std::to_string(c) + " is " +
+               std::to_string(channel.completion.head()) + ", " + std::to_string(channel.taken) +
+               " entries were taken";
+      }
+    }
+    return {};
   }
 
   // Takes back what the subscribers gave back: up to `limit` entries from each completion
@@ -190,6 +285,7 @@ class PublisherPort {
       for (std::uint32_t n = 0; n < most; ++n) {
         auto entry = channel.completion.pop();
         if (!entry) break;
+        ++channel.taken;
         take_back(channel, entry->index);
       }
     }
@@ -231,6 +327,7 @@ class PublisherPort {
     channel.completion.reset();
     channel.tail = 0;
     channel.head_cache = 0;
+    channel.taken = 0;
     std::fill(channel.in_flight.begin(), channel.in_flight.end(), 0);
     channel.generation = generation;
     channel.connected = true;
@@ -265,8 +362,10 @@ class PublisherPort {
   }
 
   // Backpressure: waits until no connected subscriber's queue is full. Subscribers that leave or
-  // die while we wait are dropped (their queues no longer count). False on timeout.
-  bool wait_for_room() noexcept;
+  // die while we wait are dropped (their queues no longer count). Checks the shared memory as it
+  // waits (every 10 ms).
+  enum class Room { available, timeout, corrupted };
+  Room wait_for_room() noexcept;
 
   std::shared_ptr<ServiceImpl> m_service;
   PublisherRequest m_request;
@@ -289,6 +388,10 @@ class PublisherPort {
   std::uint32_t m_history_start = 0;
   std::uint32_t m_history_count = 0;
   std::uint64_t m_seen_change = ~std::uint64_t{0};
+  std::uint32_t m_sends_since_check = 0;
+  bool m_broken = false;  // something in shared memory failed its checks: every send says so
+  std::string m_corruption;
+  std::string m_mapping_name;
 };
 
 Expected<void, Error<PublisherCreateError>> PublisherPort::init() {
@@ -303,6 +406,9 @@ Expected<void, Error<PublisherCreateError>> PublisherPort::init() {
   if (m_request.max_elements == 0) {
     return fail(PublisherCreateError::invalid_options, "max_slice_len must be at least 1");
   }
+  if (std::string why = m_service->verify(); !why.empty()) {
+    return fail(PublisherCreateError::corrupted, why);
+  }
   std::uint64_t chunks =
       std::uint64_t{m_request.max_loaned_samples} + options.history_size +
       std::uint64_t{options.max_subscribers} *
@@ -313,8 +419,10 @@ Expected<void, Error<PublisherCreateError>> PublisherPort::init() {
                     std::to_string(kMaxChunks) +
                     " are possible: lower max_subscribers or the buffer sizes");
   }
-  if (m_request.max_elements > (std::uint64_t{1} << 32) / service.type_size) {
-    return fail(PublisherCreateError::invalid_options, "max_slice_len too large (4 GiB at most)");
+  if (m_request.max_elements > 0xffffffffULL / service.type_size) {
+    return fail(PublisherCreateError::invalid_options,
+                "max_slice_len = " + std::to_string(m_request.max_elements) +
+                    " is too large: a sample holds less than 4 GiB");
   }
   auto slot = m_service->claim_publisher_slot();
   if (!slot) {
@@ -339,21 +447,41 @@ Expected<void, Error<PublisherCreateError>> PublisherPort::init() {
   params.publisher_may_block =
       !m_safe_overflow && m_request.backpressure_wait == BackpressureWait::block;
   auto layout = publisher_layout(params);
-  if (!layout) {
-    return fail(PublisherCreateError::invalid_options,
-                "the publisher's segment would be too large");
-  }
+  if (!layout)
+    return fail(PublisherCreateError::invalid_options, "the pool's sizes are out of range");
   m_config = *layout;
+  auto too_large = [&](const std::string& why) {
+    return fail(PublisherCreateError::insufficient_memory,
+                "the publisher's segment, " + std::to_string(chunks) + " chunks of " +
+                    describe_bytes(m_config.chunk_stride, false) + ", " + why);
+  };
+  if (m_config.total_size > kMaxSegmentBytes) {
+    return too_large(
+        describe_shortfall(m_config.total_size, kMaxSegmentBytes, "a segment may have"));
+  }
+  // Only the header and the queues are allocated now (they are written here); the chunks cost
+  // memory as they are first used, unless the caller asked for all of it at once.
   std::string name = m_service->publisher_segment(m_slot, m_generation);
-  auto mapping = shm_create(name, m_config.total_size, true);
+  ShmCommit commit{.reserve = m_config.chunks_offset, .populate = m_request.prefault};
+  auto mapping = shm_create(name, m_config.total_size, commit);
   if (!mapping && mapping.error().err == EEXIST) {
     // Left by a dead publisher of an earlier incarnation of this service (generations restart
     // when a service is re-created) that nobody cleaned: it is not in use, replace it.
     shm_remove(name);
-    mapping = shm_create(name, m_config.total_size, true);
+    mapping = shm_create(name, m_config.total_size, commit);
   }
-  if (!mapping) return fail(PublisherCreateError::system, mapping.error().what);
-  m_mapping = std::move(*mapping);
+  if (!mapping) {
+    int err = mapping.error().err;
+    if (err == ENOSPC || err == EFBIG) {
+      // The sentence starts with the segment's name; say what the segment is instead.
+      std::string what = mapping.error().what;
+      if (what.starts_with(name + " ")) what.erase(0, name.size() + 1);
+      return too_large(what);
+    }
+    return fail(PublisherCreateError::system, mapping.error().what);
+  }
+  m_mapping = *mapping;  // (a copy: moving out trips a false -Wmaybe-uninitialized in g++ 12)
+  m_mapping_name = name;
   std::byte* base = m_mapping->data();
   auto* header = new (base) PublisherHeader{};
   header->config = m_config;
@@ -386,7 +514,7 @@ Expected<void, Error<PublisherCreateError>> PublisherPort::init() {
   return {};
 }
 
-bool PublisherPort::wait_for_room() noexcept {
+PublisherPort::Room PublisherPort::wait_for_room() noexcept {
   auto any_full = [this] {
     for (std::uint32_t c : m_connected) {
       Channel& channel = m_channels[c];
@@ -394,7 +522,7 @@ bool PublisherPort::wait_for_room() noexcept {
     }
     return false;
   };
-  if (!any_full()) return true;  // the common case: no clock read, no wait
+  if (!any_full()) return Room::available;  // the common case: no clock read, no wait
   const std::int64_t start = monotonic_ns();
   const std::int64_t deadline = start + m_request.backpressure_timeout.count();
   std::int64_t next_liveness_check = start + 10'000'000;
@@ -404,24 +532,28 @@ bool PublisherPort::wait_for_room() noexcept {
     for (std::uint32_t c : m_connected) {
       Channel& channel = m_channels[c];
       if (channel.submission.full(channel.tail, channel.head_cache)) {
+        if (!plausible_head(channel)) return Room::corrupted;
         full = &channel;
         break;
       }
     }
-    if (full == nullptr) return true;
+    if (full == nullptr) return Room::available;
     // Spin a little (the subscriber is likely taking a sample right now), then wait properly.
     if (++spins < 256) {
       cpu_relax();
       continue;
     }
     std::int64_t now = monotonic_ns();
-    if (now >= deadline) return false;
+    // A queue that stays full may be one that went bad: check before reporting a timeout.
+    if (now >= deadline) return check() ? Room::timeout : Room::corrupted;
     if (now >= next_liveness_check) {
+      if (!check()) return Room::corrupted;
       m_service->cleanup_dead();  // a dead subscriber's slot is freed: the change below drops it
       next_liveness_check = now + 10'000'000;
     }
     if (m_service->change_counter() != m_seen_change) {
       update_connections();
+      if (m_broken) return Room::corrupted;
       continue;
     }
     if (m_request.backpressure_wait == BackpressureWait::spin) {
@@ -483,6 +615,12 @@ std::uint32_t publisher_chunks_total(const PublisherPort* port) noexcept {
 }
 std::uint32_t publisher_chunks_in_use(PublisherPort* port) noexcept {
   return port->chunks_in_use();
+}
+bool publisher_check(PublisherPort* port) noexcept {
+  return port->check();
+}
+std::string publisher_corruption(const PublisherPort* port) {
+  return port->corruption();
 }
 
 }  // namespace zerocopy::detail

@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <new>
 #include <thread>
@@ -73,7 +74,9 @@ Expected<std::shared_ptr<Mapping>, SysError> create_service_segment(const NodeSt
                                                                     const ServiceOptions& options) {
   ServiceLayout layout =
       service_layout(options.max_nodes, options.max_publishers, options.max_subscribers);
-  auto mapping = shm_create(segment_name, layout.total_size, true);
+  // A few KiB (45 at most): allocated and mapped at once, so that a full /dev/shm is an error
+  // here rather than SIGBUS while writing the header.
+  auto mapping = shm_create(segment_name, layout.total_size, ShmCommit{.populate = true});
   if (!mapping) return mapping;
   std::byte* base = (*mapping)->data();
   auto* header = new (base) ServiceHeader{};
@@ -108,6 +111,7 @@ Expected<std::shared_ptr<Mapping>, SysError> create_service_segment(const NodeSt
   config.max_subscribers = options.max_subscribers;
   config.max_nodes = options.max_nodes;
   config.overflow = options.overflow == Overflow::backpressure ? 1 : 0;
+  config.checksum = checksum_of(config);
   // Publishes everything above to openers (their acquire load of state).
   header->state.store(kStateReady, std::memory_order_release);
   return mapping;
@@ -117,7 +121,8 @@ Expected<std::shared_ptr<ServiceImpl>, Error<ServiceError>> ServiceImpl::attach(
     std::shared_ptr<NodeState> node, const std::string& segment_name,
     std::shared_ptr<Mapping> mapping) {
   if (mapping->size() < sizeof(ServiceHeader)) {
-    return unexpected(service_error(ServiceError::corrupted, segment_name + " is truncated"));
+    return unexpected(service_error(ServiceError::corrupted,
+                                    "service segment " + segment_name + " is truncated"));
   }
   auto* header = reinterpret_cast<ServiceHeader*>(mapping->data());
   if (header->state.load(std::memory_order_acquire) != kStateReady) {
@@ -134,7 +139,8 @@ Expected<std::shared_ptr<ServiceImpl>, Error<ServiceError>> ServiceImpl::attach(
             ", this library (" + kVersionString + ") uses " + std::to_string(kLayoutVersion)));
   }
   if (std::string why = validate_service_config(config, mapping->size()); !why.empty()) {
-    return unexpected(service_error(ServiceError::corrupted, segment_name + ": " + why));
+    return unexpected(
+        service_error(ServiceError::corrupted, "service segment " + segment_name + ": " + why));
   }
   ServiceLayout layout =
       service_layout(config.max_nodes, config.max_publishers, config.max_subscribers);
@@ -159,7 +165,85 @@ Expected<std::shared_ptr<ServiceImpl>, Error<ServiceError>> ServiceImpl::attach(
 }
 
 ServiceImpl::~ServiceImpl() {
-  if (m_node_index) free_node(*m_node_index, nullptr);
+  // A corrupted segment is left as it is: neither our slot nor the node mask can be trusted, and
+  // removing the name could remove somebody else's segment.
+  if (m_node_index && verify().empty()) free_node(*m_node_index, nullptr);
+}
+
+namespace {
+std::string hex_word(std::uint64_t word) {
+  char text[24];
+  std::snprintf(text, sizeof text, "0x%llx", static_cast<unsigned long long>(word));
+  return text;
+}
+}  // namespace
+
+std::string ServiceImpl::find_corruption() const {
+  std::uint32_t state = m_header->state.load(std::memory_order_acquire);
+  if (state != kStateReady) {
+    return "its state word is " + hex_word(state) + " (a ready segment has " +
+           hex_word(kStateReady) + ")";
+  }
+  ServiceConfig now;
+  std::memcpy(&now, &m_header->config, sizeof now);
+  if (std::memcmp(&now, &m_config, sizeof now) != 0) {
+    return std::string("its static configuration changed after it was opened") +
+           (checksum_of(now) != now.checksum ? " and fails its checksum" : "");
+  }
+  std::uint64_t mask = m_header->node_mask.load(std::memory_order_acquire);
+  if (((mask & ~kNodeMaskDestroyed) >> m_config.max_nodes) != 0) {
+    return "its node mask " + hex_word(mask) +
+           " names nodes beyond max_nodes = " + std::to_string(m_config.max_nodes);
+  }
+  for (std::uint32_t i = 0; i < m_config.max_nodes; ++i) {
+    std::uint64_t word = m_nodes[i].word.load(std::memory_order_acquire);
+    if (!valid_node_word(word)) {
+      return "node slot " + std::to_string(i) + " holds the impossible word " + hex_word(word);
+    }
+  }
+  for (std::uint32_t s = 0; s < m_config.max_publishers; ++s) {
+    std::uint64_t word = m_publishers[s].word.load(std::memory_order_acquire);
+    if (!valid_port_word(word, m_config.max_nodes)) {
+      return "publisher slot " + std::to_string(s) + " holds the impossible word " + hex_word(word);
+    }
+  }
+  for (std::uint32_t s = 0; s < m_config.max_subscribers; ++s) {
+    std::uint64_t word = m_subscribers[s].word.load(std::memory_order_acquire);
+    if (!valid_port_word(word, m_config.max_nodes)) {
+      return "subscriber slot " + std::to_string(s) + " holds the impossible word " +
+             hex_word(word);
+    }
+  }
+  return {};
+}
+
+std::string ServiceImpl::verify() {
+  if (corrupted()) return corruption();
+  std::string why = find_corruption();
+  if (why.empty()) return why;
+  std::lock_guard lock(m_corruption_mutex);
+  if (m_corruption.empty()) m_corruption = "service segment " + m_segment_name + ": " + why;
+  m_corrupted.store(true, std::memory_order_release);
+  return m_corruption;
+}
+
+std::string ServiceImpl::corruption() const {
+  std::lock_guard lock(m_corruption_mutex);
+  return m_corruption;
+}
+
+Unready classify_unready(const ServiceHeader& header) noexcept {
+  std::uint32_t state = header.state.load(std::memory_order_acquire);
+  if (state == kStateReady) return Unready::creating;  // not unready after all: look again
+  // A creator writes 0 (ftruncate's zeros) until it stores kStateReady, and nobody registers
+  // before that.
+  if (state != 0 || header.node_mask.load(std::memory_order_acquire) != 0) {
+    return Unready::corrupted;
+  }
+  auto creator = static_cast<pid_t>(header.creator_pid.load(std::memory_order_relaxed));
+  std::uint64_t start = header.creator_start_time.load(std::memory_order_relaxed);
+  if (creator == 0 || process_alive(creator, start)) return Unready::creating;
+  return Unready::abandoned;
 }
 
 ServiceImpl::Registration ServiceImpl::register_node() {
@@ -243,6 +327,9 @@ void ServiceImpl::free_node(std::uint32_t index, std::size_t* removed_segments) 
 }
 
 std::size_t ServiceImpl::cleanup_dead(std::size_t* removed_segments) {
+  // Nothing is decided from a segment that fails its checks: a garbage node word would read as a
+  // dead process and have its "ports" segments removed.
+  if (!verify().empty()) return 0;
   std::size_t cleaned = 0;
   for (std::uint32_t i = 0; i < m_config.max_nodes; ++i) {
     if (m_node_index == i) continue;
@@ -327,12 +414,12 @@ bool release_port(std::atomic<std::uint64_t>& word, std::uint64_t generation) {
 }  // namespace
 
 void ServiceImpl::release_publisher(std::uint32_t slot, std::uint64_t generation) {
-  shm_remove(publisher_segment(slot, generation));
-  if (release_port(m_publishers[slot].word, generation)) announce_change();
+  shm_remove(publisher_segment(slot, generation));  // ours: named by our slot and generation
+  if (!corrupted() && release_port(m_publishers[slot].word, generation)) announce_change();
 }
 
 void ServiceImpl::release_subscriber(std::uint32_t slot, std::uint64_t generation) {
-  if (release_port(m_subscribers[slot].word, generation)) announce_change();
+  if (!corrupted() && release_port(m_subscribers[slot].word, generation)) announce_change();
 }
 
 void ServiceImpl::announce_change() {
@@ -513,16 +600,23 @@ Expected<std::shared_ptr<ServiceImpl>, Error<ServiceError>> open_service(
     if (mode != OpenMode::open) {
       auto created = create_service_segment(*node, segment, request, *options);
       if (created) {
+        std::shared_ptr<Mapping> mapping = *created;
         auto impl = ServiceImpl::attach(node, segment, std::move(*created));
-        if (!impl) return impl;
+        if (!impl) {
+          shm_remove_if_same(segment, *mapping);  // ours, just made: leave nothing behind
+          return impl;
+        }
         // Only a cleanup racing between our creation and this line can refuse us; retry then.
         if ((*impl)->register_node() == ServiceImpl::Registration::registered) return impl;
         continue;
       }
       if (created.error().err != EEXIST) {
-        return unexpected(service_error(
-            created.error().err == EACCES ? ServiceError::permission_denied : ServiceError::system,
-            created.error().what));
+        int err = created.error().err;
+        return unexpected(service_error(err == EACCES ? ServiceError::permission_denied
+                                        : err == ENOSPC || err == EFBIG
+                                            ? ServiceError::insufficient_memory
+                                            : ServiceError::system,
+                                        created.error().what));
       }
     }
     auto opened = shm_open_existing(segment);
@@ -545,22 +639,33 @@ Expected<std::shared_ptr<ServiceImpl>, Error<ServiceError>> open_service(
     }
     std::shared_ptr<Mapping> mapping = std::move(opened->mapping);
     if (mapping->size() < sizeof(ServiceHeader)) {
-      return unexpected(service_error(ServiceError::corrupted, segment + " is truncated"));
+      return unexpected(
+          service_error(ServiceError::corrupted, "service segment " + segment + " is truncated"));
     }
     auto* header = reinterpret_cast<ServiceHeader*>(mapping->data());
-    if (header->state.load(std::memory_order_acquire) != kStateReady) {
-      auto creator = static_cast<pid_t>(header->creator_pid.load(std::memory_order_relaxed));
-      std::uint64_t start = header->creator_start_time.load(std::memory_order_relaxed);
-      if (creator != 0 && !process_alive(creator, start)) {
-        shm_remove_if_same(segment, *mapping);  // its creator died half-way
-      } else {
-        sleep_briefly();
+    if (std::uint32_t state = header->state.load(std::memory_order_acquire); state != kStateReady) {
+      switch (classify_unready(*header)) {
+        case Unready::corrupted:
+          return unexpected(service_error(
+              ServiceError::corrupted,
+              "service segment " + segment + ": its state word is " + hex_word(state) +
+                  " with node mask " + hex_word(header->node_mask.load(std::memory_order_relaxed)) +
+                  ", which no creator writes"));
+        case Unready::abandoned:
+          shm_remove_if_same(segment, *mapping);  // its creator died half-way
+          break;
+        case Unready::creating:
+          sleep_briefly();
+          break;
       }
       continue;
     }
     auto impl = ServiceImpl::attach(node, segment, std::move(mapping));
     if (!impl) return impl;
     ServiceImpl& service = **impl;
+    if (std::string why = service.verify(); !why.empty()) {
+      return unexpected(service_error(ServiceError::corrupted, why));
+    }
     if (service.name() != request.name) {
       return unexpected(service_error(ServiceError::corrupted,
                                       "service '" + request.name + "' and '" + service.name() +

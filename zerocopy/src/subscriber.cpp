@@ -17,6 +17,7 @@
 #include "internal.hpp"
 
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <vector>
 
@@ -34,6 +35,7 @@ std::optional<SubscriberConnection> SubscriberConnection::attach(std::byte* base
   auto* header = reinterpret_cast<PublisherHeader*>(base);
   if (header->state.load(std::memory_order_acquire) != kStateReady) return reject("not ready");
   SubscriberConnection connection;
+  connection.m_header = header;
   // One copy, validated as a whole; afterwards only the copy is used.
   std::memcpy(&connection.m_config, &header->config, sizeof(PublisherConfig));
   const PublisherConfig& config = connection.m_config;
@@ -60,7 +62,9 @@ std::optional<SubscriberConnection> SubscriberConnection::attach(std::byte* base
 Expected<std::optional<Received>, ReceiveError> SubscriberConnection::receive() noexcept {
   auto entry = m_config.safe_overflow ? m_submission.pop_contended() : m_submission.pop();
   if (!entry) return std::optional<Received>{};
+  ++m_taken;
   if (entry->index >= m_config.num_chunks || entry->size > m_config.max_payload_bytes) {
+    m_bad = *entry;
     return unexpected(ReceiveError::corrupted);
   }
   if (m_config.publisher_may_block) {
@@ -78,6 +82,44 @@ Expected<std::optional<Received>, ReceiveError> SubscriberConnection::receive() 
                entry->index});
 }
 
+std::string SubscriberConnection::verify(std::uint64_t generation, bool connected) const noexcept {
+  std::uint32_t state = m_header->state.load(std::memory_order_acquire);
+  if (state != kStateReady) return "its state word is " + std::to_string(state);
+  PublisherConfig now;
+  std::memcpy(&now, &m_header->config, sizeof now);
+  if (std::memcmp(&now, &m_config, sizeof now) != 0) {
+    return std::string("its static configuration changed after it was mapped") +
+           (checksum_of(now) != now.checksum ? " and fails its checksum" : "");
+  }
+  std::uint64_t connected_generation =
+      m_control->connected_generation.load(std::memory_order_acquire);
+  if (connected ? connected_generation != generation : connected_generation > generation) {
+    return "our channel's connected_generation is " + std::to_string(connected_generation) +
+           ", this subscriber is generation " + std::to_string(generation);
+  }
+  if (!connected) return {};
+  std::uint64_t head = m_submission.head();
+  if (m_config.safe_overflow ? head < m_taken : head != m_taken) {
+    return "the submission queue's head is " + std::to_string(head) + ", this subscriber took " +
+           std::to_string(m_taken) + " entries";
+  }
+  std::uint64_t completion_head = m_completion.head();
+  if (completion_head > m_completion_tail ||
+      m_completion_tail - completion_head > m_completion.capacity()) {
+    return "the completion queue's head is " + std::to_string(completion_head) + ", its tail " +
+           std::to_string(m_completion_tail) + " and its capacity " +
+           std::to_string(m_completion.capacity());
+  }
+  return {};
+}
+
+std::string SubscriberConnection::bad_entry() const {
+  return "its queue handed out chunk " + std::to_string(m_bad.index) + " of " +
+         std::to_string(m_bad.size) + " bytes; the pool has " +
+         std::to_string(m_config.num_chunks) + " chunks of at most " +
+         std::to_string(m_config.max_payload_bytes) + " bytes";
+}
+
 void SubscriberConnection::release(std::uint32_t index) noexcept {
   // Cannot be full with an honest publisher (capacity >= chunks, each chunk queued at most once);
   // if a publisher stops draining it, the chunk is simply not given back.
@@ -93,6 +135,9 @@ class SubscriberPort {
   }
 
   Expected<void, Error<SubscriberCreateError>> init() {
+    if (std::string why = m_service->verify(); !why.empty()) {
+      return unexpected(Error<SubscriberCreateError>{SubscriberCreateError::corrupted, why});
+    }
     auto slot = m_service->claim_subscriber_slot();
     if (!slot) {
       return unexpected(Error<SubscriberCreateError>{
@@ -106,6 +151,7 @@ class SubscriberPort {
     m_event = &m_service->subscriber_slots()[m_slot].event;
     m_max_borrowed = m_service->options().subscriber_max_borrowed_samples;
     m_connections.reserve(m_service->options().max_publishers);
+    m_refused.assign(m_service->options().max_publishers, 0);
     m_service->activate_subscriber(m_slot, m_generation);
     update_connections();
     return {};
@@ -113,6 +159,7 @@ class SubscriberPort {
 
   // ---- hot path ----
   Expected<std::optional<Received>, ReceiveError> receive() noexcept {
+    if (m_broken) return unexpected(ReceiveError::corrupted);
     if (m_borrowed >= m_max_borrowed) return unexpected(ReceiveError::exceeds_max_borrows);
     if (m_service->change_counter() != m_seen_change) update_connections();
     const std::size_t count = m_connections.size();
@@ -131,8 +178,8 @@ class SubscriberPort {
       }
       auto received = connection.link.receive();
       if (!received) {
-        connection.closing = true;
-        connection.broken = true;
+        refuse(connection, connection.link.bad_entry());
+        m_report_pending = false;  // reported right here
         sweep_connections();
         return received;
       }
@@ -147,6 +194,16 @@ class SubscriberPort {
       sweep |= connection.closing;
     }
     if (sweep) sweep_connections();
+    // Nothing to take: the slow path. Now and then check that nothing in shared memory went bad
+    // (a corrupted publisher segment reads as "empty" forever, which must not pass for silence).
+    if (++m_empty_polls >= kCheckEvery) {
+      m_empty_polls = 0;
+      check();
+    }
+    if (m_broken || m_report_pending) {
+      m_report_pending = false;
+      return unexpected(ReceiveError::corrupted);
+    }
     return std::optional<Received>{};
   }
 
@@ -175,11 +232,16 @@ class SubscriberPort {
     const std::int64_t deadline = monotonic_ns() + std::max<std::int64_t>(timeout.count(), 0);
     const std::uint64_t change_at_start = m_service->change_counter();
     for (;;) {
-      if (has_samples() || m_service->change_counter() != change_at_start) {
+      if (m_broken || m_report_pending || has_samples() ||
+          m_service->change_counter() != change_at_start) {
         return WaitResult::data_available;
       }
       std::int64_t remaining = deadline - monotonic_ns();
-      if (remaining <= 0) return WaitResult::timeout;
+      if (remaining <= 0) {
+        // Nothing came: make sure that is not because something in shared memory went bad. If
+        // it did, receive() has an error to report.
+        return check() ? WaitResult::timeout : WaitResult::data_available;
+      }
       std::uint32_t seq = m_event->seq.load(std::memory_order_acquire);
       m_event->waiters.fetch_add(1, std::memory_order_seq_cst);
       std::atomic_thread_fence(std::memory_order_seq_cst);
@@ -193,7 +255,13 @@ class SubscriberPort {
   }
 
   std::size_t update_connections() noexcept {
-    m_seen_change = m_service->change_counter();
+    std::uint64_t counter = m_service->change_counter();
+    if (counter != m_seen_change) {
+      // The slots changed: check them (and the rest of the service segment) before using them.
+      m_seen_change = counter;
+      if (std::string why = m_service->verify(); !why.empty()) break_port(why);
+    }
+    if (m_broken) return 0;
     PublisherSlot* slots = m_service->publisher_slots();
     for (std::uint32_t s = 0; s < m_service->options().max_publishers; ++s) {
       std::uint64_t word = slots[s].word.load(std::memory_order_acquire);
@@ -207,7 +275,8 @@ class SubscriberPort {
         live->closing = true;  // drained, then dropped
         live = nullptr;
       }
-      if (active && live == nullptr) connect(s, generation);
+      if (m_refused[s] != 0 && m_refused[s] != generation) m_refused[s] = 0;  // moved on
+      if (active && live == nullptr && m_refused[s] != generation) connect(s, generation);
     }
     sweep_connections();
     std::size_t connected = 0;
@@ -215,6 +284,26 @@ class SubscriberPort {
       connected += connection->closing ? 0 : 1;
     return connected;
   }
+
+  // Checks the service segment and every connected publisher segment now. True when all is
+  // consistent; else receive() reports ReceiveError::corrupted (corruption() says what).
+  bool check() noexcept {
+    if (m_broken) return false;
+    if (std::string why = m_service->verify(); !why.empty()) {
+      break_port(why);
+      return false;
+    }
+    for (auto& connection : m_connections) {
+      if (connection->broken) continue;
+      std::string why = connection->link.verify(m_generation, !connection->pending);
+      if (!why.empty()) refuse(*connection, why);
+    }
+    sweep_connections();
+    return !m_report_pending;
+  }
+
+  // What the last corrupted error was about.
+  std::string corruption() const { return m_corruption; }
 
   void retain() noexcept { ++m_refs; }
   void drop() noexcept {
@@ -225,6 +314,7 @@ class SubscriberPort {
   struct Connection {
     SubscriberConnection link;
     std::shared_ptr<Mapping> mapping;
+    std::string name;  // of the publisher's segment
     std::uint32_t slot = 0;
     std::uint64_t generation = 0;
     std::uint32_t borrowed = 0;
@@ -233,13 +323,51 @@ class SubscriberPort {
     bool broken = false;   // the publisher's segment handed out garbage
   };
 
+  // The service segment failed its checks: nothing of it can be trusted any more.
+  void break_port(const std::string& why) {
+    m_broken = true;
+    m_corruption = why;
+    for (auto& connection : m_connections) {
+      connection->broken = true;
+      connection->closing = true;
+    }
+  }
+
+  // Remembers that the publisher segment `name` (slot, generation) failed: no reconnection to
+  // it, and a corrupted error for the next receive().
+  void note_refused(std::uint32_t slot, std::uint64_t generation, const std::string& name,
+                    const std::string& why) {
+    m_refused[slot] = generation;
+    m_corruption = "publisher segment " + name + ": " + why;
+    m_report_pending = true;
+  }
+
+  // That connection's segment failed: it is dropped (the others keep working).
+  void refuse(Connection& connection, const std::string& why) {
+    connection.broken = true;
+    connection.closing = true;
+    note_refused(connection.slot, connection.generation, connection.name, why);
+  }
+
   void connect(std::uint32_t slot, std::uint64_t generation) noexcept {
     std::string name = m_service->publisher_segment(slot, generation);
     auto opened = shm_open_existing(name);
-    if (!opened) return;  // gone already; the slot change that follows tells us
+    if (!opened) {
+      // ENOENT: gone already (the slot change that follows tells us). A slot is active only
+      // once its segment is complete, so an empty or foreign one is not a publisher's doing.
+      int err = opened.error().err;
+      if (err == ENODATA || err == EACCES) {
+        note_refused(slot, generation, name, opened.error().what);
+      }
+      return;
+    }
     const Mapping& mapping = *opened->mapping;
-    auto link = SubscriberConnection::attach(mapping.data(), mapping.size(), m_slot, nullptr);
-    if (!link) return;
+    std::string why;
+    auto link = SubscriberConnection::attach(mapping.data(), mapping.size(), m_slot, &why);
+    if (!link) {
+      note_refused(slot, generation, name, why);
+      return;
+    }
     const PublisherConfig& config = link->config();
     const ServiceConfig& service = m_service->config();
     bool consistent = config.service_hash == service.name_hash && config.generation == generation &&
@@ -248,7 +376,11 @@ class SubscriberPort {
                       config.payload_alignment == service.type_alignment &&
                       config.submission_capacity == next_pow2(service.subscriber_max_buffer_size) &&
                       (config.safe_overflow == 1) == (service.overflow == 0);
-    if (!consistent) return;
+    if (!consistent) {
+      note_refused(slot, generation, name,
+                   "its configuration does not match the service's or its name");
+      return;
+    }
     if (opened->fresh) {
       // Only the publisher writes payloads: map them read-only here.
       opened->mapping->protect_read_only(config.chunks_offset,
@@ -257,6 +389,7 @@ class SubscriberPort {
     auto connection = std::make_unique<Connection>();
     connection->link = *link;
     connection->mapping = std::move(opened->mapping);
+    connection->name = std::move(name);
     connection->slot = slot;
     connection->generation = generation;
     m_connections.push_back(std::move(connection));
@@ -273,15 +406,20 @@ class SubscriberPort {
 
   std::shared_ptr<ServiceImpl> m_service;
   bool m_active = false;
+  bool m_broken = false;          // the service segment failed its checks: for good
+  bool m_report_pending = false;  // a publisher segment failed: tell the next receive()
   std::uint32_t m_slot = 0;
   std::uint64_t m_generation = 0;
   Event* m_event = nullptr;
   std::uint32_t m_refs = 1;  // the handle + one per borrowed sample
   std::uint32_t m_borrowed = 0;
   std::uint32_t m_max_borrowed = 1;
+  std::uint32_t m_empty_polls = 0;
   std::size_t m_next = 0;
   std::uint64_t m_seen_change = ~std::uint64_t{0};
   std::vector<std::unique_ptr<Connection>> m_connections;
+  std::vector<std::uint64_t> m_refused;  // per publisher slot: a generation that failed, or 0
+  std::string m_corruption;
 };
 
 Expected<SubscriberPort*, Error<SubscriberCreateError>> create_subscriber(
@@ -316,6 +454,12 @@ WaitResult subscriber_wait(SubscriberPort* port, std::chrono::nanoseconds timeou
 }
 std::size_t subscriber_update_connections(SubscriberPort* port) noexcept {
   return port->update_connections();
+}
+bool subscriber_check(SubscriberPort* port) noexcept {
+  return port->check();
+}
+std::string subscriber_corruption(const SubscriberPort* port) {
+  return port->corruption();
 }
 
 }  // namespace zerocopy::detail

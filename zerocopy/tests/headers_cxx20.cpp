@@ -12,9 +12,11 @@ namespace {
   if (!publisher || !subscriber) return;
   (void)publisher->send_copy(1);
   if (auto sample = subscriber->receive(); sample && *sample) (void)***sample;
+  if (!publisher->check_integrity()) (void)publisher->corruption();
+  if (!subscriber->check_integrity()) (void)subscriber->corruption();
   auto slices = node.service_builder("c").publish_subscribe<char[]>().open_or_create();
   if (!slices) return;
-  auto slice_publisher = slices->publisher_builder().max_slice_len(8).create();
+  auto slice_publisher = slices->publisher_builder().max_slice_len(8).prefault(true).create();
   if (slice_publisher) {
     if (auto s = slice_publisher->loan_slice(4)) (void)std::move(*s).send();
   }

@@ -110,6 +110,23 @@ int main(int argc, char** argv) {
     return 0;
   }
 
+  if (mode == "publish-one") {  // one sample to whoever is connected, then idles until "quit"
+    auto publisher = service->publisher_builder().create();
+    if (!publisher) return 2;
+    say("publishing");
+    if (hear() != "go") return 2;
+    publisher->update_connections();
+    auto sample = publisher->loan_uninit();
+    if (!sample) return 4;
+    for (auto& word : sample->payload_mut()->words)
+      word = 42;
+    auto sent = std::move(*sample).assume_init().send();
+    if (!sent) return 5;
+    say("sent " + std::to_string(*sent));
+    hear();
+    return 0;
+  }
+
   if (mode == "subscribe") {  // receives n samples in order, checks each
     auto subscriber = service->subscriber_builder().create();
     if (!subscriber) return 2;

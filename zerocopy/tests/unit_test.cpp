@@ -233,17 +233,67 @@ TEST(Layout, ServiceConfigValidation) {
   config.type_size = 8;
   config.type_alignment = 8;
   config.total_size = detail::service_layout(4, 1, 1).total_size;
+  config.checksum = detail::checksum_of(config);
   EXPECT_EQ(detail::validate_service_config(config, config.total_size), "");
   EXPECT_NE(detail::validate_service_config(config, config.total_size - 1), "");
+  // Out-of-range values with a checksum that matches them (a hostile writer can compute it).
   auto bad = config;
   bad.max_nodes = 64;
+  bad.checksum = detail::checksum_of(bad);
   EXPECT_NE(detail::validate_service_config(bad, 1 << 20), "");
   bad = config;
   bad.type_alignment = 3;
+  bad.checksum = detail::checksum_of(bad);
   EXPECT_NE(detail::validate_service_config(bad, 1 << 20), "");
   bad = config;
   bad.history_size = 3;
+  bad.checksum = detail::checksum_of(bad);
   EXPECT_NE(detail::validate_service_config(bad, 1 << 20), "");
+}
+
+TEST(Layout, ChecksumsCatchAnyChangedBitOfTheStaticConfiguration) {
+  detail::ServiceConfig config{};
+  config.magic = detail::kServiceMagic;
+  config.layout_version = kLayoutVersion;
+  config.header_size = sizeof(detail::ServiceHeader);
+  config.name_length = 1;
+  config.name[0] = 'a';
+  config.type_name_length = 1;
+  config.type_name[0] = 'b';
+  config.max_nodes = config.max_publishers = config.max_subscribers = 1;
+  config.subscriber_max_buffer_size = config.subscriber_max_borrowed_samples = 2;
+  config.type_size = config.type_alignment = 8;
+  config.total_size = detail::service_layout(1, 1, 1).total_size;
+  config.checksum = detail::checksum_of(config);
+  ASSERT_EQ(detail::validate_service_config(config, config.total_size), "");
+  for (std::size_t bit = 0; bit < offsetof(detail::ServiceConfig, checksum) * 8; bit += 7) {
+    auto changed = config;
+    reinterpret_cast<unsigned char*>(&changed)[bit / 8] ^=
+        static_cast<unsigned char>(1u << (bit % 8));
+    EXPECT_NE(detail::validate_service_config(changed, config.total_size), "") << "bit " << bit;
+  }
+  FakeSegment segment;
+  std::string why;
+  ASSERT_TRUE(detail::SubscriberConnection::attach(segment.memory, segment.size, 0, &why)) << why;
+  segment.header()->config.generation ^= 4;  // a field no other check looks at
+  EXPECT_FALSE(detail::SubscriberConnection::attach(segment.memory, segment.size, 0, &why));
+  EXPECT_NE(why.find("checksum"), std::string::npos) << why;
+}
+
+TEST(Layout, SlotWordsWithImpossibleValues) {
+  using namespace detail;
+  EXPECT_TRUE(valid_node_word(node_word(kFree, 0)));
+  EXPECT_TRUE(valid_node_word(node_word(kActive, 1234)));
+  EXPECT_TRUE(valid_node_word(node_word(kCleaning, 1234)));
+  EXPECT_FALSE(valid_node_word(node_word(kFree, 1234)));      // free with a pid
+  EXPECT_FALSE(valid_node_word(node_word(kActive, 0)));       // taken without one
+  EXPECT_FALSE(valid_node_word(node_word(kActive, 1) | 16));  // reserved bits
+  EXPECT_FALSE(valid_node_word(node_word(kActive, kMaxPid + 1)));
+  EXPECT_TRUE(valid_port_word(port_word(kFree, 0, 7), 4));
+  EXPECT_TRUE(valid_port_word(port_word(kActive, 3, 7), 4));
+  EXPECT_FALSE(valid_port_word(port_word(kActive, 4, 7), 4));    // node beyond max_nodes
+  EXPECT_FALSE(valid_port_word(port_word(kCleaning, 1, 7), 4));  // a state ports never take
+  EXPECT_FALSE(valid_port_word(port_word(kFree, 2, 7), 4));      // free, yet naming a node
 }
 
 TEST(Liveness, SelfAliveAndZombieDead) {

@@ -26,17 +26,23 @@ enum class ServiceError {
   version_mismatch,   // made by an incompatible layout version of this library
   timeout,            // another process is creating or removing it and did not finish in time
   permission_denied,  // the segment belongs to another user
-  system,             // an operating-system call failed
+  insufficient_memory,  // the service segment does not fit in /dev/shm (message: size and room)
+  system,               // an operating-system call failed
 };
 
 enum class PublisherCreateError {
   exceeds_max_publishers,  // all max_publishers slots are taken
   invalid_options,         // pool too large (more than 65535 chunks) or a zero size
+  corrupted,               // the service's segment fails its checks (message: what is wrong)
+  insufficient_memory,     // the segment (max_slice_len x chunks) is over 1 TiB or does not fit
+                           // in /dev/shm or RLIMIT_FSIZE, or (prefault) in the memory available;
+                           // the message names the size asked for and the room there is
   system,                  // creating the publisher's segment failed
 };
 
 enum class SubscriberCreateError {
   exceeds_max_subscribers,  // all max_subscribers slots are taken
+  corrupted,                // the service's segment fails its checks (message: what is wrong)
   system,
 };
 
@@ -50,12 +56,17 @@ enum class SendError {
   timeout,      // backpressure: a subscriber's queue stayed full for backpressure_timeout; no
                 // subscriber received the sample
   loan_failed,  // send_copy() could not loan a sample (see LoanError)
+  corrupted,    // the service's segment or this publisher's own fails its checks (a header
+                // overwritten, a slot or queue word with an impossible value, a chunk returned
+                // that was not given out): the sample reached nobody, or (a queue found broken
+                // while sending) only some; every later send says so too. See corruption().
 };
 
 enum class ReceiveError {
   exceeds_max_borrows,  // subscriber_max_borrowed_samples samples are held already
-  corrupted,            // a publisher's segment handed out an invalid entry: that connection is
-                        // dropped, the others keep working
+  corrupted,  // a publisher's segment handed out an invalid entry or failed its checks: that
+              // connection is dropped, the others keep working; or the service's segment failed
+              // its checks: every later receive says so too. See Subscriber::corruption().
 };
 
 enum class WaitResult {

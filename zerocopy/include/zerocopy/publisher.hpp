@@ -17,6 +17,7 @@
 #include <cstring>
 #include <new>
 #include <span>
+#include <string>
 #include <utility>
 
 #include "zerocopy/detail/api.hpp"
@@ -206,7 +207,20 @@ class Publisher {
   // Connects to subscribers that appeared and drops those that left (loan and send do this
   // too). A new subscriber receives the history here. Returns the number of connected
   // subscribers.
+  // Returns 0 also when the service's segment fails its checks (send() and check_integrity()
+  // then report corrupted).
   std::size_t update_connections() noexcept { return detail::publisher_update_connections(m_port); }
+  // Checks now, rather than when the periodic check comes (every 16384th send, and every 10 ms
+  // of a backpressure wait), the service's segment (header, checksum, every slot word) and this
+  // publisher's own (header, checksum, every connected queue's positions). A slow path.
+  // SendError::corrupted, with corruption() saying what is wrong, once anything failed.
+  Expected<void, SendError> check_integrity() noexcept {
+    if (!detail::publisher_check(m_port)) return unexpected(SendError::corrupted);
+    return {};
+  }
+  // What made the publisher report SendError::corrupted ("" if nothing), e.g. "service segment
+  // zc_s_...: publisher slot 1 holds the impossible word 0x3".
+  std::string corruption() const { return detail::publisher_corruption(m_port); }
   std::size_t max_slice_len() const noexcept { return detail::publisher_max_elements(m_port); }
   // The chunk pool: its size, and how many chunks are loaned, queued, held by subscribers or kept
   // as history (completed chunks are collected first, so this is exact at the time of the call).
@@ -243,6 +257,16 @@ class PublisherBuilder {
   }
   PublisherBuilder& backpressure_wait(BackpressureWait value) {
     m_request.backpressure_wait = value;
+    return *this;
+  }
+
+  // Pre-faulting, for real-time use. By default the segment's chunks cost memory only as they
+  // are first used (the first write to each page of a chunk takes a page fault that allocates
+  // it); with prefault(true) the whole segment is allocated and mapped at creation, so that no
+  // send ever takes a page fault and a segment that does not fit in memory is refused now
+  // (PublisherCreateError::insufficient_memory) instead of failing later.
+  PublisherBuilder& prefault(bool value = true) {
+    m_request.prefault = value;
     return *this;
   }
 

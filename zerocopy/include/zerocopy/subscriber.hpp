@@ -15,6 +15,7 @@
 #include <cstddef>
 #include <optional>
 #include <span>
+#include <string>
 #include <utility>
 
 #include "zerocopy/detail/api.hpp"
@@ -93,6 +94,10 @@ class Subscriber {
   }
 
   // The next sample, or an empty optional when none is waiting. Never blocks.
+  // ReceiveError::corrupted: a publisher's segment handed out an invalid entry or failed the
+  // periodic check (made every 16384th time receive() finds nothing): that publisher is dropped
+  // and the others keep working; or the service's segment failed its checks: then every later
+  // receive() says so too. corruption() says what was wrong.
   Expected<std::optional<Sample<T>>, ReceiveError> receive() noexcept {
     auto received = detail::subscriber_receive(m_port);
     if (!received) return unexpected(received.error());
@@ -102,15 +107,31 @@ class Subscriber {
   // True when receive() would return a sample.
   bool has_samples() noexcept { return detail::subscriber_has_samples(m_port); }
   // Sleeps (on a futex, no spinning) until a sample is waiting, a publisher connects or leaves,
-  // the timeout passes, or a signal arrives.
+  // the timeout passes, or a signal arrives. Before it reports a timeout it checks the shared
+  // memory (check_integrity); data_available then also means that receive() has an error to
+  // report.
   WaitResult wait(std::chrono::nanoseconds timeout) noexcept {
     return detail::subscriber_wait(m_port, timeout);
   }
   // Maps publishers that appeared, forgets those that left (receive does this too). Returns the
-  // number of publishers whose queues this subscriber reads.
+  // number of publishers whose queues this subscriber reads: 0 also when the service's segment
+  // fails its checks (receive() and check_integrity() then report corrupted).
   std::size_t update_connections() noexcept {
     return detail::subscriber_update_connections(m_port);
   }
+  // Checks now, rather than when the periodic check comes, the service's segment (header,
+  // checksum, every slot word) and every mapped publisher's segment (header, checksum, this
+  // subscriber's queue positions). A slow path: a few microseconds. ReceiveError::corrupted with
+  // corruption() saying what is wrong, also for a failure found earlier and not yet reported by
+  // receive().
+  Expected<void, ReceiveError> check_integrity() noexcept {
+    if (!detail::subscriber_check(m_port)) return unexpected(ReceiveError::corrupted);
+    return {};
+  }
+  // What the last ReceiveError::corrupted (or failed check) found, e.g. "publisher segment
+  // zc_p_..._00_1: its static configuration changed after it was mapped and fails its checksum";
+  // empty if nothing.
+  std::string corruption() const { return detail::subscriber_corruption(m_port); }
 
  private:
   explicit Subscriber(detail::SubscriberPort* port) : m_port(port) {}

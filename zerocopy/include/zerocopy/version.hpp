@@ -17,6 +17,7 @@ inline constexpr const char* kVersionString = ZEROCOPY_VERSION_STRING;
 
 // The shared-memory layout version. It changes whenever a segment's layout or protocol changes,
 // independently of the API version above.
-inline constexpr unsigned kLayoutVersion = 1;
+// 2: checksums of the static configurations.
+inline constexpr unsigned kLayoutVersion = 2;
 
 }  // namespace zerocopy

@@ -58,6 +58,7 @@ struct PublisherRequest {
   std::uint32_t max_loaned_samples = 2;
   BackpressureWait backpressure_wait = BackpressureWait::block;
   std::chrono::nanoseconds backpressure_timeout = std::chrono::seconds(1);
+  bool prefault = false;  // allocate and map the whole segment at creation
 };
 
 struct Loan {
@@ -77,6 +78,8 @@ std::size_t publisher_update_connections(PublisherPort* port) noexcept;
 std::size_t publisher_max_elements(const PublisherPort* port) noexcept;
 std::uint32_t publisher_chunks_total(const PublisherPort* port) noexcept;
 std::uint32_t publisher_chunks_in_use(PublisherPort* port) noexcept;
+bool publisher_check(PublisherPort* port) noexcept;
+std::string publisher_corruption(const PublisherPort* port);
 
 // ---- subscriber ----
 struct Received {
@@ -95,5 +98,7 @@ void subscriber_release(SubscriberPort* port, void* connection, std::uint32_t in
 bool subscriber_has_samples(SubscriberPort* port) noexcept;
 WaitResult subscriber_wait(SubscriberPort* port, std::chrono::nanoseconds timeout) noexcept;
 std::size_t subscriber_update_connections(SubscriberPort* port) noexcept;
+bool subscriber_check(SubscriberPort* port) noexcept;
+std::string subscriber_corruption(const SubscriberPort* port);
 
 }  // namespace zerocopy::detail
