@@ -17,14 +17,14 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "base/peer_watch.hpp"
+#include "base/unique_fd.hpp"
 #include "harness/environment.hpp"
 #include "harness/output.hpp"
 #include "harness/process.hpp"
 #include "harness/resources.hpp"
 #include "harness/results.hpp"
 #include "harness/worker.hpp"
-#include "transports/fd_io.hpp"
-#include "transports/peer_watch.hpp"
 
 namespace ipcbench {
 

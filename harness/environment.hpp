@@ -7,7 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "harness/clock.hpp"
+#include "base/clock.hpp"
 
 namespace ipcbench {
 

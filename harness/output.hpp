@@ -20,7 +20,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "transports/fd_io.hpp"
+#include "base/unique_fd.hpp"
 
 namespace ipcbench {
 

@@ -8,8 +8,8 @@
 #include <charconv>
 #include <filesystem>
 
-#include "transports/fd_io.hpp"
-#include "transports/peer_watch.hpp"
+#include "base/peer_watch.hpp"
+#include "base/unique_fd.hpp"
 
 namespace ipcbench {
 

@@ -13,7 +13,7 @@
 
 #include <fmt/format.h>
 
-#include "harness/histogram.hpp"
+#include "base/histogram.hpp"
 
 namespace ipcbench {
 

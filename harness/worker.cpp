@@ -251,8 +251,6 @@ int worker_main(const std::string& spec_json) {
                            {"start_ns", m.start_ns},
                            {"end_ns", m.end_ns},
                            {"cpu_ns", m.cpu_ns},
-                           {"messages_sent", stats.messages_sent},
-                           {"messages_received", stats.messages_received},
                            {"messages_lost", stats.messages_lost}};
   if (m.latency) {
     result["hist"] = latency->sparse();

@@ -134,8 +134,6 @@ std::optional<std::string> check_message(std::span<const std::byte> payload, std
 // ---------------------------------------------------------------------------------------------
 // The steps both scenarios are made of.
 
-#include <time.h>
-
 #include "scenarios/scenario.hpp"
 
 namespace ipcbench {
@@ -148,13 +146,6 @@ std::optional<Scenario> parse_scenario(std::string_view text) {
   if (text == "pingpong") return Scenario::pingpong;
   if (text == "throughput") return Scenario::throughput;
   return std::nullopt;
-}
-
-std::uint64_t process_cpu_ns() {
-  timespec ts;
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-  return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000u +
-         static_cast<std::uint64_t>(ts.tv_nsec);
 }
 
 Result<void> send_message(Transport& t, std::size_t bytes, std::uint64_t seq, Direction dir,

@@ -1,8 +1,8 @@
 // pingpong: round-trip time. The producer times each round trip with the calibrated clock (two
 // reads per round trip, whose cost is measured at start and recorded in the results' context)
 // and records it in a histogram; the mean comes from the batch's total time.
+#include "base/wait.hpp"
 #include "scenarios/scenario.hpp"
-#include "transports/spin.hpp"
 
 namespace ipcbench {
 

@@ -15,8 +15,8 @@
 #include <optional>
 #include <string_view>
 
-#include "harness/clock.hpp"
-#include "harness/histogram.hpp"
+#include "base/clock.hpp"
+#include "base/histogram.hpp"
 #include "scenarios/message.hpp"
 #include "transports/transport.hpp"
 
@@ -51,7 +51,6 @@ Result<void> run_scenario(Scenario scenario, Role role, Transport& transport,
                           const ScenarioConfig& config, const Clock& clock, Measurement& out);
 
 // --- pieces both scenarios use (scenarios/message.cpp) ---
-std::uint64_t process_cpu_ns();
 Result<void> send_message(Transport& t, std::size_t bytes, std::uint64_t seq, Direction dir,
                           Touch touch);
 // Receives the next message and checks it is `seq`; returns false when it is the stop message.

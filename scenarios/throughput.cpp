@@ -2,8 +2,8 @@
 // checks each. The producer's phase runs from before its first measured send to after its last;
 // the consumer's ends when the last measured message has been checked. The harness reports the
 // rate at both ends, and end to end (producer's start to consumer's end, one shared clock).
+#include "base/wait.hpp"
 #include "scenarios/scenario.hpp"
-#include "transports/spin.hpp"
 
 namespace ipcbench {
 

@@ -1,4 +1,4 @@
-#include "harness/histogram.hpp"
+#include "base/histogram.hpp"
 
 #include <gtest/gtest.h>
 

@@ -20,9 +20,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/peer_watch.hpp"
 #include "harness/worker.hpp"
 #include "tests/cli_run.hpp"
-#include "transports/peer_watch.hpp"
 
 namespace ipcbench::testing {
 namespace {

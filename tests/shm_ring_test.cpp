@@ -218,8 +218,8 @@ TEST_P(ShmRingStress, TwoThreadsKeepFifoAndIntegrity) {
   std::thread writer([&] {
     std::mt19937 random(7);
     for (std::uint64_t seq = 0; seq < kMessages; ++seq) {
-      auto ok = wait_until([&] { return ring.writer.has_space(); }, [] { return Result<void>{}; },
-                           ring.writer.space_spot(), policy, self, writer_stats);
+      auto ok = ring_wait([&] { return ring.writer.has_space(); }, no_check,
+                          ring.writer.space_spot(), policy, self, writer_stats, "room");
       if (!ok) {
         writer_error = ok.error().reason;
         return;
@@ -234,9 +234,9 @@ TEST_P(ShmRingStress, TwoThreadsKeepFifoAndIntegrity) {
   std::string reader_error;
   WaitStats reader_stats;
   for (std::uint64_t seq = 0; seq < kMessages && reader_error.empty(); ++seq) {
-    auto ok = wait_until([&]() -> Result<bool> { return ring.reader.has_data(); },
-                         [&] { return ring.reader.check_slot(); }, ring.reader.data_spot(), policy,
-                         self, reader_stats);
+    auto ok = ring_wait([&]() -> Result<bool> { return ring.reader.has_data(); },
+                        [&] { return ring.reader.check_slot(); }, ring.reader.data_spot(), policy,
+                        self, reader_stats, "message");
     if (!ok) {
       reader_error = ok.error().reason;
       break;

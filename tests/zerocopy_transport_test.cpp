@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "harness/resources.hpp"
 #include "tests/pair.hpp"
 
 namespace ipcbench::testing {
@@ -17,9 +18,10 @@ namespace {
 
 // Overwrites every zerocopy publisher segment of the running cell with pseudo-random bytes. The
 // endpoints are children of the test process, and their shm names start with the cell's token,
-// "ipcbench-<test pid>-t<n>", then "p_" for publisher segments.
+// run_prefix() of the test process (which they inherit) + "-t<n>", then "p_" for publisher
+// segments.
 std::string overwrite_publisher_segments() {
-  const std::string cell = "ipcbench-" + std::to_string(::getppid()) + "-t";
+  const std::string cell = run_prefix() + "-t";
   const std::string shm = "/dev/shm/" + cell;
   int overwritten = 0;
   std::mt19937_64 random(7);

@@ -8,9 +8,9 @@
 // sides have the queues open the consumer removes the names, so nothing is left behind even if
 // both are killed later; each side removes them again on destruction (idempotent).
 //
-// Waiting: block = timed_receive/timed_send in slices (between slices the peer is checked; a
-// message wakes the receiver through the queue's process-shared condition variable at once);
-// spin = try_receive/try_send in a loop; adaptive = spin for Endpoint::spin, then block.
+// Waiting (base/wait.hpp): a try is try_receive/try_send; blocking is timed_receive/timed_send
+// for at most a slice (a message wakes the receiver through the queue's process-shared condition
+// variable at once); between slices the peer is checked.
 #include <algorithm>
 
 #include "transports/transport.hpp"
@@ -22,8 +22,7 @@
 #include <cstring>
 #include <vector>
 
-#include "transports/peer_watch.hpp"
-#include "transports/spin.hpp"
+#include "transports/peer_hello.hpp"
 #endif
 
 namespace ipcbench {
@@ -35,15 +34,9 @@ constexpr std::size_t kMaxMessageBytes = 64u << 20;
 
 namespace bip = boost::interprocess;
 
-// The first message on each queue: who is at the other end.
-struct Hello {
-  std::uint64_t magic;
-  std::int64_t pid;
-  std::uint64_t start_ticks;
-};
 constexpr std::uint64_t kHelloMagic = 0x4f4c4c4548514d42;  // "BMQHELLO"
 // Between two looks at the peer while blocked in a timed call.
-constexpr std::chrono::milliseconds kSlice{20};
+constexpr std::int64_t kSliceNs = 20'000'000;
 
 class BoostMqTransport final : public Transport {
  public:
@@ -51,7 +44,7 @@ class BoostMqTransport final : public Transport {
       : m_endpoint(endpoint),
         m_name_a(endpoint.token + "-mq-a"),
         m_name_b(endpoint.token + "-mq-b"),
-        m_queue_bytes(std::max(endpoint.max_message_bytes, sizeof(Hello))),
+        m_queue_bytes(std::max(endpoint.max_message_bytes, sizeof(PeerHello))),
         m_tx(endpoint.max_message_bytes),
         m_rx(m_queue_bytes) {}
 
@@ -105,130 +98,86 @@ class BoostMqTransport final : public Transport {
     if (bytes > m_endpoint.max_message_bytes) {
       return fail(Errc::message_too_large, std::to_string(bytes) + " bytes");
     }
-    auto ok = put(m_tx.data(), bytes, m_endpoint.wait);
-    if (ok) ++m_stats.messages_sent;
-    return ok;
+    return put(m_tx.data(), bytes, m_endpoint.wait);
   }
 
   Result<std::span<const std::byte>> receive() override {
     auto got = take(m_endpoint.wait);
     if (!got) return std::unexpected(got.error());
-    ++m_stats.messages_received;
     return std::span<const std::byte>(m_rx.data(), *got);
   }
 
   void release() override {}
-  TransportStats stats() const override { return m_stats; }
 
  private:
-  enum class Step { done, empty_or_full };
-
-  // One attempt, waiting at most until `until` (or not at all), converting Boost's exceptions.
-  Result<Step> try_put(const void* data, std::size_t bytes, bool wait,
-                       std::chrono::steady_clock::time_point until) {
+  // One attempt, waiting at most `max_ns` (or not at all when negative), converting Boost's
+  // exceptions: true when done.
+  Result<bool> try_put(const void* data, std::size_t bytes, std::int64_t max_ns) {
     try {
-      bool sent = wait ? m_out->timed_send(data, bytes, 0, abs_time(until))
-                       : m_out->try_send(data, bytes, 0);
-      return sent ? Step::done : Step::empty_or_full;
+      return max_ns < 0 ? m_out->try_send(data, bytes, 0)
+                        : m_out->timed_send(data, bytes, 0, abs_time(max_ns));
     } catch (const std::exception& e) {
       return fail(Errc::system, std::string("message_queue send: ") + e.what());
     }
   }
-  Result<Step> try_take(std::size_t& got, bool wait, std::chrono::steady_clock::time_point until) {
+  Result<bool> try_take(std::size_t& got, std::int64_t max_ns) {
     try {
       bip::message_queue::size_type size = 0;
       unsigned int priority = 0;
-      bool received =
-          wait ? m_in->timed_receive(m_rx.data(), m_rx.size(), size, priority, abs_time(until))
-               : m_in->try_receive(m_rx.data(), m_rx.size(), size, priority);
+      bool received = max_ns < 0 ? m_in->try_receive(m_rx.data(), m_rx.size(), size, priority)
+                                 : m_in->timed_receive(m_rx.data(), m_rx.size(), size, priority,
+                                                       abs_time(max_ns));
       got = size;
-      return received ? Step::done : Step::empty_or_full;
+      return received;
     } catch (const std::exception& e) {
       return fail(Errc::system, std::string("message_queue receive: ") + e.what());
     }
   }
 
   // Boost's timed calls take an absolute UTC time.
-  static boost::posix_time::ptime abs_time(std::chrono::steady_clock::time_point until) {
-    auto left = std::chrono::duration_cast<std::chrono::microseconds>(
-        until - std::chrono::steady_clock::now());
-    if (left.count() < 0) left = std::chrono::microseconds(0);
+  static boost::posix_time::ptime abs_time(std::int64_t from_now_ns) {
     return boost::posix_time::microsec_clock::universal_time() +
-           boost::posix_time::microseconds(left.count());
+           boost::posix_time::microseconds(from_now_ns / 1000);
   }
 
-  // The waiting loop shared by put and take: `attempt(wait, until)` makes one attempt.
+  // `attempt(max_ns)` makes one attempt (max_ns < 0: without waiting); the wait policy does the
+  // rest, looking at the peer between blocking slices.
   template <class Attempt>
-  Result<void> wait_loop(WaitMode mode, const char* what, Attempt attempt) {
-    auto first = attempt(false, std::chrono::steady_clock::time_point{});
-    if (!first) return std::unexpected(first.error());
-    if (*first == Step::done) return {};
-    const auto start = std::chrono::steady_clock::now();
-    const auto deadline = start + m_endpoint.timeout;
-    if (mode != WaitMode::block) {
-      const auto spin_for =
-          mode == WaitMode::spin
-              ? std::chrono::duration_cast<std::chrono::nanoseconds>(m_endpoint.timeout)
-              : std::chrono::nanoseconds(m_endpoint.spin);
-      Spinner spinner(spin_for, 16);
-      while (spinner.spin()) {
-        auto step = attempt(false, std::chrono::steady_clock::time_point{});
-        if (!step) return std::unexpected(step.error());
-        if (*step == Step::done) return {};
-        if (m_peer.gone()) return peer_gone(what, attempt);
-      }
-    }
-    while (true) {
-      auto now = std::chrono::steady_clock::now();
-      if (now >= deadline) {
-        return fail(Errc::timeout, std::string(what) + ": nothing for " +
-                                       std::to_string(m_endpoint.timeout.count()) + " ms");
-      }
-      auto step = attempt(true, std::min(now + kSlice, deadline));
-      if (!step) return std::unexpected(step.error());
-      if (*step == Step::done) return {};
-      if (m_peer.gone_now()) return peer_gone(what, attempt);
-    }
-  }
-
-  // The peer is dead; what it sent before dying is in the queue already, so one more attempt
-  // decides.
-  template <class Attempt>
-  Result<void> peer_gone(const char* what, Attempt attempt) {
-    auto step = attempt(false, std::chrono::steady_clock::time_point{});
-    if (!step) return std::unexpected(step.error());
-    if (*step == Step::done) return {};
-    return fail(Errc::peer_gone, std::string(what) + ": the peer (pid " +
-                                     std::to_string(m_peer.peer().pid) + ") has gone");
+  Result<void> wait_loop(WaitMode mode, std::string_view what, Attempt attempt) {
+    WaitPolicy policy = m_endpoint.policy();
+    policy.mode = mode;
+    const WaitTraits traits{
+        .polls_per_clock_read = 16, .check_every_ns = kSliceNs, .waiting_for = what};
+    return wait_until(
+        policy, [&] { return attempt(-1); },
+        [&](std::int64_t max_ns) { return attempt(std::min(max_ns, kSliceNs)); },
+        [&] { return m_peer.check(); }, traits);
   }
 
   Result<void> put(const void* data, std::size_t bytes, WaitMode mode) {
-    return wait_loop(mode, "send",
-                     [&](bool wait, auto until) { return try_put(data, bytes, wait, until); });
+    return wait_loop(mode, "room in the queue",
+                     [&](std::int64_t max_ns) { return try_put(data, bytes, max_ns); });
   }
 
   Result<std::size_t> take(WaitMode mode) {
     std::size_t got = 0;
-    auto ok = wait_loop(mode, "receive",
-                        [&](bool wait, auto until) { return try_take(got, wait, until); });
+    auto ok =
+        wait_loop(mode, "message", [&](std::int64_t max_ns) { return try_take(got, max_ns); });
     if (!ok) return std::unexpected(ok.error());
     return got;
   }
 
   Result<void> send_hello() {
-    ProcessId me = this_process();
-    Hello hello{kHelloMagic, me.pid, me.start_ticks};
+    const PeerHello hello = hello_from_this_process(kHelloMagic);
     return put(&hello, sizeof hello, WaitMode::block);
   }
 
   Result<void> receive_hello() {
     auto got = take(WaitMode::block);
     if (!got) return fail(got.error().code, "waiting for the peer's hello: " + got.error().reason);
-    Hello hello{};
-    if (*got != sizeof hello) return fail(Errc::protocol, "the first message is not a hello");
-    std::memcpy(&hello, m_rx.data(), sizeof hello);
-    if (hello.magic != kHelloMagic) return fail(Errc::protocol, "bad hello");
-    m_peer.watch(ProcessId{hello.pid, hello.start_ticks});
+    auto peer = read_hello(std::span(m_rx).first(*got), kHelloMagic);
+    if (!peer) return std::unexpected(peer.error());
+    m_peer.watch(*peer);
     return {};
   }
 
@@ -248,7 +197,6 @@ class BoostMqTransport final : public Transport {
   std::vector<std::byte> m_tx;
   std::vector<std::byte> m_rx;
   PeerWatch m_peer;
-  TransportStats m_stats;
 };
 
 Result<std::unique_ptr<Transport>> make(const Endpoint& endpoint) {

@@ -7,7 +7,7 @@
 #include <cstring>
 #include <string>
 
-#include "transports/spin.hpp"
+#include "base/wait.hpp"
 
 namespace ipcbench {
 
@@ -270,7 +270,6 @@ Result<void> DatagramTransport::send(std::size_t bytes) {
     m_charged += charge(payload);
   }
   ++m_next_message;
-  ++m_stats.messages_sent;
   return {};
 }
 
@@ -347,7 +346,6 @@ Result<std::span<const std::byte>> DatagramTransport::receive() {
     auto [buffer, bytes] = std::move(m_ready.front());
     m_ready.pop_front();
     m_current = std::move(buffer);
-    ++m_stats.messages_received;
     return std::span<const std::byte>(m_current).first(bytes);
   }
   for (;;) {
@@ -356,7 +354,6 @@ Result<std::span<const std::byte>> DatagramTransport::receive() {
     if (*whole) break;
   }
   std::swap(m_assembly, m_current);
-  ++m_stats.messages_received;
   return std::span<const std::byte>(m_current).first(m_assembly_bytes);
 }
 

@@ -5,29 +5,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <limits>
 
-#include "transports/spin.hpp"
+#include "base/wait.hpp"
 
 namespace ipcbench {
-
-UniqueFd& UniqueFd::operator=(UniqueFd&& other) noexcept {
-  if (this != &other) {
-    if (m_fd >= 0) ::close(m_fd);
-    m_fd = other.release();
-  }
-  return *this;
-}
-
-UniqueFd::~UniqueFd() {
-  if (m_fd >= 0) ::close(m_fd);
-}
-
-int UniqueFd::release() {
-  int fd = m_fd;
-  m_fd = -1;
-  return fd;
-}
 
 namespace {
 
@@ -49,17 +33,16 @@ Result<void> FdIo::configure(int rfd, int wfd, Kind kind, const Endpoint& endpoi
   m_rfd = rfd;
   m_wfd = wfd;
   m_kind = kind;
-  m_wait = endpoint.wait;
-  m_timeout = endpoint.timeout;
-  m_spin = endpoint.spin;
+  m_policy = endpoint.policy();
   if (kind == Kind::pipe) {
     // Pipes have no receive timeout: they stay non-blocking and sleep in poll().
     if (auto ok = set_nonblocking(rfd); !ok) return ok;
     return set_nonblocking(wfd);
   }
   timeval tv{};
-  tv.tv_sec = static_cast<time_t>(m_timeout.count() / 1000);
-  tv.tv_usec = static_cast<suseconds_t>((m_timeout.count() % 1000) * 1000);
+  const std::int64_t timeout_us = m_policy.timeout_ns / 1000;
+  tv.tv_sec = static_cast<time_t>(timeout_us / 1'000'000);
+  tv.tv_usec = static_cast<suseconds_t>(timeout_us % 1'000'000);
   if (::setsockopt(rfd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) != 0 ||
       ::setsockopt(rfd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) != 0) {
     return fail_errno(Errc::system, "setsockopt(SO_RCVTIMEO/SO_SNDTIMEO)");
@@ -125,47 +108,32 @@ Result<FdIo::Io> FdIo::write_once(std::span<const iovec> iov, bool dont_wait, st
   }
 }
 
-Result<void> FdIo::poll_for(short events) {
-  pollfd pfd{events == POLLIN ? m_rfd : m_wfd, events, 0};
-  for (;;) {
-    int n = ::poll(&pfd, 1, static_cast<int>(m_timeout.count()));
-    if (n > 0) return {};  // ready, or hung up: the next call says which
-    if (n == 0) return fail(Errc::timeout, "nothing within the timeout");
-    if (errno != EINTR) return fail_errno(Errc::system, "poll");
-  }
-}
-
-// Calls attempt(dont_wait) -> Result<Io> until it is done, waiting in between per the mode.
+// One attempt after another per the endpoint's wait policy (base/wait.hpp). A try never blocks
+// (MSG_DONTWAIT, O_NONBLOCK). Blocking is, for a pipe, poll() then a try; for a socket, the call
+// itself, which the kernel bounds with SO_RCVTIMEO/SO_SNDTIMEO: one system call per wait.
 template <class Attempt>
 Result<void> FdIo::wait_for(Attempt&& attempt, short events) {
   const bool pipe = m_kind == Kind::pipe;
-  if (m_wait != WaitMode::block || pipe) {
-    auto io = attempt(true);
+  auto done = [](Result<Io> io) -> Result<bool> {
     if (!io) return std::unexpected(io.error());
-    if (*io == Io::done) return {};
-  }
-  if (m_wait != WaitMode::block) {
-    // spin: until the timeout; adaptive: for the spin budget, then as block.
-    auto budget = m_wait == WaitMode::spin ? std::chrono::nanoseconds(m_timeout)
-                                           : std::chrono::nanoseconds(m_spin);
-    Spinner spinner(budget, 1);
-    while (spinner.spin()) {
-      auto io = attempt(true);
-      if (!io) return std::unexpected(io.error());
-      if (*io == Io::done) return {};
-    }
-    if (m_wait == WaitMode::spin) return fail(Errc::timeout, "nothing within the timeout");
-  }
-  for (;;) {
-    // Sockets sleep in the call itself (bounded by SO_RCVTIMEO/SO_SNDTIMEO); pipes in poll.
+    return *io == Io::done;
+  };
+  auto block_once = [&](std::int64_t max_ns) -> Result<bool> {
     if (pipe) {
-      if (auto ok = poll_for(events); !ok) return ok;
+      pollfd pfd{events == POLLIN ? m_rfd : m_wfd, events, 0};
+      const int ms = static_cast<int>(
+          std::min<std::int64_t>((max_ns + 999'999) / 1'000'000, std::numeric_limits<int>::max()));
+      if (::poll(&pfd, 1, ms) < 0 && errno != EINTR) return fail_errno(Errc::system, "poll");
+      // ready, hung up or timed out: the try says which
     }
-    auto io = attempt(pipe);
-    if (!io) return std::unexpected(io.error());
-    if (*io == Io::done) return {};
-    if (!pipe) return fail(Errc::timeout, "nothing within the timeout");
-  }
+    return done(attempt(pipe));
+  };
+  const WaitTraits traits{.polls_per_clock_read = 1,  // every try is a system call
+                          .check_every_ns = std::numeric_limits<std::int64_t>::max() / 4,
+                          .waiting_for = events == POLLIN ? "message" : "room to send",
+                          .try_before_block = pipe};
+  return wait_until(
+      m_policy, [&] { return done(attempt(true)); }, block_once, no_check, traits);
 }
 
 Result<std::size_t> FdIo::read_some(std::span<std::byte> buffer) {

@@ -1,8 +1,7 @@
-// Reading and writing file descriptors (sockets, pipes) under a wait strategy:
-// - spin: non-blocking calls (MSG_DONTWAIT, O_NONBLOCK) in a loop until data moves;
-// - block: the kernel sleeps the caller (SO_RCVTIMEO/SO_SNDTIMEO on sockets, poll on pipes);
-// - adaptive: spin for Endpoint::spin, then block.
-// Every wait ends after Endpoint::timeout with Errc::timeout; a closed peer gives Errc::peer_gone.
+// Reading and writing file descriptors (sockets, pipes) under the endpoint's wait policy
+// (base/wait.hpp): a try is a non-blocking call (MSG_DONTWAIT, O_NONBLOCK); blocking is the
+// kernel's (SO_RCVTIMEO/SO_SNDTIMEO on sockets, poll on pipes). Every wait ends after
+// Endpoint::timeout with Errc::timeout; a closed peer gives Errc::peer_gone.
 #pragma once
 
 #include <sys/uio.h>
@@ -11,25 +10,10 @@
 #include <cstddef>
 #include <span>
 
+#include "base/unique_fd.hpp"
 #include "transports/transport.hpp"
 
 namespace ipcbench {
-
-// Owns a file descriptor, closes it once.
-class UniqueFd {
- public:
-  UniqueFd() = default;
-  explicit UniqueFd(int fd) : m_fd(fd) {}
-  UniqueFd(UniqueFd&& other) noexcept : m_fd(other.release()) {}
-  UniqueFd& operator=(UniqueFd&& other) noexcept;
-  ~UniqueFd();
-  int get() const { return m_fd; }
-  int release();
-  explicit operator bool() const { return m_fd >= 0; }
-
- private:
-  int m_fd = -1;
-};
 
 class FdIo {
  public:
@@ -60,16 +44,13 @@ class FdIo {
   Result<Io> read_once(std::span<const iovec> iov, bool dont_wait, std::size_t& got,
                        bool& truncated);
   Result<Io> write_once(std::span<const iovec> iov, bool dont_wait, std::size_t& put);
-  Result<void> poll_for(short events);
   template <class Attempt>
   Result<void> wait_for(Attempt&& attempt, short events);
 
   int m_rfd = -1;
   int m_wfd = -1;
   Kind m_kind = Kind::stream_socket;
-  WaitMode m_wait = WaitMode::block;
-  std::chrono::milliseconds m_timeout{0};
-  std::chrono::microseconds m_spin{0};
+  WaitPolicy m_policy;
   bool m_refused = false;  // a datagram socket learnt that the peer's port is closed
 };
 

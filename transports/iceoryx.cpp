@@ -54,6 +54,8 @@
 #include <sstream>
 #include <thread>
 
+#include "base/peer_watch.hpp"
+#include "base/wait.hpp"
 #include "iceoryx_hoofs/error_handling/error_handling.hpp"
 #include "iceoryx_hoofs/log/logmanager.hpp"
 #include "iceoryx_posh/internal/runtime/posh_runtime_impl.hpp"
@@ -61,8 +63,6 @@
 #include "iceoryx_posh/popo/untyped_publisher.hpp"
 #include "iceoryx_posh/popo/untyped_subscriber.hpp"
 #include "iceoryx_posh/popo/wait_set.hpp"
-#include "transports/peer_watch.hpp"
-#include "transports/spin.hpp"
 #endif
 
 namespace ipcbench {
@@ -81,7 +81,7 @@ constexpr const char* kRoudiLock = "/tmp/roudi.lock";
 constexpr const char* kUniqueRoudiLock = "/tmp/iox-unique-roudi.lock";
 constexpr const char* kReadyLine = "RouDi is ready for clients";
 // Between two looks at the peer while blocked on the WaitSet.
-constexpr std::chrono::milliseconds kSlice{20};
+constexpr std::int64_t kSliceNs = 20'000'000;  // a blocking wait's slice, between looks
 
 // ---- Is a RouDi there? ----------------------------------------------------------------------
 
@@ -304,7 +304,6 @@ class IceoryxTransport final : public Transport {
     }
     m_publisher->publish(m_loaned);
     m_loaned = nullptr;
-    ++m_stats.messages_sent;
     return {};
   }
 
@@ -313,7 +312,6 @@ class IceoryxTransport final : public Transport {
     auto got = take_waiting();
     if (!got) return std::unexpected(got.error());
     m_received = *got;
-    ++m_stats.messages_received;
     auto* header = iox::mepoo::ChunkHeader::fromUserPayload(m_received);
     return std::span<const std::byte>(static_cast<const std::byte*>(m_received),
                                       header->userPayloadSize());
@@ -323,8 +321,6 @@ class IceoryxTransport final : public Transport {
     if (m_received) m_subscriber->release(m_received);
     m_received = nullptr;
   }
-
-  TransportStats stats() const override { return m_stats; }
 
  private:
   Result<void> open() {
@@ -369,31 +365,38 @@ class IceoryxTransport final : public Transport {
     return {};
   }
 
-  // A chunk for `bytes`; while the mempool has none free (the peer still holds them), retries
-  // until the timeout.
+  // A chunk for `bytes`; while the mempool has none free (the peer still holds them), polls until
+  // the timeout, whatever the wait mode: iceoryx has no wake-up for a chunk given back.
   Result<void*> loan_chunk(std::size_t bytes) {
-    std::optional<Spinner> spinner;
-    while (true) {
-      auto chunk = m_publisher->loan(static_cast<std::uint32_t>(bytes));
-      if (!chunk.has_error()) return chunk.value();
-      auto error = chunk.get_error();
-      if (error != iox::popo::AllocationError::RUNNING_OUT_OF_CHUNKS) {
-        return fail(Errc::resource, "iceoryx cannot loan a chunk of " + std::to_string(bytes) +
-                                        " bytes: " + iox::popo::asStringLiteral(error) +
-                                        last_iceoryx_error() +
-                                        (error == iox::popo::AllocationError::NO_MEMPOOLS_AVAILABLE
-                                             ? ": RouDi's mempools have no chunk that large"
-                                             : ""));
+    void* chunk = nullptr;
+    auto try_once = [&]() -> Result<bool> {
+      auto loaned = m_publisher->loan(static_cast<std::uint32_t>(bytes));
+      if (!loaned.has_error()) {
+        chunk = loaned.value();
+        return true;
       }
-      if (!spinner) spinner.emplace(std::chrono::nanoseconds(m_endpoint.timeout), 16);
-      if (!spinner->spin()) {
-        return fail(Errc::timeout, "no free chunk of " + std::to_string(bytes) + " bytes for " +
-                                       std::to_string(m_endpoint.timeout.count()) + " ms");
-      }
-      if (!m_publisher->hasSubscribers()) {
-        return fail(Errc::peer_gone, "loan: the peer's subscriber has gone");
-      }
-    }
+      auto error = loaned.get_error();
+      if (error == iox::popo::AllocationError::RUNNING_OUT_OF_CHUNKS) return false;
+      return fail(Errc::resource, "iceoryx cannot loan a chunk of " + std::to_string(bytes) +
+                                      " bytes: " + iox::popo::asStringLiteral(error) +
+                                      last_iceoryx_error() +
+                                      (error == iox::popo::AllocationError::NO_MEMPOOLS_AVAILABLE
+                                           ? ": RouDi's mempools have no chunk that large"
+                                           : ""));
+    };
+    auto check = [&]() -> Result<void> {
+      if (m_publisher->hasSubscribers()) return {};
+      return fail(Errc::peer_gone, "loan: the peer's subscriber has gone");
+    };
+    WaitPolicy policy = m_endpoint.policy();
+    policy.mode = WaitMode::spin;
+    const std::string what = "free chunk of " + std::to_string(bytes) + " bytes";
+    const WaitTraits traits{
+        .polls_per_clock_read = 16, .check_every_ns = kSliceNs, .waiting_for = what};
+    auto ok = wait_until(
+        policy, try_once, [&](std::int64_t) { return try_once(); }, check, traits);
+    if (!ok) return std::unexpected(ok.error());
+    return chunk;
   }
 
   // One take(): a chunk, nullptr when the queue is empty, or an error.
@@ -406,47 +409,33 @@ class IceoryxTransport final : public Transport {
     return fail(Errc::resource, "take: too many chunks held");
   }
 
-  // Empty queue: has the peer gone (our publisher has lost its subscriber)? Then what it
-  // published before is in our queue already, and one more take() decides.
-  Result<const void*> if_peer_gone() {
-    if (m_publisher->hasSubscribers()) return static_cast<const void*>(nullptr);
-    auto last = take_once();
-    if (!last || *last) return last;
-    return fail(Errc::peer_gone, "receive: the peer has gone (its subscriber has left)");
-  }
-
+  // The next chunk, per the wait policy: a try is take(); blocking is the WaitSet's timed wait,
+  // a slice at a time. When our publisher has lost the peer's subscriber, RouDi has dropped the
+  // peer (it exited, died, or stopped answering RouDi's keep-alive): what it published before is
+  // in our queue already, and the wait's last try decides.
   Result<const void*> take_waiting() {
-    auto first = take_once();
-    if (!first || *first) return first;
-    const auto deadline = Clock::now() + m_endpoint.timeout;
-    if (m_endpoint.wait != WaitMode::block) {
-      const auto spin_for =
-          m_endpoint.wait == WaitMode::spin
-              ? std::chrono::duration_cast<std::chrono::nanoseconds>(m_endpoint.timeout)
-              : std::chrono::nanoseconds(m_endpoint.spin);
-      Spinner spinner(spin_for, 64);
-      // hasSubscribers() takes the publisher's lock: look only every few hundred spins.
-      for (std::uint32_t spins = 1; spinner.spin(); ++spins) {
-        auto chunk = take_once();
-        if (!chunk || *chunk) return chunk;
-        if (spins % 256 != 0) continue;
-        auto gone = if_peer_gone();
-        if (!gone || *gone) return gone;
-      }
-    }
-    if (m_waitset) {
-      while (Clock::now() < deadline) {
-        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-        auto slice = std::clamp(left, std::chrono::milliseconds(1), kSlice);
-        m_waitset->timedWait(iox::units::Duration::fromMilliseconds(slice.count()));
-        auto chunk = take_once();
-        if (!chunk || *chunk) return chunk;
-        auto gone = if_peer_gone();
-        if (!gone || *gone) return gone;
-      }
-    }
-    return fail(Errc::timeout,
-                "receive: nothing for " + std::to_string(m_endpoint.timeout.count()) + " ms");
+    const void* chunk = nullptr;
+    auto try_once = [&]() -> Result<bool> {
+      auto got = take_once();
+      if (!got) return std::unexpected(got.error());
+      chunk = *got;
+      return chunk != nullptr;
+    };
+    auto block_once = [&](std::int64_t max_ns) -> Result<bool> {
+      const auto slice = std::clamp<std::int64_t>(max_ns / 1'000'000, 1, kSliceNs / 1'000'000);
+      m_waitset->timedWait(iox::units::Duration::fromMilliseconds(slice));
+      return try_once();
+    };
+    auto check = [&]() -> Result<void> {
+      if (m_publisher->hasSubscribers()) return {};
+      return fail(Errc::peer_gone,
+                  "receive: the peer's subscriber is no longer connected (RouDi dropped it: the "
+                  "peer exited, died or stopped responding)");
+    };
+    const WaitTraits traits{.check_every_ns = kSliceNs};
+    auto ok = wait_until(m_endpoint.policy(), try_once, block_once, check, traits);
+    if (!ok) return std::unexpected(ok.error());
+    return chunk;
   }
 
   Endpoint m_endpoint;
@@ -457,7 +446,6 @@ class IceoryxTransport final : public Transport {
   void* m_loaned = nullptr;
   std::size_t m_loaned_bytes = 0;
   const void* m_received = nullptr;
-  TransportStats m_stats;
 };
 
 Result<std::unique_ptr<Transport>> make(const Endpoint& endpoint) {

@@ -259,9 +259,7 @@ RingTransport::RingTransport(const Endpoint& endpoint, SegmentMaker maker)
     : m_endpoint(endpoint),
       m_maker(maker),
       m_side(endpoint.role == Role::consumer ? kConsumerSide : kProducerSide),
-      m_policy{endpoint.wait,
-               std::chrono::duration_cast<std::chrono::nanoseconds>(endpoint.timeout).count(),
-               std::chrono::duration_cast<std::chrono::nanoseconds>(endpoint.spin).count()},
+      m_policy(endpoint.policy()),
       m_tx(endpoint.max_message_bytes),
       m_rx(endpoint.max_message_bytes) {}
 
@@ -394,20 +392,19 @@ Result<std::span<std::byte>> RingTransport::loan(std::size_t bytes) {
 Result<void> RingTransport::send(std::size_t bytes) {
   if (bytes > m_tx.size()) return fail(Errc::message_too_large, "send");
   if (!m_attached) return fail(Errc::resource, "send: not connected");
-  auto ok = wait_until([this] { return m_writer.has_space(); }, [this] { return verify_writing(); },
-                       m_writer.space_spot(), m_policy, m_peer, m_wait_stats);
+  auto ok = ring_wait([this] { return m_writer.has_space(); }, [this] { return verify_writing(); },
+                      m_writer.space_spot(), m_policy, m_peer, m_wait_stats, "room in the ring");
   if (!ok) return ok;
   std::memcpy(m_writer.payload(), m_tx.data(), bytes);
   m_writer.commit(bytes, m_wait_stats);
-  ++m_stats.messages_sent;
   return {};
 }
 
 Result<std::span<const std::byte>> RingTransport::receive() {
   if (!m_attached) return fail(Errc::resource, "receive: not connected");
-  auto ok = wait_until([this]() -> Result<bool> { return m_reader.has_data(); },
-                       [this] { return verify_reading(); }, m_reader.data_spot(), m_policy, m_peer,
-                       m_wait_stats);
+  auto ok = ring_wait([this]() -> Result<bool> { return m_reader.has_data(); },
+                      [this] { return verify_reading(); }, m_reader.data_spot(), m_policy, m_peer,
+                      m_wait_stats, "message");
   if (!ok) return std::unexpected(ok.error());
   auto message = m_reader.front();
   if (!message) return std::unexpected(message.error());
@@ -418,7 +415,6 @@ Result<std::span<const std::byte>> RingTransport::receive() {
   const std::size_t bytes = message->size();
   std::memcpy(m_rx.data(), message->data(), bytes);
   m_reader.pop(m_wait_stats);
-  ++m_stats.messages_received;
   return std::span<const std::byte>(m_rx).first(bytes);
 }
 

@@ -85,8 +85,8 @@
 #include <string_view>
 #include <vector>
 
-#include "transports/peer_watch.hpp"
-#include "transports/spin.hpp"
+#include "base/peer_watch.hpp"
+#include "base/wait.hpp"
 #include "transports/transport.hpp"
 
 namespace ipcbench::shm {
@@ -217,18 +217,11 @@ class PeerLink {
 void futex_wait(FutexWord& word, std::uint32_t expected, std::int64_t nap_ns);
 void futex_wake_all(FutexWord& word);
 
-struct WaitPolicy {
-  WaitMode mode = WaitMode::spin;
-  std::int64_t timeout_ns = 5'000'000'000;
-  std::int64_t spin_ns = 5'000;  // adaptive: spin this long, then block
-};
-
 struct WaitStats {
   std::uint64_t futex_waits = 0;  // FUTEX_WAIT calls made (the side went to sleep)
   std::uint64_t futex_wakes = 0;  // FUTEX_WAKE calls made (a sleeping peer was woken)
 };
 
-inline constexpr std::int64_t kYieldAfterNs = 50'000;     // spinning: yield between polls after
 inline constexpr std::int64_t kPeerCheckNs = 10'000'000;  // how often a waiting side checks
 inline constexpr std::uint32_t kPollsPerClockRead = 64;   // a clock read costs more than a poll
 
@@ -252,78 +245,54 @@ inline void wake_if_sleeping(const SleepSpot& spot, WaitStats& stats) {
   wake_if_sleeping_after_fence(spot, stats);
 }
 
-// Waits until ready() (-> Result<bool>) is true, per the policy. A peer that closes or dies is
-// Errc::peer_gone, unless ready() is true once more after that was seen. verify() (-> Result<void>)
-// checks the shared state for corruption; it runs with each check of the peer and before a
-// timeout or a dead peer is reported, so that a corrupted segment is reported as such and not as
-// what it made look like.
+// Waits until ready() (-> Result<bool>) is true, per the policy (base/wait.hpp), on the ring's
+// side of the protocol above: a try is ready(); blocking is the sleep of steps 1-3; the slow check
+// is verify() (-> Result<void>, the shared state intact) then the peer's liveness. A peer that
+// closes or dies is Errc::peer_gone, unless ready() is true once more after that was seen; a
+// corrupted segment is reported as such, not as the dead peer or the timeout it looks like.
 template <class Ready, class Verify>
-Result<void> wait_until(Ready&& ready, Verify&& verify, const SleepSpot& spot,
-                        const WaitPolicy& policy, const PeerLink& peer, WaitStats& stats) {
-  auto r = ready();  // the fast path: no clock read
-  if (!r) return std::unexpected(r.error());
-  if (*r) return {};
-  auto peer_gone = [&](Error error) -> Result<void> {
-    // What the peer published before it went is still delivered.
+Result<void> ring_wait(Ready&& ready, Verify&& verify, const SleepSpot& spot,
+                       const WaitPolicy& policy, const PeerLink& peer, WaitStats& stats,
+                       std::string_view waiting_for) {
+  auto closed = [&]() -> Result<bool> {
+    // What the peer published before it closed is still delivered.
     auto again = ready();
-    if (!again) return std::unexpected(again.error());
-    if (*again) return {};
-    if (auto intact = verify(); !intact) return intact;
-    return std::unexpected(std::move(error));
+    if (!again || *again) return again;
+    if (auto intact = verify(); !intact) return std::unexpected(intact.error());
+    return fail(Errc::peer_gone, "the peer closed its end");
   };
-  auto timed_out = [&]() -> Result<void> {
-    if (auto intact = verify(); !intact) return intact;
-    return fail(Errc::timeout, "nothing within the timeout");
+  auto try_once = [&]() -> Result<bool> {
+    auto r = ready();
+    if (!r || *r) return r;
+    if (peer.closed()) return closed();
+    return false;
   };
-  auto closed = [] { return Error{Errc::peer_gone, "the peer closed its end"}; };
-  const std::int64_t start = monotonic_ns();
-  const std::int64_t deadline = start + policy.timeout_ns;
-  std::int64_t next_peer_check = start + kPeerCheckNs;
-  if (policy.mode != WaitMode::block) {
-    const std::int64_t spin_end = policy.mode == WaitMode::spin ? deadline : start + policy.spin_ns;
-    for (std::uint32_t polls = 1;; ++polls) {
-      cpu_relax();
-      r = ready();
-      if (!r) return std::unexpected(r.error());
-      if (*r) return {};
-      if (polls % kPollsPerClockRead != 0) continue;
-      if (peer.closed()) return peer_gone(closed());
-      const std::int64_t now = monotonic_ns();
-      if (now >= next_peer_check) {
-        if (auto intact = verify(); !intact) return intact;
-        if (auto alive = peer.check(); !alive) return peer_gone(alive.error());
-        next_peer_check = now + kPeerCheckNs;
-      }
-      if (now >= spin_end) break;
-      if (now - start > kYieldAfterNs) sched_yield();
-    }
-    if (policy.mode == WaitMode::spin) return timed_out();
-  }
-  for (;;) {
-    const std::int64_t now = monotonic_ns();
-    if (now >= next_peer_check) {
-      if (auto intact = verify(); !intact) return intact;
-      if (auto alive = peer.check(); !alive) return peer_gone(alive.error());
-      next_peer_check = now + kPeerCheckNs;
-    }
-    if (now >= deadline) return timed_out();
+  auto block_once = [&](std::int64_t max_ns) -> Result<bool> {
     spot.sleepers->fetch_add(1, std::memory_order_relaxed);
     std::atomic_thread_fence(std::memory_order_seq_cst);  // (1) before (2)
     const std::uint32_t seen = spot.event->load(std::memory_order_acquire);
-    r = ready();
+    auto r = ready();
     // A peer that closes stores its state, then bumps `event` (release): if `seen` is from
     // before the bump, FUTEX_WAIT returns at once or is woken; if after, closed() sees it.
     const bool gone = r && !*r && peer.closed();
     if (r && !*r && !gone) {
-      futex_wait(*spot.event, seen, std::min(deadline, next_peer_check) - now);
+      futex_wait(*spot.event, seen, max_ns);
       ++stats.futex_waits;
       r = ready();
     }
     spot.sleepers->fetch_sub(1, std::memory_order_relaxed);
-    if (!r) return std::unexpected(r.error());
-    if (*r) return {};
-    if (gone || peer.closed()) return peer_gone(closed());
-  }
+    if (!r || *r) return r;
+    if (gone || peer.closed()) return closed();
+    return false;
+  };
+  auto check = [&]() -> Result<void> {
+    if (auto intact = verify(); !intact) return intact;
+    return peer.check();
+  };
+  const WaitTraits traits{.polls_per_clock_read = kPollsPerClockRead,
+                          .check_every_ns = kPeerCheckNs,
+                          .waiting_for = waiting_for};
+  return wait_until(policy, try_once, block_once, check, traits);
 }
 
 // Hints the CPU to move a cache line from this core's private caches to the shared cache, where
@@ -473,7 +442,6 @@ class RingTransport final : public Transport {
   Result<void> send(std::size_t bytes) override;
   Result<std::span<const std::byte>> receive() override;
   void release() override {}
-  TransportStats stats() const override { return m_stats; }
 
   // For tests: this side's futex counts, and whether the peer announced that it sleeps waiting
   // for a message from us, or for space in the ring we read.
@@ -501,7 +469,6 @@ class RingTransport final : public Transport {
   PeerLink m_peer;
   WaitPolicy m_policy;
   WaitStats m_wait_stats;
-  TransportStats m_stats;
   std::vector<std::byte> m_tx;
   std::vector<std::byte> m_rx;
 };

@@ -33,9 +33,7 @@ Result<void> StreamTransport::send(std::size_t bytes) {
   if (bytes > m_endpoint.max_message_bytes) return fail(Errc::message_too_large, "send");
   StreamFrameHeader header{static_cast<std::uint32_t>(bytes), kStreamFrameMagic};
   std::memcpy(m_tx.data(), &header, kHeader);
-  auto ok = m_io.write_all(std::span<const std::byte>(m_tx).first(kHeader + bytes));
-  if (ok) ++m_stats.messages_sent;
-  return ok;
+  return m_io.write_all(std::span<const std::byte>(m_tx).first(kHeader + bytes));
 }
 
 Result<std::span<const std::byte>> StreamTransport::receive() {
@@ -55,7 +53,6 @@ Result<std::span<const std::byte>> StreamTransport::receive() {
       std::size_t frame = kHeader + header.length;
       if (avail >= frame) {
         m_held = frame;
-        ++m_stats.messages_received;
         return std::span<const std::byte>(m_rx).subspan(m_begin + kHeader, header.length);
       }
       if (m_begin + frame > m_rx.size()) {  // the rest would not fit behind it: move it down

@@ -37,7 +37,6 @@ class StreamTransport : public Transport {
   Result<void> send(std::size_t bytes) override;
   Result<std::span<const std::byte>> receive() override;
   void release() override;
-  TransportStats stats() const override { return m_stats; }
 
  protected:
   // Called by the concrete transport once its descriptors carry bytes both ways.
@@ -52,7 +51,6 @@ class StreamTransport : public Transport {
   std::size_t m_begin = 0;
   std::size_t m_end = 0;
   std::size_t m_held = 0;  // bytes of the message receive() returned, until release()
-  TransportStats m_stats;
 };
 
 }  // namespace ipcbench

@@ -25,7 +25,6 @@
 // - Errors are values (Result<T>), never exceptions, on every call.
 #pragma once
 
-#include <cerrno>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -37,48 +36,13 @@
 #include <string_view>
 #include <vector>
 
+#include "base/result.hpp"
+#include "base/wait.hpp"
+
 namespace ipcbench {
 
 enum class Role : std::uint8_t { producer, consumer };
-
-// How a receiver waits for data (DESIGN.md, "Wait strategies").
-enum class WaitMode : std::uint8_t {
-  spin,      // busy-poll: non-blocking sockets, spinning on shared memory
-  block,     // the kernel wakes the reader: blocking sockets, a futex on shared memory
-  adaptive,  // spin for Endpoint::spin, then block
-};
-
-std::string_view to_string(WaitMode mode);
 std::string_view to_string(Role role);
-std::optional<WaitMode> parse_wait_mode(std::string_view text);
-
-enum class Errc : std::uint8_t {
-  peer_gone,          // the peer closed, exited or died
-  message_too_large,  // larger than Capabilities::max_message_bytes or Endpoint::max_message_bytes
-  timeout,            // nothing arrived within Endpoint::timeout
-  protocol,           // framing broken: lost, duplicated or reordered fragment, bad length
-  corrupted,          // shared memory fails validation: tampered with, truncated, or not ours
-  resource,           // could not create or open a socket, file or segment
-  unsupported,        // a wait mode or option this transport does not offer
-  unavailable,        // the library behind this transport is not installed
-  system,             // any other operating-system error
-};
-
-std::string_view to_string(Errc code);
-
-struct Error {
-  Errc code;
-  std::string reason;
-};
-
-template <class T>
-using Result = std::expected<T, Error>;
-
-inline std::unexpected<Error> fail(Errc code, std::string reason) {
-  return std::unexpected(Error{code, std::move(reason)});
-}
-// "what: strerror(err)" as an error value; errno by default.
-std::unexpected<Error> fail_errno(Errc code, std::string_view what, int err = errno);
 
 struct Capabilities {
   std::size_t max_message_bytes;  // the largest message send() accepts
@@ -103,12 +67,16 @@ struct Endpoint {
   std::chrono::microseconds spin{5};        // adaptive: how long to spin before blocking
   int in_fd = -1;                           // stdio_pipes: read end of the channel
   int out_fd = -1;                          // stdio_pipes: write end of the channel
+
+  // How this endpoint's waits go (base/wait.hpp).
+  WaitPolicy policy() const {
+    return {wait, std::chrono::nanoseconds(timeout).count(),
+            std::chrono::nanoseconds(spin).count()};
+  }
 };
 
-// Counts kept by the transport itself (datagram transports count fragments).
+// Counts kept by the transport itself, reported in the results (`lost`).
 struct TransportStats {
-  std::uint64_t messages_sent = 0;
-  std::uint64_t messages_received = 0;
   std::uint64_t messages_lost = 0;  // dropped because a fragment was lost or out of order
 };
 

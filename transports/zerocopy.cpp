@@ -7,22 +7,20 @@
 // shared chunk; receive() is a read-only view of the peer's chunk, held until release(). No
 // byte is copied by the transport.
 //
-// Waiting: spin busy-polls the queue (pause; sched_yield after 50 us); block sleeps on the
-// subscriber's futex event; adaptive spins for Endpoint::spin, then blocks. A peer that leaves is
-// seen at once (its publisher disappears from the service); a peer that is killed is found by
-// checking the liveness of the service's nodes every 10 ms of waiting: Errc::peer_gone.
+// Waiting (base/wait.hpp): a try polls the subscriber's queue; blocking sleeps on the subscriber's
+// futex event. A peer that leaves or is killed is found every 10 ms of waiting (its publisher
+// disappears from the service once dead nodes are cleared): Errc::peer_gone.
 //
 // Corruption: zerocopy checks the shared memory (headers, checksums, slot and queue words) on its
 // slow paths and says `corrupted`; so does this transport, every 10 ms of waiting and before it
 // reports a timeout or a departed peer, so that a segment that was overwritten, truncated or
 // tampered with fails the cell as Errc::corrupted with what was wrong, not as silence.
-#include <sched.h>
 #include <time.h>
 
 #include <algorithm>
 #include <optional>
 
-#include "transports/spin.hpp"
+#include "base/wait.hpp"
 #include "transports/transport.hpp"
 #include "zerocopy/zerocopy.hpp"
 
@@ -33,7 +31,6 @@ namespace zc = zerocopy;
 using Payload = std::byte[];
 
 constexpr std::int64_t kLivenessPeriodNs = 10'000'000;
-constexpr std::int64_t kYieldAfterNs = 50'000;
 
 class ZeroCopyTransport final : public Transport {
  public:
@@ -111,61 +108,39 @@ class ZeroCopyTransport final : public Transport {
     }
     if (!sent) return fail(Errc::timeout, "zerocopy: the peer's queue stayed full");
     if (*sent == 0) return fail(Errc::peer_gone, "zerocopy: the peer's subscriber is gone");
-    ++m_stats.messages_sent;
     return {};
   }
 
+  // Per the wait policy (base/wait.hpp): a try is the subscriber's receive(); blocking sleeps on
+  // its futex event; the slow check (every 10 ms) looks at the shared memory's integrity, clears
+  // dead nodes (a killed peer's publisher then disappears from the service) and finds a peer
+  // whose publisher has gone.
   Result<std::span<const std::byte>> receive() override {
     m_received.reset();
-    if (auto got = try_receive()) return std::move(*got);
-    const std::int64_t start = monotonic_ns();
-    const std::int64_t deadline = start + timeout_ns();
-    std::int64_t spin_until = start;  // block: no spinning
-    if (m_endpoint.wait == WaitMode::spin) spin_until = deadline;
-    if (m_endpoint.wait == WaitMode::adaptive) {
-      spin_until = start + std::chrono::nanoseconds(m_endpoint.spin).count();
-    }
-    bool blocking = m_endpoint.wait == WaitMode::block;
-    std::int64_t next_check = start + kLivenessPeriodNs;
-    for (std::uint32_t spins = 1;; ++spins) {
-      if (auto got = try_receive()) return std::move(*got);
+    auto try_once = [&]() -> Result<bool> {
+      if (try_receive()) return true;
       if (m_last_error) return std::unexpected(*std::exchange(m_last_error, std::nullopt));
-      // Spinning reads the clock every 64 rounds only: a clock read costs more than a poll.
-      if (!blocking && spins % 64 != 0) {
-        cpu_relax();
-        continue;
-      }
-      const std::int64_t now = monotonic_ns();
-      if (now >= next_check) {
-        // Nothing for a while: not because the shared memory went bad?
-        if (auto ok = check_integrity(); !ok) return std::unexpected(ok.error());
-        m_in->cleanup_dead_nodes();  // a killed peer's publisher disappears from the service
-        next_check = now + kLivenessPeriodNs;
-      }
+      return false;
+    };
+    auto block_once = [&](std::int64_t max_ns) -> Result<bool> {
+      m_subscriber->wait(std::chrono::nanoseconds(max_ns));
+      return try_once();
+    };
+    auto check = [&]() -> Result<void> {
+      if (auto ok = check_integrity(); !ok) return ok;
+      m_in->cleanup_dead_nodes();
       if (m_subscriber->update_connections() == 0) {
-        if (auto got = try_receive()) return std::move(*got);  // sent before it left
-        if (m_last_error) return std::unexpected(*std::exchange(m_last_error, std::nullopt));
-        if (auto ok = check_integrity(); !ok) return std::unexpected(ok.error());
         return fail(Errc::peer_gone, "zerocopy: the peer's publisher is gone");
       }
-      if (now >= deadline) {
-        if (auto ok = check_integrity(); !ok) return std::unexpected(ok.error());
-        return fail(Errc::timeout, "zerocopy: nothing arrived in time");
-      }
-      if (now < spin_until) {
-        if (now - start > kYieldAfterNs) sched_yield();  // the peer may need this very core
-        cpu_relax();
-        continue;
-      }
-      blocking = true;
-      std::int64_t slice = std::min(deadline, next_check) - now;
-      m_subscriber->wait(std::chrono::nanoseconds(std::max<std::int64_t>(slice, 0)));
-    }
+      return {};
+    };
+    auto ok = wait_until(m_endpoint.policy(), try_once, block_once, check,
+                         WaitTraits{.check_every_ns = kLivenessPeriodNs});
+    if (!ok) return std::unexpected(ok.error());
+    return m_received->payload();
   }
 
   void release() override { m_received.reset(); }
-
-  TransportStats stats() const override { return m_stats; }
 
  private:
   std::int64_t timeout_ns() const { return std::chrono::nanoseconds(m_endpoint.timeout).count(); }
@@ -184,25 +159,22 @@ class ZeroCopyTransport final : public Transport {
     return {};
   }
 
-  // An empty message, not counted, that only the handshake in connect() sends and receives.
+  // An empty message that only the handshake in connect() sends and receives.
   Result<void> send_greeting() {
     if (auto loaned = loan(0); !loaned) return std::unexpected(loaned.error());
-    auto sent = send(0);
-    --m_stats.messages_sent;
-    return sent;
+    return send(0);
   }
   Result<void> receive_greeting() {
     auto greeting = receive();
     if (!greeting) return std::unexpected(greeting.error());
-    --m_stats.messages_received;
     bool empty = greeting->empty();
     release();
     if (!empty) return fail(Errc::protocol, "zerocopy: the peer's greeting was not empty");
     return {};
   }
 
-  // A message, or nothing (m_last_error says if that was an error).
-  std::optional<Result<std::span<const std::byte>>> try_receive() {
+  // A message into m_received (true), or nothing (m_last_error says if that was an error).
+  bool try_receive() {
     auto sample = m_subscriber->receive();
     if (!sample) {
       if (sample.error() == zc::ReceiveError::corrupted) {
@@ -211,12 +183,11 @@ class ZeroCopyTransport final : public Transport {
         m_last_error = Error{Errc::protocol, "zerocopy: receive failed: " +
                                                  std::string(zc::to_string(sample.error()))};
       }
-      return std::nullopt;
+      return false;
     }
-    if (!sample->has_value()) return std::nullopt;
+    if (!sample->has_value()) return false;
     m_received.emplace(std::move(**sample));
-    ++m_stats.messages_received;
-    return Result<std::span<const std::byte>>(m_received->payload());
+    return true;
   }
 
   Result<void> open_ports() {
@@ -299,7 +270,6 @@ class ZeroCopyTransport final : public Transport {
   std::optional<zc::SampleMutUninit<Payload>> m_loan;
   std::optional<zc::Sample<Payload>> m_received;
   std::optional<Error> m_last_error;
-  TransportStats m_stats;
 };
 
 Capabilities capabilities() {

@@ -11,9 +11,10 @@
 // (PeerWatch). A dead peer's last messages may still be in flight (in the kernel's socket buffer
 // or ZeroMQ's I/O thread), so the receiver drains for a short grace before it says peer_gone.
 //
-// Waiting: block = zmq_msg_recv/zmq_msg_send with ZMQ_RCVTIMEO/ZMQ_SNDTIMEO slices (a message
-// wakes the receiver at once; between slices the peer is checked); spin = ZMQ_DONTWAIT in a
-// loop; adaptive = spin for Endpoint::spin, then block. High-water marks are the queue depth.
+// Waiting (base/wait.hpp): a try is zmq_msg_recv/zmq_msg_send with ZMQ_DONTWAIT; blocking is the
+// same call with ZMQ_RCVTIMEO/ZMQ_SNDTIMEO slices (a message wakes the receiver at once; between
+// slices the peer is checked). Spinning yields on every fruitless poll: ZeroMQ's I/O thread, which
+// moves the bytes, shares the worker's CPU. High-water marks are the queue depth.
 // On close, ZMQ_LINGER is 0 when the peer is gone (nothing can be delivered) and otherwise
 // Endpoint::timeout, so that messages sent just before a clean exit still reach a live peer.
 #include <algorithm>
@@ -26,8 +27,7 @@
 
 #include <cstring>
 
-#include "transports/peer_watch.hpp"
-#include "transports/spin.hpp"
+#include "transports/peer_hello.hpp"
 #endif
 
 namespace ipcbench {
@@ -37,15 +37,10 @@ constexpr std::size_t kMaxMessageBytes = 64u << 20;
 
 #if IPCBENCH_HAVE_ZMQ
 
-struct Hello {
-  std::uint64_t magic;
-  std::int64_t pid;
-  std::uint64_t start_ticks;
-};
 constexpr std::uint64_t kHelloMagic = 0x4f4c4c4548514d5a;  // "ZMQHELLO"
 constexpr int kSliceMs = 20;
 // How long a receiver keeps draining after it has seen the peer dead.
-constexpr std::chrono::milliseconds kDrainGrace{100};
+constexpr std::int64_t kDrainGraceNs = 100'000'000;
 
 std::unexpected<Error> zmq_fail(Errc code, std::string_view what) {
   std::string reason(what);
@@ -127,19 +122,16 @@ class ZmqIpcTransport final : public Transport {
       zmq_msg_move(&m_tx, &shorter);  // releases what m_tx held
       zmq_msg_close(&shorter);
     }
-    auto ok = wait_loop(m_endpoint.wait, "send", [&](bool wait) -> Result<bool> {
+    return wait_loop(m_endpoint.wait, "room to send", [&](bool wait) -> Result<bool> {
       if (zmq_msg_send(&m_tx, m_socket, wait ? 0 : ZMQ_DONTWAIT) >= 0) return true;
       if (zmq_errno() == EAGAIN || zmq_errno() == EINTR) return false;
       return zmq_fail(Errc::system, "zmq_msg_send");
     });
-    if (ok) ++m_stats.messages_sent;
-    return ok;
   }
 
   Result<std::span<const std::byte>> receive() override {
     auto ok = receive_message(m_endpoint.wait);
     if (!ok) return std::unexpected(ok.error());
-    ++m_stats.messages_received;
     return std::span<const std::byte>(static_cast<const std::byte*>(zmq_msg_data(&m_rx)),
                                       zmq_msg_size(&m_rx));
   }
@@ -148,8 +140,6 @@ class ZmqIpcTransport final : public Transport {
     zmq_msg_close(&m_rx);
     zmq_msg_init(&m_rx);
   }
-
-  TransportStats stats() const override { return m_stats; }
 
  private:
   Result<void> open_socket() {
@@ -176,55 +166,37 @@ class ZmqIpcTransport final : public Transport {
     zmq_getsockopt(m_socket, ZMQ_EVENTS, &events, &size);
   }
 
-  // `attempt(wait)` tries once (waiting up to one slice if `wait`): true when done.
+  // `attempt(wait)` tries once (waiting up to one slice if `wait`): true when done. A dead peer's
+  // last messages may still be on their way to this socket (the kernel's buffer, ZeroMQ's I/O
+  // thread): once it is seen dead, the wait goes on for a short grace before it says so.
   template <class Attempt>
-  Result<void> wait_loop(WaitMode mode, const char* what, Attempt attempt) {
-    auto first = attempt(false);
-    if (!first) return std::unexpected(first.error());
-    if (*first) return {};
-    const auto deadline = std::chrono::steady_clock::now() + m_endpoint.timeout;
-    if (mode != WaitMode::block) {
-      const auto spin_for =
-          mode == WaitMode::spin
-              ? std::chrono::duration_cast<std::chrono::nanoseconds>(m_endpoint.timeout)
-              : std::chrono::nanoseconds(m_endpoint.spin);
-      // ZeroMQ's I/O thread moves the bytes and runs on this process's CPU (the worker is
-      // pinned): yield on every fruitless poll so that it can.
-      Spinner spinner(spin_for, 1, std::chrono::nanoseconds(0));
-      while (spinner.spin()) {
-        process_commands();
-        auto step = attempt(false);
-        if (!step) return std::unexpected(step.error());
-        if (*step) return {};
-        if (m_peer.gone()) return peer_gone(what, attempt);
-      }
-    }
-    while (std::chrono::steady_clock::now() < deadline) {
-      auto step = attempt(true);
-      if (!step) return std::unexpected(step.error());
-      if (*step) return {};
-      if (m_peer.gone_now()) return peer_gone(what, attempt);
-    }
-    return fail(Errc::timeout, std::string(what) + ": nothing for " +
-                                   std::to_string(m_endpoint.timeout.count()) + " ms");
-  }
-
-  // The peer is dead. What it sent before may still be on its way to this socket: keep trying
-  // for a short grace.
-  template <class Attempt>
-  Result<void> peer_gone(const char* what, Attempt attempt) {
-    const auto until = std::chrono::steady_clock::now() + kDrainGrace;
-    do {
-      auto step = attempt(true);
-      if (!step) return std::unexpected(step.error());
-      if (*step) return {};
-    } while (std::chrono::steady_clock::now() < until);
-    return fail(Errc::peer_gone, std::string(what) + ": the peer (pid " +
-                                     std::to_string(m_peer.peer().pid) + ") has gone");
+  Result<void> wait_loop(WaitMode mode, std::string_view what, Attempt attempt) {
+    WaitPolicy policy = m_endpoint.policy();
+    policy.mode = mode;
+    bool first = true;
+    auto try_once = [&] {
+      if (!first) process_commands();
+      first = false;
+      return attempt(false);
+    };
+    std::int64_t seen_dead_at = 0;
+    auto check = [&]() -> Result<void> {
+      auto alive = m_peer.check();
+      if (alive) return alive;
+      if (seen_dead_at == 0) seen_dead_at = monotonic_ns();
+      if (monotonic_ns() - seen_dead_at < kDrainGraceNs) return {};
+      return alive;
+    };
+    const WaitTraits traits{.polls_per_clock_read = 1,
+                            .check_every_ns = kSliceMs * 1'000'000,
+                            .yield_after_ns = 0,
+                            .waiting_for = what};
+    return wait_until(
+        policy, try_once, [&](std::int64_t) { return attempt(true); }, check, traits);
   }
 
   Result<void> receive_message(WaitMode mode) {
-    return wait_loop(mode, "receive", [&](bool wait) -> Result<bool> {
+    return wait_loop(mode, "message", [&](bool wait) -> Result<bool> {
       if (zmq_msg_recv(&m_rx, m_socket, wait ? 0 : ZMQ_DONTWAIT) >= 0) return true;
       if (zmq_errno() == EAGAIN || zmq_errno() == EINTR) return false;
       return zmq_fail(Errc::system, "zmq_msg_recv");
@@ -232,12 +204,11 @@ class ZmqIpcTransport final : public Transport {
   }
 
   Result<void> send_hello() {
-    ProcessId me = this_process();
-    Hello hello{kHelloMagic, me.pid, me.start_ticks};
+    const PeerHello hello = hello_from_this_process(kHelloMagic);
     zmq_msg_close(&m_tx);
     if (zmq_msg_init_size(&m_tx, sizeof hello) != 0) return zmq_fail(Errc::system, "zmq_msg");
     std::memcpy(zmq_msg_data(&m_tx), &hello, sizeof hello);
-    return wait_loop(WaitMode::block, "send hello", [&](bool wait) -> Result<bool> {
+    return wait_loop(WaitMode::block, "room to send the hello", [&](bool wait) -> Result<bool> {
       if (zmq_msg_send(&m_tx, m_socket, wait ? 0 : ZMQ_DONTWAIT) >= 0) return true;
       if (zmq_errno() == EAGAIN || zmq_errno() == EINTR) return false;
       return zmq_fail(Errc::system, "zmq_msg_send");
@@ -247,14 +218,12 @@ class ZmqIpcTransport final : public Transport {
   Result<void> receive_hello() {
     auto ok = receive_message(WaitMode::block);
     if (!ok) return fail(ok.error().code, "waiting for the peer's hello: " + ok.error().reason);
-    Hello hello{};
-    if (zmq_msg_size(&m_rx) != sizeof hello) {
-      return fail(Errc::protocol, "the first message is not a hello");
-    }
-    std::memcpy(&hello, zmq_msg_data(&m_rx), sizeof hello);
+    auto peer = read_hello(
+        std::span(static_cast<const std::byte*>(zmq_msg_data(&m_rx)), zmq_msg_size(&m_rx)),
+        kHelloMagic);
     release();
-    if (hello.magic != kHelloMagic) return fail(Errc::protocol, "bad hello");
-    m_peer.watch(ProcessId{hello.pid, hello.start_ticks});
+    if (!peer) return std::unexpected(peer.error());
+    m_peer.watch(*peer);
     return {};
   }
 
@@ -271,7 +240,6 @@ class ZmqIpcTransport final : public Transport {
   zmq_msg_t m_rx;
   zmq_msg_t m_tx;
   PeerWatch m_peer;
-  TransportStats m_stats;
 };
 
 Result<std::unique_ptr<Transport>> make(const Endpoint& endpoint) {

@@ -1,4 +1,4 @@
-#include "harness/clock.hpp"
+#include "base/clock.hpp"
 
 #include <chrono>
 #include <fstream>
@@ -8,10 +8,6 @@
 namespace ipcbench {
 
 namespace {
-
-std::uint64_t monotonic_now() {
-  return Clock::monotonic().now();
-}
 
 bool tsc_is_invariant() {
 #if defined(__x86_64__)
@@ -32,10 +28,10 @@ bool tsc_is_invariant() {
 Clock Clock::calibrate(int calibration_ms) {
   if (!tsc_is_invariant()) return monotonic();
   Clock tsc_clock(true, 1.0);
-  std::uint64_t ns0 = monotonic_now();
+  std::uint64_t ns0 = static_cast<std::uint64_t>(monotonic_ns());
   std::uint64_t t0 = tsc_clock.now();
   std::this_thread::sleep_for(std::chrono::milliseconds(calibration_ms));
-  std::uint64_t ns1 = monotonic_now();
+  std::uint64_t ns1 = static_cast<std::uint64_t>(monotonic_ns());
   std::uint64_t t1 = tsc_clock.now();
   if (t1 <= t0 || ns1 <= ns0) return monotonic();
   return tsc(static_cast<double>(ns1 - ns0) / static_cast<double>(t1 - t0));
@@ -43,11 +39,11 @@ Clock Clock::calibrate(int calibration_ms) {
 
 double Clock::overhead_ns() const {
   constexpr int kReads = 100000;
-  std::uint64_t start = monotonic_now();
+  std::uint64_t start = static_cast<std::uint64_t>(monotonic_ns());
   std::uint64_t sink = 0;
   for (int i = 0; i < kReads; ++i)
     sink += now();
-  std::uint64_t end = monotonic_now();
+  std::uint64_t end = static_cast<std::uint64_t>(monotonic_ns());
   asm volatile("" : : "r"(sink));
   return static_cast<double>(end - start) / kReads;
 }

@@ -1,6 +1,10 @@
-// The per-message clock: the CPU's time-stamp counter where it is invariant (constant rate, not
-// stopped in sleep states), else CLOCK_MONOTONIC. The conductor calibrates it once and hands the
-// rate to both workers, so they read the same clock. A leaf header, like histogram.hpp.
+// The project's clocks, all in one place:
+// - monotonic_ns(): CLOCK_MONOTONIC in nanoseconds, for deadlines and phase boundaries; one
+//   clock that every process of a run shares.
+// - process_cpu_ns(): this process's CPU time.
+// - Clock: the per-message clock, the CPU's time-stamp counter where it is invariant (constant
+//   rate, not stopped in sleep states), else CLOCK_MONOTONIC. The conductor calibrates it once and
+//   hands the rate to both workers, so they read the same clock.
 #pragma once
 
 #include <time.h>
@@ -13,6 +17,19 @@
 #endif
 
 namespace ipcbench {
+
+inline std::int64_t monotonic_ns() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return std::int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
+}
+
+inline std::uint64_t process_cpu_ns() {
+  timespec ts;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000u +
+         static_cast<std::uint64_t>(ts.tv_nsec);
+}
 
 class Clock {
  public:
@@ -29,10 +46,7 @@ class Clock {
       return __rdtscp(&aux);  // waits for earlier instructions: the read is not hoisted
     }
 #endif
-    timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000u +
-           static_cast<std::uint64_t>(ts.tv_nsec);
+    return static_cast<std::uint64_t>(monotonic_ns());
   }
   std::uint64_t to_ns(std::uint64_t ticks) const {
     return static_cast<std::uint64_t>(static_cast<double>(ticks) * m_ns_per_tick + 0.5);

@@ -15,7 +15,8 @@
 #include <optional>
 #include <string>
 
-#include "transports/spin.hpp"
+#include "base/clock.hpp"
+#include "base/result.hpp"
 
 namespace ipcbench {
 
@@ -91,6 +92,11 @@ class PeerWatch {
     if (!m_dead) m_dead = !process_alive(m_peer);
     m_next_ns = monotonic_ns() + m_interval_ns;
     return m_dead;
+  }
+  // Looks now: Errc::peer_gone naming the pid when the peer has gone.
+  Result<void> check() {
+    if (!gone_now()) return {};
+    return fail(Errc::peer_gone, "the peer (pid " + std::to_string(m_peer.pid) + ") has gone");
   }
   // Looks if `interval` has passed since the last look.
   bool gone() {
