@@ -227,11 +227,6 @@ struct Context {
   std::chrono::microseconds spin{5};
 };
 
-std::size_t queue_depth_for(std::size_t bytes) {
-  // Enough slots to keep a stream moving, within about 32 MiB of ring per direction.
-  return std::clamp<std::size_t>((32u << 20) / std::max<std::size_t>(bytes, 1), 4, 64);
-}
-
 CellRun run_cell(const Cell& cell, const Context& ctx, const std::string& token) {
   CellRun run;
   const auto started = Steady::now();
@@ -449,6 +444,7 @@ class Daemons {
     stop(transport);
     DaemonConfig config;
     config.max_message_bytes = m_largest[transport];
+    config.queue_depth_for = queue_depth_for;
     config.token = daemon_token(transport);
     config.timeout = timeout;
     sweep_token(config.token);

@@ -290,6 +290,10 @@ std::expected<std::pair<int, int>, Usage> parse_cpus(std::string_view text) {
   return std::pair{cpus[0], cpus[1]};
 }
 
+std::size_t queue_depth_for(std::size_t bytes) {
+  return std::clamp<std::size_t>((32u << 20) / std::max<std::size_t>(bytes, 1), 4, 64);
+}
+
 std::string Cell::name() const {
   return std::string(to_string(scenario)) + "/" + transport + "/" + std::to_string(bytes) + "/" +
          std::string(to_string(wait)) + "/" + std::string(to_string(touch));

@@ -76,6 +76,10 @@ std::expected<std::pair<int, int>, Usage> parse_cpus(std::string_view text);
 std::string format_size(std::size_t bytes);  // "64", "1MiB": as parse_size reads it
 std::vector<std::string> split(std::string_view text, char sep);
 
+// Messages a producer may have in flight for messages of `bytes` (Endpoint::queue_depth): enough
+// to keep a stream moving, within about 32 MiB per direction; 4 to 64.
+std::size_t queue_depth_for(std::size_t bytes);
+
 // One measurement: transport x scenario x size x wait x touch.
 struct Cell {
   std::string transport;

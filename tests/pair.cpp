@@ -14,6 +14,7 @@
 #include <memory>
 #include <thread>
 
+#include "harness/options.hpp"
 #include "harness/resources.hpp"
 
 namespace ipcbench::testing {
@@ -37,6 +38,7 @@ class Daemons {
     DaemonConfig config;
     config.max_message_bytes = bytes;
     config.token = daemon_token(info.name);
+    config.queue_depth_for = queue_depth_for;
     config.dir = "/tmp/" + config.token;
     fs::remove_all(config.dir);
     ::mkdir(config.dir.c_str(), 0700);

@@ -457,12 +457,12 @@ Result<std::unique_ptr<Transport>> make(const Endpoint& endpoint) {
 // The mempools: payload capacities 128 B, 512 B, 2 KiB, ... (quadrupling) below the largest
 // message, then the largest message itself; each with a little room for the chunk header. A cell's
 // messages all have one size, so they use one pool; a pool holds, per direction, the subscriber
-// queue (the conductor's depth for the smallest message the pool takes: 32 MiB of queue, 4 to 64
-// messages), the publisher's loan, the subscriber's held chunk and one spare. Quadrupling rather
-// than doubling: half the pools and less memory; a message uses only the bytes it has of a
-// larger chunk. (On this VM iceoryx's 8-byte round trip moved between 2.3 and 3.2 us with the
-// pool layout alone, doubling being one of the slow layouts.)
-std::string roudi_config(std::size_t max_message_bytes) {
+// queue (DaemonConfig::queue_depth_for the smallest message the pool takes), the publisher's
+// loan, the subscriber's held chunk and one spare. Quadrupling rather than doubling: half the
+// pools and less memory; a message uses only the bytes it has of a larger chunk (README, "RouDi",
+// says what the pool layout did to the measured round trip).
+std::string roudi_config(const DaemonConfig& config) {
+  const std::size_t max_message_bytes = std::max<std::size_t>(config.max_message_bytes, 1);
   std::vector<std::size_t> capacities;
   for (std::size_t c = 128; c < max_message_bytes; c *= 4)
     capacities.push_back(c);
@@ -473,7 +473,7 @@ std::string roudi_config(std::size_t max_message_bytes) {
   std::size_t previous = 0;
   for (std::size_t capacity : capacities) {
     std::size_t smallest = std::max<std::size_t>(previous + 1, 1);
-    std::size_t depth = std::clamp<std::size_t>((32u << 20) / smallest, 4, 64);
+    std::size_t depth = config.queue_depth_for ? config.queue_depth_for(smallest) : 64;
     out << "\n[[segment.mempool]]\nsize = " << capacity + 64 << "\ncount = " << 2 * (depth + 3)
         << "\n";
     previous = capacity;
@@ -635,7 +635,7 @@ Result<std::unique_ptr<Daemon>> start_roudi(const DaemonConfig& config) {
   const std::string log_path = config.dir + "/roudi.log";
   {
     std::ofstream out(config_path);
-    out << roudi_config(std::max<std::size_t>(config.max_message_bytes, 1));
+    out << roudi_config(config);
     if (!out) return fail(Errc::resource, "cannot write " + config_path);
   }
   int log_fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);

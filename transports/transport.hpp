@@ -111,8 +111,11 @@ class Daemon {
 
 struct DaemonConfig {
   std::size_t max_message_bytes = 0;  // the largest message any of its cells will send
-  std::string dir;                    // a private directory for its files, removed afterwards
-  std::string token;                  // a unique prefix for any name it makes
+  // The queue depth its cells' endpoints get for messages of a size (Endpoint::queue_depth);
+  // nullptr: the deepest the harness uses, 64.
+  std::size_t (*queue_depth_for)(std::size_t bytes) = nullptr;
+  std::string dir;    // a private directory for its files, removed afterwards
+  std::string token;  // a unique prefix for any name it makes
   std::chrono::milliseconds timeout{10000};  // how long it may take to get ready
 };
 
