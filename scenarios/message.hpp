@@ -2,8 +2,8 @@
 // sequence number (little-endian), the rest a pattern derived from the sequence number and the
 // direction. A wrong, lost, duplicated, reordered or stale message fails the check.
 //
-// Touch modes (DESIGN.md): `full` writes and checks every byte; `edges` writes and checks the
-// sequence number and the last byte only, as the seeds did.
+// Touch modes (README, "What is measured"): `full` writes and checks every byte; `edges` writes and
+// checks the sequence number and the last byte only, as the seeds did.
 #pragma once
 
 #include <cstddef>

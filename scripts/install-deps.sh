@@ -8,8 +8,12 @@ set -euo pipefail
 required=(build-essential cmake pkg-config git libcli11-dev libfmt-dev nlohmann-json3-dev
   libboost-dev libbenchmark-dev libbenchmark-tools googletest libgtest-dev python3
   python3-matplotlib)
-# clang and its runtime build the fuzz target; the rest are the peers measured as transports.
-optional=(clang libclang-rt-dev libzmq3-dev iceoryx libiceoryx-posh-dev libiceoryx-hoofs-dev)
+# clang and its runtime build the fuzz target; the rest are the libraries of the optional drivers,
+# read from their declarations (the DEBIAN lines of transports/CMakeLists.txt), the one list.
+here=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck disable=SC2207
+drivers=($(sed -n 's/^ *DEBIAN //p' "$here/transports/CMakeLists.txt"))
+optional=(clang libclang-rt-dev "${drivers[@]}")
 
 missing() {
   local out=()

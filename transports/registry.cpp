@@ -1,6 +1,7 @@
 // The registry: an explicit name -> factory table (no static self-registration), in the order
-// `ipcbench list` and `--transports all` use. A new transport is one file in transports/ that
-// defines `const TransportInfo& <name>_driver()`, plus one line here.
+// `ipcbench list` and `--transports all` use. A new transport is one file in transports/drivers/
+// that defines `const TransportInfo& <file name>_driver()`, plus one line here (README, "Adding a
+// transport"; tests/registry_test.cpp fails for a driver file without its line).
 #include <algorithm>
 #include <vector>
 

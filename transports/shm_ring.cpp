@@ -248,11 +248,7 @@ Result<std::span<const std::byte>> RingReader::corrupt_length(std::uint64_t byte
 // ---------------------------------------------------------------------------------------------
 
 Capabilities ring_capabilities() {
-  return {.max_message_bytes = 64u << 20,
-          .zero_copy = false,
-          .kernel_reliable = true,
-          .waits = {WaitMode::spin, WaitMode::block, WaitMode::adaptive},
-          .native_wait = WaitMode::spin};
+  return {.native_wait = WaitMode::spin};
 }
 
 RingTransport::RingTransport(const Endpoint& endpoint, SegmentMaker maker)

@@ -28,15 +28,16 @@
 // Why a slot word and not a head index beside tail (rigtorp's layout): with a head index the
 // reader learns "there is a message" from one cache line, its length from a second and the
 // payload from a third, one after the other, each a transfer from the writer's core. With the
-// slot word, the line that says "here" also carries the length and the first 56 payload bytes
-// (on this machine, the ring alone: 64-byte ping-pong RTT about 560 -> 485 ns; then the writer
-// demotes what it wrote, and a reader of two-line slots keeps the second line warm: ~370 ns, see
-// cache_demote and has_data). `tail` has its own cache line.
+// slot word, the line that says "here" also carries the length and the first 56 payload bytes;
+// then the writer demotes what it wrote (cache_demote) and a reader of two-line slots keeps the
+// second line warm (has_data). bench/README.md has what each of these did to the round trip where
+// they were measured. `tail` has its own cache line.
 //
 // The peer may be broken or hostile: the tail read from the segment is checked
 // (0 <= written - tail <= capacity, from the writer's own count), the length against the slot, both
-// before use. A bad value is Errc::protocol; it is never used as an offset. A bad sequence only
-// means "not there yet" (and ends in a timeout or the peer's death).
+// before use. A bad value is Errc::corrupted; it is never used as an offset. A sequence that is
+// neither the expected message nor the previous lap's is Errc::corrupted too, found by the slow
+// path of a wait (RingReader::check_slot).
 //
 // Waiting
 // -------
@@ -297,8 +298,8 @@ Result<void> ring_wait(Ready&& ready, Verify&& verify, const SleepSpot& spot,
 
 // Hints the CPU to move a cache line from this core's private caches to the shared cache, where
 // the other core's read finds it sooner than by snooping this core (CLDEMOTE; a no-op on CPUs
-// without it). The writer demotes what it just wrote: 64-byte ping-pong RTT about 490 -> 400 ns
-// here. Not for large messages, which would push the writer's own working set out.
+// without it). The writer demotes what it just wrote (bench/README.md: what it did to the round
+// trip). Not for large messages, which would push the writer's own working set out.
 inline void cache_demote(const void* line) {
 #if defined(__x86_64__)
   asm volatile("cldemote %0" ::"m"(*static_cast<const char*>(line)));
@@ -369,7 +370,7 @@ class RingReader {
     const std::uint64_t word = slot_word(slot()).load(std::memory_order_acquire);
     if ((word >> 32) != slot_sequence(m_tail)) {
       // A slot of two lines (messages up to 120 bytes) is polled whole: the second line is
-      // fetched while we wait, not after the word flips (64-byte RTT about 400 -> 375 ns here).
+      // fetched while we wait, not after the word flips (bench/README.md).
       // Larger slots would have it pulled back while the writer is still filling them.
       if (m_slot_bytes == 2 * kCacheLine) __builtin_prefetch(slot() + kCacheLine);
       return false;

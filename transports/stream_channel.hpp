@@ -19,13 +19,9 @@ inline constexpr std::uint32_t kStreamFrameMagic = 0x42435049;  // "IPCB"
 static_assert(sizeof(StreamFrameHeader) == 8);
 
 // What a socket stream transport offers: any size up to 64 MiB, reliable, every wait mode
-// (FdIo), blocking natively as the seeds measured.
+// (FdIo), blocking natively.
 inline Capabilities stream_capabilities() {
-  return {.max_message_bytes = 64u << 20,
-          .zero_copy = false,
-          .kernel_reliable = true,
-          .waits = {WaitMode::spin, WaitMode::block, WaitMode::adaptive},
-          .native_wait = WaitMode::block};
+  return {.native_wait = WaitMode::block};
 }
 
 // The parts of a stream transport that do not depend on how the descriptors were made.

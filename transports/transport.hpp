@@ -44,12 +44,17 @@ namespace ipcbench {
 enum class Role : std::uint8_t { producer, consumer };
 std::string_view to_string(Role role);
 
+// What a transport can do. The defaults are the common case, so a driver names only what
+// differs: `Capabilities{.native_wait = WaitMode::spin}`.
 struct Capabilities {
-  std::size_t max_message_bytes;  // the largest message send() accepts
-  bool zero_copy;                 // the receiver reads the sender's memory in place
-  bool kernel_reliable;           // the kernel mechanism itself never loses or reorders
-  std::vector<WaitMode> waits;    // the wait modes offered
-  WaitMode native_wait;           // the mode the seeds measured
+  std::size_t max_message_bytes = 64u << 20;  // the largest message send() accepts
+  bool zero_copy = false;                     // the receiver reads the sender's memory in place
+  bool kernel_reliable = true;                // the mechanism itself never loses or reorders
+  std::vector<WaitMode> waits = {WaitMode::spin, WaitMode::block, WaitMode::adaptive};
+  // The mode the mechanism is normally used in, and the one a run uses unless told otherwise:
+  // the kernel's objects block (a read sleeps until data comes), shared memory spins (nothing
+  // wakes a reader unless it asks for a futex). The seed articles measured each kind so.
+  WaitMode native_wait = WaitMode::block;
   // The channel is the consumer's stdin/stdout (the seeds' stdin_stdout): the harness wires two
   // pipes and hands the ends over in Endpoint::in_fd/out_fd.
   bool stdio_pipes = false;

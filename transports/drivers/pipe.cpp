@@ -29,12 +29,7 @@ class PipeTransport final : public StreamTransport {
 };
 
 Capabilities capabilities() {
-  return {.max_message_bytes = 64u << 20,
-          .zero_copy = false,
-          .kernel_reliable = true,
-          .waits = {WaitMode::spin, WaitMode::block, WaitMode::adaptive},
-          .native_wait = WaitMode::block,
-          .stdio_pipes = true};
+  return {.native_wait = WaitMode::block, .stdio_pipes = true};
 }
 
 Result<std::unique_ptr<Transport>> make(const Endpoint& endpoint) {

@@ -15,7 +15,6 @@
 
 #include "transports/transport.hpp"
 
-#if IPCBENCH_HAVE_BOOST_MQ
 #include <boost/date_time/posix_time/posix_time_types.hpp>
 #include <boost/interprocess/ipc/message_queue.hpp>
 #include <boost/interprocess/permissions.hpp>
@@ -23,14 +22,9 @@
 #include <vector>
 
 #include "transports/peer_hello.hpp"
-#endif
 
 namespace ipcbench {
 namespace {
-
-constexpr std::size_t kMaxMessageBytes = 64u << 20;
-
-#if IPCBENCH_HAVE_BOOST_MQ
 
 namespace bip = boost::interprocess;
 
@@ -203,34 +197,20 @@ Result<std::unique_ptr<Transport>> make(const Endpoint& endpoint) {
   return std::make_unique<BoostMqTransport>(endpoint);
 }
 
-#else
-
-Result<std::unique_ptr<Transport>> make(const Endpoint&) {
-  return fail(Errc::unavailable, "boost-mq was not built (Boost.Interprocess headers not found)");
-}
-
-#endif
-
 Capabilities capabilities() {
-  return {.max_message_bytes = kMaxMessageBytes,
-          .zero_copy = false,
-          .kernel_reliable = true,
-          .waits = {WaitMode::spin, WaitMode::block, WaitMode::adaptive},
-          .native_wait = WaitMode::block};
+  return {.native_wait = WaitMode::block};
 }
 
 }  // namespace
 
 const TransportInfo& boost_mq_driver() {
-  static const TransportInfo info {
-    .name = "boost-mq",
-    .description =
-        "boost::interprocess::message_queue pair in /dev/shm; copies in and out; "
-        "a dead peer is found by its pid",
-    .capabilities = capabilities, .make = make,
-#if !IPCBENCH_HAVE_BOOST_MQ
-    .unavailable = "not built: install libboost-dev (Boost.Interprocess), then rebuild",
-#endif
+  static const TransportInfo info{
+      .name = "boost-mq",
+      .description =
+          "boost::interprocess::message_queue pair in /dev/shm; copies in and out; "
+          "a dead peer is found by its pid",
+      .capabilities = capabilities,
+      .make = make,
   };
   return info;
 }

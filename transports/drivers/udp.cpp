@@ -61,11 +61,7 @@ class UdpTransport final : public DatagramTransport {
 };
 
 Capabilities capabilities() {
-  return {.max_message_bytes = 64u << 20,
-          .zero_copy = false,
-          .kernel_reliable = false,
-          .waits = {WaitMode::spin, WaitMode::block, WaitMode::adaptive},
-          .native_wait = WaitMode::block};
+  return {.kernel_reliable = false, .native_wait = WaitMode::block};
 }
 
 Result<std::unique_ptr<Transport>> make(const Endpoint& endpoint) {

@@ -59,11 +59,7 @@ class UnixDgramTransport final : public DatagramTransport {
 };
 
 Capabilities capabilities() {
-  return {.max_message_bytes = 64u << 20,
-          .zero_copy = false,
-          .kernel_reliable = true,
-          .waits = {WaitMode::spin, WaitMode::block, WaitMode::adaptive},
-          .native_wait = WaitMode::block};
+  return {.native_wait = WaitMode::block};
 }
 
 Result<std::unique_ptr<Transport>> make(const Endpoint& endpoint) {

@@ -273,11 +273,7 @@ class ZeroCopyTransport final : public Transport {
 };
 
 Capabilities capabilities() {
-  return {.max_message_bytes = 64u << 20,
-          .zero_copy = true,
-          .kernel_reliable = true,
-          .waits = {WaitMode::spin, WaitMode::block, WaitMode::adaptive},
-          .native_wait = WaitMode::spin};
+  return {.zero_copy = true, .native_wait = WaitMode::spin};
 }
 
 Result<std::unique_ptr<Transport>> make(const Endpoint& endpoint) {

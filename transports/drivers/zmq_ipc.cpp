@@ -21,21 +21,17 @@
 
 #include "transports/transport.hpp"
 
-#if IPCBENCH_HAVE_ZMQ
 #include <unistd.h>
 #include <zmq.h>
 
 #include <cstring>
 
 #include "transports/peer_hello.hpp"
-#endif
 
 namespace ipcbench {
 namespace {
 
 constexpr std::size_t kMaxMessageBytes = 64u << 20;
-
-#if IPCBENCH_HAVE_ZMQ
 
 constexpr std::uint64_t kHelloMagic = 0x4f4c4c4548514d5a;  // "ZMQHELLO"
 constexpr int kSliceMs = 20;
@@ -246,34 +242,20 @@ Result<std::unique_ptr<Transport>> make(const Endpoint& endpoint) {
   return std::make_unique<ZmqIpcTransport>(endpoint);
 }
 
-#else
-
-Result<std::unique_ptr<Transport>> make(const Endpoint&) {
-  return fail(Errc::unavailable, "zmq-ipc was not built: install libzmq3-dev, then rebuild");
-}
-
-#endif
-
 Capabilities capabilities() {
-  return {.max_message_bytes = kMaxMessageBytes,
-          .zero_copy = false,
-          .kernel_reliable = true,
-          .waits = {WaitMode::spin, WaitMode::block, WaitMode::adaptive},
-          .native_wait = WaitMode::block};
+  return {.native_wait = WaitMode::block};
 }
 
 }  // namespace
 
 const TransportInfo& zmq_ipc_driver() {
-  static const TransportInfo info {
-    .name = "zmq-ipc",
-    .description =
-        "ZeroMQ PAIR sockets over ipc:// (a Unix socket in a private temp dir); "
-        "a dead peer is found by its pid",
-    .capabilities = capabilities, .make = make,
-#if !IPCBENCH_HAVE_ZMQ
-    .unavailable = "not built: install libzmq3-dev, then rebuild",
-#endif
+  static const TransportInfo info{
+      .name = "zmq-ipc",
+      .description =
+          "ZeroMQ PAIR sockets over ipc:// (a Unix socket in a private temp dir); "
+          "a dead peer is found by its pid",
+      .capabilities = capabilities,
+      .make = make,
   };
   return info;
 }

@@ -32,7 +32,6 @@
 
 #include "transports/transport.hpp"
 
-#if IPCBENCH_HAVE_ICEORYX
 #include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -63,7 +62,6 @@
 #include "iceoryx_posh/popo/untyped_publisher.hpp"
 #include "iceoryx_posh/popo/untyped_subscriber.hpp"
 #include "iceoryx_posh/popo/wait_set.hpp"
-#endif
 
 namespace ipcbench {
 namespace {
@@ -71,8 +69,6 @@ namespace {
 // RouDi reserves and touches its whole segment at start, so the largest size costs memory:
 // about 220 MiB for 1 MiB messages, 0.9 GiB for 16 MiB (see roudi_config()).
 constexpr std::size_t kMaxMessageBytes = 16u << 20;
-
-#if IPCBENCH_HAVE_ICEORYX
 
 using Clock = std::chrono::steady_clock;
 
@@ -459,7 +455,7 @@ Result<std::unique_ptr<Transport>> make(const Endpoint& endpoint) {
 // messages all have one size, so they use one pool; a pool holds, per direction, the subscriber
 // queue (DaemonConfig::queue_depth_for the smallest message the pool takes), the publisher's
 // loan, the subscriber's held chunk and one spare. Quadrupling rather than doubling: half the
-// pools and less memory; a message uses only the bytes it has of a larger chunk (README, "RouDi",
+// pools and less memory; a message uses only the bytes it has of a larger chunk (bench/README.md
 // says what the pool layout did to the measured round trip).
 std::string roudi_config(const DaemonConfig& config) {
   const std::size_t max_message_bytes = std::max<std::size_t>(config.max_message_bytes, 1);
@@ -685,40 +681,21 @@ Result<std::unique_ptr<Daemon>> start_roudi(const DaemonConfig& config) {
   }
 }
 
-#else
-
-Result<std::unique_ptr<Transport>> make(const Endpoint&) {
-  return fail(Errc::unavailable,
-              "iceoryx was not built: install libiceoryx-posh-dev, libiceoryx-hoofs-dev and "
-              "iceoryx, then rebuild");
-}
-
-#endif
-
 Capabilities capabilities() {
-  return {.max_message_bytes = kMaxMessageBytes,
-          .zero_copy = true,
-          .kernel_reliable = true,
-          .waits = {WaitMode::spin, WaitMode::block, WaitMode::adaptive},
-          .native_wait = WaitMode::spin};
+  return {.max_message_bytes = kMaxMessageBytes, .zero_copy = true, .native_wait = WaitMode::spin};
 }
 
 }  // namespace
 
 const TransportInfo& iceoryx_driver() {
-  static const TransportInfo info {
-    .name = "iceoryx",
-    .description =
-        "Eclipse iceoryx 2.0 publish/subscribe, zero-copy loan/publish/take; needs "
-        "its broker RouDi (started for the run); up to 16 MiB",
-    .capabilities = capabilities, .make = make,
-#if IPCBENCH_HAVE_ICEORYX
-    .start_daemon = start_roudi,
-#else
-    .unavailable =
-        "not built: install libiceoryx-posh-dev, libiceoryx-hoofs-dev and iceoryx, "
-        "then rebuild",
-#endif
+  static const TransportInfo info{
+      .name = "iceoryx",
+      .description =
+          "Eclipse iceoryx 2.0 publish/subscribe, zero-copy loan/publish/take; needs "
+          "its broker RouDi (started for the run); up to 16 MiB",
+      .capabilities = capabilities,
+      .make = make,
+      .start_daemon = start_roudi,
   };
   return info;
 }
