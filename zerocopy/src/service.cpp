@@ -74,7 +74,7 @@ Expected<std::shared_ptr<Mapping>, SysError> create_service_segment(const NodeSt
                                                                     const ServiceOptions& options) {
   ServiceLayout layout =
       service_layout(options.max_nodes, options.max_publishers, options.max_subscribers);
-  // A few KiB (45 at most): allocated and mapped at once, so that a full /dev/shm is an error
+  // A few KiB (44 at most): allocated and mapped at once, so that a full /dev/shm is an error
   // here rather than SIGBUS while writing the header.
   auto mapping = shm_create(segment_name, layout.total_size, ShmCommit{.populate = true});
   if (!mapping) return mapping;
