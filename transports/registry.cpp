@@ -1,7 +1,7 @@
 // The registry: an explicit name -> factory table (no static self-registration), in the order
 // `ipcbench list` and `--transports all` use. A new transport is one file in transports/drivers/
-// that defines `const TransportInfo& <file name>_driver()`, plus one line here (README, "Adding a
-// transport"; tests/registry_test.cpp fails for a driver file without its line).
+// that defines `extern const TransportInfo <file name>_driver{...}`, plus one line here (README,
+// "Adding a transport"; tests/registry_test.cpp fails for a driver file without its line).
 #include <algorithm>
 #include <vector>
 
@@ -9,11 +9,12 @@
 
 namespace ipcbench {
 
-// Declares the driver function at block scope and calls it, so a driver costs one line below.
-#define IPCBENCH_DRIVER(function)    \
+// Declares the driver's TransportInfo at block scope and copies it, so a driver costs one line
+// below. (It is read when transports() is first called, after every driver is initialised.)
+#define IPCBENCH_DRIVER(name)        \
   [] {                               \
-    const TransportInfo& function(); \
-    return function();               \
+    extern const TransportInfo name; \
+    return name;                     \
   }()
 
 std::span<const TransportInfo> transports() {

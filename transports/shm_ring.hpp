@@ -474,6 +474,12 @@ class RingTransport final : public Transport {
   std::vector<std::byte> m_rx;
 };
 
+// The factory of a ring transport over segments that `create` and `open` make (SegmentMaker).
+template <auto create, auto open>
+Result<std::unique_ptr<Transport>> make_ring_transport(const Endpoint& endpoint) {
+  return std::make_unique<RingTransport>(endpoint, SegmentMaker{create, open});
+}
+
 // Capabilities both copying shared-memory transports share.
 Capabilities ring_capabilities();
 

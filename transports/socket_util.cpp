@@ -27,16 +27,56 @@ Result<UniqueFd> accept_within(int listen_fd, std::chrono::milliseconds timeout)
   return UniqueFd(fd);
 }
 
-Result<sockaddr_un> unix_address(const std::string& path) {
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  if (path.size() >= sizeof addr.sun_path) {
+SocketAddress loopback_address(unsigned short port) {
+  SocketAddress out;
+  auto* addr = reinterpret_cast<sockaddr_in*>(&out.storage);
+  addr->sin_family = AF_INET;
+  addr->sin_port = htons(port);
+  addr->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  out.size = sizeof(sockaddr_in);
+  out.name = "127.0.0.1:" + std::to_string(port);
+  return out;
+}
+
+Result<SocketAddress> unix_address(const std::string& path) {
+  SocketAddress out;
+  auto* addr = reinterpret_cast<sockaddr_un*>(&out.storage);
+  addr->sun_family = AF_UNIX;
+  if (path.size() >= sizeof addr->sun_path) {
     return fail(Errc::resource, "socket path too long (" + std::to_string(path.size()) +
-                                    " bytes, at most " + std::to_string(sizeof addr.sun_path - 1) +
+                                    " bytes, at most " + std::to_string(sizeof addr->sun_path - 1) +
                                     "): " + path);
   }
-  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
-  return addr;
+  std::memcpy(addr->sun_path, path.c_str(), path.size() + 1);
+  out.size = sizeof(sockaddr_un);
+  out.name = path;
+  return out;
+}
+
+Result<UniqueFd> bind_socket(int type, const SocketAddress& address) {
+  auto fd = make_socket(address.family(), type);
+  if (!fd) return fd;
+  if (::bind(fd->get(), address.get(), address.size) != 0) {
+    return fail_errno(Errc::resource, "bind " + address.name);
+  }
+  if (type == SOCK_STREAM && ::listen(fd->get(), 1) != 0) {
+    return fail_errno(Errc::resource, "listen " + address.name);
+  }
+  return fd;
+}
+
+Result<void> connect_socket(int fd, const SocketAddress& address) {
+  if (::connect(fd, address.get(), address.size) != 0) {
+    return fail_errno(Errc::resource, "connect " + address.name);
+  }
+  return {};
+}
+
+Result<UniqueFd> connected_socket(int type, const SocketAddress& address) {
+  auto fd = make_socket(address.family(), type);
+  if (!fd) return fd;
+  if (auto ok = connect_socket(fd->get(), address); !ok) return std::unexpected(ok.error());
+  return fd;
 }
 
 Result<unsigned short> parse_port(std::string_view text) {

@@ -1,6 +1,7 @@
 // Small helpers shared by the socket transports.
 #pragma once
 
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 
@@ -16,8 +17,24 @@ namespace ipcbench {
 Result<UniqueFd> make_socket(int domain, int type);
 // Waits up to `timeout` for a connection on a listening socket.
 Result<UniqueFd> accept_within(int listen_fd, std::chrono::milliseconds timeout);
+// An address of either family, as bind() and connect() take it, with a name for error messages.
+struct SocketAddress {
+  sockaddr_storage storage{};
+  socklen_t size = 0;
+  std::string name;  // "127.0.0.1:5000", "/tmp/.../unix-stream.sock"
+  const sockaddr* get() const { return reinterpret_cast<const sockaddr*>(&storage); }
+  int family() const { return storage.ss_family; }
+};
+// 127.0.0.1:`port` (0: any free port, when binding).
+SocketAddress loopback_address(unsigned short port);
 // A Unix socket address for `path` (which must fit in sun_path).
-Result<sockaddr_un> unix_address(const std::string& path);
+Result<SocketAddress> unix_address(const std::string& path);
+// A socket of `type` bound to `address`, listening (a backlog of one) when it is a stream socket.
+Result<UniqueFd> bind_socket(int type, const SocketAddress& address);
+// Connects `fd` to `address`.
+Result<void> connect_socket(int fd, const SocketAddress& address);
+// A socket of `type` connected to `address`.
+Result<UniqueFd> connected_socket(int type, const SocketAddress& address);
 // Parses a decimal TCP/UDP port.
 Result<unsigned short> parse_port(std::string_view text);
 // The port a bound IPv4 socket got.

@@ -16,6 +16,28 @@ StreamTransport::StreamTransport(const Endpoint& endpoint)
       m_tx(kHeader + endpoint.max_message_bytes),
       m_rx(kHeader + endpoint.max_message_bytes + kReadAhead) {}
 
+Result<void> StreamTransport::listen_at(const SocketAddress& address) {
+  auto fd = bind_socket(SOCK_STREAM, address);
+  if (!fd) return std::unexpected(fd.error());
+  m_listener = std::move(*fd);
+  return {};
+}
+
+Result<void> StreamTransport::accept_peer() {
+  auto fd = accept_within(m_listener.get(), m_endpoint.timeout);
+  if (!fd) return std::unexpected(fd.error());
+  m_socket = std::move(*fd);
+  m_listener = UniqueFd();
+  return attach(m_socket.get(), m_socket.get(), FdIo::Kind::stream_socket);
+}
+
+Result<void> StreamTransport::connect_to(const SocketAddress& address) {
+  auto fd = connected_socket(SOCK_STREAM, address);
+  if (!fd) return std::unexpected(fd.error());
+  m_socket = std::move(*fd);
+  return attach(m_socket.get(), m_socket.get(), FdIo::Kind::stream_socket);
+}
+
 Result<void> StreamTransport::attach(int rfd, int wfd, FdIo::Kind kind) {
   return m_io.configure(rfd, wfd, kind, m_endpoint);
 }

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "transports/fd_io.hpp"
+#include "transports/socket_util.hpp"
 #include "transports/transport.hpp"
 
 namespace ipcbench {
@@ -39,6 +40,14 @@ class StreamTransport : public Transport {
   Result<void> attach(int rfd, int wfd, FdIo::Kind kind);
   const Endpoint& endpoint() const { return m_endpoint; }
 
+  // A stream socket, set up the usual way: the consumer listens at an address and accepts its one
+  // peer; the producer connects to it. Each attaches the connected socket.
+  Result<void> listen_at(const SocketAddress& address);
+  Result<void> accept_peer();
+  Result<void> connect_to(const SocketAddress& address);
+  int socket_fd() const { return m_socket.get(); }
+  int listener_fd() const { return m_listener.get(); }
+
  private:
   Endpoint m_endpoint;
   FdIo m_io;
@@ -47,6 +56,8 @@ class StreamTransport : public Transport {
   std::size_t m_begin = 0;
   std::size_t m_end = 0;
   std::size_t m_held = 0;  // bytes of the message receive() returned, until release()
+  UniqueFd m_listener;     // a socket stream's consumer, until its peer connects
+  UniqueFd m_socket;       // a socket stream's connection
 };
 
 }  // namespace ipcbench

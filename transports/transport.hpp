@@ -136,6 +136,12 @@ struct TransportInfo {
   Result<std::unique_ptr<Daemon>> (*start_daemon)(const DaemonConfig& config) = nullptr;
 };
 
+// The usual factory: a transport made from the endpoint alone (`.make = make_transport<T>`).
+template <class T>
+Result<std::unique_ptr<Transport>> make_transport(const Endpoint& endpoint) {
+  return std::make_unique<T>(endpoint);
+}
+
 // The registry, in the order `list` and `--transports all` use.
 std::span<const TransportInfo> transports();
 const TransportInfo* find_transport(std::string_view name);

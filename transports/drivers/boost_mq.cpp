@@ -193,26 +193,15 @@ class BoostMqTransport final : public Transport {
   PeerWatch m_peer;
 };
 
-Result<std::unique_ptr<Transport>> make(const Endpoint& endpoint) {
-  return std::make_unique<BoostMqTransport>(endpoint);
-}
-
-Capabilities capabilities() {
-  return {.native_wait = WaitMode::block};
-}
-
 }  // namespace
 
-const TransportInfo& boost_mq_driver() {
-  static const TransportInfo info{
-      .name = "boost-mq",
-      .description =
-          "boost::interprocess::message_queue pair in /dev/shm; copies in and out; "
-          "a dead peer is found by its pid",
-      .capabilities = capabilities,
-      .make = make,
-  };
-  return info;
-}
+extern const TransportInfo boost_mq_driver{
+    .name = "boost-mq",
+    .description =
+        "boost::interprocess::message_queue pair in /dev/shm; copies in and out; "
+        "a dead peer is found by its pid",
+    .capabilities = [] { return Capabilities{.native_wait = WaitMode::block}; },
+    .make = make_transport<BoostMqTransport>,
+};
 
 }  // namespace ipcbench

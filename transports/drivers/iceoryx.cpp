@@ -444,10 +444,6 @@ class IceoryxTransport final : public Transport {
   const void* m_received = nullptr;
 };
 
-Result<std::unique_ptr<Transport>> make(const Endpoint& endpoint) {
-  return std::make_unique<IceoryxTransport>(endpoint);
-}
-
 // ---- RouDi ----------------------------------------------------------------------------------
 
 // The mempools: payload capacities 128 B, 512 B, 2 KiB, ... (quadrupling) below the largest
@@ -681,23 +677,21 @@ Result<std::unique_ptr<Daemon>> start_roudi(const DaemonConfig& config) {
   }
 }
 
-Capabilities capabilities() {
-  return {.max_message_bytes = kMaxMessageBytes, .zero_copy = true, .native_wait = WaitMode::spin};
-}
-
 }  // namespace
 
-const TransportInfo& iceoryx_driver() {
-  static const TransportInfo info{
-      .name = "iceoryx",
-      .description =
-          "Eclipse iceoryx 2.0 publish/subscribe, zero-copy loan/publish/take; needs "
-          "its broker RouDi (started for the run); up to 16 MiB",
-      .capabilities = capabilities,
-      .make = make,
-      .start_daemon = start_roudi,
-  };
-  return info;
-}
+extern const TransportInfo iceoryx_driver{
+    .name = "iceoryx",
+    .description =
+        "Eclipse iceoryx 2.0 publish/subscribe, zero-copy loan/publish/take; needs "
+        "its broker RouDi (started for the run); up to 16 MiB",
+    .capabilities =
+        [] {
+          return Capabilities{.max_message_bytes = kMaxMessageBytes,
+                              .zero_copy = true,
+                              .native_wait = WaitMode::spin};
+        },
+    .make = make_transport<IceoryxTransport>,
+    .start_daemon = start_roudi,
+};
 
 }  // namespace ipcbench

@@ -75,21 +75,14 @@ Result<std::unique_ptr<shm::Segment>> open(const Endpoint& endpoint, std::string
   return map(path, fd.get(), static_cast<std::size_t>(st.st_size));
 }
 
-Result<std::unique_ptr<Transport>> make(const Endpoint& endpoint) {
-  return std::make_unique<shm::RingTransport>(endpoint, shm::SegmentMaker{create, open});
-}
-
 }  // namespace
 
-const TransportInfo& mmap_file_driver() {
-  static const TransportInfo info{
-      .name = "mmap-file",
-      .description =
-          "a file in a private temp dir mapped MAP_SHARED, an SPSC ring of slots each "
-          "way; copies in and out; futex wake-ups in block mode",
-      .capabilities = shm::ring_capabilities,
-      .make = make};
-  return info;
-}
+extern const TransportInfo mmap_file_driver{
+    .name = "mmap-file",
+    .description =
+        "a file in a private temp dir mapped MAP_SHARED, an SPSC ring of slots each "
+        "way; copies in and out; futex wake-ups in block mode",
+    .capabilities = shm::ring_capabilities,
+    .make = shm::make_ring_transport<create, open>};
 
 }  // namespace ipcbench

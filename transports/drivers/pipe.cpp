@@ -28,25 +28,15 @@ class PipeTransport final : public StreamTransport {
   UniqueFd m_out;
 };
 
-Capabilities capabilities() {
-  return {.native_wait = WaitMode::block, .stdio_pipes = true};
-}
-
-Result<std::unique_ptr<Transport>> make(const Endpoint& endpoint) {
-  return std::make_unique<PipeTransport>(endpoint);
-}
-
 }  // namespace
 
-const TransportInfo& pipe_driver() {
-  static const TransportInfo info{
-      .name = "pipe",
-      .description =
-          "anonymous pipes as the consumer's stdin/stdout; length-prefixed stream; "
-          "64 KiB pipe buffer",
-      .capabilities = capabilities,
-      .make = make};
-  return info;
-}
+extern const TransportInfo pipe_driver{
+    .name = "pipe",
+    .description =
+        "anonymous pipes as the consumer's stdin/stdout; length-prefixed stream; "
+        "64 KiB pipe buffer",
+    .capabilities =
+        [] { return Capabilities{.native_wait = WaitMode::block, .stdio_pipes = true}; },
+    .make = make_transport<PipeTransport>};
 
 }  // namespace ipcbench

@@ -79,21 +79,14 @@ Result<std::unique_ptr<shm::Segment>> open(const Endpoint& endpoint, std::string
   }
 }
 
-Result<std::unique_ptr<Transport>> make(const Endpoint& endpoint) {
-  return std::make_unique<shm::RingTransport>(endpoint, shm::SegmentMaker{create, open});
-}
-
 }  // namespace
 
-const TransportInfo& shm_driver() {
-  static const TransportInfo info{
-      .name = "shm",
-      .description =
-          "POSIX shared memory (Boost.Interprocess), an SPSC ring of slots each way; "
-          "copies in and out; futex wake-ups in block mode",
-      .capabilities = shm::ring_capabilities,
-      .make = make};
-  return info;
-}
+extern const TransportInfo shm_driver{
+    .name = "shm",
+    .description =
+        "POSIX shared memory (Boost.Interprocess), an SPSC ring of slots each way; "
+        "copies in and out; futex wake-ups in block mode",
+    .capabilities = shm::ring_capabilities,
+    .make = shm::make_ring_transport<create, open>};
 
 }  // namespace ipcbench

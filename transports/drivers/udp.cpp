@@ -30,55 +30,30 @@ class UdpTransport final : public DatagramTransport {
     auto port = parse_port(peer_address);
     if (!port) return std::unexpected(port.error());
     if (auto ok = bind_loopback(); !ok) return ok;
-    sockaddr_in addr = loopback(*port);
-    if (::connect(m_socket.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-      return fail_errno(Errc::resource, "connect 127.0.0.1:" + std::string(peer_address));
-    }
+    if (auto ok = connect_socket(m_socket.get(), loopback_address(*port)); !ok) return ok;
     return handshake_producer();
   }
 
  private:
-  static sockaddr_in loopback(unsigned short port) {
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(port);
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    return addr;
-  }
-
   Result<void> bind_loopback() {
-    auto fd = make_socket(AF_INET, SOCK_DGRAM);
+    auto fd = bind_socket(SOCK_DGRAM, loopback_address(0));
     if (!fd) return std::unexpected(fd.error());
     m_socket = std::move(*fd);
-    sockaddr_in addr = loopback(0);
-    if (::bind(m_socket.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-      return fail_errno(Errc::resource, "bind 127.0.0.1");
-    }
     return prepare(m_socket.get());
   }
 
   UniqueFd m_socket;
 };
 
-Capabilities capabilities() {
-  return {.kernel_reliable = false, .native_wait = WaitMode::block};
-}
-
-Result<std::unique_ptr<Transport>> make(const Endpoint& endpoint) {
-  return std::make_unique<UdpTransport>(endpoint);
-}
-
 }  // namespace
 
-const TransportInfo& udp_driver() {
-  static const TransportInfo info{
-      .name = "udp",
-      .description =
-          "UDP over loopback; fragments of 65,000 B, credit window, loss detected "
-          "and counted (no retransmission)",
-      .capabilities = capabilities,
-      .make = make};
-  return info;
-}
+extern const TransportInfo udp_driver{
+    .name = "udp",
+    .description =
+        "UDP over loopback; fragments of 65,000 B, credit window, loss detected "
+        "and counted (no retransmission)",
+    .capabilities =
+        [] { return Capabilities{.kernel_reliable = false, .native_wait = WaitMode::block}; },
+    .make = make_transport<UdpTransport>};
 
 }  // namespace ipcbench

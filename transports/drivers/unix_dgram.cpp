@@ -32,9 +32,7 @@ class UnixDgramTransport final : public DatagramTransport {
     if (auto ok = bind_path("producer"); !ok) return ok;
     auto addr = unix_address(std::string(peer_address));
     if (!addr) return std::unexpected(addr.error());
-    if (::connect(m_socket.get(), reinterpret_cast<sockaddr*>(&*addr), sizeof *addr) != 0) {
-      return fail_errno(Errc::resource, "connect " + std::string(peer_address));
-    }
+    if (auto ok = connect_socket(m_socket.get(), *addr); !ok) return ok;
     return handshake_producer();
   }
 
@@ -43,12 +41,9 @@ class UnixDgramTransport final : public DatagramTransport {
     m_path = endpoint().dir + "/unix-dgram-" + std::string(side) + ".sock";
     auto addr = unix_address(m_path);
     if (!addr) return std::unexpected(addr.error());
-    auto fd = make_socket(AF_UNIX, SOCK_DGRAM);
+    auto fd = bind_socket(SOCK_DGRAM, *addr);
     if (!fd) return std::unexpected(fd.error());
     m_socket = std::move(*fd);
-    if (::bind(m_socket.get(), reinterpret_cast<sockaddr*>(&*addr), sizeof *addr) != 0) {
-      return fail_errno(Errc::resource, "bind " + m_path);
-    }
     m_bound = true;
     return prepare(m_socket.get());
   }
@@ -58,25 +53,14 @@ class UnixDgramTransport final : public DatagramTransport {
   UniqueFd m_socket;
 };
 
-Capabilities capabilities() {
-  return {.native_wait = WaitMode::block};
-}
-
-Result<std::unique_ptr<Transport>> make(const Endpoint& endpoint) {
-  return std::make_unique<UnixDgramTransport>(endpoint);
-}
-
 }  // namespace
 
-const TransportInfo& unix_dgram_driver() {
-  static const TransportInfo info{
-      .name = "unix-dgram",
-      .description =
-          "Unix domain datagram sockets, one path per side; fragments of 64 KiB, "
-          "sender blocks when the peer lags; loss detected",
-      .capabilities = capabilities,
-      .make = make};
-  return info;
-}
+extern const TransportInfo unix_dgram_driver{
+    .name = "unix-dgram",
+    .description =
+        "Unix domain datagram sockets, one path per side; fragments of 64 KiB, "
+        "sender blocks when the peer lags; loss detected",
+    .capabilities = [] { return Capabilities{.native_wait = WaitMode::block}; },
+    .make = make_transport<UnixDgramTransport>};
 
 }  // namespace ipcbench

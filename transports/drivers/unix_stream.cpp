@@ -17,35 +17,20 @@ class UnixStreamTransport final : public StreamTransport {
     m_path = endpoint().dir + "/unix-stream.sock";
     auto addr = unix_address(m_path);
     if (!addr) return std::unexpected(addr.error());
-    auto fd = make_socket(AF_UNIX, SOCK_STREAM);
-    if (!fd) return std::unexpected(fd.error());
-    m_listener = std::move(*fd);
-    if (::bind(m_listener.get(), reinterpret_cast<sockaddr*>(&*addr), sizeof *addr) != 0) {
-      return fail_errno(Errc::resource, "bind " + m_path);
-    }
+    if (auto ok = listen_at(*addr); !ok) return std::unexpected(ok.error());
     m_bound = true;
-    if (::listen(m_listener.get(), 1) != 0) return fail_errno(Errc::resource, "listen");
     return m_path;
   }
 
   Result<void> connect(std::string_view peer_address) override {
     if (endpoint().role == Role::consumer) {
-      auto fd = accept_within(m_listener.get(), endpoint().timeout);
-      if (!fd) return std::unexpected(fd.error());
-      m_socket = std::move(*fd);
-      m_listener = UniqueFd();
-      unlink_path();
-    } else {
-      auto addr = unix_address(std::string(peer_address));
-      if (!addr) return std::unexpected(addr.error());
-      auto fd = make_socket(AF_UNIX, SOCK_STREAM);
-      if (!fd) return std::unexpected(fd.error());
-      m_socket = std::move(*fd);
-      if (::connect(m_socket.get(), reinterpret_cast<sockaddr*>(&*addr), sizeof *addr) != 0) {
-        return fail_errno(Errc::resource, "connect " + std::string(peer_address));
-      }
+      auto ok = accept_peer();
+      unlink_path();  // connected (or not): the path is no longer needed
+      return ok;
     }
-    return attach(m_socket.get(), m_socket.get(), FdIo::Kind::stream_socket);
+    auto addr = unix_address(std::string(peer_address));
+    if (!addr) return std::unexpected(addr.error());
+    return connect_to(*addr);
   }
 
  private:
@@ -56,23 +41,14 @@ class UnixStreamTransport final : public StreamTransport {
 
   std::string m_path;
   bool m_bound = false;
-  UniqueFd m_listener;
-  UniqueFd m_socket;
 };
-
-Result<std::unique_ptr<Transport>> make(const Endpoint& endpoint) {
-  return std::make_unique<UnixStreamTransport>(endpoint);
-}
 
 }  // namespace
 
-const TransportInfo& unix_stream_driver() {
-  static const TransportInfo info{
-      .name = "unix-stream",
-      .description = "Unix domain stream socket (path in a private temp dir); length-prefixed",
-      .capabilities = stream_capabilities,
-      .make = make};
-  return info;
-}
+extern const TransportInfo unix_stream_driver{
+    .name = "unix-stream",
+    .description = "Unix domain stream socket (path in a private temp dir); length-prefixed",
+    .capabilities = stream_capabilities,
+    .make = make_transport<UnixStreamTransport>};
 
 }  // namespace ipcbench

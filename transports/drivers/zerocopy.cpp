@@ -289,15 +289,12 @@ Result<std::unique_ptr<Transport>> make(const Endpoint& endpoint) {
 
 }  // namespace
 
-const TransportInfo& zerocopy_driver() {
-  static const TransportInfo info{
-      .name = "zerocopy",
-      .description =
-          "this project's zero-copy pub/sub core (zerocopy/): shared-memory chunk pools, "
-          "lock-free SPSC queues, futex wake-ups; backpressure, up to 64 MiB",
-      .capabilities = capabilities,
-      .make = make};
-  return info;
-}
+extern const TransportInfo zerocopy_driver{
+    .name = "zerocopy",
+    .description =
+        "this project's zero-copy pub/sub core (zerocopy/): shared-memory chunk pools, "
+        "lock-free SPSC queues, futex wake-ups; backpressure, up to 64 MiB",
+    .capabilities = capabilities,
+    .make = make};
 
 }  // namespace ipcbench

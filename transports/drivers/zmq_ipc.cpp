@@ -238,26 +238,15 @@ class ZmqIpcTransport final : public Transport {
   PeerWatch m_peer;
 };
 
-Result<std::unique_ptr<Transport>> make(const Endpoint& endpoint) {
-  return std::make_unique<ZmqIpcTransport>(endpoint);
-}
-
-Capabilities capabilities() {
-  return {.native_wait = WaitMode::block};
-}
-
 }  // namespace
 
-const TransportInfo& zmq_ipc_driver() {
-  static const TransportInfo info{
-      .name = "zmq-ipc",
-      .description =
-          "ZeroMQ PAIR sockets over ipc:// (a Unix socket in a private temp dir); "
-          "a dead peer is found by its pid",
-      .capabilities = capabilities,
-      .make = make,
-  };
-  return info;
-}
+extern const TransportInfo zmq_ipc_driver{
+    .name = "zmq-ipc",
+    .description =
+        "ZeroMQ PAIR sockets over ipc:// (a Unix socket in a private temp dir); "
+        "a dead peer is found by its pid",
+    .capabilities = [] { return Capabilities{.native_wait = WaitMode::block}; },
+    .make = make_transport<ZmqIpcTransport>,
+};
 
 }  // namespace ipcbench
