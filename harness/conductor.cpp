@@ -19,6 +19,7 @@
 
 #include "base/peer_watch.hpp"
 #include "base/unique_fd.hpp"
+#include "harness/daemons.hpp"
 #include "harness/environment.hpp"
 #include "harness/output.hpp"
 #include "harness/process.hpp"
@@ -423,66 +424,6 @@ CellRun run_cell(const Cell& cell, const Context& ctx, const std::string& token)
   return run;
 }
 
-// The daemons some transports need (TransportInfo::start_daemon): started before a
-// transport's first cell, stopped after its last one, and all stopped when this goes away.
-class Daemons {
- public:
-  explicit Daemons(const std::vector<Cell>& cells) {
-    for (const auto& cell : cells) {
-      auto& need = m_largest[cell.transport];
-      need = std::max(need, cell.bytes);
-    }
-  }
-
-  // Makes sure the transport's daemon runs; an error says why it cannot.
-  std::optional<std::string> ensure(const std::string& transport,
-                                    std::chrono::milliseconds timeout) {
-    const TransportInfo* info = find_transport(transport);
-    if (!info || !info->start_daemon) return std::nullopt;
-    auto it = m_running.find(transport);
-    if (it != m_running.end() && it->second->alive()) return std::nullopt;
-    stop(transport);
-    DaemonConfig config;
-    config.max_message_bytes = m_largest[transport];
-    config.queue_depth_for = queue_depth_for;
-    config.token = daemon_token(transport);
-    config.timeout = timeout;
-    sweep_token(config.token);
-    auto dir = make_private_dir(config.token);
-    if (!dir) return dir.error().reason;
-    config.dir = *dir;
-    auto daemon = info->start_daemon(config);
-    if (!daemon) {
-      fs::remove_all(config.dir);
-      return "its daemon did not start: " + daemon.error().reason;
-    }
-    m_running[transport] = std::move(*daemon);
-    m_dirs[transport] = config.dir;
-    return std::nullopt;
-  }
-
-  void stop(const std::string& transport) {
-    m_running.erase(transport);  // the destructor stops it
-    if (auto d = m_dirs.find(transport); d != m_dirs.end()) {
-      fs::remove_all(d->second);
-      m_dirs.erase(d);
-    }
-  }
-
-  ~Daemons() {
-    std::vector<std::string> names;
-    for (const auto& [name, daemon] : m_running)
-      names.push_back(name);
-    for (const auto& name : names)
-      stop(name);
-  }
-
- private:
-  std::map<std::string, std::size_t> m_largest;
-  std::map<std::string, std::unique_ptr<Daemon>> m_running;
-  std::map<std::string, std::string> m_dirs;
-};
-
 std::string default_output_path() {
   std::time_t now = std::time(nullptr);
   std::tm local{};
@@ -544,7 +485,11 @@ int run_matrix(const RunOptions& options) {
     return 2;
   }
 
-  Daemons daemons(cells);
+  // Each transport's daemon, if it needs one, serves the largest message of its cells.
+  Daemons daemons;
+  std::map<std::string, std::size_t> largest;
+  for (const Cell& cell : cells)
+    largest[cell.transport] = std::max(largest[cell.transport], cell.bytes);
   // Where each transport's last cell is, in run order, so its daemon can stop after it.
   std::map<std::string, std::size_t> last_cell;
   for (std::size_t i = 0; i < cells.size(); ++i)
@@ -569,7 +514,7 @@ int run_matrix(const RunOptions& options) {
       }
       std::string token = cell_token(done);
       CellRun run;
-      if (auto why = daemons.ensure(cell.transport, ctx.timeout)) {
+      if (auto why = daemons.ensure(cell.transport, largest[cell.transport], ctx.timeout)) {
         run.error = *why;
       } else {
         run = run_cell(cell, ctx, token);
