@@ -26,6 +26,7 @@
 #include "harness/resources.hpp"
 #include "harness/results.hpp"
 #include "harness/worker.hpp"
+#include "harness/worker_report.hpp"
 
 namespace ipcbench {
 
@@ -74,6 +75,21 @@ std::string tail_of_file(const std::string& path, std::size_t max_bytes = 400) {
   return s;
 }
 
+// The steps a worker reports on its way, named as its events are.
+enum class Step { listening, connected, result };
+
+std::string_view to_string(Step step) {
+  switch (step) {
+    case Step::listening:
+      return "listening";
+    case Step::connected:
+      return "connected";
+    case Step::result:
+      return "result";
+  }
+  return "?";
+}
+
 // --- One worker as the conductor sees it. ------------------------------------------------------
 struct Worker {
   Role role = Role::producer;
@@ -82,14 +98,38 @@ struct Worker {
   UniqueFd from;  // worker -> conductor
   std::string buffer;
   bool eof = false;
-  std::vector<json> events;
   std::string stderr_path;
   std::optional<ChildExit> exit;
   std::optional<char> state;  // process_state(), taken before a failed cell's workers are reaped
+  // What it reported, each event the first time it came.
+  std::optional<std::string> address;  // "listening": where the producer connects
+  bool connected = false;
+  std::optional<WorkerReport> result;
+  std::optional<WorkerError> error;  // its "error" event, or an unreadable line
+  bool unreadable = false;           // `error` is a line that was no event
 
   const char* name() const { return role == Role::producer ? "producer" : "consumer"; }
 
-  // Reads what is there; splits complete lines into events.
+  bool reached(Step step) const {
+    switch (step) {
+      case Step::listening:
+        return address.has_value();
+      case Step::connected:
+        return connected;
+      case Step::result:
+        return result.has_value();
+    }
+    return false;
+  }
+
+  // What the worker said went wrong: its error event, else a result that is not ok.
+  const WorkerError* own_error() const {
+    if (error) return &*error;
+    if (result && !result->ok()) return &*result->error;
+    return nullptr;
+  }
+
+  // Reads what is there; takes each complete line as an event.
   void read_available() {
     char chunk[65536];
     for (;;) {
@@ -104,23 +144,29 @@ struct Worker {
     }
     std::size_t nl;
     while ((nl = buffer.find('\n')) != std::string::npos) {
-      std::string line = buffer.substr(0, nl);
+      take(buffer.substr(0, nl));
       buffer.erase(0, nl + 1);
-      try {
-        events.push_back(json::parse(line));
-      } catch (const json::exception&) {
-        events.push_back({{"event", "error"},
-                          {"code", "protocol"},
-                          {"reason", "unreadable control line: " + line.substr(0, 200)}});
-      }
     }
   }
 
-  const json* find(std::string_view event) const {
-    for (const auto& e : events) {
-      if (e.value("event", std::string()) == event) return &e;
+  void take(const std::string& line) {
+    try {
+      const json event = json::parse(line);
+      const std::string kind = event.at("event").get<std::string>();
+      if (kind == "listening" && !address) {
+        address = event.at("address").get<std::string>();
+      } else if (kind == "connected") {
+        connected = true;
+      } else if (kind == "result" && !result) {
+        result = event.get<WorkerReport>();
+      } else if (kind == "error" && !error) {
+        error = event.get<WorkerError>();
+      }
+    } catch (const json::exception&) {
+      if (error) return;
+      error = WorkerError{Errc::protocol, "unreadable control line: " + line.substr(0, 200)};
+      unreadable = true;
     }
-    return nullptr;
   }
 
   void tell(std::string_view line) {
@@ -149,15 +195,19 @@ std::string liveness_note(const Worker& w, char state, bool running_too) {
   return "";
 }
 
+// A failure that may be only the echo of the peer's: the peer went away, or fell silent.
+bool is_echo(const WorkerError& error) {
+  return error.code == Errc::peer_gone || error.code == Errc::timeout;
+}
+
 // What went wrong with a worker that did not deliver `wanted`, in one line. `peer` is the other
 // worker: a timeout or a vanished peer says what is known of it.
 std::string worker_failure(Worker& w, std::string_view wanted, const Worker* peer = nullptr) {
-  const json* report = w.find("error");
-  if (const json* r = w.find("result"); !report && r && !r->value("ok", true)) report = r;
-  if (report) {
-    const std::string code = report->value("code", std::string("error"));
-    std::string text = fmt::format("{}: {}: {}", w.name(), code, report->value("reason", ""));
-    if (peer && (code == to_string(Errc::timeout) || code == to_string(Errc::peer_gone))) {
+  if (const WorkerError* error = w.own_error()) {
+    // An unreadable line is the conductor's finding, not a code the worker sent.
+    std::string text = fmt::format("{}: {}: {}", w.name(),
+                                   w.unreadable ? "protocol" : error->describe(), error->reason);
+    if (peer && is_echo(*error)) {
       std::string note = liveness_note(*peer, peer->state.value_or(process_state(*peer)), true);
       if (!note.empty()) text += " (" + note + ")";
     }
@@ -171,17 +221,17 @@ std::string worker_failure(Worker& w, std::string_view wanted, const Worker* pee
 
 enum class Wait { ok, failed, timed_out, interrupted };
 
-// Sleeps in poll() until every worker in `workers` has sent `event`, one of them failed, the
+// Sleeps in poll() until every worker in `workers` has reached `step`, one of them failed, the
 // deadline passed or the user interrupted.
-Wait wait_for(std::vector<Worker*> workers, std::string_view event, Steady::time_point deadline,
+Wait wait_for(std::vector<Worker*> workers, Step step, Steady::time_point deadline,
               std::string& why) {
   for (;;) {
     bool all = true;
     for (Worker* w : workers) {
-      if (w->find(event)) continue;
+      if (w->reached(step)) continue;
       all = false;
-      if (w->find("error") || w->eof) {
-        why = worker_failure(*w, event);
+      if (w->error || w->eof) {
+        why = worker_failure(*w, to_string(step));
         return Wait::failed;
       }
     }
@@ -189,7 +239,7 @@ Wait wait_for(std::vector<Worker*> workers, std::string_view event, Steady::time
     if (g_interrupted) return Wait::interrupted;
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Steady::now());
     if (left.count() <= 0) {
-      why = fmt::format("timed out waiting for '{}'", event);
+      why = fmt::format("timed out waiting for '{}'", to_string(step));
       return Wait::timed_out;
     }
     std::vector<pollfd> fds;
@@ -325,11 +375,11 @@ CellRun run_cell(const Cell& cell, const Context& ctx, const std::string& token)
       b->write = UniqueFd();
     }
   }
-  if (state == Wait::ok) state = wait_for({&consumer}, "listening", deadline, why);
+  if (state == Wait::ok) state = wait_for({&consumer}, Step::listening, deadline, why);
   // 2. The producer, told where to connect.
   if (state == Wait::ok) {
     WorkerSpec s = spec;
-    s.peer_address = consumer.find("listening")->value("address", std::string());
+    s.peer_address = *consumer.address;
     std::vector<std::pair<int, int>> extra;
     if (caps.stdio_pipes) {
       s.in_fd = 5;
@@ -341,11 +391,11 @@ CellRun run_cell(const Cell& cell, const Context& ctx, const std::string& token)
     b.reset();
   }
   // 3. Both connected: go. 4. Both report.
-  if (state == Wait::ok) state = wait_for({&consumer, &producer}, "connected", deadline, why);
+  if (state == Wait::ok) state = wait_for({&consumer, &producer}, Step::connected, deadline, why);
   if (state == Wait::ok) {
     consumer.tell("go");
     producer.tell("go");
-    state = wait_for({&consumer, &producer}, "result", deadline, why);
+    state = wait_for({&consumer, &producer}, Step::result, deadline, why);
   }
 
   // Reap (or kill) both; a worker that has reported exits at once. What a failed cell's workers
@@ -366,14 +416,13 @@ CellRun run_cell(const Cell& cell, const Context& ctx, const std::string& token)
   };
   run.producer_process_cpu_ns = cpu_ns(producer.exit);
   run.consumer_process_cpu_ns = cpu_ns(consumer.exit);
-  if (const json* r = producer.find("result")) run.producer = *r;
-  if (const json* r = consumer.find("result")) run.consumer = *r;
+  run.producer = producer.result;
+  run.consumer = consumer.result;
 
   if (state == Wait::ok) {
     // Both reported: the cell succeeded if both scenarios did and both exited cleanly.
     for (Worker* w : {&producer, &consumer}) {
-      const json* r = w->find("result");
-      if (!r->value("ok", false)) {
+      if (!w->result->ok()) {
         why = worker_failure(*w, "the end");
         state = Wait::failed;
         break;
@@ -402,13 +451,11 @@ CellRun run_cell(const Cell& cell, const Context& ctx, const std::string& token)
     // only the other side of a failure, so it comes last.
     std::string cause, echo;
     for (Worker* w : {&consumer, &producer}) {
-      const json* r = w->find("result");
-      if (!w->find("error") && !(r && !r->value("ok", true))) continue;
-      std::string own = worker_failure(*w, "the end", w == &consumer ? &producer : &consumer);
-      bool secondary = own.find(": peer gone:") != std::string::npos ||
-                       own.find(": timeout:") != std::string::npos;
-      std::string& slot = secondary ? echo : cause;
-      if (slot.empty()) slot = own;
+      const WorkerError* error = w->own_error();
+      if (!error) continue;
+      Worker* peer = w == &consumer ? &producer : &consumer;
+      std::string& slot = is_echo(*error) ? echo : cause;
+      if (slot.empty()) slot = worker_failure(*w, "the end", peer);
     }
     if (!cause.empty()) {
       why = cause;

@@ -51,23 +51,24 @@ json make_entry(const Cell& cell, const CellRun& run, int family_index, unsigned
             {"warmup", cell.warmup},
             {"requested", cell.count},
             {"cell_seconds", run.wall_s}};
-  const json& p = run.producer;
-  const json& c = run.consumer;
-  const double p_cpu = p.is_object() ? as_double(p, "cpu_ns") : 0;
-  const double c_cpu = c.is_object() ? as_double(c, "cpu_ns") : 0;
+  // A worker that did not report counts as one that measured nothing.
+  const WorkerReport none;
+  const WorkerReport& p = run.producer ? *run.producer : none;
+  const WorkerReport& c = run.consumer ? *run.consumer : none;
+  const auto p_cpu = static_cast<double>(p.cpu_ns);
+  const auto c_cpu = static_cast<double>(c.cpu_ns);
   e["producer_cpu_ns"] = p_cpu;
   e["consumer_cpu_ns"] = c_cpu;
   e["producer_process_cpu_ns"] = run.producer_process_cpu_ns;
   e["consumer_process_cpu_ns"] = run.consumer_process_cpu_ns;
-  e["delivered"] = c.is_object() ? as_double(c, "count") : 0;
-  e["lost"] = (p.is_object() ? as_double(p, "messages_lost") : 0) +
-              (c.is_object() ? as_double(c, "messages_lost") : 0);
+  e["delivered"] = static_cast<double>(c.count);
+  e["lost"] = static_cast<double>(p.messages_lost) + static_cast<double>(c.messages_lost);
 
   if (!run.ok) {
     // As Google Benchmark writes a failed run: times of 0 (its compare.py needs the fields).
     e["error_occurred"] = true;
     e["error_message"] = run.error.empty() ? "failed" : run.error;
-    e["iterations"] = p.is_object() ? as_double(p, "count") : 0;
+    e["iterations"] = static_cast<double>(p.count);
     e["real_time"] = 0;
     e["cpu_time"] = 0;
     e["time_unit"] = "ns";
@@ -75,12 +76,10 @@ json make_entry(const Cell& cell, const CellRun& run, int family_index, unsigned
   }
 
   if (cell.scenario == Scenario::pingpong) {
-    const double count = as_double(p, "count");
-    const double wall_ns = as_double(p, "end_ns") - as_double(p, "start_ns");
+    const auto count = static_cast<double>(p.count);
+    const double wall_ns = static_cast<double>(p.end_ns) - static_cast<double>(p.start_ns);
     Histogram h;
-    h.assign(p.at("hist").get<std::vector<std::pair<std::uint32_t, std::uint64_t>>>(),
-             p.at("hist_sum").get<std::uint64_t>(), p.at("hist_min").get<std::uint64_t>(),
-             p.at("hist_max").get<std::uint64_t>());
+    if (p.latency) h.assign(p.latency->buckets, p.latency->sum, p.latency->min, p.latency->max);
     const double mean = count > 0 ? wall_ns / count : 0;
     e["iterations"] = count;
     e["real_time"] = mean;
@@ -100,13 +99,13 @@ json make_entry(const Cell& cell, const CellRun& run, int family_index, unsigned
       spectrum.push_back({pct, h.percentile(pct)});
     e["latency_percentiles"] = spectrum;
   } else {
-    const double count = as_double(c, "count");
-    const double bytes = static_cast<double>(cell.bytes);
-    const double e2e_ns = as_double(c, "end_ns") - as_double(p, "start_ns");
-    const double p_ns = as_double(p, "end_ns") - as_double(p, "start_ns");
-    const double c_ns = as_double(c, "end_ns") - as_double(c, "start_ns");
+    const auto count = static_cast<double>(c.count);
+    const auto bytes = static_cast<double>(cell.bytes);
+    const double e2e_ns = static_cast<double>(c.end_ns) - static_cast<double>(p.start_ns);
+    const double p_ns = static_cast<double>(p.end_ns) - static_cast<double>(p.start_ns);
+    const double c_ns = static_cast<double>(c.end_ns) - static_cast<double>(c.start_ns);
     const double rate = e2e_ns > 0 ? count * 1e9 / e2e_ns : 0;
-    const double p_rate = p_ns > 0 ? as_double(p, "count") * 1e9 / p_ns : 0;
+    const double p_rate = p_ns > 0 ? static_cast<double>(p.count) * 1e9 / p_ns : 0;
     const double c_rate = c_ns > 0 ? count * 1e9 / c_ns : 0;
     e["iterations"] = count;
     e["real_time"] = count > 0 ? e2e_ns / count : 0;

@@ -11,15 +11,16 @@
 #include <nlohmann/json.hpp>
 
 #include "harness/options.hpp"
+#include "harness/worker_report.hpp"
 
 namespace ipcbench {
 
 // What the two workers of one cell reported, as the conductor collected it.
 struct CellRun {
   bool ok = false;
-  std::string error;                   // why the cell failed
-  nlohmann::json producer;             // the producer's "result" event (null if none)
-  nlohmann::json consumer;             // the consumer's "result" event (null if none)
+  std::string error;                     // why the cell failed
+  std::optional<WorkerReport> producer;  // the producer's "result" event, if it sent one
+  std::optional<WorkerReport> consumer;
   double producer_process_cpu_ns = 0;  // whole process, from wait4
   double consumer_process_cpu_ns = 0;
   double wall_s = 0;  // the cell from first spawn to last reap

@@ -5,9 +5,10 @@
 // Control protocol, worker -> conductor:
 //   {"event":"listening","address":A}   consumer: the producer may now connect to A
 //   {"event":"connected"}               the channel carries messages
-//   {"event":"result", ...}             the measurement (see worker.cpp), then the worker exits
-//   {"event":"error","code":C,"reason":R}  set-up or scenario failed, or a fault (SIGBUS) or
-//                                          signal (SIGTERM) ended it; then the worker exits 1
+//   {"event":"result", ...}             the measurement (a WorkerReport), then the worker exits
+//   {"event":"error","code":C,"reason":R}  set-up failed, or a fault (SIGBUS: code "corrupted")
+//                                          or a signal (SIGTERM: "terminated") ended it; then the
+//                                          worker exits 1 (a WorkerError, worker_report.hpp)
 // conductor -> worker: "go\n" once both are connected.
 #pragma once
 
