@@ -39,9 +39,10 @@ struct WorkerSpec {
   bool tsc = false;
   double ns_per_tick = 1.0;
   std::string peer_address;  // producer: where the consumer listens
-  int ctl_in = 3;            // conductor -> worker
-  int ctl_out = 4;           // worker -> conductor
-  int in_fd = -1;            // stdio_pipes transports: the channel's descriptors
+  // Descriptor numbers, as the conductor wired them (cell_runner.cpp).
+  int ctl_in = -1;   // conductor -> worker
+  int ctl_out = -1;  // worker -> conductor
+  int in_fd = -1;    // stdio_pipes transports: the channel's descriptors
   int out_fd = -1;
 };
 
