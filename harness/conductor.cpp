@@ -10,18 +10,17 @@
 #include <map>
 
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
 #include "harness/cell_runner.hpp"
 #include "harness/daemons.hpp"
 #include "harness/environment.hpp"
 #include "harness/output.hpp"
+#include "harness/reporters.hpp"
 #include "harness/resources.hpp"
 #include "harness/results.hpp"
 
 namespace ipcbench {
 
-using nlohmann::json;
 using Steady = std::chrono::steady_clock;
 
 namespace {
@@ -106,10 +105,10 @@ int run_matrix(const RunOptions& options) {
       fmt::print(stderr, "  - {}\n", w);
     fmt::print(stderr, "\n");
   }
-  json doc = {{"context", make_context(machine, ctx.clock, overhead, ctx.cpu_producer,
-                                       ctx.cpu_consumer, warnings)},
-              {"benchmarks", json::array()}};
-  if (auto err = output->write(doc, false)) {
+  ResultsDocument doc;
+  doc.context =
+      make_context(machine, ctx.clock, overhead, ctx.cpu_producer, ctx.cpu_consumer, warnings);
+  if (auto err = output->write(nlohmann::json(doc), false)) {
     fmt::print(stderr, "ipcbench: {}\n", *err);
     return 2;
   }
@@ -161,23 +160,23 @@ int run_matrix(const RunOptions& options) {
         if (tty) fmt::print(stderr, "\r\033[K");
         fmt::print(stderr, "FAILED {}: {}\n", cell.name(), run.error);
       }
-      doc["benchmarks"].push_back(
-          make_entry(cell, run, static_cast<int>(i), rep, options.repetitions));
-      if (auto err = output->write(doc, false)) {
+      doc.benchmarks.push_back(
+          make_result(cell, run, static_cast<int>(i), rep, options.repetitions));
+      if (auto err = output->write(nlohmann::json(doc), false)) {
         fmt::print(stderr, "ipcbench: {}\n", *err);
         lost = true;
       }
     }
   }
   if (tty) fmt::print(stderr, "\r\033[K");
-  if (auto err = output->write(doc, true)) {
+  if (auto err = output->write(nlohmann::json(doc), true)) {
     fmt::print(stderr, "ipcbench: {}\n", *err);
     lost = true;
   }
   const std::string& out = output->path();
-  fmt::print(console, "{}", render_tables(doc, ReportOptions{}));
+  fmt::print(console, "{}", MarkdownReporter("shm").render(doc));
   fmt::print(console, "\nResults: {} ({} cells{}, {})\n", out == "-" ? "standard output" : out,
-             doc["benchmarks"].size(), failed ? fmt::format(", {} failed", failed) : "",
+             doc.benchmarks.size(), failed ? fmt::format(", {} failed", failed) : "",
              format_duration(std::chrono::duration<double>(Steady::now() - run_started).count()));
   if (interrupted) {
     fmt::print(stderr, "ipcbench: interrupted; the cells measured so far are in {}\n", out);
