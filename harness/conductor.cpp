@@ -108,7 +108,8 @@ int run_matrix(const RunOptions& options) {
   ResultsDocument doc;
   doc.context =
       make_context(machine, ctx.clock, overhead, ctx.cpu_producer, ctx.cpu_consumer, warnings);
-  if (auto err = output->write(nlohmann::json(doc), false)) {
+  const JsonReporter results_file;  // the file holds what `report --format json` prints
+  if (auto err = output->write(results_file.render(doc), false)) {
     fmt::print(stderr, "ipcbench: {}\n", *err);
     return 2;
   }
@@ -162,14 +163,14 @@ int run_matrix(const RunOptions& options) {
       }
       doc.benchmarks.push_back(
           make_result(cell, run, static_cast<int>(i), rep, options.repetitions));
-      if (auto err = output->write(nlohmann::json(doc), false)) {
+      if (auto err = output->write(results_file.render(doc), false)) {
         fmt::print(stderr, "ipcbench: {}\n", *err);
         lost = true;
       }
     }
   }
   if (tty) fmt::print(stderr, "\r\033[K");
-  if (auto err = output->write(nlohmann::json(doc), true)) {
+  if (auto err = output->write(results_file.render(doc), true)) {
     fmt::print(stderr, "ipcbench: {}\n", *err);
     lost = true;
   }

@@ -117,7 +117,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> report_files;
   std::string format_text = "markdown", baseline = "shm";
   report->add_option("files", report_files, "Result files (JSON)")->required();
-  report->add_option("--format", format_text, "markdown|csv")->capture_default_str();
+  report->add_option("--format", format_text, "markdown|csv|json")->capture_default_str();
   auto* baseline_opt =
       report->add_option("--baseline", baseline, "Transport the pingpong ratio is to")
           ->capture_default_str();
@@ -148,8 +148,10 @@ int main(int argc, char** argv) {
       reporter = std::make_unique<MarkdownReporter>(baseline);
     } else if (format_text == "csv") {
       reporter = std::make_unique<CsvReporter>(baseline);
+    } else if (format_text == "json") {
+      reporter = std::make_unique<JsonReporter>();
     } else {
-      return usage_error("unknown --format '" + format_text + "'; known: markdown, csv");
+      return usage_error("unknown --format '" + format_text + "'; known: markdown, csv, json");
     }
     // The files' cells in one document, with the first file's context.
     ResultsDocument merged;

@@ -402,4 +402,8 @@ std::string CsvReporter::render(const ResultsDocument& document) const {
   return out;
 }
 
+std::string JsonReporter::render(const ResultsDocument& document) const {
+  return nlohmann::json(document).dump(2) + "\n";
+}
+
 }  // namespace ipcbench

@@ -37,4 +37,10 @@ class CsvReporter final : public Reporter {
   std::string m_baseline;
 };
 
+// The document itself, as a results file holds it.
+class JsonReporter final : public Reporter {
+ public:
+  std::string render(const ResultsDocument& document) const override;
+};
+
 }  // namespace ipcbench
