@@ -1,35 +1,26 @@
 #include "harness/conductor.hpp"
 
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
-#include <filesystem>
-#include <fstream>
+#include <ctime>
 #include <map>
-#include <sstream>
-#include <thread>
 
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
-#include "base/peer_watch.hpp"
-#include "base/unique_fd.hpp"
+#include "harness/cell_runner.hpp"
+#include "harness/daemons.hpp"
 #include "harness/environment.hpp"
 #include "harness/output.hpp"
-#include "harness/process.hpp"
+#include "harness/reporters.hpp"
 #include "harness/resources.hpp"
 #include "harness/results.hpp"
-#include "harness/worker.hpp"
 
 namespace ipcbench {
 
-using nlohmann::json;
-namespace fs = std::filesystem;
 using Steady = std::chrono::steady_clock;
 
 namespace {
@@ -58,430 +49,6 @@ std::string self_executable() {
   ssize_t n = ::readlink("/proc/self/exe", path, sizeof path - 1);
   return n > 0 ? std::string(path, static_cast<std::size_t>(n)) : std::string("ipcbench");
 }
-
-std::string tail_of_file(const std::string& path, std::size_t max_bytes = 400) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  std::string s = ss.str();
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' '))
-    s.pop_back();
-  if (s.size() > max_bytes) s = "..." + s.substr(s.size() - max_bytes);
-  for (auto& c : s) {
-    if (c == '\n') c = ' ';
-  }
-  return s;
-}
-
-// --- One worker as the conductor sees it. ------------------------------------------------------
-struct Worker {
-  Role role = Role::producer;
-  pid_t pid = -1;
-  UniqueFd to;    // conductor -> worker
-  UniqueFd from;  // worker -> conductor
-  std::string buffer;
-  bool eof = false;
-  std::vector<json> events;
-  std::string stderr_path;
-  std::optional<ChildExit> exit;
-  std::optional<char> state;  // process_state(), taken before a failed cell's workers are reaped
-
-  const char* name() const { return role == Role::producer ? "producer" : "consumer"; }
-
-  // Reads what is there; splits complete lines into events.
-  void read_available() {
-    char chunk[65536];
-    for (;;) {
-      ssize_t n = ::read(from.get(), chunk, sizeof chunk);
-      if (n > 0) {
-        buffer.append(chunk, static_cast<std::size_t>(n));
-        continue;
-      }
-      if (n == 0) eof = true;
-      if (n < 0 && errno == EINTR) continue;
-      break;
-    }
-    std::size_t nl;
-    while ((nl = buffer.find('\n')) != std::string::npos) {
-      std::string line = buffer.substr(0, nl);
-      buffer.erase(0, nl + 1);
-      try {
-        events.push_back(json::parse(line));
-      } catch (const json::exception&) {
-        events.push_back({{"event", "error"},
-                          {"code", "protocol"},
-                          {"reason", "unreadable control line: " + line.substr(0, 200)}});
-      }
-    }
-  }
-
-  const json* find(std::string_view event) const {
-    for (const auto& e : events) {
-      if (e.value("event", std::string()) == event) return &e;
-    }
-    return nullptr;
-  }
-
-  void tell(std::string_view line) {
-    std::string s = std::string(line) + "\n";
-    (void)!::write(to.get(), s.data(), s.size());
-  }
-};
-
-// The worker's process state (/proc/<pid>/stat: R, S, D, T, ...), 0 when it has exited.
-char process_state(const Worker& w) {
-  if (w.pid <= 0 || w.exit) return 0;
-  auto state = read_process_state(w.pid);
-  if (!state || state->state == 'Z' || state->state == 'X') return 0;
-  return state->state;
-}
-
-// What is known of a worker that looks stuck: stopped, or (when `running_too`) alive and running
-// yet not answering. Nothing when it has exited (its own report says why).
-std::string liveness_note(const Worker& w, char state, bool running_too) {
-  if (state == 'T' || state == 't') {
-    return fmt::format("the {} is alive but stopped (SIGSTOP or a debugger)", w.name());
-  }
-  if (state != 0 && running_too) {
-    return fmt::format("the {} is alive but not responding", w.name());
-  }
-  return "";
-}
-
-// What went wrong with a worker that did not deliver `wanted`, in one line. `peer` is the other
-// worker: a timeout or a vanished peer says what is known of it.
-std::string worker_failure(Worker& w, std::string_view wanted, const Worker* peer = nullptr) {
-  const json* report = w.find("error");
-  if (const json* r = w.find("result"); !report && r && !r->value("ok", true)) report = r;
-  if (report) {
-    const std::string code = report->value("code", std::string("error"));
-    std::string text = fmt::format("{}: {}: {}", w.name(), code, report->value("reason", ""));
-    if (peer && (code == to_string(Errc::timeout) || code == to_string(Errc::peer_gone))) {
-      std::string note = liveness_note(*peer, peer->state.value_or(process_state(*peer)), true);
-      if (!note.empty()) text += " (" + note + ")";
-    }
-    return text;
-  }
-  if (!w.exit) w.exit = reap_or_kill(w.pid, std::chrono::milliseconds(500));
-  std::string err = tail_of_file(w.stderr_path);
-  return fmt::format("{} {} before {}{}{}", w.name(), w.exit->describe(), wanted,
-                     err.empty() ? "" : ": ", err);
-}
-
-enum class Wait { ok, failed, timed_out, interrupted };
-
-// Sleeps in poll() until every worker in `workers` has sent `event`, one of them failed, the
-// deadline passed or the user interrupted.
-Wait wait_for(std::vector<Worker*> workers, std::string_view event, Steady::time_point deadline,
-              std::string& why) {
-  for (;;) {
-    bool all = true;
-    for (Worker* w : workers) {
-      if (w->find(event)) continue;
-      all = false;
-      if (w->find("error") || w->eof) {
-        why = worker_failure(*w, event);
-        return Wait::failed;
-      }
-    }
-    if (all) return Wait::ok;
-    if (g_interrupted) return Wait::interrupted;
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Steady::now());
-    if (left.count() <= 0) {
-      why = fmt::format("timed out waiting for '{}'", event);
-      return Wait::timed_out;
-    }
-    std::vector<pollfd> fds;
-    for (Worker* w : workers) {
-      if (!w->eof) fds.push_back({w->from.get(), POLLIN, 0});
-    }
-    fds.push_back({g_signal_pipe[0], POLLIN, 0});
-    int n = ::poll(fds.data(), fds.size(), static_cast<int>(std::min<long>(left.count(), 1000)));
-    if (n < 0 && errno != EINTR) {
-      why = fmt::format("poll: {}", std::strerror(errno));
-      return Wait::failed;
-    }
-    for (Worker* w : workers) {
-      if (!w->eof) w->read_available();
-    }
-  }
-}
-
-struct Pipe {
-  UniqueFd read;
-  UniqueFd write;
-};
-
-Result<Pipe> make_pipe() {
-  int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) != 0) return fail_errno(Errc::resource, "pipe2");
-  return Pipe{UniqueFd(fds[0]), UniqueFd(fds[1])};
-}
-
-struct Context {
-  std::string exe;
-  Clock clock = Clock::monotonic();
-  int cpu_producer = -1;
-  int cpu_consumer = -1;
-  std::chrono::milliseconds timeout{60000};
-  std::chrono::microseconds spin{5};
-};
-
-CellRun run_cell(const Cell& cell, const Context& ctx, const std::string& token) {
-  CellRun run;
-  const auto started = Steady::now();
-  const auto deadline = started + ctx.timeout;
-  const TransportInfo* info = find_transport(cell.transport);
-  const Capabilities caps = info->capabilities();
-  sweep_token(token);
-  auto made_dir = make_private_dir(token);
-  if (!made_dir) {
-    run.error = made_dir.error().reason;
-    return run;
-  }
-  const std::string dir = *made_dir;
-
-  WorkerSpec spec;
-  spec.transport = cell.transport;
-  spec.scenario = cell.scenario;
-  spec.bytes = cell.bytes;
-  spec.wait = cell.wait;
-  spec.touch = cell.touch;
-  spec.warmup = cell.warmup;
-  spec.count = cell.count;
-  spec.budget_ns = cell.budget.count();
-  spec.token = token;
-  spec.dir = dir;
-  // A worker gives up waiting a little before the conductor's deadline, so that its own
-  // reason (not just "killed") reaches the results.
-  spec.timeout_ms = std::max<std::int64_t>(1000, ctx.timeout.count() - 2000);
-  spec.spin_us = ctx.spin.count();
-  spec.queue_depth = queue_depth_for(cell.bytes);
-  spec.tsc = ctx.clock.uses_tsc();
-  spec.ns_per_tick = ctx.clock.ns_per_tick();
-
-  Worker consumer, producer;
-  consumer.role = Role::consumer;
-  producer.role = Role::producer;
-  std::string why;
-  Wait state = Wait::ok;
-
-  auto start_worker = [&](Worker& w, WorkerSpec s, int cpu,
-                          std::vector<std::pair<int, int>> extra) -> bool {
-    auto to = make_pipe();
-    auto from = make_pipe();
-    if (!to || !from) {
-      why = "cannot make control pipes";
-      return false;
-    }
-    s.role = w.role;
-    w.stderr_path = dir + "/" + w.name() + ".stderr";
-    ChildSpec child;
-    child.argv = {ctx.exe, "worker", "--spec", to_json(s).dump()};
-    child.cpu = cpu;
-    child.stderr_path = w.stderr_path;
-    child.descriptors = {{to->read.get(), s.ctl_in}, {from->write.get(), s.ctl_out}};
-    for (auto d : extra)
-      child.descriptors.push_back(d);
-    auto pid = spawn(child);
-    if (!pid) {
-      why = pid.error().reason;
-      return false;
-    }
-    w.pid = *pid;
-    w.to = std::move(to->write);
-    w.from = std::move(from->read);
-    ::fcntl(w.from.get(), F_SETFL, O_NONBLOCK);
-    return true;
-  };
-
-  // The stdio-pipes channel: a (producer -> consumer), b (consumer -> producer).
-  std::optional<Pipe> a, b;
-  if (caps.stdio_pipes) {
-    auto pa = make_pipe();
-    auto pb = make_pipe();
-    if (!pa || !pb) {
-      run.error = "cannot make the channel's pipes";
-      fs::remove_all(dir);
-      return run;
-    }
-    a = std::move(*pa);
-    b = std::move(*pb);
-  }
-
-  // 1. The consumer first: it makes what the producer connects to.
-  {
-    WorkerSpec s = spec;
-    std::vector<std::pair<int, int>> extra;
-    if (caps.stdio_pipes) {
-      s.in_fd = 0;
-      s.out_fd = 1;
-      extra = {{a->read.get(), 0}, {b->write.get(), 1}};
-    }
-    if (!start_worker(consumer, s, ctx.cpu_consumer, extra)) state = Wait::failed;
-    if (caps.stdio_pipes) {
-      a->read = UniqueFd();  // only the consumer holds these now: its exit reads as EOF
-      b->write = UniqueFd();
-    }
-  }
-  if (state == Wait::ok) state = wait_for({&consumer}, "listening", deadline, why);
-  // 2. The producer, told where to connect.
-  if (state == Wait::ok) {
-    WorkerSpec s = spec;
-    s.peer_address = consumer.find("listening")->value("address", std::string());
-    std::vector<std::pair<int, int>> extra;
-    if (caps.stdio_pipes) {
-      s.in_fd = 5;
-      s.out_fd = 6;
-      extra = {{b->read.get(), 5}, {a->write.get(), 6}};
-    }
-    if (!start_worker(producer, s, ctx.cpu_producer, extra)) state = Wait::failed;
-    a.reset();
-    b.reset();
-  }
-  // 3. Both connected: go. 4. Both report.
-  if (state == Wait::ok) state = wait_for({&consumer, &producer}, "connected", deadline, why);
-  if (state == Wait::ok) {
-    consumer.tell("go");
-    producer.tell("go");
-    state = wait_for({&consumer, &producer}, "result", deadline, why);
-  }
-
-  // Reap (or kill) both; a worker that has reported exits at once. What a failed cell's workers
-  // were doing is looked at first: killing them would erase it.
-  if (state != Wait::ok) {
-    for (Worker* w : {&producer, &consumer})
-      w->state = process_state(*w);
-  }
-  for (Worker* w : {&producer, &consumer}) {
-    if (w->pid < 0 || w->exit) continue;
-    auto grace = state == Wait::ok ? std::chrono::milliseconds(5000) : std::chrono::milliseconds(0);
-    w->exit = reap_or_kill(w->pid, grace);
-  }
-  auto cpu_ns = [](const std::optional<ChildExit>& e) {
-    if (!e) return 0.0;
-    auto tv = [](const timeval& t) { return t.tv_sec * 1e9 + t.tv_usec * 1e3; };
-    return tv(e->usage.ru_utime) + tv(e->usage.ru_stime);
-  };
-  run.producer_process_cpu_ns = cpu_ns(producer.exit);
-  run.consumer_process_cpu_ns = cpu_ns(consumer.exit);
-  if (const json* r = producer.find("result")) run.producer = *r;
-  if (const json* r = consumer.find("result")) run.consumer = *r;
-
-  if (state == Wait::ok) {
-    // Both reported: the cell succeeded if both scenarios did and both exited cleanly.
-    for (Worker* w : {&producer, &consumer}) {
-      const json* r = w->find("result");
-      if (!r->value("ok", false)) {
-        why = worker_failure(*w, "the end");
-        state = Wait::failed;
-        break;
-      }
-      if (!w->exit->success()) {
-        why = fmt::format("{} {} after reporting", w->name(), w->exit->describe());
-        state = Wait::failed;
-        break;
-      }
-    }
-  } else if (state == Wait::timed_out) {
-    std::string notes;
-    for (Worker* w : {&producer, &consumer}) {
-      if (auto note = liveness_note(*w, w->state.value_or(0), false); !note.empty()) {
-        notes += "; " + note;
-      }
-    }
-    why = fmt::format("timed out after {} s ({}){}; killed", ctx.timeout.count() / 1000.0, why,
-                      notes);
-  } else if (state == Wait::interrupted) {
-    why = "interrupted";
-  }
-  if (state != Wait::ok && why.empty()) why = "failed";
-  if (state == Wait::failed || state == Wait::timed_out) {
-    // A worker's own report names the cause better than "killed"; "peer gone" or a timeout is
-    // only the other side of a failure, so it comes last.
-    std::string cause, echo;
-    for (Worker* w : {&consumer, &producer}) {
-      const json* r = w->find("result");
-      if (!w->find("error") && !(r && !r->value("ok", true))) continue;
-      std::string own = worker_failure(*w, "the end", w == &consumer ? &producer : &consumer);
-      bool secondary = own.find(": peer gone:") != std::string::npos ||
-                       own.find(": timeout:") != std::string::npos;
-      std::string& slot = secondary ? echo : cause;
-      if (slot.empty()) slot = own;
-    }
-    if (!cause.empty()) {
-      why = cause;
-    } else if (!echo.empty() && state == Wait::timed_out) {
-      why = echo + " (" + why + ")";
-    }
-  }
-  run.ok = state == Wait::ok;
-  run.error = run.ok ? "" : why;
-  fs::remove_all(dir);
-  sweep_token(token);
-  run.wall_s = std::chrono::duration<double>(Steady::now() - started).count();
-  return run;
-}
-
-// The daemons some transports need (TransportInfo::start_daemon): started before a
-// transport's first cell, stopped after its last one, and all stopped when this goes away.
-class Daemons {
- public:
-  explicit Daemons(const std::vector<Cell>& cells) {
-    for (const auto& cell : cells) {
-      auto& need = m_largest[cell.transport];
-      need = std::max(need, cell.bytes);
-    }
-  }
-
-  // Makes sure the transport's daemon runs; an error says why it cannot.
-  std::optional<std::string> ensure(const std::string& transport,
-                                    std::chrono::milliseconds timeout) {
-    const TransportInfo* info = find_transport(transport);
-    if (!info || !info->start_daemon) return std::nullopt;
-    auto it = m_running.find(transport);
-    if (it != m_running.end() && it->second->alive()) return std::nullopt;
-    stop(transport);
-    DaemonConfig config;
-    config.max_message_bytes = m_largest[transport];
-    config.queue_depth_for = queue_depth_for;
-    config.token = daemon_token(transport);
-    config.timeout = timeout;
-    sweep_token(config.token);
-    auto dir = make_private_dir(config.token);
-    if (!dir) return dir.error().reason;
-    config.dir = *dir;
-    auto daemon = info->start_daemon(config);
-    if (!daemon) {
-      fs::remove_all(config.dir);
-      return "its daemon did not start: " + daemon.error().reason;
-    }
-    m_running[transport] = std::move(*daemon);
-    m_dirs[transport] = config.dir;
-    return std::nullopt;
-  }
-
-  void stop(const std::string& transport) {
-    m_running.erase(transport);  // the destructor stops it
-    if (auto d = m_dirs.find(transport); d != m_dirs.end()) {
-      fs::remove_all(d->second);
-      m_dirs.erase(d);
-    }
-  }
-
-  ~Daemons() {
-    std::vector<std::string> names;
-    for (const auto& [name, daemon] : m_running)
-      names.push_back(name);
-    for (const auto& name : names)
-      stop(name);
-  }
-
- private:
-  std::map<std::string, std::size_t> m_largest;
-  std::map<std::string, std::unique_ptr<Daemon>> m_running;
-  std::map<std::string, std::string> m_dirs;
-};
 
 std::string default_output_path() {
   std::time_t now = std::time(nullptr);
@@ -518,13 +85,15 @@ int run_matrix(const RunOptions& options) {
     return 2;
   }
 
-  Context ctx;
+  CellContext ctx;
   ctx.exe = self_executable();
   ctx.clock = Clock::calibrate();
   ctx.cpu_producer = options.cpu_producer;
   ctx.cpu_consumer = options.cpu_consumer;
   ctx.timeout = options.timeout;
   ctx.spin = options.spin;
+  ctx.interrupt_fd = g_signal_pipe[0];
+  ctx.interrupted = &g_interrupted;
   const double overhead = ctx.clock.overhead_ns();
 
   Machine machine = inspect_machine();
@@ -536,15 +105,20 @@ int run_matrix(const RunOptions& options) {
       fmt::print(stderr, "  - {}\n", w);
     fmt::print(stderr, "\n");
   }
-  json doc = {{"context", make_context(machine, ctx.clock, overhead, ctx.cpu_producer,
-                                       ctx.cpu_consumer, warnings)},
-              {"benchmarks", json::array()}};
-  if (auto err = output->write(doc, false)) {
+  ResultsDocument doc;
+  doc.context =
+      make_context(machine, ctx.clock, overhead, ctx.cpu_producer, ctx.cpu_consumer, warnings);
+  const JsonReporter results_file;  // the file holds what `report --format json` prints
+  if (auto err = output->write(results_file.render(doc), false)) {
     fmt::print(stderr, "ipcbench: {}\n", *err);
     return 2;
   }
 
-  Daemons daemons(cells);
+  // Each transport's daemon, if it needs one, serves the largest message of its cells.
+  Daemons daemons;
+  std::map<std::string, std::size_t> largest;
+  for (const Cell& cell : cells)
+    largest[cell.transport] = std::max(largest[cell.transport], cell.bytes);
   // Where each transport's last cell is, in run order, so its daemon can stop after it.
   std::map<std::string, std::size_t> last_cell;
   for (std::size_t i = 0; i < cells.size(); ++i)
@@ -569,7 +143,7 @@ int run_matrix(const RunOptions& options) {
       }
       std::string token = cell_token(done);
       CellRun run;
-      if (auto why = daemons.ensure(cell.transport, ctx.timeout)) {
+      if (auto why = daemons.ensure(cell.transport, largest[cell.transport], ctx.timeout)) {
         run.error = *why;
       } else {
         run = run_cell(cell, ctx, token);
@@ -587,23 +161,23 @@ int run_matrix(const RunOptions& options) {
         if (tty) fmt::print(stderr, "\r\033[K");
         fmt::print(stderr, "FAILED {}: {}\n", cell.name(), run.error);
       }
-      doc["benchmarks"].push_back(
-          make_entry(cell, run, static_cast<int>(i), rep, options.repetitions));
-      if (auto err = output->write(doc, false)) {
+      doc.benchmarks.push_back(
+          make_result(cell, run, static_cast<int>(i), rep, options.repetitions));
+      if (auto err = output->write(results_file.render(doc), false)) {
         fmt::print(stderr, "ipcbench: {}\n", *err);
         lost = true;
       }
     }
   }
   if (tty) fmt::print(stderr, "\r\033[K");
-  if (auto err = output->write(doc, true)) {
+  if (auto err = output->write(results_file.render(doc), true)) {
     fmt::print(stderr, "ipcbench: {}\n", *err);
     lost = true;
   }
   const std::string& out = output->path();
-  fmt::print(console, "{}", render_tables(doc, ReportOptions{}));
+  fmt::print(console, "{}", MarkdownReporter("shm").render(doc));
   fmt::print(console, "\nResults: {} ({} cells{}, {})\n", out == "-" ? "standard output" : out,
-             doc["benchmarks"].size(), failed ? fmt::format(", {} failed", failed) : "",
+             doc.benchmarks.size(), failed ? fmt::format(", {} failed", failed) : "",
              format_duration(std::chrono::duration<double>(Steady::now() - run_started).count()));
   if (interrupted) {
     fmt::print(stderr, "ipcbench: interrupted; the cells measured so far are in {}\n", out);

@@ -8,11 +8,11 @@
 
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
-#include <nlohmann/json.hpp>
 
 #include "harness/conductor.hpp"
 #include "harness/options.hpp"
 #include "harness/process.hpp"
+#include "harness/reporters.hpp"
 #include "harness/results.hpp"
 #include "harness/worker.hpp"
 
@@ -117,7 +117,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> report_files;
   std::string format_text = "markdown", baseline = "shm";
   report->add_option("files", report_files, "Result files (JSON)")->required();
-  report->add_option("--format", format_text, "markdown|csv")->capture_default_str();
+  report->add_option("--format", format_text, "markdown|csv|json")->capture_default_str();
   auto* baseline_opt =
       report->add_option("--baseline", baseline, "Transport the pingpong ratio is to")
           ->capture_default_str();
@@ -143,23 +143,27 @@ int main(int argc, char** argv) {
   if (app.got_subcommand("list")) return list_transports();
 
   if (app.got_subcommand(report)) {
-    ReportOptions ro;
-    if (format_text == "csv") {
-      ro.format = TableFormat::csv;
-    } else if (format_text != "markdown") {
-      return usage_error("unknown --format '" + format_text + "'; known: markdown, csv");
+    std::unique_ptr<Reporter> reporter;
+    if (format_text == "markdown") {
+      reporter = std::make_unique<MarkdownReporter>(baseline);
+    } else if (format_text == "csv") {
+      reporter = std::make_unique<CsvReporter>(baseline);
+    } else if (format_text == "json") {
+      reporter = std::make_unique<JsonReporter>();
+    } else {
+      return usage_error("unknown --format '" + format_text + "'; known: markdown, csv, json");
     }
-    ro.baseline = baseline;
-    nlohmann::json merged = {{"benchmarks", nlohmann::json::array()}};
+    // The files' cells in one document, with the first file's context.
+    ResultsDocument merged;
     std::vector<std::string> present;
     for (const auto& file : report_files) {
       auto doc = load_results(file);
       if (!doc) return usage_error(doc.error());
-      if (!merged.contains("context")) merged["context"] = (*doc)["context"];
-      for (auto& e : (*doc)["benchmarks"]) {
-        std::string transport = e["transport"].get<std::string>();
-        if (std::ranges::find(present, transport) == present.end()) present.push_back(transport);
-        merged["benchmarks"].push_back(std::move(e));
+      if (&file == &report_files.front()) merged.context = std::move(doc->context);
+      for (auto& e : doc->benchmarks) {
+        if (std::ranges::find(present, e.transport) == present.end())
+          present.push_back(e.transport);
+        merged.benchmarks.push_back(std::move(e));
       }
     }
     if (baseline_opt->count() && std::ranges::find(present, baseline) == present.end()) {
@@ -169,7 +173,7 @@ int main(int argc, char** argv) {
       return usage_error(fmt::format("--baseline {}: not in these results; transports present: {}",
                                      baseline, names.empty() ? "none" : names));
     }
-    fmt::print("{}", render_tables(merged, ro));
+    fmt::print("{}", reporter->render(merged));
     return 0;
   }
 

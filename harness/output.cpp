@@ -141,9 +141,8 @@ std::expected<ResultsOutput, std::string> ResultsOutput::open(const std::string&
   }
 }
 
-std::optional<std::string> ResultsOutput::write(const nlohmann::json& doc, bool final) {
+std::optional<std::string> ResultsOutput::write(const std::string& text, bool final) {
   if (m_kind != Kind::file && !final) return std::nullopt;
-  const std::string text = doc.dump(2) + "\n";
   m_written = true;
   if (m_kind == Kind::file) return replace_file(text);
   const int fd = m_kind == Kind::stream ? m_fd.get() : STDOUT_FILENO;

@@ -18,8 +18,6 @@
 #include <optional>
 #include <string>
 
-#include <nlohmann/json.hpp>
-
 #include "base/unique_fd.hpp"
 
 namespace ipcbench {
@@ -32,8 +30,9 @@ class ResultsOutput {
   ResultsOutput& operator=(ResultsOutput&&) = delete;
   ~ResultsOutput();  // a file open() made and nothing was written to is removed again
 
-  // Writes the document. A file is rewritten every time; a stream only when `final`.
-  std::optional<std::string> write(const nlohmann::json& doc, bool final);
+  // Writes the document (JsonReporter's text). A file is rewritten every time; a stream only
+  // when `final`.
+  std::optional<std::string> write(const std::string& text, bool final);
 
   const std::string& path() const { return m_given; }
   // Where the tables and messages go: standard error when the JSON takes standard output.

@@ -1,46 +1,105 @@
 // The results file: Google Benchmark's JSON schema, extended (README "Results JSON" documents
-// every field). Measuring and rendering are separate: the conductor builds entries, report.cpp
-// renders tables from a file's contents, so `run` and `report` print the same tables.
+// every field). Measuring and reporting are separate: the conductor makes a CellResult of each
+// cell it runs, `report` reads CellResults from files, and the reporters (reporters.hpp) render
+// either, so `run` and `report` print the same tables.
 #pragma once
 
+#include <cstdint>
 #include <expected>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "harness/options.hpp"
+#include "harness/worker_report.hpp"
 
 namespace ipcbench {
 
 // What the two workers of one cell reported, as the conductor collected it.
 struct CellRun {
   bool ok = false;
-  std::string error;                   // why the cell failed
-  nlohmann::json producer;             // the producer's "result" event (null if none)
-  nlohmann::json consumer;             // the consumer's "result" event (null if none)
+  std::string error;                     // why the cell failed
+  std::optional<WorkerReport> producer;  // the producer's "result" event, if it sent one
+  std::optional<WorkerReport> consumer;
   double producer_process_cpu_ns = 0;  // whole process, from wait4
   double consumer_process_cpu_ns = 0;
   double wall_s = 0;  // the cell from first spawn to last reap
 };
 
-// One entry of `benchmarks`.
-nlohmann::json make_entry(const Cell& cell, const CellRun& run, int family_index,
-                          unsigned repetition, unsigned repetitions);
-
-enum class TableFormat { markdown, csv };
-
-struct ReportOptions {
-  TableFormat format = TableFormat::markdown;
-  std::string baseline = "shm";
+// A pingpong cell's round-trip times (RTT), in ns.
+struct PingpongFigures {
+  // From the histogram: whole nanoseconds, written as whole numbers.
+  double min_ns = 0, p50_ns = 0, p90_ns = 0, p99_ns = 0, p999_ns = 0, max_ns = 0;
+  double mean_ns = 0;
+  double ops_per_s = 0;                                        // round trips per second
+  double cpu_cores = 0;                                        // both workers' CPU time / wall time
+  std::vector<std::pair<double, double>> latency_percentiles;  // (percentile, ns), 0 to 100
 };
+
+// A throughput cell's rates: end to end, and at each end.
+struct ThroughputFigures {
+  double msgs_per_s = 0, bytes_per_second = 0;
+  double producer_msgs_per_s = 0, producer_bytes_per_second = 0;
+  double consumer_msgs_per_s = 0, consumer_bytes_per_second = 0;
+  double cpu_cores = 0;  // both workers' CPU time / end-to-end time
+};
+
+// One entry of `benchmarks`: one repetition of one cell.
+struct CellResult {
+  // The cell. `wait` and `touch` stay text: a file may name a mode this build does not know, and
+  // the tables show it as written.
+  std::string name;  // "<scenario>/<transport>/<bytes>/<wait>/<touch>", also the run_name
+  Scenario scenario = Scenario::pingpong;
+  std::string transport;
+  std::size_t payload_bytes = 0;
+  std::string wait;
+  bool wait_is_native = false;
+  std::string touch;
+  std::uint64_t warmup = 0;
+  std::uint64_t requested = 0;  // round trips or messages asked for
+  // Google Benchmark's: the repetition, and per iteration (ns) the time and both workers' CPU.
+  int family_index = 0;
+  unsigned repetitions = 1;
+  unsigned repetition_index = 0;
+  double iterations = 0;
+  double real_time = 0;
+  double cpu_time = 0;
+  // Both workers.
+  double cell_seconds = 0;
+  double producer_cpu_ns = 0;  // over the measured phase
+  double consumer_cpu_ns = 0;
+  double producer_process_cpu_ns = 0;  // the whole process
+  double consumer_process_cpu_ns = 0;
+  double delivered = 0;  // messages the consumer checked
+  double lost = 0;       // messages a datagram transport detected lost
+  // The figures of the cell's scenario, set exactly when the cell succeeded.
+  std::optional<PingpongFigures> pingpong;
+  std::optional<ThroughputFigures> throughput;
+  std::optional<std::string> error;  // why the cell failed
+};
+// Writes the entry as the results file holds it.
+void to_json(nlohmann::json& j, const CellResult& result);
+// Takes each field that is there and of its type, and leaves the rest at its default:
+// load_results() has refused a file whose fields the tables read are missing or mistyped.
+void from_json(const nlohmann::json& j, CellResult& result);
+
+// A results file: where it was measured, and what.
+struct ResultsDocument {
+  nlohmann::json context;  // the machine and the build (environment.hpp's make_context)
+  std::vector<CellResult> benchmarks;
+};
+void to_json(nlohmann::json& j, const ResultsDocument& document);
+void from_json(const nlohmann::json& j, ResultsDocument& document);
+
+// One cell's entry from what its workers reported.
+CellResult make_result(const Cell& cell, const CellRun& run, int family_index, unsigned repetition,
+                       unsigned repetitions);
 
 // Reads an ipcbench results file and checks every field the tables use, so that a foreign or
 // damaged file is an error naming the file, the entry and the field, never a crash or silence.
-std::expected<nlohmann::json, std::string> load_results(const std::string& path);
-
-// The comparison tables for a results document (or several merged): pingpong and throughput.
-std::string render_tables(const nlohmann::json& doc, const ReportOptions& options);
+std::expected<ResultsDocument, std::string> load_results(const std::string& path);
 
 }  // namespace ipcbench

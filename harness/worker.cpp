@@ -7,6 +7,8 @@
 #include <csignal>
 #include <cstring>
 
+#include "harness/worker_report.hpp"
+
 namespace ipcbench {
 
 nlohmann::json to_json(const WorkerSpec& s) {
@@ -89,7 +91,9 @@ class Control {
   }
 
   void error(const Error& e) {
-    send({{"event", "error"}, {"code", to_string(e.code)}, {"reason", e.reason}});
+    nlohmann::json event = WorkerError{e.code, e.reason};
+    event["event"] = "error";
+    send(event);
   }
 
  private:
@@ -105,9 +109,11 @@ int g_control_fd = -1;
 struct Line {
   char text[512];
   std::size_t size = 0;
-  void add(const char* s) {
-    while (*s && size + 1 < sizeof text)
-      text[size++] = *s++;
+  void add(std::string_view s) {
+    for (char c : s) {
+      if (size + 1 >= sizeof text) break;
+      text[size++] = c;
+    }
   }
   void add_number(unsigned long long v, unsigned base) {
     char digits[24];
@@ -145,14 +151,17 @@ void add_process_name(Line& line, pid_t pid) {
 }
 
 void on_fault(int sig, siginfo_t* info, void*) {
+  // The event as WorkerError's to_json writes it. name_of() only reads a constant table, so it
+  // is safe in a signal handler.
   Line line;
+  line.add("{\"event\":\"error\",\"code\":\"");
+  line.add(sig == SIGBUS ? name_of(Errc::corrupted) : kTerminated);
+  line.add("\",\"reason\":\"");
   if (sig == SIGBUS) {
-    line.add("{\"event\":\"error\",\"code\":\"corrupted shared memory\",\"reason\":\"");
     line.add("SIGBUS at 0x");
     line.add_number(reinterpret_cast<unsigned long long>(info->si_addr), 16);
     line.add(": a shared segment was truncated under this process");
   } else {
-    line.add("{\"event\":\"error\",\"code\":\"terminated\",\"reason\":\"");
     line.add(sig == SIGTERM ? "SIGTERM" : "SIGHUP");
     if (info->si_code == SI_USER || info->si_code == SI_QUEUE) {
       line.add(" from pid ");
@@ -245,24 +254,20 @@ int worker_main(const std::string& spec_json) {
   auto ran = run_scenario(spec.scenario, spec.role, *transport, config, clock, m);
   TransportStats stats = transport->stats();
 
-  nlohmann::json result = {{"event", "result"},
-                           {"ok", ran.has_value()},
-                           {"count", m.count},
-                           {"start_ns", m.start_ns},
-                           {"end_ns", m.end_ns},
-                           {"cpu_ns", m.cpu_ns},
-                           {"messages_lost", stats.messages_lost}};
+  WorkerReport report;
+  if (!ran) report.error = WorkerError{ran.error().code, ran.error().reason};
+  report.count = m.count;
+  report.start_ns = m.start_ns;
+  report.end_ns = m.end_ns;
+  report.cpu_ns = m.cpu_ns;
+  report.messages_lost = stats.messages_lost;
   if (m.latency) {
-    result["hist"] = latency->sparse();
-    result["hist_sum"] = latency->sum();
-    result["hist_min"] = latency->min();
-    result["hist_max"] = latency->max();
+    report.latency =
+        LatencyHistogram{latency->sparse(), latency->sum(), latency->min(), latency->max()};
   }
-  if (!ran) {
-    result["code"] = to_string(ran.error().code);
-    result["reason"] = ran.error().reason;
-  }
-  control.send(result);
+  nlohmann::json event = report;
+  event["event"] = "result";
+  control.send(event);
   transport.reset();  // remove what it made before we say goodbye
   return ran ? 0 : 1;
 }

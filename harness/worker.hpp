@@ -5,9 +5,10 @@
 // Control protocol, worker -> conductor:
 //   {"event":"listening","address":A}   consumer: the producer may now connect to A
 //   {"event":"connected"}               the channel carries messages
-//   {"event":"result", ...}             the measurement (see worker.cpp), then the worker exits
-//   {"event":"error","code":C,"reason":R}  set-up or scenario failed, or a fault (SIGBUS) or
-//                                          signal (SIGTERM) ended it; then the worker exits 1
+//   {"event":"result", ...}             the measurement (a WorkerReport), then the worker exits
+//   {"event":"error","code":C,"reason":R}  set-up failed, or a fault (SIGBUS: code "corrupted")
+//                                          or a signal (SIGTERM: "terminated") ended it; then the
+//                                          worker exits 1 (a WorkerError, worker_report.hpp)
 // conductor -> worker: "go\n" once both are connected.
 #pragma once
 
@@ -38,9 +39,10 @@ struct WorkerSpec {
   bool tsc = false;
   double ns_per_tick = 1.0;
   std::string peer_address;  // producer: where the consumer listens
-  int ctl_in = 3;            // conductor -> worker
-  int ctl_out = 4;           // worker -> conductor
-  int in_fd = -1;            // stdio_pipes transports: the channel's descriptors
+  // Descriptor numbers, as the conductor wired them (cell_runner.cpp).
+  int ctl_in = -1;   // conductor -> worker
+  int ctl_out = -1;  // worker -> conductor
+  int in_fd = -1;    // stdio_pipes transports: the channel's descriptors
   int out_fd = -1;
 };
 

@@ -80,6 +80,22 @@ TEST(Cli, UsageErrorsExitTwoWithOneLineNamingTheValue) {
   EXPECT_EQ(run("").code, 2);  // a subcommand is required
 }
 
+TEST(Cli, ReportFormatJsonPrintsTheFilesAsOneDocument) {
+  const std::string reference = std::string(IPCBENCH_SOURCE_DIR) + "/results/reference.json";
+  Ran r = testing::run_cli("report --format json " + reference + " " + reference, false);
+  ASSERT_EQ(r.code, 0) << r.out;
+  auto merged = nlohmann::json::parse(r.out);
+  std::ifstream in(reference);
+  auto doc = nlohmann::json::parse(in);
+  EXPECT_EQ(merged.at("context"), doc.at("context"));
+  const auto& cells = doc.at("benchmarks");
+  ASSERT_EQ(merged.at("benchmarks").size(), 2 * cells.size());
+  for (std::size_t i = 0; i < cells.size(); ++i) {
+    EXPECT_EQ(merged["benchmarks"][i], cells[i]) << i;
+    EXPECT_EQ(merged["benchmarks"][cells.size() + i], cells[i]) << i;
+  }
+}
+
 TEST(Cli, QuickRunOfEveryTransportProducesCompleteJson) {
   namespace fs = std::filesystem;
   const std::string out = "/tmp/ipcbench-" + std::to_string(::getpid()) + "-e2e.json";

@@ -10,11 +10,9 @@
 #include <atomic>
 #include <cstring>
 #include <filesystem>
-#include <map>
-#include <memory>
 #include <thread>
 
-#include "harness/options.hpp"
+#include "harness/daemons.hpp"
 #include "harness/resources.hpp"
 
 namespace ipcbench::testing {
@@ -25,54 +23,8 @@ namespace {
 
 std::atomic<int> g_cells{0};
 
-// The daemons of the transports that need one (TransportInfo::start_daemon): started by the
-// first pair that needs it, kept for the rest of this test process, stopped when it exits (the
-// pair's children leave with _exit, so only the process that started them stops them).
-class Daemons {
- public:
-  // "" when the transport's daemon runs (for messages up to `bytes`), else why not.
-  std::string ensure(const TransportInfo& info, std::size_t bytes) {
-    auto& entry = m_running[std::string(info.name)];
-    if (entry.daemon && entry.daemon->alive() && entry.bytes >= bytes) return "";
-    stop(entry);
-    DaemonConfig config;
-    config.max_message_bytes = bytes;
-    config.token = daemon_token(info.name);
-    config.queue_depth_for = queue_depth_for;
-    config.dir = "/tmp/" + config.token;
-    fs::remove_all(config.dir);
-    ::mkdir(config.dir.c_str(), 0700);
-    auto daemon = info.start_daemon(config);
-    if (!daemon) {
-      fs::remove_all(config.dir);
-      return "the daemon did not start: " + daemon.error().reason;
-    }
-    entry = {std::move(*daemon), config.dir, bytes};
-    return "";
-  }
-
-  ~Daemons() {
-    if (::getpid() != m_owner) return;
-    for (auto& [name, entry] : m_running)
-      stop(entry);
-  }
-
- private:
-  struct Entry {
-    std::unique_ptr<Daemon> daemon;
-    std::string dir;
-    std::size_t bytes = 0;
-  };
-  static void stop(Entry& entry) {
-    entry.daemon.reset();
-    if (!entry.dir.empty()) fs::remove_all(entry.dir);
-    entry = {};
-  }
-
-  pid_t m_owner = ::getpid();
-  std::map<std::string, Entry> m_running;
-};
-
+// The daemons of the transports that need one: started by the first pair that needs it, kept for
+// the rest of this test process, stopped when it exits.
 Daemons& daemons() {
   static Daemons instance;
   return instance;
@@ -177,9 +129,12 @@ PairOutcome run_pair(const PairOptions& o, const Body& producer_body, const Body
   }
   if (info->start_daemon) {
     // At least as large as the suite's default, so that one daemon serves every test.
-    out.setup_error =
-        daemons().ensure(*info, std::max(o.max_message_bytes, PairOptions{}.max_message_bytes));
-    if (!out.setup_error.empty()) return out;
+    if (auto why = daemons().ensure(o.transport,
+                                    std::max(o.max_message_bytes, PairOptions{}.max_message_bytes),
+                                    DaemonConfig{}.timeout)) {
+      out.setup_error = *why;
+      return out;
+    }
   }
   Capabilities caps = info->capabilities();
   out.token = run_prefix() + "-t" + std::to_string(g_cells++);

@@ -500,7 +500,7 @@ TEST(Reasons, ASegmentTruncatedUnderAWorkerIsReportedAsCorruptedSharedMemory) {
   });
   auto event = json::parse(line);
   EXPECT_EQ(event.at("event"), "error");
-  EXPECT_EQ(event.at("code"), "corrupted shared memory");
+  EXPECT_EQ(event.at("code"), "corrupted");  // name_of(Errc::corrupted)
   const std::string reason = event.at("reason");
   EXPECT_NE(reason.find("SIGBUS"), std::string::npos) << reason;
   EXPECT_NE(reason.find("truncated"), std::string::npos) << reason;
