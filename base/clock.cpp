@@ -1,5 +1,7 @@
 #include "base/clock.hpp"
 
+#include <sys/resource.h>
+
 #include <chrono>
 #include <fstream>
 #include <string>
@@ -24,6 +26,13 @@ bool tsc_is_invariant() {
 }
 
 }  // namespace
+
+ProcessUsage process_usage() {
+  rusage usage{};
+  ::getrusage(RUSAGE_SELF, &usage);
+  return {process_cpu_ns(), static_cast<std::uint64_t>(usage.ru_nvcsw),
+          static_cast<std::uint64_t>(usage.ru_nivcsw)};
+}
 
 Clock Clock::calibrate(int calibration_ms) {
   if (!tsc_is_invariant()) return monotonic();

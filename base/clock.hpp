@@ -31,6 +31,20 @@ inline std::uint64_t process_cpu_ns() {
          static_cast<std::uint64_t>(ts.tv_nsec);
 }
 
+// What this process has spent since it started: CPU time and context switches (voluntary: it
+// slept, waiting; involuntary: the scheduler took the CPU away). The difference of two readings
+// is what a phase cost.
+struct ProcessUsage {
+  std::uint64_t cpu_ns = 0;
+  std::uint64_t voluntary_switches = 0;
+  std::uint64_t involuntary_switches = 0;
+};
+ProcessUsage process_usage();
+inline ProcessUsage operator-(const ProcessUsage& a, const ProcessUsage& b) {
+  return {a.cpu_ns - b.cpu_ns, a.voluntary_switches - b.voluntary_switches,
+          a.involuntary_switches - b.involuntary_switches};
+}
+
 class Clock {
  public:
   // Uses the TSC when /proc/cpuinfo says constant_tsc and nonstop_tsc, measuring its rate

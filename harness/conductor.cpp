@@ -14,10 +14,12 @@
 #include "harness/cell_runner.hpp"
 #include "harness/daemons.hpp"
 #include "harness/environment.hpp"
+#include "harness/hdr_log.hpp"
 #include "harness/output.hpp"
 #include "harness/reporters.hpp"
 #include "harness/resources.hpp"
 #include "harness/results.hpp"
+#include "harness/statistics.hpp"
 
 namespace ipcbench {
 
@@ -60,13 +62,57 @@ std::string default_output_path() {
 }
 
 std::string format_duration(double s) {
+  if (s < 10) return fmt::format("{:.1f}s", s);
   if (s < 60) return fmt::format("{:.0f}s", s);
   return fmt::format("{}m{:02}s", static_cast<int>(s) / 60, static_cast<int>(s) % 60);
 }
 
 }  // namespace
 
+// Is the 95% interval of a cell's key figure (pingpong: p50; throughput: bytes/s) within
+// `precision` of its median? A cell that failed every time is as precise as it will get.
+bool precise_enough(const ResultsDocument& doc, const std::string& name, double precision) {
+  std::vector<double> values;
+  bool any = false;
+  for (const CellResult& e : doc.benchmarks) {
+    if (e.name != name) continue;
+    any = true;
+    if (e.pingpong) values.push_back(e.pingpong->p50_ns);
+    if (e.throughput) values.push_back(e.throughput->bytes_per_second);
+  }
+  if (!any || values.empty()) return true;
+  const Estimate e = estimate(values);
+  return e.has_interval() && e.relative_half_width() <= precision;
+}
+
+// --dry-run: the cells a run would measure, in order, with a rough estimate of the time.
+int dry_run(const RunOptions& options) {
+  std::vector<std::string> skipped;
+  const std::vector<Cell> cells = filter_cells(expand_cells(options, skipped), options.filter);
+  for (const auto& s : skipped)
+    fmt::print(stderr, "note: skipped: {}\n", s);
+  if (cells.empty()) {
+    fmt::print(stderr, "ipcbench: nothing to run{}\n",
+               options.filter.empty() ? "" : " (no cell matches --filter " + options.filter + ")");
+    return 2;
+  }
+  double total = 0;
+  for (const Cell& cell : cells) {
+    const double seconds = estimated_seconds(cell) * options.repetitions;
+    total += seconds;
+    fmt::print("{}  ~{}\n", cell.name(), format_duration(seconds));
+  }
+  fmt::print(
+      "{} cells x {} repetitions{}; about {} at most (a rough estimate: the real time "
+      "depends on the machine)\n",
+      cells.size(), options.repetitions,
+      options.precision ? fmt::format(" (up to {} with --precision)", options.max_repetitions) : "",
+      format_duration(total));
+  return 0;
+}
+
 int run_matrix(const RunOptions& options) {
+  if (options.dry_run) return dry_run(options);
   // The results' destination first: a bad --out is a usage error before anything runs.
   auto output = ResultsOutput::open(options.out.empty() ? default_output_path() : options.out);
   if (!output) {
@@ -77,11 +123,12 @@ int run_matrix(const RunOptions& options) {
   install_signal_handlers();
   sweep_stale_resources();
   std::vector<std::string> skipped;
-  std::vector<Cell> cells = expand_cells(options, skipped);
+  std::vector<Cell> cells = filter_cells(expand_cells(options, skipped), options.filter);
   for (const auto& s : skipped)
     fmt::print(stderr, "note: skipped: {}\n", s);
   if (cells.empty()) {
-    fmt::print(stderr, "ipcbench: nothing to run\n");
+    fmt::print(stderr, "ipcbench: nothing to run{}\n",
+               options.filter.empty() ? "" : " (no cell matches --filter " + options.filter + ")");
     return 2;
   }
 
@@ -108,6 +155,14 @@ int run_matrix(const RunOptions& options) {
   ResultsDocument doc;
   doc.context =
       make_context(machine, ctx.clock, overhead, ctx.cpu_producer, ctx.cpu_consumer, warnings);
+  doc.context["repetitions"] = options.repetitions;
+  if (options.precision) {
+    doc.context["precision"] = *options.precision;
+    doc.context["max_repetitions"] = options.max_repetitions;
+  }
+  if (!options.label.empty()) doc.context["label"] = options.label;
+  for (const auto& [key, value] : options.labels)
+    doc.context["labels"][key] = value;
   const JsonReporter results_file;  // the file holds what `report --format json` prints
   if (auto err = output->write(results_file.render(doc), false)) {
     fmt::print(stderr, "ipcbench: {}\n", *err);
@@ -119,42 +174,42 @@ int run_matrix(const RunOptions& options) {
   std::map<std::string, std::size_t> largest;
   for (const Cell& cell : cells)
     largest[cell.transport] = std::max(largest[cell.transport], cell.bytes);
-  // Where each transport's last cell is, in run order, so its daemon can stop after it.
-  std::map<std::string, std::size_t> last_cell;
-  for (std::size_t i = 0; i < cells.size(); ++i)
-    last_cell[cells[i].transport] = i;
   const bool tty = ::isatty(2);
-  const std::size_t total = cells.size() * options.repetitions;
   const auto run_started = Steady::now();
+  std::vector<unsigned> runs(cells.size(), 0);  // repetitions of each cell so far
   std::size_t done = 0;
+  std::size_t planned = cells.size() * options.repetitions;
   int failed = 0;
   bool interrupted = false;
   bool lost = false;  // the results could not be written: not a success whatever the cells did
-  // Repetitions outermost: the transports interleave, so a slow phase of the machine does not
-  // fall on one transport's repetitions only.
-  for (unsigned rep = 0; rep < options.repetitions && !interrupted; ++rep) {
-    for (std::size_t i = 0; i < cells.size() && !interrupted; ++i) {
+
+  // One round: each cell of `round` once, in order. Rounds are the repetitions, outermost, so
+  // that transports interleave and a slow phase of the machine does not fall on one transport's
+  // repetitions only. `last` round: a transport's daemon stops after its last cell.
+  auto run_round = [&](const std::vector<std::size_t>& round, bool last) {
+    std::map<std::string, std::size_t> last_cell;
+    for (std::size_t i : round)
+      last_cell[cells[i].transport] = i;
+    for (std::size_t i : round) {
+      if (interrupted) return;
       const Cell& cell = cells[i];
       if (tty) {
         double elapsed = std::chrono::duration<double>(Steady::now() - run_started).count();
-        std::string eta = done ? format_duration(elapsed / done * (total - done)) : "?";
-        fmt::print(stderr, "\r\033[K[{}/{}] {} (elapsed {}, left ~{})", done + 1, total,
+        std::string eta = done ? format_duration(elapsed / done * (planned - done)) : "?";
+        fmt::print(stderr, "\r\033[K[{}/{}] {} (elapsed {}, left ~{})", done + 1, planned,
                    cell.name(), format_duration(elapsed), eta);
       }
-      std::string token = cell_token(done);
       CellRun run;
       if (auto why = daemons.ensure(cell.transport, largest[cell.transport], ctx.timeout)) {
         run.error = *why;
       } else {
-        run = run_cell(cell, ctx, token);
+        run = run_cell(cell, ctx, cell_token(done));
       }
-      if (rep + 1 == options.repetitions && last_cell[cell.transport] == i) {
-        daemons.stop(cell.transport);
-      }
+      if (last && last_cell[cell.transport] == i) daemons.stop(cell.transport);
       ++done;
       if (g_interrupted) {
         interrupted = true;
-        break;  // an interrupted cell is not a measurement
+        return;  // an interrupted cell is not a measurement
       }
       if (!run.ok) {
         ++failed;
@@ -162,17 +217,45 @@ int run_matrix(const RunOptions& options) {
         fmt::print(stderr, "FAILED {}: {}\n", cell.name(), run.error);
       }
       doc.benchmarks.push_back(
-          make_result(cell, run, static_cast<int>(i), rep, options.repetitions));
+          make_result(cell, run, static_cast<int>(i), runs[i]++, options.repetitions));
       if (auto err = output->write(results_file.render(doc), false)) {
         fmt::print(stderr, "ipcbench: {}\n", *err);
         lost = true;
       }
     }
+  };
+  std::vector<std::size_t> all(cells.size());
+  for (std::size_t i = 0; i < cells.size(); ++i)
+    all[i] = i;
+  for (unsigned rep = 0; rep < options.repetitions && !interrupted; ++rep)
+    run_round(all, !options.precision && rep + 1 == options.repetitions);
+  // --precision: more rounds of the cells whose interval is still too wide.
+  for (unsigned rep = options.repetitions;
+       options.precision && rep < options.max_repetitions && !interrupted; ++rep) {
+    std::vector<std::size_t> imprecise;
+    for (std::size_t i : all) {
+      if (!precise_enough(doc, cells[i].name(), *options.precision)) imprecise.push_back(i);
+    }
+    if (imprecise.empty()) break;
+    planned = done + imprecise.size() * (options.max_repetitions - rep);
+    run_round(imprecise, false);
   }
+  // Each entry says how many repetitions its cell had in the end.
+  for (CellResult& e : doc.benchmarks)
+    e.repetitions = runs[static_cast<std::size_t>(e.family_index)];
   if (tty) fmt::print(stderr, "\r\033[K");
   if (auto err = output->write(results_file.render(doc), true)) {
     fmt::print(stderr, "ipcbench: {}\n", *err);
     lost = true;
+  }
+  if (!options.export_hdr.empty()) {
+    if (auto written = export_hdr(doc, options.export_hdr); !written) {
+      fmt::print(stderr, "ipcbench: {}\n", written.error());
+      lost = true;
+    } else {
+      fmt::print(stderr, "HdrHistogram logs: {} file(s) in {}\n", written->size(),
+                 options.export_hdr);
+    }
   }
   const std::string& out = output->path();
   fmt::print(console, "{}", MarkdownReporter("shm").render(doc));

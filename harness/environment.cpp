@@ -97,8 +97,93 @@ Machine inspect_machine() {
   return m;
 }
 
+CpuPlace cpu_place(int cpu) {
+  CpuPlace p;
+  p.cpu = cpu;
+  const std::string base = "/sys/devices/system/cpu/cpu" + std::to_string(cpu);
+  auto number = [](const std::string& path) {
+    const std::string text = read_first_line(path);
+    return text.empty() ? -1 : std::atoi(text.c_str());
+  };
+  p.core_id = number(base + "/topology/core_id");
+  p.package = number(base + "/topology/physical_package_id");
+  p.smt_siblings = read_first_line(base + "/topology/thread_siblings_list");
+  for (int node = 0; node < 1024; ++node) {
+    if (::access((base + "/node" + std::to_string(node)).c_str(), F_OK) == 0) {
+      p.numa_node = node;
+      break;
+    }
+  }
+  for (int i = 0;; ++i) {
+    const std::string index = base + "/cache/index" + std::to_string(i);
+    if (::access(index.c_str(), F_OK) != 0) break;
+    p.caches.push_back({number(index + "/level"), read_first_line(index + "/type"),
+                        read_first_line(index + "/shared_cpu_list")});
+  }
+  return p;
+}
+
+namespace {
+
+// Is `cpu` in a sysfs CPU list ("0-3,8,10-11")?
+bool in_cpu_list(const std::string& list, int cpu) {
+  std::size_t at = 0;
+  while (at < list.size()) {
+    const std::size_t comma = std::min(list.find(',', at), list.size());
+    const std::string item = list.substr(at, comma - at);
+    const std::size_t dash = item.find('-');
+    const int lo = std::atoi(item.c_str());
+    const int hi = dash == std::string::npos ? lo : std::atoi(item.c_str() + dash + 1);
+    if (!item.empty() && lo <= cpu && cpu <= hi) return true;
+    at = comma + 1;
+  }
+  return false;
+}
+
+nlohmann::json place_json(const CpuPlace& p) {
+  nlohmann::json caches = nlohmann::json::array();
+  for (const auto& c : p.caches)
+    caches.push_back({{"level", c.level}, {"type", c.type}, {"shared_cpu_list", c.shared}});
+  auto or_null = [](int v) { return v < 0 ? nlohmann::json(nullptr) : nlohmann::json(v); };
+  return {{"cpu", p.cpu},
+          {"core_id", or_null(p.core_id)},
+          {"package", or_null(p.package)},
+          {"numa_node", or_null(p.numa_node)},
+          {"smt_siblings", p.smt_siblings},
+          {"caches", caches}};
+}
+
+}  // namespace
+
+nlohmann::json pair_topology(int cpu_producer, int cpu_consumer) {
+  if (cpu_producer < 0 || cpu_consumer < 0) return nullptr;
+  const CpuPlace a = cpu_place(cpu_producer), b = cpu_place(cpu_consumer);
+  nlohmann::json shared = nlohmann::json::array();
+  for (const auto& c : a.caches) {
+    if (in_cpu_list(c.shared, cpu_consumer)) {
+      shared.push_back(fmt::format("L{} {}", c.level, c.type));
+    }
+  }
+  const bool same_core = !a.smt_siblings.empty() && in_cpu_list(a.smt_siblings, cpu_consumer);
+  return {{"producer", place_json(a)},
+          {"consumer", place_json(b)},
+          {"same_physical_core", same_core},
+          {"same_numa_node", a.numa_node >= 0 && a.numa_node == b.numa_node},
+          {"shared_caches", shared}};
+}
+
 std::vector<std::string> stability_warnings(const Machine& m, int cpu_producer, int cpu_consumer) {
   std::vector<std::string> w;
+  if (cpu_producer >= 0 && cpu_consumer >= 0) {
+    const CpuPlace p = cpu_place(cpu_producer);
+    if (!p.smt_siblings.empty() && in_cpu_list(p.smt_siblings, cpu_consumer)) {
+      w.push_back(fmt::format(
+          "CPUs {} and {} are SMT siblings of one physical core: the two workers share its "
+          "execution units and caches, which is not what two processes on two cores see; pass "
+          "--cpus with CPUs of two cores (see /sys/devices/system/cpu/cpu{}/topology)",
+          cpu_producer, cpu_consumer, cpu_producer));
+    }
+  }
   const std::string build = lowercase(m.build_type);
   if (build != "release" && build != "relwithdebinfo") {
     w.push_back(
@@ -136,6 +221,10 @@ std::vector<std::string> stability_warnings(const Machine& m, int cpu_producer, 
                     m.load_avg[0]));
   }
   return w;
+}
+
+std::string version_text() {
+  return fmt::format("ipcbench {} (commit {})", IPCBENCH_VERSION, IPCBENCH_GIT_COMMIT);
 }
 
 std::string iso_date_now() {
@@ -183,6 +272,7 @@ nlohmann::json make_context(const Machine& m, const Clock& clock, double timer_o
       {"cpus_allowed", m.allowed},
       {"cpus_used", {{"producer", cpu_producer}, {"consumer", cpu_consumer}}},
       {"pinned", cpu_producer >= 0 && cpu_consumer >= 0},
+      {"cpu_topology", pair_topology(cpu_producer, cpu_consumer)},
       {"warnings", warnings},
   };
 }

@@ -11,7 +11,8 @@
 
 namespace ipcbench {
 
-inline constexpr int kJsonSchemaVersion = 1;
+// 2: context switches per worker, each repetition's latency histogram, a summary per cell.
+inline constexpr int kJsonSchemaVersion = 2;
 
 struct Machine {
   std::string host_name;
@@ -30,13 +31,39 @@ struct Machine {
 
 Machine inspect_machine();
 
-// One line per condition that makes results less stable, each "what: how to fix it".
+// Where one CPU sits, from sysfs: its core and package, its SMT siblings, its NUMA node, and the
+// caches it has (level, type, the CPUs sharing each). Fields the kernel does not expose are
+// empty or -1 (a virtual machine often shows no caches).
+struct CpuPlace {
+  int cpu = -1;
+  int core_id = -1;
+  int package = -1;
+  int numa_node = -1;
+  std::string smt_siblings;  // thread_siblings_list, e.g. "0,4"
+  struct Cache {
+    int level = 0;
+    std::string type;    // Data, Instruction, Unified
+    std::string shared;  // shared_cpu_list
+  };
+  std::vector<Cache> caches;
+};
+CpuPlace cpu_place(int cpu);
+
+// The two workers' CPUs side by side: each one's place, whether they are SMT siblings of one
+// physical core, and which cache levels they share. Null when the workers are not pinned.
+nlohmann::json pair_topology(int cpu_producer, int cpu_consumer);
+
+// One line per condition that makes results less stable, each "what: how to fix it"; two pinned
+// CPUs that are SMT siblings of one core is one.
 std::vector<std::string> stability_warnings(const Machine& m, int cpu_producer, int cpu_consumer);
 
 // The results' `context` block (Google Benchmark's fields, extended).
 nlohmann::json make_context(const Machine& m, const Clock& clock, double timer_overhead_ns,
                             int cpu_producer, int cpu_consumer,
                             const std::vector<std::string>& warnings);
+
+// "ipcbench 0.1.0 (commit 1a2b3c4d5e6f)": the version and the commit the binary was built from.
+std::string version_text();
 
 // "YYYY-MM-DDTHH:MM:SS+ZZ:ZZ", local time.
 std::string iso_date_now();

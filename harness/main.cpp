@@ -9,7 +9,10 @@
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 
+#include "harness/compare.hpp"
 #include "harness/conductor.hpp"
+#include "harness/environment.hpp"
+#include "harness/hdr_log.hpp"
 #include "harness/options.hpp"
 #include "harness/process.hpp"
 #include "harness/reporters.hpp"
@@ -56,13 +59,16 @@ int main(int argc, char** argv) {
   CLI::App app{"ipcbench: measure inter-process communication on this machine"};
   app.require_subcommand(1);
   app.set_help_all_flag("--help-all", "Show every subcommand's options");
+  app.set_version_flag("--version", version_text(), "The version and the commit it was built from");
 
   app.add_subcommand("list", "List the transports: name, what it is, its limits");
 
   auto* run = app.add_subcommand("run", "Run the comparison matrix; print tables; write JSON");
   std::string transports_text = "all", scenarios_text = "all", sizes_text, touch_text,
               wait_text = "native", cpus_text, out, iterations_text, messages_text, warmup_text,
-              repetitions_text = "1", timeout_text = "60", budget_text = "10", spin_text = "5";
+              repetitions_text, timeout_text = "60", budget_text = "10", spin_text = "5",
+              precision_text, max_repetitions_text;
+  std::vector<std::string> label_texts;
   bool quick = false;
   run->add_option("--transports", transports_text, "Comma-separated transports, or all")
       ->capture_default_str();
@@ -85,9 +91,21 @@ int main(int argc, char** argv) {
       fmt::format("unmeasured round trips/messages first, 0 to {} (default {} pingpong, {} "
                   "throughput)",
                   kMaxCount, kDefaultPingpongWarmup, kDefaultThroughputWarmup));
-  run->add_option("--repetitions", repetitions_text,
-                  fmt::format("Repeat each cell N times (interleaved), 1 to {}", kMaxRepetitions))
-      ->capture_default_str();
+  auto* repetitions_opt = run->add_option(
+      "--repetitions", repetitions_text,
+      fmt::format("Repeat each cell N times (interleaved), 1 to {} (default {}; --quick 1)",
+                  kMaxRepetitions, kDefaultRepetitions));
+  auto* precision_opt = run->add_option(
+      "--precision", precision_text,
+      "Add interleaved repetitions until each cell's 95% interval is within P of its median "
+      "(e.g. 5%), up to --max-repetitions");
+  auto* max_repetitions_opt = run->add_option(
+      "--max-repetitions", max_repetitions_text,
+      fmt::format("With --precision: at most N repetitions of a cell, 2 to {} (default {})",
+                  kMaxRepetitions, kDefaultMaxRepetitions));
+  run->add_option("--label", label_texts,
+                  "NAME: the label of this run's rows in `report` of several files (default the "
+                  "host name); KEY=VALUE: recorded in the results' context (repeatable)");
   auto* touch_opt = run->add_option(
       "--touch", touch_text,
       "edges|full|all: bytes written and checked (default full for pingpong, both for "
@@ -108,6 +126,30 @@ int main(int argc, char** argv) {
                               kMinBudgetS, kMaxBudgetS))
       ->capture_default_str();
   run->add_flag("--quick", quick, "Fewer round trips and messages: a fast look, not a reference");
+  std::string filter;
+  bool dry = false;
+  {
+    std::string names;
+    for (const auto& info : transports())
+      names += (names.empty() ? "" : ", ") + std::string(info.name);
+    run->footer(
+        "Transports: " + names +
+        " (ipcbench list says what each is, its limits and wait modes).\nScenarios: pingpong, "
+        "throughput.\n\nExamples:\n  ipcbench run --quick                         a look at "
+        "every transport in a few seconds\n  ipcbench run --transports shm,unix-stream "
+        "--sizes 64,1MiB --precision 5%\n                                               "
+        "repetitions until each figure is known to +-5%\n");
+  }
+  auto* filter_opt = run->add_option(
+      "--filter", filter,
+      "Only the cells whose name (scenario/transport/bytes/wait/touch) matches this regular "
+      "expression; -REGEX: all but those");
+  run->add_flag("--dry-run", dry, "List the cells a run would measure and an estimate of the time");
+  std::string run_hdr_dir;
+  auto* run_hdr_opt = run->add_option(
+      "--export-hdr", run_hdr_dir,
+      "At the end, write each pingpong cell's round trips to DIR in HdrHistogram's interval log "
+      "format (one .hlog a cell, an interval a repetition)");
   auto* out_opt = run->add_option(
       "--out", out,
       "Results file (default results/run-<date>-<time>.json); - writes the JSON to standard "
@@ -118,9 +160,23 @@ int main(int argc, char** argv) {
   std::string format_text = "markdown", baseline = "shm";
   report->add_option("files", report_files, "Result files (JSON)")->required();
   report->add_option("--format", format_text, "markdown|csv|json")->capture_default_str();
+  std::string report_hdr_dir;
+  auto* report_hdr_opt = report->add_option(
+      "--export-hdr", report_hdr_dir,
+      "Also write each pingpong cell's round trips to DIR in HdrHistogram's interval log format");
   auto* baseline_opt =
       report->add_option("--baseline", baseline, "Transport the pingpong ratio is to")
           ->capture_default_str();
+
+  auto* compare_cmd = app.add_subcommand(
+      "compare", "Compare two result files cell by cell: faster, slower or not distinguishable");
+  std::string compare_base, compare_new, fail_above_text;
+  compare_cmd->add_option("base", compare_base, "The results to compare against (JSON)")
+      ->required();
+  compare_cmd->add_option("new", compare_new, "The new results (JSON)")->required();
+  auto* fail_above_opt = compare_cmd->add_option(
+      "--fail-above", fail_above_text,
+      "Exit 1 when a cell got significantly slower by more than this (e.g. 10%)");
 
   auto* worker = app.add_subcommand("worker", "");  // hidden: one side of one cell
   worker->group("");
@@ -133,6 +189,8 @@ int main(int argc, char** argv) {
     return app.exit(e);
   } catch (const CLI::CallForAllHelp& e) {
     return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
   } catch (const CLI::ParseError& e) {
     std::string what = e.what();
     if (what.empty()) what = e.get_name();
@@ -142,6 +200,22 @@ int main(int argc, char** argv) {
   if (app.got_subcommand(worker)) return worker_main(spec);
   if (app.got_subcommand("list")) return list_transports();
 
+  if (app.got_subcommand(compare_cmd)) {
+    CompareOptions co;
+    if (fail_above_opt->count()) {
+      auto fraction = parse_fraction("--fail-above", fail_above_text, 0, 100);
+      if (!fraction) return usage_error(fraction.error());
+      co.fail_above = *fraction;
+    }
+    auto base = load_results(compare_base);
+    if (!base) return usage_error(base.error());
+    auto next = load_results(compare_new);
+    if (!next) return usage_error(next.error());
+    Comparison c = compare(*base, *next, co);
+    fmt::print("{}", c.text);
+    return c.regression ? 1 : 0;
+  }
+
   if (app.got_subcommand(report)) {
     std::unique_ptr<Reporter> reporter;
     if (format_text == "markdown") {
@@ -149,21 +223,29 @@ int main(int argc, char** argv) {
     } else if (format_text == "csv") {
       reporter = std::make_unique<CsvReporter>(baseline);
     } else if (format_text == "json") {
-      reporter = std::make_unique<JsonReporter>();
+      reporter = std::make_unique<JsonReporter>(baseline);
     } else {
       return usage_error("unknown --format '" + format_text + "'; known: markdown, csv, json");
     }
-    // The files' cells in one document, with the first file's context.
-    ResultsDocument merged;
+    // Each file on its own, never pooled: its rows carry its label.
+    std::vector<LabelledDocument> documents;
     std::vector<std::string> present;
     for (const auto& file : report_files) {
       auto doc = load_results(file);
       if (!doc) return usage_error(doc.error());
-      if (&file == &report_files.front()) merged.context = std::move(doc->context);
-      for (auto& e : doc->benchmarks) {
+      for (const auto& e : doc->benchmarks) {
         if (std::ranges::find(present, e.transport) == present.end())
           present.push_back(e.transport);
-        merged.benchmarks.push_back(std::move(e));
+      }
+      documents.push_back({label_of(*doc, file), std::move(*doc)});
+    }
+    // Two files of one label (two runs on one host) are told apart by their file names.
+    for (auto& d : documents) {
+      const auto same = std::ranges::count(documents, d.label, &LabelledDocument::label);
+      if (same > 1) {
+        for (std::size_t i = 0; i < documents.size(); ++i) {
+          if (documents[i].label == d.label) documents[i].label += " (" + report_files[i] + ")";
+        }
       }
     }
     if (baseline_opt->count() && std::ranges::find(present, baseline) == present.end()) {
@@ -173,7 +255,15 @@ int main(int argc, char** argv) {
       return usage_error(fmt::format("--baseline {}: not in these results; transports present: {}",
                                      baseline, names.empty() ? "none" : names));
     }
-    fmt::print("{}", reporter->render(merged));
+    if (report_hdr_opt->count()) {
+      if (report_hdr_dir.empty()) return usage_error("--export-hdr '': expected a directory");
+      for (const auto& d : documents) {
+        const std::string prefix = documents.size() > 1 ? d.label + "_" : "";
+        auto written = export_hdr(d.document, report_hdr_dir, prefix);
+        if (!written) return usage_error(written.error());
+      }
+    }
+    fmt::print("{}", reporter->render(documents));
     return 0;
   }
 
@@ -209,9 +299,42 @@ int main(int argc, char** argv) {
   if (auto bad = count(iterations_opt, iterations_text, 1, o.iterations)) return usage_error(*bad);
   if (auto bad = count(messages_opt, messages_text, 1, o.messages)) return usage_error(*bad);
   if (auto bad = count(warmup_opt, warmup_text, 0, o.warmup)) return usage_error(*bad);
-  auto repetitions = parse_count("--repetitions", repetitions_text, 1, kMaxRepetitions);
-  if (!repetitions) return usage_error(repetitions.error());
-  o.repetitions = static_cast<unsigned>(*repetitions);
+  o.repetitions = quick ? 1 : kDefaultRepetitions;
+  if (repetitions_opt->count()) {
+    auto repetitions = parse_count("--repetitions", repetitions_text, 1, kMaxRepetitions);
+    if (!repetitions) return usage_error(repetitions.error());
+    o.repetitions = static_cast<unsigned>(*repetitions);
+  }
+  if (precision_opt->count()) {
+    auto precision = parse_fraction("--precision", precision_text, kMinPrecision, kMaxPrecision);
+    if (!precision) return usage_error(precision.error());
+    o.precision = *precision;
+    o.repetitions = std::max(o.repetitions, 2u);  // an interval needs two
+  }
+  if (max_repetitions_opt->count()) {
+    if (!precision_opt->count()) {
+      return usage_error("--max-repetitions " + max_repetitions_text + ": goes with --precision");
+    }
+    auto max = parse_count("--max-repetitions", max_repetitions_text, 2, kMaxRepetitions);
+    if (!max) return usage_error(max.error());
+    o.max_repetitions = static_cast<unsigned>(*max);
+  }
+  if (o.precision && o.max_repetitions < o.repetitions) {
+    return usage_error(fmt::format("--max-repetitions {}: fewer than --repetitions {}",
+                                   o.max_repetitions, o.repetitions));
+  }
+  for (const auto& text : label_texts) {
+    if (text.empty()) return usage_error("--label '': expected NAME or KEY=VALUE");
+    if (auto eq = text.find('='); eq != std::string::npos) {
+      if (eq == 0) return usage_error("--label " + text + ": expected NAME or KEY=VALUE");
+      o.labels.emplace_back(text.substr(0, eq), text.substr(eq + 1));
+    } else if (!o.label.empty()) {
+      return usage_error("--label " + text + ": the run already has the label '" + o.label +
+                         "' (one NAME; KEY=VALUE may repeat)");
+    } else {
+      o.label = text;
+    }
+  }
   auto timeout_s = parse_seconds("--timeout", timeout_text, kMinTimeoutS, kMaxTimeoutS);
   if (!timeout_s) return usage_error(timeout_s.error());
   auto budget_s = parse_seconds("--budget", budget_text, kMinBudgetS, kMaxBudgetS);
@@ -222,6 +345,15 @@ int main(int argc, char** argv) {
   o.budget = std::chrono::milliseconds(std::llround(*budget_s * 1000));
   o.spin = std::chrono::microseconds(*spin_us);
   o.quick = quick;
+  if (filter_opt->count()) {
+    if (auto bad = check_filter(filter)) return usage_error(*bad);
+    o.filter = filter;
+  }
+  o.dry_run = dry;
+  if (run_hdr_opt->count()) {
+    if (run_hdr_dir.empty()) return usage_error("--export-hdr '': expected a directory");
+    o.export_hdr = run_hdr_dir;
+  }
   if (out_opt->count() && out.empty()) {
     return usage_error("--out '': expected a file path, or - for standard output");
   }

@@ -6,6 +6,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
+#include <regex>
 
 #include <fmt/format.h>
 
@@ -77,6 +78,24 @@ std::expected<std::uint64_t, Usage> parse_count(std::string_view flag, std::stri
       value > hi) {
     return std::unexpected(
         fmt::format("{} {}: expected a whole number from {} to {}", flag, text, lo, hi));
+  }
+  return value;
+}
+
+std::expected<double, Usage> parse_fraction(std::string_view flag, std::string_view text, double lo,
+                                            double hi) {
+  const bool percent = text.ends_with('%');
+  std::string number(percent ? text.substr(0, text.size() - 1) : text);
+  char* end = nullptr;
+  errno = 0;
+  double value = number.empty() ? 0 : std::strtod(number.c_str(), &end);
+  const bool plain =
+      !number.empty() && number.find_first_not_of("0123456789.") == std::string::npos;
+  if (percent) value /= 100;
+  if (!plain || end != number.c_str() + number.size() || !std::isfinite(value) || value < lo ||
+      value > hi) {
+    return std::unexpected(fmt::format("{} {}: expected a percentage from {:g}% to {:g}% (e.g. 5%)",
+                                       flag, text, lo * 100, hi * 100));
   }
   return value;
 }
@@ -297,6 +316,39 @@ std::size_t queue_depth_for(std::size_t bytes) {
 std::string Cell::name() const {
   return std::string(to_string(scenario)) + "/" + transport + "/" + std::to_string(bytes) + "/" +
          std::string(to_string(wait)) + "/" + std::string(to_string(touch));
+}
+
+std::optional<Usage> check_filter(std::string_view filter) {
+  const std::string pattern(filter.starts_with('-') ? filter.substr(1) : filter);
+  if (pattern.empty()) return fmt::format("--filter '{}': an empty pattern", filter);
+  try {
+    std::regex re(pattern);
+  } catch (const std::regex_error& e) {
+    return fmt::format("--filter '{}': not a regular expression ({})", filter, e.what());
+  }
+  return std::nullopt;
+}
+
+std::vector<Cell> filter_cells(std::vector<Cell> cells, const std::string& filter) {
+  if (filter.empty()) return cells;
+  const bool exclude = filter.starts_with('-');
+  const std::regex re(exclude ? filter.substr(1) : filter);
+  std::erase_if(cells, [&](const Cell& c) { return std::regex_search(c.name(), re) == exclude; });
+  return cells;
+}
+
+double estimated_seconds(const Cell& cell) {
+  constexpr double kSetUp = 0.3;  // two processes started, connected and reaped
+  const double n = static_cast<double>(cell.warmup + cell.count);
+  if (cell.scenario == Scenario::pingpong) {
+    // Spinning shared memory takes well under a microsecond, spinning sockets a few; a kernel
+    // wake-up takes tens (on a virtual machine up to ~100 us).
+    const double rtt = cell.wait == WaitMode::spin ? 4e-6 : 80e-6;
+    const double budget = std::chrono::duration<double>(cell.budget).count();
+    return kSetUp + std::min(n * rtt, budget + 0.1);
+  }
+  const double bytes_per_s = cell.wait == WaitMode::spin ? 3e9 : 1e9;
+  return kSetUp + n * static_cast<double>(cell.bytes) / bytes_per_s + n * 10e-6;
 }
 
 std::vector<Cell> expand_cells(const RunOptions& o, std::vector<std::string>& skipped) {

@@ -23,8 +23,17 @@ struct RunOptions {
   std::optional<std::uint64_t> iterations;  // pingpong round trips
   std::optional<std::uint64_t> messages;    // throughput messages
   std::optional<std::uint64_t> warmup;
-  unsigned repetitions = 1;
-  std::vector<Touch> touches;                   // empty: each scenario's default
+  unsigned repetitions = 3;
+  // --precision: keep adding interleaved repetitions of the cells whose 95% interval is wider
+  // than this fraction of their median, up to max_repetitions.
+  std::optional<double> precision;
+  unsigned max_repetitions = 10;
+  std::string filter;      // --filter REGEX: run only the cells whose name matches; "-REGEX": not
+  bool dry_run = false;    // --dry-run: list the cells and an estimate of the time, run nothing
+  std::string export_hdr;  // --export-hdr DIR: the round trips in HdrHistogram's log format
+  std::string label;       // --label NAME: the rows' label
+  std::vector<std::pair<std::string, std::string>> labels;  // --label KEY=VALUE
+  std::vector<Touch> touches;                               // empty: each scenario's default
   std::vector<std::string> waits = {"native"};  // native, spin, block, adaptive (or all)
   std::chrono::microseconds spin{5};
   int cpu_producer = -1;
@@ -50,6 +59,9 @@ inline constexpr std::size_t kMaxMessageBytes = 64u << 20;
 // The ranges of the numeric options (README and --help say the same).
 inline constexpr std::uint64_t kMaxCount = 1'000'000'000;  // --iterations, --messages, --warmup
 inline constexpr unsigned kMaxRepetitions = 1000;
+inline constexpr unsigned kDefaultRepetitions = 3;                 // --quick: 1
+inline constexpr unsigned kDefaultMaxRepetitions = 10;             // with --precision
+inline constexpr double kMinPrecision = 0.001, kMaxPrecision = 1;  // 0.1% to 100%
 inline constexpr double kMinTimeoutS = 1, kMaxTimeoutS = 86400;
 inline constexpr double kMinBudgetS = 0.1, kMaxBudgetS = 86400;
 inline constexpr std::uint64_t kMaxSpinUs = 1'000'000;
@@ -57,6 +69,9 @@ inline constexpr std::uint64_t kMaxSpinUs = 1'000'000;
 // A whole number for option `flag`, from `lo` to `hi`: decimal digits only (no sign, no unit).
 std::expected<std::uint64_t, Usage> parse_count(std::string_view flag, std::string_view text,
                                                 std::uint64_t lo, std::uint64_t hi);
+// A fraction given as a percentage ("5%") or a plain fraction ("0.05"), from `lo` to `hi`.
+std::expected<double, Usage> parse_fraction(std::string_view flag, std::string_view text, double lo,
+                                            double hi);
 // A number of seconds for option `flag`, from `lo` to `hi` (decimal, fractions allowed).
 std::expected<double, Usage> parse_seconds(std::string_view flag, std::string_view text, double lo,
                                            double hi);
@@ -98,5 +113,15 @@ struct Cell {
 // The cells in run order. `skipped` gets one line per requested combination a transport cannot
 // run (a wait mode it does not offer).
 std::vector<Cell> expand_cells(const RunOptions& options, std::vector<std::string>& skipped);
+
+// Checks a --filter: a regular expression (ECMAScript), "-" in front to exclude.
+std::optional<Usage> check_filter(std::string_view filter);
+// Keeps the cells whose name the filter matches (anywhere in the name, as Google Benchmark's
+// --benchmark_filter), or with "-REGEX" those it does not.
+std::vector<Cell> filter_cells(std::vector<Cell> cells, const std::string& filter);
+
+// A rough upper estimate of a cell's time in seconds, for --dry-run: its round trips or messages
+// at a typical rate of its wait mode here (pingpong capped by its budget), plus set-up.
+double estimated_seconds(const Cell& cell);
 
 }  // namespace ipcbench

@@ -1,7 +1,10 @@
 #include "harness/reporters.hpp"
 
+#include "harness/statistics.hpp"
+
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <string_view>
 #include <vector>
 
@@ -11,15 +14,9 @@ namespace ipcbench {
 
 namespace {
 
-// Repetitions of a cell whose figure spreads more than this (of its median) are flagged.
-constexpr double kHighSpread = 0.05;
-
-double median(std::vector<double> v) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  std::size_t n = v.size();
-  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
+// Without a --precision target, a row whose interval is wider than this (of its median) is
+// flagged.
+constexpr double kWideInterval = 0.10;
 
 // A figure of a successful repetition, named by its member: a successful cell has its scenario's
 // figures.
@@ -32,10 +29,14 @@ double figure(const CellResult& e, double PingpongFigures::*f) {
 double figure(const CellResult& e, double ThroughputFigures::*f) {
   return (*e.throughput).*f;
 }
+double figure(const CellResult& e, double (*f)(const CellResult&)) {
+  return f(e);
+}
 
-// All repetitions of one cell.
+// All repetitions of one cell in one file.
 struct Row {
   const CellResult* first = nullptr;    // the first repetition (names, sizes)
+  std::size_t file = 0;                 // which of the documents
   std::vector<const CellResult*> good;  // the successful repetitions
   std::vector<std::string> errors;
 
@@ -47,17 +48,17 @@ struct Row {
     return v;
   }
   template <class Member>
-  double med(Member f) const {
-    return median(values(f));
+  Estimate est(Member f) const {
+    return estimate(values(f));
   }
-  // (max - min) / median of a figure across repetitions; 0 with fewer than two.
+  // The plain median (0 counts: a cell without context switches has 0 of them).
   template <class Member>
-  double spread(Member f) const {
-    if (good.size() < 2) return 0;
+  double med(Member f) const {
     std::vector<double> v = values(f);
-    auto [lo, hi] = std::minmax_element(v.begin(), v.end());
-    double m = median(v);
-    return m > 0 ? (*hi - *lo) / m : 0;
+    if (v.empty()) return 0;
+    std::sort(v.begin(), v.end());
+    const std::size_t n = v.size();
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
   }
 };
 
@@ -77,11 +78,21 @@ class Style {
   virtual ~Style() = default;
   virtual std::string ns(double ns) const = 0;
   virtual std::string rate(double per_s) const = 0;
+  virtual std::string gb(double bytes_per_second) const = 0;
+  virtual std::string count(double per_iteration) const = 0;
   virtual std::string size(std::size_t bytes) const = 0;
-  virtual std::string ratio(double ratio) const = 0;
-  virtual std::string spread(double spread) const = 0;
   // A column's header: its name, and the unit its numbers are in where the style needs it.
   virtual std::string header(std::string_view name, std::string_view unit) const = 0;
+  // A median with its interval, written by `write` (ns, rate, gb): one cell in Markdown
+  // ("310 ns ±4%", flagged when `wide`), three in CSV (median, low, high).
+  virtual std::vector<std::string> with_interval(const Estimate& e, bool wide,
+                                                 std::string (Style::*write)(double)
+                                                     const) const = 0;
+  virtual std::vector<std::string> interval_header(std::string_view name,
+                                                   std::string_view unit) const = 0;
+  // A ratio with its interval: "≈1.0x" when the interval holds 1, "1.3x (1.2-1.4)" otherwise.
+  virtual std::vector<std::string> ratio(const Estimate& r) const = 0;
+  virtual std::vector<std::string> ratio_header(std::string_view name) const = 0;
 };
 
 // One scenario's table in one style: its columns, and its rows by message size.
@@ -90,109 +101,149 @@ struct Section {
   std::vector<std::string> header;
   std::size_t text_columns = 1;  // the first columns are text (left-aligned), the rest numbers
   std::map<std::size_t, std::vector<std::vector<std::string>>> rows;  // by size, ascending
-  bool high_spread = false;  // a row's repetitions spread more than kHighSpread
+  bool wide = false;    // a row's interval is wider than the target
+  bool single = false;  // a row has one repetition only: no interval
 };
 
-// Every cell of a document, its repetitions together, in the order the cells first appear.
+// Every cell of the documents, each file's repetitions of a cell together, in the order the
+// cells first appear.
 struct Cells {
   std::vector<Row> rows;
-  bool repeated = false;  // a cell ran more than once: the tables get a spread column
+  std::vector<std::string> labels;               // per document
+  std::vector<std::optional<double>> precision;  // per document: its --precision target
 
-  explicit Cells(const ResultsDocument& document) {
-    std::map<std::string, std::size_t> index;
-    for (const CellResult& e : document.benchmarks) {
-      auto [it, inserted] = index.try_emplace(e.name, rows.size());
-      if (inserted) rows.emplace_back().first = &e;
-      Row& row = rows[it->second];
-      if (e.error) {
-        row.errors.push_back(*e.error);
-      } else {
-        row.good.push_back(&e);
+  bool several = false;  // rows carry their file's label
+
+  explicit Cells(const std::vector<LabelledDocument>& documents) {
+    several = documents.size() > 1;
+    for (std::size_t d = 0; d < documents.size(); ++d) {
+      labels.push_back(documents[d].label);
+      const auto& context = documents[d].document.context;
+      std::optional<double> target;
+      if (context.is_object() && context.contains("precision") &&
+          context["precision"].is_number()) {
+        target = context["precision"].get<double>();
       }
-      repeated |= row.good.size() + row.errors.size() > 1;
+      precision.push_back(target);
+      std::map<std::string, std::size_t> index;
+      for (const CellResult& e : documents[d].document.benchmarks) {
+        auto [it, inserted] = index.try_emplace(e.name, rows.size());
+        if (inserted) {
+          Row& row = rows.emplace_back();
+          row.first = &e;
+          row.file = d;
+        }
+        Row& row = rows[it->second];
+        if (e.error) {
+          row.errors.push_back(*e.error);
+        } else {
+          row.good.push_back(&e);
+        }
+      }
     }
   }
 
+  // Is `e`'s interval wider than its file's target (or kWideInterval)?
+  bool wide(const Row& r, const Estimate& e) const {
+    return e.has_interval() && e.relative_half_width() > precision[r.file].value_or(kWideInterval);
+  }
+
   // One scenario's rows by size. Within a size failed cells come last; the others by touch, then
-  // by `key` (the fastest first).
+  // by `key` (the fastest first). One cell's rows from several files stay together, in file
+  // order, placed by the first file's figure.
   template <class Member>
   std::map<std::size_t, std::vector<const Row*>> by_size(Scenario scenario, Member key,
                                                          bool ascending) const {
+    std::map<std::string, double> place;  // by cell name: the key of its first good row
+    for (const Row& r : rows) {
+      if (r.first->scenario == scenario && !r.good.empty())
+        place.try_emplace(r.first->name, r.med(key));
+    }
     std::map<std::size_t, std::vector<const Row*>> groups;
     for (const Row& r : rows) {
       if (r.first->scenario == scenario) groups[r.first->payload_bytes].push_back(&r);
     }
     for (auto& [size, list] : groups) {
       std::stable_sort(list.begin(), list.end(), [&](const Row* a, const Row* b) {
-        if (a->good.empty() != b->good.empty()) return b->good.empty();
-        if (a->good.empty()) return false;
+        const bool a_failed = !place.contains(a->first->name);
+        const bool b_failed = !place.contains(b->first->name);
+        if (a_failed != b_failed) return b_failed;
         if (a->first->touch != b->first->touch) return a->first->touch < b->first->touch;
-        double x = a->med(key), y = b->med(key);
-        return ascending ? x < y : x > y;
+        if (!a_failed && a->first->name != b->first->name) {
+          double x = place.at(a->first->name), y = place.at(b->first->name);
+          if (x != y) return ascending ? x < y : x > y;
+          return a->first->name < b->first->name;
+        }
+        return a->file < b->file;
       });
     }
     return groups;
   }
+
+  // The row's leading columns: its file's label when there are several.
+  std::vector<std::string> lead(const Row& r) const {
+    if (!several) return {};
+    return {labels[r.file]};
+  }
 };
 
-// How much `key` spread across a cell's repetitions ("-" with fewer than two); a spread above
-// kHighSpread marks the section.
-template <class Member>
-std::string spread_cell(Section& section, const Row& r, Member key, const Style& style) {
-  if (r.good.size() < 2) return "-";
-  double s = r.spread(key);
-  section.high_spread |= s > kHighSpread;
-  return style.spread(s);
+// The baseline's successful pingpong rows' p50s in a document for a size: its native mode if
+// measured, else any mode; empty when it was not measured.
+std::vector<double> baseline_p50s(const Cells& cells, std::size_t file, const std::string& baseline,
+                                  std::size_t bytes) {
+  std::vector<double> any;
+  for (const Row& r : cells.rows) {
+    if (r.file != file || r.first->scenario != Scenario::pingpong || r.good.empty()) continue;
+    if (r.first->transport != baseline || r.first->payload_bytes != bytes) continue;
+    if (r.first->wait_is_native) return r.values(&PingpongFigures::p50_ns);
+    if (any.empty()) any = r.values(&PingpongFigures::p50_ns);
+  }
+  return any;
+}
+
+template <class T>
+void append(std::vector<T>& to, const std::vector<T>& from) {
+  to.insert(to.end(), from.begin(), from.end());
 }
 
 // The pingpong table: round-trip times, and each p50 against the baseline transport's.
 Section pingpong_section(const Cells& cells, const Style& style, const std::string& baseline) {
   Section section;
   section.scenario = Scenario::pingpong;
-  section.header = {"transport",
-                    "wait",
-                    style.header("size", "bytes"),
-                    style.header("RTT p50", "ns"),
-                    style.header("RTT p99", "ns"),
-                    style.header("RTT p99.9", "ns"),
-                    style.header("RTT mean", "ns"),
-                    "round trips/s",
-                    style.header("CPU per RT", "ns"),
-                    "p50 vs " + baseline};
-  section.text_columns = 2;
-  if (cells.repeated) section.header.push_back("spread");
-  // The baseline's p50 for a size: its native mode if measured, else any mode.
-  auto baseline_p50 = [&](std::size_t bytes) -> double {
-    double any = 0;
-    for (const Row& r : cells.rows) {
-      if (r.first->scenario != Scenario::pingpong || r.good.empty()) continue;
-      if (r.first->transport != baseline || r.first->payload_bytes != bytes) continue;
-      if (r.first->wait_is_native) return r.med(&PingpongFigures::p50_ns);
-      if (any == 0) any = r.med(&PingpongFigures::p50_ns);
-    }
-    return any;
-  };
+  if (cells.several) section.header.push_back("run");
+  append(section.header, {"transport", "wait", style.header("size", "bytes")});
+  section.text_columns = section.header.size() - 1;
+  append(section.header, style.interval_header("RTT p50", "ns"));
+  append(section.header, style.interval_header("RTT p99", "ns"));
+  section.header.push_back(style.header("RTT p99.9", "ns"));
+  append(section.header, style.interval_header("RTT mean", "ns"));
+  append(section.header, {"round trips/s", style.header("CPU per RT", "ns"), "switches per RT"});
+  append(section.header, style.ratio_header("p50 vs " + baseline));
   for (const auto& [size, list] :
        cells.by_size(Scenario::pingpong, &PingpongFigures::p50_ns, true)) {
-    const double b = baseline_p50(size);
     for (const Row* r : list) {
-      std::vector<std::string> row = {r->first->transport, r->first->wait, style.size(size)};
+      std::vector<std::string> row = cells.lead(*r);
+      append(row, {r->first->transport, r->first->wait, style.size(size)});
       if (r->good.empty()) {
         row.push_back(error_text(*r));
         row.resize(section.header.size());
-      } else {
-        double p50 = r->med(&PingpongFigures::p50_ns);
-        row.push_back(style.ns(p50));
-        row.push_back(style.ns(r->med(&PingpongFigures::p99_ns)));
-        row.push_back(style.ns(r->med(&PingpongFigures::p999_ns)));
-        row.push_back(style.ns(r->med(&PingpongFigures::mean_ns)));
-        row.push_back(style.rate(r->med(&PingpongFigures::ops_per_s)));
-        row.push_back(style.ns(r->med(&CellResult::cpu_time)));
-        row.push_back(b > 0 ? style.ratio(p50 / b) : "-");
-        if (cells.repeated) {
-          row.push_back(spread_cell(section, *r, &PingpongFigures::mean_ns, style));
-        }
+        section.rows[size].push_back(std::move(row));
+        continue;
       }
+      const Estimate p50 = r->est(&PingpongFigures::p50_ns);
+      const Estimate p99 = r->est(&PingpongFigures::p99_ns);
+      const Estimate mean = r->est(&PingpongFigures::mean_ns);
+      section.wide |= cells.wide(*r, p50);
+      section.single |= r->good.size() < 2;
+      append(row, style.with_interval(p50, cells.wide(*r, p50), &Style::ns));
+      append(row, style.with_interval(p99, false, &Style::ns));
+      row.push_back(style.ns(r->med(&PingpongFigures::p999_ns)));
+      append(row, style.with_interval(mean, false, &Style::ns));
+      row.push_back(style.rate(r->med(&PingpongFigures::ops_per_s)));
+      row.push_back(style.ns(r->med(&CellResult::cpu_time)));
+      row.push_back(r->good.front()->switches ? style.count(r->med(&switches_per_iteration)) : "-");
+      const auto base = baseline_p50s(cells, r->file, baseline, size);
+      append(row, style.ratio(ratio(r->values(&PingpongFigures::p50_ns), base)));
       section.rows[size].push_back(std::move(row));
     }
   }
@@ -203,41 +254,45 @@ Section pingpong_section(const Cells& cells, const Style& style, const std::stri
 Section throughput_section(const Cells& cells, const Style& style) {
   Section section;
   section.scenario = Scenario::throughput;
-  section.header = {
-      "transport", "wait",          "touch",         style.header("size", "bytes"),     "msgs/s",
-      "GB/s",      "producer GB/s", "consumer GB/s", style.header("CPU per msg", "ns"), "lost"};
-  section.text_columns = 3;
-  if (cells.repeated) section.header.push_back("spread");
-  auto gb = [](double bytes_per_second) { return fmt::format("{:.2f}", bytes_per_second / 1e9); };
+  if (cells.several) section.header.push_back("run");
+  append(section.header, {"transport", "wait", "touch", style.header("size", "bytes")});
+  section.text_columns = section.header.size() - 1;
+  append(section.header, style.interval_header("msgs/s", "1/s"));
+  append(section.header, style.interval_header("GB/s", "10^9 B/s"));
+  append(section.header, {"producer GB/s", "consumer GB/s", style.header("CPU per msg", "ns"),
+                          "switches per msg", "lost"});
   for (const auto& [size, list] :
        cells.by_size(Scenario::throughput, &ThroughputFigures::bytes_per_second, false)) {
     for (const Row* r : list) {
-      std::vector<std::string> row = {r->first->transport, r->first->wait, r->first->touch,
-                                      style.size(size)};
+      std::vector<std::string> row = cells.lead(*r);
+      append(row, {r->first->transport, r->first->wait, r->first->touch, style.size(size)});
       if (r->good.empty()) {
         row.push_back(error_text(*r));
         row.resize(section.header.size());
-      } else {
-        row.push_back(style.rate(r->med(&ThroughputFigures::msgs_per_s)));
-        row.push_back(gb(r->med(&ThroughputFigures::bytes_per_second)));
-        row.push_back(gb(r->med(&ThroughputFigures::producer_bytes_per_second)));
-        row.push_back(gb(r->med(&ThroughputFigures::consumer_bytes_per_second)));
-        row.push_back(style.ns(r->med(&CellResult::cpu_time)));
-        row.push_back(fmt::format("{:.0f}", r->med(&CellResult::lost)));
-        if (cells.repeated) {
-          row.push_back(spread_cell(section, *r, &ThroughputFigures::msgs_per_s, style));
-        }
+        section.rows[size].push_back(std::move(row));
+        continue;
       }
+      const Estimate msgs = r->est(&ThroughputFigures::msgs_per_s);
+      const Estimate bytes = r->est(&ThroughputFigures::bytes_per_second);
+      section.wide |= cells.wide(*r, bytes);
+      section.single |= r->good.size() < 2;
+      append(row, style.with_interval(msgs, false, &Style::rate));
+      append(row, style.with_interval(bytes, cells.wide(*r, bytes), &Style::gb));
+      row.push_back(style.gb(r->med(&ThroughputFigures::producer_bytes_per_second)));
+      row.push_back(style.gb(r->med(&ThroughputFigures::consumer_bytes_per_second)));
+      row.push_back(style.ns(r->med(&CellResult::cpu_time)));
+      row.push_back(r->good.front()->switches ? style.count(r->med(&switches_per_iteration)) : "-");
+      row.push_back(fmt::format("{:.0f}", r->med(&CellResult::lost)));
       section.rows[size].push_back(std::move(row));
     }
   }
   return section;
 }
 
-// A document's tables, one per scenario, in the order the reporters print them.
-std::vector<Section> sections(const ResultsDocument& document, const Style& style,
+// The documents' tables, one per scenario, in the order the reporters print them.
+std::vector<Section> sections(const std::vector<LabelledDocument>& documents, const Style& style,
                               const std::string& baseline) {
-  const Cells cells(document);
+  const Cells cells(documents);
   return {pingpong_section(cells, style, baseline), throughput_section(cells, style)};
 }
 
@@ -269,30 +324,66 @@ class MarkdownStyle final : public Style {
  public:
   std::string ns(double ns) const override { return format_ns(ns); }
   std::string rate(double per_s) const override { return format_rate(per_s); }
-  std::string size(std::size_t bytes) const override { return format_bytes(bytes); }
-  std::string ratio(double ratio) const override { return fmt::format("{:.1f}x", ratio); }
-  std::string spread(double spread) const override {
-    return fmt::format("{:.1f}%{}", spread * 100, spread > kHighSpread ? " (!)" : "");
+  std::string gb(double bytes_per_second) const override {
+    return fmt::format("{:.2f}", bytes_per_second / 1e9);
   }
+  std::string count(double per_iteration) const override {
+    return fmt::format("{:.2f}", per_iteration);
+  }
+  std::string size(std::size_t bytes) const override { return format_bytes(bytes); }
   std::string header(std::string_view name, std::string_view) const override {
     return std::string(name);
   }
+  std::vector<std::string> with_interval(const Estimate& e, bool wide,
+                                         std::string (Style::*write)(double) const) const override {
+    std::string cell = (this->*write)(e.median);
+    if (e.has_interval()) {
+      const double pct = e.relative_half_width() * 100;
+      cell += pct < 10    ? fmt::format(" ±{:.1f}%", pct)
+              : pct < 100 ? fmt::format(" ±{:.0f}%", pct)
+                          : std::string(" ±>100%");
+    }
+    if (wide) cell += " (!)";
+    return {cell};
+  }
+  std::vector<std::string> interval_header(std::string_view name, std::string_view) const override {
+    return {std::string(name)};
+  }
+  std::vector<std::string> ratio(const Estimate& r) const override {
+    if (r.median <= 0) return {"-"};
+    if (!r.has_interval()) return {fmt::format("{:.1f}x", r.median)};
+    if (r.contains(1.0)) return {"≈1.0x"};
+    auto num = [](double v) {
+      return v < 10 ? fmt::format("{:.1f}", v) : fmt::format("{:.0f}", v);
+    };
+    return {fmt::format("{}x ({}-{})", num(r.median), num(*r.low), num(*r.high))};
+  }
+  std::vector<std::string> ratio_header(std::string_view name) const override {
+    return {std::string(name)};
+  }
 };
+
+// The width a terminal gives `text`: UTF-8 continuation bytes take no column.
+std::size_t columns(const std::string& text) {
+  return static_cast<std::size_t>(std::count_if(text.begin(), text.end(), [](char c) {
+    return (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+  }));
+}
 
 std::string markdown_table(const Section& section,
                            const std::vector<std::vector<std::string>>& rows) {
   const auto& header = section.header;
   std::vector<std::size_t> width(header.size());
   for (std::size_t i = 0; i < header.size(); ++i)
-    width[i] = header[i].size();
+    width[i] = columns(header[i]);
   for (const auto& r : rows) {
     for (std::size_t i = 0; i < r.size(); ++i)
-      width[i] = std::max(width[i], r[i].size());
+      width[i] = std::max(width[i], columns(r[i]));
   }
   auto line = [&](const std::vector<std::string>& cells) {
     std::string s = "|";
     for (std::size_t i = 0; i < cells.size(); ++i) {
-      s += " " + cells[i] + std::string(width[i] - cells[i].size(), ' ') + " |";
+      s += " " + cells[i] + std::string(width[i] - columns(cells[i]), ' ') + " |";
     }
     return s + "\n";
   };
@@ -323,14 +414,20 @@ std::string heading(Scenario scenario, std::size_t bytes) {
 std::string note(Scenario scenario, const std::string& baseline) {
   switch (scenario) {
     case Scenario::pingpong:
-      return "RTT = one message there and one back, two processes on two CPUs. CPU per RT = "
-             "both processes' CPU time per round trip (a spinning pair costs two cores). p50 vs " +
+      return "RTT = one message there and one back, two processes on two CPUs. Each figure is "
+             "the median over repetitions; ±x% = its 95% interval (ARCHITECTURE.md, "
+             "\"Statistics\"); none with one repetition. CPU per RT = both processes' CPU time "
+             "per round trip (a spinning pair costs two cores); switches per RT = both "
+             "processes' context switches per round trip. p50 vs " +
              baseline + " = this row's p50 / " + baseline +
-             "'s (its native wait mode) for the same size. Medians over repetitions.\n";
+             "'s (its native wait mode) for the same size, with its interval; ≈1.0x = the "
+             "interval holds 1: not distinguishable.\n";
     case Scenario::throughput:
       return "GB/s = 10^9 bytes/s end to end (producer's first send to the consumer's last "
-             "check; the producer and consumer columns are each end's own rate). touch: edges = "
-             "the sequence number and last byte written and checked, full = every byte.\n";
+             "check; the producer and consumer columns are each end's own rate), median over "
+             "repetitions, ±x% its 95% interval. touch: edges = the sequence number and last "
+             "byte written and checked, full = every byte. switches per msg = both processes' "
+             "context switches per message.\n";
   }
   return "";
 }
@@ -341,11 +438,33 @@ class CsvStyle final : public Style {
  public:
   std::string ns(double ns) const override { return fmt::format("{:.1f}", ns); }
   std::string rate(double per_s) const override { return fmt::format("{:.1f}", per_s); }
+  std::string gb(double bytes_per_second) const override {
+    return fmt::format("{:.4f}", bytes_per_second / 1e9);
+  }
+  std::string count(double per_iteration) const override {
+    return fmt::format("{:.4f}", per_iteration);
+  }
   std::string size(std::size_t bytes) const override { return std::to_string(bytes); }
-  std::string ratio(double ratio) const override { return fmt::format("{:.3f}", ratio); }
-  std::string spread(double spread) const override { return fmt::format("{:.4f}", spread); }
   std::string header(std::string_view name, std::string_view unit) const override {
     return fmt::format("{} ({})", name, unit);
+  }
+  std::vector<std::string> with_interval(const Estimate& e, bool,
+                                         std::string (Style::*write)(double) const) const override {
+    return {(this->*write)(e.median), e.low ? (this->*write)(*e.low) : "",
+            e.high ? (this->*write)(*e.high) : ""};
+  }
+  std::vector<std::string> interval_header(std::string_view name,
+                                           std::string_view unit) const override {
+    return {header(name, unit), header(std::string(name) + " low", unit),
+            header(std::string(name) + " high", unit)};
+  }
+  std::vector<std::string> ratio(const Estimate& r) const override {
+    if (r.median <= 0) return {"", "", ""};
+    auto num = [](double v) { return fmt::format("{:.3f}", v); };
+    return {num(r.median), r.low ? num(*r.low) : "", r.high ? num(*r.high) : ""};
+  }
+  std::vector<std::string> ratio_header(std::string_view name) const override {
+    return {std::string(name), std::string(name) + " low", std::string(name) + " high"};
   }
 };
 
@@ -365,10 +484,21 @@ std::string csv_line(const std::vector<std::string>& cells) {
 
 }  // namespace
 
-std::string MarkdownReporter::render(const ResultsDocument& document) const {
-  const std::vector<Section> all = sections(document, MarkdownStyle(), m_baseline);
+std::string label_of(const ResultsDocument& document, const std::string& fallback) {
+  const auto& context = document.context;
+  for (const char* key : {"label", "host_name"}) {
+    if (context.is_object() && context.contains(key) && context[key].is_string() &&
+        !context[key].get<std::string>().empty()) {
+      return context[key].get<std::string>();
+    }
+  }
+  return fallback;
+}
+
+std::string MarkdownReporter::render(const std::vector<LabelledDocument>& documents) const {
+  const std::vector<Section> all = sections(documents, MarkdownStyle(), m_baseline);
   std::string out;
-  bool high_spread = false;
+  bool wide = false, single = false;
   for (std::size_t i = 0; i < all.size(); ++i) {
     const Section& section = all[i];
     if (section.rows.empty()) continue;
@@ -376,18 +506,34 @@ std::string MarkdownReporter::render(const ResultsDocument& document) const {
       out += heading(section.scenario, bytes) + markdown_table(section, rows) + "\n";
     out += note(section.scenario, m_baseline);
     if (i + 1 < all.size()) out += "\n";  // an empty line before the next scenario's
-    high_spread |= section.high_spread;
+    wide |= section.wide;
+    single |= section.single;
   }
-  if (high_spread) {
+  if (wide) {
+    std::optional<double> target;
+    for (const auto& d : documents) {
+      if (d.document.context.is_object() && d.document.context.contains("precision")) {
+        target = d.document.context["precision"].get<double>();
+      }
+    }
+    out += target ? fmt::format(
+                        "\n(!) the interval is wider than the --precision target (±{:g}%) after "
+                        "--max-repetitions: the machine is noisy for this cell; keep it otherwise "
+                        "idle, pin with --cpus, or allow more repetitions.\n",
+                        *target * 100)
+                  : "\n(!) the interval is wider than ±10%: close other programs, pin with --cpus, "
+                    "raise --repetitions (or use --precision 5%), and read the median.\n";
+  }
+  if (single) {
     out +=
-        "\n(!) repetitions spread more than 5%: close other programs, pin with --cpus, raise "
-        "--repetitions and --iterations (or --messages), and read the median.\n";
+        "\nOne repetition gives no interval: run with --repetitions 3 or more to see how "
+        "much a figure moves.\n";
   }
   return out;
 }
 
-std::string CsvReporter::render(const ResultsDocument& document) const {
-  const std::vector<Section> all = sections(document, CsvStyle(), m_baseline);
+std::string CsvReporter::render(const std::vector<LabelledDocument>& documents) const {
+  const std::vector<Section> all = sections(documents, CsvStyle(), m_baseline);
   std::string out;
   for (std::size_t i = 0; i < all.size(); ++i) {
     const Section& section = all[i];
@@ -402,8 +548,86 @@ std::string CsvReporter::render(const ResultsDocument& document) const {
   return out;
 }
 
-std::string JsonReporter::render(const ResultsDocument& document) const {
-  return nlohmann::json(document).dump(2) + "\n";
+namespace {
+
+nlohmann::json interval(const Estimate& e) {
+  if (!e.has_interval()) return nullptr;
+  return {*e.low, *e.high};
+}
+
+// One summary entry per cell of a document, after its repetitions.
+std::vector<nlohmann::json> summaries(const ResultsDocument& document,
+                                      const std::string& baseline) {
+  const std::vector<LabelledDocument> one = {{"", document}};
+  const Cells cells(one);
+  std::vector<nlohmann::json> out;
+  for (const Row& r : cells.rows) {
+    if (r.good.empty()) continue;
+    const CellResult& c = *r.first;
+    nlohmann::json j = {{"name", c.name + "_median"},
+                        {"family_index", c.family_index},
+                        {"per_family_instance_index", 0},
+                        {"run_name", c.name},
+                        {"run_type", "aggregate"},
+                        {"aggregate_name", "median"},
+                        {"aggregate_unit", "time"},
+                        {"repetitions", r.good.size() + r.errors.size()},
+                        {"threads", 1},
+                        {"scenario", to_string(c.scenario)},
+                        {"transport", c.transport},
+                        {"payload_bytes", c.payload_bytes},
+                        {"wait", c.wait},
+                        {"wait_is_native", c.wait_is_native},
+                        {"touch", c.touch},
+                        {"successful_repetitions", r.good.size()},
+                        {"iterations", r.med(&CellResult::iterations)},
+                        {"real_time", r.med(&CellResult::real_time)},
+                        {"cpu_time", r.med(&CellResult::cpu_time)},
+                        {"time_unit", "ns"},
+                        {"switches_per_iteration", r.med(&switches_per_iteration)}};
+    auto put = [&](const char* key, const Estimate& e) {
+      j[key] = e.median;
+      j[std::string(key) + "_ci95"] = interval(e);
+    };
+    if (c.scenario == Scenario::pingpong) {
+      put("p50_ns", r.est(&PingpongFigures::p50_ns));
+      put("p99_ns", r.est(&PingpongFigures::p99_ns));
+      j["p999_ns"] = r.med(&PingpongFigures::p999_ns);
+      put("mean_ns", r.est(&PingpongFigures::mean_ns));
+      j["ops_per_s"] = r.med(&PingpongFigures::ops_per_s);
+      const auto base = baseline_p50s(cells, 0, baseline, c.payload_bytes);
+      if (!base.empty()) {
+        const Estimate vs = ratio(r.values(&PingpongFigures::p50_ns), base);
+        j["baseline"] = baseline;
+        j["p50_vs_baseline"] = vs.median;
+        j["p50_vs_baseline_ci95"] = interval(vs);
+      }
+    } else {
+      put("msgs_per_s", r.est(&ThroughputFigures::msgs_per_s));
+      put("bytes_per_second", r.est(&ThroughputFigures::bytes_per_second));
+    }
+    if (auto target = cells.precision[0]) {
+      const Estimate key = c.scenario == Scenario::pingpong
+                               ? r.est(&PingpongFigures::p50_ns)
+                               : r.est(&ThroughputFigures::bytes_per_second);
+      j["precision_reached"] = key.has_interval() && key.relative_half_width() <= *target;
+    }
+    out.push_back(std::move(j));
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string JsonReporter::render(const std::vector<LabelledDocument>& documents) const {
+  nlohmann::json all = nlohmann::json::array();
+  for (const auto& d : documents) {
+    nlohmann::json j = d.document;
+    for (auto& summary : summaries(d.document, m_baseline))
+      j["benchmarks"].push_back(std::move(summary));
+    all.push_back(std::move(j));
+  }
+  return (documents.size() == 1 ? all[0] : all).dump(2) + "\n";
 }
 
 }  // namespace ipcbench

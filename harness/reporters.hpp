@@ -1,46 +1,72 @@
-// Reporting, apart from measuring as in Google Benchmark: a Reporter renders a results document
-// (or several merged) in one format. `run` prints Markdown; `report --format` chooses.
+// Reporting, apart from measuring as in Google Benchmark: a Reporter renders one or more results
+// files in one format. `run` prints Markdown of its own file; `report --format` chooses.
+//
+// Several files are never pooled: each file's cells are summarised on their own (its
+// repetitions, its context) and its rows carry the file's label (`--label` at run time, else its
+// host name), so one table compares machines, kernels or builds side by side.
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "harness/results.hpp"
 
 namespace ipcbench {
 
+// One results file and the label its rows carry.
+struct LabelledDocument {
+  std::string label;
+  ResultsDocument document;
+};
+
+// The label of a file's rows: its context's `label`, else its host name, else `fallback`.
+std::string label_of(const ResultsDocument& document, const std::string& fallback);
+
 class Reporter {
  public:
   virtual ~Reporter() = default;
-  virtual std::string render(const ResultsDocument& document) const = 0;
+  virtual std::string render(const std::vector<LabelledDocument>& documents) const = 0;
+  std::string render(const ResultsDocument& document) const {
+    return render(std::vector<LabelledDocument>{{"", document}});
+  }
 };
 
 // The comparison tables for a person: per scenario one table per message size, in units a person
-// reads, with notes on what the columns mean. `baseline` is the transport the pingpong table's
-// p50 ratio is to.
+// reads, medians over repetitions with their 95% intervals, and notes on what the columns mean.
+// `baseline` is the transport the pingpong table's p50 ratio is to.
 class MarkdownReporter final : public Reporter {
  public:
   explicit MarkdownReporter(std::string baseline) : m_baseline(std::move(baseline)) {}
-  std::string render(const ResultsDocument& document) const override;
+  using Reporter::render;
+  std::string render(const std::vector<LabelledDocument>& documents) const override;
 
  private:
   std::string m_baseline;
 };
 
-// The same tables for a program: one per scenario, with a size column, and plain numbers in the
-// unit each header names.
+// The same tables for a program: one per scenario, with a size column, plain numbers in the unit
+// each header names, and each interval's ends in columns of their own.
 class CsvReporter final : public Reporter {
  public:
   explicit CsvReporter(std::string baseline) : m_baseline(std::move(baseline)) {}
-  std::string render(const ResultsDocument& document) const override;
+  using Reporter::render;
+  std::string render(const std::vector<LabelledDocument>& documents) const override;
 
  private:
   std::string m_baseline;
 };
 
-// The document itself, as a results file holds it.
+// The document as a results file holds it: the repetitions, then one summary per cell (Google
+// Benchmark's run_type "aggregate", aggregate_name "median") with the 95% intervals and, for
+// pingpong, the p50 ratio to `baseline`. Several files: a JSON array of such documents.
 class JsonReporter final : public Reporter {
  public:
-  std::string render(const ResultsDocument& document) const override;
+  explicit JsonReporter(std::string baseline = "shm") : m_baseline(std::move(baseline)) {}
+  using Reporter::render;
+  std::string render(const std::vector<LabelledDocument>& documents) const override;
+
+ private:
+  std::string m_baseline;
 };
 
 }  // namespace ipcbench

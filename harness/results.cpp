@@ -83,6 +83,13 @@ void to_json(json& j, const CellResult& r) {
        {"lost", r.lost},
        {"iterations", r.iterations},
        {"time_unit", "ns"}};
+  if (const auto& s = r.switches) {
+    j["producer_voluntary_switches"] = s->producer_voluntary;
+    j["producer_involuntary_switches"] = s->producer_involuntary;
+    j["consumer_voluntary_switches"] = s->consumer_voluntary;
+    j["consumer_involuntary_switches"] = s->consumer_involuntary;
+  }
+  if (r.latency_histogram) j["latency_histogram"] = *r.latency_histogram;
   if (r.error) {
     // As Google Benchmark writes a failed run: times of 0 (its compare.py needs the fields).
     j["error_occurred"] = true;
@@ -145,6 +152,20 @@ void from_json(const json& j, CellResult& r) {
   take(j, "consumer_process_cpu_ns", r.consumer_process_cpu_ns);
   take(j, "delivered", r.delivered);
   take(j, "lost", r.lost);
+  if (j.contains("producer_voluntary_switches")) {
+    CellResult::Switches& s = r.switches.emplace();
+    take(j, "producer_voluntary_switches", s.producer_voluntary);
+    take(j, "producer_involuntary_switches", s.producer_involuntary);
+    take(j, "consumer_voluntary_switches", s.consumer_voluntary);
+    take(j, "consumer_involuntary_switches", s.consumer_involuntary);
+  }
+  if (auto it = j.find("latency_histogram"); it != j.end()) {
+    try {
+      r.latency_histogram = it->get<LatencyHistogram>();
+    } catch (const json::exception&) {
+      // a field the tables do not need: left out, as any other of the wrong type
+    }
+  }
   bool failed = false;
   take(j, "error_occurred", failed);
   if (failed) {
@@ -182,7 +203,19 @@ void to_json(json& j, const ResultsDocument& document) {
 
 void from_json(const json& j, ResultsDocument& document) {
   document.context = j.value("context", json());
-  document.benchmarks = j.value("benchmarks", json::array()).get<std::vector<CellResult>>();
+  document.benchmarks.clear();
+  for (const auto& entry : j.value("benchmarks", json::array())) {
+    if (entry.value("run_type", std::string()) == "aggregate") continue;
+    document.benchmarks.push_back(entry.get<CellResult>());
+  }
+}
+
+double switches_per_iteration(const CellResult& r) {
+  if (!r.switches) return 0;
+  const auto& s = *r.switches;
+  const double all =
+      s.producer_voluntary + s.producer_involuntary + s.consumer_voluntary + s.consumer_involuntary;
+  return r.iterations > 0 ? all / r.iterations : 0;
 }
 
 CellResult make_result(const Cell& cell, const CellRun& run, int family_index, unsigned repetition,
@@ -213,6 +246,9 @@ CellResult make_result(const Cell& cell, const CellRun& run, int family_index, u
   r.consumer_process_cpu_ns = run.consumer_process_cpu_ns;
   r.delivered = static_cast<double>(c.count);
   r.lost = static_cast<double>(p.messages_lost) + static_cast<double>(c.messages_lost);
+  r.switches = CellResult::Switches{
+      static_cast<double>(p.voluntary_switches), static_cast<double>(p.involuntary_switches),
+      static_cast<double>(c.voluntary_switches), static_cast<double>(c.involuntary_switches)};
 
   if (!run.ok) {
     r.error = run.error.empty() ? "failed" : run.error;
@@ -229,6 +265,7 @@ CellResult make_result(const Cell& cell, const CellRun& run, int family_index, u
     r.iterations = count;
     r.real_time = mean;
     r.cpu_time = count > 0 ? (p_cpu + c_cpu) / count : 0;
+    r.latency_histogram = p.latency;
     PingpongFigures& f = r.pingpong.emplace();
     f.min_ns = static_cast<double>(h.min());
     f.p50_ns = static_cast<double>(h.percentile(50));

@@ -75,6 +75,15 @@ struct CellResult {
   double consumer_process_cpu_ns = 0;
   double delivered = 0;  // messages the consumer checked
   double lost = 0;       // messages a datagram transport detected lost
+  // Each worker's context switches over its measured phase (voluntary: it slept waiting;
+  // involuntary: the scheduler took its CPU); not in files of schema 1.
+  struct Switches {
+    double producer_voluntary = 0, producer_involuntary = 0;
+    double consumer_voluntary = 0, consumer_involuntary = 0;
+  };
+  std::optional<Switches> switches;
+  // pingpong: every round trip of this repetition, so that repetitions (and files) merge exactly.
+  std::optional<LatencyHistogram> latency_histogram;
   // The figures of the cell's scenario, set exactly when the cell succeeded.
   std::optional<PingpongFigures> pingpong;
   std::optional<ThroughputFigures> throughput;
@@ -86,13 +95,18 @@ void to_json(nlohmann::json& j, const CellResult& result);
 // load_results() has refused a file whose fields the tables read are missing or mistyped.
 void from_json(const nlohmann::json& j, CellResult& result);
 
-// A results file: where it was measured, and what.
+// A results file: where it was measured, and what. A file also holds one summary per cell
+// (Google Benchmark's run_type "aggregate", written by JsonReporter); they are derived from the
+// repetitions, so reading a file skips them and the reporters compute them afresh.
 struct ResultsDocument {
   nlohmann::json context;  // the machine and the build (environment.hpp's make_context)
   std::vector<CellResult> benchmarks;
 };
 void to_json(nlohmann::json& j, const ResultsDocument& document);
 void from_json(const nlohmann::json& j, ResultsDocument& document);
+
+// Context switches per iteration, both workers (voluntary + involuntary); 0 when not recorded.
+double switches_per_iteration(const CellResult& result);
 
 // One cell's entry from what its workers reported.
 CellResult make_result(const Cell& cell, const CellRun& run, int family_index, unsigned repetition,

@@ -259,7 +259,9 @@ int worker_main(const std::string& spec_json) {
   report.count = m.count;
   report.start_ns = m.start_ns;
   report.end_ns = m.end_ns;
-  report.cpu_ns = m.cpu_ns;
+  report.cpu_ns = m.usage.cpu_ns;
+  report.voluntary_switches = m.usage.voluntary_switches;
+  report.involuntary_switches = m.usage.involuntary_switches;
   report.messages_lost = stats.messages_lost;
   if (m.latency) {
     report.latency =

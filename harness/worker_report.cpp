@@ -30,6 +30,8 @@ void to_json(json& j, const WorkerReport& report) {
        {"start_ns", report.start_ns},
        {"end_ns", report.end_ns},
        {"cpu_ns", report.cpu_ns},
+       {"voluntary_switches", report.voluntary_switches},
+       {"involuntary_switches", report.involuntary_switches},
        {"messages_lost", report.messages_lost}};
   if (report.error) j["error"] = *report.error;
   if (report.latency) j["latency"] = *report.latency;
@@ -40,6 +42,8 @@ void from_json(const json& j, WorkerReport& report) {
   report.start_ns = j.at("start_ns").get<std::int64_t>();
   report.end_ns = j.at("end_ns").get<std::int64_t>();
   report.cpu_ns = j.at("cpu_ns").get<std::uint64_t>();
+  report.voluntary_switches = j.at("voluntary_switches").get<std::uint64_t>();
+  report.involuntary_switches = j.at("involuntary_switches").get<std::uint64_t>();
   report.messages_lost = j.at("messages_lost").get<std::uint64_t>();
   report.error.reset();
   if (auto it = j.find("error"); it != j.end()) report.error = it->get<WorkerError>();

@@ -48,7 +48,9 @@ struct WorkerReport {
   std::uint64_t count = 0;           // round trips or messages measured, every one checked
   std::int64_t start_ns = 0;         // the measured phase, on the clock both workers share
   std::int64_t end_ns = 0;
-  std::uint64_t cpu_ns = 0;                 // this process's CPU time over the measured phase
+  std::uint64_t cpu_ns = 0;              // this process's CPU time over the measured phase
+  std::uint64_t voluntary_switches = 0;  // ... and its context switches (base/clock.hpp)
+  std::uint64_t involuntary_switches = 0;
   std::uint64_t messages_lost = 0;          // TransportStats::messages_lost
   std::optional<LatencyHistogram> latency;  // the pingpong producer's round trips
 

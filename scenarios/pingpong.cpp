@@ -23,14 +23,14 @@ Result<void> producer(Transport& t, const ScenarioConfig& c, const Clock& clock,
   }
   const std::uint64_t budget_ticks =
       static_cast<std::uint64_t>(static_cast<double>(c.budget.count()) / clock.ns_per_tick());
-  out.cpu_ns = process_cpu_ns();
+  out.usage = process_usage();
   out.start_ns = monotonic_ns();
   const std::uint64_t first = clock.now();
   for (std::uint64_t i = 0; i < c.count; ++i, ++seq) {
     const std::uint64_t t0 = clock.now();
     if (auto ok = round_trip(seq); !ok) {
       out.end_ns = monotonic_ns();
-      out.cpu_ns = process_cpu_ns() - out.cpu_ns;
+      out.usage = process_usage() - out.usage;
       return ok;
     }
     const std::uint64_t t1 = clock.now();
@@ -39,7 +39,7 @@ Result<void> producer(Transport& t, const ScenarioConfig& c, const Clock& clock,
     if (t1 - first > budget_ticks) break;
   }
   out.end_ns = monotonic_ns();
-  out.cpu_ns = process_cpu_ns() - out.cpu_ns;
+  out.usage = process_usage() - out.usage;
   return stop_producer(t, bytes);
 }
 
@@ -47,7 +47,7 @@ Result<void> consumer(Transport& t, const ScenarioConfig& c, Measurement& out) {
   const std::size_t bytes = c.payload_bytes;
   for (std::uint64_t seq = 0;; ++seq) {
     if (seq == c.warmup) {
-      out.cpu_ns = process_cpu_ns();
+      out.usage = process_usage();
       out.start_ns = monotonic_ns();
     }
     auto more = receive_message(t, bytes, seq, Direction::request, c.touch);
@@ -57,7 +57,7 @@ Result<void> consumer(Transport& t, const ScenarioConfig& c, Measurement& out) {
     if (seq >= c.warmup) out.count = seq - c.warmup + 1;
   }
   out.end_ns = monotonic_ns();
-  out.cpu_ns = out.start_ns ? process_cpu_ns() - out.cpu_ns : 0;
+  out.usage = out.start_ns ? process_usage() - out.usage : ProcessUsage{};
   return stop_consumer(t);
 }
 

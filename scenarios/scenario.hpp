@@ -39,7 +39,7 @@ struct Measurement {
   std::uint64_t count = 0;       // measured round trips / messages, every one checked
   std::int64_t start_ns = 0;     // CLOCK_MONOTONIC: start of the measured phase
   std::int64_t end_ns = 0;       // CLOCK_MONOTONIC: end of the measured phase
-  std::uint64_t cpu_ns = 0;      // this process's CPU time over the measured phase
+  ProcessUsage usage;            // this process's CPU time and context switches over it
   Histogram* latency = nullptr;  // pingpong producer: each RTT in ns (set by the caller)
 };
 

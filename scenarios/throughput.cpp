@@ -15,18 +15,18 @@ Result<void> producer(Transport& t, const ScenarioConfig& c, Measurement& out) {
   for (; seq < c.warmup; ++seq) {
     if (auto ok = send_message(t, bytes, seq, Direction::request, c.touch); !ok) return ok;
   }
-  out.cpu_ns = process_cpu_ns();
+  out.usage = process_usage();
   out.start_ns = monotonic_ns();
   for (std::uint64_t i = 0; i < c.count; ++i, ++seq) {
     if (auto ok = send_message(t, bytes, seq, Direction::request, c.touch); !ok) {
       out.end_ns = monotonic_ns();
-      out.cpu_ns = process_cpu_ns() - out.cpu_ns;
+      out.usage = process_usage() - out.usage;
       return ok;
     }
     out.count = i + 1;
   }
   out.end_ns = monotonic_ns();
-  out.cpu_ns = process_cpu_ns() - out.cpu_ns;
+  out.usage = process_usage() - out.usage;
   return stop_producer(t, bytes);
 }
 
@@ -35,7 +35,7 @@ Result<void> consumer(Transport& t, const ScenarioConfig& c, Measurement& out) {
   const std::uint64_t total = c.warmup + c.count;
   for (std::uint64_t seq = 0; seq < total; ++seq) {
     if (seq == c.warmup) {
-      out.cpu_ns = process_cpu_ns();
+      out.usage = process_usage();
       out.start_ns = monotonic_ns();
     }
     auto more = receive_message(t, bytes, seq, Direction::request, c.touch);
@@ -47,7 +47,7 @@ Result<void> consumer(Transport& t, const ScenarioConfig& c, Measurement& out) {
     if (seq >= c.warmup) out.count = seq - c.warmup + 1;
   }
   out.end_ns = monotonic_ns();
-  out.cpu_ns = process_cpu_ns() - out.cpu_ns;
+  out.usage = process_usage() - out.usage;
   auto more = receive_message(t, bytes, kStopSequence, Direction::request, Touch::edges);
   if (!more) return std::unexpected(more.error());
   if (*more) return fail(Errc::protocol, "more messages than were sent");

@@ -6,7 +6,7 @@
 set -euo pipefail
 
 required=(build-essential cmake pkg-config git libcli11-dev libfmt-dev nlohmann-json3-dev
-  libboost-dev libbenchmark-dev libbenchmark-tools googletest libgtest-dev python3
+  libboost-dev zlib1g-dev libbenchmark-dev libbenchmark-tools googletest libgtest-dev python3
   python3-matplotlib)
 # clang and its runtime build the fuzz target; the rest are the libraries of the optional drivers,
 # read from their declarations (the DEBIAN lines of transports/CMakeLists.txt), the one list.

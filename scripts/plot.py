@@ -3,6 +3,10 @@
 
     scripts/plot.py RESULTS.json [MORE.json ...] --out plots/
 
+Several files are never pooled: each file's cells are plotted on their own, labelled with the
+file's --label (else its host name, else its file name). The summaries a run appends
+(run_type "aggregate") are left out: the plots take the repetitions.
+
 Writes, for what the files contain:
   rtt.png             pingpong RTT per transport (smallest size), log scale, sorted: p50 bars,
                       p99 whiskers
@@ -51,13 +55,24 @@ from matplotlib.ticker import FuncFormatter  # noqa: E402
 
 
 def load(paths):
+    """The first file's context, and every file's repetitions, each tagged with its file's label
+    (in "_run"; "" when there is one file)."""
     context, entries = None, []
+    docs = []
     for path in paths:
         with open(path) as f:
-            doc = json.load(f)
+            docs.append((path, json.load(f)))
+    labels = [d.get("context", {}).get("label") or d.get("context", {}).get("host_name") or p
+              for p, d in docs]
+    if len(set(labels)) < len(labels):
+        labels = ["%s (%s)" % (l, p) for l, (p, _) in zip(labels, docs)]
+    for (path, doc), run in zip(docs, labels):
         if context is None:
             context = doc.get("context", {})
-        entries.extend(doc.get("benchmarks", []))
+        for e in doc.get("benchmarks", []):
+            if e.get("run_type") == "aggregate":
+                continue
+            entries.append(dict(e, _run=run if len(docs) > 1 else ""))
     return context or {}, entries
 
 
@@ -81,12 +96,12 @@ def machine_caption(ctx):
 
 
 def group(entries):
-    """Successful repetitions grouped by benchmark name, in first-seen order."""
+    """Successful repetitions grouped by file and benchmark name, in first-seen order."""
     rows = {}
     for e in entries:
         if e.get("error_occurred"):
             continue
-        rows.setdefault(e["name"], []).append(e)
+        rows.setdefault((e["_run"], e["name"]), []).append(e)
     return rows
 
 
@@ -96,7 +111,8 @@ def med(reps, key):
 
 
 def label(e, show_wait):
-    return "%s (%s)" % (e["transport"], e["wait"]) if show_wait else e["transport"]
+    name = "%s (%s)" % (e["transport"], e["wait"]) if show_wait else e["transport"]
+    return "%s: %s" % (e["_run"], name) if e["_run"] else name
 
 
 def fmt_ns(ns, _pos=None):
@@ -203,7 +219,7 @@ def plot_distribution(rows, ctx, out_dir, written):
             points = [(p, ns) for p, ns in reps[0]["latency_percentiles"] if p < 100]
             xs = [1.0 / (1.0 - p / 100.0) for p, _ in points]
             ax.plot(xs, [ns for _, ns in points], marker=".", markersize=3, linewidth=1.2,
-                    color=colors[reps[0]["transport"]], label=reps[0]["transport"])
+                    color=colors[reps[0]["transport"]], label=label(reps[0], False))
         ax.set_xscale("log")
         ax.set_yscale("log")
         ticks = [2, 10, 100, 1000, 10000, 100000]
@@ -228,7 +244,8 @@ def plot_throughput(rows, ctx, out_dir, written):
         e = reps[0]
         if e["scenario"] != "throughput" or e["payload_bytes"] != size:
             continue
-        data[(e["transport"], e["wait"], e["touch"])] = med(reps, "bytes_per_second") / 1e9
+        name = "%s: %s" % (e["_run"], e["transport"]) if e["_run"] else e["transport"]
+        data[(name, e["wait"], e["touch"])] = med(reps, "bytes_per_second") / 1e9
     if not data:
         return
     show_wait = len({k[1] for k in data}) > 1
@@ -266,8 +283,8 @@ def plot_rtt_vs_size(rows, ctx, out_dir, written):
         e = reps[0]
         if e["scenario"] != "pingpong":
             continue
-        lines.setdefault((e["transport"], e["wait"]), []).append((e["payload_bytes"],
-                                                                 med(reps, "p50_ns")))
+        name = "%s: %s" % (e["_run"], e["transport"]) if e["_run"] else e["transport"]
+        lines.setdefault((name, e["wait"]), []).append((e["payload_bytes"], med(reps, "p50_ns")))
     lines = {k: sorted(v) for k, v in lines.items() if len(v) >= 2}
     if not lines:
         return
@@ -280,7 +297,7 @@ def plot_rtt_vs_size(rows, ctx, out_dir, written):
         for key in keys:
             pts = lines[key]
             ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", markersize=3,
-                    color=colors[key[0]], label=key[0])
+                    color=colors.get(key[0].split(": ")[-1]), label=key[0])
         ax.set_xscale("log", base=2)
         ax.set_yscale("log")
         ax.set_xticks(sizes)

@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "harness/resources.hpp"
 
 namespace ipcbench::testing {
@@ -49,6 +51,16 @@ inline std::vector<std::string> names_of_dead_runs() {
       auto tag = parse_run_name(e.path().filename().string());
       if (tag && !run_alive(*tag)) out.push_back(e.path().string());
     }
+  }
+  return out;
+}
+
+// The entries of a results document that are repetitions of cells (run_type "iteration"), not
+// the summaries a run appends (run_type "aggregate").
+inline nlohmann::json iteration_entries(const nlohmann::json& doc) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& e : doc.at("benchmarks")) {
+    if (e.value("run_type", "") != "aggregate") out.push_back(e);
   }
   return out;
 }

@@ -8,6 +8,8 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <regex>
 #include <set>
 
 #include <nlohmann/json.hpp>
@@ -68,6 +70,15 @@ TEST(Cli, UsageErrorsExitTwoWithOneLineNamingTheValue) {
         Bad{"run --transports pipe,,tcp", "pipe,,tcp", "empty item"},
         Bad{"run --scenarios ''", "--scenarios", "empty list"},
         Bad{"run --out ''", "--out", "- for standard output"},
+        Bad{"run --precision 0%", "0%", "0.1% to 100%"},
+        Bad{"run --precision 5", "5", "0.1% to 100%"},
+        Bad{"run --precision fast", "fast", "0.1% to 100%"},
+        Bad{"run --max-repetitions 5", "--max-repetitions 5", "goes with --precision"},
+        Bad{"run --precision 5% --max-repetitions 1", "1", "2 to 1000"},
+        Bad{"run --filter '('", "(", "not a regular expression"},
+        Bad{"run --label ''", "--label", "NAME or KEY=VALUE"},
+        Bad{"compare a.json", "new", "required"},
+        Bad{"compare a.json b.json --fail-above x", "x", "percentage"},
         Bad{"report --baseline nope " + std::string(IPCBENCH_SOURCE_DIR) +
                 "/results/reference.json",
             "nope", "transports present: pipe"}}) {
@@ -80,20 +91,45 @@ TEST(Cli, UsageErrorsExitTwoWithOneLineNamingTheValue) {
   EXPECT_EQ(run("").code, 2);  // a subcommand is required
 }
 
-TEST(Cli, ReportFormatJsonPrintsTheFilesAsOneDocument) {
+TEST(Cli, ReportFormatJsonPrintsEachFileWithItsSummaries) {
   const std::string reference = std::string(IPCBENCH_SOURCE_DIR) + "/results/reference.json";
-  Ran r = testing::run_cli("report --format json " + reference + " " + reference, false);
-  ASSERT_EQ(r.code, 0) << r.out;
-  auto merged = nlohmann::json::parse(r.out);
   std::ifstream in(reference);
   auto doc = nlohmann::json::parse(in);
-  EXPECT_EQ(merged.at("context"), doc.at("context"));
-  const auto& cells = doc.at("benchmarks");
-  ASSERT_EQ(merged.at("benchmarks").size(), 2 * cells.size());
-  for (std::size_t i = 0; i < cells.size(); ++i) {
-    EXPECT_EQ(merged["benchmarks"][i], cells[i]) << i;
-    EXPECT_EQ(merged["benchmarks"][cells.size() + i], cells[i]) << i;
+  const auto cells = testing::iteration_entries(doc);
+  Ran one = testing::run_cli("report --format json " + reference, false);
+  ASSERT_EQ(one.code, 0) << one.out;
+  auto printed = nlohmann::json::parse(one.out);
+  EXPECT_EQ(printed.at("context"), doc.at("context"));
+  // The repetitions as they were, then one summary per cell with its intervals.
+  const auto& entries = printed.at("benchmarks");
+  ASSERT_GT(entries.size(), cells.size());
+  for (std::size_t i = 0; i < cells.size(); ++i)
+    EXPECT_EQ(entries[i], cells[i]) << i;
+  std::set<std::string> summarised;
+  for (std::size_t i = cells.size(); i < entries.size(); ++i) {
+    const auto& s = entries[i];
+    EXPECT_EQ(s.at("run_type"), "aggregate");
+    EXPECT_EQ(s.at("aggregate_name"), "median");
+    summarised.insert(s.at("run_name").get<std::string>());
+    if (s.at("scenario") == "pingpong" && s.at("successful_repetitions").get<int>() >= 2) {
+      ASSERT_TRUE(s.at("p50_ns_ci95").is_array()) << s.dump();
+      EXPECT_LE(s["p50_ns_ci95"][0].get<double>(), s["p50_ns"].get<double>());
+      EXPECT_GE(s["p50_ns_ci95"][1].get<double>(), s["p50_ns"].get<double>());
+    }
   }
+  for (const auto& e : cells) {
+    if (!e.value("error_occurred", false)) {
+      EXPECT_TRUE(summarised.count(e.at("name")));
+    }
+  }
+  // Two files are never pooled: an array of two documents.
+  Ran two = testing::run_cli("report --format json " + reference + " " + reference, false);
+  ASSERT_EQ(two.code, 0) << two.out;
+  auto both = nlohmann::json::parse(two.out);
+  ASSERT_TRUE(both.is_array());
+  ASSERT_EQ(both.size(), 2u);
+  EXPECT_EQ(both[0], printed);
+  EXPECT_EQ(both[1], printed);
 }
 
 TEST(Cli, QuickRunOfEveryTransportProducesCompleteJson) {
@@ -117,7 +153,7 @@ TEST(Cli, QuickRunOfEveryTransportProducesCompleteJson) {
 
   // Every cell: each available transport, pingpong and throughput (edges and full).
   std::set<std::string> names;
-  for (const auto& e : doc.at("benchmarks"))
+  for (const auto& e : testing::iteration_entries(doc))
     names.insert(e.at("name").get<std::string>());
   for (const auto& info : transports()) {
     if (!info.unavailable.empty()) continue;
@@ -127,7 +163,7 @@ TEST(Cli, QuickRunOfEveryTransportProducesCompleteJson) {
     EXPECT_TRUE(names.count("throughput/" + t + "/1048576/" + native + "/edges")) << t;
     EXPECT_TRUE(names.count("throughput/" + t + "/1048576/" + native + "/full")) << t;
   }
-  for (const auto& e : doc.at("benchmarks")) {
+  for (const auto& e : testing::iteration_entries(doc)) {
     const std::string name = e.at("name").get<std::string>();
     ASSERT_FALSE(e.value("error_occurred", false)) << name << ": " << e.value("error_message", "");
     EXPECT_EQ(e.at("time_unit"), "ns") << name;
@@ -160,7 +196,7 @@ TEST(Cli, AFailedCellIsRecordedAndTheRunGoesOn) {
   const std::string out = "/tmp/ipcbench-" + std::to_string(::getpid()) + "-fail.json";
   Ran r =
       run("run --transports unix-stream --iterations 100000000 --budget 1000 --timeout 2 "
-          "--messages 20 "
+          "--messages 20 --repetitions 1 "
           "--touch edges --out " +
           out);
   EXPECT_EQ(r.code, 1) << r.out;
@@ -168,7 +204,7 @@ TEST(Cli, AFailedCellIsRecordedAndTheRunGoesOn) {
   ASSERT_TRUE(in);
   auto doc = nlohmann::json::parse(in);
   std::filesystem::remove(out);
-  ASSERT_EQ(doc.at("benchmarks").size(), 2u);
+  ASSERT_EQ(testing::iteration_entries(doc).size(), 2u);
   const auto& failed = doc["benchmarks"][0];
   EXPECT_TRUE(failed.value("error_occurred", false));
   EXPECT_NE(failed.value("error_message", "").find("timed out"), std::string::npos)
@@ -177,6 +213,162 @@ TEST(Cli, AFailedCellIsRecordedAndTheRunGoesOn) {
   EXPECT_NE(r.out.find("FAILED"), std::string::npos);
   // Nothing of the killed cell is left: no name of a conductor that has exited.
   EXPECT_EQ(names_of_dead_runs(), std::vector<std::string>{});
+}
+
+TEST(Cli, VersionNamesTheCommitItWasBuiltFrom) {
+  Ran r = run("--version");
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_TRUE(std::regex_search(
+      r.out, std::regex(R"(^ipcbench \d+\.\d+\.\d+ \(commit [0-9a-f]{12}(-dirty)?\))")))
+      << r.out;
+}
+
+TEST(Cli, FilterPicksCellsByNameAndDryRunRunsNothing) {
+  const std::string out = "/tmp/ipcbench-" + std::to_string(::getpid()) + "-dry.json";
+  Ran r = run("run --dry-run --filter 'pingpong/(shm|pipe)/' --out " + out);
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("pingpong/shm/64/spin/full"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("pingpong/pipe/64/block/full"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("throughput/"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("unix-stream"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("2 cells x 3 repetitions"), std::string::npos) << r.out;
+  EXPECT_FALSE(std::filesystem::exists(out)) << "a dry run wrote its results file";
+  Ran excluded = run("run --dry-run --filter -pingpong --transports pipe");
+  EXPECT_EQ(excluded.code, 0) << excluded.out;
+  EXPECT_EQ(excluded.out.find("pingpong/"), std::string::npos) << excluded.out;
+  EXPECT_NE(excluded.out.find("throughput/pipe/"), std::string::npos) << excluded.out;
+  Ran none = run("run --dry-run --filter carrier-pigeon");
+  EXPECT_EQ(none.code, 2) << none.out;
+  EXPECT_NE(none.out.find("no cell matches --filter carrier-pigeon"), std::string::npos);
+}
+
+TEST(Cli, ARunRecordsLabelsTopologySwitchesHistogramsAndSummaries) {
+  const std::string out = "/tmp/ipcbench-" + std::to_string(::getpid()) + "-labels.json";
+  Ran r =
+      run("run --transports pipe --scenarios pingpong --iterations 500 --repetitions 2 "
+          "--label box --label kernel=6.1 --out " +
+          out);
+  ASSERT_EQ(r.code, 0) << r.out;
+  std::ifstream in(out);
+  auto doc = nlohmann::json::parse(in);
+  std::filesystem::remove(out);
+  const auto& ctx = doc.at("context");
+  EXPECT_EQ(ctx.at("label"), "box");
+  EXPECT_EQ(ctx.at("labels").at("kernel"), "6.1");
+  EXPECT_EQ(ctx.at("repetitions"), 2);
+  EXPECT_EQ(ctx.at("json_schema_version"), 2);
+  if (ctx.at("pinned").get<bool>()) {
+    const auto& topology = ctx.at("cpu_topology");
+    EXPECT_TRUE(topology.at("producer").contains("smt_siblings")) << topology.dump();
+    EXPECT_TRUE(topology.at("same_physical_core").is_boolean());
+  }
+  const auto entries = testing::iteration_entries(doc);
+  ASSERT_EQ(entries.size(), 2u);
+  for (const auto& e : entries) {
+    for (const char* key : {"producer_voluntary_switches", "producer_involuntary_switches",
+                            "consumer_voluntary_switches", "consumer_involuntary_switches"}) {
+      EXPECT_TRUE(e.at(key).is_number()) << key;
+    }
+    // Blocking pipes sleep on every round trip: the switches show it.
+    EXPECT_GT(e.at("consumer_voluntary_switches").get<double>(), 0);
+    const auto& h = e.at("latency_histogram");
+    std::uint64_t count = 0;
+    for (const auto& bucket : h.at("buckets"))
+      count += bucket[1].get<std::uint64_t>();
+    EXPECT_EQ(count, e.at("iterations").get<std::uint64_t>());
+  }
+  ASSERT_EQ(doc.at("benchmarks").size(), 3u);
+  const auto& summary = doc["benchmarks"][2];
+  EXPECT_EQ(summary.at("run_type"), "aggregate");
+  EXPECT_EQ(summary.at("repetitions"), 2);
+  EXPECT_TRUE(summary.at("p50_ns_ci95").is_array()) << summary.dump();
+  EXPECT_NE(r.out.find("switches per RT"), std::string::npos);
+}
+
+// A results file written here, deterministic: `p50s` per transport, one entry per repetition.
+std::string write_results(const std::string& name, const std::string& label,
+                          const std::map<std::string, std::vector<double>>& p50s) {
+  nlohmann::json doc = {{"context",
+                         {{"ipcbench_version", "0.1.0"},
+                          {"json_schema_version", 2},
+                          {"host_name", "host"},
+                          {"label", label}}},
+                        {"benchmarks", nlohmann::json::array()}};
+  int family = 0;
+  for (const auto& [transport, values] : p50s) {
+    for (std::size_t i = 0; i < values.size(); ++i) {
+      doc["benchmarks"].push_back({{"name", "pingpong/" + transport + "/64/spin/full"},
+                                   {"run_type", "iteration"},
+                                   {"family_index", family},
+                                   {"repetition_index", i},
+                                   {"repetitions", values.size()},
+                                   {"scenario", "pingpong"},
+                                   {"transport", transport},
+                                   {"payload_bytes", 64},
+                                   {"wait", "spin"},
+                                   {"wait_is_native", true},
+                                   {"touch", "full"},
+                                   {"iterations", 1000},
+                                   {"real_time", values[i]},
+                                   {"cpu_time", values[i]},
+                                   {"p50_ns", values[i]},
+                                   {"p99_ns", values[i] * 2},
+                                   {"p999_ns", values[i] * 3},
+                                   {"mean_ns", values[i]},
+                                   {"ops_per_s", 1e9 / values[i]}});
+    }
+    ++family;
+  }
+  const std::string path = "/tmp/ipcbench-" + std::to_string(::getpid()) + "-" + name + ".json";
+  std::ofstream(path) << doc.dump(2);
+  return path;
+}
+
+TEST(Cli, CompareSaysSlowerFasterOrNotDistinguishable) {
+  const auto base =
+      write_results("base", "before", {{"shm", {310, 320, 330}}, {"pipe", {1800, 1850, 1900}}});
+  const auto same =
+      write_results("same", "before", {{"shm", {315, 318, 325}}, {"pipe", {1820, 1840, 1890}}});
+  const auto slower =
+      write_results("slower", "after", {{"shm", {640, 650, 660}}, {"pipe", {900, 920, 940}}});
+  Ran r = run("compare " + base + " " + same);
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_EQ(r.out.find("| slower"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("| faster"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("not distinguishable"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("Nothing of the machine or the build"), std::string::npos) << r.out;
+
+  r = run("compare " + base + " " + slower);
+  EXPECT_EQ(r.code, 0) << r.out;  // no threshold: a report, not a verdict for CI
+  EXPECT_TRUE(std::regex_search(r.out, std::regex(R"(pingpong/shm/64/spin/full .*\| slower)")))
+      << r.out;
+  EXPECT_TRUE(std::regex_search(r.out, std::regex(R"(pingpong/pipe/64/spin/full .*\| faster)")))
+      << r.out;
+  EXPECT_NE(r.out.find("| label | before | after |"), std::string::npos) << r.out;
+
+  r = run("compare " + base + " " + slower + " --fail-above 10%");
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_NE(r.out.find("over the 10% allowed"), std::string::npos) << r.out;
+  r = run("compare " + base + " " + slower + " --fail-above 150%");
+  EXPECT_EQ(r.code, 0) << r.out;  // 2x slower is within 150%
+  for (const auto& f : {base, same, slower})
+    std::filesystem::remove(f);
+}
+
+TEST(Cli, ReportOfTwoFilesKeepsEachFilesRowsUnderItsLabel) {
+  const auto a = write_results("alpha", "alpha", {{"shm", {310, 320, 330}}});
+  const auto b = write_results("beta", "beta", {{"shm", {640, 650, 660}}});
+  Ran r = run("report " + a + " " + b);
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("| run "), std::string::npos) << r.out;
+  EXPECT_TRUE(std::regex_search(r.out, std::regex(R"(\| alpha +\| shm +\| spin .*\| 320 ns)")))
+      << r.out;
+  EXPECT_TRUE(std::regex_search(r.out, std::regex(R"(\| beta +\| shm +\| spin .*\| 650 ns)")))
+      << r.out;
+  // Not pooled: a median of all six would be 480 ns.
+  EXPECT_EQ(r.out.find("480 ns"), std::string::npos) << r.out;
+  std::filesystem::remove(a);
+  std::filesystem::remove(b);
 }
 
 }  // namespace

@@ -1,0 +1,169 @@
+#include "harness/compare.hpp"
+
+#include <map>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "harness/reporters.hpp"
+#include "harness/statistics.hpp"
+
+namespace ipcbench {
+
+namespace {
+
+// A cell's key figure in one file: every successful repetition's, and how many failed.
+struct Figures {
+  const CellResult* first = nullptr;
+  std::vector<double> values;
+  std::size_t failed = 0;
+};
+
+std::map<std::string, Figures> key_figures(const ResultsDocument& document,
+                                           std::vector<std::string>& order) {
+  std::map<std::string, Figures> out;
+  for (const CellResult& e : document.benchmarks) {
+    auto [it, inserted] = out.try_emplace(e.name);
+    if (inserted) {
+      it->second.first = &e;
+      order.push_back(e.name);
+    }
+    if (e.error) {
+      ++it->second.failed;
+    } else if (e.pingpong) {
+      it->second.values.push_back(e.pingpong->p50_ns);
+    } else if (e.throughput) {
+      it->second.values.push_back(e.throughput->bytes_per_second);
+    }
+  }
+  return out;
+}
+
+std::string context_text(const nlohmann::json& context, const char* key) {
+  if (!context.is_object() || !context.contains(key)) return "-";
+  const auto& v = context[key];
+  return v.is_string() ? v.get<std::string>() : v.dump();
+}
+
+std::string format_value(Scenario scenario, double v) {
+  if (scenario == Scenario::throughput) return fmt::format("{:.2f} GB/s", v / 1e9);
+  if (v < 1000) return fmt::format("{:.0f} ns", v);
+  if (v < 1'000'000) return fmt::format("{:.2f} us", v / 1e3);
+  return fmt::format("{:.2f} ms", v / 1e6);
+}
+
+std::string with_interval(Scenario scenario, const Estimate& e) {
+  std::string s = format_value(scenario, e.median);
+  if (e.has_interval()) s += fmt::format(" ±{:.0f}%", e.relative_half_width() * 100);
+  return s;
+}
+
+std::string table(const std::vector<std::string>& header,
+                  const std::vector<std::vector<std::string>>& rows) {
+  auto line = [](const std::vector<std::string>& cells) {
+    std::string s = "|";
+    for (const auto& c : cells)
+      s += " " + c + " |";
+    return s + "\n";
+  };
+  std::string out = line(header);
+  std::string sep = "|";
+  for (std::size_t i = 0; i < header.size(); ++i)
+    sep += i == 0 ? " --- |" : " ---: |";
+  out += sep + "\n";
+  for (const auto& r : rows)
+    out += line(r);
+  return out;
+}
+
+}  // namespace
+
+Comparison compare(const ResultsDocument& base, const ResultsDocument& next,
+                   const CompareOptions& options) {
+  Comparison result;
+  std::string& out = result.text;
+
+  // What differs between the two machines and builds.
+  std::vector<std::vector<std::string>> differences;
+  for (const char* key :
+       {"label", "host_name", "cpu_model", "num_cpus", "kernel", "hypervisor", "governor",
+        "compiler", "build_type", "git_commit", "ipcbench_version", "cpus_used"}) {
+    std::string a = context_text(base.context, key), b = context_text(next.context, key);
+    if (a != b) differences.push_back({key, a, b});
+  }
+  out += "### What differs between the two runs\n\n";
+  out += differences.empty() ? "Nothing of the machine or the build (same host, CPU, kernel, "
+                               "build and commit).\n\n"
+                             : table({"context", "BASE", "NEW"}, differences) + "\n";
+
+  std::vector<std::string> order, unused;
+  auto a = key_figures(base, order);
+  auto b = key_figures(next, unused);
+  std::map<Scenario, std::vector<std::vector<std::string>>> rows;
+  std::vector<std::string> only;
+  for (const auto& name : order) {
+    auto it = b.find(name);
+    if (it == b.end()) continue;
+    const Figures& fa = a[name];
+    const Figures& fb = it->second;
+    const Scenario scenario = fa.first->scenario;
+    if (fa.values.empty() || fb.values.empty()) {
+      rows[scenario].push_back({name, fa.values.empty() ? "FAILED" : "",
+                                fb.values.empty() ? "FAILED" : "", "-", "cannot compare: failed"});
+      continue;
+    }
+    const Estimate ea = estimate(fa.values), eb = estimate(fb.values);
+    // NEW/BASE of the figure; for a time lower is better, for a rate higher is.
+    const Estimate r = ratio(fb.values, fa.values);
+    const bool lower_is_better = scenario == Scenario::pingpong;
+    std::string verdict;
+    if (!r.has_interval()) {
+      verdict = "cannot tell (one repetition)";
+    } else if (r.contains(1.0)) {
+      verdict = "not distinguishable";
+    } else {
+      const bool bigger = *r.low > 1;
+      const bool faster = bigger != lower_is_better;
+      verdict = faster ? "faster" : "slower";
+      const double change = lower_is_better ? r.median - 1 : 1 / r.median - 1;
+      if (!faster && options.fail_above && change > *options.fail_above) {
+        verdict += fmt::format(" by {:.0f}% (over the {:.0f}% allowed)", change * 100,
+                               *options.fail_above * 100);
+        result.regression = true;
+      }
+    }
+    std::string ratio_text = r.has_interval()
+                                 ? fmt::format("{:.2f}x ({:.2f}-{:.2f})", r.median, *r.low, *r.high)
+                                 : fmt::format("{:.2f}x", r.median);
+    rows[scenario].push_back(
+        {name, with_interval(scenario, ea), with_interval(scenario, eb), ratio_text, verdict});
+  }
+  for (const auto& [name, figures] : a) {
+    if (!b.contains(name)) only.push_back(name + " (only in BASE)");
+  }
+  for (const auto& [name, figures] : b) {
+    if (!a.contains(name)) only.push_back(name + " (only in NEW)");
+  }
+  const std::vector<std::string> header = {"cell", "BASE", "NEW", "NEW/BASE (95%)", "verdict"};
+  if (!rows[Scenario::pingpong].empty()) {
+    out += "### pingpong: p50 RTT (lower is better)\n\n" + table(header, rows[Scenario::pingpong]) +
+           "\n";
+  }
+  if (!rows[Scenario::throughput].empty()) {
+    out += "### throughput: GB/s end to end (higher is better)\n\n" +
+           table(header, rows[Scenario::throughput]) + "\n";
+  }
+  if (rows.empty()) out += "No cell is in both files.\n\n";
+  out +=
+      "Medians over each file's repetitions, ±x% their 95% intervals; NEW/BASE with its 95% "
+      "interval: faster or slower only when the interval excludes 1.\n";
+  if (!only.empty()) {
+    out += "\nNot compared: ";
+    for (std::size_t i = 0; i < only.size(); ++i)
+      out += (i ? ", " : "") + only[i];
+    out += ".\n";
+  }
+  return result;
+}
+
+}  // namespace ipcbench
