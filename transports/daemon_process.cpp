@@ -1,0 +1,149 @@
+#include "transports/daemon_process.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <thread>
+#include <utility>
+
+namespace ipcbench {
+
+using SteadyClock = std::chrono::steady_clock;
+
+std::string read_text_file(const std::string& path) {
+  std::ifstream in(path);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+std::string text_tail(const std::string& text, std::size_t bytes) {
+  return text.size() <= bytes ? text : "..." + text.substr(text.size() - bytes);
+}
+
+Result<DaemonProcess> DaemonProcess::start(const std::vector<std::string>& argv,
+                                           const std::string& log_path,
+                                           const std::string& missing) {
+  int log_fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (log_fd < 0) return fail_errno(Errc::resource, "open " + log_path);
+  int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  std::vector<const char*> args;
+  for (const auto& arg : argv)
+    args.push_back(arg.c_str());
+  args.push_back(nullptr);
+  const std::string exec_failed = "exec " + argv.at(0) + " failed: " + missing + "\n";
+
+  const pid_t parent = ::getpid();
+  pid_t pid = ::fork();
+  if (pid < 0) {
+    ::close(log_fd);
+    ::close(null_fd);
+    return fail_errno(Errc::system, "fork");
+  }
+  if (pid == 0) {
+    // Only async-signal-safe calls from here to exec.
+    ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (::getppid() != parent) ::_exit(127);
+    ::setpgid(0, 0);
+    ::dup2(null_fd, 0);
+    ::dup2(log_fd, 1);
+    ::dup2(log_fd, 2);
+    ::close_range(3, ~0U, 0);
+    ::execvp(args[0], const_cast<char* const*>(args.data()));
+    [[maybe_unused]] auto n = ::write(2, exec_failed.data(), exec_failed.size());
+    ::_exit(127);
+  }
+  ::close(log_fd);
+  ::close(null_fd);
+  DaemonProcess daemon;
+  daemon.m_pid = pid;
+  daemon.m_log_path = log_path;
+  return daemon;
+}
+
+DaemonProcess::DaemonProcess(DaemonProcess&& other) noexcept {
+  *this = std::move(other);
+}
+
+DaemonProcess& DaemonProcess::operator=(DaemonProcess&& other) noexcept {
+  if (this != &other) {
+    if (m_pid > 0) stop(SIGTERM, std::chrono::seconds(5));
+    m_pid = std::exchange(other.m_pid, -1);
+    m_log_path = std::move(other.m_log_path);
+    m_ended = other.m_ended;
+    m_status = other.m_status;
+  }
+  return *this;
+}
+
+DaemonProcess::~DaemonProcess() {
+  if (m_pid > 0) stop(SIGTERM, std::chrono::seconds(5));
+}
+
+bool DaemonProcess::alive() const {
+  if (m_pid <= 0 || m_ended) return false;
+  int status = 0;
+  if (::waitpid(m_pid, &status, WNOHANG) == m_pid) {
+    m_ended = true;
+    m_status = status;
+    return false;
+  }
+  return true;
+}
+
+bool DaemonProcess::ended_cleanly() const {
+  return m_ended && WIFEXITED(m_status) && WEXITSTATUS(m_status) == 0;
+}
+
+std::string DaemonProcess::how_it_ended() const {
+  if (!m_ended) return "still running";
+  if (WIFSIGNALED(m_status)) return sigabbrev_np(WTERMSIG(m_status));
+  return "exit status " + std::to_string(WEXITSTATUS(m_status));
+}
+
+std::string DaemonProcess::log() const {
+  return read_text_file(m_log_path);
+}
+
+Result<void> DaemonProcess::wait_ready(const std::function<bool(const std::string&)>& ready,
+                                       std::chrono::milliseconds timeout,
+                                       const std::string& what) const {
+  const auto deadline = SteadyClock::now() + timeout;
+  while (true) {
+    const std::string text = log();
+    if (ready(text)) return {};
+    if (!alive()) {
+      return fail(Errc::resource,
+                  what + " ended (" + how_it_ended() + ") before it was ready: " + text_tail(text));
+    }
+    if (SteadyClock::now() >= deadline) {
+      return fail(Errc::timeout, what + " not ready within " + std::to_string(timeout.count()) +
+                                     " ms: " + text_tail(text));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+}
+
+void DaemonProcess::stop(int signal, std::chrono::milliseconds grace) {
+  if (m_pid <= 0) return;
+  if (alive()) {
+    ::kill(m_pid, signal);
+    const auto deadline = SteadyClock::now() + grace;
+    while (alive() && SteadyClock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    if (alive()) {
+      ::kill(m_pid, SIGKILL);
+      ::waitpid(m_pid, &m_status, 0);
+      m_ended = true;
+    }
+  }
+  m_pid = -1;
+}
+
+}  // namespace ipcbench
