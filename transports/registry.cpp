@@ -26,6 +26,7 @@ std::span<const TransportInfo> transports() {
       IPCBENCH_DRIVER(zerocopy_driver),    IPCBENCH_DRIVER(iceoryx_driver),
       IPCBENCH_DRIVER(boost_mq_driver),    IPCBENCH_DRIVER(zmq_ipc_driver),
       IPCBENCH_DRIVER(nng_driver),
+      IPCBENCH_DRIVER(dbus_driver),
   };
   return table;
 }

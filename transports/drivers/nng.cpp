@@ -34,8 +34,6 @@
 namespace ipcbench {
 namespace {
 
-#define IPCBENCH_STR2(x) #x
-#define IPCBENCH_STR(x) IPCBENCH_STR2(x)
 constexpr std::size_t kMaxMessageBytes = 64u << 20;
 constexpr std::size_t kProtocolBytes = 64;
 constexpr int kSliceMs = 20;
@@ -277,10 +275,9 @@ class NngTransport final : public Transport {
 
 extern const TransportInfo nng_driver{
     .name = "nng",
-    .description =
-        "NNG " IPCBENCH_STR(NNG_MAJOR_VERSION) "." IPCBENCH_STR(NNG_MINOR_VERSION) "." IPCBENCH_STR(
-            NNG_PATCH_VERSION) " pair1 sockets over ipc:// (a Unix socket in a private temp dir); nng's own "
-        "threads move the bytes; send/receive buffers = queue depth; up to 64 MiB",
+    .description = "NNG " IPCBENCH_LIBRARY_VERSION
+                   " pair1 sockets over ipc:// (a Unix socket in a private temp dir); nng's own "
+                   "threads move the bytes; send/receive buffers = queue depth; up to 64 MiB",
     .capabilities = [] { return Capabilities{.native_wait = WaitMode::block}; },
     .make = make_transport<NngTransport>,
 };
