@@ -25,8 +25,8 @@ std::span<const TransportInfo> transports() {
       IPCBENCH_DRIVER(mmap_file_driver),   IPCBENCH_DRIVER(shm_driver),
       IPCBENCH_DRIVER(zerocopy_driver),    IPCBENCH_DRIVER(iceoryx_driver),
       IPCBENCH_DRIVER(boost_mq_driver),    IPCBENCH_DRIVER(zmq_ipc_driver),
-      IPCBENCH_DRIVER(nng_driver),
-      IPCBENCH_DRIVER(dbus_driver),
+      IPCBENCH_DRIVER(nng_driver),         IPCBENCH_DRIVER(dbus_driver),
+      IPCBENCH_DRIVER(cyclonedds_driver),  IPCBENCH_DRIVER(cyclonedds_shm_driver),
   };
   return table;
 }
