@@ -27,6 +27,7 @@ std::span<const TransportInfo> transports() {
       IPCBENCH_DRIVER(boost_mq_driver),    IPCBENCH_DRIVER(zmq_ipc_driver),
       IPCBENCH_DRIVER(nng_driver),         IPCBENCH_DRIVER(dbus_driver),
       IPCBENCH_DRIVER(cyclonedds_driver),  IPCBENCH_DRIVER(cyclonedds_shm_driver),
+      IPCBENCH_DRIVER(grpc_uds_driver),
   };
   return table;
 }
