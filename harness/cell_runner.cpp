@@ -399,6 +399,8 @@ WorkerSpec worker_spec(const Cell& cell, const CellContext& context, const std::
   spec.warmup = cell.warmup;
   spec.count = cell.count;
   spec.budget_ns = cell.budget.count();
+  spec.rate_per_s = cell.rate;
+  spec.duration_ns = cell.duration.count();
   spec.token = token;
   spec.dir = dir;
   // A worker gives up waiting a little before the conductor's deadline, so that its own

@@ -34,6 +34,8 @@ std::map<std::string, Figures> key_figures(const ResultsDocument& document,
       it->second.values.push_back(e.pingpong->p50_ns);
     } else if (e.throughput) {
       it->second.values.push_back(e.throughput->bytes_per_second);
+    } else if (e.rate) {
+      it->second.values.push_back(e.rate->p99_ns);
     }
   }
   return out;
@@ -148,6 +150,10 @@ Comparison compare(const ResultsDocument& base, const ResultsDocument& next,
   if (!rows[Scenario::pingpong].empty()) {
     out += "### pingpong: p50 RTT (lower is better)\n\n" + table(header, rows[Scenario::pingpong]) +
            "\n";
+  }
+  if (!rows[Scenario::rate].empty()) {
+    out += "### rate: one-way p99 from the intended send time (lower is better)\n\n" +
+           table(header, rows[Scenario::rate]) + "\n";
   }
   if (!rows[Scenario::throughput].empty()) {
     out += "### throughput: GB/s end to end (higher is better)\n\n" +

@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "harness/cell_runner.hpp"
+#include "harness/clock_skew.hpp"
 #include "harness/daemons.hpp"
 #include "harness/environment.hpp"
 #include "harness/hdr_log.hpp"
@@ -79,6 +80,7 @@ bool precise_enough(const ResultsDocument& doc, const std::string& name, double 
     any = true;
     if (e.pingpong) values.push_back(e.pingpong->p50_ns);
     if (e.throughput) values.push_back(e.throughput->bytes_per_second);
+    if (e.rate) values.push_back(e.rate->p99_ns);
   }
   if (!any || values.empty()) return true;
   const Estimate e = estimate(values);
@@ -156,6 +158,14 @@ int run_matrix(const RunOptions& options) {
   doc.context =
       make_context(machine, ctx.clock, overhead, ctx.cpu_producer, ctx.cpu_consumer, warnings);
   doc.context["repetitions"] = options.repetitions;
+  // One-way times compare clock readings of two CPUs: how far apart they read.
+  if (auto skew = measure_clock_skew(ctx.clock, ctx.cpu_producer, ctx.cpu_consumer)) {
+    doc.context["clock_skew"] = {{"consumer_minus_producer_ns", skew->skew_ns},
+                                 {"uncertainty_ns", skew->uncertainty_ns},
+                                 {"samples", skew->samples}};
+  } else {
+    doc.context["clock_skew"] = nullptr;
+  }
   if (options.precision) {
     doc.context["precision"] = *options.precision;
     doc.context["max_repetitions"] = options.max_repetitions;

@@ -115,6 +115,25 @@ void to_json(json& j, const CellResult& r) {
       spectrum.push_back({pct, whole(ns)});
     j["latency_percentiles"] = std::move(spectrum);
   }
+  if (const auto& f = r.rate) {
+    j["offered_rate"] = f->offered_per_s;
+    j["achieved_rate"] = f->achieved_per_s;
+    j["behind_schedule"] = f->behind;
+    j["early"] = f->early;
+    j["sustained"] = f->sustained;
+    j["p50_ns"] = whole(f->p50_ns);
+    j["p90_ns"] = whole(f->p90_ns);
+    j["p99_ns"] = whole(f->p99_ns);
+    j["p999_ns"] = whole(f->p999_ns);
+    j["max_ns"] = whole(f->max_ns);
+    j["mean_ns"] = f->mean_ns;
+    j["sent_p50_ns"] = whole(f->sent_p50_ns);
+    j["sent_p99_ns"] = whole(f->sent_p99_ns);
+    j["sent_p999_ns"] = whole(f->sent_p999_ns);
+    j["sent_max_ns"] = whole(f->sent_max_ns);
+    j["cpu_cores"] = f->cpu_cores;
+  }
+  if (r.latency_histogram_sent) j["latency_histogram_sent"] = *r.latency_histogram_sent;
   if (const auto& f = r.throughput) {
     j["msgs_per_s"] = f->msgs_per_s;
     j["bytes_per_second"] = f->bytes_per_second;
@@ -159,13 +178,17 @@ void from_json(const json& j, CellResult& r) {
     take(j, "consumer_voluntary_switches", s.consumer_voluntary);
     take(j, "consumer_involuntary_switches", s.consumer_involuntary);
   }
-  if (auto it = j.find("latency_histogram"); it != j.end()) {
-    try {
-      r.latency_histogram = it->get<LatencyHistogram>();
-    } catch (const json::exception&) {
-      // a field the tables do not need: left out, as any other of the wrong type
+  auto histogram = [&](const char* key, std::optional<LatencyHistogram>& out) {
+    if (auto it = j.find(key); it != j.end()) {
+      try {
+        out = it->get<LatencyHistogram>();
+      } catch (const json::exception&) {
+        // a field the tables do not need: left out, as any other of the wrong type
+      }
     }
-  }
+  };
+  histogram("latency_histogram", r.latency_histogram);
+  histogram("latency_histogram_sent", r.latency_histogram_sent);
   bool failed = false;
   take(j, "error_occurred", failed);
   if (failed) {
@@ -173,7 +196,25 @@ void from_json(const json& j, CellResult& r) {
     take(j, "error_message", *r.error);
     return;
   }
-  if (r.scenario == Scenario::pingpong) {
+  if (r.scenario == Scenario::rate) {
+    RateFigures& f = r.rate.emplace();
+    take(j, "offered_rate", f.offered_per_s);
+    take(j, "achieved_rate", f.achieved_per_s);
+    take(j, "behind_schedule", f.behind);
+    take(j, "early", f.early);
+    take(j, "sustained", f.sustained);
+    take(j, "p50_ns", f.p50_ns);
+    take(j, "p90_ns", f.p90_ns);
+    take(j, "p99_ns", f.p99_ns);
+    take(j, "p999_ns", f.p999_ns);
+    take(j, "max_ns", f.max_ns);
+    take(j, "mean_ns", f.mean_ns);
+    take(j, "sent_p50_ns", f.sent_p50_ns);
+    take(j, "sent_p99_ns", f.sent_p99_ns);
+    take(j, "sent_p999_ns", f.sent_p999_ns);
+    take(j, "sent_max_ns", f.sent_max_ns);
+    take(j, "cpu_cores", f.cpu_cores);
+  } else if (r.scenario == Scenario::pingpong) {
     PingpongFigures& f = r.pingpong.emplace();
     take(j, "min_ns", f.min_ns);
     take(j, "p50_ns", f.p50_ns);
@@ -256,7 +297,43 @@ CellResult make_result(const Cell& cell, const CellRun& run, int family_index, u
     return r;
   }
 
-  if (cell.scenario == Scenario::pingpong) {
+  if (cell.scenario == Scenario::rate) {
+    // The consumer saw every message's journey; the producer kept (or not) the schedule.
+    const auto count = static_cast<double>(c.count);
+    const double p_ns = static_cast<double>(p.end_ns) - static_cast<double>(p.start_ns);
+    const double e2e_ns = static_cast<double>(c.end_ns) - static_cast<double>(p.start_ns);
+    Histogram intended, sent;
+    if (c.latency)
+      intended.assign(c.latency->buckets, c.latency->sum, c.latency->min, c.latency->max);
+    if (c.latency_sent) {
+      sent.assign(c.latency_sent->buckets, c.latency_sent->sum, c.latency_sent->min,
+                  c.latency_sent->max);
+    }
+    r.latency_histogram = c.latency;
+    r.latency_histogram_sent = c.latency_sent;
+    r.iterations = count;
+    r.real_time = intended.mean();
+    r.cpu_time = count > 0 ? (p_cpu + c_cpu) / count : 0;
+    RateFigures& f = r.rate.emplace();
+    f.offered_per_s = cell.rate;
+    f.achieved_per_s = p_ns > 0 ? static_cast<double>(p.count) * 1e9 / p_ns : 0;
+    f.behind = static_cast<double>(p.behind);
+    f.early = static_cast<double>(c.early);
+    // Sustained: nearly the offered rate, and the last send at most 1 ms late.
+    f.sustained = cell.rate <= 0 || (f.achieved_per_s >= 0.97 * cell.rate &&
+                                     f.behind <= std::max(1.0, cell.rate * 1e-3));
+    f.p50_ns = static_cast<double>(intended.percentile(50));
+    f.p90_ns = static_cast<double>(intended.percentile(90));
+    f.p99_ns = static_cast<double>(intended.percentile(99));
+    f.p999_ns = static_cast<double>(intended.percentile(99.9));
+    f.max_ns = static_cast<double>(intended.max());
+    f.mean_ns = intended.mean();
+    f.sent_p50_ns = static_cast<double>(sent.percentile(50));
+    f.sent_p99_ns = static_cast<double>(sent.percentile(99));
+    f.sent_p999_ns = static_cast<double>(sent.percentile(99.9));
+    f.sent_max_ns = static_cast<double>(sent.max());
+    f.cpu_cores = e2e_ns > 0 ? (p_cpu + c_cpu) / e2e_ns : 0;
+  } else if (cell.scenario == Scenario::pingpong) {
     const auto count = static_cast<double>(p.count);
     const double wall_ns = static_cast<double>(p.end_ns) - static_cast<double>(p.start_ns);
     Histogram h;
@@ -336,7 +413,7 @@ std::optional<std::string> check_entry(const json& e, std::size_t i) {
     return j.is_string() && parse_scenario(j.get<std::string>()).has_value();
   };
   if (auto bad = want("name", true, is_string, "a string")) return bad;
-  if (auto bad = want("scenario", true, is_scenario, "pingpong or throughput")) return bad;
+  if (auto bad = want("scenario", true, is_scenario, "pingpong, throughput or rate")) return bad;
   if (auto bad = want("payload_bytes", true, is_size, "a whole number of bytes")) return bad;
   for (const char* key : {"transport", "wait", "touch"}) {
     if (auto bad = want(key, true, is_string, "a string")) return bad;

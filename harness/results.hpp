@@ -47,6 +47,19 @@ struct ThroughputFigures {
   double cpu_cores = 0;  // both workers' CPU time / end-to-end time
 };
 
+// A rate cell: the schedule kept (or not), and one-way latency, from the intended send time (no
+// coordinated omission) and from the actual one, in ns.
+struct RateFigures {
+  double offered_per_s = 0;   // 0: as fast as the transport takes them ("max")
+  double achieved_per_s = 0;  // the producer's measured messages over its measured phase
+  double behind = 0;          // messages behind schedule at the producer's last send
+  double early = 0;           // messages received "before" they were sent (clock skew)
+  bool sustained = true;      // achieved >= 97% of offered and at most 1 ms behind at the end
+  double p50_ns = 0, p90_ns = 0, p99_ns = 0, p999_ns = 0, max_ns = 0, mean_ns = 0;
+  double sent_p50_ns = 0, sent_p99_ns = 0, sent_p999_ns = 0, sent_max_ns = 0;
+  double cpu_cores = 0;
+};
+
 // One entry of `benchmarks`: one repetition of one cell.
 struct CellResult {
   // The cell. `wait` and `touch` stay text: a file may name a mode this build does not know, and
@@ -87,6 +100,9 @@ struct CellResult {
   // The figures of the cell's scenario, set exactly when the cell succeeded.
   std::optional<PingpongFigures> pingpong;
   std::optional<ThroughputFigures> throughput;
+  std::optional<RateFigures> rate;
+  // rate: each message's receive - actual send (latency_histogram: receive - intended).
+  std::optional<LatencyHistogram> latency_histogram_sent;
   std::optional<std::string> error;  // why the cell failed
 };
 // Writes the entry as the results file holds it.

@@ -21,6 +21,8 @@ nlohmann::json to_json(const WorkerSpec& s) {
           {"warmup", s.warmup},
           {"count", s.count},
           {"budget_ns", s.budget_ns},
+          {"rate_per_s", s.rate_per_s},
+          {"duration_ns", s.duration_ns},
           {"token", s.token},
           {"dir", s.dir},
           {"timeout_ms", s.timeout_ms},
@@ -46,6 +48,8 @@ WorkerSpec worker_spec_from_json(const nlohmann::json& j) {
   s.warmup = j.at("warmup").get<std::uint64_t>();
   s.count = j.at("count").get<std::uint64_t>();
   s.budget_ns = j.at("budget_ns").get<std::int64_t>();
+  s.rate_per_s = j.at("rate_per_s").get<double>();
+  s.duration_ns = j.at("duration_ns").get<std::int64_t>();
   s.token = j.at("token").get<std::string>();
   s.dir = j.at("dir").get<std::string>();
   s.timeout_ms = j.at("timeout_ms").get<std::int64_t>();
@@ -246,10 +250,19 @@ int worker_main(const std::string& spec_json) {
   config.count = spec.count;
   config.budget = std::chrono::nanoseconds(spec.budget_ns);
   config.touch = spec.touch;
+  config.rate_per_s = spec.rate_per_s;
+  config.duration = std::chrono::nanoseconds(spec.duration_ns);
   Clock clock = spec.tsc ? Clock::tsc(spec.ns_per_tick) : Clock::monotonic();
   auto latency = std::make_unique<Histogram>();
+  auto from_sent = std::make_unique<Histogram>();
   Measurement m;
+  // The side that sees whole journeys records them: the pingpong producer its round trips, the
+  // rate consumer each message's way from the producer.
   if (spec.role == Role::producer && spec.scenario == Scenario::pingpong) m.latency = latency.get();
+  if (spec.role == Role::consumer && spec.scenario == Scenario::rate) {
+    m.latency = latency.get();
+    m.from_sent = from_sent.get();
+  }
 
   auto ran = run_scenario(spec.scenario, spec.role, *transport, config, clock, m);
   TransportStats stats = transport->stats();
@@ -263,10 +276,13 @@ int worker_main(const std::string& spec_json) {
   report.voluntary_switches = m.usage.voluntary_switches;
   report.involuntary_switches = m.usage.involuntary_switches;
   report.messages_lost = stats.messages_lost;
-  if (m.latency) {
-    report.latency =
-        LatencyHistogram{latency->sparse(), latency->sum(), latency->min(), latency->max()};
-  }
+  auto sparse = [](const Histogram& h) {
+    return LatencyHistogram{h.sparse(), h.sum(), h.min(), h.max()};
+  };
+  if (m.latency) report.latency = sparse(*latency);
+  if (m.from_sent) report.latency_sent = sparse(*from_sent);
+  report.behind = m.behind;
+  report.early = m.early;
   nlohmann::json event = report;
   event["event"] = "result";
   control.send(event);

@@ -31,6 +31,8 @@ struct WorkerSpec {
   std::uint64_t warmup = 0;
   std::uint64_t count = 1;
   std::int64_t budget_ns = 0;
+  double rate_per_s = 0;         // rate: the offered rate, 0 = max
+  std::int64_t duration_ns = 0;  // rate: the measured phase
   std::string token;
   std::string dir;
   std::int64_t timeout_ms = 5000;
