@@ -81,6 +81,7 @@ bool precise_enough(const ResultsDocument& doc, const std::string& name, double 
     if (e.pingpong) values.push_back(e.pingpong->p50_ns);
     if (e.throughput) values.push_back(e.throughput->bytes_per_second);
     if (e.rate) values.push_back(e.rate->p99_ns);
+    if (e.fanout) values.push_back(e.fanout->msgs_per_s);
   }
   if (!any || values.empty()) return true;
   const Estimate e = estimate(values);
@@ -181,9 +182,12 @@ int run_matrix(const RunOptions& options) {
 
   // Each transport's daemon, if it needs one, serves the largest message of its cells.
   Daemons daemons;
-  std::map<std::string, std::size_t> largest;
-  for (const Cell& cell : cells)
+  std::map<std::string, std::size_t> largest, widest;
+  for (const Cell& cell : cells) {
     largest[cell.transport] = std::max(largest[cell.transport], cell.bytes);
+    const std::size_t consumers = cell.scenario == Scenario::fanout ? cell.subscribers : 1;
+    widest[cell.transport] = std::max(widest[cell.transport], consumers);
+  }
   const bool tty = ::isatty(2);
   const auto run_started = Steady::now();
   std::vector<unsigned> runs(cells.size(), 0);  // repetitions of each cell so far
@@ -210,7 +214,8 @@ int run_matrix(const RunOptions& options) {
                    cell.name(), format_duration(elapsed), eta);
       }
       CellRun run;
-      if (auto why = daemons.ensure(cell.transport, largest[cell.transport], ctx.timeout)) {
+      if (auto why = daemons.ensure(cell.transport, largest[cell.transport], ctx.timeout,
+                                    widest[cell.transport])) {
         run.error = *why;
       } else {
         run = run_cell(cell, ctx, cell_token(done));

@@ -73,7 +73,7 @@ int main(int argc, char** argv) {
   run->add_option("--transports", transports_text, "Comma-separated transports, or all")
       ->capture_default_str();
   run->add_option("--scenarios", scenarios_text,
-                  "pingpong, throughput, rate (comma-separated) or all")
+                  "pingpong, throughput, rate, fanout (comma-separated) or all")
       ->capture_default_str();
   auto* sizes_opt = run->add_option(
       "--sizes", sizes_text,
@@ -101,6 +101,10 @@ int main(int argc, char** argv) {
       "--duration", duration_text,
       fmt::format("rate: seconds measured per cell, {:g} to {:g} (default {:g}; --quick {:g})",
                   kMinDurationS, kMaxDurationS, kDefaultRateSeconds, kQuickRateSeconds));
+  std::string subscribers_text;
+  auto* subscribers_opt = run->add_option(
+      "--subscribers", subscribers_text,
+      fmt::format("fanout: consumers per cell, 1 to {} (default 1,2,4)", kMaxSubscribers));
   auto* repetitions_opt = run->add_option(
       "--repetitions", repetitions_text,
       fmt::format("Repeat each cell N times (interleaved), 1 to {} (default {}; --quick 1)",
@@ -313,6 +317,11 @@ int main(int argc, char** argv) {
     auto rates = parse_rates(rates_text);
     if (!rates) return usage_error(rates.error());
     o.rates = *rates;
+  }
+  if (subscribers_opt->count()) {
+    auto subscribers = parse_subscribers(subscribers_text);
+    if (!subscribers) return usage_error(subscribers.error());
+    o.subscribers = *subscribers;
   }
   if (duration_opt->count()) {
     auto seconds = parse_seconds("--duration", duration_text, kMinDurationS, kMaxDurationS);

@@ -230,19 +230,19 @@ std::expected<std::vector<std::string>, Usage> parse_transports(std::string_view
 }
 
 std::expected<std::vector<Scenario>, Usage> parse_scenarios(std::string_view text) {
-  if (auto bad = empty_item("--scenarios", text, "pingpong, throughput, rate or all")) {
+  if (auto bad = empty_item("--scenarios", text, "pingpong, throughput, rate, fanout or all")) {
     return std::unexpected(*bad);
   }
   std::vector<Scenario> out;
   for (const auto& name : split(text, ',')) {
     if (name == "all") {
-      out = {Scenario::pingpong, Scenario::throughput, Scenario::rate};
+      out = {Scenario::pingpong, Scenario::throughput, Scenario::rate, Scenario::fanout};
       continue;
     }
     auto scenario = parse_scenario(name);
     if (!scenario) {
       return std::unexpected("unknown scenario '" + name +
-                             "'; known: pingpong, throughput, rate (or all)");
+                             "'; known: pingpong, throughput, rate, fanout (or all)");
     }
     if (std::ranges::find(out, *scenario) == out.end()) out.push_back(*scenario);
   }
@@ -318,7 +318,22 @@ std::string Cell::name() const {
                      std::to_string(bytes) + "/" + std::string(to_string(wait)) + "/" +
                      std::string(to_string(touch));
   if (scenario == Scenario::rate) name += rate > 0 ? fmt::format("/{:.0f}", rate) : "/max";
+  if (scenario == Scenario::fanout) name += fmt::format("/n{}", subscribers);
   return name;
+}
+
+std::expected<std::vector<unsigned>, Usage> parse_subscribers(std::string_view text) {
+  const std::string allowed = fmt::format("consumer counts from 1 to {}", kMaxSubscribers);
+  if (auto bad = empty_item("--subscribers", text, allowed)) return std::unexpected(*bad);
+  std::vector<unsigned> out;
+  for (const auto& item : split(text, ',')) {
+    auto n = parse_count("--subscribers", item, 1, kMaxSubscribers);
+    if (!n) return std::unexpected(n.error());
+    if (std::ranges::find(out, static_cast<unsigned>(*n)) == out.end()) {
+      out.push_back(static_cast<unsigned>(*n));
+    }
+  }
+  return out;
 }
 
 std::expected<std::vector<double>, Usage> parse_rates(std::string_view text) {
@@ -383,6 +398,55 @@ double estimated_seconds(const Cell& cell) {
   return kSetUp + n * static_cast<double>(cell.bytes) / bytes_per_s + n * 10e-6;
 }
 
+namespace {
+
+// A rate cell at each offered rate, a fanout cell for each consumer count; other cells as they are.
+void add_variants(const Cell& base, const RunOptions& o, std::chrono::nanoseconds duration,
+                  std::vector<Cell>& cells, std::vector<std::string>& skipped) {
+  if (base.scenario == Scenario::rate) {
+    for (double rate : o.rates) {
+      Cell cell = base;
+      cell.rate = rate;
+      cell.duration = duration;
+      // Warm-up: a fifth of a second of the schedule (1000 messages at max).
+      cell.warmup = o.warmup.value_or(
+          rate > 0
+              ? std::max<std::uint64_t>(10, static_cast<std::uint64_t>(rate * kRateWarmupSeconds))
+              : 1000);
+      cell.count =
+          rate > 0
+              ? static_cast<std::uint64_t>(rate * std::chrono::duration<double>(duration).count())
+              : 0;
+      cells.push_back(std::move(cell));
+    }
+    return;
+  }
+  if (base.scenario == Scenario::fanout) {
+    const std::size_t cpus = std::max<std::size_t>(allowed_cpus().size(), 2);
+    for (unsigned n : o.subscribers) {
+      Cell cell = base;
+      cell.subscribers = n;
+      // N + 1 spinning workers on fewer CPUs would measure the scheduler, not the transport.
+      if (cell.wait == WaitMode::spin && n + 1 > cpus) {
+        skipped.push_back(
+            fmt::format("{}: {} spinning workers on {} CPUs would measure the "
+                        "scheduler, not the transport (block and adaptive run)",
+                        cell.name(), n + 1, cpus));
+        continue;
+      }
+      cell.count =
+          o.messages.value_or(o.quick                          ? kQuickMessages
+                              : cell.bytes < kFanoutSmallBelow ? kDefaultFanoutSmallMessages
+                                                               : kDefaultMessages);
+      cells.push_back(std::move(cell));
+    }
+    return;
+  }
+  cells.push_back(base);
+}
+
+}  // namespace
+
 std::vector<Cell> expand_cells(const RunOptions& o, std::vector<std::string>& skipped) {
   std::vector<Cell> cells;
   for (Scenario scenario : o.scenarios) {
@@ -394,7 +458,6 @@ std::vector<Cell> expand_cells(const RunOptions& o, std::vector<std::string>& sk
     if (touches.empty()) {
       touches = pingpong ? std::vector{Touch::full} : std::vector{Touch::edges, Touch::full};
     }
-    const std::vector<double> rates = scenario == Scenario::rate ? o.rates : std::vector<double>{0};
     const auto duration = o.duration.value_or(std::chrono::nanoseconds(
         static_cast<std::int64_t>((o.quick ? kQuickRateSeconds : kDefaultRateSeconds) * 1e9)));
     std::uint64_t count =
@@ -434,41 +497,28 @@ std::vector<Cell> expand_cells(const RunOptions& o, std::vector<std::string>& sk
             skipped.push_back(name + " cannot carry " + format_size(bytes) + " messages");
             continue;
           }
-          if (scenario == Scenario::rate && bytes < kStampedMinBytes) {
+          if ((scenario == Scenario::rate || scenario == Scenario::fanout) &&
+              bytes < kStampedMinBytes) {
             skipped.push_back(
-                fmt::format("rate needs messages of {} bytes or more (sequence and "
+                fmt::format("{} needs messages of {} bytes or more (sequence and "
                             "two clock stamps), not {}",
-                            kStampedMinBytes, format_size(bytes)));
+                            to_string(scenario), kStampedMinBytes, format_size(bytes)));
             continue;
           }
           for (auto [mode, native] : modes) {
-            for (double rate : rates) {
-              Cell cell;
-              cell.transport = name;
-              cell.scenario = scenario;
-              cell.bytes = bytes;
-              cell.wait = mode;
-              cell.native = native;
-              cell.touch = touch;
-              cell.warmup = warmup;
-              cell.count = count;
-              cell.budget = scenario == Scenario::pingpong
-                                ? std::chrono::nanoseconds(o.budget)
-                                : std::chrono::nanoseconds(std::chrono::hours(24));
-              if (scenario == Scenario::rate) {
-                cell.rate = rate;
-                cell.duration = duration;
-                // Warm-up: a fifth of a second of the schedule (1000 messages at max).
-                cell.warmup = o.warmup.value_or(
-                    rate > 0 ? std::max<std::uint64_t>(
-                                   10, static_cast<std::uint64_t>(rate * kRateWarmupSeconds))
-                             : 1000);
-                cell.count = rate > 0 ? static_cast<std::uint64_t>(
-                                            rate * std::chrono::duration<double>(duration).count())
-                                      : 0;
-              }
-              cells.push_back(std::move(cell));
-            }
+            Cell cell;
+            cell.transport = name;
+            cell.scenario = scenario;
+            cell.bytes = bytes;
+            cell.wait = mode;
+            cell.native = native;
+            cell.touch = touch;
+            cell.warmup = warmup;
+            cell.count = count;
+            cell.budget = scenario == Scenario::pingpong
+                              ? std::chrono::nanoseconds(o.budget)
+                              : std::chrono::nanoseconds(std::chrono::hours(24));
+            add_variants(cell, o, duration, cells, skipped);
           }
         }
       }

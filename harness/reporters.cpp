@@ -33,6 +33,9 @@ double figure(const CellResult& e, double ThroughputFigures::*f) {
 double figure(const CellResult& e, double RateFigures::*f) {
   return (*e.rate).*f;
 }
+double figure(const CellResult& e, double FanoutFigures::*f) {
+  return (*e.fanout).*f;
+}
 double figure(const CellResult& e, double (*f)(const CellResult&)) {
   return f(e);
 }
@@ -83,6 +86,8 @@ class Style {
   virtual std::string ns(double ns) const = 0;
   virtual std::string rate(double per_s) const = 0;
   virtual std::string gb(double bytes_per_second) const = 0;
+  // A rate of bytes in the unit that suits it (Markdown: "7.55 GB/s", "3.1 MB/s").
+  virtual std::string bytes_rate(double bytes_per_second) const = 0;
   virtual std::string count(double per_iteration) const = 0;
   virtual std::string size(std::size_t bytes) const = 0;
   // A column's header: its name, and the unit its numbers are in where the style needs it.
@@ -370,12 +375,70 @@ Section rate_section(const Cells& cells, const Style& style) {
   return section;
 }
 
+// The fanout table: one producer, N consumers; rows by N within a size, the fastest first.
+Section fanout_section(const Cells& cells, const Style& style) {
+  Section section;
+  section.scenario = Scenario::fanout;
+  if (cells.several) section.header.push_back("run");
+  append(section.header, {"transport", "wait", style.header("size", "bytes"), "N", "delivery"});
+  section.text_columns = section.header.size() - 1;
+  append(section.header, style.interval_header("msgs/s to all", "1/s"));
+  append(
+      section.header,
+      {style.header("per consumer (slowest)", "B/s"), "fairness", style.header("one-way p50", "ns"),
+       style.header("p99", "ns"), style.header("p99.9", "ns"), style.header("max", "ns"),
+       style.header("slowest p99", "ns"), style.header("producer CPU per msg", "ns"),
+       style.header("CPU per msg", "ns"), "switches per msg"});
+  for (auto [size, list] : cells.by_size(Scenario::fanout, &FanoutFigures::msgs_per_s, false)) {
+    std::stable_sort(list.begin(), list.end(), [](const Row* a, const Row* b) {
+      auto n = [](const Row* r) {
+        const auto& name = r->first->name;
+        return std::atoi(name.c_str() + name.rfind("/n") + 2);
+      };
+      return n(a) < n(b);
+    });
+    for (const Row* r : list) {
+      std::vector<std::string> row = cells.lead(*r);
+      const auto& name = r->first->name;
+      const int n = std::atoi(name.c_str() + name.rfind("/n") + 2);
+      const bool native = find_transport(r->first->transport) &&
+                          find_transport(r->first->transport)->capabilities().multicast;
+      append(row, {r->first->transport, r->first->wait, style.size(size), std::to_string(n),
+                   r->good.empty()                   ? (native ? "native" : "N copies")
+                   : r->good.front()->fanout->native ? "native"
+                                                     : "N copies"});
+      if (r->good.empty()) {
+        row.push_back(error_text(*r));
+        row.resize(section.header.size());
+        section.rows[size].push_back(std::move(row));
+        continue;
+      }
+      const Estimate msgs = r->est(&FanoutFigures::msgs_per_s);
+      section.wide |= cells.wide(*r, msgs);
+      section.single |= r->good.size() < 2;
+      append(row, style.with_interval(msgs, cells.wide(*r, msgs), &Style::rate));
+      row.push_back(style.bytes_rate(r->med(&FanoutFigures::consumer_bytes_per_second_min)));
+      row.push_back(fmt::format("{:.0f}%", r->med(&FanoutFigures::fairness) * 100));
+      row.push_back(style.ns(r->med(&FanoutFigures::p50_ns)));
+      row.push_back(style.ns(r->med(&FanoutFigures::p99_ns)));
+      row.push_back(style.ns(r->med(&FanoutFigures::p999_ns)));
+      row.push_back(style.ns(r->med(&FanoutFigures::max_ns)));
+      row.push_back(style.ns(r->med(&FanoutFigures::slowest_p99_ns)));
+      row.push_back(style.ns(r->med(&FanoutFigures::producer_cpu_per_msg_ns)));
+      row.push_back(style.ns(r->med(&CellResult::cpu_time)));
+      row.push_back(r->good.front()->switches ? style.count(r->med(&switches_per_iteration)) : "-");
+      section.rows[size].push_back(std::move(row));
+    }
+  }
+  return section;
+}
+
 // The documents' tables, one per scenario, in the order the reporters print them.
 std::vector<Section> sections(const std::vector<LabelledDocument>& documents, const Style& style,
                               const std::string& baseline) {
   const Cells cells(documents);
   return {pingpong_section(cells, style, baseline), throughput_section(cells, style),
-          rate_section(cells, style)};
+          rate_section(cells, style), fanout_section(cells, style)};
 }
 
 // --- Markdown ----------------------------------------------------------------------------------
@@ -411,6 +474,11 @@ class MarkdownStyle final : public Style {
   }
   std::string count(double per_iteration) const override {
     return fmt::format("{:.2f}", per_iteration);
+  }
+  std::string bytes_rate(double b) const override {
+    if (b >= 1e9) return fmt::format("{:.2f} GB/s", b / 1e9);
+    if (b >= 1e6) return fmt::format("{:.1f} MB/s", b / 1e6);
+    return fmt::format("{:.0f} kB/s", b / 1e3);
   }
   std::string size(std::size_t bytes) const override { return format_bytes(bytes); }
   std::string header(std::string_view name, std::string_view) const override {
@@ -491,6 +559,9 @@ std::string heading(Scenario scenario, std::size_t bytes) {
     case Scenario::rate:
       return fmt::format("### rate, {} messages: one-way latency at a fixed offered rate\n\n",
                          format_bytes(bytes));
+    case Scenario::fanout:
+      return fmt::format("### fanout, {} messages: one producer, N consumers\n\n",
+                         format_bytes(bytes));
   }
   return "";
 }
@@ -521,6 +592,15 @@ std::string note(Scenario scenario, const std::string& baseline) {
              "between the two CPUs is in the results' context (clock_skew). achieved = the "
              "producer's rate; not sustained = under 97% of offered, or more than 1 ms behind "
              "at the end (behind = messages). Medians over repetitions, ±x% the 95% interval.\n";
+    case Scenario::fanout:
+      return "Every message reaches every consumer, checked. delivery: native = published once "
+             "to all N (a multicast transport); N copies = sent N times over N channels. msgs/s "
+             "to all = messages delivered to every consumer per second (producer's first send "
+             "to the last consumer's last check); per consumer = the slowest consumer's own "
+             "rate; fairness = (fastest - slowest) / median consumer rate. one-way = receive - "
+             "send, over every consumer's messages; slowest p99 = the consumer with the worst. "
+             "N + 1 processes share the CPUs: with more processes than CPUs, every rate also "
+             "falls for want of CPU, and spinning cells are not run.\n";
   }
   return "";
 }
@@ -537,6 +617,7 @@ class CsvStyle final : public Style {
   std::string count(double per_iteration) const override {
     return fmt::format("{:.4f}", per_iteration);
   }
+  std::string bytes_rate(double b) const override { return fmt::format("{:.0f}", b); }
   std::string size(std::size_t bytes) const override { return std::to_string(bytes); }
   std::string header(std::string_view name, std::string_view unit) const override {
     return fmt::format("{} ({})", name, unit);
@@ -592,13 +673,14 @@ std::string MarkdownReporter::render(const std::vector<LabelledDocument>& docume
   const std::vector<Section> all = sections(documents, MarkdownStyle(), m_baseline);
   std::string out;
   bool wide = false, single = false, not_sustained = false, skewed = false;
-  for (std::size_t i = 0; i < all.size(); ++i) {
-    const Section& section = all[i];
+  bool first = true;
+  for (const Section& section : all) {
     if (section.rows.empty()) continue;
+    if (!first) out += "\n";  // an empty line between two scenarios' tables
+    first = false;
     for (const auto& [bytes, rows] : section.rows)
       out += heading(section.scenario, bytes) + markdown_table(section, rows) + "\n";
     out += note(section.scenario, m_baseline);
-    if (i + 1 < all.size()) out += "\n";  // an empty line before the next scenario's
     wide |= section.wide;
     single |= section.single;
     not_sustained |= section.not_sustained;
@@ -641,15 +723,14 @@ std::string MarkdownReporter::render(const std::vector<LabelledDocument>& docume
 std::string CsvReporter::render(const std::vector<LabelledDocument>& documents) const {
   const std::vector<Section> all = sections(documents, CsvStyle(), m_baseline);
   std::string out;
-  for (std::size_t i = 0; i < all.size(); ++i) {
-    const Section& section = all[i];
+  for (const Section& section : all) {
     if (section.rows.empty()) continue;
+    if (!out.empty()) out += "\n";  // an empty line between two scenarios' tables
     out += csv_line(section.header);
     for (const auto& [bytes, rows] : section.rows) {
       for (const auto& r : rows)
         out += csv_line(r);
     }
-    if (i + 1 < all.size()) out += "\n";  // an empty line before the next scenario's
   }
   return out;
 }
@@ -708,6 +789,13 @@ std::vector<nlohmann::json> summaries(const ResultsDocument& document,
         j["p50_vs_baseline"] = vs.median;
         j["p50_vs_baseline_ci95"] = interval(vs);
       }
+    } else if (c.scenario == Scenario::fanout) {
+      put("msgs_per_s", r.est(&FanoutFigures::msgs_per_s));
+      j["subscribers"] = r.med(&FanoutFigures::subscribers);
+      j["delivery"] = r.good.front()->fanout->native ? "native" : "N copies";
+      j["consumer_bytes_per_second_min"] = r.med(&FanoutFigures::consumer_bytes_per_second_min);
+      j["p99_ns"] = r.med(&FanoutFigures::p99_ns);
+      j["producer_cpu_per_msg_ns"] = r.med(&FanoutFigures::producer_cpu_per_msg_ns);
     } else if (c.scenario == Scenario::rate) {
       put("p50_ns", r.est(&RateFigures::p50_ns));
       put("p99_ns", r.est(&RateFigures::p99_ns));
@@ -723,8 +811,9 @@ std::vector<nlohmann::json> summaries(const ResultsDocument& document,
     }
     if (auto target = cells.precision[0]) {
       const Estimate key = c.scenario == Scenario::pingpong ? r.est(&PingpongFigures::p50_ns)
-                           : c.scenario == Scenario::rate
-                               ? r.est(&RateFigures::p99_ns)
+                           : c.scenario == Scenario::rate   ? r.est(&RateFigures::p99_ns)
+                           : c.scenario == Scenario::fanout
+                               ? r.est(&FanoutFigures::msgs_per_s)
                                : r.est(&ThroughputFigures::bytes_per_second);
       j["precision_reached"] = key.has_interval() && key.relative_half_width() <= *target;
     }

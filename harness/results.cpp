@@ -1,5 +1,6 @@
 #include "harness/results.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstring>
@@ -134,6 +135,22 @@ void to_json(json& j, const CellResult& r) {
     j["cpu_cores"] = f->cpu_cores;
   }
   if (r.latency_histogram_sent) j["latency_histogram_sent"] = *r.latency_histogram_sent;
+  if (const auto& f = r.fanout) {
+    j["subscribers"] = f->subscribers;
+    j["delivery"] = f->native ? "native" : "N copies";
+    j["msgs_per_s"] = f->msgs_per_s;
+    j["consumer_bytes_per_second_min"] = f->consumer_bytes_per_second_min;
+    j["consumer_bytes_per_second_median"] = f->consumer_bytes_per_second_median;
+    j["fairness"] = f->fairness;
+    j["p50_ns"] = whole(f->p50_ns);
+    j["p99_ns"] = whole(f->p99_ns);
+    j["p999_ns"] = whole(f->p999_ns);
+    j["max_ns"] = whole(f->max_ns);
+    j["slowest_p50_ns"] = whole(f->slowest_p50_ns);
+    j["slowest_p99_ns"] = whole(f->slowest_p99_ns);
+    j["producer_cpu_per_msg_ns"] = f->producer_cpu_per_msg_ns;
+    j["cpu_cores"] = f->cpu_cores;
+  }
   if (const auto& f = r.throughput) {
     j["msgs_per_s"] = f->msgs_per_s;
     j["bytes_per_second"] = f->bytes_per_second;
@@ -196,7 +213,25 @@ void from_json(const json& j, CellResult& r) {
     take(j, "error_message", *r.error);
     return;
   }
-  if (r.scenario == Scenario::rate) {
+  if (r.scenario == Scenario::fanout) {
+    FanoutFigures& f = r.fanout.emplace();
+    take(j, "subscribers", f.subscribers);
+    std::string delivery;
+    take(j, "delivery", delivery);
+    f.native = delivery == "native";
+    take(j, "msgs_per_s", f.msgs_per_s);
+    take(j, "consumer_bytes_per_second_min", f.consumer_bytes_per_second_min);
+    take(j, "consumer_bytes_per_second_median", f.consumer_bytes_per_second_median);
+    take(j, "fairness", f.fairness);
+    take(j, "p50_ns", f.p50_ns);
+    take(j, "p99_ns", f.p99_ns);
+    take(j, "p999_ns", f.p999_ns);
+    take(j, "max_ns", f.max_ns);
+    take(j, "slowest_p50_ns", f.slowest_p50_ns);
+    take(j, "slowest_p99_ns", f.slowest_p99_ns);
+    take(j, "producer_cpu_per_msg_ns", f.producer_cpu_per_msg_ns);
+    take(j, "cpu_cores", f.cpu_cores);
+  } else if (r.scenario == Scenario::rate) {
     RateFigures& f = r.rate.emplace();
     take(j, "offered_rate", f.offered_per_s);
     take(j, "achieved_rate", f.achieved_per_s);
@@ -297,7 +332,59 @@ CellResult make_result(const Cell& cell, const CellRun& run, int family_index, u
     return r;
   }
 
-  if (cell.scenario == Scenario::rate) {
+  if (cell.scenario == Scenario::fanout) {
+    // Every consumer's journey; the slowest sets the pace.
+    Histogram all;
+    std::vector<double> rates;
+    double last_end = 0, consumers_cpu = 0, delivered = 0;
+    double slowest_p99 = -1, slowest_p50 = 0;
+    bool first = true;
+    for (const auto& report : run.consumers) {
+      const WorkerReport& w = report ? *report : none;
+      Histogram h;
+      if (w.latency) h.assign(w.latency->buckets, w.latency->sum, w.latency->min, w.latency->max);
+      all.merge(h);
+      const double ns = static_cast<double>(w.end_ns) - static_cast<double>(w.start_ns);
+      rates.push_back(
+          ns > 0 ? static_cast<double>(w.count) * static_cast<double>(cell.bytes) * 1e9 / ns : 0);
+      last_end = std::max(last_end, static_cast<double>(w.end_ns));
+      consumers_cpu += static_cast<double>(w.cpu_ns);
+      delivered =
+          first ? static_cast<double>(w.count) : std::min(delivered, static_cast<double>(w.count));
+      first = false;
+      if (static_cast<double>(h.percentile(99)) > slowest_p99) {
+        slowest_p99 = static_cast<double>(h.percentile(99));
+        slowest_p50 = static_cast<double>(h.percentile(50));
+      }
+    }
+    std::sort(rates.begin(), rates.end());
+    const double median = rates.empty() ? 0
+                          : rates.size() % 2
+                              ? rates[rates.size() / 2]
+                              : (rates[rates.size() / 2 - 1] + rates[rates.size() / 2]) / 2;
+    const double e2e_ns = last_end - static_cast<double>(p.start_ns);
+    r.latency_histogram = LatencyHistogram{all.sparse(), all.sum(), all.min(), all.max()};
+    r.delivered = delivered;
+    r.iterations = delivered;
+    r.real_time = delivered > 0 ? e2e_ns / delivered : 0;
+    r.cpu_time = delivered > 0 ? (p_cpu + consumers_cpu) / delivered : 0;
+    r.consumer_cpu_ns = consumers_cpu;
+    FanoutFigures& f = r.fanout.emplace();
+    f.subscribers = static_cast<double>(cell.subscribers);
+    f.native = find_transport(cell.transport)->capabilities().multicast;
+    f.msgs_per_s = e2e_ns > 0 ? delivered * 1e9 / e2e_ns : 0;
+    f.consumer_bytes_per_second_min = rates.empty() ? 0 : rates.front();
+    f.consumer_bytes_per_second_median = median;
+    f.fairness = median > 0 ? (rates.back() - rates.front()) / median : 0;
+    f.p50_ns = static_cast<double>(all.percentile(50));
+    f.p99_ns = static_cast<double>(all.percentile(99));
+    f.p999_ns = static_cast<double>(all.percentile(99.9));
+    f.max_ns = static_cast<double>(all.max());
+    f.slowest_p50_ns = slowest_p50;
+    f.slowest_p99_ns = std::max(slowest_p99, 0.0);
+    f.producer_cpu_per_msg_ns = p.count > 0 ? p_cpu / static_cast<double>(p.count) : 0;
+    f.cpu_cores = e2e_ns > 0 ? (p_cpu + consumers_cpu) / e2e_ns : 0;
+  } else if (cell.scenario == Scenario::rate) {
     // The consumer saw every message's journey; the producer kept (or not) the schedule.
     const auto count = static_cast<double>(c.count);
     const double p_ns = static_cast<double>(p.end_ns) - static_cast<double>(p.start_ns);
@@ -413,7 +500,8 @@ std::optional<std::string> check_entry(const json& e, std::size_t i) {
     return j.is_string() && parse_scenario(j.get<std::string>()).has_value();
   };
   if (auto bad = want("name", true, is_string, "a string")) return bad;
-  if (auto bad = want("scenario", true, is_scenario, "pingpong, throughput or rate")) return bad;
+  if (auto bad = want("scenario", true, is_scenario, "pingpong, throughput, rate or fanout"))
+    return bad;
   if (auto bad = want("payload_bytes", true, is_size, "a whole number of bytes")) return bad;
   for (const char* key : {"transport", "wait", "touch"}) {
     if (auto bad = want(key, true, is_string, "a string")) return bad;

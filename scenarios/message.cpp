@@ -160,6 +160,8 @@ std::string_view to_string(Scenario scenario) {
       return "throughput";
     case Scenario::rate:
       return "rate";
+    case Scenario::fanout:
+      return "fanout";
   }
   return "?";
 }
@@ -168,6 +170,7 @@ std::optional<Scenario> parse_scenario(std::string_view text) {
   if (text == "pingpong") return Scenario::pingpong;
   if (text == "throughput") return Scenario::throughput;
   if (text == "rate") return Scenario::rate;
+  if (text == "fanout") return Scenario::fanout;
   return std::nullopt;
 }
 

@@ -84,6 +84,13 @@ Result<void> run_scenario(Scenario scenario, Role role, Transport& transport,
         return fail(Errc::unsupported, "rate messages need at least 32 bytes (sequence, stamps)");
       }
       return run_rate(role, transport, config, clock, out);
+    case Scenario::fanout: {
+      if (config.payload_bytes < kStampedMinBytes) {
+        return fail(Errc::unsupported, "fanout messages need at least 32 bytes (sequence, stamps)");
+      }
+      Transport* one = &transport;
+      return run_fanout(role, std::span<Transport* const>(&one, 1), 1, config, clock, out);
+    }
   }
   return fail(Errc::unsupported, "unknown scenario");
 }

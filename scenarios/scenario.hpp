@@ -11,6 +11,9 @@
 //   records receive - intended (so a stall is charged to every message it delays: no coordinated
 //   omission) and receive - sent, one-way, on the clock both workers share. R = 0 sends as fast
 //   as the transport takes messages. A producer that falls behind keeps sending, late.
+// - fanout: one producer, N consumers. The producer streams M messages of S bytes, each to every
+//   consumer: once over a multicast endpoint, or N times over N point-to-point endpoints; every
+//   consumer checks every message and records its one-way time (receive - send).
 // All end with a stop message the consumer echoes, so that neither side tears the channel down
 // while the other still needs it.
 #pragma once
@@ -27,7 +30,7 @@
 
 namespace ipcbench {
 
-enum class Scenario : std::uint8_t { pingpong, throughput, rate };
+enum class Scenario : std::uint8_t { pingpong, throughput, rate, fanout };
 std::string_view to_string(Scenario scenario);
 std::optional<Scenario> parse_scenario(std::string_view text);
 
@@ -61,6 +64,10 @@ Result<void> run_throughput(Role role, Transport& transport, const ScenarioConfi
                             Measurement& out);
 Result<void> run_rate(Role role, Transport& transport, const ScenarioConfig& config,
                       const Clock& clock, Measurement& out);
+// `channels`: the producer's endpoints (one multicast endpoint, or one per consumer); a
+// consumer's one endpoint. `consumers`: N, which a multicast producer's stop waits to hear from.
+Result<void> run_fanout(Role role, std::span<Transport* const> channels, unsigned consumers,
+                        const ScenarioConfig& config, const Clock& clock, Measurement& out);
 Result<void> run_scenario(Scenario scenario, Role role, Transport& transport,
                           const ScenarioConfig& config, const Clock& clock, Measurement& out);
 

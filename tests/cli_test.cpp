@@ -400,11 +400,12 @@ TEST(Cli, RateRunsOnItsScheduleAndRecordsBothOneWayTimes) {
   EXPECT_TRUE(scheduled.at("latency_histogram").is_object());
   EXPECT_TRUE(scheduled.at("latency_histogram_sent").is_object());
   // The consistency check: at a low rate a message's one-way time is about half a round trip.
-  // (A wide margin: this machine's wake-ups vary; the closing note gives the measured ratios.)
+  // (A wide margin, since wake-ups vary with the machine's load: this catches a wrong unit or a
+  // wrong stamp, not a slow machine; the closing note gives the measured ratios.)
   const double one_way = scheduled.at("sent_p50_ns").get<double>();
   const double rtt = cells.at("pingpong/unix-stream/64/block/full").at("p50_ns").get<double>();
-  EXPECT_GT(one_way, 0.15 * rtt) << "one-way " << one_way << " ns, RTT " << rtt << " ns";
-  EXPECT_LT(one_way, 1.5 * rtt) << "one-way " << one_way << " ns, RTT " << rtt << " ns";
+  EXPECT_GT(one_way, 0.1 * rtt) << "one-way " << one_way << " ns, RTT " << rtt << " ns";
+  EXPECT_LT(one_way, 3.0 * rtt) << "one-way " << one_way << " ns, RTT " << rtt << " ns";
   EXPECT_NE(r.out.find("### rate, 64 B messages"), std::string::npos) << r.out;
   // A rate cell needs room for its two stamps.
   Ran small = run("run --transports pipe --scenarios rate --sizes 16 --dry-run");
