@@ -132,14 +132,14 @@ Result<std::optional<std::size_t>> Reassembler::add(const FragmentHeader& h, std
 DatagramTransport::DatagramTransport(const Endpoint& endpoint, std::size_t max_datagram,
                                      bool credit_window)
     : m_endpoint(endpoint),
-      m_fragment_payload(max_datagram - kHeader),
+      m_fragment_payload(max_datagram == 0 ? 0 : max_datagram - kHeader),
       m_credit_window(credit_window),
       m_tx(endpoint.max_message_bytes),
       m_reassembler(endpoint.max_message_bytes),
       m_assembly(endpoint.max_message_bytes),
       m_current(endpoint.max_message_bytes) {}
 
-Result<void> DatagramTransport::prepare(int fd) {
+Result<void> DatagramTransport::prepare(int fd, FdIo::Kind kind) {
   m_fd = fd;
   for (int option : {SO_RCVBUF, SO_SNDBUF}) {
     int force = option == SO_RCVBUF ? SO_RCVBUFFORCE : SO_SNDBUFFORCE;
@@ -156,7 +156,16 @@ Result<void> DatagramTransport::prepare(int fd) {
   // The kernel reports twice what it charges datagram bytes against; use a quarter of that, so
   // that even the kernel's overhead on large fragments cannot overrun it.
   m_own_window = static_cast<std::uint64_t>(got) / 4;
-  return m_io.configure(fd, fd, FdIo::Kind::datagram_socket, m_endpoint);
+  if (m_fragment_payload == 0) {
+    // A Unix datagram or seqpacket socket refuses (EMSGSIZE) a message longer than its send
+    // buffer less 32 bytes (net/unix/af_unix.c); getsockopt reports the buffer the kernel uses.
+    if (::getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &got, &len) != 0) {
+      return fail_errno(Errc::system, "getsockopt(SO_SNDBUF)");
+    }
+    if (got <= static_cast<int>(kHeader) + 32) return fail(Errc::resource, "send buffer too small");
+    m_fragment_payload = static_cast<std::size_t>(got) - 32 - kHeader;
+  }
+  return m_io.configure(fd, fd, kind, m_endpoint);
 }
 
 Result<void> DatagramTransport::send_control(FragmentType type, std::uint64_t value) {

@@ -87,8 +87,9 @@ class Reassembler {
 // then calls handshake_producer()/handshake_consumer() and everything else is here.
 class DatagramTransport : public Transport {
  public:
-  // `credit_window`: run the credit protocol (needed where the kernel drops datagrams that do
-  // not fit the receiver's buffer, as UDP does; not where the sender blocks instead).
+  // `max_datagram`: the largest datagram, header included; 0: the socket's own limit, learnt in
+  // prepare(). `credit_window`: run the credit protocol (needed where the kernel drops datagrams
+  // that do not fit the receiver's buffer, as UDP does; not where the sender blocks instead).
   DatagramTransport(const Endpoint& endpoint, std::size_t max_datagram, bool credit_window);
 
   Result<std::span<std::byte>> loan(std::size_t bytes) override;
@@ -99,8 +100,9 @@ class DatagramTransport : public Transport {
 
  protected:
   const Endpoint& endpoint() const { return m_endpoint; }
-  // Sizes the socket's buffers and remembers the socket. Call before a handshake.
-  Result<void> prepare(int fd);
+  // Sizes the socket's buffers and remembers the socket. Call before a handshake; a connected
+  // SOCK_SEQPACKET socket (`kind`) needs none.
+  Result<void> prepare(int fd, FdIo::Kind kind = FdIo::Kind::datagram_socket);
   // Producer: the socket is connected to the consumer; says HELLO until HELLO_ACK.
   Result<void> handshake_producer();
   // Consumer: waits for HELLO, connects the socket to its sender, answers HELLO_ACK.

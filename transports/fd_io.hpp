@@ -17,7 +17,9 @@ namespace ipcbench {
 
 class FdIo {
  public:
-  enum class Kind { stream_socket, datagram_socket, pipe };
+  // seqpacket_socket: a connected SOCK_SEQPACKET socket, read and written as datagrams (message
+  // boundaries kept); unlike a datagram socket, an empty read is the peer's end of file.
+  enum class Kind { stream_socket, datagram_socket, seqpacket_socket, pipe };
 
   // Configures rfd and wfd (the same descriptor for a socket) for the endpoint's wait mode.
   // Does not take ownership.

@@ -19,12 +19,19 @@ namespace ipcbench {
 
 std::span<const TransportInfo> transports() {
   static const std::vector<TransportInfo> table = {
-      IPCBENCH_DRIVER(pipe_driver),        IPCBENCH_DRIVER(tcp_nodelay_driver),
-      IPCBENCH_DRIVER(tcp_driver),         IPCBENCH_DRIVER(udp_driver),
-      IPCBENCH_DRIVER(unix_stream_driver), IPCBENCH_DRIVER(unix_dgram_driver),
-      IPCBENCH_DRIVER(mmap_file_driver),   IPCBENCH_DRIVER(shm_driver),
-      IPCBENCH_DRIVER(zerocopy_driver),    IPCBENCH_DRIVER(iceoryx_driver),
-      IPCBENCH_DRIVER(boost_mq_driver),    IPCBENCH_DRIVER(zmq_ipc_driver),
+      IPCBENCH_DRIVER(pipe_driver),
+      IPCBENCH_DRIVER(tcp_nodelay_driver),
+      IPCBENCH_DRIVER(tcp_driver),
+      IPCBENCH_DRIVER(udp_driver),
+      IPCBENCH_DRIVER(unix_stream_driver),
+      IPCBENCH_DRIVER(unix_dgram_driver),
+      IPCBENCH_DRIVER(mmap_file_driver),
+      IPCBENCH_DRIVER(shm_driver),
+      IPCBENCH_DRIVER(zerocopy_driver),
+      IPCBENCH_DRIVER(iceoryx_driver),
+      IPCBENCH_DRIVER(boost_mq_driver),
+      IPCBENCH_DRIVER(zmq_ipc_driver),
+      IPCBENCH_DRIVER(unix_seqpacket_driver),
   };
   return table;
 }

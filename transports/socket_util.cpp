@@ -2,6 +2,7 @@
 
 #include <netinet/in.h>
 #include <poll.h>
+#include <unistd.h>
 
 #include <charconv>
 #include <cstring>
@@ -59,7 +60,7 @@ Result<UniqueFd> bind_socket(int type, const SocketAddress& address) {
   if (::bind(fd->get(), address.get(), address.size) != 0) {
     return fail_errno(Errc::resource, "bind " + address.name);
   }
-  if (type == SOCK_STREAM && ::listen(fd->get(), 1) != 0) {
+  if ((type == SOCK_STREAM || type == SOCK_SEQPACKET) && ::listen(fd->get(), 1) != 0) {
     return fail_errno(Errc::resource, "listen " + address.name);
   }
   return fd;
@@ -77,6 +78,11 @@ Result<UniqueFd> connected_socket(int type, const SocketAddress& address) {
   if (!fd) return fd;
   if (auto ok = connect_socket(fd->get(), address); !ok) return std::unexpected(ok.error());
   return fd;
+}
+
+void UnixPath::remove() {
+  if (m_owned) ::unlink(m_path.c_str());  // ENOENT when already gone: fine
+  m_owned = false;
 }
 
 Result<unsigned short> parse_port(std::string_view text) {

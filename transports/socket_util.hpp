@@ -29,12 +29,35 @@ struct SocketAddress {
 SocketAddress loopback_address(unsigned short port);
 // A Unix socket address for `path` (which must fit in sun_path).
 Result<SocketAddress> unix_address(const std::string& path);
-// A socket of `type` bound to `address`, listening (a backlog of one) when it is a stream socket.
+// A socket of `type` bound to `address`, listening (a backlog of one) when it is a connection
+// socket (SOCK_STREAM, SOCK_SEQPACKET).
 Result<UniqueFd> bind_socket(int type, const SocketAddress& address);
 // Connects `fd` to `address`.
 Result<void> connect_socket(int fd, const SocketAddress& address);
 // A socket of `type` connected to `address`.
 Result<UniqueFd> connected_socket(int type, const SocketAddress& address);
+// The path of a Unix socket this side bound: removed once no longer needed (remove(), when the peer
+// is connected) and at the latest when destroyed.
+class UnixPath {
+ public:
+  UnixPath() = default;
+  UnixPath(const UnixPath&) = delete;
+  UnixPath& operator=(const UnixPath&) = delete;
+  ~UnixPath() { remove(); }
+  // A socket is now bound at `path`: this side owns the name.
+  void own(std::string path) {
+    remove();
+    m_path = std::move(path);
+    m_owned = true;
+  }
+  void remove();
+  const std::string& path() const { return m_path; }
+
+ private:
+  std::string m_path;
+  bool m_owned = false;
+};
+
 // Parses a decimal TCP/UDP port.
 Result<unsigned short> parse_port(std::string_view text);
 // The port a bound IPv4 socket got.
