@@ -32,6 +32,7 @@ std::span<const TransportInfo> transports() {
       IPCBENCH_DRIVER(boost_mq_driver),
       IPCBENCH_DRIVER(zmq_ipc_driver),
       IPCBENCH_DRIVER(unix_seqpacket_driver),
+      IPCBENCH_DRIVER(fifo_driver),
   };
   return table;
 }

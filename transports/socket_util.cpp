@@ -80,7 +80,7 @@ Result<UniqueFd> connected_socket(int type, const SocketAddress& address) {
   return fd;
 }
 
-void UnixPath::remove() {
+void OwnedPath::remove() {
   if (m_owned) ::unlink(m_path.c_str());  // ENOENT when already gone: fine
   m_owned = false;
 }

@@ -36,15 +36,16 @@ Result<UniqueFd> bind_socket(int type, const SocketAddress& address);
 Result<void> connect_socket(int fd, const SocketAddress& address);
 // A socket of `type` connected to `address`.
 Result<UniqueFd> connected_socket(int type, const SocketAddress& address);
-// The path of a Unix socket this side bound: removed once no longer needed (remove(), when the peer
-// is connected) and at the latest when destroyed.
-class UnixPath {
+// The path of a file this side made in the cell's directory (a bound Unix socket, a FIFO):
+// removed once no longer needed (remove(), when the peer is connected) and at the latest when
+// destroyed.
+class OwnedPath {
  public:
-  UnixPath() = default;
-  UnixPath(const UnixPath&) = delete;
-  UnixPath& operator=(const UnixPath&) = delete;
-  ~UnixPath() { remove(); }
-  // A socket is now bound at `path`: this side owns the name.
+  OwnedPath() = default;
+  OwnedPath(const OwnedPath&) = delete;
+  OwnedPath& operator=(const OwnedPath&) = delete;
+  ~OwnedPath() { remove(); }
+  // `path` was made by this side, which now owns the name.
   void own(std::string path) {
     remove();
     m_path = std::move(path);

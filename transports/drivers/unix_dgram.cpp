@@ -42,7 +42,7 @@ class UnixDgramTransport final : public DatagramTransport {
     return prepare(m_socket.get());
   }
 
-  UnixPath m_path;
+  OwnedPath m_path;
   UniqueFd m_socket;
 };
 

@@ -45,7 +45,7 @@ class UnixSeqpacketTransport final : public DatagramTransport {
   }
 
  private:
-  UnixPath m_path;
+  OwnedPath m_path;
   UniqueFd m_listener;
   UniqueFd m_socket;
 };

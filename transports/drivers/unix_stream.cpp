@@ -30,7 +30,7 @@ class UnixStreamTransport final : public StreamTransport {
   }
 
  private:
-  UnixPath m_path;
+  OwnedPath m_path;
 };
 
 }  // namespace
