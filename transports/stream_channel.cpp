@@ -43,16 +43,12 @@ Result<void> StreamTransport::attach(int rfd, int wfd, FdIo::Kind kind) {
 }
 
 Result<std::span<std::byte>> StreamTransport::loan(std::size_t bytes) {
-  if (bytes > m_endpoint.max_message_bytes) {
-    return fail(Errc::message_too_large, "loan of " + std::to_string(bytes) +
-                                             " bytes, the endpoint's maximum is " +
-                                             std::to_string(m_endpoint.max_message_bytes));
-  }
+  if (auto ok = check_size(m_endpoint, bytes, "loan"); !ok) return std::unexpected(ok.error());
   return std::span<std::byte>(m_tx).subspan(kHeader, bytes);
 }
 
 Result<void> StreamTransport::send(std::size_t bytes) {
-  if (bytes > m_endpoint.max_message_bytes) return fail(Errc::message_too_large, "send");
+  if (auto ok = check_size(m_endpoint, bytes, "send"); !ok) return ok;
   StreamFrameHeader header{static_cast<std::uint32_t>(bytes), kStreamFrameMagic};
   std::memcpy(m_tx.data(), &header, kHeader);
   return m_io.write_all(std::span<const std::byte>(m_tx).first(kHeader + bytes));

@@ -136,6 +136,10 @@ struct TransportInfo {
   Result<std::unique_ptr<Daemon>> (*start_daemon)(const DaemonConfig& config) = nullptr;
 };
 
+// Errc::message_too_large when a message of `bytes` exceeds the largest the endpoint takes;
+// `call` names what was asked ("loan", "send").
+Result<void> check_size(const Endpoint& endpoint, std::size_t bytes, std::string_view call);
+
 // The usual factory: a transport made from the endpoint alone (`.make = make_transport<T>`).
 template <class T>
 Result<std::unique_ptr<Transport>> make_transport(const Endpoint& endpoint) {
