@@ -124,6 +124,14 @@ struct DaemonConfig {
   std::chrono::milliseconds timeout{10000};  // how long it may take to get ready
 };
 
+// What a driver learns about this machine when the registry is first read (TransportInfo::here).
+struct MachineFacts {
+  // When not empty, replaces TransportInfo::description: the limits in force here, say.
+  std::string description;
+  // Why it cannot run here (a permission, a setting); empty when it can.
+  std::string unavailable;
+};
+
 // One row of the registry (transports/registry.cpp).
 struct TransportInfo {
   std::string_view name;
@@ -134,6 +142,10 @@ struct TransportInfo {
   std::string_view unavailable = {};
   // Set when the transport needs a daemon running during its cells (see Daemon).
   Result<std::unique_ptr<Daemon>> (*start_daemon)(const DaemonConfig& config) = nullptr;
+  // Set when what the registry says depends on this machine (a kernel limit, a permission, a
+  // setting): called once, when the registry is first read; what it returns fills in
+  // `description` and `unavailable` (the latter only where the row leaves it empty).
+  MachineFacts (*here)() = nullptr;
 };
 
 // Errc::message_too_large when a message of `bytes` exceeds the largest the endpoint takes;
