@@ -56,6 +56,7 @@ std::span<const TransportInfo> transports() {
       IPCBENCH_DRIVER(unix_seqpacket_driver),
       IPCBENCH_DRIVER(fifo_driver),
       IPCBENCH_DRIVER(posix_mq_driver),
+      IPCBENCH_DRIVER(sysv_mq_driver),
   });
   return table;
 }
