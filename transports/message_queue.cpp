@@ -5,6 +5,7 @@
 #include <string>
 
 #include "base/wait.hpp"
+#include "transports/kernel_setting.hpp"
 #include "transports/peer_hello.hpp"
 
 namespace ipcbench {
@@ -18,6 +19,19 @@ constexpr std::uint64_t kHelloMagic = 0x4f4c4c4548514d4b;  // "KMQHELLO"
 constexpr std::int64_t kSliceNs = 20'000'000;
 
 }  // namespace
+
+QueueLimits QueueLimits::read(const char* dir, const char* message_file, const char* queue_file,
+                              QueueLimits defaults) {
+  const std::string d(dir);
+  auto message = kernel_setting((d + "/" + message_file).c_str());
+  auto queue = kernel_setting((d + "/" + queue_file).c_str());
+  const std::string names = std::string(message_file) + ", " + queue_file;
+  if (message && queue && *message > 0 && *queue > 0) {
+    return {*message, *queue, names + " in " + d};
+  }
+  defaults.source = names + ": the kernel's defaults (" + d + " unreadable)";
+  return defaults;
+}
 
 std::size_t QueueTransport::queue_message_bytes(const Endpoint& endpoint, std::size_t prefix,
                                                 std::size_t limit) {

@@ -20,6 +20,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "base/peer_watch.hpp"
@@ -27,6 +28,18 @@
 #include "transports/transport.hpp"
 
 namespace ipcbench {
+
+// The two limits the kernel sets on a kind of queue, from two files in /proc/sys: the largest
+// message, and what a queue holds (messages or bytes). The kernel's defaults where /proc says
+// nothing.
+struct QueueLimits {
+  std::size_t message = 0;
+  std::size_t queue = 0;
+  std::string source;  // where they come from, for `list`: "msgmax, msgmnb in /proc/sys/kernel"
+
+  static QueueLimits read(const char* dir, const char* message_file, const char* queue_file,
+                          QueueLimits defaults);
+};
 
 class QueueTransport : public Transport {
  public:

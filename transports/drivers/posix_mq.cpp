@@ -19,24 +19,13 @@
 
 #include <algorithm>
 
-#include "transports/kernel_setting.hpp"
 #include "transports/message_queue.hpp"
 
 namespace ipcbench {
 namespace {
 
-struct Limits {
-  std::size_t msgsize_max = 8192;  // the kernel's defaults, when /proc says nothing
-  std::size_t msg_max = 10;
-  bool known = false;
-};
-
-Limits limits() {
-  Limits out;
-  auto size = kernel_setting("/proc/sys/fs/mqueue/msgsize_max");
-  auto depth = kernel_setting("/proc/sys/fs/mqueue/msg_max");
-  if (size && depth && *size > 0 && *depth > 0) out = {*size, *depth, true};
-  return out;
+QueueLimits limits() {
+  return QueueLimits::read("/proc/sys/fs/mqueue", "msgsize_max", "msg_max", {8192, 10, ""});
 }
 
 timespec realtime_in(std::int64_t ns) {
@@ -59,7 +48,7 @@ class PosixMqTransport final : public QueueTransport {
  public:
   explicit PosixMqTransport(const Endpoint& endpoint)
       : PosixMqTransport(endpoint,
-                         QueueTransport::queue_message_bytes(endpoint, 0, limits().msgsize_max)) {}
+                         QueueTransport::queue_message_bytes(endpoint, 0, limits().message)) {}
 
   ~PosixMqTransport() override {
     m_out = {};
@@ -70,7 +59,7 @@ class PosixMqTransport final : public QueueTransport {
   Result<std::string> listen() override {
     mq_attr attr{};
     attr.mq_maxmsg =
-        static_cast<long>(std::clamp<std::size_t>(endpoint().queue_depth, 1, limits().msg_max));
+        static_cast<long>(std::clamp<std::size_t>(endpoint().queue_depth, 1, limits().queue));
     attr.mq_msgsize = static_cast<long>(m_msgsize);
     for (auto [queue, side] : {std::pair{&m_in, "-a"}, std::pair{&m_out, "-b"}}) {
       queue->name = "/" + endpoint().token + side;
@@ -167,15 +156,13 @@ class PosixMqTransport final : public QueueTransport {
 };
 
 MachineFacts facts() {
-  const Limits l = limits();
+  const QueueLimits l = limits();
   MachineFacts out;
   out.description =
       "POSIX message queue pair (mq_open), created 0600, names unlinked once both "
       "are open; copies in and out; a dead peer is found by its pid; messages of "
       "up to " +
-      std::to_string(l.msgsize_max) + " B, " + std::to_string(l.msg_max) +
-      " per queue (msgsize_max, msg_max in " +
-      (l.known ? "/proc/sys/fs/mqueue" : "the kernel's defaults: /proc unreadable") +
+      std::to_string(l.message) + " B, " + std::to_string(l.queue) + " per queue (" + l.source +
       "), larger ones fragmented";
   return out;
 }

@@ -35,7 +35,6 @@
 #include <cstring>
 #include <ctime>
 
-#include "transports/kernel_setting.hpp"
 #include "transports/message_queue.hpp"
 #include "transports/sysv_queue.hpp"
 
@@ -44,18 +43,8 @@ namespace {
 
 constexpr std::size_t kPrefix = sizeof(long);  // the message type in front of each message
 
-struct Limits {
-  std::size_t msgmax = 8192;  // the kernel's defaults, when /proc says nothing
-  std::size_t msgmnb = 16384;
-  bool known = false;
-};
-
-Limits limits() {
-  Limits out;
-  auto max = kernel_setting("/proc/sys/kernel/msgmax");
-  auto mnb = kernel_setting("/proc/sys/kernel/msgmnb");
-  if (max && mnb && *max > 0 && *mnb > 0) out = {*max, *mnb, true};
-  return out;
+QueueLimits limits() {
+  return QueueLimits::read("/proc/sys/kernel", "msgmax", "msgmnb", {8192, 16384, ""});
 }
 
 std::string queue_name(const Endpoint& endpoint, const char* side) {
@@ -65,10 +54,10 @@ std::string queue_name(const Endpoint& endpoint, const char* side) {
 // The largest queue message for this cell (its type included): two fit in a queue beside the
 // marker.
 std::size_t queue_message_limit(const Endpoint& endpoint) {
-  const Limits l = limits();
+  const QueueLimits l = limits();
   const std::size_t marker = queue_name(endpoint, "-a").size();
-  const std::size_t half = l.msgmnb > marker ? (l.msgmnb - marker) / 2 : 0;
-  return kPrefix + (std::min(l.msgmax, half) & ~std::size_t{7});
+  const std::size_t half = l.queue > marker ? (l.queue - marker) / 2 : 0;
+  return kPrefix + (std::min(l.message, half) & ~std::size_t{7});
 }
 
 // Bounds a blocking System V call (the comment at the top).
@@ -224,14 +213,12 @@ class SysvMqTransport final : public QueueTransport {
 };
 
 MachineFacts facts() {
-  const Limits l = limits();
+  const QueueLimits l = limits();
   MachineFacts out;
   out.description =
       "System V message queue pair (msgget, key hashed from the cell's name, 0600, removed after "
       "the cell); copies in and out; a dead peer is found by its pid; messages of up to " +
-      std::to_string(l.msgmax) + " B, " + std::to_string(l.msgmnb) +
-      " B per queue (msgmax, msgmnb in " +
-      (l.known ? "/proc/sys/kernel" : "the kernel's defaults: /proc unreadable") +
+      std::to_string(l.message) + " B, " + std::to_string(l.queue) + " B per queue (" + l.source +
       "), larger ones fragmented; block = msgrcv/msgsnd bounded by a timer signal";
   return out;
 }
