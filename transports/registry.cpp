@@ -57,6 +57,7 @@ std::span<const TransportInfo> transports() {
       IPCBENCH_DRIVER(fifo_driver),
       IPCBENCH_DRIVER(posix_mq_driver),
       IPCBENCH_DRIVER(sysv_mq_driver),
+      IPCBENCH_DRIVER(memfd_uds_driver),
   });
   return table;
 }

@@ -85,6 +85,34 @@ void OwnedPath::remove() {
   m_owned = false;
 }
 
+Result<std::string> UnixConnection::listen(const std::string& path) {
+  auto addr = unix_address(path);
+  if (!addr) return std::unexpected(addr.error());
+  auto fd = bind_socket(m_type, *addr);
+  if (!fd) return std::unexpected(fd.error());
+  m_listener = std::move(*fd);
+  m_path.own(path);
+  return path;
+}
+
+Result<void> UnixConnection::connect(Role role, std::string_view address,
+                                     std::chrono::milliseconds timeout) {
+  if (role == Role::consumer) {
+    auto fd = accept_within(m_listener.get(), timeout);
+    m_path.remove();  // connected (or not): the path is no longer needed
+    m_listener = UniqueFd();
+    if (!fd) return std::unexpected(fd.error());
+    m_socket = std::move(*fd);
+    return {};
+  }
+  auto addr = unix_address(std::string(address));
+  if (!addr) return std::unexpected(addr.error());
+  auto fd = connected_socket(m_type, *addr);
+  if (!fd) return std::unexpected(fd.error());
+  m_socket = std::move(*fd);
+  return {};
+}
+
 Result<unsigned short> parse_port(std::string_view text) {
   unsigned port = 0;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), port);

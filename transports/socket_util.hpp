@@ -59,6 +59,25 @@ class OwnedPath {
   bool m_owned = false;
 };
 
+// A Unix connection socket (SOCK_SEQPACKET, SOCK_STREAM) set up the usual way: the consumer
+// listens at a path in the cell's directory and accepts its one peer, and removes the path then;
+// the producer connects to the path the consumer gave.
+class UnixConnection {
+ public:
+  explicit UnixConnection(int type) : m_type(type) {}
+  // Consumer: binds and listens at `path`; returns it (the address to give the producer).
+  Result<std::string> listen(const std::string& path);
+  // Consumer: accepts the producer within `timeout`. Producer: connects to `address`.
+  Result<void> connect(Role role, std::string_view address, std::chrono::milliseconds timeout);
+  int fd() const { return m_socket.get(); }
+
+ private:
+  int m_type;
+  OwnedPath m_path;
+  UniqueFd m_listener;
+  UniqueFd m_socket;
+};
+
 // Parses a decimal TCP/UDP port.
 Result<unsigned short> parse_port(std::string_view text);
 // The port a bound IPv4 socket got.

@@ -18,36 +18,17 @@ class UnixSeqpacketTransport final : public DatagramTransport {
       : DatagramTransport(endpoint, 0, false) {}  // 0: fragments as large as the socket takes
 
   Result<std::string> listen() override {
-    auto addr = unix_address(endpoint().dir + "/unix-seqpacket.sock");
-    if (!addr) return std::unexpected(addr.error());
-    auto fd = bind_socket(SOCK_SEQPACKET, *addr);
-    if (!fd) return std::unexpected(fd.error());
-    m_listener = std::move(*fd);
-    m_path.own(addr->name);
-    return m_path.path();
+    return m_connection.listen(endpoint().dir + "/unix-seqpacket.sock");
   }
 
   Result<void> connect(std::string_view peer_address) override {
-    if (endpoint().role == Role::consumer) {
-      auto fd = accept_within(m_listener.get(), endpoint().timeout);
-      m_path.remove();  // connected (or not): the path is no longer needed
-      m_listener = UniqueFd();
-      if (!fd) return std::unexpected(fd.error());
-      m_socket = std::move(*fd);
-    } else {
-      auto addr = unix_address(std::string(peer_address));
-      if (!addr) return std::unexpected(addr.error());
-      auto fd = connected_socket(SOCK_SEQPACKET, *addr);
-      if (!fd) return std::unexpected(fd.error());
-      m_socket = std::move(*fd);
-    }
-    return prepare(m_socket.get(), FdIo::Kind::seqpacket_socket);
+    auto ok = m_connection.connect(endpoint().role, peer_address, endpoint().timeout);
+    if (!ok) return ok;
+    return prepare(m_connection.fd(), FdIo::Kind::seqpacket_socket);
   }
 
  private:
-  OwnedPath m_path;
-  UniqueFd m_listener;
-  UniqueFd m_socket;
+  UnixConnection m_connection{SOCK_SEQPACKET};
 };
 
 }  // namespace
