@@ -218,6 +218,16 @@ void NoticeTransport::release() {
   done_with_one();
 }
 
+void NoticeTransport::linger() {
+  if (socket() < 0 || m_sent == m_peer_done) return;
+  // Our own credit first, so that a peer lingering too is not kept waiting; then ask for its.
+  if (m_done != m_credited && !credit()) return;
+  if (!write_notice(kProbe, 0)) return;
+  while (m_sent != m_peer_done) {
+    if (!read_notice(true)) return;  // gone (end of file), or the timeout
+  }
+}
+
 void NoticeTransport::done_with_one() {
   ++m_done;
   if (m_peer_waiting || m_done - m_credited >= std::max<std::uint32_t>(m_peer_slots / 2, 1)) {

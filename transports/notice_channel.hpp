@@ -71,6 +71,11 @@ class NoticeTransport : public Transport {
   virtual std::span<std::byte> slot(std::uint32_t index) = 0;
   virtual Result<std::span<const std::byte>> message(const Notice& notice, bool& done_at_once) = 0;
 
+  // For a driver whose messages stay in the sender's memory until the peer has pulled them
+  // (cma): before that memory goes, waits until the peer is done with every message announced,
+  // or has gone, or Endpoint::timeout has passed.
+  void linger();
+
   const Endpoint& endpoint() const { return m_endpoint; }
   std::uint32_t slots() const { return m_slots; }
   std::size_t slot_bytes() const { return m_slot_bytes; }

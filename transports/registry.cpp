@@ -58,6 +58,7 @@ std::span<const TransportInfo> transports() {
       IPCBENCH_DRIVER(posix_mq_driver),
       IPCBENCH_DRIVER(sysv_mq_driver),
       IPCBENCH_DRIVER(memfd_uds_driver),
+      IPCBENCH_DRIVER(cma_driver),
   });
   return table;
 }
