@@ -59,6 +59,7 @@ std::span<const TransportInfo> transports() {
       IPCBENCH_DRIVER(sysv_mq_driver),
       IPCBENCH_DRIVER(memfd_uds_driver),
       IPCBENCH_DRIVER(cma_driver),
+      IPCBENCH_DRIVER(vmsplice_driver),
   });
   return table;
 }

@@ -1,5 +1,6 @@
 #include "transports/stream_channel.hpp"
 
+#include <csignal>
 #include <cstring>
 #include <string>
 
@@ -14,6 +15,7 @@ constexpr std::size_t kReadAhead = 64 * 1024;
 StreamTransport::StreamTransport(const Endpoint& endpoint)
     : m_endpoint(endpoint),
       m_tx(kHeader + endpoint.max_message_bytes),
+      m_frame(m_tx.data()),
       m_rx(kHeader + endpoint.max_message_bytes + kReadAhead) {}
 
 Result<void> StreamTransport::listen_at(const SocketAddress& address) {
@@ -42,16 +44,35 @@ Result<void> StreamTransport::attach(int rfd, int wfd, FdIo::Kind kind) {
   return m_io.configure(rfd, wfd, kind, m_endpoint);
 }
 
+Result<void> StreamTransport::attach_stdio_pipes(FdIo::Kind kind) {
+  if (m_endpoint.in_fd < 0 || m_endpoint.out_fd < 0) {
+    return fail(Errc::resource,
+                "the channel's pipes were not handed over (Endpoint::in_fd/out_fd)");
+  }
+  // A write to a pipe whose reader is gone must be an error value, not a fatal signal.
+  std::signal(SIGPIPE, SIG_IGN);
+  m_stdio_in = UniqueFd(m_endpoint.in_fd);
+  m_stdio_out = UniqueFd(m_endpoint.out_fd);
+  return attach(m_stdio_in.get(), m_stdio_out.get(), kind);
+}
+
+Result<std::byte*> StreamTransport::frame_for(std::size_t) {
+  return m_tx.data();
+}
+
 Result<std::span<std::byte>> StreamTransport::loan(std::size_t bytes) {
   if (auto ok = check_size(m_endpoint, bytes, "loan"); !ok) return std::unexpected(ok.error());
-  return std::span<std::byte>(m_tx).subspan(kHeader, bytes);
+  auto frame = frame_for(bytes);
+  if (!frame) return std::unexpected(frame.error());
+  m_frame = *frame;
+  return std::span<std::byte>(m_frame + kHeader, bytes);
 }
 
 Result<void> StreamTransport::send(std::size_t bytes) {
   if (auto ok = check_size(m_endpoint, bytes, "send"); !ok) return ok;
   StreamFrameHeader header{static_cast<std::uint32_t>(bytes), kStreamFrameMagic};
-  std::memcpy(m_tx.data(), &header, kHeader);
-  return m_io.write_all(std::span<const std::byte>(m_tx).first(kHeader + bytes));
+  std::memcpy(m_frame, &header, kHeader);
+  return m_io.write_all(std::span<const std::byte>(m_frame, kHeader + bytes));
 }
 
 Result<std::span<const std::byte>> StreamTransport::receive() {
