@@ -60,6 +60,7 @@ std::span<const TransportInfo> transports() {
       IPCBENCH_DRIVER(memfd_uds_driver),
       IPCBENCH_DRIVER(cma_driver),
       IPCBENCH_DRIVER(vmsplice_driver),
+      IPCBENCH_DRIVER(io_uring_driver),
   });
   return table;
 }

@@ -12,6 +12,19 @@ constexpr std::size_t kHeader = sizeof(StreamFrameHeader);
 constexpr std::size_t kReadAhead = 64 * 1024;
 }  // namespace
 
+Result<std::size_t> frame_payload(std::span<const std::byte> bytes, std::size_t max_message_bytes) {
+  StreamFrameHeader header;
+  std::memcpy(&header, bytes.data(), kHeader);
+  if (header.magic != kStreamFrameMagic) {
+    return fail(Errc::protocol, "stream out of step: bad frame magic");
+  }
+  if (header.length > max_message_bytes) {
+    return fail(Errc::message_too_large,
+                "incoming message of " + std::to_string(header.length) + " bytes");
+  }
+  return header.length;
+}
+
 StreamTransport::StreamTransport(const Endpoint& endpoint)
     : m_endpoint(endpoint),
       m_tx(kHeader + endpoint.max_message_bytes),
@@ -80,19 +93,13 @@ Result<std::span<const std::byte>> StreamTransport::receive() {
   for (;;) {
     std::size_t avail = m_end - m_begin;
     if (avail >= kHeader) {
-      StreamFrameHeader header;
-      std::memcpy(&header, m_rx.data() + m_begin, kHeader);
-      if (header.magic != kStreamFrameMagic) {
-        return fail(Errc::protocol, "stream out of step: bad frame magic");
-      }
-      if (header.length > m_endpoint.max_message_bytes) {
-        return fail(Errc::message_too_large,
-                    "incoming message of " + std::to_string(header.length) + " bytes");
-      }
-      std::size_t frame = kHeader + header.length;
+      auto length = frame_payload(std::span<const std::byte>(m_rx).subspan(m_begin, avail),
+                                  m_endpoint.max_message_bytes);
+      if (!length) return std::unexpected(length.error());
+      std::size_t frame = kHeader + *length;
       if (avail >= frame) {
         m_held = frame;
-        return std::span<const std::byte>(m_rx).subspan(m_begin + kHeader, header.length);
+        return std::span<const std::byte>(m_rx).subspan(m_begin + kHeader, *length);
       }
       if (m_begin + frame > m_rx.size()) {  // the rest would not fit behind it: move it down
         std::memmove(m_rx.data(), m_rx.data() + m_begin, avail);

@@ -19,6 +19,11 @@ struct StreamFrameHeader {
 inline constexpr std::uint32_t kStreamFrameMagic = 0x42435049;  // "IPCB"
 static_assert(sizeof(StreamFrameHeader) == 8);
 
+// The payload length the frame header at the front of `bytes` (at least its size) announces:
+// Errc::protocol when it is no header (the stream is out of step), Errc::message_too_large when it
+// announces more than `max_message_bytes`.
+Result<std::size_t> frame_payload(std::span<const std::byte> bytes, std::size_t max_message_bytes);
+
 // What a socket stream transport offers: any size up to 64 MiB, reliable, every wait mode
 // (FdIo), blocking natively.
 inline Capabilities stream_capabilities() {
