@@ -19,9 +19,10 @@
 //   fragment and says so, it never returns a corrupt message.
 // - A peer that exits or dies makes receive()/send() fail with Errc::peer_gone (or Errc::timeout
 //   after Endpoint::timeout at the latest): an error, never a hang.
-// - Every name a transport creates (files under Endpoint::dir, POSIX shm names starting with
-//   Endpoint::token) is removed by the process that created it when it is destroyed; the harness
-//   sweeps both after each cell as well, so a killed process leaves nothing behind either.
+// - Every name a transport creates (files under Endpoint::dir, POSIX shm and message queue names
+//   starting with Endpoint::token, System V queues marked with such a name: transports/
+//   sysv_queue.hpp) is removed when the endpoints are destroyed; the harness sweeps them after
+//   each cell as well, so a killed process leaves nothing behind either.
 // - Errors are values (Result<T>), never exceptions, on every call.
 #pragma once
 
