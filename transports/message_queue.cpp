@@ -33,6 +33,11 @@ QueueLimits QueueLimits::read(const char* dir, const char* message_file, const c
   return defaults;
 }
 
+std::string QueueLimits::describe(std::string_view queue_unit) const {
+  return "messages of up to " + std::to_string(message) + " B, " + std::to_string(queue) +
+         std::string(queue_unit) + " per queue (" + source + "), larger ones fragmented";
+}
+
 std::size_t QueueTransport::queue_message_bytes(const Endpoint& endpoint, std::size_t prefix,
                                                 std::size_t limit) {
   const std::size_t whole =

@@ -39,6 +39,9 @@ struct QueueLimits {
 
   static QueueLimits read(const char* dir, const char* message_file, const char* queue_file,
                           QueueLimits defaults);
+  // For `list`: "messages of up to 8192 B, 10<queue_unit> per queue (<source>), larger ones
+  // fragmented".
+  std::string describe(std::string_view queue_unit) const;
 };
 
 class QueueTransport : public Transport {

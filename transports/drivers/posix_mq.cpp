@@ -156,15 +156,11 @@ class PosixMqTransport final : public QueueTransport {
 };
 
 MachineFacts facts() {
-  const QueueLimits l = limits();
-  MachineFacts out;
-  out.description =
-      "POSIX message queue pair (mq_open), created 0600, names unlinked once both "
-      "are open; copies in and out; a dead peer is found by its pid; messages of "
-      "up to " +
-      std::to_string(l.message) + " B, " + std::to_string(l.queue) + " per queue (" + l.source +
-      "), larger ones fragmented";
-  return out;
+  return {.description =
+              "POSIX message queue pair (mq_open), created 0600, names unlinked once both are "
+              "open; copies in and out; a dead peer is found by its pid; " +
+              limits().describe(""),
+          .unavailable = {}};
 }
 
 }  // namespace

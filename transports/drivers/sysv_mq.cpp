@@ -213,14 +213,12 @@ class SysvMqTransport final : public QueueTransport {
 };
 
 MachineFacts facts() {
-  const QueueLimits l = limits();
-  MachineFacts out;
-  out.description =
-      "System V message queue pair (msgget, key hashed from the cell's name, 0600, removed after "
-      "the cell); copies in and out; a dead peer is found by its pid; messages of up to " +
-      std::to_string(l.message) + " B, " + std::to_string(l.queue) + " B per queue (" + l.source +
-      "), larger ones fragmented; block = msgrcv/msgsnd bounded by a timer signal";
-  return out;
+  return {.description =
+              "System V message queue pair (msgget, key hashed from the cell's name, 0600, removed "
+              "after the cell); copies in and out; a dead peer is found by its pid; block = "
+              "msgrcv/msgsnd bounded by a timer signal; " +
+              limits().describe(" B"),
+          .unavailable = {}};
 }
 
 }  // namespace
