@@ -19,9 +19,10 @@
 //   fragment and says so, it never returns a corrupt message.
 // - A peer that exits or dies makes receive()/send() fail with Errc::peer_gone (or Errc::timeout
 //   after Endpoint::timeout at the latest): an error, never a hang.
-// - Every name a transport creates (files under Endpoint::dir, POSIX shm names starting with
-//   Endpoint::token) is removed by the process that created it when it is destroyed; the harness
-//   sweeps both after each cell as well, so a killed process leaves nothing behind either.
+// - Every name a transport creates (files under Endpoint::dir, POSIX shm and message queue names
+//   starting with Endpoint::token, System V queues marked with such a name: transports/
+//   sysv_queue.hpp) is removed when the endpoints are destroyed; the harness sweeps them after
+//   each cell as well, so a killed process leaves nothing behind either.
 // - Errors are values (Result<T>), never exceptions, on every call.
 // - One producer, N consumers (the fanout scenario). A multicast transport
 //   (Capabilities::multicast) gives the producer one endpoint, made with Endpoint::peers = N, that
@@ -138,6 +139,14 @@ struct DaemonConfig {
   std::chrono::milliseconds timeout{10000};  // how long it may take to get ready
 };
 
+// What a driver learns about this machine when the registry is first read (TransportInfo::here).
+struct MachineFacts {
+  // When not empty, replaces TransportInfo::description: the limits in force here, say.
+  std::string description;
+  // Why it cannot run here (a permission, a setting); empty when it can.
+  std::string unavailable;
+};
+
 // One row of the registry (transports/registry.cpp).
 struct TransportInfo {
   std::string_view name;
@@ -148,7 +157,15 @@ struct TransportInfo {
   std::string_view unavailable = {};
   // Set when the transport needs a daemon running during its cells (see Daemon).
   Result<std::unique_ptr<Daemon>> (*start_daemon)(const DaemonConfig& config) = nullptr;
+  // Set when what the registry says depends on this machine (a kernel limit, a permission, a
+  // setting): called once, when the registry is first read; what it returns fills in
+  // `description` and `unavailable` (the latter only where the row leaves it empty).
+  MachineFacts (*here)() = nullptr;
 };
+
+// Errc::message_too_large when a message of `bytes` exceeds the largest the endpoint takes;
+// `call` names what was asked ("loan", "send").
+Result<void> check_size(const Endpoint& endpoint, std::size_t bytes, std::string_view call);
 
 // The usual factory: a transport made from the endpoint alone (`.make = make_transport<T>`).
 template <class T>
