@@ -52,6 +52,10 @@ class ServiceImpl {
   void announce_change();
 
   std::string publisher_segment(std::uint32_t slot, std::uint64_t generation) const;
+  std::string subscriber_fifo(std::uint32_t slot, std::uint64_t generation) const;
+  const std::atomic<std::uint64_t>& change_counter_word() const noexcept {
+    return m_header->change_counter;
+  }
   std::uint64_t change_counter() const noexcept {
     return m_header->change_counter.load(std::memory_order_acquire);
   }

@@ -187,6 +187,11 @@ std::string publisher_segment_name(std::string_view prefix, std::uint64_t hash, 
   return std::string(prefix) + "p_" + hex(hash, 16) + "_" + hex(slot, 2) + "_" + hex(generation, 1);
 }
 
+std::string subscriber_fifo_name(std::string_view prefix, std::uint64_t hash, std::uint32_t slot,
+                                 std::uint64_t generation) {
+  return std::string(prefix) + "w_" + hex(hash, 16) + "_" + hex(slot, 2) + "_" + hex(generation, 1);
+}
+
 std::optional<std::uint64_t> parse_service_segment_name(std::string_view prefix,
                                                         std::string_view name) {
   if (!name.starts_with(prefix)) return std::nullopt;
@@ -197,11 +202,12 @@ std::optional<std::uint64_t> parse_service_segment_name(std::string_view prefix,
   return hash;
 }
 
-std::optional<PublisherName> parse_publisher_segment_name(std::string_view prefix,
-                                                          std::string_view name) {
+namespace {
+std::optional<PublisherName> parse_port_name(std::string_view prefix, std::string_view kind,
+                                             std::string_view name) {
   if (!name.starts_with(prefix)) return std::nullopt;
   name.remove_prefix(prefix.size());
-  if (!name.starts_with("p_") || name.size() < 2 + 16 + 1 + 2 + 1 + 1) return std::nullopt;
+  if (!name.starts_with(kind) || name.size() < 2 + 16 + 1 + 2 + 1 + 1) return std::nullopt;
   name.remove_prefix(2);
   PublisherName result{};
   if (name[16] != '_' || !parse_hex(name.substr(0, 16), result.hash)) return std::nullopt;
@@ -211,6 +217,17 @@ std::optional<PublisherName> parse_publisher_segment_name(std::string_view prefi
   if (!parse_hex(name.substr(0, separator), result.slot)) return std::nullopt;
   if (!parse_hex(name.substr(separator + 1), result.generation)) return std::nullopt;
   return result;
+}
+
+}  // namespace
+
+std::optional<PublisherName> parse_publisher_segment_name(std::string_view prefix,
+                                                          std::string_view name) {
+  return parse_port_name(prefix, "p_", name);
+}
+std::optional<PublisherName> parse_subscriber_fifo_name(std::string_view prefix,
+                                                        std::string_view name) {
+  return parse_port_name(prefix, "w_", name);
 }
 
 }  // namespace zerocopy::detail

@@ -104,10 +104,17 @@ constexpr bool valid_port_word(std::uint64_t word, std::uint32_t max_nodes) {
 // A wake-up event: the waiter reads `seq`, registers in `waiters`, re-checks its condition and
 // sleeps on `seq`; the notifier changes its condition, then (after a seq_cst fence) bumps `seq`
 // and wakes only if `waiters` is non-zero. See subscriber.cpp for the ordering argument.
+//
+// Bit 31 of `waiters` (kFdArmed) says "the owner waits on its notification FIFO too": the first
+// notifier to find it set clears it (fetch_and, so one byte per arming) and writes a byte to the
+// FIFO. The owner re-arms only after it has drained the FIFO and found nothing to take, so a
+// notifier pays for the FIFO only when its owner is actually idle on it, and nothing when nobody
+// waits (waiters == 0, the same single load as without FIFOs).
 struct Event {
   std::atomic<std::uint32_t> seq;
   std::atomic<std::uint32_t> waiters;
 };
+inline constexpr std::uint32_t kFdArmed = 0x8000'0000u;
 
 struct alignas(kCacheLine) NodeSlot {
   std::atomic<std::uint64_t> word;
@@ -295,6 +302,9 @@ std::uint64_t hash_name(std::string_view name) noexcept;
 std::string service_segment_name(std::string_view prefix, std::uint64_t hash);
 std::string publisher_segment_name(std::string_view prefix, std::uint64_t hash, std::uint32_t slot,
                                    std::uint64_t generation);
+// A subscriber's notification FIFO (see Event).
+std::string subscriber_fifo_name(std::string_view prefix, std::uint64_t hash, std::uint32_t slot,
+                                 std::uint64_t generation);
 // Parses a publisher segment name under `prefix`.
 struct PublisherName {
   std::uint64_t hash;
@@ -303,6 +313,9 @@ struct PublisherName {
 };
 std::optional<PublisherName> parse_publisher_segment_name(std::string_view prefix,
                                                           std::string_view name);
+// The same for a subscriber FIFO's name ("w_" for "p_").
+std::optional<PublisherName> parse_subscriber_fifo_name(std::string_view prefix,
+                                                        std::string_view name);
 std::optional<std::uint64_t> parse_service_segment_name(std::string_view prefix,
                                                         std::string_view name);
 

@@ -19,6 +19,7 @@
 #include <bit>
 #include <cstring>
 #include <new>
+#include <utility>
 #include <vector>
 
 #include "internal.hpp"
@@ -41,6 +42,8 @@ class PublisherPort {
         m_safe_overflow(m_service->options().overflow == Overflow::safe_overflow) {}
 
   ~PublisherPort() {
+    for (Channel& channel : m_channels)
+      close_fifo(channel);
     if (m_active) m_service->release_publisher(m_slot, m_generation);
   }
 
@@ -161,6 +164,20 @@ class PublisherPort {
     return m_connected.size();
   }
 
+  bool wait_for_subscribers(std::size_t count, std::chrono::nanoseconds timeout) noexcept {
+    const std::int64_t deadline = monotonic_ns() + std::max<std::int64_t>(timeout.count(), 0);
+    for (;;) {
+      // Read before looking: a change after this read makes the futex wait return at once.
+      auto seen = static_cast<std::uint32_t>(m_service->change_counter());
+      if (update_connections() >= count) return true;
+      if (m_broken) return false;
+      std::int64_t remaining = deadline - monotonic_ns();
+      if (remaining <= 0) return false;
+      futex_wait_low32(&m_service->change_counter_word(), seen,
+                       std::chrono::nanoseconds(remaining));
+    }
+  }
+
   std::uint32_t chunks_in_use() noexcept {
     reclaim();
     return m_config.num_chunks - static_cast<std::uint32_t>(m_free.size());
@@ -203,8 +220,32 @@ class PublisherPort {
     std::uint64_t generation = 0;  // the subscriber's generation
     bool connected = false;
     bool remote = false;                   // the subscriber is in another process
+    int fifo = -1;                         // the subscriber's notification FIFO, once used
     std::vector<std::uint64_t> in_flight;  // bit per chunk
   };
+
+  void close_fifo(Channel& channel) noexcept {
+    if (channel.fifo >= 0) ::close(std::exchange(channel.fifo, -1));
+  }
+
+  // The subscriber of `channel` sleeps on its futex, or waits on its notification FIFO (see
+  // Event): wake it. `waiters` is the value read after the fence.
+  void wake(Channel& channel, std::uint32_t waiters) noexcept {
+    Event& event = *channel.subscriber_event;
+    if ((waiters & ~kFdArmed) != 0) {
+      event.seq.fetch_add(1, std::memory_order_release);
+      futex_wake_all(&event.seq);
+    }
+    // One byte per arming, whichever publisher finds the bit first.
+    if ((waiters & kFdArmed) != 0 &&
+        (event.waiters.fetch_and(~kFdArmed, std::memory_order_acq_rel) & kFdArmed) != 0) {
+      if (channel.fifo < 0) {
+        auto slot = static_cast<std::uint32_t>(&channel - m_channels.data());
+        channel.fifo = fifo_open_writer(m_service->subscriber_fifo(slot, channel.generation));
+      }
+      if (channel.fifo >= 0) fifo_poke(channel.fifo);
+    }
+  }
 
   void unref(std::uint32_t index) noexcept {
     if (--m_refcount[index] == 0) m_free.push_back(index);
@@ -300,11 +341,10 @@ class PublisherPort {
   void notify_subscribers() noexcept {
     std::atomic_thread_fence(std::memory_order_seq_cst);
     for (std::uint32_t c : m_connected) {
-      Event* event = m_channels[c].subscriber_event;
-      if (event->waiters.load(std::memory_order_relaxed) != 0) {
-        event->seq.fetch_add(1, std::memory_order_release);
-        futex_wake_all(&event->seq);
-      }
+      std::uint32_t waiters =
+          m_channels[c].subscriber_event->waiters.load(std::memory_order_relaxed);
+      if (waiters != 0) [[unlikely]]
+        wake(m_channels[c], waiters);
     }
   }
 
@@ -342,12 +382,17 @@ class PublisherPort {
       ++m_refcount[entry.index];
     }
     channel.control->connected_generation.store(generation, std::memory_order_release);
+    std::atomic_thread_fence(std::memory_order_seq_cst);
     Event& event = *channel.subscriber_event;
+    // Unconditionally: a subscriber that is about to sleep reads seq before its re-check.
     event.seq.fetch_add(1, std::memory_order_release);
     futex_wake_all(&event.seq);
+    std::uint32_t waiters = event.waiters.load(std::memory_order_relaxed);
+    if ((waiters & kFdArmed) != 0) wake(channel, kFdArmed);
   }
 
   void disconnect(Channel& channel) noexcept {
+    close_fifo(channel);
     channel.control->connected_generation.store(0, std::memory_order_release);
     for (std::uint32_t w = 0; w < channel.in_flight.size(); ++w) {
       std::uint64_t bits = channel.in_flight[w];
@@ -606,6 +651,10 @@ void publisher_return_loan(PublisherPort* port, std::uint32_t index) noexcept {
 }
 std::size_t publisher_update_connections(PublisherPort* port) noexcept {
   return port->update_connections();
+}
+bool publisher_wait_for_subscribers(PublisherPort* port, std::size_t count,
+                                    std::chrono::nanoseconds timeout) noexcept {
+  return port->wait_for_subscribers(count, timeout);
 }
 std::size_t publisher_max_elements(const PublisherPort* port) noexcept {
   return port->max_elements();

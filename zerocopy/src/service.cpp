@@ -299,10 +299,14 @@ void ServiceImpl::free_node(std::uint32_t index, std::size_t* removed_segments) 
   for (std::uint32_t s = 0; s < m_config.max_subscribers; ++s) {
     std::uint64_t word = m_subscribers[s].word.load(std::memory_order_acquire);
     if (slot_state(word) == kFree || port_word_node(word) != index) continue;
-    if (m_subscribers[s].word.compare_exchange_strong(
-            word, port_word(kFree, 0, port_word_generation(word)), std::memory_order_acq_rel,
-            std::memory_order_relaxed)) {
+    std::uint64_t generation = port_word_generation(word);
+    if (m_subscribers[s].word.compare_exchange_strong(word, port_word(kFree, 0, generation),
+                                                      std::memory_order_acq_rel,
+                                                      std::memory_order_relaxed)) {
       changed = true;
+      if (shm_remove(subscriber_fifo(s, generation)) == 0 && removed_segments) {
+        ++*removed_segments;
+      }
     }
   }
   if (changed) announce_change();
@@ -428,15 +432,30 @@ void ServiceImpl::announce_change() {
   std::atomic_thread_fence(std::memory_order_seq_cst);
   for (std::uint32_t s = 0; s < m_config.max_subscribers; ++s) {
     Event& event = m_subscribers[s].event;
-    if (event.waiters.load(std::memory_order_relaxed) != 0) {
+    std::uint32_t waiters = event.waiters.load(std::memory_order_relaxed);
+    if ((waiters & ~kFdArmed) != 0) {
       event.seq.fetch_add(1, std::memory_order_release);
       futex_wake_all(&event.seq);
     }
+    if ((waiters & kFdArmed) != 0 &&
+        (event.waiters.fetch_and(~kFdArmed, std::memory_order_acq_rel) & kFdArmed) != 0) {
+      std::uint64_t word = m_subscribers[s].word.load(std::memory_order_acquire);
+      if (int fd = fifo_open_writer(subscriber_fifo(s, port_word_generation(word))); fd >= 0) {
+        fifo_poke(fd);
+        ::close(fd);
+      }
+    }
   }
+  // Publisher::wait_for_subscribers sleeps on the counter.
+  futex_wake_all_low32(&m_header->change_counter);
 }
 
 std::string ServiceImpl::publisher_segment(std::uint32_t slot, std::uint64_t generation) const {
   return publisher_segment_name(m_node->config.prefix, m_config.name_hash, slot, generation);
+}
+
+std::string ServiceImpl::subscriber_fifo(std::uint32_t slot, std::uint64_t generation) const {
+  return subscriber_fifo_name(m_node->config.prefix, m_config.name_hash, slot, generation);
 }
 
 std::uint32_t ServiceImpl::count_active_publishers() const {

@@ -16,6 +16,7 @@
 
 #include "internal.hpp"
 
+#include <unistd.h>
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
@@ -131,6 +132,11 @@ class SubscriberPort {
   explicit SubscriberPort(std::shared_ptr<ServiceImpl> service) : m_service(std::move(service)) {}
   ~SubscriberPort() {
     m_connections.clear();
+    if (m_fifo >= 0) {
+      m_event->waiters.fetch_and(~kFdArmed, std::memory_order_relaxed);
+      ::close(m_fifo);
+      shm_remove(m_service->subscriber_fifo(m_slot, m_generation));
+    }
     if (m_active) m_service->release_subscriber(m_slot, m_generation);
   }
 
@@ -149,6 +155,8 @@ class SubscriberPort {
     m_generation = slot->second;
     m_active = true;
     m_event = &m_service->subscriber_slots()[m_slot].event;
+    // A bit a departed subscriber of this slot may have left: ours now, and not armed.
+    m_event->waiters.fetch_and(~kFdArmed, std::memory_order_relaxed);
     m_max_borrowed = m_service->options().subscriber_max_borrowed_samples;
     m_connections.reserve(m_service->options().max_publishers);
     m_refused.assign(m_service->options().max_publishers, 0);
@@ -194,6 +202,7 @@ class SubscriberPort {
       sweep |= connection.closing;
     }
     if (sweep) sweep_connections();
+    if (m_fifo >= 0) rearm_fifo();
     // Nothing to take: the slow path. Now and then check that nothing in shared memory went bad
     // (a corrupted publisher segment reads as "empty" forever, which must not pass for silence).
     if (++m_empty_polls >= kCheckEvery) {
@@ -305,6 +314,23 @@ class SubscriberPort {
   // What the last corrupted error was about.
   std::string corruption() const { return m_corruption; }
 
+  // The notification FIFO (created on first use): readable whenever receive() may return a
+  // sample or an error, or a publisher connected or left. See Event.
+  Expected<int, SysError> notification_fd() noexcept {
+    if (m_fifo < 0) {
+      auto fifo = fifo_create(m_service->subscriber_fifo(m_slot, m_generation));
+      if (!fifo && fifo.error().err == EEXIST) {
+        // Left by a dead subscriber of an earlier incarnation of the service: not in use.
+        shm_remove(m_service->subscriber_fifo(m_slot, m_generation));
+        fifo = fifo_create(m_service->subscriber_fifo(m_slot, m_generation));
+      }
+      if (!fifo) return fifo;
+      m_fifo = *fifo;
+      rearm_fifo();
+    }
+    return m_fifo;
+  }
+
   void retain() noexcept { ++m_refs; }
   void drop() noexcept {
     if (--m_refs == 0) delete this;
@@ -322,6 +348,24 @@ class SubscriberPort {
     bool closing = false;  // the publisher left: drain, then drop
     bool broken = false;   // the publisher's segment handed out garbage
   };
+
+  // Called when receive() found nothing. While the armed bit is set no publisher has written to
+  // the FIFO since it was armed: nothing to do (one load). Else a publisher cleared it and wrote
+  // a byte, which the caller has seen: drain the FIFO, arm again, and look once more (a sample
+  // queued before the arming was seen by nobody), poking our own FIFO if one is there.
+  void rearm_fifo() noexcept {
+    if ((m_event->waiters.load(std::memory_order_relaxed) & kFdArmed) != 0) return;
+    fifo_drain(m_fifo);
+    m_event->waiters.fetch_or(kFdArmed, std::memory_order_seq_cst);
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    if (m_broken || m_report_pending || has_samples()) fire_own_fifo();
+  }
+  // As a publisher would: disarm, then the byte (so that the next empty receive drains it).
+  void fire_own_fifo() noexcept {
+    if ((m_event->waiters.fetch_and(~kFdArmed, std::memory_order_acq_rel) & kFdArmed) != 0) {
+      fifo_poke(m_fifo);
+    }
+  }
 
   // The service segment failed its checks: nothing of it can be trusted any more.
   void break_port(const std::string& why) {
@@ -420,6 +464,7 @@ class SubscriberPort {
   std::vector<std::unique_ptr<Connection>> m_connections;
   std::vector<std::uint64_t> m_refused;  // per publisher slot: a generation that failed, or 0
   std::string m_corruption;
+  int m_fifo = -1;  // the notification FIFO, once asked for
 };
 
 Expected<SubscriberPort*, Error<SubscriberCreateError>> create_subscriber(
@@ -460,6 +505,11 @@ bool subscriber_check(SubscriberPort* port) noexcept {
 }
 std::string subscriber_corruption(const SubscriberPort* port) {
   return port->corruption();
+}
+Expected<int, Error<WaitSetError>> subscriber_notification_fd(SubscriberPort* port) {
+  auto fd = port->notification_fd();
+  if (!fd) return unexpected(Error<WaitSetError>{WaitSetError::system, fd.error().what});
+  return *fd;
 }
 
 }  // namespace zerocopy::detail

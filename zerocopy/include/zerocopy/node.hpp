@@ -98,6 +98,8 @@ class ServiceBuilderPubSub {
   detail::ServiceRequest m_request;
 };
 
+class ServiceBuilderEvent;
+
 class ServiceBuilder {
  public:
   // T is the payload: one value of T, or T[] for slices of dynamic length.
@@ -105,6 +107,8 @@ class ServiceBuilder {
   ServiceBuilderPubSub<T> publish_subscribe() const {
     return ServiceBuilderPubSub<T>(m_node, m_name);
   }
+  // An event service: notifiers and listeners of event ids, no payload (event.hpp).
+  ServiceBuilderEvent event() const;
 
  private:
   ServiceBuilder(std::shared_ptr<detail::NodeState> node, std::string_view name)
@@ -160,3 +164,5 @@ bool is_valid_service_name(std::string_view name) noexcept;
 bool is_valid_prefix(std::string_view prefix) noexcept;
 
 }  // namespace zerocopy
+
+#include "zerocopy/event.hpp"  // ServiceBuilder::event()

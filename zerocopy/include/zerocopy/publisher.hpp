@@ -13,6 +13,7 @@
 #pragma once
 
 #include <algorithm>
+#include <chrono>
 #include <cstddef>
 #include <cstring>
 #include <new>
@@ -210,6 +211,12 @@ class Publisher {
   // Returns 0 also when the service's segment fails its checks (send() and check_integrity()
   // then report corrupted).
   std::size_t update_connections() noexcept { return detail::publisher_update_connections(m_port); }
+  // Waits until at least `count` subscribers are connected (connecting them, with their
+  // history), or `timeout` passes: true when they are. Sleeps on the service's change counter (a
+  // futex every port's arrival wakes), no polling. False at once if the service is corrupted.
+  bool wait_for_subscribers(std::size_t count, std::chrono::nanoseconds timeout) noexcept {
+    return detail::publisher_wait_for_subscribers(m_port, count, timeout);
+  }
   // Checks now, rather than when the periodic check comes (every 16384th send, and every 10 ms
   // of a backpressure wait), the service's segment (header, checksum, every slot word) and this
   // publisher's own (header, checksum, every connected queue's positions). A slow path.

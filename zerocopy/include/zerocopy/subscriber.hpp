@@ -128,6 +128,17 @@ class Subscriber {
     if (!detail::subscriber_check(m_port)) return unexpected(ReceiveError::corrupted);
     return {};
   }
+  // A descriptor for poll/epoll/asio/libuv loops (WaitSet uses it): readable whenever receive()
+  // may have a sample or an error for you, or a publisher connected or left. Level-triggered:
+  // it stays readable until receive() has returned nothing once; reads of it are the library's
+  // (do not read it yourself). Made on the first call (a FIFO in /dev/shm, removed with the
+  // subscriber) and owned by the subscriber. Costs: publishers write to it only while this
+  // subscriber is idle on it (one byte per wake-up, whichever publisher comes first); a
+  // receive() that finds nothing costs one more load, plus a read when the descriptor had fired.
+  // Without a descriptor nothing changes on any path.
+  Expected<int, Error<WaitSetError>> notification_fd() {
+    return detail::subscriber_notification_fd(m_port);
+  }
   // What the last ReceiveError::corrupted (or failed check) found, e.g. "publisher segment
   // zc_p_..._00_1: its static configuration changed after it was mapped and fails its checksum";
   // empty if nothing.

@@ -3,6 +3,7 @@
 
 #include "zerocopy/config.hpp"
 #include "zerocopy/error.hpp"
+#include "zerocopy/event.hpp"
 #include "zerocopy/expected.hpp"
 #include "zerocopy/node.hpp"
 #include "zerocopy/publisher.hpp"
@@ -10,3 +11,4 @@
 #include "zerocopy/subscriber.hpp"
 #include "zerocopy/type_name.hpp"
 #include "zerocopy/version.hpp"
+#include "zerocopy/waitset.hpp"

@@ -75,6 +75,8 @@ Expected<std::size_t, SendError> publisher_send(PublisherPort* port, std::uint32
                                                 std::size_t bytes) noexcept;
 void publisher_return_loan(PublisherPort* port, std::uint32_t index) noexcept;
 std::size_t publisher_update_connections(PublisherPort* port) noexcept;
+bool publisher_wait_for_subscribers(PublisherPort* port, std::size_t count,
+                                    std::chrono::nanoseconds timeout) noexcept;
 std::size_t publisher_max_elements(const PublisherPort* port) noexcept;
 std::uint32_t publisher_chunks_total(const PublisherPort* port) noexcept;
 std::uint32_t publisher_chunks_in_use(PublisherPort* port) noexcept;
@@ -100,5 +102,6 @@ WaitResult subscriber_wait(SubscriberPort* port, std::chrono::nanoseconds timeou
 std::size_t subscriber_update_connections(SubscriberPort* port) noexcept;
 bool subscriber_check(SubscriberPort* port) noexcept;
 std::string subscriber_corruption(const SubscriberPort* port);
+Expected<int, Error<WaitSetError>> subscriber_notification_fd(SubscriberPort* port);
 
 }  // namespace zerocopy::detail
