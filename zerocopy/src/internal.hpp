@@ -66,6 +66,7 @@ class ServiceImpl {
   const std::string& name() const { return m_name; }
   std::uint64_t hash() const { return m_config.name_hash; }
   PublisherSlot* publisher_slots() const { return m_publishers; }
+  const NodeSlot* node_slots() const { return m_nodes; }
   SubscriberSlot* subscriber_slots() const { return m_subscribers; }
   // The pid registered for node `index` (0 when out of range or free).
   std::uint32_t node_pid(std::uint32_t index) const {

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "zerocopy/config.hpp"
+#include "zerocopy/discovery.hpp"
 #include "zerocopy/error.hpp"
 #include "zerocopy/event.hpp"
 #include "zerocopy/expected.hpp"
