@@ -58,6 +58,9 @@ ServiceInfo describe(detail::ServiceImpl& service) {
   info.type_alignment = config.type_alignment;
   info.is_slice = config.is_slice == 1;
   info.is_event = info.type_name == "zerocopy::EventId";
+  info.user_header_type.assign(config.user_header_type, config.user_header_type_length);
+  info.user_header_size = config.user_header_size;
+  info.user_header_alignment = config.user_header_alignment;
   info.options = service.options();
   info.publishers = ports(service, service.publisher_slots(), config.max_publishers);
   info.subscribers = ports(service, service.subscriber_slots(), config.max_subscribers);

@@ -148,6 +148,12 @@ class SubscriberConnection {
   bool empty() const noexcept { return m_submission.empty(); }
   const PublisherConfig& config() const noexcept { return m_config; }
   std::size_t chunks_offset() const noexcept { return m_config.chunks_offset; }
+  // The header entry of chunk `index` (< num_chunks: receive() checked it).
+  const std::byte* header(std::uint32_t index) const noexcept {
+    return m_headers + std::uint64_t{index} * m_config.header_stride;
+  }
+  // Samples the publisher took back from our queue to make room.
+  std::uint64_t lost() const noexcept { return m_control->lost.load(std::memory_order_relaxed); }
   // The slow-path check: the header's state and static configuration (against the copy validated
   // by attach) and this channel's mutable words: connected_generation names no later subscriber
   // than `generation` (exactly it once `connected`); once connected, the submission head is where
@@ -165,6 +171,7 @@ class SubscriberConnection {
   IndexQueue m_submission;
   IndexQueue m_completion;
   const std::byte* m_chunks = nullptr;
+  const std::byte* m_headers = nullptr;
   std::uint64_t m_taken = 0;  // entries popped from the submission queue
   std::uint64_t m_completion_tail = 0;
   std::uint64_t m_completion_head_cache = 0;

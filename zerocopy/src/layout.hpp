@@ -153,6 +153,12 @@ struct ServiceConfig {
   std::uint32_t max_subscribers;
   std::uint32_t max_nodes;
   std::uint32_t overflow;  // 0 safe overflow, 1 backpressure
+  // The optional user header of every sample (0 bytes: none).
+  std::uint32_t user_header_size;
+  std::uint32_t user_header_alignment;
+  std::uint32_t user_header_type_length;
+  std::uint32_t reserved;  // 0
+  char user_header_type[kMaxTypeNameLength + 1];
   std::uint64_t checksum;  // config_checksum of every byte above
 };
 // No padding: the checksum covers every byte, and a copy compares equal byte for byte.
@@ -232,6 +238,10 @@ struct PublisherConfig {
   std::uint64_t chunk_stride;
   std::uint64_t channel_stride;
   std::uint64_t channels_offset;
+  std::uint64_t headers_offset;  // page-aligned: ChunkHeader + user header, one per chunk
+  std::uint64_t header_stride;
+  std::uint32_t user_header_size;
+  std::uint32_t user_header_alignment;
   std::uint64_t chunks_offset;
   std::uint64_t total_size;
   std::uint64_t checksum;  // config_checksum of every byte above
@@ -255,6 +265,9 @@ struct PublisherHeader {
 // writes), each starting on its own cache line.
 struct ChannelControl {
   alignas(kCacheLine) std::atomic<std::uint64_t> connected_generation;
+  // Samples the publisher took back from this queue to make room (safe overflow), since it
+  // connected this subscriber. Publisher writes; the subscriber reads when asked.
+  std::atomic<std::uint64_t> lost;
   alignas(kCacheLine) std::atomic<std::uint64_t> submission_head;
   alignas(kCacheLine) std::atomic<std::uint64_t> completion_head;
   alignas(kCacheLine) Event space;
@@ -269,6 +282,20 @@ static_assert(offsetof(ChannelControl, space) - offsetof(ChannelControl, complet
 static_assert(sizeof(ChannelControl) == 4 * kCacheLine);
 static_assert(sizeof(PublisherHeader) % kCacheLine == 0);
 
+// The metadata of a chunk, in the publisher segment's header array (not in the chunk: a
+// subscriber that does not ask for it never reads its cache line). Written by the publisher
+// before the queue entry that hands the chunk out (release), read after it (acquire).
+struct ChunkHeader {
+  std::uint64_t sequence;        // 1, 2, ... per publisher, in the order sent
+  std::int64_t publish_time_ns;  // steady clock at send; 0 unless the publisher records it
+};
+inline constexpr std::uint32_t kMaxUserHeaderSize = 65536;
+inline constexpr std::uint32_t kMaxUserHeaderAlignment = 64;
+// Where the user header starts inside a chunk's header entry.
+constexpr std::uint64_t user_header_offset(std::uint32_t alignment) {
+  return round_up(sizeof(ChunkHeader), alignment);
+}
+
 struct PublisherParams {
   std::uint64_t service_hash;
   std::uint64_t generation;
@@ -280,6 +307,8 @@ struct PublisherParams {
   std::uint64_t payload_alignment;
   bool safe_overflow;
   bool publisher_may_block;
+  std::uint32_t user_header_size = 0;
+  std::uint32_t user_header_alignment = 1;  // a power of two <= 64 (1 when there is none)
 };
 
 // The canonical layout for `params`; nullopt if a parameter is out of range. total_size may

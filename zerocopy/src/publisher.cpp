@@ -83,6 +83,10 @@ class PublisherPort {
         return unexpected(room == Room::timeout ? SendError::timeout : SendError::corrupted);
       }
     }
+    // The chunk's metadata, published by the queue entries' release stores below.
+    ChunkHeader& header = *chunk_header(index);
+    header.sequence = ++m_sequence;
+    header.publish_time_ns = m_request.timestamps ? monotonic_ns() : 0;
     QueueEntry entry{index, static_cast<std::uint32_t>(bytes)};
     // For a subscriber in another process, a small payload's lines go to the shared cache before
     // the entry that announces them, so it fetches both from there at once instead of snooping
@@ -103,6 +107,7 @@ class PublisherPort {
         // queue has room: wait_for_room saw it, and only we fill it.)
         if (auto evicted = channel.submission.steal_oldest(channel.tail)) {
           take_back(channel, evicted->index);
+          channel.control->lost.fetch_add(1, std::memory_order_relaxed);
         }
         if (channel.submission.full(channel.tail, channel.head_cache)) continue;
       }
@@ -202,6 +207,14 @@ class PublisherPort {
   }
   std::string corruption() const { return m_corruption; }
   std::size_t max_elements() const noexcept { return m_request.max_elements; }
+  PublisherId id() const noexcept { return {m_slot, m_generation}; }
+  void* user_header(std::uint32_t index, std::size_t size, std::size_t alignment) noexcept {
+    if (size != m_config.user_header_size || alignment != m_config.user_header_alignment) {
+      return nullptr;
+    }
+    return reinterpret_cast<std::byte*>(chunk_header(index)) +
+           user_header_offset(m_config.user_header_alignment);
+  }
 
   void retain() noexcept { ++m_refs; }
   void drop() noexcept {
@@ -245,6 +258,11 @@ class PublisherPort {
       }
       if (channel.fifo >= 0) fifo_poke(channel.fifo);
     }
+  }
+
+  ChunkHeader* chunk_header(std::uint32_t index) noexcept {
+    return reinterpret_cast<ChunkHeader*>(m_headers +
+                                          std::uint64_t{index} * m_config.header_stride);
   }
 
   void unref(std::uint32_t index) noexcept {
@@ -369,6 +387,7 @@ class PublisherPort {
     channel.head_cache = 0;
     channel.taken = 0;
     std::fill(channel.in_flight.begin(), channel.in_flight.end(), 0);
+    channel.control->lost.store(0, std::memory_order_relaxed);
     channel.generation = generation;
     channel.connected = true;
     channel.subscriber_event = &m_service->subscriber_slots()[slot].event;
@@ -421,7 +440,9 @@ class PublisherPort {
   std::shared_ptr<Mapping> m_mapping;
   PublisherConfig m_config{};
   std::byte* m_chunks = nullptr;
-  std::uint32_t m_refs = 1;  // the handle + one per loan
+  std::byte* m_headers = nullptr;  // ChunkHeader + user header per chunk
+  std::uint64_t m_sequence = 0;    // samples sent
+  std::uint32_t m_refs = 1;        // the handle + one per loan
   std::uint32_t m_loans = 0;
   std::vector<std::uint32_t> m_free;  // LIFO: the chunk used last is reused first (warm)
   std::vector<std::uint32_t> m_refcount;
@@ -491,6 +512,8 @@ Expected<void, Error<PublisherCreateError>> PublisherPort::init() {
   params.safe_overflow = m_safe_overflow;
   params.publisher_may_block =
       !m_safe_overflow && m_request.backpressure_wait == BackpressureWait::block;
+  params.user_header_size = service.user_header_size;
+  params.user_header_alignment = service.user_header_alignment;
   auto layout = publisher_layout(params);
   if (!layout)
     return fail(PublisherCreateError::invalid_options, "the pool's sizes are out of range");
@@ -547,6 +570,7 @@ Expected<void, Error<PublisherCreateError>> PublisherPort::init() {
     channel.in_flight.assign((m_config.num_chunks + 63) / 64, 0);
   }
   m_chunks = base + m_config.chunks_offset;
+  m_headers = base + m_config.headers_offset;
   m_refcount.assign(m_config.num_chunks, 0);
   m_free.reserve(m_config.num_chunks);
   for (std::uint32_t i = m_config.num_chunks; i-- > 0;)
@@ -667,6 +691,13 @@ std::uint32_t publisher_chunks_in_use(PublisherPort* port) noexcept {
 }
 bool publisher_check(PublisherPort* port) noexcept {
   return port->check();
+}
+PublisherId publisher_id(const PublisherPort* port) noexcept {
+  return port->id();
+}
+void* publisher_user_header(PublisherPort* port, std::uint32_t index, std::size_t size,
+                            std::size_t alignment) noexcept {
+  return port->user_header(index, size, alignment);
 }
 std::string publisher_corruption(const PublisherPort* port) {
   return port->corruption();

@@ -111,6 +111,12 @@ Expected<std::shared_ptr<Mapping>, SysError> create_service_segment(const NodeSt
   config.max_subscribers = options.max_subscribers;
   config.max_nodes = options.max_nodes;
   config.overflow = options.overflow == Overflow::backpressure ? 1 : 0;
+  config.user_header_size = static_cast<std::uint32_t>(request.payload.user_header_size);
+  config.user_header_alignment = static_cast<std::uint32_t>(request.payload.user_header_alignment);
+  config.user_header_type_length =
+      static_cast<std::uint32_t>(request.payload.user_header_type.size());
+  std::memcpy(config.user_header_type, request.payload.user_header_type.data(),
+              request.payload.user_header_type.size());
   config.checksum = checksum_of(config);
   // Publishes everything above to openers (their acquire load of state).
   header->state.store(kStateReady, std::memory_order_release);
@@ -544,6 +550,23 @@ std::optional<Error<ServiceError>> check_compatible(const ServiceImpl& service,
             describe_payload(request.payload.type_name, request.payload.size,
                              request.payload.alignment));
   }
+  std::string_view existing_header(config.user_header_type, config.user_header_type_length);
+  if (existing_header != request.payload.user_header_type ||
+      config.user_header_size != request.payload.user_header_size ||
+      config.user_header_alignment != request.payload.user_header_alignment) {
+    auto describe_header = [](std::string_view type, std::uint64_t size, std::uint64_t alignment) {
+      return type.empty() ? std::string("no user header")
+                          : "user header " + describe_payload(type, size, alignment);
+    };
+    return service_error(
+        ServiceError::incompatible_type,
+        "service '" + request.name + "' has " +
+            describe_header(existing_header, config.user_header_size,
+                            config.user_header_alignment) +
+            ", requested " +
+            describe_header(request.payload.user_header_type, request.payload.user_header_size,
+                            request.payload.user_header_alignment));
+  }
   const ServiceOptions& options = service.options();
   auto too_small = [&](const char* what, std::uint32_t have,
                        std::uint32_t want) -> std::optional<Error<ServiceError>> {
@@ -602,6 +625,18 @@ Expected<std::shared_ptr<ServiceImpl>, Error<ServiceError>> open_service(
         service_error(ServiceError::invalid_options,
                       "unsupported payload " +
                           describe_payload(payload.type_name, payload.size, payload.alignment)));
+  }
+  if (payload.user_header_type.size() > kMaxTypeNameLength ||
+      payload.user_header_size > kMaxUserHeaderSize || payload.user_header_alignment == 0 ||
+      payload.user_header_alignment > kMaxUserHeaderAlignment ||
+      (payload.user_header_alignment & (payload.user_header_alignment - 1)) != 0 ||
+      payload.user_header_type.empty() != (payload.user_header_size == 0)) {
+    return unexpected(
+        service_error(ServiceError::invalid_options,
+                      "unsupported user header " +
+                          describe_payload(payload.user_header_type, payload.user_header_size,
+                                           payload.user_header_alignment) +
+                          ": at most 65536 bytes, aligned to at most 64"));
   }
   auto options = options_for_create(request);
   if (!options) return unexpected(std::move(options).error());

@@ -57,6 +57,7 @@ std::optional<SubscriberConnection> SubscriberConnection::attach(std::byte* base
                      at + completion_slots_offset(config.submission_capacity)),
                  config.completion_capacity);
   connection.m_chunks = base + config.chunks_offset;
+  connection.m_headers = base + config.headers_offset;
   return connection;
 }
 
@@ -314,6 +315,35 @@ class SubscriberPort {
   // What the last corrupted error was about.
   std::string corruption() const { return m_corruption; }
 
+  SampleHeader sample_header(const void* connection_ptr, std::uint32_t index) const noexcept {
+    const auto& connection = *static_cast<const Connection*>(connection_ptr);
+    ChunkHeader header;
+    std::memcpy(&header, connection.link.header(index), sizeof header);
+    return {{connection.slot, connection.generation}, header.sequence, header.publish_time_ns};
+  }
+  const void* user_header(const void* connection_ptr, std::uint32_t index, std::size_t size,
+                          std::size_t alignment) const noexcept {
+    const auto& connection = *static_cast<const Connection*>(connection_ptr);
+    const PublisherConfig& config = connection.link.config();
+    if (size != config.user_header_size || alignment != config.user_header_alignment) {
+      return nullptr;
+    }
+    return connection.link.header(index) + user_header_offset(config.user_header_alignment);
+  }
+  std::uint64_t lost_samples() noexcept {
+    if (m_service->change_counter() != m_seen_change) update_connections();
+    std::uint64_t lost = m_lost_departed;
+    for (auto& connection : m_connections) {
+      if (connection->broken) continue;
+      if (connection->pending) {
+        if (!connection->link.ready(m_generation)) continue;
+        connection->pending = false;
+      }
+      lost += connection->link.lost();
+    }
+    return lost;
+  }
+
   // The notification FIFO (created on first use): readable whenever receive() may return a
   // sample or an error, or a publisher connected or left. See Event.
   Expected<int, SysError> notification_fd() noexcept {
@@ -419,16 +449,18 @@ class SubscriberPort {
                       config.max_payload_bytes % service.type_size == 0 &&
                       config.payload_alignment == service.type_alignment &&
                       config.submission_capacity == next_pow2(service.subscriber_max_buffer_size) &&
-                      (config.safe_overflow == 1) == (service.overflow == 0);
+                      (config.safe_overflow == 1) == (service.overflow == 0) &&
+                      config.user_header_size == service.user_header_size &&
+                      config.user_header_alignment == service.user_header_alignment;
     if (!consistent) {
       note_refused(slot, generation, name,
                    "its configuration does not match the service's or its name");
       return;
     }
     if (opened->fresh) {
-      // Only the publisher writes payloads: map them read-only here.
-      opened->mapping->protect_read_only(config.chunks_offset,
-                                         config.total_size - config.chunks_offset);
+      // Only the publisher writes headers and payloads: map them read-only here.
+      opened->mapping->protect_read_only(config.headers_offset,
+                                         config.total_size - config.headers_offset);
     }
     auto connection = std::make_unique<Connection>();
     connection->link = *link;
@@ -441,9 +473,13 @@ class SubscriberPort {
 
   void sweep_connections() noexcept {
     std::erase_if(m_connections, [this](const std::unique_ptr<Connection>& connection) {
-      return connection->closing && connection->borrowed == 0 &&
-             (connection->broken || !connection->link.ready(m_generation) ||
-              connection->link.empty());
+      bool gone =
+          connection->closing && connection->borrowed == 0 &&
+          (connection->broken || !connection->link.ready(m_generation) || connection->link.empty());
+      if (gone && !connection->broken && !connection->pending) {
+        m_lost_departed += connection->link.lost();
+      }
+      return gone;
     });
     if (m_next >= m_connections.size()) m_next = 0;
   }
@@ -464,7 +500,8 @@ class SubscriberPort {
   std::vector<std::unique_ptr<Connection>> m_connections;
   std::vector<std::uint64_t> m_refused;  // per publisher slot: a generation that failed, or 0
   std::string m_corruption;
-  int m_fifo = -1;  // the notification FIFO, once asked for
+  int m_fifo = -1;                    // the notification FIFO, once asked for
+  std::uint64_t m_lost_departed = 0;  // lost_samples() of connections dropped since
 };
 
 Expected<SubscriberPort*, Error<SubscriberCreateError>> create_subscriber(
@@ -505,6 +542,18 @@ bool subscriber_check(SubscriberPort* port) noexcept {
 }
 std::string subscriber_corruption(const SubscriberPort* port) {
   return port->corruption();
+}
+SampleHeader subscriber_sample_header(const SubscriberPort* port, const void* connection,
+                                      std::uint32_t index) noexcept {
+  return port->sample_header(connection, index);
+}
+const void* subscriber_user_header(const SubscriberPort* port, const void* connection,
+                                   std::uint32_t index, std::size_t size,
+                                   std::size_t alignment) noexcept {
+  return port->user_header(connection, index, size, alignment);
+}
+std::uint64_t subscriber_lost_samples(SubscriberPort* port) noexcept {
+  return port->lost_samples();
 }
 Expected<int, Error<WaitSetError>> subscriber_notification_fd(SubscriberPort* port) {
   auto fd = port->notification_fd();

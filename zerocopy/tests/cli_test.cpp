@@ -109,7 +109,7 @@ TEST_F(Cli, EchoAndHzSubscribeToAnyType) {
     ASSERT_EQ(publisher.send_copy(0x0102030405060708).value(), 1u);
     ASSERT_EQ(publisher.send_copy(0x41).value(), 1u);
     EXPECT_EQ(echo.finish(), 0);
-    EXPECT_TRUE(contains(echo.output(), "sample 0: 8 bytes\n  00000000  08 07 06 05 04 03 02 01"))
+    EXPECT_TRUE(contains(echo.output(), "sample 0: 8 bytes, publisher 0.1 sequence 1\n  00000000  08 07 06 05 04 03 02 01"))
         << echo.output();
     EXPECT_TRUE(contains(echo.output(), "|A.......|")) << echo.output();
   }

@@ -39,7 +39,17 @@ struct Stream {
   std::uint64_t words[8];
 };
 
+struct Meta {  // the user header of metadata_test.cpp
+  std::uint32_t index;
+  std::uint32_t tag;
+};
+
 }  // namespace
+
+template <>
+struct zerocopy::TypeName<Meta> {
+  static constexpr std::string_view value = "Meta";
+};
 
 int main(int argc, char** argv) {
   if (argc < 4) return 2;
@@ -158,6 +168,33 @@ int main(int argc, char** argv) {
     auto subscriber = pubsub->subscriber_builder().create();
     if (!subscriber) return 2;
     say("subscribed");
+    hear();
+    return 0;
+  }
+
+  if (mode == "meta-publish") {  // "send K": values 1..K with user header {i, 7}, timestamps
+    auto meta = node->service_builder(service_name)
+                    .publish_subscribe<std::uint64_t>()
+                    .user_header<Meta>()
+                    .open();
+    if (!meta) {
+      say("error " + meta.error().message);
+      return 2;
+    }
+    auto publisher = meta->publisher_builder().timestamps(true).create();
+    if (!publisher) return 2;
+    say("ready");
+    std::string line = hear();
+    if (!line.starts_with("send ")) return 2;
+    if (!publisher->wait_for_subscribers(1, 10s)) return 3;
+    std::uint64_t count = std::strtoull(line.c_str() + 5, nullptr, 10);
+    for (std::uint64_t i = 1; i <= count; ++i) {
+      auto sample = publisher->loan_uninit();
+      if (!sample) return 4;
+      *sample->user_header_mut<Meta>() = Meta{static_cast<std::uint32_t>(i), 7};
+      if (!std::move(*sample).write_payload(i).send()) return 5;
+    }
+    say("sent");
     hear();
     return 0;
   }

@@ -223,6 +223,7 @@ TEST(Layout, ServiceConfigValidation) {
   config.magic = detail::kServiceMagic;
   config.layout_version = kLayoutVersion;
   config.header_size = sizeof(detail::ServiceHeader);
+  config.user_header_alignment = 1;
   config.name_length = 1;
   config.type_name_length = 1;
   config.max_nodes = 4;
@@ -256,6 +257,7 @@ TEST(Layout, ChecksumsCatchAnyChangedBitOfTheStaticConfiguration) {
   config.magic = detail::kServiceMagic;
   config.layout_version = kLayoutVersion;
   config.header_size = sizeof(detail::ServiceHeader);
+  config.user_header_alignment = 1;
   config.name_length = 1;
   config.name[0] = 'a';
   config.type_name_length = 1;

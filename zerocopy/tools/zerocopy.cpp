@@ -95,6 +95,11 @@ int service_show(const std::string& prefix, const std::string& name) {
   std::printf("kind: %s\n", info->is_event ? "event" : "publish-subscribe");
   std::printf("type: %s%s, size %" PRIu64 ", alignment %" PRIu64 "\n", info->type_name.c_str(),
               info->is_slice ? " (slice)" : "", info->type_size, info->type_alignment);
+  if (!info->user_header_type.empty()) {
+    std::printf("user header: %s, size %" PRIu64 ", alignment %" PRIu64 "\n",
+                info->user_header_type.c_str(), info->user_header_size,
+                info->user_header_alignment);
+  }
   std::printf(
       "options: history_size %u, subscriber_max_buffer_size %u, "
       "subscriber_max_borrowed_samples %u, max_publishers %u, max_subscribers %u, "
@@ -171,7 +176,9 @@ int watch(const std::string& prefix, const std::string& name, const Limits& limi
   state->node_id = static_cast<std::uint64_t>(state->pid) << 32 | 0x2c11;
   zc::detail::ServiceRequest request;
   request.name = name;
-  request.payload = {info->type_name, info->type_size, info->type_alignment, info->is_slice};
+  request.payload = {
+      info->type_name,        info->type_size,        info->type_alignment,       info->is_slice,
+      info->user_header_type, info->user_header_size, info->user_header_alignment};
   // The creator's spelling includes "[]" for slices already.
   auto service = zc::detail::open_service(state, request, zc::detail::OpenMode::open);
   if (!service) return fail(service.error().message);
@@ -207,7 +214,16 @@ int watch(const std::string& prefix, const std::string& name, const Limits& limi
     }
     const zc::detail::Received& sample = **received;
     if (echo) {
-      std::printf("sample %" PRIu64 ": %zu bytes\n", total, sample.bytes);
+      zc::SampleHeader header =
+          zc::detail::subscriber_sample_header(*port, sample.connection, sample.index);
+      std::printf("sample %" PRIu64 ": %zu bytes, publisher %u.%" PRIu64 " sequence %" PRIu64,
+                  total, sample.bytes, header.origin.slot, header.origin.generation,
+                  header.sequence);
+      if (header.publish_time_ns != 0) {
+        std::printf(", published %.1f us ago",
+                    static_cast<double>(zc::detail::monotonic_ns() - header.publish_time_ns) / 1e3);
+      }
+      std::printf("\n");
       hex_dump(static_cast<const unsigned char*>(sample.payload), sample.bytes);
       std::fflush(stdout);
     }

@@ -43,7 +43,10 @@ struct ServiceInfo {
   std::uint64_t type_size = 0;
   std::uint64_t type_alignment = 0;
   bool is_slice = false;
-  bool is_event = false;  // an event service (type zerocopy::EventId)
+  bool is_event = false;         // an event service (type zerocopy::EventId)
+  std::string user_header_type;  // "" when the service has no user header
+  std::uint64_t user_header_size = 0;
+  std::uint64_t user_header_alignment = 1;
   ServiceOptions options;
   std::vector<PortInfo> publishers;
   std::vector<PortInfo> subscribers;

@@ -14,6 +14,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <type_traits>
 
 #include "zerocopy/config.hpp"
 #include "zerocopy/detail/api.hpp"
@@ -62,6 +63,20 @@ class ServiceBuilderPubSub {
   }
   ServiceBuilderPubSub& overflow(Overflow value) {
     m_request.overflow = value;
+    return *this;
+  }
+  // Every sample of the service carries a user header H besides its payload (iceoryx2's user
+  // header), written through SampleMut::user_header_mut<H>() and read through
+  // Sample::user_header<H>(). Part of the service's type: openers must ask for the same H.
+  template <class H>
+  ServiceBuilderPubSub& user_header() {
+    static_assert(detail::kIsShmPayload<H> && !std::is_array_v<H>,
+                  "a user header must be trivially copyable, standard-layout and hold no pointer");
+    static_assert(sizeof(H) <= 65536 && alignof(H) <= 64,
+                  "a user header has at most 65536 bytes and an alignment of at most 64");
+    m_request.payload.user_header_type = std::string(TypeName<H>::value);
+    m_request.payload.user_header_size = sizeof(H);
+    m_request.payload.user_header_alignment = alignof(H);
     return *this;
   }
   // Overrides the registered type name (see type_name.hpp).

@@ -64,6 +64,10 @@ class LoanedSample {
   void reset() noexcept {
     if (m_port != nullptr) publisher_return_loan(std::exchange(m_port, nullptr), m_index);
   }
+  template <class H>
+  H* user_header_pointer() noexcept {
+    return static_cast<H*>(detail::publisher_user_header(m_port, m_index, sizeof(H), alignof(H)));
+  }
   Expected<std::size_t, SendError> send_and_release() noexcept {
     return publisher_send(std::exchange(m_port, nullptr), m_index, m_len * sizeof(Element));
   }
@@ -93,6 +97,12 @@ class SampleMutUninit : public detail::LoanedSample<T> {
     return {this->m_payload, this->m_len};
   }
   std::size_t len() const noexcept { return this->m_len; }
+  // The sample's user header (service builder's user_header<H>()); nullptr if the service has
+  // none of H's size and alignment. Uninitialised until written.
+  template <class H>
+  H* user_header_mut() noexcept {
+    return this->template user_header_pointer<H>();
+  }
 
   SampleMut<T> write_payload(const Element& value) && noexcept requires(!kIsSlice) {
     new (this->m_payload) Element(value);
@@ -129,6 +139,10 @@ class SampleMut : public detail::LoanedSample<T> {
     return {this->m_payload, this->m_len};
   }
   std::size_t len() const noexcept { return this->m_len; }
+  template <class H>
+  H* user_header_mut() noexcept {
+    return this->template user_header_pointer<H>();
+  }
   // Shortens the slice to `len` elements (never lengthens it); returns false if len > len().
   bool set_len(std::size_t len) noexcept requires(kIsSlice) {
     if (len > this->m_len) return false;
@@ -229,6 +243,8 @@ class Publisher {
   // zc_s_...: publisher slot 1 holds the impossible word 0x3".
   std::string corruption() const { return detail::publisher_corruption(m_port); }
   std::size_t max_slice_len() const noexcept { return detail::publisher_max_elements(m_port); }
+  // Identifies this publisher in its samples' headers (Sample::header().origin).
+  PublisherId id() const noexcept { return detail::publisher_id(m_port); }
   // The chunk pool: its size, and how many chunks are loaned, queued, held by subscribers or kept
   // as history (completed chunks are collected first, so this is exact at the time of the call).
   std::uint32_t chunks_total() const noexcept { return detail::publisher_chunks_total(m_port); }
@@ -274,6 +290,12 @@ class PublisherBuilder {
   // (PublisherCreateError::insufficient_memory) instead of failing later.
   PublisherBuilder& prefault(bool value = true) {
     m_request.prefault = value;
+    return *this;
+  }
+  // Records the publish time of every sample (Sample::header().publish_time_ns): a clock read
+  // per send (about 20 ns here), hence off by default.
+  PublisherBuilder& timestamps(bool value = true) {
+    m_request.timestamps = value;
     return *this;
   }
 

@@ -53,6 +53,18 @@ class Sample {
   std::span<const Element> payload() const noexcept requires(kIsSlice) {
     return {element(), len()};
   }
+  // Who sent it, its sequence number, and its publish time if the publisher records it. Reads
+  // the chunk's header entry (one more cache line) only when called.
+  SampleHeader header() const noexcept {
+    return detail::subscriber_sample_header(m_port, m_received.connection, m_received.index);
+  }
+  // The user header (service builder's user_header<H>()); nullptr if the service has none of
+  // H's size and alignment.
+  template <class H>
+  const H* user_header() const noexcept {
+    return static_cast<const H*>(detail::subscriber_user_header(
+        m_port, m_received.connection, m_received.index, sizeof(H), alignof(H)));
+  }
   // Elements in the sample (1 unless a slice).
   std::size_t len() const noexcept { return m_received.bytes / sizeof(Element); }
   std::size_t size_bytes() const noexcept { return m_received.bytes; }
@@ -104,6 +116,9 @@ class Subscriber {
     if (!received->has_value()) return std::optional<Sample<T>>{};
     return std::optional<Sample<T>>(Sample<T>(m_port, **received));
   }
+  // Samples this subscriber lost since it was created: under safe overflow, the publishers took
+  // them back from its full queue to make room for newer ones (0 under backpressure).
+  std::uint64_t lost_samples() noexcept { return detail::subscriber_lost_samples(m_port); }
   // True when receive() would return a sample.
   bool has_samples() noexcept { return detail::subscriber_has_samples(m_port); }
   // Sleeps (on a futex, no spinning) until a sample is waiting, a publisher connects or leaves,

@@ -13,6 +13,7 @@
 #include "zerocopy/config.hpp"
 #include "zerocopy/error.hpp"
 #include "zerocopy/expected.hpp"
+#include "zerocopy/header.hpp"
 
 namespace zerocopy::detail {
 
@@ -26,6 +27,10 @@ struct PayloadLayout {
   std::size_t size = 0;       // bytes of one element
   std::size_t alignment = 1;  // of one element
   bool is_slice = false;      // Publisher<T[]>: a run of elements of dynamic length
+  // The optional user header of every sample (service builder's user_header<H>()).
+  std::string user_header_type;
+  std::size_t user_header_size = 0;
+  std::size_t user_header_alignment = 1;
 };
 
 enum class OpenMode : std::uint8_t { open, create, open_or_create };
@@ -58,7 +63,8 @@ struct PublisherRequest {
   std::uint32_t max_loaned_samples = 2;
   BackpressureWait backpressure_wait = BackpressureWait::block;
   std::chrono::nanoseconds backpressure_timeout = std::chrono::seconds(1);
-  bool prefault = false;  // allocate and map the whole segment at creation
+  bool prefault = false;    // allocate and map the whole segment at creation
+  bool timestamps = false;  // record each sample's publish time
 };
 
 struct Loan {
@@ -81,6 +87,11 @@ std::size_t publisher_max_elements(const PublisherPort* port) noexcept;
 std::uint32_t publisher_chunks_total(const PublisherPort* port) noexcept;
 std::uint32_t publisher_chunks_in_use(PublisherPort* port) noexcept;
 bool publisher_check(PublisherPort* port) noexcept;
+PublisherId publisher_id(const PublisherPort* port) noexcept;
+// The user header of loaned chunk `index`, nullptr unless the service's is `size` bytes aligned
+// to `alignment`.
+void* publisher_user_header(PublisherPort* port, std::uint32_t index, std::size_t size,
+                            std::size_t alignment) noexcept;
 std::string publisher_corruption(const PublisherPort* port);
 
 // ---- subscriber ----
@@ -101,6 +112,12 @@ bool subscriber_has_samples(SubscriberPort* port) noexcept;
 WaitResult subscriber_wait(SubscriberPort* port, std::chrono::nanoseconds timeout) noexcept;
 std::size_t subscriber_update_connections(SubscriberPort* port) noexcept;
 bool subscriber_check(SubscriberPort* port) noexcept;
+SampleHeader subscriber_sample_header(const SubscriberPort* port, const void* connection,
+                                      std::uint32_t index) noexcept;
+const void* subscriber_user_header(const SubscriberPort* port, const void* connection,
+                                   std::uint32_t index, std::size_t size,
+                                   std::size_t alignment) noexcept;
+std::uint64_t subscriber_lost_samples(SubscriberPort* port) noexcept;
 std::string subscriber_corruption(const SubscriberPort* port);
 Expected<int, Error<WaitSetError>> subscriber_notification_fd(SubscriberPort* port);
 
