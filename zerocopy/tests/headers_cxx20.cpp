@@ -11,7 +11,7 @@ namespace {
   auto subscriber = service->subscriber_builder().create();
   if (!publisher || !subscriber) return;
   (void)publisher->send_copy(1);
-  if (auto sample = subscriber->receive(); sample && *sample) (void)***sample;
+  if (auto sample = subscriber->receive(); sample && *sample) (void)**sample;
   if (!publisher->check_integrity()) (void)publisher->corruption();
   if (!subscriber->check_integrity()) (void)subscriber->corruption();
   auto waitset = zerocopy::WaitSet::create();

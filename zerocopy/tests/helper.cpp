@@ -137,7 +137,7 @@ int main(int argc, char** argv) {
           [&](zerocopy::WaitSetAttachmentId id) {
             if (id.has_event_from(*guard)) {
               while (auto sample = subscriber->receive().value()) {
-                if (**sample != got) return zerocopy::CallbackProgression::stop;
+                if (*sample != got) return zerocopy::CallbackProgression::stop;
                 ++got;
               }
             }
@@ -224,7 +224,7 @@ int main(int argc, char** argv) {
     for (std::uint64_t i = 0; i < n; ++i) {
       auto sample = publisher->loan_uninit();
       if (!sample) return 4;
-      for (auto& word : sample->payload_mut()->words)
+      for (auto& word : sample->payload_mut().words)
         word = i;
       auto sent = std::move(*sample).assume_init().send();
       if (!sent) return 5;
@@ -242,7 +242,7 @@ int main(int argc, char** argv) {
     publisher->update_connections();
     auto sample = publisher->loan_uninit();
     if (!sample) return 4;
-    for (auto& word : sample->payload_mut()->words)
+    for (auto& word : sample->payload_mut().words)
       word = 42;
     auto sent = std::move(*sample).assume_init().send();
     if (!sent) return 5;
@@ -264,7 +264,7 @@ int main(int argc, char** argv) {
         subscriber->wait(10ms);
         continue;
       }
-      for (auto word : (*sample)->payload().words) {
+      for (auto word : sample->payload().words) {
         if (word != expected) {
           say("mismatch " + std::to_string(word) + " expected " + std::to_string(expected));
           return 7;
@@ -286,7 +286,7 @@ int main(int argc, char** argv) {
     publisher->update_connections();
     for (std::uint64_t i = 0; i < 2; ++i) {
       auto sample = publisher->loan_uninit();
-      for (auto& word : sample->payload_mut()->words)
+      for (auto& word : sample->payload_mut().words)
         word = 100 + i;
       if (!std::move(*sample).assume_init().send()) return 5;
     }
@@ -313,7 +313,7 @@ int main(int argc, char** argv) {
         subscriber->wait(10ms);
         continue;
       }
-      held.push_back(std::move(**sample));
+      held.push_back(std::move(*sample));
     }
     say(held.size() == n ? "ready" : "timeout");
     sleep_until_killed();

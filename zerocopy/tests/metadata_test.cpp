@@ -52,8 +52,8 @@ TEST_F(Metadata, OriginSequenceAndPublishTime) {
   for (int k = 0; k < 6; ++k) {
     auto sample = subscriber.receive().value();
     ASSERT_TRUE(sample);
-    SampleHeader header = sample->header();
-    if (**sample < 100) {
+    SampleHeader header = sample.header();
+    if (*sample < 100) {
       EXPECT_EQ(header.origin, stamped.id());
       EXPECT_EQ(header.sequence, stamped_next++);
       EXPECT_GE(header.publish_time_ns, before);
@@ -83,8 +83,8 @@ TEST_F(Metadata, SafeOverflowCountsLostSamples) {
   for (std::uint64_t expected : {4u, 5u}) {
     auto sample = subscriber.receive().value();
     ASSERT_TRUE(sample);
-    EXPECT_EQ(**sample, expected);
-    EXPECT_EQ(sample->header().sequence, expected);  // the gap shows the loss too
+    EXPECT_EQ(*sample, expected);
+    EXPECT_EQ(sample.header().sequence, expected);  // the gap shows the loss too
   }
   EXPECT_EQ(subscriber.lost_samples(), 3u);
   // A publisher that leaves keeps its count in the subscriber's total.
@@ -112,12 +112,12 @@ TEST_F(Metadata, UserHeaderTravelsWithTheSample) {
   ASSERT_EQ(std::move(ready).send().value(), 1u);
   auto sample = subscriber.receive().value();
   ASSERT_TRUE(sample);
-  const Meta* received = sample->user_header<Meta>();
+  const Meta* received = sample.user_header<Meta>();
   ASSERT_NE(received, nullptr);
   EXPECT_EQ(received->index, 7u);
   EXPECT_EQ(received->tag, 43u);
-  EXPECT_EQ(sample->payload().size(), 2u);
-  EXPECT_EQ(sample->user_header<std::uint32_t>(), nullptr);
+  EXPECT_EQ(sample.payload().size(), 2u);
+  EXPECT_EQ(sample.user_header<std::uint32_t>(), nullptr);
 
   // The user header is part of the service's type.
   auto without = node().service_builder("meta/header").publish_subscribe<std::uint64_t[]>().open();
@@ -157,14 +157,14 @@ TEST_F(MultiProcessMetadata, HeadersAndLossesAcrossProcesses) {
   for (std::uint64_t expected = 7; expected <= 10; ++expected) {
     auto sample = subscriber.receive().value();
     ASSERT_TRUE(sample);
-    EXPECT_EQ(**sample, expected);
-    SampleHeader header = sample->header();
+    EXPECT_EQ(*sample, expected);
+    SampleHeader header = sample.header();
     EXPECT_EQ(header.sequence, expected);
     EXPECT_GT(header.publish_time_ns, 0);
     EXPECT_EQ(header.origin.generation, 1u);
-    ASSERT_NE(sample->user_header<Meta>(), nullptr);
-    EXPECT_EQ(sample->user_header<Meta>()->index, expected);
-    EXPECT_EQ(sample->user_header<Meta>()->tag, 7u);
+    ASSERT_NE(sample.user_header<Meta>(), nullptr);
+    EXPECT_EQ(sample.user_header<Meta>()->index, expected);
+    EXPECT_EQ(sample.user_header<Meta>()->tag, 7u);
   }
   child.send("quit");
   EXPECT_EQ(child.wait_exit(), 0);

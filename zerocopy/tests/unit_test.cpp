@@ -16,6 +16,17 @@ namespace {
 using detail::IndexQueue;
 using detail::QueueEntry;
 
+TEST(ExpectedDeathTest, ValueOnAnErrorNamesTheErrorAndItsMessage) {
+  Expected<int, Error<ServiceError>> set_up =
+      unexpected(Error<ServiceError>{ServiceError::incompatible_type, "service 'x' carries 'u64'"});
+  EXPECT_DEATH((void)set_up.value(),
+               "value\\(\\) called on an error: incompatible_type: service 'x' carries 'u64'");
+  Expected<int, ReceiveError> hot = unexpected(ReceiveError::corrupted);
+  EXPECT_DEATH((void)hot.value(), "called on an error: corrupted");
+  Expected<void, SendError> nothing = unexpected(SendError::timeout);
+  EXPECT_DEATH(nothing.value(), "called on an error: timeout");
+}
+
 TEST(Expected, HoldsAValueOrAnError) {
   Expected<int, LoanError> value = 3;
   ASSERT_TRUE(value);

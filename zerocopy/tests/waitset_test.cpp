@@ -66,7 +66,7 @@ TEST_F(WaitSetTest, DescriptorIsReadableExactlyWhileSamplesWait) {
   {
     auto sample = subscriber.receive().value();
     ASSERT_TRUE(sample);
-    EXPECT_EQ(**sample, 1u);
+    EXPECT_EQ(*sample, 1u);
   }
   EXPECT_TRUE(readable(fd));  // a sample still waits
   EXPECT_TRUE(subscriber.receive().value());
@@ -103,7 +103,7 @@ TEST_F(WaitSetTest, LateSubscriberIsWokenByTheHistory) {
   EXPECT_TRUE(readable(fd));
   auto sample = subscriber.receive().value();
   ASSERT_TRUE(sample);
-  EXPECT_EQ(**sample, 9u);
+  EXPECT_EQ(*sample, 9u);
 }
 
 TEST_F(WaitSetTest, ReportsSubscriberNotificationAndTimesOutWhenDrained) {
@@ -121,7 +121,7 @@ TEST_F(WaitSetTest, ReportsSubscriberNotificationAndTimesOutWhenDrained) {
   EXPECT_FALSE(fired[0].has_missed_deadline(guard));
   auto sample = subscriber.receive().value();
   ASSERT_TRUE(sample);
-  EXPECT_EQ(**sample, 5u);
+  EXPECT_EQ(*sample, 5u);
   EXPECT_FALSE(subscriber.receive().value());
   EXPECT_TRUE(wait_once(waitset, 0ns).empty());
 }
@@ -273,7 +273,7 @@ TEST_F(MultiProcessWaitSet, SubscriberInAWaitSetIsWokenByAnotherProcess) {
       ASSERT_FALSE(fired.empty()) << "round " << round;
       EXPECT_FALSE(has_event(fired, on_event));
       while (auto sample = subscriber.receive().value()) {
-        EXPECT_EQ(**sample, got);
+        EXPECT_EQ(*sample, got);
         ++got;
       }
     }
@@ -325,7 +325,7 @@ TEST_F(MultiProcessWaitSet, PlainPollOnTheDescriptorAcrossProcesses) {
     ASSERT_EQ(child.read_line(), "sent");
     auto sample = subscriber.receive().value();
     ASSERT_TRUE(sample);
-    EXPECT_EQ(**sample, 0u);
+    EXPECT_EQ(*sample, 0u);
     EXPECT_FALSE(subscriber.receive().value());
   }
   child.send("quit");

@@ -5,7 +5,7 @@
 //   auto notifier = events.notifier_builder().create().value();
 //   auto listener = events.listener_builder().create().value();
 //   notifier.notify(zerocopy::EventId{7}).value();
-//   listener.timed_wait_all([](zerocopy::EventId id) { std::printf("%llu\n", id.value); }, 1s);
+//   listener.timed_wait_all([](zerocopy::EventId id) { use(id.value); }, 1s).value();
 //
 // Built on the publish-subscribe machinery (so nodes, dead-node clean-up and integrity checks are
 // the same): an event service is a service of EventId with safe overflow, a notifier a publisher,
@@ -59,7 +59,7 @@ class Listener {
     auto sample = m_subscriber.receive();
     if (!sample) return unexpected(sample.error());
     if (!*sample) return std::optional<EventId>{};
-    return std::optional<EventId>(***sample);
+    return std::optional<EventId>(**sample);
   }
   // Calls fn(EventId) for every id waiting. Never blocks.
   template <class F>

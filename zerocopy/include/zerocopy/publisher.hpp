@@ -91,8 +91,9 @@ class SampleMutUninit : public detail::LoanedSample<T> {
   using Element = typename Base::Element;
   static constexpr bool kIsSlice = detail::PayloadTraits<T>::kIsSlice;
 
-  // Where to write: raw, uninitialised shared memory.
-  Element* payload_mut() noexcept requires(!kIsSlice) { return this->m_payload; }
+  // Where to write: raw, uninitialised shared memory. One rule for every sample type:
+  // payload_mut() is a T& (a std::span<T> for slices), here and on SampleMut.
+  Element& payload_mut() noexcept requires(!kIsSlice) { return *this->m_payload; }
   std::span<Element> payload_mut() noexcept requires(kIsSlice) {
     return {this->m_payload, this->m_len};
   }
@@ -117,6 +118,24 @@ class SampleMutUninit : public detail::LoanedSample<T> {
   }
   // The caller wrote the payload through payload_mut().
   SampleMut<T> assume_init() && noexcept { return SampleMut<T>(std::move(*this)); }
+
+  // These consume the loan: on a named sample, write std::move(sample).write_payload(v).
+  template <class Self = SampleMutUninit>
+  void write_payload(const Element&) & noexcept {
+    static_assert(sizeof(Self) == 0,
+                  "write_payload() consumes the sample: write std::move(sample).write_payload(v)");
+  }
+  template <class Self = SampleMutUninit>
+  void write_from_slice(std::span<const Element>) & noexcept {
+    static_assert(sizeof(Self) == 0,
+                  "write_from_slice() consumes the sample: write "
+                  "std::move(sample).write_from_slice(values)");
+  }
+  template <class Self = SampleMutUninit>
+  void assume_init() & noexcept {
+    static_assert(sizeof(Self) == 0,
+                  "assume_init() consumes the sample: write std::move(sample).assume_init()");
+  }
 
  private:
   using Base::Base;
@@ -154,6 +173,11 @@ class SampleMut : public detail::LoanedSample<T> {
   // backpressure it waits for room in every full queue (up to backpressure_timeout) and on
   // timeout delivers to nobody. The sample is consumed either way.
   Expected<std::size_t, SendError> send() && noexcept { return this->send_and_release(); }
+  // send() consumes the sample: on a named sample, write std::move(sample).send().
+  template <class Self = SampleMut>
+  void send() & noexcept {
+    static_assert(sizeof(Self) == 0, "send() consumes the sample: use std::move(sample).send()");
+  }
 
  private:
   explicit SampleMut(Base&& other) noexcept : Base(std::move(other)) {}

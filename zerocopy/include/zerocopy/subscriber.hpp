@@ -1,8 +1,10 @@
 // Subscriber<T>: receives samples from every publisher of its service, reading the publishers'
 // shared memory in place (mapped read-only). A Sample gives its chunk back when destroyed.
 //
-//   while (subscriber.wait(1s) == WaitResult::data_available) {
-//     while (auto sample = subscriber.receive(); sample && *sample) { use(***sample); }
+//   while (subscriber.wait(1s) == zerocopy::WaitResult::data_available) {
+//     while (auto sample = subscriber.receive().value()) {  // .value() aborts on an error
+//       use(sample->x);                                    // read in place
+//     }
 //   }
 //
 // Ordering: samples from one publisher arrive in the order it sent them; samples from different
@@ -28,13 +30,16 @@ namespace zerocopy {
 template <class T>
 class Subscriber;
 
-// A received sample: a read-only view of the publisher's chunk, valid while the Sample lives.
+// A received sample: a read-only view of the publisher's chunk, valid while the Sample lives, or
+// nothing (receive() found no sample): test it (`if (sample)`) before reading it.
 template <class T>
 class Sample {
  public:
   using Element = typename detail::PayloadTraits<T>::Element;
   static constexpr bool kIsSlice = detail::PayloadTraits<T>::kIsSlice;
 
+  // No sample.
+  Sample() noexcept : m_port(nullptr), m_received{} {}
   Sample(Sample&& other) noexcept
       : m_port(std::exchange(other.m_port, nullptr)), m_received(other.m_received) {}
   Sample& operator=(Sample&& other) noexcept {
@@ -47,6 +52,17 @@ class Sample {
   }
   ~Sample() { reset(); }
 
+  // Is there a sample? Reading an empty one aborts.
+  explicit operator bool() const noexcept { return m_port != nullptr; }
+  bool has_value() const noexcept { return m_port != nullptr; }
+  // Gives the chunk back now (as the destructor would); the Sample is empty afterwards.
+  void reset() noexcept {
+    if (m_port != nullptr) {
+      detail::subscriber_release(std::exchange(m_port, nullptr), m_received.connection,
+                                 m_received.index);
+    }
+  }
+
   const Element& operator*() const noexcept requires(!kIsSlice) { return *element(); }
   const Element* operator->() const noexcept requires(!kIsSlice) { return element(); }
   const Element& payload() const noexcept requires(!kIsSlice) { return *element(); }
@@ -56,12 +72,14 @@ class Sample {
   // Who sent it, its sequence number, and its publish time if the publisher records it. Reads
   // the chunk's header entry (one more cache line) only when called.
   SampleHeader header() const noexcept {
+    element();  // not on an empty sample
     return detail::subscriber_sample_header(m_port, m_received.connection, m_received.index);
   }
   // The user header (service builder's user_header<H>()); nullptr if the service has none of
   // H's size and alignment.
   template <class H>
   const H* user_header() const noexcept {
+    element();
     return static_cast<const H*>(detail::subscriber_user_header(
         m_port, m_received.connection, m_received.index, sizeof(H), alignof(H)));
   }
@@ -73,13 +91,9 @@ class Sample {
   Sample(detail::SubscriberPort* port, const detail::Received& received)
       : m_port(port), m_received(received) {}
   const Element* element() const noexcept {
+    if (m_port == nullptr) [[unlikely]]
+      detail::bad_expected_access("Sample read while empty (receive() found no sample)");
     return static_cast<const Element*>(m_received.payload);
-  }
-  void reset() noexcept {
-    if (m_port != nullptr) {
-      detail::subscriber_release(std::exchange(m_port, nullptr), m_received.connection,
-                                 m_received.index);
-    }
   }
   friend class Subscriber<T>;
 
@@ -105,16 +119,16 @@ class Subscriber {
     if (m_port != nullptr) detail::subscriber_drop(m_port);
   }
 
-  // The next sample, or an empty optional when none is waiting. Never blocks.
+  // The next sample, or an empty Sample when none is waiting. Never blocks.
   // ReceiveError::corrupted: a publisher's segment handed out an invalid entry or failed the
   // periodic check (made every 16384th time receive() finds nothing): that publisher is dropped
   // and the others keep working; or the service's segment failed its checks: then every later
   // receive() says so too. corruption() says what was wrong.
-  Expected<std::optional<Sample<T>>, ReceiveError> receive() noexcept {
+  Expected<Sample<T>, ReceiveError> receive() noexcept {
     auto received = detail::subscriber_receive(m_port);
     if (!received) return unexpected(received.error());
-    if (!received->has_value()) return std::optional<Sample<T>>{};
-    return std::optional<Sample<T>>(Sample<T>(m_port, **received));
+    if (!received->has_value()) return Sample<T>();
+    return Sample<T>(m_port, **received);
   }
   // Samples this subscriber lost since it was created: under safe overflow, the publishers took
   // them back from its full queue to make room for newer ones (0 under backpressure).

@@ -12,9 +12,9 @@
 //       while (auto sample = pose_subscriber.receive().value()) use(sample->x);
 //     }
 //     if (id.has_event_from(tick)) publish_status();
-//     if (id.has_missed_deadline(late)) alarm();
+//     if (id.has_missed_deadline(late)) raise_alarm();
 //     return zerocopy::CallbackProgression::proceed;
-//   });
+//   }).value();
 //
 // A subscriber (or listener) is reported while it may have something to take: take it (receive()
 // until it returns nothing), or it is reported again on the next wait. Reports may be spurious
