@@ -13,6 +13,14 @@
 namespace zerocopy {
 namespace {
 
+// 'text', appended piece by piece ("literal" + std::string&& trips a false -Wrestrict in g++ 12).
+std::string quoted(std::string_view text) {
+  std::string result = "'";
+  result.append(text);
+  result += "'";
+  return result;
+}
+
 std::shared_ptr<detail::NodeState> observer(std::string_view prefix) {
   auto state = std::make_shared<detail::NodeState>();
   state->config.prefix = std::string(prefix);
@@ -91,8 +99,8 @@ Expected<std::shared_ptr<detail::ServiceImpl>, Error<ServiceError>> look_at(
 
 Expected<std::vector<ServiceInfo>, Error<NodeError>> list_services(std::string_view prefix) {
   if (!detail::valid_prefix(prefix)) {
-    return unexpected(Error<NodeError>{NodeError::invalid_prefix,
-                                       "'" + std::string(prefix) + "' is not a valid prefix"});
+    return unexpected(
+        Error<NodeError>{NodeError::invalid_prefix, quoted(prefix) + " is not a valid prefix"});
   }
   auto state = observer(prefix);
   std::vector<ServiceInfo> result;
@@ -119,8 +127,8 @@ Expected<ServiceInfo, Error<ServiceError>> service_info(std::string_view name,
                                                         std::string_view prefix) {
   if (!detail::valid_service_name(name) || !detail::valid_prefix(prefix)) {
     return unexpected(Error<ServiceError>{
-        ServiceError::invalid_name, "'" + std::string(name) + "' under prefix '" +
-                                        std::string(prefix) + "' is not a valid service name"});
+        ServiceError::invalid_name,
+        quoted(name) + " under prefix " + quoted(prefix) + " is not a valid service name"});
   }
   std::string segment = detail::service_segment_name(prefix, detail::hash_name(name));
   auto service = look_at(observer(prefix), segment);
@@ -129,7 +137,7 @@ Expected<ServiceInfo, Error<ServiceError>> service_info(std::string_view name,
   }
   if (!service || (*service)->name() != name) {
     return unexpected(Error<ServiceError>{ServiceError::does_not_exist,
-                                          "service '" + std::string(name) + "' does not exist"});
+                                          "service " + quoted(name) + " does not exist"});
   }
   ServiceInfo info = describe(**service);
   if (!info.problem.empty()) {

@@ -267,7 +267,7 @@ int main(int argc, char** argv) {
       words.push_back(arg);
     }
   }
-  if (!zc::is_valid_prefix(prefix)) return fail("'" + prefix + "' is not a valid prefix");
+  if (!zc::is_valid_prefix(prefix)) return fail(prefix + " is not a valid prefix");
   auto is = [&](std::initializer_list<const char*> expected) {
     if (words.size() != expected.size()) return false;
     std::size_t i = 0;
