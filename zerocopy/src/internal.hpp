@@ -152,6 +152,14 @@ class SubscriberConnection {
   const std::byte* header(std::uint32_t index) const noexcept {
     return m_headers + std::uint64_t{index} * m_config.header_stride;
   }
+  // The publisher's sequence number of the entry we took at a position whose low 32 bits are
+  // `position` (one taken recently: less than 2^32 entries ago).
+  std::uint64_t sequence_at(std::uint32_t position) const noexcept {
+    std::uint64_t full =
+        m_next_position -
+        static_cast<std::uint32_t>(static_cast<std::uint32_t>(m_next_position) - position);
+    return m_control->first_sequence.load(std::memory_order_relaxed) + full;
+  }
   // Samples the publisher took back from our queue to make room.
   std::uint64_t lost() const noexcept { return m_control->lost.load(std::memory_order_relaxed); }
   // The slow-path check: the header's state and static configuration (against the copy validated
@@ -172,10 +180,13 @@ class SubscriberConnection {
   IndexQueue m_completion;
   const std::byte* m_chunks = nullptr;
   const std::byte* m_headers = nullptr;
-  std::uint64_t m_taken = 0;  // entries popped from the submission queue
   std::uint64_t m_completion_tail = 0;
   std::uint64_t m_completion_head_cache = 0;
   QueueEntry m_bad{};
+  bool m_idle = false;  // the last receive() found nothing
+  // The queue position after the last entry taken (the head as we left it; the entries we took
+  // under backpressure).
+  std::uint64_t m_next_position = 0;
 };
 
 // Ports run their slow-path checks (the service's and the publisher segments' headers and

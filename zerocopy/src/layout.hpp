@@ -268,6 +268,14 @@ struct ChannelControl {
   // Samples the publisher took back from this queue to make room (safe overflow), since it
   // connected this subscriber. Publisher writes; the subscriber reads when asked.
   std::atomic<std::uint64_t> lost;
+  // The publisher's sequence number of the entry at queue position 0 (the oldest history entry
+  // delivered at connection): entry p has first_sequence + p. Written before
+  // connected_generation (release).
+  std::atomic<std::uint64_t> first_sequence;
+  // The chunk the publisher will fill next (a hint, written after each send when the subscriber
+  // is in another process): a polling subscriber prefetches it, so that the payload's cache line
+  // travels with the queue slot's instead of after it. Checked against num_chunks before use.
+  std::atomic<std::uint64_t> next_chunk;
   alignas(kCacheLine) std::atomic<std::uint64_t> submission_head;
   alignas(kCacheLine) std::atomic<std::uint64_t> completion_head;
   alignas(kCacheLine) Event space;
@@ -283,11 +291,13 @@ static_assert(sizeof(ChannelControl) == 4 * kCacheLine);
 static_assert(sizeof(PublisherHeader) % kCacheLine == 0);
 
 // The metadata of a chunk, in the publisher segment's header array (not in the chunk: a
-// subscriber that does not ask for it never reads its cache line). Written by the publisher
-// before the queue entry that hands the chunk out (release), read after it (acquire).
+// subscriber that does not ask for it never reads its cache line), followed by the user header.
+// Written by the publisher before the queue entry that hands the chunk out (release), read after
+// it (acquire). The sequence number is not stored: it is the channel's first_sequence plus the
+// entry's queue position (every send goes to every connected queue, in order).
 struct ChunkHeader {
-  std::uint64_t sequence;        // 1, 2, ... per publisher, in the order sent
-  std::int64_t publish_time_ns;  // steady clock at send; 0 unless the publisher records it
+  std::int64_t publish_time_ns;  // steady clock at send; written only if the publisher records it
+  std::uint64_t reserved;
 };
 inline constexpr std::uint32_t kMaxUserHeaderSize = 65536;
 inline constexpr std::uint32_t kMaxUserHeaderAlignment = 64;

@@ -83,10 +83,11 @@ class PublisherPort {
         return unexpected(room == Room::timeout ? SendError::timeout : SendError::corrupted);
       }
     }
-    // The chunk's metadata, published by the queue entries' release stores below.
-    ChunkHeader& header = *chunk_header(index);
-    header.sequence = ++m_sequence;
-    header.publish_time_ns = m_request.timestamps ? monotonic_ns() : 0;
+    // The chunk's metadata, published by the queue entries' release stores below (the sequence
+    // number follows from the queue positions: see ChannelControl::first_sequence).
+    ++m_sequence;
+    if (m_request.timestamps) [[unlikely]]
+      chunk_header(index)->publish_time_ns = monotonic_ns();
     QueueEntry entry{index, static_cast<std::uint32_t>(bytes)};
     // For a subscriber in another process, a small payload's lines go to the shared cache before
     // the entry that announces them, so it fetches both from there at once instead of snooping
@@ -120,10 +121,26 @@ class PublisherPort {
     m_refcount[index] += delivered;
     if (m_service->options().history_size != 0) remember(entry);
     unref(index);  // the loan's reference
+    if (m_demote) announce_next_chunk();
     if (m_broken) [[unlikely]] {
       return unexpected(SendError::corrupted);  // a queue was found broken on the way
     }
     return std::size_t{delivered};
+  }
+
+  // Decides now which chunk the next loan takes (taking back returned chunks as loan() would)
+  // and tells the subscribers in other processes, which prefetch it while they poll.
+  [[gnu::noinline]] void announce_next_chunk() noexcept {
+    if (m_free.size() * 2 < m_config.num_chunks) reclaim(kReclaimBatch);
+    if (m_free.empty()) return;
+    const std::uint64_t next = m_free.back();
+    for (std::uint32_t c : m_connected) {
+      Channel& channel = m_channels[c];
+      if (channel.remote && channel.next_chunk != next) {
+        channel.control->next_chunk.store(next, std::memory_order_relaxed);
+        channel.next_chunk = next;
+      }
+    }
   }
 
   void return_loan(std::uint32_t index) noexcept {
@@ -232,9 +249,10 @@ class PublisherPort {
     std::uint64_t taken = 0;       // completion: entries we popped (so: its head)
     std::uint64_t generation = 0;  // the subscriber's generation
     bool connected = false;
-    bool remote = false;                   // the subscriber is in another process
-    int fifo = -1;                         // the subscriber's notification FIFO, once used
-    std::vector<std::uint64_t> in_flight;  // bit per chunk
+    bool remote = false;                           // the subscriber is in another process
+    int fifo = -1;                                 // the subscriber's notification FIFO, once used
+    std::uint64_t next_chunk = ~std::uint64_t{0};  // the hint last written
+    std::vector<std::uint64_t> in_flight;          // bit per chunk
   };
 
   void close_fifo(Channel& channel) noexcept {
@@ -243,7 +261,7 @@ class PublisherPort {
 
   // The subscriber of `channel` sleeps on its futex, or waits on its notification FIFO (see
   // Event): wake it. `waiters` is the value read after the fence.
-  void wake(Channel& channel, std::uint32_t waiters) noexcept {
+  [[gnu::noinline]] void wake(Channel& channel, std::uint32_t waiters) noexcept {
     Event& event = *channel.subscriber_event;
     if ((waiters & ~kFdArmed) != 0) {
       event.seq.fetch_add(1, std::memory_order_release);
@@ -388,12 +406,15 @@ class PublisherPort {
     channel.taken = 0;
     std::fill(channel.in_flight.begin(), channel.in_flight.end(), 0);
     channel.control->lost.store(0, std::memory_order_relaxed);
+    channel.control->next_chunk.store(~std::uint64_t{0}, std::memory_order_relaxed);
+    channel.next_chunk = ~std::uint64_t{0};
     channel.generation = generation;
     channel.connected = true;
     channel.subscriber_event = &m_service->subscriber_slots()[slot].event;
     // A late subscriber gets the history, oldest first.
     std::uint32_t capacity = m_service->options().history_size;
     std::uint32_t count = std::min(m_history_count, channel.submission.capacity());
+    channel.control->first_sequence.store(m_sequence - count + 1, std::memory_order_relaxed);
     for (std::uint32_t k = m_history_count - count; k < m_history_count; ++k) {
       QueueEntry entry = m_history[(m_history_start + k) % capacity];
       channel.submission.push(channel.tail, entry);

@@ -62,9 +62,17 @@ std::optional<SubscriberConnection> SubscriberConnection::attach(std::byte* base
 }
 
 Expected<std::optional<Received>, ReceiveError> SubscriberConnection::receive() noexcept {
-  auto entry = m_config.safe_overflow ? m_submission.pop_contended() : m_submission.pop();
-  if (!entry) return std::optional<Received>{};
-  ++m_taken;
+  std::uint64_t position = 0;
+  auto entry =
+      m_config.safe_overflow ? m_submission.pop_contended(&position) : m_submission.pop(&position);
+  if (!entry) {
+    // Polling an empty queue: keep the chunk the publisher fills next warm (see
+    // ChannelControl::next_chunk), so that its cache line travels with the queue slot's.
+    std::uint64_t next = m_control->next_chunk.load(std::memory_order_relaxed);
+    if (next < m_config.num_chunks) __builtin_prefetch(m_chunks + next * m_config.chunk_stride);
+    return std::optional<Received>{};
+  }
+  m_next_position = position + 1;
   if (entry->index >= m_config.num_chunks || entry->size > m_config.max_payload_bytes) {
     m_bad = *entry;
     return unexpected(ReceiveError::corrupted);
@@ -81,7 +89,7 @@ Expected<std::optional<Received>, ReceiveError> SubscriberConnection::receive() 
   }
   return std::optional<Received>(
       Received{m_chunks + std::uint64_t{entry->index} * m_config.chunk_stride, entry->size, nullptr,
-               entry->index});
+               entry->index, static_cast<std::uint32_t>(position)});
 }
 
 std::string SubscriberConnection::verify(std::uint64_t generation, bool connected) const noexcept {
@@ -101,9 +109,9 @@ std::string SubscriberConnection::verify(std::uint64_t generation, bool connecte
   }
   if (!connected) return {};
   std::uint64_t head = m_submission.head();
-  if (m_config.safe_overflow ? head < m_taken : head != m_taken) {
-    return "the submission queue's head is " + std::to_string(head) + ", this subscriber took " +
-           std::to_string(m_taken) + " entries";
+  if (m_config.safe_overflow ? head < m_next_position : head != m_next_position) {
+    return "the submission queue's head is " + std::to_string(head) +
+           ", this subscriber left it at " + std::to_string(m_next_position);
   }
   std::uint64_t completion_head = m_completion.head();
   if (completion_head > m_completion_tail ||
@@ -315,11 +323,14 @@ class SubscriberPort {
   // What the last corrupted error was about.
   std::string corruption() const { return m_corruption; }
 
-  SampleHeader sample_header(const void* connection_ptr, std::uint32_t index) const noexcept {
+  SampleHeader sample_header(const void* connection_ptr, std::uint32_t index,
+                             std::uint32_t position) const noexcept {
     const auto& connection = *static_cast<const Connection*>(connection_ptr);
     ChunkHeader header;
     std::memcpy(&header, connection.link.header(index), sizeof header);
-    return {{connection.slot, connection.generation}, header.sequence, header.publish_time_ns};
+    return {{connection.slot, connection.generation},
+            connection.link.sequence_at(position),
+            header.publish_time_ns};
   }
   const void* user_header(const void* connection_ptr, std::uint32_t index, std::size_t size,
                           std::size_t alignment) const noexcept {
@@ -544,8 +555,8 @@ std::string subscriber_corruption(const SubscriberPort* port) {
   return port->corruption();
 }
 SampleHeader subscriber_sample_header(const SubscriberPort* port, const void* connection,
-                                      std::uint32_t index) noexcept {
-  return port->sample_header(connection, index);
+                                      std::uint32_t index, std::uint32_t position) noexcept {
+  return port->sample_header(connection, index, position);
 }
 const void* subscriber_user_header(const SubscriberPort* port, const void* connection,
                                    std::uint32_t index, std::size_t size,

@@ -214,8 +214,8 @@ int watch(const std::string& prefix, const std::string& name, const Limits& limi
     }
     const zc::detail::Received& sample = **received;
     if (echo) {
-      zc::SampleHeader header =
-          zc::detail::subscriber_sample_header(*port, sample.connection, sample.index);
+      zc::SampleHeader header = zc::detail::subscriber_sample_header(*port, sample.connection,
+                                                                     sample.index, sample.position);
       std::printf("sample %" PRIu64 ": %zu bytes, publisher %u.%" PRIu64 " sequence %" PRIu64,
                   total, sample.bytes, header.origin.slot, header.origin.generation,
                   header.sequence);

@@ -52,7 +52,8 @@ class Sample {
   }
   ~Sample() { reset(); }
 
-  // Is there a sample? Reading an empty one aborts.
+  // Is there a sample? Test before reading: reading an empty one is undefined (std::optional's
+  // rule).
   explicit operator bool() const noexcept { return m_port != nullptr; }
   bool has_value() const noexcept { return m_port != nullptr; }
   // Gives the chunk back now (as the destructor would); the Sample is empty afterwards.
@@ -72,14 +73,15 @@ class Sample {
   // Who sent it, its sequence number, and its publish time if the publisher records it. Reads
   // the chunk's header entry (one more cache line) only when called.
   SampleHeader header() const noexcept {
-    element();  // not on an empty sample
-    return detail::subscriber_sample_header(m_port, m_received.connection, m_received.index);
+    check_not_empty();
+    return detail::subscriber_sample_header(m_port, m_received.connection, m_received.index,
+                                            m_received.position);
   }
   // The user header (service builder's user_header<H>()); nullptr if the service has none of
   // H's size and alignment.
   template <class H>
   const H* user_header() const noexcept {
-    element();
+    check_not_empty();
     return static_cast<const H*>(detail::subscriber_user_header(
         m_port, m_received.connection, m_received.index, sizeof(H), alignof(H)));
   }
@@ -90,10 +92,14 @@ class Sample {
  private:
   Sample(detail::SubscriberPort* port, const detail::Received& received)
       : m_port(port), m_received(received) {}
+  // Reading the payload of an empty Sample is undefined, as with std::optional (no check on the
+  // hot path); the metadata calls, off it, abort instead.
   const Element* element() const noexcept {
-    if (m_port == nullptr) [[unlikely]]
-      detail::bad_expected_access("Sample read while empty (receive() found no sample)");
     return static_cast<const Element*>(m_received.payload);
+  }
+  void check_not_empty() const noexcept {
+    if (m_port == nullptr) [[unlikely]]
+      detail::bad_expected_access("a Sample's header read while empty (receive() found nothing)");
   }
   friend class Subscriber<T>;
 

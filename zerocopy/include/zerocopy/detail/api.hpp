@@ -100,6 +100,7 @@ struct Received {
   std::size_t bytes;
   void* connection;
   std::uint32_t index;
+  std::uint32_t position;  // low 32 bits of its position in the queue (for the sequence number)
 };
 
 Expected<SubscriberPort*, Error<SubscriberCreateError>> create_subscriber(
@@ -113,7 +114,7 @@ WaitResult subscriber_wait(SubscriberPort* port, std::chrono::nanoseconds timeou
 std::size_t subscriber_update_connections(SubscriberPort* port) noexcept;
 bool subscriber_check(SubscriberPort* port) noexcept;
 SampleHeader subscriber_sample_header(const SubscriberPort* port, const void* connection,
-                                      std::uint32_t index) noexcept;
+                                      std::uint32_t index, std::uint32_t position) noexcept;
 const void* subscriber_user_header(const SubscriberPort* port, const void* connection,
                                    std::uint32_t index, std::size_t size,
                                    std::size_t alignment) noexcept;
