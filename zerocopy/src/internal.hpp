@@ -183,7 +183,6 @@ class SubscriberConnection {
   std::uint64_t m_completion_tail = 0;
   std::uint64_t m_completion_head_cache = 0;
   QueueEntry m_bad{};
-  bool m_idle = false;  // the last receive() found nothing
   // The queue position after the last entry taken (the head as we left it; the entries we took
   // under backpressure).
   std::uint64_t m_next_position = 0;
