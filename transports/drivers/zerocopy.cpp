@@ -195,7 +195,7 @@ class ZeroCopyTransport final : public Transport {
       return false;
     }
     if (!sample->has_value()) return false;
-    m_received.emplace(std::move(**sample));
+    m_received.emplace(std::move(*sample));
     return true;
   }
 
