@@ -148,8 +148,10 @@ int main(int argc, char** argv) {
       names += (names.empty() ? "" : ", ") + std::string(info.name);
     run->footer(
         "Transports: " + names +
-        " (ipcbench list says what each is, its limits and wait modes).\nScenarios: pingpong, "
-        "throughput.\n\nExamples:\n  ipcbench run --quick                         a look at "
+        " (ipcbench list says what each is, its limits and wait modes).\nScenarios: pingpong "
+        "(round trips), throughput (a one-way stream), rate (one-way latency at fixed offered "
+        "rates), fanout (one producer, N consumers); all = the four.\n\nExamples:\n  ipcbench run "
+        "--quick                         a look at "
         "every transport in a few seconds\n  ipcbench run --transports shm,unix-stream "
         "--sizes 64,1MiB --precision 5%\n                                               "
         "repetitions until each figure is known to +-5%\n");

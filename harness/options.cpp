@@ -453,7 +453,11 @@ std::vector<Cell> expand_cells(const RunOptions& o, std::vector<std::string>& sk
     // pingpong and rate: small messages by default, their latency; throughput: 1 MiB.
     const bool pingpong = scenario != Scenario::throughput;
     std::vector<std::size_t> sizes = o.sizes;
-    if (sizes.empty()) sizes = {pingpong ? kDefaultPingpongBytes : kDefaultThroughputBytes};
+    if (sizes.empty()) {
+      sizes = scenario == Scenario::fanout
+                  ? std::vector{kDefaultPingpongBytes, kDefaultThroughputBytes}
+                  : std::vector{pingpong ? kDefaultPingpongBytes : kDefaultThroughputBytes};
+    }
     std::vector<Touch> touches = o.touches;
     if (touches.empty()) {
       touches = pingpong ? std::vector{Touch::full} : std::vector{Touch::edges, Touch::full};
@@ -467,6 +471,11 @@ std::vector<Cell> expand_cells(const RunOptions& o, std::vector<std::string>& sk
         o.warmup.value_or(pingpong ? (o.quick ? kQuickPingpongWarmup : kDefaultPingpongWarmup)
                                    : kDefaultThroughputWarmup);
     for (std::size_t bytes : sizes) {
+      // fanout: large messages warm up as a stream does, small ones as pingpong.
+      if (scenario == Scenario::fanout && !o.warmup && bytes >= kFanoutSmallBelow)
+        warmup = kDefaultThroughputWarmup;
+      else if (scenario == Scenario::fanout && !o.warmup)
+        warmup = o.quick ? kQuickPingpongWarmup : kDefaultPingpongWarmup;
       for (Touch touch : touches) {
         for (const auto& name : o.transports) {
           const TransportInfo* info = find_transport(name);

@@ -596,8 +596,9 @@ std::string note(Scenario scenario, const std::string& baseline) {
       return "Every message reaches every consumer, checked. delivery: native = published once "
              "to all N (a multicast transport); N copies = sent N times over N channels. msgs/s "
              "to all = messages delivered to every consumer per second (producer's first send "
-             "to the last consumer's last check); per consumer = the slowest consumer's own "
-             "rate; fairness = (fastest - slowest) / median consumer rate. one-way = receive - "
+             "to the last consumer's last check); per consumer = the slowest consumer's bytes/s "
+             "(the producer's first send to that consumer's last check); fairness = (fastest - "
+             "slowest) / median of those rates. one-way = receive - "
              "send, over every consumer's messages; slowest p99 = the consumer with the worst. "
              "N + 1 processes share the CPUs: with more processes than CPUs, every rate also "
              "falls for want of CPU, and spinning cells are not run.\n";

@@ -344,7 +344,11 @@ CellResult make_result(const Cell& cell, const CellRun& run, int family_index, u
       Histogram h;
       if (w.latency) h.assign(w.latency->buckets, w.latency->sum, w.latency->min, w.latency->max);
       all.merge(h);
-      const double ns = static_cast<double>(w.end_ns) - static_cast<double>(w.start_ns);
+      // Each consumer's rate over the producer's stream: from its first measured send (one
+      // CLOCK_MONOTONIC for all) to this consumer's last check. Not the consumer's own first to
+      // last receive: a consumer that drains a full socket buffer in one burst would show a rate
+      // the stream never had.
+      const double ns = static_cast<double>(w.end_ns) - static_cast<double>(p.start_ns);
       rates.push_back(
           ns > 0 ? static_cast<double>(w.count) * static_cast<double>(cell.bytes) * 1e9 / ns : 0);
       last_end = std::max(last_end, static_cast<double>(w.end_ns));

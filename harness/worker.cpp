@@ -278,6 +278,7 @@ int worker_main(const std::string& spec_json) {
   config.touch = spec.touch;
   config.rate_per_s = spec.rate_per_s;
   config.duration = std::chrono::nanoseconds(spec.duration_ns);
+  config.pace_by_spinning = spec.wait == WaitMode::spin;
   Clock clock = spec.tsc ? Clock::tsc(spec.ns_per_tick) : Clock::monotonic();
   auto latency = std::make_unique<Histogram>();
   auto from_sent = std::make_unique<Histogram>();

@@ -17,12 +17,13 @@ namespace {
 
 // Waits until the clock reads `when`: sleeps while far away (a sleep wakes tens of microseconds
 // late), spins the last stretch.
-void wait_until_tick(const Clock& clock, std::uint64_t when) {
+// With `spin`, spins all the way.
+void wait_until_tick(const Clock& clock, std::uint64_t when, bool spin) {
   const double ns_per_tick = clock.ns_per_tick();
   constexpr double kSleepAboveNs = 300'000, kWakeEarlyNs = 200'000;
   for (std::uint64_t now = clock.now(); now < when; now = clock.now()) {
     const double left_ns = static_cast<double>(when - now) * ns_per_tick;
-    if (left_ns > kSleepAboveNs) {
+    if (!spin && left_ns > kSleepAboveNs) {
       const auto nap = static_cast<long>(left_ns - kWakeEarlyNs);
       timespec ts{nap / 1'000'000'000, nap % 1'000'000'000};
       ::nanosleep(&ts, nullptr);
@@ -62,7 +63,7 @@ Result<void> producer(Transport& t, const ScenarioConfig& c, const Clock& clock,
     if (seq >= c.warmup) {
       if (intended - measured_from >= duration_ticks) break;
     }
-    if (!max) wait_until_tick(clock, intended);
+    if (!max) wait_until_tick(clock, intended, c.pace_by_spinning);
     const std::uint64_t now = clock.now();
     lag = now > intended ? now - intended : 0;
     if (auto ok = send_stamped(t, bytes, seq, c.touch, intended, clock); !ok) {

@@ -42,6 +42,11 @@ struct ScenarioConfig {
   Touch touch = Touch::full;
   double rate_per_s = 0;  // rate: the offered rate; 0 = as fast as the transport takes them
   std::chrono::nanoseconds duration = std::chrono::seconds(3);  // rate: the measured phase
+  // rate: how the producer waits for a message's send time. false: sleeps while it is far away
+  // (a sleep may wake late, and that lateness is charged, as an application's timer's would be),
+  // spinning the last 200 us; true: spins on the clock all the way (the spin wait mode: it never
+  // sleeps, here either).
+  bool pace_by_spinning = false;
 };
 
 // What one process measured. Filled as the scenario goes, so a failure keeps what was done.
