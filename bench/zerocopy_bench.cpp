@@ -48,7 +48,7 @@ void bench_roundtrip(benchmark::State& state, zerocopy::Overflow overflow) {
   std::uint64_t sequence = 0;
   for (auto _ : state) {
     auto sample = publisher->loan_uninit();
-    auto* payload = sample->payload_mut();
+    auto* payload = &sample->payload_mut();
     if constexpr (std::is_same_v<T, std::uint64_t>) {
       *payload = sequence;
     } else {
@@ -56,7 +56,7 @@ void bench_roundtrip(benchmark::State& state, zerocopy::Overflow overflow) {
     }
     (void)std::move(*sample).assume_init().send();
     auto received = subscriber->receive();
-    const T& value = ***received;
+    const T& value = **received;
     benchmark::DoNotOptimize(&value);
     ++sequence;
   }
@@ -102,7 +102,7 @@ void zerocopy_1MiB_slice_edges(benchmark::State& state) {
     payload.back() = std::byte{sequence};
     (void)std::move(*sample).assume_init().send();
     auto received = subscriber->receive();
-    auto view = (**received).payload();
+    auto view = received->payload();
     if (view.front() != view.back()) state.SkipWithError("payload mismatch");
     ++sequence;
   }
@@ -134,12 +134,12 @@ void zerocopy_64B_batch8(benchmark::State& state) {
   for (auto _ : state) {
     for (int i = 0; i < 8; ++i) {
       auto sample = publisher->loan_uninit();
-      sample->payload_mut()->words[0] = static_cast<std::uint64_t>(i);
+      sample->payload_mut().words[0] = static_cast<std::uint64_t>(i);
       (void)std::move(*sample).assume_init().send();
     }
     for (int i = 0; i < 8; ++i) {
       auto received = subscriber->receive();
-      benchmark::DoNotOptimize((**received)->words[0]);
+      benchmark::DoNotOptimize((*received)->words[0]);
     }
   }
   state.SetItemsProcessed(state.iterations() * 8);

@@ -2,8 +2,10 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -81,6 +83,7 @@ std::string_view to_string(Step step) {
 // --- One worker as the conductor sees it. ------------------------------------------------------
 struct WorkerProcess {
   Role role = Role::producer;
+  std::string label = "producer";  // "producer", "consumer", or "consumer 2" of several
   pid_t pid = -1;
   UniqueFd to;    // conductor -> worker
   UniqueFd from;  // worker -> conductor
@@ -96,7 +99,7 @@ struct WorkerProcess {
   std::optional<WorkerError> error;  // its "error" event, or an unreadable line
   bool unreadable = false;           // `error` is a line that was no event
 
-  const char* name() const { return role == Role::producer ? "producer" : "consumer"; }
+  const char* name() const { return label.c_str(); }
 
   bool reached(Step step) const {
     switch (step) {
@@ -210,61 +213,84 @@ std::string worker_failure(WorkerProcess& w, std::string_view wanted,
 
 enum class Wait { ok, failed, timed_out, interrupted };
 
-// A cell's two workers: started with their pipes wired to the numbers above, waited on in poll()
-// (the conductor never spins during a measurement), and reaped.
-class WorkerPair {
+// A cell's workers, the producer and its consumers (one, or N for fanout): started with their
+// pipes wired to the numbers above, waited on in poll() (the conductor never spins during a
+// measurement), and reaped.
+class WorkerGroup {
  public:
-  WorkerPair(const CellContext& context, std::string dir, Steady::time_point deadline)
-      : m_context(context), m_dir(std::move(dir)), m_deadline(deadline) {
-    m_consumer.role = Role::consumer;
+  WorkerGroup(const CellContext& context, std::string dir, Steady::time_point deadline,
+              unsigned consumers)
+      : m_context(context), m_dir(std::move(dir)), m_deadline(deadline), m_consumers(consumers) {
+    for (unsigned k = 0; k < consumers; ++k) {
+      m_consumers[k].role = Role::consumer;
+      m_consumers[k].label = consumers == 1 ? "consumer" : fmt::format("consumer {}", k + 1);
+    }
     m_producer.role = Role::producer;
   }
 
-  WorkerProcess& consumer() { return m_consumer; }
   WorkerProcess& producer() { return m_producer; }
+  WorkerProcess& consumer(unsigned k = 0) { return m_consumers[k]; }
+  std::vector<WorkerProcess>& consumers() { return m_consumers; }
+  // Every worker, the producer first.
+  std::vector<WorkerProcess*> all() {
+    std::vector<WorkerProcess*> out = {&m_producer};
+    for (auto& c : m_consumers)
+      out.push_back(&c);
+    return out;
+  }
+  std::vector<WorkerProcess*> started() {
+    std::vector<WorkerProcess*> out;
+    for (WorkerProcess* w : all()) {
+      if (w->pid > 0) out.push_back(w);
+    }
+    return out;
+  }
 
-  // For a stdio_pipes transport: the channel, a (producer -> consumer) and b (back).
-  bool make_channel() {
-    auto a = make_pipe();
-    auto b = make_pipe();
-    if (!a || !b) return false;
-    m_a = std::move(*a);
-    m_b = std::move(*b);
+  // For a stdio_pipes transport: one channel per consumer, a (producer -> consumer) and b (back).
+  bool make_channels() {
+    for (std::size_t k = 0; k < m_consumers.size(); ++k) {
+      auto a = make_pipe();
+      auto b = make_pipe();
+      if (!a || !b) return false;
+      m_a.push_back(std::move(*a));
+      m_b.push_back(std::move(*b));
+    }
     return true;
   }
 
-  // Starts `role`'s worker on `spec`; false with `why` if it cannot.
-  bool start(Role role, WorkerSpec spec, std::string& why) {
-    const bool started = launch(role == Role::consumer ? m_consumer : m_producer, spec, why);
-    // Each end of the channel belongs to the one worker that uses it, so that a worker that
-    // exits is EOF to its peer.
-    if (m_a && role == Role::consumer) {
-      m_a->read = UniqueFd();
-      m_b->write = UniqueFd();
-    } else {
-      m_a.reset();
-      m_b.reset();
+  // Starts consumer `k` (or the producer) on `spec`; false with `why` if it cannot. Each end of a
+  // channel belongs to the one worker that uses it, so that a worker that exits is EOF to its
+  // peer.
+  bool start_consumer(unsigned k, WorkerSpec spec, std::string& why) {
+    spec.subscriber_index = k;
+    const bool started = launch(m_consumers[k], spec, k, why);
+    if (k < m_a.size()) {
+      m_a[k].read = UniqueFd();
+      m_b[k].write = UniqueFd();
     }
     return started;
   }
+  bool start_producer(WorkerSpec spec, std::string& why) {
+    const bool started = launch(m_producer, spec, 0, why);
+    m_a.clear();
+    m_b.clear();
+    return started;
+  }
 
-  // Sleeps in poll() until every worker in `roles` has reached `step`, one of them failed, the
+  // Sleeps in poll() until every worker in `workers` has reached `step`, one of them failed, the
   // deadline passed or the user interrupted.
-  Wait wait_for(std::initializer_list<Role> roles, Step step, std::string& why) {
-    std::vector<WorkerProcess*> workers;
-    for (Role role : roles)
-      workers.push_back(role == Role::consumer ? &m_consumer : &m_producer);
+  Wait wait_for(const std::vector<WorkerProcess*>& workers, Step step, std::string& why) {
     for (;;) {
-      bool all = true;
+      bool every = true;
       for (WorkerProcess* w : workers) {
         if (w->reached(step)) continue;
-        all = false;
+        every = false;
         if (w->error || w->eof) {
           why = worker_failure(*w, to_string(step));
           return Wait::failed;
         }
       }
-      if (all) return Wait::ok;
+      if (every) return Wait::ok;
       if (m_context.interrupted && *m_context.interrupted) return Wait::interrupted;
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(m_deadline - Steady::now());
       if (left.count() <= 0) {
@@ -288,18 +314,18 @@ class WorkerPair {
   }
 
   void go() {
-    m_consumer.tell("go");
-    m_producer.tell("go");
+    for (WorkerProcess* w : all())
+      w->tell("go");
   }
 
-  // Reaps both; a worker that has reported exits at once, and after a failure neither is waited
+  // Reaps every worker; one that has reported exits at once, and after a failure none is waited
   // for. What a failed cell's workers were doing is looked at first: killing them would erase it.
   void reap(bool ok) {
     if (!ok) {
-      for (WorkerProcess* w : {&m_producer, &m_consumer})
+      for (WorkerProcess* w : all())
         w->state = process_state(*w);
     }
-    for (WorkerProcess* w : {&m_producer, &m_consumer}) {
+    for (WorkerProcess* w : all()) {
       if (w->pid < 0 || w->exit) continue;
       w->exit =
           reap_or_kill(w->pid, ok ? std::chrono::milliseconds(5000) : std::chrono::milliseconds(0));
@@ -307,9 +333,10 @@ class WorkerPair {
   }
 
  private:
-  // Spawns `w` with its control pipes, and its ends of the channel if there is one, at the
-  // numbers above, and tells it those numbers in its spec.
-  bool launch(WorkerProcess& w, WorkerSpec& spec, std::string& why) {
+  // Spawns `w` with its control pipes, and its ends of the channels if there are any, at the
+  // numbers above (the producer's k-th channel two numbers further per k), and tells it those
+  // numbers in its spec.
+  bool launch(WorkerProcess& w, WorkerSpec& spec, unsigned k, std::string& why) {
     auto to = make_pipe();
     auto from = make_pipe();
     if (!to || !from) {
@@ -320,16 +347,26 @@ class WorkerPair {
     spec.role = w.role;
     spec.ctl_in = kControlIn;
     spec.ctl_out = kControlOut;
-    w.stderr_path = m_dir + "/" + w.name() + ".stderr";
+    w.stderr_path = m_dir + "/" + w.label + ".stderr";
+    std::replace(w.stderr_path.begin() + static_cast<long>(m_dir.size()), w.stderr_path.end(), ' ',
+                 '-');
     ChildSpec child;
     child.cpu = consumer ? m_context.cpu_consumer : m_context.cpu_producer;
     child.stderr_path = w.stderr_path;
     child.descriptors = {{to->read.get(), kControlIn}, {from->write.get(), kControlOut}};
-    if (m_a) {
+    if (!m_a.empty()) {
       spec.in_fd = consumer ? kConsumerChannelIn : kProducerChannelIn;
       spec.out_fd = consumer ? kConsumerChannelOut : kProducerChannelOut;
-      child.descriptors.emplace_back(consumer ? m_a->read.get() : m_b->read.get(), spec.in_fd);
-      child.descriptors.emplace_back(consumer ? m_b->write.get() : m_a->write.get(), spec.out_fd);
+      if (consumer) {
+        child.descriptors.emplace_back(m_a[k].read.get(), spec.in_fd);
+        child.descriptors.emplace_back(m_b[k].write.get(), spec.out_fd);
+      } else {
+        for (std::size_t c = 0; c < m_a.size(); ++c) {
+          const int step = 2 * static_cast<int>(c);
+          child.descriptors.emplace_back(m_b[c].read.get(), spec.in_fd + step);
+          child.descriptors.emplace_back(m_a[c].write.get(), spec.out_fd + step);
+        }
+      }
     }
     child.argv = {m_context.exe, "worker", "--spec", to_json(spec).dump()};
     auto pid = spawn(child);
@@ -347,17 +384,17 @@ class WorkerPair {
   const CellContext& m_context;
   std::string m_dir;
   Steady::time_point m_deadline;
-  WorkerProcess m_consumer;
+  std::vector<WorkerProcess> m_consumers;
   WorkerProcess m_producer;
-  std::optional<Pipe> m_a, m_b;  // the stdio_pipes channel, until both workers hold their ends
+  std::vector<Pipe> m_a, m_b;  // the stdio_pipes channels, until their workers hold their ends
 };
 
 // Why the cell failed, from how the wait ended (`state`, with `why`) and what both workers said.
-std::string failure_reason(WorkerPair& pair, Wait state, std::string why,
+std::string failure_reason(WorkerGroup& group, Wait state, std::string why,
                            std::chrono::milliseconds timeout) {
   if (state == Wait::timed_out) {
     std::string notes;
-    for (WorkerProcess* w : {&pair.producer(), &pair.consumer()}) {
+    for (WorkerProcess* w : group.all()) {
       if (auto note = liveness_note(*w, w->state.value_or(0), false); !note.empty()) {
         notes += "; " + note;
       }
@@ -371,10 +408,15 @@ std::string failure_reason(WorkerPair& pair, Wait state, std::string why,
     // A worker's own report names the cause better than "killed"; "peer gone" or a timeout is
     // only the other side of a failure, so it comes last.
     std::string cause, echo;
-    for (WorkerProcess* w : {&pair.consumer(), &pair.producer()}) {
+    std::vector<WorkerProcess*> consumers_first;
+    for (auto& c : group.consumers())
+      consumers_first.push_back(&c);
+    consumers_first.push_back(&group.producer());
+    for (WorkerProcess* w : consumers_first) {
       const WorkerError* error = w->own_error();
       if (!error) continue;
-      WorkerProcess* peer = w == &pair.consumer() ? &pair.producer() : &pair.consumer();
+      // A consumer's peer is the producer; the producer's, its first consumer.
+      WorkerProcess* peer = w == &group.producer() ? &group.consumer(0) : &group.producer();
       std::string& slot = is_echo(*error) ? echo : cause;
       if (slot.empty()) slot = worker_failure(*w, "the end", peer);
     }
@@ -387,7 +429,7 @@ std::string failure_reason(WorkerPair& pair, Wait state, std::string why,
   return why;
 }
 
-// The spec both workers start from; WorkerPair::start() adds the role and the wiring.
+// The spec every worker starts from; WorkerGroup's start_*() add the role and the wiring.
 WorkerSpec worker_spec(const Cell& cell, const CellContext& context, const std::string& token,
                        const std::string& dir) {
   WorkerSpec spec;
@@ -399,6 +441,9 @@ WorkerSpec worker_spec(const Cell& cell, const CellContext& context, const std::
   spec.warmup = cell.warmup;
   spec.count = cell.count;
   spec.budget_ns = cell.budget.count();
+  spec.rate_per_s = cell.rate;
+  spec.duration_ns = cell.duration.count();
+  spec.subscribers = cell.scenario == Scenario::fanout ? cell.subscribers : 1;
   spec.token = token;
   spec.dir = dir;
   // A worker gives up waiting a little before the conductor's deadline, so that its own
@@ -429,41 +474,59 @@ CellRun run_cell(const Cell& cell, const CellContext& context, const std::string
     return run;
   }
   const std::string dir = *made_dir;
-  WorkerPair pair(context, dir, started + context.timeout);
-  if (find_transport(cell.transport)->capabilities().stdio_pipes && !pair.make_channel()) {
-    run.error = "cannot make the channel's pipes";
+  const Capabilities caps = find_transport(cell.transport)->capabilities();
+  const unsigned n = cell.scenario == Scenario::fanout ? cell.subscribers : 1;
+  // Point-to-point fanout: a directory per consumer's channel (worker.cpp names it).
+  for (unsigned k = 0; n > 1 && !caps.multicast && k < n; ++k) {
+    const std::string sub = channel_dir(dir, k);
+    if (::mkdir(sub.c_str(), 0700) != 0) {
+      run.error = fmt::format("cannot make {}: {}", sub, std::strerror(errno));
+      fs::remove_all(dir);
+      return run;
+    }
+  }
+  WorkerGroup group(context, dir, started + context.timeout, n);
+  if (caps.stdio_pipes && !group.make_channels()) {
+    run.error = "cannot make the channels' pipes";
     fs::remove_all(dir);
     return run;
   }
   const WorkerSpec spec = worker_spec(cell, context, token, dir);
   std::string why;
 
-  // 1. The consumer first: it makes what the producer connects to.
-  Wait state = pair.start(Role::consumer, spec, why) ? Wait::ok : Wait::failed;
-  if (state == Wait::ok) state = pair.wait_for({Role::consumer}, Step::listening, why);
+  // 1. The consumers first: they make what the producer connects to.
+  Wait state = Wait::ok;
+  std::vector<WorkerProcess*> consumers;
+  for (unsigned k = 0; k < n && state == Wait::ok; ++k) {
+    if (!group.start_consumer(k, spec, why)) state = Wait::failed;
+    consumers.push_back(&group.consumer(k));
+  }
+  if (state == Wait::ok) state = group.wait_for(consumers, Step::listening, why);
   // 2. The producer, told where to connect.
   if (state == Wait::ok) {
     WorkerSpec producer = spec;
-    producer.peer_address = *pair.consumer().address;
-    if (!pair.start(Role::producer, producer, why)) state = Wait::failed;
+    for (WorkerProcess* c : consumers)
+      producer.peer_addresses.push_back(*c->address);
+    if (!group.start_producer(producer, why)) state = Wait::failed;
   }
-  // 3. Both connected: go. 4. Both report.
+  // 3. All connected: go. 4. All report.
+  if (state == Wait::ok) state = group.wait_for(group.all(), Step::connected, why);
   if (state == Wait::ok) {
-    state = pair.wait_for({Role::consumer, Role::producer}, Step::connected, why);
+    group.go();
+    state = group.wait_for(group.all(), Step::result, why);
   }
-  if (state == Wait::ok) {
-    pair.go();
-    state = pair.wait_for({Role::consumer, Role::producer}, Step::result, why);
+  group.reap(state == Wait::ok);
+  run.producer_process_cpu_ns = cpu_ns(group.producer().exit);
+  run.producer = group.producer().result;
+  for (WorkerProcess* c : consumers) {
+    run.consumer_process_cpu_ns += cpu_ns(c->exit);
+    run.consumers.push_back(c->result);
   }
-  pair.reap(state == Wait::ok);
-  run.producer_process_cpu_ns = cpu_ns(pair.producer().exit);
-  run.consumer_process_cpu_ns = cpu_ns(pair.consumer().exit);
-  run.producer = pair.producer().result;
-  run.consumer = pair.consumer().result;
+  run.consumer = run.consumers.empty() ? std::nullopt : run.consumers.front();
 
   if (state == Wait::ok) {
-    // Both reported: the cell succeeded if both scenarios did and both exited cleanly.
-    for (WorkerProcess* w : {&pair.producer(), &pair.consumer()}) {
+    // All reported: the cell succeeded if every scenario did and every worker exited cleanly.
+    for (WorkerProcess* w : group.all()) {
       if (!w->result->ok()) {
         why = worker_failure(*w, "the end");
         state = Wait::failed;
@@ -477,7 +540,7 @@ CellRun run_cell(const Cell& cell, const CellContext& context, const std::string
     }
   }
   run.ok = state == Wait::ok;
-  if (!run.ok) run.error = failure_reason(pair, state, why, context.timeout);
+  if (!run.ok) run.error = failure_reason(group, state, why, context.timeout);
   fs::remove_all(dir);
   sweep_token(token);
   run.wall_s = std::chrono::duration<double>(Steady::now() - started).count();

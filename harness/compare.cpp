@@ -34,6 +34,10 @@ std::map<std::string, Figures> key_figures(const ResultsDocument& document,
       it->second.values.push_back(e.pingpong->p50_ns);
     } else if (e.throughput) {
       it->second.values.push_back(e.throughput->bytes_per_second);
+    } else if (e.rate) {
+      it->second.values.push_back(e.rate->p99_ns);
+    } else if (e.fanout) {
+      it->second.values.push_back(e.fanout->msgs_per_s);
     }
   }
   return out;
@@ -47,6 +51,7 @@ std::string context_text(const nlohmann::json& context, const char* key) {
 
 std::string format_value(Scenario scenario, double v) {
   if (scenario == Scenario::throughput) return fmt::format("{:.2f} GB/s", v / 1e9);
+  if (scenario == Scenario::fanout) return fmt::format("{:.0f} msgs/s", v);
   if (v < 1000) return fmt::format("{:.0f} ns", v);
   if (v < 1'000'000) return fmt::format("{:.2f} us", v / 1e3);
   return fmt::format("{:.2f} ms", v / 1e6);
@@ -115,7 +120,7 @@ Comparison compare(const ResultsDocument& base, const ResultsDocument& next,
     const Estimate ea = estimate(fa.values), eb = estimate(fb.values);
     // NEW/BASE of the figure; for a time lower is better, for a rate higher is.
     const Estimate r = ratio(fb.values, fa.values);
-    const bool lower_is_better = scenario == Scenario::pingpong;
+    const bool lower_is_better = scenario == Scenario::pingpong || scenario == Scenario::rate;
     std::string verdict;
     if (!r.has_interval()) {
       verdict = "cannot tell (one repetition)";
@@ -148,6 +153,14 @@ Comparison compare(const ResultsDocument& base, const ResultsDocument& next,
   if (!rows[Scenario::pingpong].empty()) {
     out += "### pingpong: p50 RTT (lower is better)\n\n" + table(header, rows[Scenario::pingpong]) +
            "\n";
+  }
+  if (!rows[Scenario::rate].empty()) {
+    out += "### rate: one-way p99 from the intended send time (lower is better)\n\n" +
+           table(header, rows[Scenario::rate]) + "\n";
+  }
+  if (!rows[Scenario::fanout].empty()) {
+    out += "### fanout: messages/s delivered to every consumer (higher is better)\n\n" +
+           table(header, rows[Scenario::fanout]) + "\n";
   }
   if (!rows[Scenario::throughput].empty()) {
     out += "### throughput: GB/s end to end (higher is better)\n\n" +

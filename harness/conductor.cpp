@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "harness/cell_runner.hpp"
+#include "harness/clock_skew.hpp"
 #include "harness/daemons.hpp"
 #include "harness/environment.hpp"
 #include "harness/hdr_log.hpp"
@@ -79,6 +80,8 @@ bool precise_enough(const ResultsDocument& doc, const std::string& name, double 
     any = true;
     if (e.pingpong) values.push_back(e.pingpong->p50_ns);
     if (e.throughput) values.push_back(e.throughput->bytes_per_second);
+    if (e.rate) values.push_back(e.rate->p99_ns);
+    if (e.fanout) values.push_back(e.fanout->msgs_per_s);
   }
   if (!any || values.empty()) return true;
   const Estimate e = estimate(values);
@@ -156,6 +159,14 @@ int run_matrix(const RunOptions& options) {
   doc.context =
       make_context(machine, ctx.clock, overhead, ctx.cpu_producer, ctx.cpu_consumer, warnings);
   doc.context["repetitions"] = options.repetitions;
+  // One-way times compare clock readings of two CPUs: how far apart they read.
+  if (auto skew = measure_clock_skew(ctx.clock, ctx.cpu_producer, ctx.cpu_consumer)) {
+    doc.context["clock_skew"] = {{"consumer_minus_producer_ns", skew->skew_ns},
+                                 {"uncertainty_ns", skew->uncertainty_ns},
+                                 {"samples", skew->samples}};
+  } else {
+    doc.context["clock_skew"] = nullptr;
+  }
   if (options.precision) {
     doc.context["precision"] = *options.precision;
     doc.context["max_repetitions"] = options.max_repetitions;
@@ -171,9 +182,12 @@ int run_matrix(const RunOptions& options) {
 
   // Each transport's daemon, if it needs one, serves the largest message of its cells.
   Daemons daemons;
-  std::map<std::string, std::size_t> largest;
-  for (const Cell& cell : cells)
+  std::map<std::string, std::size_t> largest, widest;
+  for (const Cell& cell : cells) {
     largest[cell.transport] = std::max(largest[cell.transport], cell.bytes);
+    const std::size_t consumers = cell.scenario == Scenario::fanout ? cell.subscribers : 1;
+    widest[cell.transport] = std::max(widest[cell.transport], consumers);
+  }
   const bool tty = ::isatty(2);
   const auto run_started = Steady::now();
   std::vector<unsigned> runs(cells.size(), 0);  // repetitions of each cell so far
@@ -200,7 +214,8 @@ int run_matrix(const RunOptions& options) {
                    cell.name(), format_duration(elapsed), eta);
       }
       CellRun run;
-      if (auto why = daemons.ensure(cell.transport, largest[cell.transport], ctx.timeout)) {
+      if (auto why = daemons.ensure(cell.transport, largest[cell.transport], ctx.timeout,
+                                    widest[cell.transport])) {
         run.error = *why;
       } else {
         run = run_cell(cell, ctx, cell_token(done));

@@ -21,17 +21,20 @@ Daemons::~Daemons() {
 
 std::optional<std::string> Daemons::ensure(const std::string& transport,
                                            std::size_t max_message_bytes,
-                                           std::chrono::milliseconds timeout) {
+                                           std::chrono::milliseconds timeout,
+                                           std::size_t max_consumers) {
   const TransportInfo* info = find_transport(transport);
   if (!info || !info->start_daemon) return std::nullopt;
   auto it = m_running.find(transport);
   if (it != m_running.end() && it->second.daemon->alive() &&
-      it->second.max_message_bytes >= max_message_bytes) {
+      it->second.max_message_bytes >= max_message_bytes &&
+      it->second.max_consumers >= max_consumers) {
     return std::nullopt;
   }
   stop(transport);
   DaemonConfig config;
   config.max_message_bytes = max_message_bytes;
+  config.max_consumers = max_consumers;
   config.queue_depth_for = queue_depth_for;
   config.token = daemon_token(transport);
   config.timeout = timeout;
@@ -44,7 +47,7 @@ std::optional<std::string> Daemons::ensure(const std::string& transport,
     fs::remove_all(config.dir);
     return "its daemon did not start: " + daemon.error().reason;
   }
-  m_running[transport] = {std::move(*daemon), config.dir, max_message_bytes};
+  m_running[transport] = {std::move(*daemon), config.dir, max_message_bytes, max_consumers};
   return std::nullopt;
 }
 

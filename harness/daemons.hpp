@@ -25,11 +25,13 @@ class Daemons {
   // child that exits normally leaves its parent's daemons alone.
   ~Daemons();
 
-  // Makes sure `transport`'s daemon runs and serves messages up to `max_message_bytes`,
-  // restarting one that died or serves only smaller ones; `timeout` is how long it may take to
-  // get ready. Nothing for a transport that needs no daemon; otherwise an error says why not.
+  // Makes sure `transport`'s daemon runs and serves messages up to `max_message_bytes` to up to
+  // `max_consumers` consumers of one producer, restarting one that died or serves less; `timeout`
+  // is how long it may take to get ready. Nothing for a transport that needs no daemon;
+  // otherwise an error says why not.
   std::optional<std::string> ensure(const std::string& transport, std::size_t max_message_bytes,
-                                    std::chrono::milliseconds timeout);
+                                    std::chrono::milliseconds timeout,
+                                    std::size_t max_consumers = 1);
   void stop(const std::string& transport);
 
  private:
@@ -37,6 +39,7 @@ class Daemons {
     std::unique_ptr<Daemon> daemon;
     std::string dir;
     std::size_t max_message_bytes = 0;
+    std::size_t max_consumers = 1;
   };
   pid_t m_owner;
   std::map<std::string, Running> m_running;

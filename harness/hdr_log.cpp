@@ -254,7 +254,7 @@ std::expected<std::vector<std::string>, std::string> export_hdr(const ResultsDoc
   std::vector<std::string> order;
   std::map<std::string, std::vector<const CellResult*>> cells;
   for (const CellResult& e : document.benchmarks) {
-    if (e.scenario != Scenario::pingpong || !e.latency_histogram) continue;
+    if (!e.latency_histogram) continue;  // pingpong: round trips; rate: one-way from intended
     auto [it, inserted] = cells.try_emplace(e.name);
     if (inserted) order.push_back(e.name);
     it->second.push_back(&e);
@@ -268,9 +268,11 @@ std::expected<std::vector<std::string>, std::string> export_hdr(const ResultsDoc
     const fs::path path = fs::path(dir) / (file + ".hlog");
     std::ofstream out(path);
     out << "#[Histogram log format version 1.3]\n"
-        << "#[Written by ipcbench: round-trip times (RTT) of " << name
-        << " in ns, one interval per repetition" << (date.empty() ? "" : ", run of " + date)
-        << "]\n"
+        << "#[Written by ipcbench: "
+        << (name.starts_with("rate/") ? "one-way times from the intended send time"
+                                      : "round-trip times (RTT)")
+        << " of " << name << " in ns, one interval per repetition"
+        << (date.empty() ? "" : ", run of " + date) << "]\n"
         << "#[StartTime: 0.000 (seconds since the run's start)]\n"
         << "\"StartTimestamp\",\"Interval_Length\",\"Interval_Max\","
            "\"Interval_Compressed_Histogram\"\n";

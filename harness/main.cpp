@@ -64,15 +64,16 @@ int main(int argc, char** argv) {
   app.add_subcommand("list", "List the transports: name, what it is, its limits");
 
   auto* run = app.add_subcommand("run", "Run the comparison matrix; print tables; write JSON");
-  std::string transports_text = "all", scenarios_text = "all", sizes_text, touch_text,
-              wait_text = "native", cpus_text, out, iterations_text, messages_text, warmup_text,
-              repetitions_text, timeout_text = "60", budget_text = "10", spin_text = "5",
-              precision_text, max_repetitions_text;
+  std::string transports_text = "all", scenarios_text = "pingpong,throughput", sizes_text,
+              touch_text, rates_text, duration_text, wait_text = "native", cpus_text, out,
+              iterations_text, messages_text, warmup_text, repetitions_text, timeout_text = "60",
+              budget_text = "10", spin_text = "5", precision_text, max_repetitions_text;
   std::vector<std::string> label_texts;
   bool quick = false;
   run->add_option("--transports", transports_text, "Comma-separated transports, or all")
       ->capture_default_str();
-  run->add_option("--scenarios", scenarios_text, "pingpong,throughput or all")
+  run->add_option("--scenarios", scenarios_text,
+                  "pingpong, throughput, rate, fanout (comma-separated) or all")
       ->capture_default_str();
   auto* sizes_opt = run->add_option(
       "--sizes", sizes_text,
@@ -91,6 +92,19 @@ int main(int argc, char** argv) {
       fmt::format("unmeasured round trips/messages first, 0 to {} (default {} pingpong, {} "
                   "throughput)",
                   kMaxCount, kDefaultPingpongWarmup, kDefaultThroughputWarmup));
+  auto* rates_opt = run->add_option(
+      "--rates", rates_text,
+      fmt::format("rate: offered rates, messages/s, 1 to {:.0f} (k = 1000, M = 10^6) or max "
+                  "(default 1k,10k,100k,max)",
+                  kMaxRate));
+  auto* duration_opt = run->add_option(
+      "--duration", duration_text,
+      fmt::format("rate: seconds measured per cell, {:g} to {:g} (default {:g}; --quick {:g})",
+                  kMinDurationS, kMaxDurationS, kDefaultRateSeconds, kQuickRateSeconds));
+  std::string subscribers_text;
+  auto* subscribers_opt = run->add_option(
+      "--subscribers", subscribers_text,
+      fmt::format("fanout: consumers per cell, 1 to {} (default 1,2,4)", kMaxSubscribers));
   auto* repetitions_opt = run->add_option(
       "--repetitions", repetitions_text,
       fmt::format("Repeat each cell N times (interleaved), 1 to {} (default {}; --quick 1)",
@@ -134,8 +148,10 @@ int main(int argc, char** argv) {
       names += (names.empty() ? "" : ", ") + std::string(info.name);
     run->footer(
         "Transports: " + names +
-        " (ipcbench list says what each is, its limits and wait modes).\nScenarios: pingpong, "
-        "throughput.\n\nExamples:\n  ipcbench run --quick                         a look at "
+        " (ipcbench list says what each is, its limits and wait modes).\nScenarios: pingpong "
+        "(round trips), throughput (a one-way stream), rate (one-way latency at fixed offered "
+        "rates), fanout (one producer, N consumers); all = the four.\n\nExamples:\n  ipcbench run "
+        "--quick                         a look at "
         "every transport in a few seconds\n  ipcbench run --transports shm,unix-stream "
         "--sizes 64,1MiB --precision 5%\n                                               "
         "repetitions until each figure is known to +-5%\n");
@@ -299,6 +315,21 @@ int main(int argc, char** argv) {
   if (auto bad = count(iterations_opt, iterations_text, 1, o.iterations)) return usage_error(*bad);
   if (auto bad = count(messages_opt, messages_text, 1, o.messages)) return usage_error(*bad);
   if (auto bad = count(warmup_opt, warmup_text, 0, o.warmup)) return usage_error(*bad);
+  if (rates_opt->count()) {
+    auto rates = parse_rates(rates_text);
+    if (!rates) return usage_error(rates.error());
+    o.rates = *rates;
+  }
+  if (subscribers_opt->count()) {
+    auto subscribers = parse_subscribers(subscribers_text);
+    if (!subscribers) return usage_error(subscribers.error());
+    o.subscribers = *subscribers;
+  }
+  if (duration_opt->count()) {
+    auto seconds = parse_seconds("--duration", duration_text, kMinDurationS, kMaxDurationS);
+    if (!seconds) return usage_error(seconds.error());
+    o.duration = std::chrono::nanoseconds(std::llround(*seconds * 1e9));
+  }
   o.repetitions = quick ? 1 : kDefaultRepetitions;
   if (repetitions_opt->count()) {
     auto repetitions = parse_count("--repetitions", repetitions_text, 1, kMaxRepetitions);

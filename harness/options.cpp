@@ -230,19 +230,19 @@ std::expected<std::vector<std::string>, Usage> parse_transports(std::string_view
 }
 
 std::expected<std::vector<Scenario>, Usage> parse_scenarios(std::string_view text) {
-  if (auto bad = empty_item("--scenarios", text, "pingpong, throughput or all")) {
+  if (auto bad = empty_item("--scenarios", text, "pingpong, throughput, rate, fanout or all")) {
     return std::unexpected(*bad);
   }
   std::vector<Scenario> out;
   for (const auto& name : split(text, ',')) {
     if (name == "all") {
-      out = {Scenario::pingpong, Scenario::throughput};
+      out = {Scenario::pingpong, Scenario::throughput, Scenario::rate, Scenario::fanout};
       continue;
     }
     auto scenario = parse_scenario(name);
     if (!scenario) {
       return std::unexpected("unknown scenario '" + name +
-                             "'; known: pingpong, throughput (or all)");
+                             "'; known: pingpong, throughput, rate, fanout (or all)");
     }
     if (std::ranges::find(out, *scenario) == out.end()) out.push_back(*scenario);
   }
@@ -314,8 +314,52 @@ std::size_t queue_depth_for(std::size_t bytes) {
 }
 
 std::string Cell::name() const {
-  return std::string(to_string(scenario)) + "/" + transport + "/" + std::to_string(bytes) + "/" +
-         std::string(to_string(wait)) + "/" + std::string(to_string(touch));
+  std::string name = std::string(to_string(scenario)) + "/" + transport + "/" +
+                     std::to_string(bytes) + "/" + std::string(to_string(wait)) + "/" +
+                     std::string(to_string(touch));
+  if (scenario == Scenario::rate) name += rate > 0 ? fmt::format("/{:.0f}", rate) : "/max";
+  if (scenario == Scenario::fanout) name += fmt::format("/n{}", subscribers);
+  return name;
+}
+
+std::expected<std::vector<unsigned>, Usage> parse_subscribers(std::string_view text) {
+  const std::string allowed = fmt::format("consumer counts from 1 to {}", kMaxSubscribers);
+  if (auto bad = empty_item("--subscribers", text, allowed)) return std::unexpected(*bad);
+  std::vector<unsigned> out;
+  for (const auto& item : split(text, ',')) {
+    auto n = parse_count("--subscribers", item, 1, kMaxSubscribers);
+    if (!n) return std::unexpected(n.error());
+    if (std::ranges::find(out, static_cast<unsigned>(*n)) == out.end()) {
+      out.push_back(static_cast<unsigned>(*n));
+    }
+  }
+  return out;
+}
+
+std::expected<std::vector<double>, Usage> parse_rates(std::string_view text) {
+  const std::string allowed = fmt::format(
+      "messages per second from 1 to {:.0f} (suffix k = 1000, M = 1000000), or max", kMaxRate);
+  if (auto bad = empty_item("--rates", text, allowed)) return std::unexpected(*bad);
+  std::vector<double> out;
+  for (const auto& item : split(text, ',')) {
+    double value = 0;
+    if (item != "max") {
+      std::string number = item;
+      double scale = 1;
+      if (number.ends_with('k') || number.ends_with('K')) scale = 1e3;
+      if (number.ends_with('M')) scale = 1e6;
+      if (scale != 1) number.pop_back();
+      char* end = nullptr;
+      value = number.empty() ? 0 : std::strtod(number.c_str(), &end) * scale;
+      const bool plain =
+          !number.empty() && number.find_first_not_of("0123456789.") == std::string::npos;
+      if (!plain || end != number.c_str() + number.size() || !(value >= 1) || value > kMaxRate) {
+        return std::unexpected(fmt::format("--rates: bad rate '{}': {}", item, allowed));
+      }
+    }
+    if (std::ranges::find(out, value) == out.end()) out.push_back(value);
+  }
+  return out;
 }
 
 std::optional<Usage> check_filter(std::string_view filter) {
@@ -347,20 +391,79 @@ double estimated_seconds(const Cell& cell) {
     const double budget = std::chrono::duration<double>(cell.budget).count();
     return kSetUp + std::min(n * rtt, budget + 0.1);
   }
+  if (cell.scenario == Scenario::rate) {
+    return kSetUp + kRateWarmupSeconds + std::chrono::duration<double>(cell.duration).count();
+  }
   const double bytes_per_s = cell.wait == WaitMode::spin ? 3e9 : 1e9;
   return kSetUp + n * static_cast<double>(cell.bytes) / bytes_per_s + n * 10e-6;
 }
 
+namespace {
+
+// A rate cell at each offered rate, a fanout cell for each consumer count; other cells as they are.
+void add_variants(const Cell& base, const RunOptions& o, std::chrono::nanoseconds duration,
+                  std::vector<Cell>& cells, std::vector<std::string>& skipped) {
+  if (base.scenario == Scenario::rate) {
+    for (double rate : o.rates) {
+      Cell cell = base;
+      cell.rate = rate;
+      cell.duration = duration;
+      // Warm-up: a fifth of a second of the schedule (1000 messages at max).
+      cell.warmup = o.warmup.value_or(
+          rate > 0
+              ? std::max<std::uint64_t>(10, static_cast<std::uint64_t>(rate * kRateWarmupSeconds))
+              : 1000);
+      cell.count =
+          rate > 0
+              ? static_cast<std::uint64_t>(rate * std::chrono::duration<double>(duration).count())
+              : 0;
+      cells.push_back(std::move(cell));
+    }
+    return;
+  }
+  if (base.scenario == Scenario::fanout) {
+    const std::size_t cpus = std::max<std::size_t>(allowed_cpus().size(), 2);
+    for (unsigned n : o.subscribers) {
+      Cell cell = base;
+      cell.subscribers = n;
+      // N + 1 spinning workers on fewer CPUs would measure the scheduler, not the transport.
+      if (cell.wait == WaitMode::spin && n + 1 > cpus) {
+        skipped.push_back(
+            fmt::format("{}: {} spinning workers on {} CPUs would measure the "
+                        "scheduler, not the transport (block and adaptive run)",
+                        cell.name(), n + 1, cpus));
+        continue;
+      }
+      cell.count =
+          o.messages.value_or(o.quick                          ? kQuickMessages
+                              : cell.bytes < kFanoutSmallBelow ? kDefaultFanoutSmallMessages
+                                                               : kDefaultMessages);
+      cells.push_back(std::move(cell));
+    }
+    return;
+  }
+  cells.push_back(base);
+}
+
+}  // namespace
+
 std::vector<Cell> expand_cells(const RunOptions& o, std::vector<std::string>& skipped) {
   std::vector<Cell> cells;
   for (Scenario scenario : o.scenarios) {
-    const bool pingpong = scenario == Scenario::pingpong;
+    // pingpong and rate: small messages by default, their latency; throughput: 1 MiB.
+    const bool pingpong = scenario != Scenario::throughput;
     std::vector<std::size_t> sizes = o.sizes;
-    if (sizes.empty()) sizes = {pingpong ? kDefaultPingpongBytes : kDefaultThroughputBytes};
+    if (sizes.empty()) {
+      sizes = scenario == Scenario::fanout
+                  ? std::vector{kDefaultPingpongBytes, kDefaultThroughputBytes}
+                  : std::vector{pingpong ? kDefaultPingpongBytes : kDefaultThroughputBytes};
+    }
     std::vector<Touch> touches = o.touches;
     if (touches.empty()) {
       touches = pingpong ? std::vector{Touch::full} : std::vector{Touch::edges, Touch::full};
     }
+    const auto duration = o.duration.value_or(std::chrono::nanoseconds(
+        static_cast<std::int64_t>((o.quick ? kQuickRateSeconds : kDefaultRateSeconds) * 1e9)));
     std::uint64_t count =
         pingpong ? o.iterations.value_or(o.quick ? kQuickIterations : kDefaultIterations)
                  : o.messages.value_or(o.quick ? kQuickMessages : kDefaultMessages);
@@ -368,6 +471,11 @@ std::vector<Cell> expand_cells(const RunOptions& o, std::vector<std::string>& sk
         o.warmup.value_or(pingpong ? (o.quick ? kQuickPingpongWarmup : kDefaultPingpongWarmup)
                                    : kDefaultThroughputWarmup);
     for (std::size_t bytes : sizes) {
+      // fanout: large messages warm up as a stream does, small ones as pingpong.
+      if (scenario == Scenario::fanout && !o.warmup && bytes >= kFanoutSmallBelow)
+        warmup = kDefaultThroughputWarmup;
+      else if (scenario == Scenario::fanout && !o.warmup)
+        warmup = o.quick ? kQuickPingpongWarmup : kDefaultPingpongWarmup;
       for (Touch touch : touches) {
         for (const auto& name : o.transports) {
           const TransportInfo* info = find_transport(name);
@@ -398,6 +506,14 @@ std::vector<Cell> expand_cells(const RunOptions& o, std::vector<std::string>& sk
             skipped.push_back(name + " cannot carry " + format_size(bytes) + " messages");
             continue;
           }
+          if ((scenario == Scenario::rate || scenario == Scenario::fanout) &&
+              bytes < kStampedMinBytes) {
+            skipped.push_back(
+                fmt::format("{} needs messages of {} bytes or more (sequence and "
+                            "two clock stamps), not {}",
+                            to_string(scenario), kStampedMinBytes, format_size(bytes)));
+            continue;
+          }
           for (auto [mode, native] : modes) {
             Cell cell;
             cell.transport = name;
@@ -408,9 +524,10 @@ std::vector<Cell> expand_cells(const RunOptions& o, std::vector<std::string>& sk
             cell.touch = touch;
             cell.warmup = warmup;
             cell.count = count;
-            cell.budget = pingpong ? std::chrono::nanoseconds(o.budget)
-                                   : std::chrono::nanoseconds(std::chrono::hours(24));
-            cells.push_back(std::move(cell));
+            cell.budget = scenario == Scenario::pingpong
+                              ? std::chrono::nanoseconds(o.budget)
+                              : std::chrono::nanoseconds(std::chrono::hours(24));
+            add_variants(cell, o, duration, cells, skipped);
           }
         }
       }

@@ -23,6 +23,9 @@ struct RunOptions {
   std::optional<std::uint64_t> iterations;  // pingpong round trips
   std::optional<std::uint64_t> messages;    // throughput messages
   std::optional<std::uint64_t> warmup;
+  std::vector<double> rates = {1000, 10000, 100000, 0};  // rate: messages/s; 0 = max
+  std::vector<unsigned> subscribers = {1, 2, 4};         // fanout: consumers per cell
+  std::optional<std::chrono::nanoseconds> duration;      // rate: the measured phase per cell
   unsigned repetitions = 3;
   // --precision: keep adding interleaved repetitions of the cells whose 95% interval is wider
   // than this fraction of their median, up to max_repetitions.
@@ -54,6 +57,15 @@ inline constexpr std::uint64_t kDefaultThroughputWarmup = 10;
 inline constexpr std::uint64_t kQuickIterations = 2000;
 inline constexpr std::uint64_t kQuickMessages = 100;
 inline constexpr std::uint64_t kQuickPingpongWarmup = 100;
+inline constexpr double kDefaultRateSeconds = 3, kQuickRateSeconds = 0.5;
+inline constexpr double kRateWarmupSeconds = 0.2;  // rate: unmeasured sending first
+inline constexpr double kMinDurationS = 0.1, kMaxDurationS = 3600;
+inline constexpr double kMaxRate = 10'000'000;  // messages/s
+inline constexpr unsigned kMaxSubscribers = 64;
+// fanout's messages: the throughput's 1000 for large ones, more for small ones (a 64-byte
+// message is over in microseconds).
+inline constexpr std::uint64_t kDefaultFanoutSmallMessages = 20000;
+inline constexpr std::size_t kFanoutSmallBelow = 64 * 1024;
 inline constexpr std::size_t kMaxMessageBytes = 64u << 20;
 
 // The ranges of the numeric options (README and --help say the same).
@@ -85,6 +97,10 @@ std::expected<std::vector<std::size_t>, Usage> parse_sizes(std::string_view text
 std::expected<std::vector<std::string>, Usage> parse_transports(std::string_view text);
 std::expected<std::vector<Scenario>, Usage> parse_scenarios(std::string_view text);
 std::expected<std::vector<Touch>, Usage> parse_touches(std::string_view text);
+// "1,2,4": fanout's consumer counts, 1 to kMaxSubscribers.
+std::expected<std::vector<unsigned>, Usage> parse_subscribers(std::string_view text);
+// "1k,10k,100k,max": messages per second (k = 1000, M = 1000000), 1 to kMaxRate, or max (0).
+std::expected<std::vector<double>, Usage> parse_rates(std::string_view text);
 std::expected<std::vector<std::string>, Usage> parse_waits(std::string_view text);
 // "A,B": two distinct CPUs this process may run on.
 std::expected<std::pair<int, int>, Usage> parse_cpus(std::string_view text);
@@ -106,7 +122,12 @@ struct Cell {
   std::uint64_t warmup = 0;
   std::uint64_t count = 0;
   std::chrono::nanoseconds budget{0};
-  // "<scenario>/<transport>/<bytes>/<wait>/<touch>", the benchmark's name in the results.
+  // rate: the offered rate (0 = max) and how long the measured phase lasts.
+  double rate = 0;
+  std::chrono::nanoseconds duration{0};
+  unsigned subscribers = 1;  // fanout: the consumers
+  // "<scenario>/<transport>/<bytes>/<wait>/<touch>", the benchmark's name in the results; a rate
+  // cell adds "/<messages per second>" or "/max", a fanout cell "/n<consumers>".
   std::string name() const;
 };
 

@@ -3,6 +3,7 @@
 #include "harness/statistics.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <optional>
 #include <string_view>
@@ -28,6 +29,12 @@ double figure(const CellResult& e, double PingpongFigures::*f) {
 }
 double figure(const CellResult& e, double ThroughputFigures::*f) {
   return (*e.throughput).*f;
+}
+double figure(const CellResult& e, double RateFigures::*f) {
+  return (*e.rate).*f;
+}
+double figure(const CellResult& e, double FanoutFigures::*f) {
+  return (*e.fanout).*f;
 }
 double figure(const CellResult& e, double (*f)(const CellResult&)) {
   return f(e);
@@ -79,6 +86,8 @@ class Style {
   virtual std::string ns(double ns) const = 0;
   virtual std::string rate(double per_s) const = 0;
   virtual std::string gb(double bytes_per_second) const = 0;
+  // A rate of bytes in the unit that suits it (Markdown: "7.55 GB/s", "3.1 MB/s").
+  virtual std::string bytes_rate(double bytes_per_second) const = 0;
   virtual std::string count(double per_iteration) const = 0;
   virtual std::string size(std::size_t bytes) const = 0;
   // A column's header: its name, and the unit its numbers are in where the style needs it.
@@ -101,8 +110,10 @@ struct Section {
   std::vector<std::string> header;
   std::size_t text_columns = 1;  // the first columns are text (left-aligned), the rest numbers
   std::map<std::size_t, std::vector<std::vector<std::string>>> rows;  // by size, ascending
-  bool wide = false;    // a row's interval is wider than the target
-  bool single = false;  // a row has one repetition only: no interval
+  bool wide = false;           // a row's interval is wider than the target
+  bool single = false;         // a row has one repetition only: no interval
+  bool not_sustained = false;  // rate: a row's producer could not keep its schedule
+  bool skewed = false;         // rate: a row's latency is within the clocks' skew
 };
 
 // Every cell of the documents, each file's repetitions of a cell together, in the order the
@@ -111,6 +122,7 @@ struct Cells {
   std::vector<Row> rows;
   std::vector<std::string> labels;               // per document
   std::vector<std::optional<double>> precision;  // per document: its --precision target
+  std::vector<double> skew_bound;                // per document: |clock skew| + its uncertainty, ns
 
   bool several = false;  // rows carry their file's label
 
@@ -125,6 +137,13 @@ struct Cells {
         target = context["precision"].get<double>();
       }
       precision.push_back(target);
+      double skew = 0;
+      if (context.is_object() && context.contains("clock_skew") &&
+          context["clock_skew"].is_object()) {
+        skew = std::abs(context["clock_skew"].value("consumer_minus_producer_ns", 0.0)) +
+               context["clock_skew"].value("uncertainty_ns", 0.0);
+      }
+      skew_bound.push_back(skew);
       std::map<std::string, std::size_t> index;
       for (const CellResult& e : documents[d].document.benchmarks) {
         auto [it, inserted] = index.try_emplace(e.name, rows.size());
@@ -289,11 +308,137 @@ Section throughput_section(const Cells& cells, const Style& style) {
   return section;
 }
 
+// A rate row's offered rate, from its cell's name (a failed cell has no figures); max is infinite.
+double offered_rate(const Row& r) {
+  const std::string& name = r.first->name;
+  return name.ends_with("/max") ? INFINITY : std::atof(name.c_str() + name.rfind('/') + 1);
+}
+
+// The rate table: the schedule kept or not, and one-way latency from the intended send time
+// (and, beside it, from the actual one). Rows by offered rate within a size, then fastest first.
+Section rate_section(const Cells& cells, const Style& style) {
+  Section section;
+  section.scenario = Scenario::rate;
+  if (cells.several) section.header.push_back("run");
+  append(section.header,
+         {"transport", "wait", style.header("size", "bytes"), style.header("offered", "msgs/s")});
+  section.text_columns = section.header.size() - 2;
+  section.header.push_back(style.header("achieved", "msgs/s"));
+  append(section.header, style.interval_header("one-way p50", "ns"));
+  append(section.header, style.interval_header("p99", "ns"));
+  append(section.header, {style.header("p99.9", "ns"), style.header("max", "ns"),
+                          style.header("from send p50", "ns"), style.header("from send p99", "ns"),
+                          "behind", style.header("CPU per msg", "ns"), "switches per msg"});
+  for (auto [size, list] : cells.by_size(Scenario::rate, &RateFigures::p99_ns, true)) {
+    // Offered rate first (max last), then the order by_size gave.
+    std::stable_sort(list.begin(), list.end(), [](const Row* a, const Row* b) {
+      return offered_rate(*a) < offered_rate(*b);
+    });
+    for (const Row* r : list) {
+      std::vector<std::string> row = cells.lead(*r);
+      const double rate = offered_rate(*r);
+      const std::string offered = std::isinf(rate) ? "max" : style.rate(rate);
+      append(row, {r->first->transport, r->first->wait, style.size(size), offered});
+      if (r->good.empty()) {
+        row.push_back(error_text(*r));
+        row.resize(section.header.size());
+        section.rows[size].push_back(std::move(row));
+        continue;
+      }
+      const Estimate p50 = r->est(&RateFigures::p50_ns);
+      const Estimate p99 = r->est(&RateFigures::p99_ns);
+      section.wide |= cells.wide(*r, p99);
+      section.single |= r->good.size() < 2;
+      bool sustained = true;
+      for (const CellResult* e : r->good)
+        sustained &= e->rate->sustained;
+      section.not_sustained |= !sustained;
+      row.push_back(style.rate(r->med(&RateFigures::achieved_per_s)) +
+                    (sustained ? "" : " (not sustained)"));
+      // A skew between the two CPUs' clocks as large as the latency makes the figure unreliable.
+      const bool skewed = cells.skew_bound[r->file] > p50.median || r->med(&RateFigures::early) > 0;
+      section.skewed |= skewed;
+      auto p50_cells = style.with_interval(p50, false, &Style::ns);
+      if (skewed) p50_cells.front() += " (skew)";
+      append(row, p50_cells);
+      append(row, style.with_interval(p99, cells.wide(*r, p99), &Style::ns));
+      row.push_back(style.ns(r->med(&RateFigures::p999_ns)));
+      row.push_back(style.ns(r->med(&RateFigures::max_ns)));
+      row.push_back(style.ns(r->med(&RateFigures::sent_p50_ns)));
+      row.push_back(style.ns(r->med(&RateFigures::sent_p99_ns)));
+      row.push_back(fmt::format("{:.0f}", r->med(&RateFigures::behind)));
+      row.push_back(style.ns(r->med(&CellResult::cpu_time)));
+      row.push_back(r->good.front()->switches ? style.count(r->med(&switches_per_iteration)) : "-");
+      section.rows[size].push_back(std::move(row));
+    }
+  }
+  return section;
+}
+
+// The fanout table: one producer, N consumers; rows by N within a size, the fastest first.
+Section fanout_section(const Cells& cells, const Style& style) {
+  Section section;
+  section.scenario = Scenario::fanout;
+  if (cells.several) section.header.push_back("run");
+  append(section.header, {"transport", "wait", style.header("size", "bytes"), "N", "delivery"});
+  section.text_columns = section.header.size() - 1;
+  append(section.header, style.interval_header("msgs/s to all", "1/s"));
+  append(
+      section.header,
+      {style.header("per consumer (slowest)", "B/s"), "fairness", style.header("one-way p50", "ns"),
+       style.header("p99", "ns"), style.header("p99.9", "ns"), style.header("max", "ns"),
+       style.header("slowest p99", "ns"), style.header("producer CPU per msg", "ns"),
+       style.header("CPU per msg", "ns"), "switches per msg"});
+  for (auto [size, list] : cells.by_size(Scenario::fanout, &FanoutFigures::msgs_per_s, false)) {
+    std::stable_sort(list.begin(), list.end(), [](const Row* a, const Row* b) {
+      auto n = [](const Row* r) {
+        const auto& name = r->first->name;
+        return std::atoi(name.c_str() + name.rfind("/n") + 2);
+      };
+      return n(a) < n(b);
+    });
+    for (const Row* r : list) {
+      std::vector<std::string> row = cells.lead(*r);
+      const auto& name = r->first->name;
+      const int n = std::atoi(name.c_str() + name.rfind("/n") + 2);
+      const bool native = find_transport(r->first->transport) &&
+                          find_transport(r->first->transport)->capabilities().multicast;
+      append(row, {r->first->transport, r->first->wait, style.size(size), std::to_string(n),
+                   r->good.empty()                   ? (native ? "native" : "N copies")
+                   : r->good.front()->fanout->native ? "native"
+                                                     : "N copies"});
+      if (r->good.empty()) {
+        row.push_back(error_text(*r));
+        row.resize(section.header.size());
+        section.rows[size].push_back(std::move(row));
+        continue;
+      }
+      const Estimate msgs = r->est(&FanoutFigures::msgs_per_s);
+      section.wide |= cells.wide(*r, msgs);
+      section.single |= r->good.size() < 2;
+      append(row, style.with_interval(msgs, cells.wide(*r, msgs), &Style::rate));
+      row.push_back(style.bytes_rate(r->med(&FanoutFigures::consumer_bytes_per_second_min)));
+      row.push_back(fmt::format("{:.0f}%", r->med(&FanoutFigures::fairness) * 100));
+      row.push_back(style.ns(r->med(&FanoutFigures::p50_ns)));
+      row.push_back(style.ns(r->med(&FanoutFigures::p99_ns)));
+      row.push_back(style.ns(r->med(&FanoutFigures::p999_ns)));
+      row.push_back(style.ns(r->med(&FanoutFigures::max_ns)));
+      row.push_back(style.ns(r->med(&FanoutFigures::slowest_p99_ns)));
+      row.push_back(style.ns(r->med(&FanoutFigures::producer_cpu_per_msg_ns)));
+      row.push_back(style.ns(r->med(&CellResult::cpu_time)));
+      row.push_back(r->good.front()->switches ? style.count(r->med(&switches_per_iteration)) : "-");
+      section.rows[size].push_back(std::move(row));
+    }
+  }
+  return section;
+}
+
 // The documents' tables, one per scenario, in the order the reporters print them.
 std::vector<Section> sections(const std::vector<LabelledDocument>& documents, const Style& style,
                               const std::string& baseline) {
   const Cells cells(documents);
-  return {pingpong_section(cells, style, baseline), throughput_section(cells, style)};
+  return {pingpong_section(cells, style, baseline), throughput_section(cells, style),
+          rate_section(cells, style), fanout_section(cells, style)};
 }
 
 // --- Markdown ----------------------------------------------------------------------------------
@@ -329,6 +474,11 @@ class MarkdownStyle final : public Style {
   }
   std::string count(double per_iteration) const override {
     return fmt::format("{:.2f}", per_iteration);
+  }
+  std::string bytes_rate(double b) const override {
+    if (b >= 1e9) return fmt::format("{:.2f} GB/s", b / 1e9);
+    if (b >= 1e6) return fmt::format("{:.1f} MB/s", b / 1e6);
+    return fmt::format("{:.0f} kB/s", b / 1e3);
   }
   std::string size(std::size_t bytes) const override { return format_bytes(bytes); }
   std::string header(std::string_view name, std::string_view) const override {
@@ -406,6 +556,12 @@ std::string heading(Scenario scenario, std::size_t bytes) {
                          format_bytes(bytes));
     case Scenario::throughput:
       return fmt::format("### throughput, {} messages: one-way stream\n\n", format_bytes(bytes));
+    case Scenario::rate:
+      return fmt::format("### rate, {} messages: one-way latency at a fixed offered rate\n\n",
+                         format_bytes(bytes));
+    case Scenario::fanout:
+      return fmt::format("### fanout, {} messages: one producer, N consumers\n\n",
+                         format_bytes(bytes));
   }
   return "";
 }
@@ -428,6 +584,24 @@ std::string note(Scenario scenario, const std::string& baseline) {
              "repetitions, ±x% its 95% interval. touch: edges = the sequence number and last "
              "byte written and checked, full = every byte. switches per msg = both processes' "
              "context switches per message.\n";
+    case Scenario::rate:
+      return "Open loop: the producer sends on a schedule (offered messages/s; max = back to "
+             "back) and keeps sending when it falls behind. one-way = receive - intended send "
+             "time, so a stall is charged to every message it delays (no coordinated omission); "
+             "from send = receive - actual send time. One clock for both processes; the skew "
+             "between the two CPUs is in the results' context (clock_skew). achieved = the "
+             "producer's rate; not sustained = under 97% of offered, or more than 1 ms behind "
+             "at the end (behind = messages). Medians over repetitions, ±x% the 95% interval.\n";
+    case Scenario::fanout:
+      return "Every message reaches every consumer, checked. delivery: native = published once "
+             "to all N (a multicast transport); N copies = sent N times over N channels. msgs/s "
+             "to all = messages delivered to every consumer per second (producer's first send "
+             "to the last consumer's last check); per consumer = the slowest consumer's bytes/s "
+             "(the producer's first send to that consumer's last check); fairness = (fastest - "
+             "slowest) / median of those rates. one-way = receive - "
+             "send, over every consumer's messages; slowest p99 = the consumer with the worst. "
+             "N + 1 processes share the CPUs: with more processes than CPUs, every rate also "
+             "falls for want of CPU, and spinning cells are not run.\n";
   }
   return "";
 }
@@ -444,6 +618,7 @@ class CsvStyle final : public Style {
   std::string count(double per_iteration) const override {
     return fmt::format("{:.4f}", per_iteration);
   }
+  std::string bytes_rate(double b) const override { return fmt::format("{:.0f}", b); }
   std::string size(std::size_t bytes) const override { return std::to_string(bytes); }
   std::string header(std::string_view name, std::string_view unit) const override {
     return fmt::format("{} ({})", name, unit);
@@ -498,16 +673,19 @@ std::string label_of(const ResultsDocument& document, const std::string& fallbac
 std::string MarkdownReporter::render(const std::vector<LabelledDocument>& documents) const {
   const std::vector<Section> all = sections(documents, MarkdownStyle(), m_baseline);
   std::string out;
-  bool wide = false, single = false;
-  for (std::size_t i = 0; i < all.size(); ++i) {
-    const Section& section = all[i];
+  bool wide = false, single = false, not_sustained = false, skewed = false;
+  bool first = true;
+  for (const Section& section : all) {
     if (section.rows.empty()) continue;
+    if (!first) out += "\n";  // an empty line between two scenarios' tables
+    first = false;
     for (const auto& [bytes, rows] : section.rows)
       out += heading(section.scenario, bytes) + markdown_table(section, rows) + "\n";
     out += note(section.scenario, m_baseline);
-    if (i + 1 < all.size()) out += "\n";  // an empty line before the next scenario's
     wide |= section.wide;
     single |= section.single;
+    not_sustained |= section.not_sustained;
+    skewed |= section.skewed;
   }
   if (wide) {
     std::optional<double> target;
@@ -524,6 +702,17 @@ std::string MarkdownReporter::render(const std::vector<LabelledDocument>& docume
                   : "\n(!) the interval is wider than ±10%: close other programs, pin with --cpus, "
                     "raise --repetitions (or use --precision 5%), and read the median.\n";
   }
+  if (skewed) {
+    out +=
+        "\n(skew): the two CPUs' clocks read further apart (context clock_skew, with its "
+        "uncertainty) than this one-way time, or a message arrived before it was sent: the "
+        "figure is not trustworthy here.\n";
+  }
+  if (not_sustained) {
+    out +=
+        "\nnot sustained: the producer could not keep the offered rate; its latencies grow "
+        "with the backlog and show what that rate costs, not what the transport does at it.\n";
+  }
   if (single) {
     out +=
         "\nOne repetition gives no interval: run with --repetitions 3 or more to see how "
@@ -535,15 +724,14 @@ std::string MarkdownReporter::render(const std::vector<LabelledDocument>& docume
 std::string CsvReporter::render(const std::vector<LabelledDocument>& documents) const {
   const std::vector<Section> all = sections(documents, CsvStyle(), m_baseline);
   std::string out;
-  for (std::size_t i = 0; i < all.size(); ++i) {
-    const Section& section = all[i];
+  for (const Section& section : all) {
     if (section.rows.empty()) continue;
+    if (!out.empty()) out += "\n";  // an empty line between two scenarios' tables
     out += csv_line(section.header);
     for (const auto& [bytes, rows] : section.rows) {
       for (const auto& r : rows)
         out += csv_line(r);
     }
-    if (i + 1 < all.size()) out += "\n";  // an empty line before the next scenario's
   }
   return out;
 }
@@ -602,13 +790,31 @@ std::vector<nlohmann::json> summaries(const ResultsDocument& document,
         j["p50_vs_baseline"] = vs.median;
         j["p50_vs_baseline_ci95"] = interval(vs);
       }
+    } else if (c.scenario == Scenario::fanout) {
+      put("msgs_per_s", r.est(&FanoutFigures::msgs_per_s));
+      j["subscribers"] = r.med(&FanoutFigures::subscribers);
+      j["delivery"] = r.good.front()->fanout->native ? "native" : "N copies";
+      j["consumer_bytes_per_second_min"] = r.med(&FanoutFigures::consumer_bytes_per_second_min);
+      j["p99_ns"] = r.med(&FanoutFigures::p99_ns);
+      j["producer_cpu_per_msg_ns"] = r.med(&FanoutFigures::producer_cpu_per_msg_ns);
+    } else if (c.scenario == Scenario::rate) {
+      put("p50_ns", r.est(&RateFigures::p50_ns));
+      put("p99_ns", r.est(&RateFigures::p99_ns));
+      j["p999_ns"] = r.med(&RateFigures::p999_ns);
+      j["achieved_rate"] = r.med(&RateFigures::achieved_per_s);
+      bool sustained = true;
+      for (const CellResult* e : r.good)
+        sustained &= e->rate->sustained;
+      j["sustained"] = sustained;
     } else {
       put("msgs_per_s", r.est(&ThroughputFigures::msgs_per_s));
       put("bytes_per_second", r.est(&ThroughputFigures::bytes_per_second));
     }
     if (auto target = cells.precision[0]) {
-      const Estimate key = c.scenario == Scenario::pingpong
-                               ? r.est(&PingpongFigures::p50_ns)
+      const Estimate key = c.scenario == Scenario::pingpong ? r.est(&PingpongFigures::p50_ns)
+                           : c.scenario == Scenario::rate   ? r.est(&RateFigures::p99_ns)
+                           : c.scenario == Scenario::fanout
+                               ? r.est(&FanoutFigures::msgs_per_s)
                                : r.est(&ThroughputFigures::bytes_per_second);
       j["precision_reached"] = key.has_interval() && key.relative_half_width() <= *target;
     }

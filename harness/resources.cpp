@@ -1,15 +1,20 @@
 #include "harness/resources.hpp"
 
 #include <fcntl.h>
+#include <sys/msg.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include <cctype>
 #include <charconv>
 #include <filesystem>
+#include <string_view>
+#include <vector>
 
 #include "base/peer_watch.hpp"
 #include "base/unique_fd.hpp"
+#include "transports/sysv_queue.hpp"
 
 namespace ipcbench {
 
@@ -46,8 +51,9 @@ bool has_marker(const fs::path& dir) {
 }
 
 // Removes `path` (whose name has already been matched) if this user owns it and it is what
-// ipcbench makes: a directory with its marker, a regular file, or a socket (iceoryx's clients
-// make theirs in /tmp). Links, devices, FIFOs and unmarked directories are left alone.
+// ipcbench makes: a directory with its marker, a regular file (a POSIX queue in /dev/mqueue is
+// one), or a socket (iceoryx's clients make theirs in /tmp). Links, devices, FIFOs and unmarked
+// directories are left alone.
 bool remove_if_ours(const fs::path& path) {
   struct stat st;
   if (::lstat(path.c_str(), &st) != 0 || st.st_uid != ::geteuid()) return false;
@@ -55,6 +61,35 @@ bool remove_if_ours(const fs::path& path) {
   if (S_ISDIR(st.st_mode)) return has_marker(path) && fs::remove_all(path, ec) > 0;
   if (S_ISREG(st.st_mode) || S_ISSOCK(st.st_mode)) return ::unlink(path.c_str()) == 0;
   return false;
+}
+
+// Does `name` belong to `token`: the token itself, or the token followed by a separator (so that
+// cell 1 does not claim cell 10's names)?
+bool named_after(std::string_view name, std::string_view token) {
+  return name.starts_with(token) && (name.size() == token.size() ||
+                                     !std::isdigit(static_cast<unsigned char>(name[token.size()])));
+}
+
+// The directories whose entries may be named after a run: /dev/mqueue only when the mqueue file
+// system is mounted there.
+std::vector<const char*> swept_dirs() {
+  constexpr long kMqueueMagic = 0x19800202;  // <linux/magic.h> MQUEUE_MAGIC
+  std::vector<const char*> dirs = {"/dev/shm", "/tmp"};
+  struct statfs fs {};
+  if (::statfs("/dev/mqueue", &fs) == 0 && fs.f_type == kMqueueMagic) dirs.push_back("/dev/mqueue");
+  return dirs;
+}
+
+// Removes the System V queues proven ipcbench's (transports/sysv_queue.hpp) whose name `doomed`
+// accepts. Returns how many.
+template <class Pred>
+int sweep_sysv_queues(Pred&& doomed) {
+  int removed = 0;
+  for (int id : sysv::queue_ids()) {
+    auto name = sysv::proven_name(id);
+    if (name && doomed(*name) && ::msgctl(id, IPC_RMID, nullptr) == 0) ++removed;
+  }
+  return removed;
 }
 
 }  // namespace
@@ -103,33 +138,31 @@ Result<std::string> make_private_dir(const std::string& token) {
 
 int sweep_token(const std::string& token) {
   int removed = 0;
-  for (const char* dir : {"/dev/shm", "/tmp"}) {
+  for (const char* dir : swept_dirs()) {
     std::error_code ec;
     for (const auto& entry : fs::directory_iterator(dir, ec)) {
-      std::string name = entry.path().filename().string();
-      // The token itself, or the token followed by a separator (so cell 1 does not match 10).
-      if (!name.starts_with(token)) continue;
-      if (name.size() > token.size() &&
-          std::isdigit(static_cast<unsigned char>(name[token.size()]))) {
-        continue;
-      }
+      if (!named_after(entry.path().filename().string(), token)) continue;
       if (remove_if_ours(entry.path())) ++removed;
     }
   }
-  return removed;
+  return removed +
+         sweep_sysv_queues([&](const std::string& name) { return named_after(name, token); });
 }
 
 int sweep_stale_resources() {
+  auto dead = [](std::string_view name) {
+    auto tag = parse_run_name(name);
+    return tag && !run_alive(*tag);
+  };
   int removed = 0;
-  for (const char* dir : {"/dev/shm", "/tmp"}) {
+  for (const char* dir : swept_dirs()) {
     std::error_code ec;
     for (const auto& entry : fs::directory_iterator(dir, ec)) {
-      auto tag = parse_run_name(entry.path().filename().string());
-      if (!tag || run_alive(*tag)) continue;
+      if (!dead(entry.path().filename().string())) continue;
       if (remove_if_ours(entry.path())) ++removed;
     }
   }
-  return removed;
+  return removed + sweep_sysv_queues(dead);
 }
 
 }  // namespace ipcbench

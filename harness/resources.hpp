@@ -6,6 +6,19 @@
 // Each private directory in /tmp holds a marker file naming the directory, so that the sweep
 // removes only what it can prove ipcbench made: a directory with its marker, or a /dev/shm file
 // with the pattern, owned by this user, whose run is no longer alive. Nothing else is touched.
+//
+// Message queues are swept by the same rules:
+// - POSIX queues show as files in /dev/mqueue ("/<token>-a" is /dev/mqueue/<token>-a), and are
+//   treated as the files of /dev/shm are, when /dev/mqueue is mounted (the mqueue file system;
+//   the sweep never mounts it). Where it is not, they cannot be listed: the posix-mq driver
+//   unlinks its names once both sides have them open, so only a side killed during set-up leaves
+//   one (until reboot).
+// - System V queues have no names. ipcbench's carry theirs in a marker, their first message, and
+//   are keyed by its hash (transports/sysv_queue.hpp); the sweep walks /proc/sysvipc/msg and
+//   removes (IPC_RMID) a queue only when this user owns it, its first message is a marker (read
+//   without being taken: msgrcv MSG_COPY), the name in it hashes to the queue's key, and the name
+//   has the pattern of the token swept or of a run no longer alive. A queue killed between its
+//   msgget and its marker (microseconds in set-up) cannot be proven, and is left.
 #pragma once
 
 #include <cstdint>
@@ -39,10 +52,12 @@ bool run_alive(const RunTag& tag);
 // Makes /tmp/<token> (0700) with its marker. Returns the path.
 Result<std::string> make_private_dir(const std::string& token);
 
-// Removes /dev/shm/<token>* and /tmp/<token>* that this user owns (a directory only with its
-// marker). Returns how many were removed.
+// Removes /dev/shm/<token>*, /dev/mqueue/<token>* and /tmp/<token>* that this user owns (a
+// directory only with its marker), and the System V queues proven named <token>*. Returns how
+// many were removed.
 int sweep_token(const std::string& token);
-// Removes what dead runs left in /dev/shm and /tmp, by the rules above. Returns how many.
+// Removes what dead runs left in /dev/shm, /dev/mqueue, /tmp and the System V message queues, by
+// the rules above. Returns how many.
 int sweep_stale_resources();
 
 }  // namespace ipcbench

@@ -1,5 +1,6 @@
 #include "harness/results.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstring>
@@ -115,6 +116,41 @@ void to_json(json& j, const CellResult& r) {
       spectrum.push_back({pct, whole(ns)});
     j["latency_percentiles"] = std::move(spectrum);
   }
+  if (const auto& f = r.rate) {
+    j["offered_rate"] = f->offered_per_s;
+    j["achieved_rate"] = f->achieved_per_s;
+    j["behind_schedule"] = f->behind;
+    j["early"] = f->early;
+    j["sustained"] = f->sustained;
+    j["p50_ns"] = whole(f->p50_ns);
+    j["p90_ns"] = whole(f->p90_ns);
+    j["p99_ns"] = whole(f->p99_ns);
+    j["p999_ns"] = whole(f->p999_ns);
+    j["max_ns"] = whole(f->max_ns);
+    j["mean_ns"] = f->mean_ns;
+    j["sent_p50_ns"] = whole(f->sent_p50_ns);
+    j["sent_p99_ns"] = whole(f->sent_p99_ns);
+    j["sent_p999_ns"] = whole(f->sent_p999_ns);
+    j["sent_max_ns"] = whole(f->sent_max_ns);
+    j["cpu_cores"] = f->cpu_cores;
+  }
+  if (r.latency_histogram_sent) j["latency_histogram_sent"] = *r.latency_histogram_sent;
+  if (const auto& f = r.fanout) {
+    j["subscribers"] = f->subscribers;
+    j["delivery"] = f->native ? "native" : "N copies";
+    j["msgs_per_s"] = f->msgs_per_s;
+    j["consumer_bytes_per_second_min"] = f->consumer_bytes_per_second_min;
+    j["consumer_bytes_per_second_median"] = f->consumer_bytes_per_second_median;
+    j["fairness"] = f->fairness;
+    j["p50_ns"] = whole(f->p50_ns);
+    j["p99_ns"] = whole(f->p99_ns);
+    j["p999_ns"] = whole(f->p999_ns);
+    j["max_ns"] = whole(f->max_ns);
+    j["slowest_p50_ns"] = whole(f->slowest_p50_ns);
+    j["slowest_p99_ns"] = whole(f->slowest_p99_ns);
+    j["producer_cpu_per_msg_ns"] = f->producer_cpu_per_msg_ns;
+    j["cpu_cores"] = f->cpu_cores;
+  }
   if (const auto& f = r.throughput) {
     j["msgs_per_s"] = f->msgs_per_s;
     j["bytes_per_second"] = f->bytes_per_second;
@@ -159,13 +195,17 @@ void from_json(const json& j, CellResult& r) {
     take(j, "consumer_voluntary_switches", s.consumer_voluntary);
     take(j, "consumer_involuntary_switches", s.consumer_involuntary);
   }
-  if (auto it = j.find("latency_histogram"); it != j.end()) {
-    try {
-      r.latency_histogram = it->get<LatencyHistogram>();
-    } catch (const json::exception&) {
-      // a field the tables do not need: left out, as any other of the wrong type
+  auto histogram = [&](const char* key, std::optional<LatencyHistogram>& out) {
+    if (auto it = j.find(key); it != j.end()) {
+      try {
+        out = it->get<LatencyHistogram>();
+      } catch (const json::exception&) {
+        // a field the tables do not need: left out, as any other of the wrong type
+      }
     }
-  }
+  };
+  histogram("latency_histogram", r.latency_histogram);
+  histogram("latency_histogram_sent", r.latency_histogram_sent);
   bool failed = false;
   take(j, "error_occurred", failed);
   if (failed) {
@@ -173,7 +213,43 @@ void from_json(const json& j, CellResult& r) {
     take(j, "error_message", *r.error);
     return;
   }
-  if (r.scenario == Scenario::pingpong) {
+  if (r.scenario == Scenario::fanout) {
+    FanoutFigures& f = r.fanout.emplace();
+    take(j, "subscribers", f.subscribers);
+    std::string delivery;
+    take(j, "delivery", delivery);
+    f.native = delivery == "native";
+    take(j, "msgs_per_s", f.msgs_per_s);
+    take(j, "consumer_bytes_per_second_min", f.consumer_bytes_per_second_min);
+    take(j, "consumer_bytes_per_second_median", f.consumer_bytes_per_second_median);
+    take(j, "fairness", f.fairness);
+    take(j, "p50_ns", f.p50_ns);
+    take(j, "p99_ns", f.p99_ns);
+    take(j, "p999_ns", f.p999_ns);
+    take(j, "max_ns", f.max_ns);
+    take(j, "slowest_p50_ns", f.slowest_p50_ns);
+    take(j, "slowest_p99_ns", f.slowest_p99_ns);
+    take(j, "producer_cpu_per_msg_ns", f.producer_cpu_per_msg_ns);
+    take(j, "cpu_cores", f.cpu_cores);
+  } else if (r.scenario == Scenario::rate) {
+    RateFigures& f = r.rate.emplace();
+    take(j, "offered_rate", f.offered_per_s);
+    take(j, "achieved_rate", f.achieved_per_s);
+    take(j, "behind_schedule", f.behind);
+    take(j, "early", f.early);
+    take(j, "sustained", f.sustained);
+    take(j, "p50_ns", f.p50_ns);
+    take(j, "p90_ns", f.p90_ns);
+    take(j, "p99_ns", f.p99_ns);
+    take(j, "p999_ns", f.p999_ns);
+    take(j, "max_ns", f.max_ns);
+    take(j, "mean_ns", f.mean_ns);
+    take(j, "sent_p50_ns", f.sent_p50_ns);
+    take(j, "sent_p99_ns", f.sent_p99_ns);
+    take(j, "sent_p999_ns", f.sent_p999_ns);
+    take(j, "sent_max_ns", f.sent_max_ns);
+    take(j, "cpu_cores", f.cpu_cores);
+  } else if (r.scenario == Scenario::pingpong) {
     PingpongFigures& f = r.pingpong.emplace();
     take(j, "min_ns", f.min_ns);
     take(j, "p50_ns", f.p50_ns);
@@ -256,7 +332,99 @@ CellResult make_result(const Cell& cell, const CellRun& run, int family_index, u
     return r;
   }
 
-  if (cell.scenario == Scenario::pingpong) {
+  if (cell.scenario == Scenario::fanout) {
+    // Every consumer's journey; the slowest sets the pace.
+    Histogram all;
+    std::vector<double> rates;
+    double last_end = 0, consumers_cpu = 0, delivered = 0;
+    double slowest_p99 = -1, slowest_p50 = 0;
+    bool first = true;
+    for (const auto& report : run.consumers) {
+      const WorkerReport& w = report ? *report : none;
+      Histogram h;
+      if (w.latency) h.assign(w.latency->buckets, w.latency->sum, w.latency->min, w.latency->max);
+      all.merge(h);
+      // Each consumer's rate over the producer's stream: from its first measured send (one
+      // CLOCK_MONOTONIC for all) to this consumer's last check. Not the consumer's own first to
+      // last receive: a consumer that drains a full socket buffer in one burst would show a rate
+      // the stream never had.
+      const double ns = static_cast<double>(w.end_ns) - static_cast<double>(p.start_ns);
+      rates.push_back(
+          ns > 0 ? static_cast<double>(w.count) * static_cast<double>(cell.bytes) * 1e9 / ns : 0);
+      last_end = std::max(last_end, static_cast<double>(w.end_ns));
+      consumers_cpu += static_cast<double>(w.cpu_ns);
+      delivered =
+          first ? static_cast<double>(w.count) : std::min(delivered, static_cast<double>(w.count));
+      first = false;
+      if (static_cast<double>(h.percentile(99)) > slowest_p99) {
+        slowest_p99 = static_cast<double>(h.percentile(99));
+        slowest_p50 = static_cast<double>(h.percentile(50));
+      }
+    }
+    std::sort(rates.begin(), rates.end());
+    const double median = rates.empty() ? 0
+                          : rates.size() % 2
+                              ? rates[rates.size() / 2]
+                              : (rates[rates.size() / 2 - 1] + rates[rates.size() / 2]) / 2;
+    const double e2e_ns = last_end - static_cast<double>(p.start_ns);
+    r.latency_histogram = LatencyHistogram{all.sparse(), all.sum(), all.min(), all.max()};
+    r.delivered = delivered;
+    r.iterations = delivered;
+    r.real_time = delivered > 0 ? e2e_ns / delivered : 0;
+    r.cpu_time = delivered > 0 ? (p_cpu + consumers_cpu) / delivered : 0;
+    r.consumer_cpu_ns = consumers_cpu;
+    FanoutFigures& f = r.fanout.emplace();
+    f.subscribers = static_cast<double>(cell.subscribers);
+    f.native = find_transport(cell.transport)->capabilities().multicast;
+    f.msgs_per_s = e2e_ns > 0 ? delivered * 1e9 / e2e_ns : 0;
+    f.consumer_bytes_per_second_min = rates.empty() ? 0 : rates.front();
+    f.consumer_bytes_per_second_median = median;
+    f.fairness = median > 0 ? (rates.back() - rates.front()) / median : 0;
+    f.p50_ns = static_cast<double>(all.percentile(50));
+    f.p99_ns = static_cast<double>(all.percentile(99));
+    f.p999_ns = static_cast<double>(all.percentile(99.9));
+    f.max_ns = static_cast<double>(all.max());
+    f.slowest_p50_ns = slowest_p50;
+    f.slowest_p99_ns = std::max(slowest_p99, 0.0);
+    f.producer_cpu_per_msg_ns = p.count > 0 ? p_cpu / static_cast<double>(p.count) : 0;
+    f.cpu_cores = e2e_ns > 0 ? (p_cpu + consumers_cpu) / e2e_ns : 0;
+  } else if (cell.scenario == Scenario::rate) {
+    // The consumer saw every message's journey; the producer kept (or not) the schedule.
+    const auto count = static_cast<double>(c.count);
+    const double p_ns = static_cast<double>(p.end_ns) - static_cast<double>(p.start_ns);
+    const double e2e_ns = static_cast<double>(c.end_ns) - static_cast<double>(p.start_ns);
+    Histogram intended, sent;
+    if (c.latency)
+      intended.assign(c.latency->buckets, c.latency->sum, c.latency->min, c.latency->max);
+    if (c.latency_sent) {
+      sent.assign(c.latency_sent->buckets, c.latency_sent->sum, c.latency_sent->min,
+                  c.latency_sent->max);
+    }
+    r.latency_histogram = c.latency;
+    r.latency_histogram_sent = c.latency_sent;
+    r.iterations = count;
+    r.real_time = intended.mean();
+    r.cpu_time = count > 0 ? (p_cpu + c_cpu) / count : 0;
+    RateFigures& f = r.rate.emplace();
+    f.offered_per_s = cell.rate;
+    f.achieved_per_s = p_ns > 0 ? static_cast<double>(p.count) * 1e9 / p_ns : 0;
+    f.behind = static_cast<double>(p.behind);
+    f.early = static_cast<double>(c.early);
+    // Sustained: nearly the offered rate, and the last send at most 1 ms late.
+    f.sustained = cell.rate <= 0 || (f.achieved_per_s >= 0.97 * cell.rate &&
+                                     f.behind <= std::max(1.0, cell.rate * 1e-3));
+    f.p50_ns = static_cast<double>(intended.percentile(50));
+    f.p90_ns = static_cast<double>(intended.percentile(90));
+    f.p99_ns = static_cast<double>(intended.percentile(99));
+    f.p999_ns = static_cast<double>(intended.percentile(99.9));
+    f.max_ns = static_cast<double>(intended.max());
+    f.mean_ns = intended.mean();
+    f.sent_p50_ns = static_cast<double>(sent.percentile(50));
+    f.sent_p99_ns = static_cast<double>(sent.percentile(99));
+    f.sent_p999_ns = static_cast<double>(sent.percentile(99.9));
+    f.sent_max_ns = static_cast<double>(sent.max());
+    f.cpu_cores = e2e_ns > 0 ? (p_cpu + c_cpu) / e2e_ns : 0;
+  } else if (cell.scenario == Scenario::pingpong) {
     const auto count = static_cast<double>(p.count);
     const double wall_ns = static_cast<double>(p.end_ns) - static_cast<double>(p.start_ns);
     Histogram h;
@@ -336,7 +504,8 @@ std::optional<std::string> check_entry(const json& e, std::size_t i) {
     return j.is_string() && parse_scenario(j.get<std::string>()).has_value();
   };
   if (auto bad = want("name", true, is_string, "a string")) return bad;
-  if (auto bad = want("scenario", true, is_scenario, "pingpong or throughput")) return bad;
+  if (auto bad = want("scenario", true, is_scenario, "pingpong, throughput, rate or fanout"))
+    return bad;
   if (auto bad = want("payload_bytes", true, is_size, "a whole number of bytes")) return bad;
   for (const char* key : {"transport", "wait", "touch"}) {
     if (auto bad = want(key, true, is_string, "a string")) return bad;

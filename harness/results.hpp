@@ -23,7 +23,8 @@ struct CellRun {
   bool ok = false;
   std::string error;                     // why the cell failed
   std::optional<WorkerReport> producer;  // the producer's "result" event, if it sent one
-  std::optional<WorkerReport> consumer;
+  std::optional<WorkerReport> consumer;  // the consumer's (fanout: the first consumer's)
+  std::vector<std::optional<WorkerReport>> consumers;  // fanout: every consumer's
   double producer_process_cpu_ns = 0;  // whole process, from wait4
   double consumer_process_cpu_ns = 0;
   double wall_s = 0;  // the cell from first spawn to last reap
@@ -45,6 +46,33 @@ struct ThroughputFigures {
   double producer_msgs_per_s = 0, producer_bytes_per_second = 0;
   double consumer_msgs_per_s = 0, consumer_bytes_per_second = 0;
   double cpu_cores = 0;  // both workers' CPU time / end-to-end time
+};
+
+// A rate cell: the schedule kept (or not), and one-way latency, from the intended send time (no
+// coordinated omission) and from the actual one, in ns.
+struct RateFigures {
+  double offered_per_s = 0;   // 0: as fast as the transport takes them ("max")
+  double achieved_per_s = 0;  // the producer's measured messages over its measured phase
+  double behind = 0;          // messages behind schedule at the producer's last send
+  double early = 0;           // messages received "before" they were sent (clock skew)
+  bool sustained = true;      // achieved >= 97% of offered and at most 1 ms behind at the end
+  double p50_ns = 0, p90_ns = 0, p99_ns = 0, p999_ns = 0, max_ns = 0, mean_ns = 0;
+  double sent_p50_ns = 0, sent_p99_ns = 0, sent_p999_ns = 0, sent_max_ns = 0;
+  double cpu_cores = 0;
+};
+
+// A fanout cell: one producer, N consumers, every message to every consumer.
+struct FanoutFigures {
+  double subscribers = 1;
+  bool native = false;  // published once to all (a multicast transport), else sent N times
+  double msgs_per_s = 0;  // delivered to every consumer, producer's start to the last one's end
+  double consumer_bytes_per_second_min = 0;     // the slowest consumer's own rate
+  double consumer_bytes_per_second_median = 0;  // ... the median consumer's
+  double fairness = 0;  // (fastest - slowest) / median of the consumers' rates; 0 = all equal
+  double p50_ns = 0, p99_ns = 0, p999_ns = 0, max_ns = 0;  // one-way, every consumer's messages
+  double slowest_p50_ns = 0, slowest_p99_ns = 0;  // the consumer whose p99 is the highest
+  double producer_cpu_per_msg_ns = 0;  // the producer's CPU time per message it fanned out
+  double cpu_cores = 0;
 };
 
 // One entry of `benchmarks`: one repetition of one cell.
@@ -87,6 +115,10 @@ struct CellResult {
   // The figures of the cell's scenario, set exactly when the cell succeeded.
   std::optional<PingpongFigures> pingpong;
   std::optional<ThroughputFigures> throughput;
+  std::optional<RateFigures> rate;
+  std::optional<FanoutFigures> fanout;
+  // rate: each message's receive - actual send (latency_histogram: receive - intended).
+  std::optional<LatencyHistogram> latency_histogram_sent;
   std::optional<std::string> error;  // why the cell failed
 };
 // Writes the entry as the results file holds it.

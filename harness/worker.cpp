@@ -21,6 +21,8 @@ nlohmann::json to_json(const WorkerSpec& s) {
           {"warmup", s.warmup},
           {"count", s.count},
           {"budget_ns", s.budget_ns},
+          {"rate_per_s", s.rate_per_s},
+          {"duration_ns", s.duration_ns},
           {"token", s.token},
           {"dir", s.dir},
           {"timeout_ms", s.timeout_ms},
@@ -28,7 +30,9 @@ nlohmann::json to_json(const WorkerSpec& s) {
           {"queue_depth", s.queue_depth},
           {"tsc", s.tsc},
           {"ns_per_tick", s.ns_per_tick},
-          {"peer_address", s.peer_address},
+          {"peer_addresses", s.peer_addresses},
+          {"subscribers", s.subscribers},
+          {"subscriber_index", s.subscriber_index},
           {"ctl_in", s.ctl_in},
           {"ctl_out", s.ctl_out},
           {"in_fd", s.in_fd},
@@ -46,6 +50,8 @@ WorkerSpec worker_spec_from_json(const nlohmann::json& j) {
   s.warmup = j.at("warmup").get<std::uint64_t>();
   s.count = j.at("count").get<std::uint64_t>();
   s.budget_ns = j.at("budget_ns").get<std::int64_t>();
+  s.rate_per_s = j.at("rate_per_s").get<double>();
+  s.duration_ns = j.at("duration_ns").get<std::int64_t>();
   s.token = j.at("token").get<std::string>();
   s.dir = j.at("dir").get<std::string>();
   s.timeout_ms = j.at("timeout_ms").get<std::int64_t>();
@@ -53,7 +59,9 @@ WorkerSpec worker_spec_from_json(const nlohmann::json& j) {
   s.queue_depth = j.at("queue_depth").get<std::size_t>();
   s.tsc = j.at("tsc").get<bool>();
   s.ns_per_tick = j.at("ns_per_tick").get<double>();
-  s.peer_address = j.at("peer_address").get<std::string>();
+  s.peer_addresses = j.at("peer_addresses").get<std::vector<std::string>>();
+  s.subscribers = j.at("subscribers").get<unsigned>();
+  s.subscriber_index = j.at("subscriber_index").get<unsigned>();
   s.ctl_in = j.at("ctl_in").get<int>();
   s.ctl_out = j.at("ctl_out").get<int>();
   s.in_fd = j.at("in_fd").get<int>();
@@ -207,35 +215,57 @@ int worker_main(const std::string& spec_json) {
     return 1;
   }
 
-  Endpoint endpoint;
-  endpoint.role = spec.role;
-  endpoint.wait = spec.wait;
-  endpoint.token = spec.token;
-  endpoint.dir = spec.dir;
-  endpoint.max_message_bytes = spec.bytes;
-  endpoint.queue_depth = spec.queue_depth;
-  endpoint.timeout = std::chrono::milliseconds(spec.timeout_ms);
-  endpoint.spin = std::chrono::microseconds(spec.spin_us);
-  endpoint.in_fd = spec.in_fd;
-  endpoint.out_fd = spec.out_fd;
-
-  auto made = info->make(endpoint);
-  if (!made) {
-    control.error(made.error());
-    return 1;
+  // The endpoints: one; or, for a fanout producer over a point-to-point transport, one per
+  // consumer, each channel under a token and in a directory of its own.
+  const bool fanout = spec.scenario == Scenario::fanout;
+  const bool multicast = fanout && info->capabilities().multicast;
+  const bool channels_apart = fanout && !multicast && spec.subscribers > 1;
+  auto endpoint_for = [&](unsigned k) {
+    Endpoint e;
+    e.role = spec.role;
+    e.wait = spec.wait;
+    e.token = channels_apart ? channel_token(spec.token, k) : spec.token;
+    e.dir = channels_apart ? channel_dir(spec.dir, k) : spec.dir;
+    e.max_message_bytes = spec.bytes;
+    e.queue_depth = spec.queue_depth;
+    e.timeout = std::chrono::milliseconds(spec.timeout_ms);
+    e.spin = std::chrono::microseconds(spec.spin_us);
+    // The producer's k-th channel's descriptors are two numbers further per k.
+    const bool producer = spec.role == Role::producer;
+    e.in_fd = spec.in_fd < 0 ? -1 : spec.in_fd + (producer ? 2 * static_cast<int>(k) : 0);
+    e.out_fd = spec.out_fd < 0 ? -1 : spec.out_fd + (producer ? 2 * static_cast<int>(k) : 0);
+    if (multicast) {
+      e.peers = spec.subscribers;  // the group's size, which every member's set-up must agree on
+      e.peer_index = producer ? 0 : k;
+    }
+    return e;
+  };
+  const unsigned count = spec.role == Role::producer && channels_apart ? spec.subscribers : 1;
+  const unsigned first = spec.role == Role::consumer ? spec.subscriber_index : 0;
+  std::vector<std::unique_ptr<Transport>> transports;
+  for (unsigned k = first; k < first + count; ++k) {
+    auto made = info->make(endpoint_for(k));
+    if (!made) {
+      control.error(made.error());
+      return 1;
+    }
+    transports.push_back(std::move(*made));
   }
-  std::unique_ptr<Transport> transport = std::move(*made);
   if (spec.role == Role::consumer) {
-    auto address = transport->listen();
+    auto address = transports.front()->listen();
     if (!address) {
       control.error({address.error().code, "listen: " + address.error().reason});
       return 1;
     }
     control.send({{"event", "listening"}, {"address", *address}});
   }
-  if (auto ok = transport->connect(spec.peer_address); !ok) {
-    control.error({ok.error().code, "connect: " + ok.error().reason});
-    return 1;
+  for (unsigned k = 0; k < transports.size(); ++k) {
+    const std::string address =
+        spec.role == Role::producer && k < spec.peer_addresses.size() ? spec.peer_addresses[k] : "";
+    if (auto ok = transports[k]->connect(address); !ok) {
+      control.error({ok.error().code, "connect: " + ok.error().reason});
+      return 1;
+    }
   }
   control.send({{"event", "connected"}});
   if (control.receive_line() != "go") return 1;  // the conductor gave up on this cell
@@ -246,13 +276,30 @@ int worker_main(const std::string& spec_json) {
   config.count = spec.count;
   config.budget = std::chrono::nanoseconds(spec.budget_ns);
   config.touch = spec.touch;
+  config.rate_per_s = spec.rate_per_s;
+  config.duration = std::chrono::nanoseconds(spec.duration_ns);
+  config.pace_by_spinning = spec.wait == WaitMode::spin;
   Clock clock = spec.tsc ? Clock::tsc(spec.ns_per_tick) : Clock::monotonic();
   auto latency = std::make_unique<Histogram>();
+  auto from_sent = std::make_unique<Histogram>();
   Measurement m;
+  // The side that sees whole journeys records them: the pingpong producer its round trips, the
+  // rate consumer each message's way from the producer.
   if (spec.role == Role::producer && spec.scenario == Scenario::pingpong) m.latency = latency.get();
+  if (spec.role == Role::consumer && spec.scenario == Scenario::rate) {
+    m.latency = latency.get();
+    m.from_sent = from_sent.get();
+  }
+  if (spec.role == Role::consumer && spec.scenario == Scenario::fanout) m.latency = latency.get();
 
-  auto ran = run_scenario(spec.scenario, spec.role, *transport, config, clock, m);
-  TransportStats stats = transport->stats();
+  std::vector<Transport*> channels;
+  for (auto& t : transports)
+    channels.push_back(t.get());
+  auto ran = fanout ? run_fanout(spec.role, channels, spec.subscribers, config, clock, m)
+                    : run_scenario(spec.scenario, spec.role, *channels.front(), config, clock, m);
+  std::uint64_t lost = 0;
+  for (Transport* t : channels)
+    lost += t->stats().messages_lost;
 
   WorkerReport report;
   if (!ran) report.error = WorkerError{ran.error().code, ran.error().reason};
@@ -262,15 +309,18 @@ int worker_main(const std::string& spec_json) {
   report.cpu_ns = m.usage.cpu_ns;
   report.voluntary_switches = m.usage.voluntary_switches;
   report.involuntary_switches = m.usage.involuntary_switches;
-  report.messages_lost = stats.messages_lost;
-  if (m.latency) {
-    report.latency =
-        LatencyHistogram{latency->sparse(), latency->sum(), latency->min(), latency->max()};
-  }
+  report.messages_lost = lost;
+  auto sparse = [](const Histogram& h) {
+    return LatencyHistogram{h.sparse(), h.sum(), h.min(), h.max()};
+  };
+  if (m.latency) report.latency = sparse(*latency);
+  if (m.from_sent) report.latency_sent = sparse(*from_sent);
+  report.behind = m.behind;
+  report.early = m.early;
   nlohmann::json event = report;
   event["event"] = "result";
   control.send(event);
-  transport.reset();  // remove what it made before we say goodbye
+  transports.clear();  // remove what they made before we say goodbye
   return ran ? 0 : 1;
 }
 

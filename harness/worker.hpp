@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -31,6 +32,8 @@ struct WorkerSpec {
   std::uint64_t warmup = 0;
   std::uint64_t count = 1;
   std::int64_t budget_ns = 0;
+  double rate_per_s = 0;         // rate: the offered rate, 0 = max
+  std::int64_t duration_ns = 0;  // rate: the measured phase
   std::string token;
   std::string dir;
   std::int64_t timeout_ms = 5000;
@@ -38,7 +41,10 @@ struct WorkerSpec {
   std::size_t queue_depth = 8;
   bool tsc = false;
   double ns_per_tick = 1.0;
-  std::string peer_address;  // producer: where the consumer listens
+  // producer: where each consumer listens (one address, or N for a fanout cell)
+  std::vector<std::string> peer_addresses;
+  unsigned subscribers = 1;       // fanout: N consumers
+  unsigned subscriber_index = 0;  // fanout consumer: which it is
   // Descriptor numbers, as the conductor wired them (cell_runner.cpp).
   int ctl_in = -1;   // conductor -> worker
   int ctl_out = -1;  // worker -> conductor
@@ -54,6 +60,15 @@ WorkerSpec worker_spec_from_json(const nlohmann::json& j);
 // event on `control_fd` before the process exits: the cell's reason names the fault and, for a
 // signal sent by a process, its pid and name. worker_main() installs them; tests call this.
 void install_worker_fault_handlers(int control_fd);
+
+// A point-to-point fanout cell's channel to consumer k: its own token and directory, so that no
+// two channels' names meet.
+inline std::string channel_token(const std::string& token, unsigned k) {
+  return token + "-c" + std::to_string(k);
+}
+inline std::string channel_dir(const std::string& dir, unsigned k) {
+  return dir + "/c" + std::to_string(k);
+}
 
 // Runs the worker; returns the process's exit code.
 int worker_main(const std::string& spec_json);

@@ -35,6 +35,9 @@ void to_json(json& j, const WorkerReport& report) {
        {"messages_lost", report.messages_lost}};
   if (report.error) j["error"] = *report.error;
   if (report.latency) j["latency"] = *report.latency;
+  if (report.latency_sent) j["latency_sent"] = *report.latency_sent;
+  if (report.behind) j["behind"] = report.behind;
+  if (report.early) j["early"] = report.early;
 }
 
 void from_json(const json& j, WorkerReport& report) {
@@ -49,6 +52,12 @@ void from_json(const json& j, WorkerReport& report) {
   if (auto it = j.find("error"); it != j.end()) report.error = it->get<WorkerError>();
   report.latency.reset();
   if (auto it = j.find("latency"); it != j.end()) report.latency = it->get<LatencyHistogram>();
+  report.latency_sent.reset();
+  if (auto it = j.find("latency_sent"); it != j.end()) {
+    report.latency_sent = it->get<LatencyHistogram>();
+  }
+  report.behind = j.value("behind", std::uint64_t{0});
+  report.early = j.value("early", std::uint64_t{0});
 }
 
 }  // namespace ipcbench

@@ -51,8 +51,12 @@ struct WorkerReport {
   std::uint64_t cpu_ns = 0;              // this process's CPU time over the measured phase
   std::uint64_t voluntary_switches = 0;  // ... and its context switches (base/clock.hpp)
   std::uint64_t involuntary_switches = 0;
-  std::uint64_t messages_lost = 0;          // TransportStats::messages_lost
-  std::optional<LatencyHistogram> latency;  // the pingpong producer's round trips
+  std::uint64_t messages_lost = 0;               // TransportStats::messages_lost
+  std::optional<LatencyHistogram> latency;       // pingpong producer: its round trips; rate
+                                                 // consumer: receive - intended send
+  std::optional<LatencyHistogram> latency_sent;  // rate consumer: receive - actual send
+  std::uint64_t behind = 0;  // rate producer: messages behind schedule at its last send
+  std::uint64_t early = 0;   // rate consumer: messages that arrived "before" they were sent
 
   bool ok() const { return !error; }
 };

@@ -74,8 +74,21 @@ std::uint64_t message_sequence(std::span<const std::byte> payload) {
   return seq;
 }
 
+void stamp_message(std::span<std::byte> payload, Stamps stamps) {
+  std::memcpy(payload.data() + 8, &stamps.intended, 8);
+  std::memcpy(payload.data() + 16, &stamps.sent, 8);
+}
+
+Stamps read_stamps(std::span<const std::byte> payload) {
+  Stamps s;
+  std::memcpy(&s.intended, payload.data() + 8, 8);
+  std::memcpy(&s.sent, payload.data() + 16, 8);
+  return s;
+}
+
 std::optional<std::string> check_message(std::span<const std::byte> payload, std::uint64_t seq,
-                                         std::size_t expected_bytes, Direction dir, Touch touch) {
+                                         std::size_t expected_bytes, Direction dir, Touch touch,
+                                         bool stamped) {
   const std::size_t n = payload.size();
   if (n != expected_bytes) {
     return "message " + std::to_string(seq) + " has " + std::to_string(n) + " bytes, expected " +
@@ -102,14 +115,15 @@ std::optional<std::string> check_message(std::span<const std::byte> payload, std
   const std::size_t words = n / 8;
   // Accumulate differences without branching so the loop vectorises; look closer on a mismatch.
   std::uint64_t diff = 0;
-  std::uint64_t expected = word(base, 1);
+  const std::size_t first = stamped ? 3 : 1;  // words 1 and 2 are the stamps
+  std::uint64_t expected = word(base, first);
   auto check_word = [&](std::size_t k) {
     std::uint64_t w;
     std::memcpy(&w, p + 8 * k, 8);
     diff |= w ^ expected;
     expected += kGolden;
   };
-  std::size_t k = 1;
+  std::size_t k = first;
   for (; k < words && k % 8 != 0; ++k)
     check_word(k);
   for (; k + 8 <= words; k += 8) {  // as in fill_message: a line at a time, prefetching ahead
@@ -123,7 +137,7 @@ std::optional<std::string> check_message(std::span<const std::byte> payload, std
     diff |= static_cast<std::uint64_t>(p[i] ^ pattern_byte(base, i));
   }
   if (diff == 0) return std::nullopt;
-  for (std::size_t i = 8; i < n; ++i) {
+  for (std::size_t i = 8 * first; i < n; ++i) {
     if (p[i] != pattern_byte(base, i)) return byte_error(i);
   }
   return std::nullopt;
@@ -139,12 +153,24 @@ std::optional<std::string> check_message(std::span<const std::byte> payload, std
 namespace ipcbench {
 
 std::string_view to_string(Scenario scenario) {
-  return scenario == Scenario::pingpong ? "pingpong" : "throughput";
+  switch (scenario) {
+    case Scenario::pingpong:
+      return "pingpong";
+    case Scenario::throughput:
+      return "throughput";
+    case Scenario::rate:
+      return "rate";
+    case Scenario::fanout:
+      return "fanout";
+  }
+  return "?";
 }
 
 std::optional<Scenario> parse_scenario(std::string_view text) {
   if (text == "pingpong") return Scenario::pingpong;
   if (text == "throughput") return Scenario::throughput;
+  if (text == "rate") return Scenario::rate;
+  if (text == "fanout") return Scenario::fanout;
   return std::nullopt;
 }
 

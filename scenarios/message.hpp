@@ -27,12 +27,25 @@ inline constexpr std::uint64_t kStopSequence = ~std::uint64_t{0};  // ends a sce
 // one datagram, so nothing of it is still in flight when the sender closes.
 inline constexpr std::size_t kStopBytes = kMinMessageBytes;
 
+// A stamped message (rate, fanout) carries two clock readings after its sequence number, in
+// bytes 8 to 23: when it was meant to be sent and when it was sent (Clock ticks, the clock both
+// workers share). The pattern check leaves those bytes out.
+struct Stamps {
+  std::uint64_t intended = 0;
+  std::uint64_t sent = 0;
+};
+inline constexpr std::size_t kStampedMinBytes = 32;  // sequence, stamps, and pattern after them
+void stamp_message(std::span<std::byte> payload, Stamps stamps);
+Stamps read_stamps(std::span<const std::byte> payload);
+
 // Writes message `seq` into `payload` (at least kMinMessageBytes).
 void fill_message(std::span<std::byte> payload, std::uint64_t seq, Direction dir, Touch touch);
 // The sequence number a message carries (payload of at least kMinMessageBytes).
 std::uint64_t message_sequence(std::span<const std::byte> payload);
 // Checks that `payload` is message `seq` of `expected_bytes` bytes; says what is wrong if not.
+// `stamped`: bytes 8 to 23 hold Stamps and are not checked.
 std::optional<std::string> check_message(std::span<const std::byte> payload, std::uint64_t seq,
-                                         std::size_t expected_bytes, Direction dir, Touch touch);
+                                         std::size_t expected_bytes, Direction dir, Touch touch,
+                                         bool stamped = false);
 
 }  // namespace ipcbench

@@ -74,8 +74,25 @@ Result<void> run_scenario(Scenario scenario, Role role, Transport& transport,
   if (config.payload_bytes < kMinMessageBytes) {
     return fail(Errc::unsupported, "messages need at least 8 bytes (the sequence number)");
   }
-  return scenario == Scenario::pingpong ? run_pingpong(role, transport, config, clock, out)
-                                        : run_throughput(role, transport, config, out);
+  switch (scenario) {
+    case Scenario::pingpong:
+      return run_pingpong(role, transport, config, clock, out);
+    case Scenario::throughput:
+      return run_throughput(role, transport, config, out);
+    case Scenario::rate:
+      if (config.payload_bytes < kStampedMinBytes) {
+        return fail(Errc::unsupported, "rate messages need at least 32 bytes (sequence, stamps)");
+      }
+      return run_rate(role, transport, config, clock, out);
+    case Scenario::fanout: {
+      if (config.payload_bytes < kStampedMinBytes) {
+        return fail(Errc::unsupported, "fanout messages need at least 32 bytes (sequence, stamps)");
+      }
+      Transport* one = &transport;
+      return run_fanout(role, std::span<Transport* const>(&one, 1), 1, config, clock, out);
+    }
+  }
+  return fail(Errc::unsupported, "unknown scenario");
 }
 
 }  // namespace ipcbench

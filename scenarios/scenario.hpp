@@ -6,7 +6,15 @@
 //   is spent), each timed into a histogram: round-trip time (RTT), always.
 // - throughput: the producer streams M messages of S bytes as fast as the transport takes them,
 //   the consumer checks each. Timed at both ends.
-// Both end with a stop message the consumer echoes, so that neither side tears the channel down
+// - rate: open loop. The producer sends at a fixed offered rate R on a schedule of intended
+//   times (t0 + i/R), stamping each message with its intended and actual send time; the consumer
+//   records receive - intended (so a stall is charged to every message it delays: no coordinated
+//   omission) and receive - sent, one-way, on the clock both workers share. R = 0 sends as fast
+//   as the transport takes messages. A producer that falls behind keeps sending, late.
+// - fanout: one producer, N consumers. The producer streams M messages of S bytes, each to every
+//   consumer: once over a multicast endpoint, or N times over N point-to-point endpoints; every
+//   consumer checks every message and records its one-way time (receive - send).
+// All end with a stop message the consumer echoes, so that neither side tears the channel down
 // while the other still needs it.
 #pragma once
 
@@ -22,7 +30,7 @@
 
 namespace ipcbench {
 
-enum class Scenario : std::uint8_t { pingpong, throughput };
+enum class Scenario : std::uint8_t { pingpong, throughput, rate, fanout };
 std::string_view to_string(Scenario scenario);
 std::optional<Scenario> parse_scenario(std::string_view text);
 
@@ -32,21 +40,39 @@ struct ScenarioConfig {
   std::uint64_t count = 1;         // round trips (pingpong) or messages (throughput) measured
   std::chrono::nanoseconds budget = std::chrono::seconds(10);  // pingpong: stop early after this
   Touch touch = Touch::full;
+  double rate_per_s = 0;  // rate: the offered rate; 0 = as fast as the transport takes them
+  std::chrono::nanoseconds duration = std::chrono::seconds(3);  // rate: the measured phase
+  // rate: how the producer waits for a message's send time. false: sleeps while it is far away
+  // (a sleep may wake late, and that lateness is charged, as an application's timer's would be),
+  // spinning the last 200 us; true: spins on the clock all the way (the spin wait mode: it never
+  // sleeps, here either).
+  bool pace_by_spinning = false;
 };
 
 // What one process measured. Filled as the scenario goes, so a failure keeps what was done.
 struct Measurement {
-  std::uint64_t count = 0;       // measured round trips / messages, every one checked
-  std::int64_t start_ns = 0;     // CLOCK_MONOTONIC: start of the measured phase
-  std::int64_t end_ns = 0;       // CLOCK_MONOTONIC: end of the measured phase
-  ProcessUsage usage;            // this process's CPU time and context switches over it
-  Histogram* latency = nullptr;  // pingpong producer: each RTT in ns (set by the caller)
+  std::uint64_t count = 0;         // measured round trips / messages, every one checked
+  std::int64_t start_ns = 0;       // CLOCK_MONOTONIC: start of the measured phase
+  std::int64_t end_ns = 0;         // CLOCK_MONOTONIC: end of the measured phase
+  ProcessUsage usage;              // this process's CPU time and context switches over it
+  Histogram* latency = nullptr;    // pingpong producer: each RTT in ns (set by the caller);
+                                   // rate consumer: receive - intended send, ns
+  Histogram* from_sent = nullptr;  // rate consumer: receive - actual send, ns
+  std::uint64_t behind = 0;        // rate producer: messages behind schedule at its last send
+  std::uint64_t early = 0;         // rate consumer: messages received "before" they were sent
+                                   // (the two CPUs' clocks disagree by more than the latency)
 };
 
 Result<void> run_pingpong(Role role, Transport& transport, const ScenarioConfig& config,
                           const Clock& clock, Measurement& out);
 Result<void> run_throughput(Role role, Transport& transport, const ScenarioConfig& config,
                             Measurement& out);
+Result<void> run_rate(Role role, Transport& transport, const ScenarioConfig& config,
+                      const Clock& clock, Measurement& out);
+// `channels`: the producer's endpoints (one multicast endpoint, or one per consumer); a
+// consumer's one endpoint. `consumers`: N, which a multicast producer's stop waits to hear from.
+Result<void> run_fanout(Role role, std::span<Transport* const> channels, unsigned consumers,
+                        const ScenarioConfig& config, const Clock& clock, Measurement& out);
 Result<void> run_scenario(Scenario scenario, Role role, Transport& transport,
                           const ScenarioConfig& config, const Clock& clock, Measurement& out);
 

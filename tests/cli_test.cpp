@@ -4,6 +4,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
@@ -77,7 +78,9 @@ TEST(Cli, UsageErrorsExitTwoWithOneLineNamingTheValue) {
         Bad{"run --precision 5% --max-repetitions 1", "1", "2 to 1000"},
         Bad{"run --filter '('", "(", "not a regular expression"},
         Bad{"run --label ''", "--label", "NAME or KEY=VALUE"},
-        Bad{"compare a.json", "new", "required"},
+        Bad{"compare a.json", "new", "required"}, Bad{"run --rates 0", "0", "or max"},
+        Bad{"run --rates 20M", "20M", "or max"}, Bad{"run --rates fast", "fast", "or max"},
+        Bad{"run --duration 0", "--duration 0", "0.1 to 3600"},
         Bad{"compare a.json b.json --fail-above x", "x", "percentage"},
         Bad{"report --baseline nope " + std::string(IPCBENCH_SOURCE_DIR) +
                 "/results/reference.json",
@@ -369,6 +372,49 @@ TEST(Cli, ReportOfTwoFilesKeepsEachFilesRowsUnderItsLabel) {
   EXPECT_EQ(r.out.find("480 ns"), std::string::npos) << r.out;
   std::filesystem::remove(a);
   std::filesystem::remove(b);
+}
+
+TEST(Cli, RateRunsOnItsScheduleAndRecordsBothOneWayTimes) {
+  const std::string out = "/tmp/ipcbench-" + std::to_string(::getpid()) + "-rate.json";
+  const auto started = std::chrono::steady_clock::now();
+  Ran r =
+      run("run --transports unix-stream --scenarios rate,pingpong --rates 1k,max "
+          "--duration 0.5 --iterations 20000 --repetitions 1 --out " +
+          out);
+  const double wall_ns = static_cast<double>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                                 std::chrono::steady_clock::now() - started)
+                                                 .count());
+  ASSERT_EQ(r.code, 0) << r.out;
+  std::ifstream in(out);
+  auto doc = nlohmann::json::parse(in);
+  std::filesystem::remove(out);
+  EXPECT_TRUE(doc.at("context").contains("clock_skew"));
+  std::map<std::string, nlohmann::json> cells;
+  for (const auto& e : testing::iteration_entries(doc))
+    cells[e.at("name").get<std::string>()] = e;
+  ASSERT_TRUE(cells.count("rate/unix-stream/64/block/full/1000")) << doc.dump();
+  ASSERT_TRUE(cells.count("rate/unix-stream/64/block/full/max")) << doc.dump();
+  const auto& scheduled = cells["rate/unix-stream/64/block/full/1000"];
+  // 1000 messages a second for half a second: every one delivered and checked.
+  EXPECT_EQ(scheduled.at("iterations").get<double>(), 500);
+  EXPECT_EQ(scheduled.at("offered_rate").get<double>(), 1000);
+  EXPECT_GT(scheduled.at("achieved_rate").get<double>(), 0);
+  // From the intended send time, never less than from the actual one.
+  EXPECT_GE(scheduled.at("p50_ns").get<double>(), scheduled.at("sent_p50_ns").get<double>());
+  EXPECT_GE(scheduled.at("p99_ns").get<double>(), scheduled.at("sent_p99_ns").get<double>());
+  EXPECT_TRUE(scheduled.at("latency_histogram").is_object());
+  EXPECT_TRUE(scheduled.at("latency_histogram_sent").is_object());
+  // A unit check, not a speed check: a one-way time is positive and shorter than the whole run
+  // took on the wall clock (a wrong unit or a wrong stamp breaks one or the other; how one-way
+  // compares with half a round trip is measured by the closing note, not asserted here).
+  const double one_way = scheduled.at("sent_p50_ns").get<double>();
+  EXPECT_GT(one_way, 0) << "one-way " << one_way << " ns";
+  EXPECT_LT(one_way, wall_ns) << "one-way " << one_way << " ns, the run took " << wall_ns << " ns";
+  EXPECT_NE(r.out.find("### rate, 64 B messages"), std::string::npos) << r.out;
+  // A rate cell needs room for its two stamps.
+  Ran small = run("run --transports pipe --scenarios rate --sizes 16 --dry-run");
+  EXPECT_EQ(small.code, 2) << small.out;
+  EXPECT_NE(small.out.find("rate needs messages of 32 bytes or more"), std::string::npos);
 }
 
 }  // namespace

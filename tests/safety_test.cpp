@@ -1,20 +1,28 @@
 // Nothing clobbered, nothing lost: what `--out` may and may not do to what it is given, the
-// start-of-run sweep leaving a user's files alone, two runs at once, `report` on foreign JSON,
-// the reasons given for a stopped peer and for a fault, and the commit the results name. Each
-// test reproduces a defect that once was, with real processes where the defect needed them.
+// start-of-run sweep leaving a user's files and message queues alone, two runs at once, `report` on
+// foreign JSON, the reasons given for a stopped peer and for a fault, and the commit the results
+// name. Each test reproduces a defect that once was, with real processes where the defect needed
+// them.
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <mqueue.h>
+#include <sched.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/msg.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/vfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <csignal>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <optional>
 #include <regex>
 #include <thread>
 
@@ -23,6 +31,7 @@
 #include "base/peer_watch.hpp"
 #include "harness/worker.hpp"
 #include "tests/cli_run.hpp"
+#include "transports/sysv_queue.hpp"
 
 namespace ipcbench::testing {
 namespace {
@@ -375,6 +384,159 @@ TEST(Sweep, LeavesAnotherUsersFilesAlone) {
   EXPECT_EQ(r.code, 0) << r.out;
   EXPECT_TRUE(fs::exists(shm));
   fs::remove(shm);
+}
+
+// A System V queue made as the sysv-mq driver makes it (transports/sysv_queue.hpp): keyed by its
+// name's hash, its marker first. Its id, or -1.
+int make_marked_queue(const std::string& name) {
+  int id = ::msgget(sysv::queue_key(name), IPC_CREAT | IPC_EXCL | 0600);
+  if (id >= 0 && sysv::put_marker(id, name) != 0) {
+    ::msgctl(id, IPC_RMID, nullptr);
+    return -1;
+  }
+  return id;
+}
+
+bool queue_exists(int id) {
+  msqid_ds ds{};
+  return ::msgctl(id, IPC_STAT, &ds) == 0;
+}
+
+std::size_t messages_in(int id) {
+  msqid_ds ds{};
+  return ::msgctl(id, IPC_STAT, &ds) == 0 ? ds.msg_qnum : 0;
+}
+
+TEST(Sweep, RemovesADeadRunsSysvQueuesAndLeavesAUsersAlone) {
+  const std::string stale = "ipcbench-run" + std::to_string(dead_pid()) + ".1";
+  const std::string live = run_prefix() + "-t99";
+  // What a dead run left, and what this (live) run has.
+  const int dead = make_marked_queue(stale + "-cell0-a");
+  const int alive = make_marked_queue(live + "-a");
+  const int neighbour = make_marked_queue(live + "0-a");  // cell 990 is not cell 99's
+  ASSERT_GE(dead, 0);
+  ASSERT_GE(alive, 0);
+  ASSERT_GE(neighbour, 0);
+  // A user's: with the dead run's key but its own first message; a marker naming the dead run
+  // under another key; no messages at all.
+  const int same_key = ::msgget(sysv::queue_key(stale + "-cell1-a"), IPC_CREAT | IPC_EXCL | 0600);
+  ASSERT_GE(same_key, 0);
+  struct {
+    long type;
+    char text[8];
+  } mine{1, "mine"};
+  ASSERT_EQ(::msgsnd(same_key, &mine, 5, IPC_NOWAIT), 0);
+  const int forged = ::msgget(IPC_PRIVATE, IPC_CREAT | 0600);
+  ASSERT_GE(forged, 0);
+  ASSERT_EQ(sysv::put_marker(forged, stale + "-cell2-a"), 0);
+  const int empty = ::msgget(IPC_PRIVATE, IPC_CREAT | 0600);
+  ASSERT_GE(empty, 0);
+  // Another user's, marked as ipcbench marks its own (root can give a queue away).
+  int theirs = -1;
+  if (::geteuid() == 0) {
+    theirs = make_marked_queue(stale + "-cell3-a");
+    msqid_ds ds{};
+    ASSERT_EQ(::msgctl(theirs, IPC_STAT, &ds), 0);
+    ds.msg_perm.uid = 65534;
+    ASSERT_EQ(::msgctl(theirs, IPC_SET, &ds), 0);
+  }
+
+  sweep_stale_resources();
+  EXPECT_FALSE(queue_exists(dead)) << "a dead run's queue was left";
+  EXPECT_TRUE(queue_exists(alive)) << "a live run's queue was removed";
+  EXPECT_TRUE(queue_exists(same_key));
+  EXPECT_EQ(messages_in(same_key), 1u) << "the user's message was taken";
+  EXPECT_TRUE(queue_exists(forged));
+  EXPECT_TRUE(queue_exists(empty));
+  if (theirs >= 0) {
+    EXPECT_TRUE(queue_exists(theirs)) << "another user's queue was removed";
+  }
+
+  // A cell's sweep takes its own and nothing of the cell whose number starts the same.
+  EXPECT_EQ(sweep_token(live), 1);
+  EXPECT_FALSE(queue_exists(alive));
+  EXPECT_TRUE(queue_exists(neighbour));
+  for (int id : {dead, alive, neighbour, same_key, forged, empty, theirs}) {
+    if (id >= 0) ::msgctl(id, IPC_RMID, nullptr);
+  }
+}
+
+// Runs `body` where /dev/mqueue lists this IPC namespace's POSIX queues: here when the mqueue file
+// system is mounted there; else, as root, in a child with a mount namespace of its own that
+// mounts it there (over a private /dev when there is no /dev/mqueue to mount on), leaving the
+// machine's mounts as they are. "" when the body passed, else what failed; nothing when neither
+// is possible.
+std::optional<std::string> with_dev_mqueue(const std::function<std::string()>& body) {
+  struct statfs fs {};
+  if (::statfs("/dev/mqueue", &fs) == 0 && fs.f_type == 0x19800202) return body();
+  if (::geteuid() != 0) return std::nullopt;
+  int report[2];
+  if (::pipe(report) != 0) return "pipe failed";
+  pid_t child = ::fork();
+  if (child == 0) {
+    ::close(report[0]);
+    std::string verdict;
+    if (::unshare(CLONE_NEWNS) != 0 ||
+        ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
+      verdict = "no private mount namespace: " + std::string(std::strerror(errno));
+    } else if (!fs::exists("/dev/mqueue") &&
+               (::mount("tmpfs", "/dev", "tmpfs", 0, "mode=0755") != 0 ||
+                ::mkdir("/dev/mqueue", 01777) != 0)) {
+      verdict = "no private /dev: " + std::string(std::strerror(errno));
+    } else if (::mount("mqueue", "/dev/mqueue", "mqueue", 0, nullptr) != 0) {
+      verdict = "cannot mount mqueue: " + std::string(std::strerror(errno));
+    } else {
+      verdict = body();
+    }
+    ssize_t ignored = ::write(report[1], verdict.data(), verdict.size());
+    (void)ignored;
+    ::_exit(0);
+  }
+  ::close(report[1]);
+  std::string verdict;
+  char buf[512];
+  for (ssize_t n; (n = ::read(report[0], buf, sizeof buf)) > 0;)
+    verdict.append(buf, n);
+  ::close(report[0]);
+  ::waitpid(child, nullptr, 0);
+  return verdict;
+}
+
+bool posix_queue_exists(const std::string& name) {
+  mqd_t q = ::mq_open(name.c_str(), O_RDONLY);
+  if (q == static_cast<mqd_t>(-1)) return false;
+  ::mq_close(q);
+  return true;
+}
+
+TEST(Sweep, RemovesADeadRunsPosixQueuesAndLeavesAUsersAlone) {
+  const std::string stale = "ipcbench-run" + std::to_string(dead_pid()) + ".1";
+  const std::string dead = "/" + stale + "-cell0-a";
+  const std::string alive = "/" + run_prefix() + "-t98-a";
+  const std::string user = "/ipcbench-" + std::to_string(::getpid()) + "-mine";
+  auto verdict = with_dev_mqueue([&]() -> std::string {
+    mq_attr attr{};
+    attr.mq_maxmsg = 1;
+    attr.mq_msgsize = 16;
+    for (const auto& name : {dead, alive, user}) {
+      mqd_t q = ::mq_open(name.c_str(), O_RDWR | O_CREAT | O_EXCL, 0600, &attr);
+      if (q == static_cast<mqd_t>(-1)) return "mq_open " + name + ": " + std::strerror(errno);
+      ::mq_close(q);
+    }
+    std::string wrong;
+    sweep_stale_resources();
+    if (posix_queue_exists(dead)) wrong += "a dead run's queue was left; ";
+    if (!posix_queue_exists(alive)) wrong += "a live run's queue was removed; ";
+    if (!posix_queue_exists(user)) wrong += "the user's queue was removed; ";
+    if (sweep_token(run_prefix() + "-t98") != 1 || posix_queue_exists(alive)) {
+      wrong += "the cell's sweep left its queue; ";
+    }
+    for (const auto& name : {dead, alive, user})
+      ::mq_unlink(name.c_str());
+    return wrong;
+  });
+  if (!verdict) GTEST_SKIP() << "/dev/mqueue is not mounted, and mounting it privately needs root";
+  EXPECT_EQ(*verdict, "");
 }
 
 TEST(Iceoryx, ASecondRunSaysWhyItCannotUseTheFirstRunsRoudiAndKillsNothing) {

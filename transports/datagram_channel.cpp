@@ -132,14 +132,14 @@ Result<std::optional<std::size_t>> Reassembler::add(const FragmentHeader& h, std
 DatagramTransport::DatagramTransport(const Endpoint& endpoint, std::size_t max_datagram,
                                      bool credit_window)
     : m_endpoint(endpoint),
-      m_fragment_payload(max_datagram - kHeader),
       m_credit_window(credit_window),
       m_tx(endpoint.max_message_bytes),
+      m_fragmenter(max_datagram == 0 ? 0 : max_datagram - kHeader),
       m_reassembler(endpoint.max_message_bytes),
       m_assembly(endpoint.max_message_bytes),
       m_current(endpoint.max_message_bytes) {}
 
-Result<void> DatagramTransport::prepare(int fd) {
+Result<void> DatagramTransport::prepare(int fd, FdIo::Kind kind) {
   m_fd = fd;
   for (int option : {SO_RCVBUF, SO_SNDBUF}) {
     int force = option == SO_RCVBUF ? SO_RCVBUFFORCE : SO_SNDBUFFORCE;
@@ -156,7 +156,16 @@ Result<void> DatagramTransport::prepare(int fd) {
   // The kernel reports twice what it charges datagram bytes against; use a quarter of that, so
   // that even the kernel's overhead on large fragments cannot overrun it.
   m_own_window = static_cast<std::uint64_t>(got) / 4;
-  return m_io.configure(fd, fd, FdIo::Kind::datagram_socket, m_endpoint);
+  if (m_fragmenter.fragment_payload() == 0) {
+    // A Unix datagram or seqpacket socket refuses (EMSGSIZE) a message longer than its send
+    // buffer less 32 bytes (net/unix/af_unix.c); getsockopt reports the buffer the kernel uses.
+    if (::getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &got, &len) != 0) {
+      return fail_errno(Errc::system, "getsockopt(SO_SNDBUF)");
+    }
+    if (got <= static_cast<int>(kHeader) + 32) return fail(Errc::resource, "send buffer too small");
+    m_fragmenter.set_fragment_payload(static_cast<std::size_t>(got) - 32 - kHeader);
+  }
+  return m_io.configure(fd, fd, kind, m_endpoint);
 }
 
 Result<void> DatagramTransport::send_control(FragmentType type, std::uint64_t value) {
@@ -220,11 +229,7 @@ Result<void> DatagramTransport::grant() {
 }
 
 Result<std::span<std::byte>> DatagramTransport::loan(std::size_t bytes) {
-  if (bytes > m_endpoint.max_message_bytes) {
-    return fail(Errc::message_too_large, "loan of " + std::to_string(bytes) +
-                                             " bytes, the endpoint's maximum is " +
-                                             std::to_string(m_endpoint.max_message_bytes));
-  }
+  if (auto ok = check_size(m_endpoint, bytes, "loan"); !ok) return std::unexpected(ok.error());
   return std::span<std::byte>(m_tx).first(bytes);
 }
 
@@ -244,33 +249,20 @@ Result<void> DatagramTransport::wait_for_credit(std::size_t cost) {
 }
 
 Result<void> DatagramTransport::send(std::size_t bytes) {
-  if (bytes > m_endpoint.max_message_bytes) return fail(Errc::message_too_large, "send");
-  const std::size_t count = bytes == 0 ? 1 : (bytes + m_fragment_payload - 1) / m_fragment_payload;
+  if (auto ok = check_size(m_endpoint, bytes, "send"); !ok) return ok;
   m_in_send = true;
   struct Reset {
     bool& flag;
     ~Reset() { flag = false; }
   } reset{m_in_send};
-  FragmentHeader h{};
-  h.magic = kFragmentMagic;
-  h.type = FragmentType::data;
-  h.message = m_next_message;
-  h.message_bytes = static_cast<std::uint32_t>(bytes);
-  h.fragment_count = static_cast<std::uint32_t>(count);
-  for (std::size_t i = 0; i < count; ++i) {
-    std::size_t offset = i * m_fragment_payload;
-    std::size_t payload = std::min(m_fragment_payload, bytes - offset);
+  return m_fragmenter.send(bytes, [&](FragmentHeader& h, std::size_t offset) -> Result<void> {
+    const std::size_t payload = h.payload_bytes;
     if (auto ok = wait_for_credit(charge(payload)); !ok) return ok;
-    h.seq = m_next_fragment;
-    h.fragment_index = static_cast<std::uint32_t>(i);
-    h.payload_bytes = static_cast<std::uint32_t>(payload);
     iovec iov[2] = {{&h, sizeof h}, {m_tx.data() + offset, payload}};
     if (auto ok = m_io.write_datagram({iov, payload == 0 ? 1u : 2u}); !ok) return ok;
-    ++m_next_fragment;
     m_charged += charge(payload);
-  }
-  ++m_next_message;
-  return {};
+    return {};
+  });
 }
 
 Result<bool> DatagramTransport::pump(bool wait) {

@@ -18,6 +18,7 @@
 // - Set-up is a HELLO/HELLO_ACK exchange, which also tells each side the other's window.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <deque>
 #include <optional>
@@ -83,12 +84,51 @@ class Reassembler {
   std::uint64_t m_done = 0;
 };
 
+// Numbers the fragments of outgoing messages: the sender's half of what Reassembler checks.
+class Fragmenter {
+ public:
+  explicit Fragmenter(std::size_t fragment_payload) : m_payload(fragment_payload) {}
+
+  std::size_t fragment_payload() const { return m_payload; }
+  void set_fragment_payload(std::size_t bytes) { m_payload = bytes; }
+
+  // Calls emit(header&, offset) for each fragment of the next message, `bytes` long, in order: the
+  // header is the fragment's, its payload the message's `header.payload_bytes` bytes at `offset`.
+  // Stops at the first error emit() returns.
+  template <class Emit>
+  Result<void> send(std::size_t bytes, Emit&& emit) {
+    const std::size_t count = bytes == 0 ? 1 : (bytes + m_payload - 1) / m_payload;
+    FragmentHeader h{};
+    h.magic = kFragmentMagic;
+    h.type = FragmentType::data;
+    h.message = m_next_message;
+    h.message_bytes = static_cast<std::uint32_t>(bytes);
+    h.fragment_count = static_cast<std::uint32_t>(count);
+    for (std::size_t i = 0; i < count; ++i) {
+      const std::size_t offset = i * m_payload;
+      h.seq = m_next_fragment;
+      h.fragment_index = static_cast<std::uint32_t>(i);
+      h.payload_bytes = static_cast<std::uint32_t>(std::min(m_payload, bytes - offset));
+      if (auto ok = emit(h, offset); !ok) return ok;
+      ++m_next_fragment;
+    }
+    ++m_next_message;
+    return {};
+  }
+
+ private:
+  std::size_t m_payload;
+  std::uint64_t m_next_fragment = 0;
+  std::uint64_t m_next_message = 0;
+};
+
 // The datagram transports' common part: the concrete transport makes and addresses the socket,
 // then calls handshake_producer()/handshake_consumer() and everything else is here.
 class DatagramTransport : public Transport {
  public:
-  // `credit_window`: run the credit protocol (needed where the kernel drops datagrams that do
-  // not fit the receiver's buffer, as UDP does; not where the sender blocks instead).
+  // `max_datagram`: the largest datagram, header included; 0: the socket's own limit, learnt in
+  // prepare(). `credit_window`: run the credit protocol (needed where the kernel drops datagrams
+  // that do not fit the receiver's buffer, as UDP does; not where the sender blocks instead).
   DatagramTransport(const Endpoint& endpoint, std::size_t max_datagram, bool credit_window);
 
   Result<std::span<std::byte>> loan(std::size_t bytes) override;
@@ -99,8 +139,9 @@ class DatagramTransport : public Transport {
 
  protected:
   const Endpoint& endpoint() const { return m_endpoint; }
-  // Sizes the socket's buffers and remembers the socket. Call before a handshake.
-  Result<void> prepare(int fd);
+  // Sizes the socket's buffers and remembers the socket. Call before a handshake; a connected
+  // SOCK_SEQPACKET socket (`kind`) needs none.
+  Result<void> prepare(int fd, FdIo::Kind kind = FdIo::Kind::datagram_socket);
   // Producer: the socket is connected to the consumer; says HELLO until HELLO_ACK.
   Result<void> handshake_producer();
   // Consumer: waits for HELLO, connects the socket to its sender, answers HELLO_ACK.
@@ -115,15 +156,13 @@ class DatagramTransport : public Transport {
   Result<void> wait_for_credit(std::size_t charge);
 
   Endpoint m_endpoint;
-  std::size_t m_fragment_payload;  // payload bytes per fragment
   bool m_credit_window;
   int m_fd = -1;
   FdIo m_io;
   std::uint64_t m_window = 0;      // bytes we may have undrained at the peer
   std::uint64_t m_own_window = 0;  // what we told the peer
   std::vector<std::byte> m_tx;     // the loan buffer
-  std::uint64_t m_next_fragment = 0;
-  std::uint64_t m_next_message = 0;
+  Fragmenter m_fragmenter;
   std::uint64_t m_charged = 0;       // bytes charged against the peer's window so far
   std::uint64_t m_peer_drained = 0;  // what the peer last said it drained
   std::uint64_t m_drained = 0;       // bytes we drained from our socket

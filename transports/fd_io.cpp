@@ -15,6 +15,10 @@ namespace ipcbench {
 
 namespace {
 
+bool is_pipe(FdIo::Kind kind) {
+  return kind == FdIo::Kind::pipe || kind == FdIo::Kind::vmsplice_pipe;
+}
+
 bool is_peer_gone(int err) {
   return err == EPIPE || err == ECONNRESET || err == ECONNREFUSED || err == ENOTCONN;
 }
@@ -34,7 +38,7 @@ Result<void> FdIo::configure(int rfd, int wfd, Kind kind, const Endpoint& endpoi
   m_wfd = wfd;
   m_kind = kind;
   m_policy = endpoint.policy();
-  if (kind == Kind::pipe) {
+  if (is_pipe(kind)) {
     // Pipes have no receive timeout: they stay non-blocking and sleep in poll().
     if (auto ok = set_nonblocking(rfd); !ok) return ok;
     return set_nonblocking(wfd);
@@ -54,7 +58,7 @@ Result<FdIo::Io> FdIo::read_once(std::span<const iovec> iov, bool dont_wait, std
                                  bool& truncated) {
   for (;;) {
     ssize_t n;
-    if (m_kind == Kind::pipe) {
+    if (is_pipe(m_kind)) {
       n = ::readv(m_rfd, iov.data(), static_cast<int>(iov.size()));
     } else {
       msghdr msg{};
@@ -90,6 +94,8 @@ Result<FdIo::Io> FdIo::write_once(std::span<const iovec> iov, bool dont_wait, st
     ssize_t n;
     if (m_kind == Kind::pipe) {
       n = ::writev(m_wfd, iov.data(), static_cast<int>(iov.size()));
+    } else if (m_kind == Kind::vmsplice_pipe) {
+      n = ::vmsplice(m_wfd, iov.data(), iov.size(), SPLICE_F_NONBLOCK);  // never blocks: poll does
     } else {
       msghdr msg{};
       msg.msg_iov = const_cast<iovec*>(iov.data());
@@ -113,7 +119,7 @@ Result<FdIo::Io> FdIo::write_once(std::span<const iovec> iov, bool dont_wait, st
 // itself, which the kernel bounds with SO_RCVTIMEO/SO_SNDTIMEO: one system call per wait.
 template <class Attempt>
 Result<void> FdIo::wait_for(Attempt&& attempt, short events) {
-  const bool pipe = m_kind == Kind::pipe;
+  const bool pipe = is_pipe(m_kind);
   auto done = [](Result<Io> io) -> Result<bool> {
     if (!io) return std::unexpected(io.error());
     return *io == Io::done;

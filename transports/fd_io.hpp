@@ -17,7 +17,11 @@ namespace ipcbench {
 
 class FdIo {
  public:
-  enum class Kind { stream_socket, datagram_socket, pipe };
+  // seqpacket_socket: a connected SOCK_SEQPACKET socket, read and written as datagrams (message
+  // boundaries kept); unlike a datagram socket, an empty read is the peer's end of file.
+  // vmsplice_pipe: a pipe written with vmsplice(2), which puts the writer's pages in the pipe
+  // instead of copying them: the writer must not touch them until the reader has read them.
+  enum class Kind { stream_socket, datagram_socket, seqpacket_socket, pipe, vmsplice_pipe };
 
   // Configures rfd and wfd (the same descriptor for a socket) for the endpoint's wait mode.
   // Does not take ownership.

@@ -133,8 +133,11 @@ std::string roudi_config(const DaemonConfig& config) {
   for (std::size_t capacity : capacities) {
     std::size_t smallest = std::max<std::size_t>(previous + 1, 1);
     std::size_t depth = config.queue_depth_for ? config.queue_depth_for(smallest) : 64;
+    // Each side of each channel: a queue, a loan, a held chunk, a spare; with N consumers of one
+    // producer, N + 1 such sides.
+    const std::size_t sides = std::max<std::size_t>(config.max_consumers, 1) + 1;
     out << "\n[[segment.mempool]]\nsize = " << capacity + kRoudiChunkHeadroom
-        << "\ncount = " << 2 * (depth + 3) << "\n";
+        << "\ncount = " << sides * (depth + 3) << "\n";
     previous = capacity;
   }
   return out.str();

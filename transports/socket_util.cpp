@@ -2,6 +2,7 @@
 
 #include <netinet/in.h>
 #include <poll.h>
+#include <unistd.h>
 
 #include <charconv>
 #include <cstring>
@@ -59,7 +60,7 @@ Result<UniqueFd> bind_socket(int type, const SocketAddress& address) {
   if (::bind(fd->get(), address.get(), address.size) != 0) {
     return fail_errno(Errc::resource, "bind " + address.name);
   }
-  if (type == SOCK_STREAM && ::listen(fd->get(), 1) != 0) {
+  if ((type == SOCK_STREAM || type == SOCK_SEQPACKET) && ::listen(fd->get(), 1) != 0) {
     return fail_errno(Errc::resource, "listen " + address.name);
   }
   return fd;
@@ -77,6 +78,39 @@ Result<UniqueFd> connected_socket(int type, const SocketAddress& address) {
   if (!fd) return fd;
   if (auto ok = connect_socket(fd->get(), address); !ok) return std::unexpected(ok.error());
   return fd;
+}
+
+void OwnedPath::remove() {
+  if (m_owned) ::unlink(m_path.c_str());  // ENOENT when already gone: fine
+  m_owned = false;
+}
+
+Result<std::string> UnixConnection::listen(const std::string& path) {
+  auto addr = unix_address(path);
+  if (!addr) return std::unexpected(addr.error());
+  auto fd = bind_socket(m_type, *addr);
+  if (!fd) return std::unexpected(fd.error());
+  m_listener = std::move(*fd);
+  m_path.own(path);
+  return path;
+}
+
+Result<void> UnixConnection::connect(Role role, std::string_view address,
+                                     std::chrono::milliseconds timeout) {
+  if (role == Role::consumer) {
+    auto fd = accept_within(m_listener.get(), timeout);
+    m_path.remove();  // connected (or not): the path is no longer needed
+    m_listener = UniqueFd();
+    if (!fd) return std::unexpected(fd.error());
+    m_socket = std::move(*fd);
+    return {};
+  }
+  auto addr = unix_address(std::string(address));
+  if (!addr) return std::unexpected(addr.error());
+  auto fd = connected_socket(m_type, *addr);
+  if (!fd) return std::unexpected(fd.error());
+  m_socket = std::move(*fd);
+  return {};
 }
 
 Result<unsigned short> parse_port(std::string_view text) {

@@ -29,12 +29,55 @@ struct SocketAddress {
 SocketAddress loopback_address(unsigned short port);
 // A Unix socket address for `path` (which must fit in sun_path).
 Result<SocketAddress> unix_address(const std::string& path);
-// A socket of `type` bound to `address`, listening (a backlog of one) when it is a stream socket.
+// A socket of `type` bound to `address`, listening (a backlog of one) when it is a connection
+// socket (SOCK_STREAM, SOCK_SEQPACKET).
 Result<UniqueFd> bind_socket(int type, const SocketAddress& address);
 // Connects `fd` to `address`.
 Result<void> connect_socket(int fd, const SocketAddress& address);
 // A socket of `type` connected to `address`.
 Result<UniqueFd> connected_socket(int type, const SocketAddress& address);
+// The path of a file this side made in the cell's directory (a bound Unix socket, a FIFO):
+// removed once no longer needed (remove(), when the peer is connected) and at the latest when
+// destroyed.
+class OwnedPath {
+ public:
+  OwnedPath() = default;
+  OwnedPath(const OwnedPath&) = delete;
+  OwnedPath& operator=(const OwnedPath&) = delete;
+  ~OwnedPath() { remove(); }
+  // `path` was made by this side, which now owns the name.
+  void own(std::string path) {
+    remove();
+    m_path = std::move(path);
+    m_owned = true;
+  }
+  void remove();
+  const std::string& path() const { return m_path; }
+
+ private:
+  std::string m_path;
+  bool m_owned = false;
+};
+
+// A Unix connection socket (SOCK_SEQPACKET, SOCK_STREAM) set up the usual way: the consumer
+// listens at a path in the cell's directory and accepts its one peer, and removes the path then;
+// the producer connects to the path the consumer gave.
+class UnixConnection {
+ public:
+  explicit UnixConnection(int type) : m_type(type) {}
+  // Consumer: binds and listens at `path`; returns it (the address to give the producer).
+  Result<std::string> listen(const std::string& path);
+  // Consumer: accepts the producer within `timeout`. Producer: connects to `address`.
+  Result<void> connect(Role role, std::string_view address, std::chrono::milliseconds timeout);
+  int fd() const { return m_socket.get(); }
+
+ private:
+  int m_type;
+  OwnedPath m_path;
+  UniqueFd m_listener;
+  UniqueFd m_socket;
+};
+
 // Parses a decimal TCP/UDP port.
 Result<unsigned short> parse_port(std::string_view text);
 // The port a bound IPv4 socket got.

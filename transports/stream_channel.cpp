@@ -1,5 +1,6 @@
 #include "transports/stream_channel.hpp"
 
+#include <csignal>
 #include <cstring>
 #include <string>
 
@@ -11,9 +12,23 @@ constexpr std::size_t kHeader = sizeof(StreamFrameHeader);
 constexpr std::size_t kReadAhead = 64 * 1024;
 }  // namespace
 
+Result<std::size_t> frame_payload(std::span<const std::byte> bytes, std::size_t max_message_bytes) {
+  StreamFrameHeader header;
+  std::memcpy(&header, bytes.data(), kHeader);
+  if (header.magic != kStreamFrameMagic) {
+    return fail(Errc::protocol, "stream out of step: bad frame magic");
+  }
+  if (header.length > max_message_bytes) {
+    return fail(Errc::message_too_large,
+                "incoming message of " + std::to_string(header.length) + " bytes");
+  }
+  return header.length;
+}
+
 StreamTransport::StreamTransport(const Endpoint& endpoint)
     : m_endpoint(endpoint),
       m_tx(kHeader + endpoint.max_message_bytes),
+      m_frame(m_tx.data()),
       m_rx(kHeader + endpoint.max_message_bytes + kReadAhead) {}
 
 Result<void> StreamTransport::listen_at(const SocketAddress& address) {
@@ -42,20 +57,35 @@ Result<void> StreamTransport::attach(int rfd, int wfd, FdIo::Kind kind) {
   return m_io.configure(rfd, wfd, kind, m_endpoint);
 }
 
-Result<std::span<std::byte>> StreamTransport::loan(std::size_t bytes) {
-  if (bytes > m_endpoint.max_message_bytes) {
-    return fail(Errc::message_too_large, "loan of " + std::to_string(bytes) +
-                                             " bytes, the endpoint's maximum is " +
-                                             std::to_string(m_endpoint.max_message_bytes));
+Result<void> StreamTransport::attach_stdio_pipes(FdIo::Kind kind) {
+  if (m_endpoint.in_fd < 0 || m_endpoint.out_fd < 0) {
+    return fail(Errc::resource,
+                "the channel's pipes were not handed over (Endpoint::in_fd/out_fd)");
   }
-  return std::span<std::byte>(m_tx).subspan(kHeader, bytes);
+  // A write to a pipe whose reader is gone must be an error value, not a fatal signal.
+  std::signal(SIGPIPE, SIG_IGN);
+  m_stdio_in = UniqueFd(m_endpoint.in_fd);
+  m_stdio_out = UniqueFd(m_endpoint.out_fd);
+  return attach(m_stdio_in.get(), m_stdio_out.get(), kind);
+}
+
+Result<std::byte*> StreamTransport::frame_for(std::size_t) {
+  return m_tx.data();
+}
+
+Result<std::span<std::byte>> StreamTransport::loan(std::size_t bytes) {
+  if (auto ok = check_size(m_endpoint, bytes, "loan"); !ok) return std::unexpected(ok.error());
+  auto frame = frame_for(bytes);
+  if (!frame) return std::unexpected(frame.error());
+  m_frame = *frame;
+  return std::span<std::byte>(m_frame + kHeader, bytes);
 }
 
 Result<void> StreamTransport::send(std::size_t bytes) {
-  if (bytes > m_endpoint.max_message_bytes) return fail(Errc::message_too_large, "send");
+  if (auto ok = check_size(m_endpoint, bytes, "send"); !ok) return ok;
   StreamFrameHeader header{static_cast<std::uint32_t>(bytes), kStreamFrameMagic};
-  std::memcpy(m_tx.data(), &header, kHeader);
-  return m_io.write_all(std::span<const std::byte>(m_tx).first(kHeader + bytes));
+  std::memcpy(m_frame, &header, kHeader);
+  return m_io.write_all(std::span<const std::byte>(m_frame, kHeader + bytes));
 }
 
 Result<std::span<const std::byte>> StreamTransport::receive() {
@@ -63,19 +93,13 @@ Result<std::span<const std::byte>> StreamTransport::receive() {
   for (;;) {
     std::size_t avail = m_end - m_begin;
     if (avail >= kHeader) {
-      StreamFrameHeader header;
-      std::memcpy(&header, m_rx.data() + m_begin, kHeader);
-      if (header.magic != kStreamFrameMagic) {
-        return fail(Errc::protocol, "stream out of step: bad frame magic");
-      }
-      if (header.length > m_endpoint.max_message_bytes) {
-        return fail(Errc::message_too_large,
-                    "incoming message of " + std::to_string(header.length) + " bytes");
-      }
-      std::size_t frame = kHeader + header.length;
+      auto length = frame_payload(std::span<const std::byte>(m_rx).subspan(m_begin, avail),
+                                  m_endpoint.max_message_bytes);
+      if (!length) return std::unexpected(length.error());
+      std::size_t frame = kHeader + *length;
       if (avail >= frame) {
         m_held = frame;
-        return std::span<const std::byte>(m_rx).subspan(m_begin + kHeader, header.length);
+        return std::span<const std::byte>(m_rx).subspan(m_begin + kHeader, *length);
       }
       if (m_begin + frame > m_rx.size()) {  // the rest would not fit behind it: move it down
         std::memmove(m_rx.data(), m_rx.data() + m_begin, avail);

@@ -19,6 +19,11 @@ struct StreamFrameHeader {
 inline constexpr std::uint32_t kStreamFrameMagic = 0x42435049;  // "IPCB"
 static_assert(sizeof(StreamFrameHeader) == 8);
 
+// The payload length the frame header at the front of `bytes` (at least its size) announces:
+// Errc::protocol when it is no header (the stream is out of step), Errc::message_too_large when it
+// announces more than `max_message_bytes`.
+Result<std::size_t> frame_payload(std::span<const std::byte> bytes, std::size_t max_message_bytes);
+
 // What a socket stream transport offers: any size up to 64 MiB, reliable, every wait mode
 // (FdIo), blocking natively.
 inline Capabilities stream_capabilities() {
@@ -38,6 +43,14 @@ class StreamTransport : public Transport {
  protected:
   // Called by the concrete transport once its descriptors carry bytes both ways.
   Result<void> attach(int rfd, int wfd, FdIo::Kind kind);
+  // The channel is the two pipes the harness made (Capabilities::stdio_pipes), handed over in
+  // Endpoint::in_fd/out_fd: takes them and attaches them as `kind`.
+  Result<void> attach_stdio_pipes(FdIo::Kind kind);
+  // Where the frame (header and payload) of a loan of `bytes` is composed: a buffer of this
+  // transport's own by default; a driver that hands the frame's memory itself to the kernel
+  // (vmsplice) gives memory it will not reuse too soon.
+  virtual Result<std::byte*> frame_for(std::size_t bytes);
+  static constexpr std::size_t kHeaderBytes = sizeof(StreamFrameHeader);
   const Endpoint& endpoint() const { return m_endpoint; }
 
   // A stream socket, set up the usual way: the consumer listens at an address and accepts its one
@@ -52,6 +65,9 @@ class StreamTransport : public Transport {
   Endpoint m_endpoint;
   FdIo m_io;
   std::vector<std::byte> m_tx;  // header + largest payload
+  std::byte* m_frame;           // where the loaned frame is (frame_for())
+  UniqueFd m_stdio_in;          // stdio pipes: the handed-over ends; closing them tells the peer
+  UniqueFd m_stdio_out;
   std::vector<std::byte> m_rx;  // what the kernel has handed over, from m_begin to m_end
   std::size_t m_begin = 0;
   std::size_t m_end = 0;

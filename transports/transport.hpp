@@ -19,10 +19,18 @@
 //   fragment and says so, it never returns a corrupt message.
 // - A peer that exits or dies makes receive()/send() fail with Errc::peer_gone (or Errc::timeout
 //   after Endpoint::timeout at the latest): an error, never a hang.
-// - Every name a transport creates (files under Endpoint::dir, POSIX shm names starting with
-//   Endpoint::token) is removed by the process that created it when it is destroyed; the harness
-//   sweeps both after each cell as well, so a killed process leaves nothing behind either.
+// - Every name a transport creates (files under Endpoint::dir, POSIX shm and message queue names
+//   starting with Endpoint::token, System V queues marked with such a name: transports/
+//   sysv_queue.hpp) is removed when the endpoints are destroyed; the harness sweeps them after
+//   each cell as well, so a killed process leaves nothing behind either.
 // - Errors are values (Result<T>), never exceptions, on every call.
+// - One producer, N consumers (the fanout scenario). A multicast transport
+//   (Capabilities::multicast) gives the producer one endpoint, made with Endpoint::peers = N, that
+//   serves N consumer endpoints (Endpoint::peer_index 0..N-1, all under one token): the producer's
+//   connect() returns once all N are connected, send() delivers each message to every one of them,
+//   and receive() takes the next message any of them sent. Any other transport is point to point:
+//   the harness gives the producer N endpoints, one per consumer, each under a token of its own,
+//   and the producer sends each message N times, as an application would.
 #pragma once
 
 #include <chrono>
@@ -58,6 +66,9 @@ struct Capabilities {
   // The channel is the consumer's stdin/stdout (the seeds' stdin_stdout): the harness wires two
   // pipes and hands the ends over in Endpoint::in_fd/out_fd.
   bool stdio_pipes = false;
+  // One producer endpoint serves many consumers and publishes each message once to all (see the
+  // contract above); false: point to point, one channel per consumer.
+  bool multicast = false;
 };
 
 // What a transport endpoint is given. Everything a cell needs to be unique comes from here.
@@ -72,6 +83,9 @@ struct Endpoint {
   std::chrono::microseconds spin{5};        // adaptive: how long to spin before blocking
   int in_fd = -1;                           // stdio_pipes: read end of the channel
   int out_fd = -1;                          // stdio_pipes: write end of the channel
+  std::uint32_t peers = 1;       // multicast: the consumers the producer's endpoint serves
+                                 // (every member of the group is told)
+  std::uint32_t peer_index = 0;  // multicast consumer: which of them this is (0..peers-1)
 
   // How this endpoint's waits go (base/wait.hpp).
   WaitPolicy policy() const {
@@ -116,12 +130,21 @@ class Daemon {
 
 struct DaemonConfig {
   std::size_t max_message_bytes = 0;  // the largest message any of its cells will send
+  std::size_t max_consumers = 1;      // the most consumers one producer of its cells serves
   // The queue depth its cells' endpoints get for messages of a size (Endpoint::queue_depth);
   // nullptr: the deepest the harness uses, 64.
   std::size_t (*queue_depth_for)(std::size_t bytes) = nullptr;
   std::string dir;    // a private directory for its files, removed afterwards
   std::string token;  // a unique prefix for any name it makes
   std::chrono::milliseconds timeout{10000};  // how long it may take to get ready
+};
+
+// What a driver learns about this machine when the registry is first read (TransportInfo::here).
+struct MachineFacts {
+  // When not empty, replaces TransportInfo::description: the limits in force here, say.
+  std::string description;
+  // Why it cannot run here (a permission, a setting); empty when it can.
+  std::string unavailable;
 };
 
 // One row of the registry (transports/registry.cpp).
@@ -134,7 +157,15 @@ struct TransportInfo {
   std::string_view unavailable = {};
   // Set when the transport needs a daemon running during its cells (see Daemon).
   Result<std::unique_ptr<Daemon>> (*start_daemon)(const DaemonConfig& config) = nullptr;
+  // Set when what the registry says depends on this machine (a kernel limit, a permission, a
+  // setting): called once, when the registry is first read; what it returns fills in
+  // `description` and `unavailable` (the latter only where the row leaves it empty).
+  MachineFacts (*here)() = nullptr;
 };
+
+// Errc::message_too_large when a message of `bytes` exceeds the largest the endpoint takes;
+// `call` names what was asked ("loan", "send").
+Result<void> check_size(const Endpoint& endpoint, std::size_t bytes, std::string_view call);
 
 // The usual factory: a transport made from the endpoint alone (`.make = make_transport<T>`).
 template <class T>

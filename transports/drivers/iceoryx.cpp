@@ -51,7 +51,10 @@ constexpr std::size_t kMaxMessageBytes = 16u << 20;
 using Clock = std::chrono::steady_clock;
 
 // Between two looks at the peer while blocked on the WaitSet.
-constexpr std::int64_t kSliceNs = 20'000'000;  // a blocking wait's slice, between looks
+constexpr std::int64_t kSliceNs = 20'000'000;
+// What a consumer of a group sends first (connect_group).
+constexpr std::uint64_t kGreeting = 0x5445455247584f49;   // "IOXGREET"
+constexpr std::size_t kGreetingBytes = sizeof kGreeting;
 
 // ---- The transport --------------------------------------------------------------------------
 
@@ -77,16 +80,56 @@ class IceoryxTransport final : public Transport {
     if (!m_publisher) {
       if (auto ok = open(); !ok) return ok;
     }
+    const auto deadline = Clock::now() + m_endpoint.timeout;
+    auto timed_out = [&] {
+      return fail(Errc::timeout, "the peer did not show up within " +
+                                     std::to_string(m_endpoint.timeout.count()) + " ms");
+    };
+    if (m_endpoint.peers > 1) return connect_group(deadline);
     // Connected once our publisher has the peer's subscriber: what we publish reaches it. The
     // other way round is the peer's to wait for, before it sends anything; so a message from the
     // peer also means connected (it may have sent and gone before we look).
-    const auto deadline = Clock::now() + m_endpoint.timeout;
     while (!m_publisher->hasSubscribers() && !m_subscriber->hasData()) {
-      if (Clock::now() >= deadline) {
-        return fail(Errc::timeout, "the peer did not show up within " +
-                                       std::to_string(m_endpoint.timeout.count()) + " ms");
-      }
+      if (Clock::now() >= deadline) return timed_out();
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    return {};
+  }
+
+  // One producer, N consumers: hasSubscribers() cannot count them, so each consumer, once its
+  // subscriber has the producer's publisher and its publisher the producer's subscriber, sends a
+  // greeting; the producer is connected when all N greetings have come.
+  Result<void> connect_group(std::chrono::steady_clock::time_point deadline) {
+    auto timed_out = [&] {
+      return fail(Errc::timeout, "not every consumer showed up within " +
+                                     std::to_string(m_endpoint.timeout.count()) + " ms");
+    };
+    if (m_endpoint.role == Role::consumer) {
+      while (m_subscriber->getSubscriptionState() != iox::SubscribeState::SUBSCRIBED ||
+             !m_publisher->hasSubscribers()) {
+        if (Clock::now() >= deadline) return timed_out();
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      }
+      auto greeting = loan_chunk(kGreetingBytes);
+      if (!greeting) return std::unexpected(greeting.error());
+      std::memcpy(*greeting, &kGreeting, kGreetingBytes);
+      m_publisher->publish(*greeting);
+      return {};
+    }
+    for (std::uint32_t greeted = 0; greeted < m_endpoint.peers;) {
+      auto chunk = take_once();
+      if (!chunk) return std::unexpected(chunk.error());
+      if (*chunk) {
+        const bool greeting =
+            iox::mepoo::ChunkHeader::fromUserPayload(*chunk)->userPayloadSize() == kGreetingBytes &&
+            std::memcmp(*chunk, &kGreeting, kGreetingBytes) == 0;
+        m_subscriber->release(*chunk);
+        if (!greeting) return fail(Errc::protocol, "a consumer's first message is not a greeting");
+        ++greeted;
+        continue;
+      }
+      if (Clock::now() >= deadline) return timed_out();
+      std::this_thread::sleep_for(std::chrono::microseconds(100));
     }
     return {};
   }
@@ -156,7 +199,12 @@ class IceoryxTransport final : public Transport {
                   "transport elsewhere, start iox-roudi first");
     }
     prepare_iceoryx();
-    m_runtime = IceoryxRuntime::acquire(m_endpoint.token + (producer ? "-producer" : "-consumer"));
+    // One runtime name per process: consumers of one producer are told apart by their index.
+    m_runtime = IceoryxRuntime::acquire(
+        m_endpoint.token +
+        (producer ? std::string("-producer")
+                  : "-consumer" + (m_endpoint.peers > 1 ? std::to_string(m_endpoint.peer_index)
+                                                        : std::string())));
 
     auto service = [&](const std::string& direction) {
       auto id = [](const std::string& text) {
@@ -282,7 +330,8 @@ extern const TransportInfo iceoryx_driver{
         [] {
           return Capabilities{.max_message_bytes = kMaxMessageBytes,
                               .zero_copy = true,
-                              .native_wait = WaitMode::spin};
+                              .native_wait = WaitMode::spin,
+                              .multicast = true};
         },
     .make = make_transport<IceoryxTransport>,
     .start_daemon = start_roudi,

@@ -1,8 +1,6 @@
 // pipe: two anonymous pipes that are the consumer's stdin and stdout, as the seeds' stdin_stdout
 // ran it. The harness makes the pipes before it starts the two processes and hands each its ends
 // in Endpoint::in_fd/out_fd; the messages are length-prefixed on the byte stream.
-#include <csignal>
-
 #include "transports/stream_channel.hpp"
 
 namespace ipcbench {
@@ -12,20 +10,7 @@ class PipeTransport final : public StreamTransport {
  public:
   using StreamTransport::StreamTransport;
 
-  Result<void> connect(std::string_view) override {
-    if (endpoint().in_fd < 0 || endpoint().out_fd < 0) {
-      return fail(Errc::resource, "pipe needs the channel's descriptors (Endpoint::in_fd/out_fd)");
-    }
-    // A write to a pipe whose reader is gone must be an error value, not a fatal signal.
-    std::signal(SIGPIPE, SIG_IGN);
-    m_in = UniqueFd(endpoint().in_fd);
-    m_out = UniqueFd(endpoint().out_fd);
-    return attach(m_in.get(), m_out.get(), FdIo::Kind::pipe);
-  }
-
- private:
-  UniqueFd m_in;  // the endpoint hands the descriptors over: closing them tells the peer
-  UniqueFd m_out;
+  Result<void> connect(std::string_view) override { return attach_stdio_pipes(FdIo::Kind::pipe); }
 };
 
 }  // namespace

@@ -4,8 +4,6 @@
 // (transports/datagram_channel.hpp); no credit window, because the kernel blocks a sender whose
 // peer has not drained (its send buffer fills) instead of dropping. Each side unlinks its own
 // path when it is destroyed.
-#include <unistd.h>
-
 #include "transports/datagram_channel.hpp"
 #include "transports/socket_util.hpp"
 
@@ -18,13 +16,10 @@ class UnixDgramTransport final : public DatagramTransport {
  public:
   explicit UnixDgramTransport(const Endpoint& endpoint)
       : DatagramTransport(endpoint, kMaxDatagram, false) {}
-  ~UnixDgramTransport() override {
-    if (m_bound) ::unlink(m_path.c_str());
-  }
 
   Result<std::string> listen() override {
     if (auto ok = bind_path("consumer"); !ok) return std::unexpected(ok.error());
-    return m_path;
+    return m_path.path();
   }
 
   Result<void> connect(std::string_view peer_address) override {
@@ -38,18 +33,16 @@ class UnixDgramTransport final : public DatagramTransport {
 
  private:
   Result<void> bind_path(std::string_view side) {
-    m_path = endpoint().dir + "/unix-dgram-" + std::string(side) + ".sock";
-    auto addr = unix_address(m_path);
+    auto addr = unix_address(endpoint().dir + "/unix-dgram-" + std::string(side) + ".sock");
     if (!addr) return std::unexpected(addr.error());
     auto fd = bind_socket(SOCK_DGRAM, *addr);
     if (!fd) return std::unexpected(fd.error());
     m_socket = std::move(*fd);
-    m_bound = true;
+    m_path.own(addr->name);
     return prepare(m_socket.get());
   }
 
-  std::string m_path;
-  bool m_bound = false;
+  OwnedPath m_path;
   UniqueFd m_socket;
 };
 

@@ -56,10 +56,12 @@ class ZeroCopyTransport final : public Transport {
     if (!m_publisher) {
       if (auto ok = open_ports(); !ok) return ok;
     }
-    // Our publisher serves the peer's subscriber, and our subscriber has mapped the peer's
-    // publisher...
+    // Our publisher serves the peers' subscribers, and our subscriber has mapped the peers'
+    // publishers (the producer's: all N consumers'; a consumer's: the producer's)...
+    const std::size_t peers = m_endpoint.role == Role::producer ? m_endpoint.peers : 1;
     const std::int64_t deadline = monotonic_ns() + timeout_ns();
-    while (m_publisher->update_connections() == 0 || m_subscriber->update_connections() == 0) {
+    while (m_publisher->update_connections() < peers ||
+           m_subscriber->update_connections() < peers) {
       if (monotonic_ns() > deadline) {
         if (auto ok = check_integrity(); !ok) return ok;
         return fail(Errc::timeout, "zerocopy: the peer did not connect within the timeout");
@@ -67,15 +69,18 @@ class ZeroCopyTransport final : public Transport {
       timespec pause{0, 100'000};
       ::nanosleep(&pause, nullptr);
     }
-    // ...but the peer may not have mapped ours yet, and a message sent (or a publisher gone)
-    // before it does would be lost to it. A greeting each way settles it: the consumer's
-    // greeting arriving means the producer has mapped the consumer's publisher, and the
-    // producer's answer the same the other way round.
+    // ...but a peer may not have mapped ours yet, and a message sent (or a publisher gone)
+    // before it does would be lost to it. A greeting each way settles it: a consumer's greeting
+    // arriving means the producer has mapped that consumer's publisher; the producer answers
+    // once every consumer's has arrived, and its one answer reaching a consumer means the same
+    // the other way round.
     if (m_endpoint.role == Role::consumer) {
       if (auto ok = send_greeting(); !ok) return ok;
       return receive_greeting();
     }
-    if (auto ok = receive_greeting(); !ok) return ok;
+    for (std::size_t k = 0; k < peers; ++k) {
+      if (auto ok = receive_greeting(); !ok) return ok;
+    }
     return send_greeting();
   }
 
@@ -108,6 +113,10 @@ class ZeroCopyTransport final : public Transport {
     }
     if (!sent) return fail(Errc::timeout, "zerocopy: the peer's queue stayed full");
     if (*sent == 0) return fail(Errc::peer_gone, "zerocopy: the peer's subscriber is gone");
+    if (m_endpoint.role == Role::producer && *sent < m_endpoint.peers) {
+      return fail(Errc::peer_gone, "zerocopy: " + std::to_string(m_endpoint.peers - *sent) +
+                                       " of the consumers' subscribers are gone");
+    }
     return {};
   }
 
@@ -186,7 +195,7 @@ class ZeroCopyTransport final : public Transport {
       return false;
     }
     if (!sample->has_value()) return false;
-    m_received.emplace(std::move(**sample));
+    m_received.emplace(std::move(*sample));
     return true;
   }
 
@@ -242,9 +251,11 @@ class ZeroCopyTransport final : public Transport {
         std::clamp<std::size_t>(m_endpoint.queue_depth, 1, zc::kMaxBufferSize));
     auto service = m_node->service_builder(name)
                        .publish_subscribe<Payload>()
-                       .max_publishers(1)
-                       .max_subscribers(1)
-                       .max_nodes(4)
+                       // one producer, N consumers (Endpoint::peers): N subscribers of p2c,
+                       // N publishers to c2p; every node a process of the cell
+                       .max_publishers(m_endpoint.peers)
+                       .max_subscribers(m_endpoint.peers)
+                       .max_nodes(m_endpoint.peers + 3)
                        .history_size(0)
                        .subscriber_max_buffer_size(depth)
                        .subscriber_max_borrowed_samples(1)
@@ -273,7 +284,7 @@ class ZeroCopyTransport final : public Transport {
 };
 
 Capabilities capabilities() {
-  return {.zero_copy = true, .native_wait = WaitMode::spin};
+  return {.zero_copy = true, .native_wait = WaitMode::spin, .multicast = true};
 }
 
 Result<std::unique_ptr<Transport>> make(const Endpoint& endpoint) {

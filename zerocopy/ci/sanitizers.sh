@@ -32,7 +32,7 @@ build_and_test() {
     -DCMAKE_CXX_COMPILER="$clang" \
     -DCMAKE_CXX_FLAGS="$flags -fno-omit-frame-pointer" \
     -DCMAKE_EXE_LINKER_FLAGS="$flags" \
-    -DZEROCOPY_BUILD_TESTS=ON "$@" >/dev/null
+    -DZEROCOPY_BUILD_TESTS=ON -DZEROCOPY_WERROR=ON -DZEROCOPY_TEST_INSTALL=OFF "$@" >/dev/null
   step "$name: build"
   nice cmake --build "$dir" -j "$jobs"
   step "$name: test"
@@ -57,7 +57,7 @@ cmake -S "$source_dir" -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_CXX_COMPILER="$clang" \
   -DCMAKE_CXX_FLAGS="-fsanitize=thread -fno-omit-frame-pointer" \
   -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=thread" \
-  -DZEROCOPY_BUILD_TESTS=ON >/dev/null
+  -DZEROCOPY_BUILD_TESTS=ON -DZEROCOPY_WERROR=ON -DZEROCOPY_TEST_INSTALL=OFF >/dev/null
 step "tsan: build"
 nice cmake --build "$dir" -j "$jobs"
 step "tsan: test"

@@ -51,7 +51,7 @@ int main(int argc, char** argv) {
         return 1;
       }
       if (!sample->has_value()) break;
-      std::printf("received: %zu\n", ***sample);  // read in place from shared memory
+      std::printf("received: %zu\n", **sample);  // read in place from shared memory
       std::fflush(stdout);
       ++received;
     }  // each sample returns its chunk to the publisher when it goes out of scope

@@ -120,4 +120,14 @@ std::string_view to_string(WaitResult result) {
   return "unknown";
 }
 
+std::string_view to_string(WaitSetError error) {
+  switch (error) {
+    case WaitSetError::invalid_argument:
+      return "invalid_argument";
+    case WaitSetError::system:
+      return "system";
+  }
+  return "unknown";
+}
+
 }  // namespace zerocopy

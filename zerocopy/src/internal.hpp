@@ -52,6 +52,10 @@ class ServiceImpl {
   void announce_change();
 
   std::string publisher_segment(std::uint32_t slot, std::uint64_t generation) const;
+  std::string subscriber_fifo(std::uint32_t slot, std::uint64_t generation) const;
+  const std::atomic<std::uint64_t>& change_counter_word() const noexcept {
+    return m_header->change_counter;
+  }
   std::uint64_t change_counter() const noexcept {
     return m_header->change_counter.load(std::memory_order_acquire);
   }
@@ -62,6 +66,7 @@ class ServiceImpl {
   const std::string& name() const { return m_name; }
   std::uint64_t hash() const { return m_config.name_hash; }
   PublisherSlot* publisher_slots() const { return m_publishers; }
+  const NodeSlot* node_slots() const { return m_nodes; }
   SubscriberSlot* subscriber_slots() const { return m_subscribers; }
   // The pid registered for node `index` (0 when out of range or free).
   std::uint32_t node_pid(std::uint32_t index) const {
@@ -143,6 +148,20 @@ class SubscriberConnection {
   bool empty() const noexcept { return m_submission.empty(); }
   const PublisherConfig& config() const noexcept { return m_config; }
   std::size_t chunks_offset() const noexcept { return m_config.chunks_offset; }
+  // The header entry of chunk `index` (< num_chunks: receive() checked it).
+  const std::byte* header(std::uint32_t index) const noexcept {
+    return m_headers + std::uint64_t{index} * m_config.header_stride;
+  }
+  // The publisher's sequence number of the entry we took at a position whose low 32 bits are
+  // `position` (one taken recently: less than 2^32 entries ago).
+  std::uint64_t sequence_at(std::uint32_t position) const noexcept {
+    std::uint64_t full =
+        m_next_position -
+        static_cast<std::uint32_t>(static_cast<std::uint32_t>(m_next_position) - position);
+    return m_control->first_sequence.load(std::memory_order_relaxed) + full;
+  }
+  // Samples the publisher took back from our queue to make room.
+  std::uint64_t lost() const noexcept { return m_control->lost.load(std::memory_order_relaxed); }
   // The slow-path check: the header's state and static configuration (against the copy validated
   // by attach) and this channel's mutable words: connected_generation names no later subscriber
   // than `generation` (exactly it once `connected`); once connected, the submission head is where
@@ -160,10 +179,13 @@ class SubscriberConnection {
   IndexQueue m_submission;
   IndexQueue m_completion;
   const std::byte* m_chunks = nullptr;
-  std::uint64_t m_taken = 0;  // entries popped from the submission queue
+  const std::byte* m_headers = nullptr;
   std::uint64_t m_completion_tail = 0;
   std::uint64_t m_completion_head_cache = 0;
   QueueEntry m_bad{};
+  // The queue position after the last entry taken (the head as we left it; the entries we took
+  // under backpressure).
+  std::uint64_t m_next_position = 0;
 };
 
 // Ports run their slow-path checks (the service's and the publisher segments' headers and

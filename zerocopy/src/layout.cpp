@@ -1,5 +1,6 @@
 #include "layout.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cstdio>
 #include <cstring>
@@ -72,6 +73,14 @@ std::string validate_service_config(const ServiceConfig& config, std::size_t map
       (config.type_alignment & (config.type_alignment - 1)) != 0) {
     return "bad type alignment";
   }
+  if (config.user_header_size > kMaxUserHeaderSize || config.user_header_alignment == 0 ||
+      config.user_header_alignment > kMaxUserHeaderAlignment ||
+      (config.user_header_alignment & (config.user_header_alignment - 1)) != 0 ||
+      config.user_header_type_length > kMaxTypeNameLength ||
+      (config.user_header_size == 0) != (config.user_header_type_length == 0) ||
+      config.reserved != 0) {
+    return "bad user header";
+  }
   ServiceLayout layout =
       service_layout(config.max_nodes, config.max_publishers, config.max_subscribers);
   if (config.total_size != layout.total_size) return "size does not match the configuration";
@@ -88,6 +97,11 @@ std::optional<PublisherConfig> publisher_layout(const PublisherParams& params) {
   }
   if (params.payload_alignment == 0 || params.payload_alignment > kMaxPayloadAlignment ||
       (params.payload_alignment & (params.payload_alignment - 1)) != 0) {
+    return std::nullopt;
+  }
+  if (params.user_header_size > kMaxUserHeaderSize || params.user_header_alignment == 0 ||
+      params.user_header_alignment > kMaxUserHeaderAlignment ||
+      (params.user_header_alignment & (params.user_header_alignment - 1)) != 0) {
     return std::nullopt;
   }
   PublisherConfig config{};
@@ -110,9 +124,16 @@ std::optional<PublisherConfig> publisher_layout(const PublisherParams& params) {
   config.channel_stride = completion_slots_offset(config.submission_capacity) +
                           round_up(std::uint64_t{config.completion_capacity} * 8, kCacheLine);
   config.channels_offset = sizeof(PublisherHeader);
-  config.chunks_offset =
+  config.user_header_size = params.user_header_size;
+  config.user_header_alignment = params.user_header_alignment;
+  config.headers_offset =
       round_up(config.channels_offset + std::uint64_t{config.num_channels} * config.channel_stride,
                kPageSize);
+  config.header_stride =
+      round_up(user_header_offset(params.user_header_alignment) + params.user_header_size,
+               std::max<std::uint64_t>(alignof(ChunkHeader), params.user_header_alignment));
+  config.chunks_offset = round_up(
+      config.headers_offset + std::uint64_t{config.num_chunks} * config.header_stride, kPageSize);
   // num_chunks < 2^16 and chunk_stride < 2^33: the product cannot overflow 64 bits. The size is
   // not limited here (the publisher reports a segment over kMaxSegmentBytes with its size).
   std::uint64_t chunk_bytes = std::uint64_t{config.num_chunks} * config.chunk_stride;
@@ -139,14 +160,17 @@ std::string validate_publisher_config(const PublisherConfig& config, std::size_t
                          config.max_payload_bytes,
                          config.payload_alignment,
                          config.safe_overflow == 1,
-                         config.publisher_may_block == 1};
+                         config.publisher_may_block == 1,
+                         config.user_header_size,
+                         config.user_header_alignment};
   auto expected = publisher_layout(params);
   if (!expected) return "parameters out of range";
   const PublisherConfig& e = *expected;
   if (e.submission_capacity != config.submission_capacity ||
       e.completion_capacity != config.completion_capacity ||
       e.chunk_stride != config.chunk_stride || e.channel_stride != config.channel_stride ||
-      e.channels_offset != config.channels_offset || e.chunks_offset != config.chunks_offset ||
+      e.channels_offset != config.channels_offset || e.headers_offset != config.headers_offset ||
+      e.header_stride != config.header_stride || e.chunks_offset != config.chunks_offset ||
       e.total_size != config.total_size) {
     return "layout fields do not match its parameters";
   }
@@ -187,6 +211,11 @@ std::string publisher_segment_name(std::string_view prefix, std::uint64_t hash, 
   return std::string(prefix) + "p_" + hex(hash, 16) + "_" + hex(slot, 2) + "_" + hex(generation, 1);
 }
 
+std::string subscriber_fifo_name(std::string_view prefix, std::uint64_t hash, std::uint32_t slot,
+                                 std::uint64_t generation) {
+  return std::string(prefix) + "w_" + hex(hash, 16) + "_" + hex(slot, 2) + "_" + hex(generation, 1);
+}
+
 std::optional<std::uint64_t> parse_service_segment_name(std::string_view prefix,
                                                         std::string_view name) {
   if (!name.starts_with(prefix)) return std::nullopt;
@@ -197,11 +226,12 @@ std::optional<std::uint64_t> parse_service_segment_name(std::string_view prefix,
   return hash;
 }
 
-std::optional<PublisherName> parse_publisher_segment_name(std::string_view prefix,
-                                                          std::string_view name) {
+namespace {
+std::optional<PublisherName> parse_port_name(std::string_view prefix, std::string_view kind,
+                                             std::string_view name) {
   if (!name.starts_with(prefix)) return std::nullopt;
   name.remove_prefix(prefix.size());
-  if (!name.starts_with("p_") || name.size() < 2 + 16 + 1 + 2 + 1 + 1) return std::nullopt;
+  if (!name.starts_with(kind) || name.size() < 2 + 16 + 1 + 2 + 1 + 1) return std::nullopt;
   name.remove_prefix(2);
   PublisherName result{};
   if (name[16] != '_' || !parse_hex(name.substr(0, 16), result.hash)) return std::nullopt;
@@ -211,6 +241,17 @@ std::optional<PublisherName> parse_publisher_segment_name(std::string_view prefi
   if (!parse_hex(name.substr(0, separator), result.slot)) return std::nullopt;
   if (!parse_hex(name.substr(separator + 1), result.generation)) return std::nullopt;
   return result;
+}
+
+}  // namespace
+
+std::optional<PublisherName> parse_publisher_segment_name(std::string_view prefix,
+                                                          std::string_view name) {
+  return parse_port_name(prefix, "p_", name);
+}
+std::optional<PublisherName> parse_subscriber_fifo_name(std::string_view prefix,
+                                                        std::string_view name) {
+  return parse_port_name(prefix, "w_", name);
 }
 
 }  // namespace zerocopy::detail

@@ -104,10 +104,17 @@ constexpr bool valid_port_word(std::uint64_t word, std::uint32_t max_nodes) {
 // A wake-up event: the waiter reads `seq`, registers in `waiters`, re-checks its condition and
 // sleeps on `seq`; the notifier changes its condition, then (after a seq_cst fence) bumps `seq`
 // and wakes only if `waiters` is non-zero. See subscriber.cpp for the ordering argument.
+//
+// Bit 31 of `waiters` (kFdArmed) says "the owner waits on its notification FIFO too": the first
+// notifier to find it set clears it (fetch_and, so one byte per arming) and writes a byte to the
+// FIFO. The owner re-arms only after it has drained the FIFO and found nothing to take, so a
+// notifier pays for the FIFO only when its owner is actually idle on it, and nothing when nobody
+// waits (waiters == 0, the same single load as without FIFOs).
 struct Event {
   std::atomic<std::uint32_t> seq;
   std::atomic<std::uint32_t> waiters;
 };
+inline constexpr std::uint32_t kFdArmed = 0x8000'0000u;
 
 struct alignas(kCacheLine) NodeSlot {
   std::atomic<std::uint64_t> word;
@@ -146,6 +153,12 @@ struct ServiceConfig {
   std::uint32_t max_subscribers;
   std::uint32_t max_nodes;
   std::uint32_t overflow;  // 0 safe overflow, 1 backpressure
+  // The optional user header of every sample (0 bytes: none).
+  std::uint32_t user_header_size;
+  std::uint32_t user_header_alignment;
+  std::uint32_t user_header_type_length;
+  std::uint32_t reserved;  // 0
+  char user_header_type[kMaxTypeNameLength + 1];
   std::uint64_t checksum;  // config_checksum of every byte above
 };
 // No padding: the checksum covers every byte, and a copy compares equal byte for byte.
@@ -225,6 +238,10 @@ struct PublisherConfig {
   std::uint64_t chunk_stride;
   std::uint64_t channel_stride;
   std::uint64_t channels_offset;
+  std::uint64_t headers_offset;  // page-aligned: ChunkHeader + user header, one per chunk
+  std::uint64_t header_stride;
+  std::uint32_t user_header_size;
+  std::uint32_t user_header_alignment;
   std::uint64_t chunks_offset;
   std::uint64_t total_size;
   std::uint64_t checksum;  // config_checksum of every byte above
@@ -248,6 +265,17 @@ struct PublisherHeader {
 // writes), each starting on its own cache line.
 struct ChannelControl {
   alignas(kCacheLine) std::atomic<std::uint64_t> connected_generation;
+  // Samples the publisher took back from this queue to make room (safe overflow), since it
+  // connected this subscriber. Publisher writes; the subscriber reads when asked.
+  std::atomic<std::uint64_t> lost;
+  // The publisher's sequence number of the entry at queue position 0 (the oldest history entry
+  // delivered at connection): entry p has first_sequence + p. Written before
+  // connected_generation (release).
+  std::atomic<std::uint64_t> first_sequence;
+  // The chunk the publisher will fill next (a hint, written after each send when the subscriber
+  // is in another process): a polling subscriber prefetches it, so that the payload's cache line
+  // travels with the queue slot's instead of after it. Checked against num_chunks before use.
+  std::atomic<std::uint64_t> next_chunk;
   alignas(kCacheLine) std::atomic<std::uint64_t> submission_head;
   alignas(kCacheLine) std::atomic<std::uint64_t> completion_head;
   alignas(kCacheLine) Event space;
@@ -262,6 +290,22 @@ static_assert(offsetof(ChannelControl, space) - offsetof(ChannelControl, complet
 static_assert(sizeof(ChannelControl) == 4 * kCacheLine);
 static_assert(sizeof(PublisherHeader) % kCacheLine == 0);
 
+// The metadata of a chunk, in the publisher segment's header array (not in the chunk: a
+// subscriber that does not ask for it never reads its cache line), followed by the user header.
+// Written by the publisher before the queue entry that hands the chunk out (release), read after
+// it (acquire). The sequence number is not stored: it is the channel's first_sequence plus the
+// entry's queue position (every send goes to every connected queue, in order).
+struct ChunkHeader {
+  std::int64_t publish_time_ns;  // steady clock at send; written only if the publisher records it
+  std::uint64_t reserved;
+};
+inline constexpr std::uint32_t kMaxUserHeaderSize = 65536;
+inline constexpr std::uint32_t kMaxUserHeaderAlignment = 64;
+// Where the user header starts inside a chunk's header entry.
+constexpr std::uint64_t user_header_offset(std::uint32_t alignment) {
+  return round_up(sizeof(ChunkHeader), alignment);
+}
+
 struct PublisherParams {
   std::uint64_t service_hash;
   std::uint64_t generation;
@@ -273,6 +317,8 @@ struct PublisherParams {
   std::uint64_t payload_alignment;
   bool safe_overflow;
   bool publisher_may_block;
+  std::uint32_t user_header_size = 0;
+  std::uint32_t user_header_alignment = 1;  // a power of two <= 64 (1 when there is none)
 };
 
 // The canonical layout for `params`; nullopt if a parameter is out of range. total_size may
@@ -295,6 +341,9 @@ std::uint64_t hash_name(std::string_view name) noexcept;
 std::string service_segment_name(std::string_view prefix, std::uint64_t hash);
 std::string publisher_segment_name(std::string_view prefix, std::uint64_t hash, std::uint32_t slot,
                                    std::uint64_t generation);
+// A subscriber's notification FIFO (see Event).
+std::string subscriber_fifo_name(std::string_view prefix, std::uint64_t hash, std::uint32_t slot,
+                                 std::uint64_t generation);
 // Parses a publisher segment name under `prefix`.
 struct PublisherName {
   std::uint64_t hash;
@@ -303,6 +352,9 @@ struct PublisherName {
 };
 std::optional<PublisherName> parse_publisher_segment_name(std::string_view prefix,
                                                           std::string_view name);
+// The same for a subscriber FIFO's name ("w_" for "p_").
+std::optional<PublisherName> parse_subscriber_fifo_name(std::string_view prefix,
+                                                        std::string_view name);
 std::optional<std::uint64_t> parse_service_segment_name(std::string_view prefix,
                                                         std::string_view name);
 

@@ -71,9 +71,14 @@ CleanupReport Node::cleanup_dead_nodes() const {
     if (!service) continue;
     report.dead_nodes += (*service)->cleanup_dead(&report.removed_segments);
   }
-  // Then publisher segments that no service slot accounts for.
+  // Then publisher segments and subscriber FIFOs that no service slot accounts for.
   for (const std::string& name : detail::shm_list(prefix)) {
     auto parsed = detail::parse_publisher_segment_name(prefix, name);
+    bool is_fifo = false;
+    if (!parsed) {
+      parsed = detail::parse_subscriber_fifo_name(prefix, name);
+      is_fifo = true;
+    }
     if (!parsed) continue;
     std::string service_name = detail::service_segment_name(prefix, parsed->hash);
     auto opened = detail::shm_open_existing(service_name);
@@ -88,11 +93,13 @@ CleanupReport Node::cleanup_dead_nodes() const {
         orphan = true;
       } else if (service) {
         const detail::ServiceImpl& impl = **service;
-        if (parsed->slot >= impl.options().max_publishers) {
+        if (parsed->slot >=
+            (is_fifo ? impl.options().max_subscribers : impl.options().max_publishers)) {
           orphan = true;
         } else {
           std::uint64_t word =
-              impl.publisher_slots()[parsed->slot].word.load(std::memory_order_acquire);
+              is_fifo ? impl.subscriber_slots()[parsed->slot].word.load(std::memory_order_acquire)
+                      : impl.publisher_slots()[parsed->slot].word.load(std::memory_order_acquire);
           orphan = detail::slot_state(word) == detail::kFree ||
                    detail::port_word_generation(word) != parsed->generation;
         }

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <bit>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -292,6 +293,61 @@ int futex_wait(std::atomic<std::uint32_t>* word, std::uint32_t expected,
 void futex_wake_all(std::atomic<std::uint32_t>* word) noexcept {
   ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(word), FUTEX_WAKE, INT32_MAX, nullptr,
             nullptr, 0);
+}
+
+int futex_wait_low32(const std::atomic<std::uint64_t>* word, std::uint32_t expected,
+                     std::chrono::nanoseconds timeout) noexcept {
+  static_assert(std::endian::native == std::endian::little);
+  if (timeout.count() < 0) timeout = std::chrono::nanoseconds(0);
+  timespec relative{static_cast<time_t>(timeout.count() / 1'000'000'000),
+                    static_cast<long>(timeout.count() % 1'000'000'000)};
+  long result = ::syscall(SYS_futex, reinterpret_cast<const std::uint32_t*>(word), FUTEX_WAIT,
+                          expected, &relative, nullptr, 0);
+  return result == 0 ? 0 : errno;
+}
+
+void futex_wake_all_low32(const std::atomic<std::uint64_t>* word) noexcept {
+  ::syscall(SYS_futex, reinterpret_cast<const std::uint32_t*>(word), FUTEX_WAKE, INT32_MAX, nullptr,
+            nullptr, 0);
+}
+
+Expected<int, SysError> fifo_create(const std::string& name) {
+  std::string path = "/dev/shm/" + name;
+  if (::mkfifo(path.c_str(), 0600) != 0) {
+    int err = errno;
+    return unexpected(SysError{err, "mkfifo " + path + ": " + std::strerror(err)});
+  }
+  int fd = ::open(path.c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0 || ::fchmod(fd, 0600) != 0) {  // the umask may have taken the owner's bits
+    int err = errno;
+    if (fd >= 0) ::close(fd);
+    ::unlink(path.c_str());
+    return unexpected(SysError{err, "open " + path + ": " + std::strerror(err)});
+  }
+  return fd;
+}
+
+int fifo_open_writer(const std::string& name) noexcept {
+  std::string path = "/dev/shm/" + name;
+  int fd = ::open(path.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) return -1;
+  struct stat info {};
+  if (::fstat(fd, &info) != 0 || !S_ISFIFO(info.st_mode) || info.st_uid != ::geteuid()) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+void fifo_poke(int fd) noexcept {
+  char byte = 1;
+  [[maybe_unused]] ssize_t written = ::write(fd, &byte, 1);  // EAGAIN: full, so readable
+}
+
+void fifo_drain(int fd) noexcept {
+  char buffer[256];
+  while (::read(fd, buffer, sizeof buffer) == static_cast<ssize_t>(sizeof buffer)) {
+  }
 }
 
 namespace {

@@ -97,6 +97,22 @@ int shm_mode(const std::string& name) noexcept;
 int futex_wait(std::atomic<std::uint32_t>* word, std::uint32_t expected,
                std::chrono::nanoseconds timeout) noexcept;
 void futex_wake_all(std::atomic<std::uint32_t>* word) noexcept;
+// Futex on the low 32 bits of a 64-bit counter (little-endian): waits while they equal `expected`.
+int futex_wait_low32(const std::atomic<std::uint64_t>* word, std::uint32_t expected,
+                     std::chrono::nanoseconds timeout) noexcept;
+void futex_wake_all_low32(const std::atomic<std::uint64_t>* word) noexcept;
+
+// A subscriber's or listener's notification FIFO: /dev/shm/<name>, mode 0600, opened by its
+// owner read-write and non-blocking (it never blocks and never reads end-of-file), by a
+// publisher write-only and non-blocking. A byte written makes the owner's descriptor readable
+// (poll, epoll); the owner drains it. err EEXIST when the name is taken.
+Expected<int, SysError> fifo_create(const std::string& name);
+// Opens `name` for writing; -1 unless it is a FIFO of this user with a reader.
+int fifo_open_writer(const std::string& name) noexcept;
+// Writes one byte (a full FIFO is readable already: nothing to do).
+void fifo_poke(int fd) noexcept;
+// Reads whatever is in the FIFO.
+void fifo_drain(int fd) noexcept;
 
 // The start time of a process (clock ticks since boot, /proc/<pid>/stat field 22); 0 if unknown.
 std::uint64_t process_start_time(pid_t pid) noexcept;

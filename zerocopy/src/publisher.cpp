@@ -19,6 +19,7 @@
 #include <bit>
 #include <cstring>
 #include <new>
+#include <utility>
 #include <vector>
 
 #include "internal.hpp"
@@ -41,6 +42,8 @@ class PublisherPort {
         m_safe_overflow(m_service->options().overflow == Overflow::safe_overflow) {}
 
   ~PublisherPort() {
+    for (Channel& channel : m_channels)
+      close_fifo(channel);
     if (m_active) m_service->release_publisher(m_slot, m_generation);
   }
 
@@ -80,6 +83,11 @@ class PublisherPort {
         return unexpected(room == Room::timeout ? SendError::timeout : SendError::corrupted);
       }
     }
+    // The chunk's metadata, published by the queue entries' release stores below (the sequence
+    // number follows from the queue positions: see ChannelControl::first_sequence).
+    ++m_sequence;
+    if (m_request.timestamps) [[unlikely]]
+      chunk_header(index)->publish_time_ns = monotonic_ns();
     QueueEntry entry{index, static_cast<std::uint32_t>(bytes)};
     // For a subscriber in another process, a small payload's lines go to the shared cache before
     // the entry that announces them, so it fetches both from there at once instead of snooping
@@ -100,6 +108,7 @@ class PublisherPort {
         // queue has room: wait_for_room saw it, and only we fill it.)
         if (auto evicted = channel.submission.steal_oldest(channel.tail)) {
           take_back(channel, evicted->index);
+          channel.control->lost.fetch_add(1, std::memory_order_relaxed);
         }
         if (channel.submission.full(channel.tail, channel.head_cache)) continue;
       }
@@ -112,10 +121,26 @@ class PublisherPort {
     m_refcount[index] += delivered;
     if (m_service->options().history_size != 0) remember(entry);
     unref(index);  // the loan's reference
+    if (m_demote) announce_next_chunk();
     if (m_broken) [[unlikely]] {
       return unexpected(SendError::corrupted);  // a queue was found broken on the way
     }
     return std::size_t{delivered};
+  }
+
+  // Decides now which chunk the next loan takes (taking back returned chunks as loan() would)
+  // and tells the subscribers in other processes, which prefetch it while they poll.
+  [[gnu::noinline]] void announce_next_chunk() noexcept {
+    if (m_free.size() * 2 < m_config.num_chunks) reclaim(kReclaimBatch);
+    if (m_free.empty()) return;
+    const std::uint64_t next = m_free.back();
+    for (std::uint32_t c : m_connected) {
+      Channel& channel = m_channels[c];
+      if (channel.remote && channel.next_chunk != next) {
+        channel.control->next_chunk.store(next, std::memory_order_relaxed);
+        channel.next_chunk = next;
+      }
+    }
   }
 
   void return_loan(std::uint32_t index) noexcept {
@@ -161,6 +186,20 @@ class PublisherPort {
     return m_connected.size();
   }
 
+  bool wait_for_subscribers(std::size_t count, std::chrono::nanoseconds timeout) noexcept {
+    const std::int64_t deadline = monotonic_ns() + std::max<std::int64_t>(timeout.count(), 0);
+    for (;;) {
+      // Read before looking: a change after this read makes the futex wait return at once.
+      auto seen = static_cast<std::uint32_t>(m_service->change_counter());
+      if (update_connections() >= count) return true;
+      if (m_broken) return false;
+      std::int64_t remaining = deadline - monotonic_ns();
+      if (remaining <= 0) return false;
+      futex_wait_low32(&m_service->change_counter_word(), seen,
+                       std::chrono::nanoseconds(remaining));
+    }
+  }
+
   std::uint32_t chunks_in_use() noexcept {
     reclaim();
     return m_config.num_chunks - static_cast<std::uint32_t>(m_free.size());
@@ -185,6 +224,14 @@ class PublisherPort {
   }
   std::string corruption() const { return m_corruption; }
   std::size_t max_elements() const noexcept { return m_request.max_elements; }
+  PublisherId id() const noexcept { return {m_slot, m_generation}; }
+  void* user_header(std::uint32_t index, std::size_t size, std::size_t alignment) noexcept {
+    if (size != m_config.user_header_size || alignment != m_config.user_header_alignment) {
+      return nullptr;
+    }
+    return reinterpret_cast<std::byte*>(chunk_header(index)) +
+           user_header_offset(m_config.user_header_alignment);
+  }
 
   void retain() noexcept { ++m_refs; }
   void drop() noexcept {
@@ -202,9 +249,39 @@ class PublisherPort {
     std::uint64_t taken = 0;       // completion: entries we popped (so: its head)
     std::uint64_t generation = 0;  // the subscriber's generation
     bool connected = false;
-    bool remote = false;                   // the subscriber is in another process
-    std::vector<std::uint64_t> in_flight;  // bit per chunk
+    bool remote = false;                           // the subscriber is in another process
+    int fifo = -1;                                 // the subscriber's notification FIFO, once used
+    std::uint64_t next_chunk = ~std::uint64_t{0};  // the hint last written
+    std::vector<std::uint64_t> in_flight;          // bit per chunk
   };
+
+  void close_fifo(Channel& channel) noexcept {
+    if (channel.fifo >= 0) ::close(std::exchange(channel.fifo, -1));
+  }
+
+  // The subscriber of `channel` sleeps on its futex, or waits on its notification FIFO (see
+  // Event): wake it. `waiters` is the value read after the fence.
+  [[gnu::noinline]] void wake(Channel& channel, std::uint32_t waiters) noexcept {
+    Event& event = *channel.subscriber_event;
+    if ((waiters & ~kFdArmed) != 0) {
+      event.seq.fetch_add(1, std::memory_order_release);
+      futex_wake_all(&event.seq);
+    }
+    // One byte per arming, whichever publisher finds the bit first.
+    if ((waiters & kFdArmed) != 0 &&
+        (event.waiters.fetch_and(~kFdArmed, std::memory_order_acq_rel) & kFdArmed) != 0) {
+      if (channel.fifo < 0) {
+        auto slot = static_cast<std::uint32_t>(&channel - m_channels.data());
+        channel.fifo = fifo_open_writer(m_service->subscriber_fifo(slot, channel.generation));
+      }
+      if (channel.fifo >= 0) fifo_poke(channel.fifo);
+    }
+  }
+
+  ChunkHeader* chunk_header(std::uint32_t index) noexcept {
+    return reinterpret_cast<ChunkHeader*>(m_headers +
+                                          std::uint64_t{index} * m_config.header_stride);
+  }
 
   void unref(std::uint32_t index) noexcept {
     if (--m_refcount[index] == 0) m_free.push_back(index);
@@ -300,11 +377,10 @@ class PublisherPort {
   void notify_subscribers() noexcept {
     std::atomic_thread_fence(std::memory_order_seq_cst);
     for (std::uint32_t c : m_connected) {
-      Event* event = m_channels[c].subscriber_event;
-      if (event->waiters.load(std::memory_order_relaxed) != 0) {
-        event->seq.fetch_add(1, std::memory_order_release);
-        futex_wake_all(&event->seq);
-      }
+      std::uint32_t waiters =
+          m_channels[c].subscriber_event->waiters.load(std::memory_order_relaxed);
+      if (waiters != 0) [[unlikely]]
+        wake(m_channels[c], waiters);
     }
   }
 
@@ -329,12 +405,16 @@ class PublisherPort {
     channel.head_cache = 0;
     channel.taken = 0;
     std::fill(channel.in_flight.begin(), channel.in_flight.end(), 0);
+    channel.control->lost.store(0, std::memory_order_relaxed);
+    channel.control->next_chunk.store(~std::uint64_t{0}, std::memory_order_relaxed);
+    channel.next_chunk = ~std::uint64_t{0};
     channel.generation = generation;
     channel.connected = true;
     channel.subscriber_event = &m_service->subscriber_slots()[slot].event;
     // A late subscriber gets the history, oldest first.
     std::uint32_t capacity = m_service->options().history_size;
     std::uint32_t count = std::min(m_history_count, channel.submission.capacity());
+    channel.control->first_sequence.store(m_sequence - count + 1, std::memory_order_relaxed);
     for (std::uint32_t k = m_history_count - count; k < m_history_count; ++k) {
       QueueEntry entry = m_history[(m_history_start + k) % capacity];
       channel.submission.push(channel.tail, entry);
@@ -342,12 +422,17 @@ class PublisherPort {
       ++m_refcount[entry.index];
     }
     channel.control->connected_generation.store(generation, std::memory_order_release);
+    std::atomic_thread_fence(std::memory_order_seq_cst);
     Event& event = *channel.subscriber_event;
+    // Unconditionally: a subscriber that is about to sleep reads seq before its re-check.
     event.seq.fetch_add(1, std::memory_order_release);
     futex_wake_all(&event.seq);
+    std::uint32_t waiters = event.waiters.load(std::memory_order_relaxed);
+    if ((waiters & kFdArmed) != 0) wake(channel, kFdArmed);
   }
 
   void disconnect(Channel& channel) noexcept {
+    close_fifo(channel);
     channel.control->connected_generation.store(0, std::memory_order_release);
     for (std::uint32_t w = 0; w < channel.in_flight.size(); ++w) {
       std::uint64_t bits = channel.in_flight[w];
@@ -376,7 +461,9 @@ class PublisherPort {
   std::shared_ptr<Mapping> m_mapping;
   PublisherConfig m_config{};
   std::byte* m_chunks = nullptr;
-  std::uint32_t m_refs = 1;  // the handle + one per loan
+  std::byte* m_headers = nullptr;  // ChunkHeader + user header per chunk
+  std::uint64_t m_sequence = 0;    // samples sent
+  std::uint32_t m_refs = 1;        // the handle + one per loan
   std::uint32_t m_loans = 0;
   std::vector<std::uint32_t> m_free;  // LIFO: the chunk used last is reused first (warm)
   std::vector<std::uint32_t> m_refcount;
@@ -446,6 +533,8 @@ Expected<void, Error<PublisherCreateError>> PublisherPort::init() {
   params.safe_overflow = m_safe_overflow;
   params.publisher_may_block =
       !m_safe_overflow && m_request.backpressure_wait == BackpressureWait::block;
+  params.user_header_size = service.user_header_size;
+  params.user_header_alignment = service.user_header_alignment;
   auto layout = publisher_layout(params);
   if (!layout)
     return fail(PublisherCreateError::invalid_options, "the pool's sizes are out of range");
@@ -502,6 +591,7 @@ Expected<void, Error<PublisherCreateError>> PublisherPort::init() {
     channel.in_flight.assign((m_config.num_chunks + 63) / 64, 0);
   }
   m_chunks = base + m_config.chunks_offset;
+  m_headers = base + m_config.headers_offset;
   m_refcount.assign(m_config.num_chunks, 0);
   m_free.reserve(m_config.num_chunks);
   for (std::uint32_t i = m_config.num_chunks; i-- > 0;)
@@ -607,6 +697,10 @@ void publisher_return_loan(PublisherPort* port, std::uint32_t index) noexcept {
 std::size_t publisher_update_connections(PublisherPort* port) noexcept {
   return port->update_connections();
 }
+bool publisher_wait_for_subscribers(PublisherPort* port, std::size_t count,
+                                    std::chrono::nanoseconds timeout) noexcept {
+  return port->wait_for_subscribers(count, timeout);
+}
 std::size_t publisher_max_elements(const PublisherPort* port) noexcept {
   return port->max_elements();
 }
@@ -618,6 +712,13 @@ std::uint32_t publisher_chunks_in_use(PublisherPort* port) noexcept {
 }
 bool publisher_check(PublisherPort* port) noexcept {
   return port->check();
+}
+PublisherId publisher_id(const PublisherPort* port) noexcept {
+  return port->id();
+}
+void* publisher_user_header(PublisherPort* port, std::uint32_t index, std::size_t size,
+                            std::size_t alignment) noexcept {
+  return port->user_header(index, size, alignment);
 }
 std::string publisher_corruption(const PublisherPort* port) {
   return port->corruption();

@@ -111,6 +111,12 @@ Expected<std::shared_ptr<Mapping>, SysError> create_service_segment(const NodeSt
   config.max_subscribers = options.max_subscribers;
   config.max_nodes = options.max_nodes;
   config.overflow = options.overflow == Overflow::backpressure ? 1 : 0;
+  config.user_header_size = static_cast<std::uint32_t>(request.payload.user_header_size);
+  config.user_header_alignment = static_cast<std::uint32_t>(request.payload.user_header_alignment);
+  config.user_header_type_length =
+      static_cast<std::uint32_t>(request.payload.user_header_type.size());
+  std::memcpy(config.user_header_type, request.payload.user_header_type.data(),
+              request.payload.user_header_type.size());
   config.checksum = checksum_of(config);
   // Publishes everything above to openers (their acquire load of state).
   header->state.store(kStateReady, std::memory_order_release);
@@ -299,10 +305,14 @@ void ServiceImpl::free_node(std::uint32_t index, std::size_t* removed_segments) 
   for (std::uint32_t s = 0; s < m_config.max_subscribers; ++s) {
     std::uint64_t word = m_subscribers[s].word.load(std::memory_order_acquire);
     if (slot_state(word) == kFree || port_word_node(word) != index) continue;
-    if (m_subscribers[s].word.compare_exchange_strong(
-            word, port_word(kFree, 0, port_word_generation(word)), std::memory_order_acq_rel,
-            std::memory_order_relaxed)) {
+    std::uint64_t generation = port_word_generation(word);
+    if (m_subscribers[s].word.compare_exchange_strong(word, port_word(kFree, 0, generation),
+                                                      std::memory_order_acq_rel,
+                                                      std::memory_order_relaxed)) {
       changed = true;
+      if (shm_remove(subscriber_fifo(s, generation)) == 0 && removed_segments) {
+        ++*removed_segments;
+      }
     }
   }
   if (changed) announce_change();
@@ -428,15 +438,30 @@ void ServiceImpl::announce_change() {
   std::atomic_thread_fence(std::memory_order_seq_cst);
   for (std::uint32_t s = 0; s < m_config.max_subscribers; ++s) {
     Event& event = m_subscribers[s].event;
-    if (event.waiters.load(std::memory_order_relaxed) != 0) {
+    std::uint32_t waiters = event.waiters.load(std::memory_order_relaxed);
+    if ((waiters & ~kFdArmed) != 0) {
       event.seq.fetch_add(1, std::memory_order_release);
       futex_wake_all(&event.seq);
     }
+    if ((waiters & kFdArmed) != 0 &&
+        (event.waiters.fetch_and(~kFdArmed, std::memory_order_acq_rel) & kFdArmed) != 0) {
+      std::uint64_t word = m_subscribers[s].word.load(std::memory_order_acquire);
+      if (int fd = fifo_open_writer(subscriber_fifo(s, port_word_generation(word))); fd >= 0) {
+        fifo_poke(fd);
+        ::close(fd);
+      }
+    }
   }
+  // Publisher::wait_for_subscribers sleeps on the counter.
+  futex_wake_all_low32(&m_header->change_counter);
 }
 
 std::string ServiceImpl::publisher_segment(std::uint32_t slot, std::uint64_t generation) const {
   return publisher_segment_name(m_node->config.prefix, m_config.name_hash, slot, generation);
+}
+
+std::string ServiceImpl::subscriber_fifo(std::uint32_t slot, std::uint64_t generation) const {
+  return subscriber_fifo_name(m_node->config.prefix, m_config.name_hash, slot, generation);
 }
 
 std::uint32_t ServiceImpl::count_active_publishers() const {
@@ -525,6 +550,23 @@ std::optional<Error<ServiceError>> check_compatible(const ServiceImpl& service,
             describe_payload(request.payload.type_name, request.payload.size,
                              request.payload.alignment));
   }
+  std::string_view existing_header(config.user_header_type, config.user_header_type_length);
+  if (existing_header != request.payload.user_header_type ||
+      config.user_header_size != request.payload.user_header_size ||
+      config.user_header_alignment != request.payload.user_header_alignment) {
+    auto describe_header = [](std::string_view type, std::uint64_t size, std::uint64_t alignment) {
+      return type.empty() ? std::string("no user header")
+                          : "user header " + describe_payload(type, size, alignment);
+    };
+    return service_error(
+        ServiceError::incompatible_type,
+        "service '" + request.name + "' has " +
+            describe_header(existing_header, config.user_header_size,
+                            config.user_header_alignment) +
+            ", requested " +
+            describe_header(request.payload.user_header_type, request.payload.user_header_size,
+                            request.payload.user_header_alignment));
+  }
   const ServiceOptions& options = service.options();
   auto too_small = [&](const char* what, std::uint32_t have,
                        std::uint32_t want) -> std::optional<Error<ServiceError>> {
@@ -583,6 +625,18 @@ Expected<std::shared_ptr<ServiceImpl>, Error<ServiceError>> open_service(
         service_error(ServiceError::invalid_options,
                       "unsupported payload " +
                           describe_payload(payload.type_name, payload.size, payload.alignment)));
+  }
+  if (payload.user_header_type.size() > kMaxTypeNameLength ||
+      payload.user_header_size > kMaxUserHeaderSize || payload.user_header_alignment == 0 ||
+      payload.user_header_alignment > kMaxUserHeaderAlignment ||
+      (payload.user_header_alignment & (payload.user_header_alignment - 1)) != 0 ||
+      payload.user_header_type.empty() != (payload.user_header_size == 0)) {
+    return unexpected(
+        service_error(ServiceError::invalid_options,
+                      "unsupported user header " +
+                          describe_payload(payload.user_header_type, payload.user_header_size,
+                                           payload.user_header_alignment) +
+                          ": at most 65536 bytes, aligned to at most 64"));
   }
   auto options = options_for_create(request);
   if (!options) return unexpected(std::move(options).error());

@@ -103,15 +103,17 @@ class IndexQueue {
 
   // ---- consumer side ----
   // Single consumer, no stealing producer: a plain store hands the slot back.
-  std::optional<QueueEntry> pop() noexcept {
+  // `position`, when given, receives the entry's position in the queue.
+  std::optional<QueueEntry> pop(std::uint64_t* position = nullptr) noexcept {
     std::uint64_t head = m_head->load(std::memory_order_relaxed);
     std::uint64_t raw = m_slots[head & m_mask].load(std::memory_order_acquire);
     if (!is_entry_for(raw, head)) return std::nullopt;
     m_head->store(head + 1, std::memory_order_release);
+    if (position != nullptr) *position = head;
     return decode(raw);
   }
   // The producer may steal (safe overflow): claim the entry with a CAS.
-  std::optional<QueueEntry> pop_contended() noexcept {
+  std::optional<QueueEntry> pop_contended(std::uint64_t* position = nullptr) noexcept {
     std::uint64_t head = m_head->load(std::memory_order_acquire);
     // Bounded: each failed CAS means the producer stole an entry, and it can steal at most
     // `capacity` entries before it must wait for us; beyond that the segment is being abused.
@@ -125,6 +127,7 @@ class IndexQueue {
       }
       if (m_head->compare_exchange_strong(head, head + 1, std::memory_order_acq_rel,
                                           std::memory_order_acquire)) {
+        if (position != nullptr) *position = head;
         return decode(raw);
       }
     }

@@ -16,6 +16,7 @@
 
 #include "internal.hpp"
 
+#include <unistd.h>
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
@@ -56,13 +57,22 @@ std::optional<SubscriberConnection> SubscriberConnection::attach(std::byte* base
                      at + completion_slots_offset(config.submission_capacity)),
                  config.completion_capacity);
   connection.m_chunks = base + config.chunks_offset;
+  connection.m_headers = base + config.headers_offset;
   return connection;
 }
 
 Expected<std::optional<Received>, ReceiveError> SubscriberConnection::receive() noexcept {
-  auto entry = m_config.safe_overflow ? m_submission.pop_contended() : m_submission.pop();
-  if (!entry) return std::optional<Received>{};
-  ++m_taken;
+  std::uint64_t position = 0;
+  auto entry =
+      m_config.safe_overflow ? m_submission.pop_contended(&position) : m_submission.pop(&position);
+  if (!entry) {
+    // Polling an empty queue: keep the chunk the publisher fills next warm (see
+    // ChannelControl::next_chunk), so that its cache line travels with the queue slot's.
+    std::uint64_t next = m_control->next_chunk.load(std::memory_order_relaxed);
+    if (next < m_config.num_chunks) __builtin_prefetch(m_chunks + next * m_config.chunk_stride);
+    return std::optional<Received>{};
+  }
+  m_next_position = position + 1;
   if (entry->index >= m_config.num_chunks || entry->size > m_config.max_payload_bytes) {
     m_bad = *entry;
     return unexpected(ReceiveError::corrupted);
@@ -79,7 +89,7 @@ Expected<std::optional<Received>, ReceiveError> SubscriberConnection::receive() 
   }
   return std::optional<Received>(
       Received{m_chunks + std::uint64_t{entry->index} * m_config.chunk_stride, entry->size, nullptr,
-               entry->index});
+               entry->index, static_cast<std::uint32_t>(position)});
 }
 
 std::string SubscriberConnection::verify(std::uint64_t generation, bool connected) const noexcept {
@@ -99,9 +109,9 @@ std::string SubscriberConnection::verify(std::uint64_t generation, bool connecte
   }
   if (!connected) return {};
   std::uint64_t head = m_submission.head();
-  if (m_config.safe_overflow ? head < m_taken : head != m_taken) {
-    return "the submission queue's head is " + std::to_string(head) + ", this subscriber took " +
-           std::to_string(m_taken) + " entries";
+  if (m_config.safe_overflow ? head < m_next_position : head != m_next_position) {
+    return "the submission queue's head is " + std::to_string(head) +
+           ", this subscriber left it at " + std::to_string(m_next_position);
   }
   std::uint64_t completion_head = m_completion.head();
   if (completion_head > m_completion_tail ||
@@ -131,6 +141,11 @@ class SubscriberPort {
   explicit SubscriberPort(std::shared_ptr<ServiceImpl> service) : m_service(std::move(service)) {}
   ~SubscriberPort() {
     m_connections.clear();
+    if (m_fifo >= 0) {
+      m_event->waiters.fetch_and(~kFdArmed, std::memory_order_relaxed);
+      ::close(m_fifo);
+      shm_remove(m_service->subscriber_fifo(m_slot, m_generation));
+    }
     if (m_active) m_service->release_subscriber(m_slot, m_generation);
   }
 
@@ -149,6 +164,8 @@ class SubscriberPort {
     m_generation = slot->second;
     m_active = true;
     m_event = &m_service->subscriber_slots()[m_slot].event;
+    // A bit a departed subscriber of this slot may have left: ours now, and not armed.
+    m_event->waiters.fetch_and(~kFdArmed, std::memory_order_relaxed);
     m_max_borrowed = m_service->options().subscriber_max_borrowed_samples;
     m_connections.reserve(m_service->options().max_publishers);
     m_refused.assign(m_service->options().max_publishers, 0);
@@ -194,6 +211,7 @@ class SubscriberPort {
       sweep |= connection.closing;
     }
     if (sweep) sweep_connections();
+    if (m_fifo >= 0) rearm_fifo();
     // Nothing to take: the slow path. Now and then check that nothing in shared memory went bad
     // (a corrupted publisher segment reads as "empty" forever, which must not pass for silence).
     if (++m_empty_polls >= kCheckEvery) {
@@ -305,6 +323,55 @@ class SubscriberPort {
   // What the last corrupted error was about.
   std::string corruption() const { return m_corruption; }
 
+  SampleHeader sample_header(const void* connection_ptr, std::uint32_t index,
+                             std::uint32_t position) const noexcept {
+    const auto& connection = *static_cast<const Connection*>(connection_ptr);
+    ChunkHeader header;
+    std::memcpy(&header, connection.link.header(index), sizeof header);
+    return {{connection.slot, connection.generation},
+            connection.link.sequence_at(position),
+            header.publish_time_ns};
+  }
+  const void* user_header(const void* connection_ptr, std::uint32_t index, std::size_t size,
+                          std::size_t alignment) const noexcept {
+    const auto& connection = *static_cast<const Connection*>(connection_ptr);
+    const PublisherConfig& config = connection.link.config();
+    if (size != config.user_header_size || alignment != config.user_header_alignment) {
+      return nullptr;
+    }
+    return connection.link.header(index) + user_header_offset(config.user_header_alignment);
+  }
+  std::uint64_t lost_samples() noexcept {
+    if (m_service->change_counter() != m_seen_change) update_connections();
+    std::uint64_t lost = m_lost_departed;
+    for (auto& connection : m_connections) {
+      if (connection->broken) continue;
+      if (connection->pending) {
+        if (!connection->link.ready(m_generation)) continue;
+        connection->pending = false;
+      }
+      lost += connection->link.lost();
+    }
+    return lost;
+  }
+
+  // The notification FIFO (created on first use): readable whenever receive() may return a
+  // sample or an error, or a publisher connected or left. See Event.
+  Expected<int, SysError> notification_fd() noexcept {
+    if (m_fifo < 0) {
+      auto fifo = fifo_create(m_service->subscriber_fifo(m_slot, m_generation));
+      if (!fifo && fifo.error().err == EEXIST) {
+        // Left by a dead subscriber of an earlier incarnation of the service: not in use.
+        shm_remove(m_service->subscriber_fifo(m_slot, m_generation));
+        fifo = fifo_create(m_service->subscriber_fifo(m_slot, m_generation));
+      }
+      if (!fifo) return fifo;
+      m_fifo = *fifo;
+      rearm_fifo();
+    }
+    return m_fifo;
+  }
+
   void retain() noexcept { ++m_refs; }
   void drop() noexcept {
     if (--m_refs == 0) delete this;
@@ -322,6 +389,24 @@ class SubscriberPort {
     bool closing = false;  // the publisher left: drain, then drop
     bool broken = false;   // the publisher's segment handed out garbage
   };
+
+  // Called when receive() found nothing. While the armed bit is set no publisher has written to
+  // the FIFO since it was armed: nothing to do (one load). Else a publisher cleared it and wrote
+  // a byte, which the caller has seen: drain the FIFO, arm again, and look once more (a sample
+  // queued before the arming was seen by nobody), poking our own FIFO if one is there.
+  void rearm_fifo() noexcept {
+    if ((m_event->waiters.load(std::memory_order_relaxed) & kFdArmed) != 0) return;
+    fifo_drain(m_fifo);
+    m_event->waiters.fetch_or(kFdArmed, std::memory_order_seq_cst);
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    if (m_broken || m_report_pending || has_samples()) fire_own_fifo();
+  }
+  // As a publisher would: disarm, then the byte (so that the next empty receive drains it).
+  void fire_own_fifo() noexcept {
+    if ((m_event->waiters.fetch_and(~kFdArmed, std::memory_order_acq_rel) & kFdArmed) != 0) {
+      fifo_poke(m_fifo);
+    }
+  }
 
   // The service segment failed its checks: nothing of it can be trusted any more.
   void break_port(const std::string& why) {
@@ -375,16 +460,18 @@ class SubscriberPort {
                       config.max_payload_bytes % service.type_size == 0 &&
                       config.payload_alignment == service.type_alignment &&
                       config.submission_capacity == next_pow2(service.subscriber_max_buffer_size) &&
-                      (config.safe_overflow == 1) == (service.overflow == 0);
+                      (config.safe_overflow == 1) == (service.overflow == 0) &&
+                      config.user_header_size == service.user_header_size &&
+                      config.user_header_alignment == service.user_header_alignment;
     if (!consistent) {
       note_refused(slot, generation, name,
                    "its configuration does not match the service's or its name");
       return;
     }
     if (opened->fresh) {
-      // Only the publisher writes payloads: map them read-only here.
-      opened->mapping->protect_read_only(config.chunks_offset,
-                                         config.total_size - config.chunks_offset);
+      // Only the publisher writes headers and payloads: map them read-only here.
+      opened->mapping->protect_read_only(config.headers_offset,
+                                         config.total_size - config.headers_offset);
     }
     auto connection = std::make_unique<Connection>();
     connection->link = *link;
@@ -397,9 +484,13 @@ class SubscriberPort {
 
   void sweep_connections() noexcept {
     std::erase_if(m_connections, [this](const std::unique_ptr<Connection>& connection) {
-      return connection->closing && connection->borrowed == 0 &&
-             (connection->broken || !connection->link.ready(m_generation) ||
-              connection->link.empty());
+      bool gone =
+          connection->closing && connection->borrowed == 0 &&
+          (connection->broken || !connection->link.ready(m_generation) || connection->link.empty());
+      if (gone && !connection->broken && !connection->pending) {
+        m_lost_departed += connection->link.lost();
+      }
+      return gone;
     });
     if (m_next >= m_connections.size()) m_next = 0;
   }
@@ -420,6 +511,8 @@ class SubscriberPort {
   std::vector<std::unique_ptr<Connection>> m_connections;
   std::vector<std::uint64_t> m_refused;  // per publisher slot: a generation that failed, or 0
   std::string m_corruption;
+  int m_fifo = -1;                    // the notification FIFO, once asked for
+  std::uint64_t m_lost_departed = 0;  // lost_samples() of connections dropped since
 };
 
 Expected<SubscriberPort*, Error<SubscriberCreateError>> create_subscriber(
@@ -460,6 +553,23 @@ bool subscriber_check(SubscriberPort* port) noexcept {
 }
 std::string subscriber_corruption(const SubscriberPort* port) {
   return port->corruption();
+}
+SampleHeader subscriber_sample_header(const SubscriberPort* port, const void* connection,
+                                      std::uint32_t index, std::uint32_t position) noexcept {
+  return port->sample_header(connection, index, position);
+}
+const void* subscriber_user_header(const SubscriberPort* port, const void* connection,
+                                   std::uint32_t index, std::size_t size,
+                                   std::size_t alignment) noexcept {
+  return port->user_header(connection, index, size, alignment);
+}
+std::uint64_t subscriber_lost_samples(SubscriberPort* port) noexcept {
+  return port->lost_samples();
+}
+Expected<int, Error<WaitSetError>> subscriber_notification_fd(SubscriberPort* port) {
+  auto fd = port->notification_fd();
+  if (!fd) return unexpected(Error<WaitSetError>{WaitSetError::system, fd.error().what});
+  return *fd;
 }
 
 }  // namespace zerocopy::detail

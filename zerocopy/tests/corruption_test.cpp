@@ -100,7 +100,7 @@ TEST_F(Corruption, PublisherSegmentOfRandomBytesIsReportedToItsSubscribers) {
   for (auto* subscriber : {&*polling, &*waiting}) {
     auto sample = subscriber->receive();
     ASSERT_TRUE(sample && sample->has_value());
-    EXPECT_EQ((**sample).payload().words[3], 42u);
+    EXPECT_EQ(sample->payload().words[3], 42u);
   }
 
   const std::string segment = only_name("p_");

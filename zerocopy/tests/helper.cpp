@@ -39,7 +39,17 @@ struct Stream {
   std::uint64_t words[8];
 };
 
+struct Meta {  // the user header of metadata_test.cpp
+  std::uint32_t index;
+  std::uint32_t tag;
+};
+
 }  // namespace
+
+template <>
+struct zerocopy::TypeName<Meta> {
+  static constexpr std::string_view value = "Meta";
+};
 
 int main(int argc, char** argv) {
   if (argc < 4) return 2;
@@ -75,6 +85,120 @@ int main(int argc, char** argv) {
     return 0;
   }
 
+  // WaitSet modes: a u64 service SERVICE (safe overflow, buffer 64) and an event service
+  // SERVICE/events.
+  auto ws_service = [&] {
+    return node->service_builder(service_name)
+        .publish_subscribe<std::uint64_t>()
+        .subscriber_max_buffer_size(64)
+        .open_or_create();
+  };
+  if (mode == "ws-publish") {  // "send K": K samples 0..K-1; "notify ID"; "quit"
+    auto pubsub = ws_service();
+    auto events = node->service_builder(service_name + "/events").event().open_or_create();
+    if (!pubsub || !events) return 2;
+    auto publisher = pubsub->publisher_builder().create();
+    auto notifier = events->notifier_builder().create();
+    if (!publisher || !notifier) return 2;
+    say("ready");
+    for (;;) {
+      std::string line = hear();
+      if (line.starts_with("send ")) {
+        std::uint64_t count = std::strtoull(line.c_str() + 5, nullptr, 10);
+        if (!publisher->wait_for_subscribers(1, 10s)) return 3;
+        for (std::uint64_t i = 0; i < count; ++i) {
+          if (!publisher->send_copy(i)) return 5;
+        }
+        say("sent");
+      } else if (line.starts_with("notify ")) {
+        if (!notifier->wait_for_listeners(1, 10s)) return 3;
+        if (!notifier->notify(zerocopy::EventId{std::strtoull(line.c_str() + 7, nullptr, 10)})) {
+          return 5;
+        }
+        say("notified");
+      } else {
+        return 0;
+      }
+    }
+  }
+
+  if (mode == "ws-receive") {  // a WaitSet on a subscriber: says "got N" once n samples came
+    auto pubsub = ws_service();
+    if (!pubsub) return 2;
+    auto subscriber = pubsub->subscriber_builder().create();
+    auto waitset = zerocopy::WaitSet::create();
+    if (!subscriber || !waitset) return 2;
+    auto guard = waitset->attach_notification(*subscriber);
+    if (!guard) return 2;
+    say("ready");
+    std::uint64_t got = 0;
+    while (got < n) {
+      auto result = waitset->wait_and_process_once(
+          [&](zerocopy::WaitSetAttachmentId id) {
+            if (id.has_event_from(*guard)) {
+              while (auto sample = subscriber->receive().value()) {
+                if (*sample != got) return zerocopy::CallbackProgression::stop;
+                ++got;
+              }
+            }
+            return zerocopy::CallbackProgression::proceed;
+          },
+          20s);
+      if (!result || *result != zerocopy::WaitSetRunResult::all_events_handled) break;
+    }
+    say("got " + std::to_string(got));
+    hear();
+    return 0;
+  }
+
+  if (mode == "ws-fd-and-die") {  // a subscriber with its notification FIFO, then killed
+    auto pubsub = ws_service();
+    if (!pubsub) return 2;
+    auto subscriber = pubsub->subscriber_builder().create();
+    if (!subscriber || !subscriber->notification_fd()) return 2;
+    say("ready");
+    sleep_until_killed();
+  }
+
+  if (mode == "ws-subscribe-on-go") {  // a subscriber once told "go"
+    auto pubsub = ws_service();
+    if (!pubsub) return 2;
+    say("ready");
+    if (hear() != "go") return 2;
+    auto subscriber = pubsub->subscriber_builder().create();
+    if (!subscriber) return 2;
+    say("subscribed");
+    hear();
+    return 0;
+  }
+
+  if (mode == "meta-publish") {  // "send K": values 1..K with user header {i, 7}, timestamps
+    auto meta = node->service_builder(service_name)
+                    .publish_subscribe<std::uint64_t>()
+                    .user_header<Meta>()
+                    .open();
+    if (!meta) {
+      say("error " + meta.error().message);
+      return 2;
+    }
+    auto publisher = meta->publisher_builder().timestamps(true).create();
+    if (!publisher) return 2;
+    say("ready");
+    std::string line = hear();
+    if (!line.starts_with("send ")) return 2;
+    if (!publisher->wait_for_subscribers(1, 10s)) return 3;
+    std::uint64_t count = std::strtoull(line.c_str() + 5, nullptr, 10);
+    for (std::uint64_t i = 1; i <= count; ++i) {
+      auto sample = publisher->loan_uninit();
+      if (!sample) return 4;
+      *sample->user_header_mut<Meta>() = Meta{static_cast<std::uint32_t>(i), 7};
+      if (!std::move(*sample).write_payload(i).send()) return 5;
+    }
+    say("sent");
+    hear();
+    return 0;
+  }
+
   // The streaming modes use the 64-byte Stream payload, backpressure, buffer 16.
   auto service = node->service_builder(service_name)
                      .publish_subscribe<Stream>()
@@ -100,7 +224,7 @@ int main(int argc, char** argv) {
     for (std::uint64_t i = 0; i < n; ++i) {
       auto sample = publisher->loan_uninit();
       if (!sample) return 4;
-      for (auto& word : sample->payload_mut()->words)
+      for (auto& word : sample->payload_mut().words)
         word = i;
       auto sent = std::move(*sample).assume_init().send();
       if (!sent) return 5;
@@ -118,7 +242,7 @@ int main(int argc, char** argv) {
     publisher->update_connections();
     auto sample = publisher->loan_uninit();
     if (!sample) return 4;
-    for (auto& word : sample->payload_mut()->words)
+    for (auto& word : sample->payload_mut().words)
       word = 42;
     auto sent = std::move(*sample).assume_init().send();
     if (!sent) return 5;
@@ -140,7 +264,7 @@ int main(int argc, char** argv) {
         subscriber->wait(10ms);
         continue;
       }
-      for (auto word : (*sample)->payload().words) {
+      for (auto word : sample->payload().words) {
         if (word != expected) {
           say("mismatch " + std::to_string(word) + " expected " + std::to_string(expected));
           return 7;
@@ -162,7 +286,7 @@ int main(int argc, char** argv) {
     publisher->update_connections();
     for (std::uint64_t i = 0; i < 2; ++i) {
       auto sample = publisher->loan_uninit();
-      for (auto& word : sample->payload_mut()->words)
+      for (auto& word : sample->payload_mut().words)
         word = 100 + i;
       if (!std::move(*sample).assume_init().send()) return 5;
     }
@@ -189,7 +313,7 @@ int main(int argc, char** argv) {
         subscriber->wait(10ms);
         continue;
       }
-      held.push_back(std::move(**sample));
+      held.push_back(std::move(*sample));
     }
     say(held.size() == n ? "ready" : "timeout");
     sleep_until_killed();

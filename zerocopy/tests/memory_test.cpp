@@ -67,7 +67,7 @@ TEST_F(SegmentMemory, ChunksAreAllocatedAsTheyAreFirstUsed) {
   EXPECT_LT(used->allocated, created->allocated + 2 * kMiB);
   auto received = subscriber->receive();
   ASSERT_TRUE(received && received->has_value());
-  EXPECT_EQ((**received).payload()[kMiB - 1], std::byte{1});
+  EXPECT_EQ(received->payload()[kMiB - 1], std::byte{1});
 }
 
 TEST_F(SegmentMemory, PrefaultAllocatesTheWholeSegmentAtCreation) {

@@ -118,7 +118,7 @@ TEST_F(MultiProcess, StreamArrivesWholeAndInOrder) {
       subscriber->wait(10ms);
       continue;
     }
-    for (auto word : (*sample)->payload().words)
+    for (auto word : sample->payload().words)
       ASSERT_EQ(word, expected);
     ++expected;
   }
@@ -148,7 +148,7 @@ TEST_F(MultiProcess, FanOutToFourSubscriberProcesses) {
   for (std::uint64_t i = 0; i < kCount; ++i) {
     auto sample = publisher->loan_uninit();
     ASSERT_TRUE(sample);
-    for (auto& word : sample->payload_mut()->words)
+    for (auto& word : sample->payload_mut().words)
       word = i;
     auto sent = std::move(*sample).assume_init().send();
     ASSERT_TRUE(sent);
@@ -177,7 +177,7 @@ TEST_F(MultiProcess, PublisherKilledHoldingLoansIsReclaimed) {
   ASSERT_EQ(child.read_line(), "ready");
   auto held = subscriber->receive();  // one sample held, one left queued
   ASSERT_TRUE(held && held->has_value());
-  EXPECT_EQ((*held)->payload().words[0], 100u);
+  EXPECT_EQ(held->payload().words[0], 100u);
   EXPECT_EQ(shm_names(prefix()).size(), 2u);
 
   child.kill_and_reap();
@@ -189,10 +189,10 @@ TEST_F(MultiProcess, PublisherKilledHoldingLoansIsReclaimed) {
   EXPECT_EQ(shm_names(prefix()).size(), 1u);
 
   // What was received stays readable; what was queued is still delivered.
-  EXPECT_EQ((*held)->payload().words[7], 100u);
+  EXPECT_EQ(held->payload().words[7], 100u);
   auto queued = subscriber->receive();
   ASSERT_TRUE(queued && queued->has_value());
-  EXPECT_EQ((*queued)->payload().words[0], 101u);
+  EXPECT_EQ(queued->payload().words[0], 101u);
   held->reset();
   queued->reset();
   EXPECT_FALSE(subscriber->receive()->has_value());
@@ -209,7 +209,7 @@ TEST_F(MultiProcess, PublisherKilledHoldingLoansIsReclaimed) {
   EXPECT_EQ(*sent, 1u);
   auto received = subscriber->receive();
   ASSERT_TRUE(received && received->has_value());
-  EXPECT_EQ((*received)->payload().words[0], 7u);
+  EXPECT_EQ(received->payload().words[0], 7u);
 }
 
 TEST_F(MultiProcess, SubscriberKilledHoldingSamplesIsReclaimed) {

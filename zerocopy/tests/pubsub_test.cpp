@@ -20,7 +20,7 @@ std::optional<T> receive_value(Subscriber<T>& subscriber) {
   auto sample = subscriber.receive();
   EXPECT_TRUE(sample.has_value());
   if (!sample || !sample->has_value()) return std::nullopt;
-  return ***sample;
+  return **sample;
 }
 
 TEST_F(PubSubTest, SendsAndReceivesAValue) {
@@ -77,7 +77,7 @@ TEST_F(PubSubTest, SlicesOfOneMebibyte) {
     ASSERT_TRUE(std::move(*sample).assume_init().send());
     auto received = subscriber->receive();
     ASSERT_TRUE(received && received->has_value());
-    auto view = (*received)->payload();
+    auto view = received->payload();
     ASSERT_EQ(view.size(), kSize);
     EXPECT_EQ(view.front(), std::byte(round));
     EXPECT_EQ(view.back(), std::byte(round + 1));
@@ -95,7 +95,7 @@ TEST_F(PubSubTest, SlicesOfOneMebibyte) {
   ASSERT_TRUE(std::move(*sample).send());
   auto received = subscriber->receive();
   ASSERT_TRUE(received && received->has_value());
-  EXPECT_EQ((*received)->len(), 10u);
+  EXPECT_EQ(received->len(), 10u);
 }
 
 TEST_F(PubSubTest, UnsentSampleReturnsToThePool) {
@@ -252,8 +252,8 @@ TEST_F(PubSubTest, FanOutToFourSubscribersCountsReferencesDownToZero) {
   for (auto& subscriber : subscribers) {
     auto sample = subscriber.receive();
     ASSERT_TRUE(sample && sample->has_value());
-    EXPECT_EQ(***sample, 99u);
-    held.push_back(std::move(**sample));
+    EXPECT_EQ(**sample, 99u);
+    held.push_back(std::move(*sample));
   }
   // All four read the same chunk in place.
   for (auto& sample : held)
@@ -322,7 +322,7 @@ TEST_F(PubSubTest, SampleOutlivesItsSubscriberHandle) {
     ASSERT_TRUE(publisher->send_copy(5));
     auto sample = subscriber->receive();
     ASSERT_TRUE(sample && sample->has_value());
-    kept.emplace(std::move(**sample));
+    kept.emplace(std::move(*sample));
   }
   EXPECT_EQ(**kept, 5u);
   EXPECT_EQ(service->subscriber_count(), 1u);  // kept alive by the sample

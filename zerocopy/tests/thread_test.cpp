@@ -82,7 +82,7 @@ class Threaded : public ShmTest {
             continue;
           }
           backoff.reset();
-          const Stream& payload = (*sample)->payload();
+          const Stream& payload = sample->payload();
           for (auto word : payload.words) {
             if (word != payload.words[0]) ++failures;
           }
@@ -101,7 +101,7 @@ class Threaded : public ShmTest {
         ++failures;
         break;
       }
-      for (auto& word : sample->payload_mut()->words)
+      for (auto& word : sample->payload_mut().words)
         word = i;
       auto sent = std::move(*sample).assume_init().send();
       if (!sent || *sent != static_cast<std::size_t>(subscribers)) ++failures;
@@ -149,7 +149,7 @@ TEST_F(Threaded, WaitWakesUpForEachSample) {
       if (subscriber->wait(5s) != WaitResult::data_available) continue;
       while (auto sample = subscriber->receive()) {
         if (!sample->has_value()) break;
-        if (***sample == received) ++received;
+        if (**sample == received) ++received;
       }
     }
   });
@@ -193,7 +193,7 @@ TEST_F(Threaded, OneMebibyteSlicesWithEdges) {
         continue;
       }
       backoff.reset();
-      auto view = (*sample)->payload();
+      auto view = sample->payload();
       if (view.size() != kSize || view.front() != static_cast<std::uint8_t>(next) ||
           view.back() != static_cast<std::uint8_t>(next)) {
         ++failures;

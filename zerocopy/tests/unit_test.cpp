@@ -16,6 +16,17 @@ namespace {
 using detail::IndexQueue;
 using detail::QueueEntry;
 
+TEST(ExpectedDeathTest, ValueOnAnErrorNamesTheErrorAndItsMessage) {
+  Expected<int, Error<ServiceError>> set_up =
+      unexpected(Error<ServiceError>{ServiceError::incompatible_type, "service 'x' carries 'u64'"});
+  EXPECT_DEATH((void)set_up.value(),
+               "value\\(\\) called on an error: incompatible_type: service 'x' carries 'u64'");
+  Expected<int, ReceiveError> hot = unexpected(ReceiveError::corrupted);
+  EXPECT_DEATH((void)hot.value(), "called on an error: corrupted");
+  Expected<void, SendError> nothing = unexpected(SendError::timeout);
+  EXPECT_DEATH(nothing.value(), "called on an error: timeout");
+}
+
 TEST(Expected, HoldsAValueOrAnError) {
   Expected<int, LoanError> value = 3;
   ASSERT_TRUE(value);
@@ -223,6 +234,7 @@ TEST(Layout, ServiceConfigValidation) {
   config.magic = detail::kServiceMagic;
   config.layout_version = kLayoutVersion;
   config.header_size = sizeof(detail::ServiceHeader);
+  config.user_header_alignment = 1;
   config.name_length = 1;
   config.type_name_length = 1;
   config.max_nodes = 4;
@@ -256,6 +268,7 @@ TEST(Layout, ChecksumsCatchAnyChangedBitOfTheStaticConfiguration) {
   config.magic = detail::kServiceMagic;
   config.layout_version = kLayoutVersion;
   config.header_size = sizeof(detail::ServiceHeader);
+  config.user_header_alignment = 1;
   config.name_length = 1;
   config.name[0] = 'a';
   config.type_name_length = 1;

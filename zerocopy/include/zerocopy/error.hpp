@@ -69,6 +69,11 @@ enum class ReceiveError {
               // its checks: every later receive says so too. See Subscriber::corruption().
 };
 
+enum class WaitSetError {
+  invalid_argument,  // a zero period, a negative descriptor, an attachment of another WaitSet
+  system,            // an operating-system call failed (message: which and why)
+};
+
 enum class WaitResult {
   data_available,  // receive() will return a sample (or a publisher connected or left)
   timeout,         // nothing happened before the timeout
@@ -89,5 +94,6 @@ std::string_view to_string(LoanError error);
 std::string_view to_string(SendError error);
 std::string_view to_string(ReceiveError error);
 std::string_view to_string(WaitResult result);
+std::string_view to_string(WaitSetError error);
 
 }  // namespace zerocopy

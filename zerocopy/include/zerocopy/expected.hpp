@@ -2,7 +2,7 @@
 // where std::expected does not exist yet; this covers the part of its interface the library uses
 // (has_value, operator bool, value, error, *, ->, and Expected<void, E>). Accessing the wrong
 // alternative is a precondition violation: it aborts in every build type rather than reading
-// garbage.
+// garbage, and value() on an error first prints the error's name and message.
 #pragma once
 
 #include <cstdio>
@@ -32,6 +32,26 @@ Unexpected<std::decay_t<E>> unexpected(E&& error) {
 namespace detail {
 [[noreturn]] inline void bad_expected_access(const char* what) {
   std::fprintf(stderr, "zerocopy: %s\n", what);
+  std::abort();
+}
+// value() on an error: says which error (to_string of the code, found by argument-dependent
+// lookup) and its message, then aborts.
+template <class E>
+[[noreturn]] void bad_value_access(const E& error) {
+  if constexpr (requires {
+                  to_string(error.code);
+                  error.message.c_str();
+                }) {
+    auto name = to_string(error.code);
+    std::fprintf(stderr, "zerocopy: Expected::value() called on an error: %.*s: %s\n",
+                 static_cast<int>(name.size()), name.data(), error.message.c_str());
+  } else if constexpr (requires { to_string(error); }) {
+    auto name = to_string(error);
+    std::fprintf(stderr, "zerocopy: Expected::value() called on an error: %.*s\n",
+                 static_cast<int>(name.size()), name.data());
+  } else {
+    std::fprintf(stderr, "zerocopy: Expected::value() called on an error\n");
+  }
   std::abort();
 }
 }  // namespace detail
@@ -110,7 +130,8 @@ class [[nodiscard]] Expected {
 
  private:
   void check_value() const {
-    if (!m_has_value) detail::bad_expected_access("Expected::value() called on an error");
+    if (!m_has_value) [[unlikely]]
+      detail::bad_value_access(m_error);
   }
   void check_error() const {
     if (m_has_value) detail::bad_expected_access("Expected::error() called on a value");
@@ -143,7 +164,8 @@ class [[nodiscard]] Expected<void, E> {
   bool has_value() const noexcept { return m_has_value; }
   explicit operator bool() const noexcept { return m_has_value; }
   void value() const {
-    if (!m_has_value) detail::bad_expected_access("Expected::value() called on an error");
+    if (!m_has_value) [[unlikely]]
+      detail::bad_value_access(m_error);
   }
   const E& error() const& {
     if (m_has_value) detail::bad_expected_access("Expected::error() called on a value");

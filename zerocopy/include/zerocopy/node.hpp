@@ -14,6 +14,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <type_traits>
 
 #include "zerocopy/config.hpp"
 #include "zerocopy/detail/api.hpp"
@@ -64,6 +65,20 @@ class ServiceBuilderPubSub {
     m_request.overflow = value;
     return *this;
   }
+  // Every sample of the service carries a user header H besides its payload (iceoryx2's user
+  // header), written through SampleMut::user_header_mut<H>() and read through
+  // Sample::user_header<H>(). Part of the service's type: openers must ask for the same H.
+  template <class H>
+  ServiceBuilderPubSub& user_header() {
+    static_assert(detail::kIsShmPayload<H> && !std::is_array_v<H>,
+                  "a user header must be trivially copyable, standard-layout and hold no pointer");
+    static_assert(sizeof(H) <= 65536 && alignof(H) <= 64,
+                  "a user header has at most 65536 bytes and an alignment of at most 64");
+    m_request.payload.user_header_type = std::string(TypeName<H>::value);
+    m_request.payload.user_header_size = sizeof(H);
+    m_request.payload.user_header_alignment = alignof(H);
+    return *this;
+  }
   // Overrides the registered type name (see type_name.hpp).
   ServiceBuilderPubSub& type_name(std::string_view value) {
     m_request.payload.type_name = std::string(value);
@@ -98,6 +113,8 @@ class ServiceBuilderPubSub {
   detail::ServiceRequest m_request;
 };
 
+class ServiceBuilderEvent;
+
 class ServiceBuilder {
  public:
   // T is the payload: one value of T, or T[] for slices of dynamic length.
@@ -105,6 +122,8 @@ class ServiceBuilder {
   ServiceBuilderPubSub<T> publish_subscribe() const {
     return ServiceBuilderPubSub<T>(m_node, m_name);
   }
+  // An event service: notifiers and listeners of event ids, no payload (event.hpp).
+  ServiceBuilderEvent event() const;
 
  private:
   ServiceBuilder(std::shared_ptr<detail::NodeState> node, std::string_view name)
@@ -160,3 +179,5 @@ bool is_valid_service_name(std::string_view name) noexcept;
 bool is_valid_prefix(std::string_view prefix) noexcept;
 
 }  // namespace zerocopy
+
+#include "zerocopy/event.hpp"  // ServiceBuilder::event()

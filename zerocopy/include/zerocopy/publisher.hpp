@@ -13,6 +13,7 @@
 #pragma once
 
 #include <algorithm>
+#include <chrono>
 #include <cstddef>
 #include <cstring>
 #include <new>
@@ -63,6 +64,10 @@ class LoanedSample {
   void reset() noexcept {
     if (m_port != nullptr) publisher_return_loan(std::exchange(m_port, nullptr), m_index);
   }
+  template <class H>
+  H* user_header_pointer() noexcept {
+    return static_cast<H*>(detail::publisher_user_header(m_port, m_index, sizeof(H), alignof(H)));
+  }
   Expected<std::size_t, SendError> send_and_release() noexcept {
     return publisher_send(std::exchange(m_port, nullptr), m_index, m_len * sizeof(Element));
   }
@@ -86,12 +91,19 @@ class SampleMutUninit : public detail::LoanedSample<T> {
   using Element = typename Base::Element;
   static constexpr bool kIsSlice = detail::PayloadTraits<T>::kIsSlice;
 
-  // Where to write: raw, uninitialised shared memory.
-  Element* payload_mut() noexcept requires(!kIsSlice) { return this->m_payload; }
+  // Where to write: raw, uninitialised shared memory. One rule for every sample type:
+  // payload_mut() is a T& (a std::span<T> for slices), here and on SampleMut.
+  Element& payload_mut() noexcept requires(!kIsSlice) { return *this->m_payload; }
   std::span<Element> payload_mut() noexcept requires(kIsSlice) {
     return {this->m_payload, this->m_len};
   }
   std::size_t len() const noexcept { return this->m_len; }
+  // The sample's user header (service builder's user_header<H>()); nullptr if the service has
+  // none of H's size and alignment. Uninitialised until written.
+  template <class H>
+  H* user_header_mut() noexcept {
+    return this->template user_header_pointer<H>();
+  }
 
   SampleMut<T> write_payload(const Element& value) && noexcept requires(!kIsSlice) {
     new (this->m_payload) Element(value);
@@ -106,6 +118,24 @@ class SampleMutUninit : public detail::LoanedSample<T> {
   }
   // The caller wrote the payload through payload_mut().
   SampleMut<T> assume_init() && noexcept { return SampleMut<T>(std::move(*this)); }
+
+  // These consume the loan: on a named sample, write std::move(sample).write_payload(v).
+  template <class Self = SampleMutUninit>
+  void write_payload(const Element&) & noexcept {
+    static_assert(sizeof(Self) == 0,
+                  "write_payload() consumes the sample: write std::move(sample).write_payload(v)");
+  }
+  template <class Self = SampleMutUninit>
+  void write_from_slice(std::span<const Element>) & noexcept {
+    static_assert(sizeof(Self) == 0,
+                  "write_from_slice() consumes the sample: write "
+                  "std::move(sample).write_from_slice(values)");
+  }
+  template <class Self = SampleMutUninit>
+  void assume_init() & noexcept {
+    static_assert(sizeof(Self) == 0,
+                  "assume_init() consumes the sample: write std::move(sample).assume_init()");
+  }
 
  private:
   using Base::Base;
@@ -128,6 +158,10 @@ class SampleMut : public detail::LoanedSample<T> {
     return {this->m_payload, this->m_len};
   }
   std::size_t len() const noexcept { return this->m_len; }
+  template <class H>
+  H* user_header_mut() noexcept {
+    return this->template user_header_pointer<H>();
+  }
   // Shortens the slice to `len` elements (never lengthens it); returns false if len > len().
   bool set_len(std::size_t len) noexcept requires(kIsSlice) {
     if (len > this->m_len) return false;
@@ -139,6 +173,11 @@ class SampleMut : public detail::LoanedSample<T> {
   // backpressure it waits for room in every full queue (up to backpressure_timeout) and on
   // timeout delivers to nobody. The sample is consumed either way.
   Expected<std::size_t, SendError> send() && noexcept { return this->send_and_release(); }
+  // send() consumes the sample: on a named sample, write std::move(sample).send().
+  template <class Self = SampleMut>
+  void send() & noexcept {
+    static_assert(sizeof(Self) == 0, "send() consumes the sample: use std::move(sample).send()");
+  }
 
  private:
   explicit SampleMut(Base&& other) noexcept : Base(std::move(other)) {}
@@ -210,6 +249,12 @@ class Publisher {
   // Returns 0 also when the service's segment fails its checks (send() and check_integrity()
   // then report corrupted).
   std::size_t update_connections() noexcept { return detail::publisher_update_connections(m_port); }
+  // Waits until at least `count` subscribers are connected (connecting them, with their
+  // history), or `timeout` passes: true when they are. Sleeps on the service's change counter (a
+  // futex every port's arrival wakes), no polling. False at once if the service is corrupted.
+  bool wait_for_subscribers(std::size_t count, std::chrono::nanoseconds timeout) noexcept {
+    return detail::publisher_wait_for_subscribers(m_port, count, timeout);
+  }
   // Checks now, rather than when the periodic check comes (every 16384th send, and every 10 ms
   // of a backpressure wait), the service's segment (header, checksum, every slot word) and this
   // publisher's own (header, checksum, every connected queue's positions). A slow path.
@@ -222,6 +267,8 @@ class Publisher {
   // zc_s_...: publisher slot 1 holds the impossible word 0x3".
   std::string corruption() const { return detail::publisher_corruption(m_port); }
   std::size_t max_slice_len() const noexcept { return detail::publisher_max_elements(m_port); }
+  // Identifies this publisher in its samples' headers (Sample::header().origin).
+  PublisherId id() const noexcept { return detail::publisher_id(m_port); }
   // The chunk pool: its size, and how many chunks are loaned, queued, held by subscribers or kept
   // as history (completed chunks are collected first, so this is exact at the time of the call).
   std::uint32_t chunks_total() const noexcept { return detail::publisher_chunks_total(m_port); }
@@ -267,6 +314,12 @@ class PublisherBuilder {
   // (PublisherCreateError::insufficient_memory) instead of failing later.
   PublisherBuilder& prefault(bool value = true) {
     m_request.prefault = value;
+    return *this;
+  }
+  // Records the publish time of every sample (Sample::header().publish_time_ns): a clock read
+  // per send (about 20 ns here), hence off by default.
+  PublisherBuilder& timestamps(bool value = true) {
+    m_request.timestamps = value;
     return *this;
   }
 

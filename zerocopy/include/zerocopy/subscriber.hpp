@@ -1,8 +1,10 @@
 // Subscriber<T>: receives samples from every publisher of its service, reading the publishers'
 // shared memory in place (mapped read-only). A Sample gives its chunk back when destroyed.
 //
-//   while (subscriber.wait(1s) == WaitResult::data_available) {
-//     while (auto sample = subscriber.receive(); sample && *sample) { use(***sample); }
+//   while (subscriber.wait(1s) == zerocopy::WaitResult::data_available) {
+//     while (auto sample = subscriber.receive().value()) {  // .value() aborts on an error
+//       use(sample->x);                                    // read in place
+//     }
 //   }
 //
 // Ordering: samples from one publisher arrive in the order it sent them; samples from different
@@ -28,13 +30,16 @@ namespace zerocopy {
 template <class T>
 class Subscriber;
 
-// A received sample: a read-only view of the publisher's chunk, valid while the Sample lives.
+// A received sample: a read-only view of the publisher's chunk, valid while the Sample lives, or
+// nothing (receive() found no sample): test it (`if (sample)`) before reading it.
 template <class T>
 class Sample {
  public:
   using Element = typename detail::PayloadTraits<T>::Element;
   static constexpr bool kIsSlice = detail::PayloadTraits<T>::kIsSlice;
 
+  // No sample.
+  Sample() noexcept : m_port(nullptr), m_received{} {}
   Sample(Sample&& other) noexcept
       : m_port(std::exchange(other.m_port, nullptr)), m_received(other.m_received) {}
   Sample& operator=(Sample&& other) noexcept {
@@ -47,11 +52,38 @@ class Sample {
   }
   ~Sample() { reset(); }
 
+  // Is there a sample? Test before reading: reading an empty one is undefined (std::optional's
+  // rule).
+  explicit operator bool() const noexcept { return m_port != nullptr; }
+  bool has_value() const noexcept { return m_port != nullptr; }
+  // Gives the chunk back now (as the destructor would); the Sample is empty afterwards.
+  void reset() noexcept {
+    if (m_port != nullptr) {
+      detail::subscriber_release(std::exchange(m_port, nullptr), m_received.connection,
+                                 m_received.index);
+    }
+  }
+
   const Element& operator*() const noexcept requires(!kIsSlice) { return *element(); }
   const Element* operator->() const noexcept requires(!kIsSlice) { return element(); }
   const Element& payload() const noexcept requires(!kIsSlice) { return *element(); }
   std::span<const Element> payload() const noexcept requires(kIsSlice) {
     return {element(), len()};
+  }
+  // Who sent it, its sequence number, and its publish time if the publisher records it. Reads
+  // the chunk's header entry (one more cache line) only when called.
+  SampleHeader header() const noexcept {
+    check_not_empty();
+    return detail::subscriber_sample_header(m_port, m_received.connection, m_received.index,
+                                            m_received.position);
+  }
+  // The user header (service builder's user_header<H>()); nullptr if the service has none of
+  // H's size and alignment.
+  template <class H>
+  const H* user_header() const noexcept {
+    check_not_empty();
+    return static_cast<const H*>(detail::subscriber_user_header(
+        m_port, m_received.connection, m_received.index, sizeof(H), alignof(H)));
   }
   // Elements in the sample (1 unless a slice).
   std::size_t len() const noexcept { return m_received.bytes / sizeof(Element); }
@@ -60,14 +92,14 @@ class Sample {
  private:
   Sample(detail::SubscriberPort* port, const detail::Received& received)
       : m_port(port), m_received(received) {}
+  // Reading the payload of an empty Sample is undefined, as with std::optional (no check on the
+  // hot path); the metadata calls, off it, abort instead.
   const Element* element() const noexcept {
     return static_cast<const Element*>(m_received.payload);
   }
-  void reset() noexcept {
-    if (m_port != nullptr) {
-      detail::subscriber_release(std::exchange(m_port, nullptr), m_received.connection,
-                                 m_received.index);
-    }
+  void check_not_empty() const noexcept {
+    if (m_port == nullptr) [[unlikely]]
+      detail::bad_expected_access("a Sample's header read while empty (receive() found nothing)");
   }
   friend class Subscriber<T>;
 
@@ -93,17 +125,20 @@ class Subscriber {
     if (m_port != nullptr) detail::subscriber_drop(m_port);
   }
 
-  // The next sample, or an empty optional when none is waiting. Never blocks.
+  // The next sample, or an empty Sample when none is waiting. Never blocks.
   // ReceiveError::corrupted: a publisher's segment handed out an invalid entry or failed the
   // periodic check (made every 16384th time receive() finds nothing): that publisher is dropped
   // and the others keep working; or the service's segment failed its checks: then every later
   // receive() says so too. corruption() says what was wrong.
-  Expected<std::optional<Sample<T>>, ReceiveError> receive() noexcept {
+  Expected<Sample<T>, ReceiveError> receive() noexcept {
     auto received = detail::subscriber_receive(m_port);
     if (!received) return unexpected(received.error());
-    if (!received->has_value()) return std::optional<Sample<T>>{};
-    return std::optional<Sample<T>>(Sample<T>(m_port, **received));
+    if (!received->has_value()) return Sample<T>();
+    return Sample<T>(m_port, **received);
   }
+  // Samples this subscriber lost since it was created: under safe overflow, the publishers took
+  // them back from its full queue to make room for newer ones (0 under backpressure).
+  std::uint64_t lost_samples() noexcept { return detail::subscriber_lost_samples(m_port); }
   // True when receive() would return a sample.
   bool has_samples() noexcept { return detail::subscriber_has_samples(m_port); }
   // Sleeps (on a futex, no spinning) until a sample is waiting, a publisher connects or leaves,
@@ -127,6 +162,17 @@ class Subscriber {
   Expected<void, ReceiveError> check_integrity() noexcept {
     if (!detail::subscriber_check(m_port)) return unexpected(ReceiveError::corrupted);
     return {};
+  }
+  // A descriptor for poll/epoll/asio/libuv loops (WaitSet uses it): readable whenever receive()
+  // may have a sample or an error for you, or a publisher connected or left. Level-triggered:
+  // it stays readable until receive() has returned nothing once; reads of it are the library's
+  // (do not read it yourself). Made on the first call (a FIFO in /dev/shm, removed with the
+  // subscriber) and owned by the subscriber. Costs: publishers write to it only while this
+  // subscriber is idle on it (one byte per wake-up, whichever publisher comes first); a
+  // receive() that finds nothing costs one more load, plus a read when the descriptor had fired.
+  // Without a descriptor nothing changes on any path.
+  Expected<int, Error<WaitSetError>> notification_fd() {
+    return detail::subscriber_notification_fd(m_port);
   }
   // What the last ReceiveError::corrupted (or failed check) found, e.g. "publisher segment
   // zc_p_..._00_1: its static configuration changed after it was mapped and fails its checksum";

@@ -18,6 +18,7 @@ inline constexpr const char* kVersionString = ZEROCOPY_VERSION_STRING;
 // The shared-memory layout version. It changes whenever a segment's layout or protocol changes,
 // independently of the API version above.
 // 2: checksums of the static configurations.
-inline constexpr unsigned kLayoutVersion = 2;
+// 3: bit 31 of a subscriber's sleeper count arms its notification FIFO.
+inline constexpr unsigned kLayoutVersion = 3;
 
 }  // namespace zerocopy

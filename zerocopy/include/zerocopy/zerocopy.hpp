@@ -2,7 +2,9 @@
 #pragma once
 
 #include "zerocopy/config.hpp"
+#include "zerocopy/discovery.hpp"
 #include "zerocopy/error.hpp"
+#include "zerocopy/event.hpp"
 #include "zerocopy/expected.hpp"
 #include "zerocopy/node.hpp"
 #include "zerocopy/publisher.hpp"
@@ -10,3 +12,4 @@
 #include "zerocopy/subscriber.hpp"
 #include "zerocopy/type_name.hpp"
 #include "zerocopy/version.hpp"
+#include "zerocopy/waitset.hpp"

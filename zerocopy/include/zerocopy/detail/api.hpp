@@ -13,6 +13,7 @@
 #include "zerocopy/config.hpp"
 #include "zerocopy/error.hpp"
 #include "zerocopy/expected.hpp"
+#include "zerocopy/header.hpp"
 
 namespace zerocopy::detail {
 
@@ -26,6 +27,10 @@ struct PayloadLayout {
   std::size_t size = 0;       // bytes of one element
   std::size_t alignment = 1;  // of one element
   bool is_slice = false;      // Publisher<T[]>: a run of elements of dynamic length
+  // The optional user header of every sample (service builder's user_header<H>()).
+  std::string user_header_type;
+  std::size_t user_header_size = 0;
+  std::size_t user_header_alignment = 1;
 };
 
 enum class OpenMode : std::uint8_t { open, create, open_or_create };
@@ -58,7 +63,8 @@ struct PublisherRequest {
   std::uint32_t max_loaned_samples = 2;
   BackpressureWait backpressure_wait = BackpressureWait::block;
   std::chrono::nanoseconds backpressure_timeout = std::chrono::seconds(1);
-  bool prefault = false;  // allocate and map the whole segment at creation
+  bool prefault = false;    // allocate and map the whole segment at creation
+  bool timestamps = false;  // record each sample's publish time
 };
 
 struct Loan {
@@ -75,10 +81,17 @@ Expected<std::size_t, SendError> publisher_send(PublisherPort* port, std::uint32
                                                 std::size_t bytes) noexcept;
 void publisher_return_loan(PublisherPort* port, std::uint32_t index) noexcept;
 std::size_t publisher_update_connections(PublisherPort* port) noexcept;
+bool publisher_wait_for_subscribers(PublisherPort* port, std::size_t count,
+                                    std::chrono::nanoseconds timeout) noexcept;
 std::size_t publisher_max_elements(const PublisherPort* port) noexcept;
 std::uint32_t publisher_chunks_total(const PublisherPort* port) noexcept;
 std::uint32_t publisher_chunks_in_use(PublisherPort* port) noexcept;
 bool publisher_check(PublisherPort* port) noexcept;
+PublisherId publisher_id(const PublisherPort* port) noexcept;
+// The user header of loaned chunk `index`, nullptr unless the service's is `size` bytes aligned
+// to `alignment`.
+void* publisher_user_header(PublisherPort* port, std::uint32_t index, std::size_t size,
+                            std::size_t alignment) noexcept;
 std::string publisher_corruption(const PublisherPort* port);
 
 // ---- subscriber ----
@@ -87,6 +100,7 @@ struct Received {
   std::size_t bytes;
   void* connection;
   std::uint32_t index;
+  std::uint32_t position;  // low 32 bits of its position in the queue (for the sequence number)
 };
 
 Expected<SubscriberPort*, Error<SubscriberCreateError>> create_subscriber(
@@ -99,6 +113,13 @@ bool subscriber_has_samples(SubscriberPort* port) noexcept;
 WaitResult subscriber_wait(SubscriberPort* port, std::chrono::nanoseconds timeout) noexcept;
 std::size_t subscriber_update_connections(SubscriberPort* port) noexcept;
 bool subscriber_check(SubscriberPort* port) noexcept;
+SampleHeader subscriber_sample_header(const SubscriberPort* port, const void* connection,
+                                      std::uint32_t index, std::uint32_t position) noexcept;
+const void* subscriber_user_header(const SubscriberPort* port, const void* connection,
+                                   std::uint32_t index, std::size_t size,
+                                   std::size_t alignment) noexcept;
+std::uint64_t subscriber_lost_samples(SubscriberPort* port) noexcept;
 std::string subscriber_corruption(const SubscriberPort* port);
+Expected<int, Error<WaitSetError>> subscriber_notification_fd(SubscriberPort* port);
 
 }  // namespace zerocopy::detail

@@ -1,0 +1,79 @@
+// Every transport from one producer to one and to three consumers (the fanout scenario), through
+// the real harness: each consumer checks every message (sequence and pattern), so a cell that
+// succeeds delivered every message whole, in order, once, to every consumer. A multicast
+// transport must say it published once ("native"); a point-to-point one that it sent N copies.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+
+#include <nlohmann/json.hpp>
+
+#include "tests/cli_run.hpp"
+#include "transports/transport.hpp"
+
+namespace ipcbench::testing {
+namespace {
+
+std::vector<std::string> available() {
+  std::vector<std::string> out;
+  for (const auto& info : transports()) {
+    if (info.unavailable.empty()) out.emplace_back(info.name);
+  }
+  return out;
+}
+
+class Fanout : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(Fanout, OneProducerReachesOneAndThreeConsumersWithEveryMessage) {
+  const TransportInfo* info = find_transport(GetParam());
+  ASSERT_NE(info, nullptr);
+  const Capabilities caps = info->capabilities();
+  // A mode that does not spin: four processes share two CPUs.
+  std::string wait = "spin";
+  for (WaitMode mode : {WaitMode::block, WaitMode::adaptive}) {
+    if (std::ranges::find(caps.waits, mode) != caps.waits.end()) wait = to_string(mode);
+  }
+  const std::string subscribers = wait == "spin" ? "1" : "1,3";
+  const std::string out =
+      "/tmp/ipcbench-" + std::to_string(::getpid()) + "-fanout-" + GetParam() + ".json";
+  Ran r = run_cli("run --transports " + GetParam() + " --scenarios fanout --subscribers " +
+                  subscribers + " --sizes 64,64KiB --wait " + wait +
+                  " --messages 200 --warmup 5 --repetitions 1 --out " + out);
+  std::ifstream in(out);
+  ASSERT_TRUE(in) << r.out;
+  auto doc = nlohmann::json::parse(in);
+  std::filesystem::remove(out);
+  const auto cells = iteration_entries(doc);
+  ASSERT_EQ(cells.size(), subscribers == "1" ? 2u : 4u) << r.out;
+  for (const auto& e : cells) {
+    const std::string name = e.at("name");
+    ASSERT_FALSE(e.value("error_occurred", false)) << name << ": " << e.value("error_message", "");
+    EXPECT_EQ(e.at("delivered").get<double>(), 200) << name;
+    EXPECT_EQ(e.at("delivery"), caps.multicast ? "native" : "N copies") << name;
+    EXPECT_EQ(e.at("lost").get<double>(), 0) << name;
+    // Every consumer got every message, so the slowest consumer's rate is the rate to all: both
+    // run from the producer's first send. (A consumer's own first-to-last receive would be far
+    // faster for a consumer that drained a full buffer in one burst.)
+    const double to_all = e.at("msgs_per_s").get<double>() * e.at("payload_bytes").get<double>();
+    EXPECT_NEAR(e.at("consumer_bytes_per_second_min").get<double>(), to_all, to_all * 1e-9) << name;
+    EXPECT_LE(e.at("consumer_bytes_per_second_min").get<double>(),
+              e.at("consumer_bytes_per_second_median").get<double>())
+        << name;
+  }
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_EQ(names_of_dead_runs(), std::vector<std::string>{});
+}
+
+INSTANTIATE_TEST_SUITE_P(Registry, Fanout, ::testing::ValuesIn(available()),
+                         [](const ::testing::TestParamInfo<std::string>& p) {
+                           std::string name = p.param;
+                           for (auto& c : name) {
+                             if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+                           }
+                           return name;
+                         });
+
+}  // namespace
+}  // namespace ipcbench::testing
