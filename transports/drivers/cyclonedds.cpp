@@ -33,11 +33,13 @@
 // loan() hands out a buffer of ours; dds_write() serializes it (a copy); receive() takes a
 // sample on loan from the reader (deserialized: a copy) and returns its loan on release().
 //
-// Waiting (base/wait.hpp): a try is dds_take(); blocking is dds_waitset_wait() on the reader's
-// read condition. Cyclone's own threads receive and deliver; the caller chooses how it waits for
-// them, so every mode is offered. Spinning yields on every fruitless poll: those threads share
-// the worker's CPU. A writer whose unacknowledged data exceeds Cyclone's watermark blocks inside
-// dds_write() (up to Endpoint::timeout), as Cyclone does.
+// Waiting (base/wait.hpp): `block` only. Cyclone's own threads receive and deliver into the
+// reader's history (the receive thread sleeps in recvmsg; over shared memory, the shm monitor
+// thread sleeps on iceoryx's semaphore), whatever the caller does: the caller only chooses how it
+// waits for them to hand a sample over, so a "spin" would be spin in name only. A try is
+// dds_take(); blocking is dds_waitset_wait() on the reader's read condition. A writer whose
+// unacknowledged data exceeds Cyclone's watermark blocks inside dds_write() (up to
+// Endpoint::timeout), as Cyclone does.
 //
 // Peer gone: DDS's own notion. Our writer or reader loses its match with the peer's reader or
 // writer: at once when the peer deletes them (a clean exit), after the participant lease when it
@@ -53,6 +55,7 @@
 #include "dds/ddsc/dds_loan_api.h"
 #include "dds/version.h"
 #include "transports/credit_window.hpp"
+#include "transports/dds_names.hpp"
 #include "transports/iceoryx_runtime.hpp"
 #include "transports/roudi.hpp"
 #include "transports/transport.hpp"
@@ -62,6 +65,8 @@ namespace {
 
 constexpr std::int64_t kSliceNs = 20'000'000;
 constexpr std::int64_t kHelloEveryNs = 5'000'000;
+// How long a receiver keeps taking after it has seen the peer go (check_peer).
+constexpr std::int64_t kDrainGraceNs = 250'000'000;
 
 enum Kind : std::uint8_t { kData = 0, kHello = 1, kCredit = 2 };
 // Shared memory goes through RouDi's mempools, sized like the iceoryx transport's.
@@ -69,23 +74,6 @@ constexpr std::size_t kShmMaxMessageBytes = 16u << 20;
 
 std::unexpected<Error> dds_fail(Errc code, std::string_view what, dds_return_t rc) {
   return fail(code, std::string(what) + ": " + dds_strretcode(rc));
-}
-
-// The same number in both processes: a domain of the cell's own (0 is left to everyone else).
-dds_domainid_t domain_for(const std::string& token) {
-  std::uint32_t hash = 2166136261u;  // FNV-1a
-  for (unsigned char c : token)
-    hash = (hash ^ c) * 16777619u;
-  return 1 + hash % 200;  // ports 7400 + 250 * domain stay below 65535
-}
-
-// A DDS topic name: letters, digits, '_' and '/', not starting with a digit.
-std::string topic_name(const std::string& token, const char* suffix) {
-  std::string name = "ipcbench_" + token + "_" + suffix;
-  for (auto& c : name) {
-    if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
-  }
-  return name;
 }
 
 std::string domain_config(bool shm) {
@@ -223,7 +211,7 @@ class CycloneTransport final : public Transport {
       m_runtime =
           IceoryxRuntime::acquire(m_endpoint.token + (producer ? "-producer" : "-consumer"));
     }
-    const dds_domainid_t id = domain_for(m_endpoint.token);
+    const dds_domainid_t id = static_cast<dds_domainid_t>(dds_domain_for(m_endpoint.token));
     m_domain = dds_create_domain(id, domain_config(m_shm).c_str());
     if (m_domain < 0) return dds_fail(Errc::resource, "dds_create_domain", m_domain);
     m_participant = dds_create_participant(id, nullptr, nullptr);
@@ -271,7 +259,7 @@ class CycloneTransport final : public Transport {
 
   // A writer (or reader) on the topic <token>_<suffix>, RELIABLE, KEEP_LAST `depth`.
   Result<dds_entity_t> make_endpoint(const char* suffix, bool writer, std::size_t depth) {
-    const std::string name = topic_name(m_endpoint.token, suffix);
+    const std::string name = dds_topic_name(m_endpoint.token, suffix);
     dds_entity_t topic =
         dds_create_topic(m_participant, &ipcbench_Message_desc, name.c_str(), nullptr, nullptr);
     if (topic < 0) return dds_fail(Errc::resource, "dds_create_topic " + name, topic);
@@ -294,20 +282,26 @@ class CycloneTransport final : public Transport {
     return dds_waitset_attach(waitset, condition, reader) < 0 ? -1 : waitset;
   }
 
-  // The peer is gone when a match it made has gone.
+  // The peer is gone when a match it made has gone, and kDrainGraceNs has passed since: over
+  // shared memory the data and the news of the peer's writer going travel apart (the chunk through
+  // iceoryx and the shm monitor thread, the news over UDP), so the news may come first.
   Result<void> check_peer() {
-    if (m_peer_gone) return fail(Errc::peer_gone, "the peer's writer has gone");
+    const char* gone = nullptr;
     dds_publication_matched_status_t published{};
     dds_subscription_matched_status_t subscribed{};
-    if (dds_get_publication_matched_status(m_data_out, &published) >= 0 &&
-        published.current_count == 0) {
-      return fail(Errc::peer_gone, "the peer's reader no longer matches ours (it has gone)");
+    if (m_peer_gone) {
+      gone = "the peer's writer has gone";
+    } else if (dds_get_publication_matched_status(m_data_out, &published) >= 0 &&
+               published.current_count == 0) {
+      gone = "the peer's reader no longer matches ours (it has gone)";
+    } else if (dds_get_subscription_matched_status(m_data_in, &subscribed) >= 0 &&
+               subscribed.current_count == 0) {
+      gone = "the peer's writer no longer matches ours (it has gone)";
     }
-    if (dds_get_subscription_matched_status(m_data_in, &subscribed) >= 0 &&
-        subscribed.current_count == 0) {
-      return fail(Errc::peer_gone, "the peer's writer no longer matches ours (it has gone)");
-    }
-    return {};
+    if (!gone) return {};
+    if (m_gone_seen_at == 0) m_gone_seen_at = monotonic_ns();
+    if (monotonic_ns() - m_gone_seen_at < kDrainGraceNs) return {};
+    return fail(Errc::peer_gone, gone);
   }
 
   Result<void> write(dds_entity_t writer, Kind kind, const void* data, std::size_t bytes) {
@@ -428,6 +422,7 @@ class CycloneTransport final : public Transport {
   dds_entity_t m_data_out = 0, m_data_in = 0, m_credit_out = 0, m_credit_in = 0;
   dds_entity_t m_data_waitset = 0, m_credit_waitset = 0, m_hello_waitset = 0;
   bool m_peer_gone = false;
+  std::int64_t m_gone_seen_at = 0;
   std::vector<std::byte> m_tx;
   std::size_t m_loaned = 0;
   std::array<void*, 1> m_sample{};
@@ -449,19 +444,23 @@ extern const TransportInfo cyclonedds_driver{
         "Eclipse Cyclone DDS " DDS_VERSION
         ", two RELIABLE KEEP_LAST(queue depth) topics of a byte sequence (idlc), RTPS over "
         "loopback UDP (unicast discovery, default 14,720-byte messages); credit window = queue "
-        "depth; lease 2 s",
-    .capabilities = [] { return Capabilities{.native_wait = WaitMode::block}; },
+        "depth; lease 2 s; block only: Cyclone's own threads receive and deliver",
+    .capabilities =
+        [] { return Capabilities{.waits = {WaitMode::block}, .native_wait = WaitMode::block}; },
     .make = make_udp,
 };
 
 extern const TransportInfo cyclonedds_shm_driver{
     .name = "cyclonedds-shm",
-    .description = "Eclipse Cyclone DDS " DDS_VERSION
-                   " as cyclonedds, data through iceoryx shared memory (RouDi started for the run; "
-                   "serialized into chunks: two copies), discovery over loopback UDP; up to 16 MiB",
+    .description =
+        "Eclipse Cyclone DDS " DDS_VERSION
+        " as cyclonedds, data through iceoryx shared memory (RouDi started for the run; "
+        "serialized into chunks: two copies), discovery over loopback UDP; up to 16 MiB; block "
+        "only: Cyclone's shm monitor thread delivers",
     .capabilities =
         [] {
           return Capabilities{.max_message_bytes = kShmMaxMessageBytes,
+                              .waits = {WaitMode::block},
                               .native_wait = WaitMode::block};
         },
     .make = make_shm,

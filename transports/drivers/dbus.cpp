@@ -417,7 +417,9 @@ extern const TransportInfo dbus_driver{
         "D-Bus method calls (ay, no reply) through a private dbus-daemon started for the run "
         "(session-bus limits), with sd-bus (libsystemd " IPCBENCH_LIBRARY_VERSION
         "); "
-        "credit window = queue depth; up to 64 MiB (the D-Bus array limit)",
+        "credit window = queue depth; up to 64 MiB (the D-Bus array limit); every wait mode: "
+        "sd-bus has no thread of its own, the caller reads the bus socket (the daemon between "
+        "the two sleeps in epoll whatever they do)",
     .capabilities =
         [] {
           return Capabilities{.max_message_bytes = kMaxMessageBytes,

@@ -66,6 +66,12 @@ class GrpcUdsTransport final : public Transport {
 
   ~GrpcUdsTransport() override {
     const auto grace = std::chrono::system_clock::now() + m_endpoint.timeout;
+    {
+      std::lock_guard lock(m_mutex);
+      m_closing = true;  // a reading thread waiting for room in the inbox goes on (and discards)
+    }
+    m_changed.notify_all();
+    m_watchdog_wake.notify_all();
     if (m_client) {
       // Half-close, then wait for the server to finish the call (its transport has gone).
       if (!ended()) m_client->WritesDone();
@@ -73,12 +79,6 @@ class GrpcUdsTransport final : public Transport {
       if (m_reader.joinable()) m_reader.join();
       (void)m_client->Finish();
     }
-    {
-      std::lock_guard lock(m_mutex);
-      m_closing = true;
-    }
-    m_changed.notify_all();
-    m_watchdog_wake.notify_all();
     if (m_server) m_server->Shutdown(grace);  // waits for the handler, cancels it at `grace`
     if (m_watchdog.joinable()) m_watchdog.join();
     if (!m_path.empty()) ::unlink(m_path.c_str());
@@ -153,6 +153,7 @@ class GrpcUdsTransport final : public Transport {
       m_rx = std::move(m_inbox.front());
       m_inbox.pop_front();
     }
+    m_changed.notify_all();  // room in the inbox (deliver)
     const std::string& data = m_rx.data();
     return std::span<const std::byte>(reinterpret_cast<const std::byte*>(data.data()), data.size());
   }
@@ -210,9 +211,13 @@ class GrpcUdsTransport final : public Transport {
     }
     m_changed.notify_all();
   }
+  // At most Endpoint::queue_depth messages wait in the inbox: beyond, the reading thread waits,
+  // and gRPC's flow control holds the sender back (an inbox without bound would read a whole
+  // stream into memory ahead of a slow receiver).
   void deliver(Chunk&& chunk) {
     {
-      std::lock_guard lock(m_mutex);
+      std::unique_lock lock(m_mutex);
+      m_changed.wait(lock, [&] { return m_inbox.size() < m_endpoint.queue_depth || m_closing; });
       m_inbox.push_back(std::move(chunk));
     }
     m_changed.notify_all();

@@ -8,10 +8,12 @@
 // Send and receive buffers (NNG_OPT_SENDBUF/RECVBUF, in messages) are the queue depth; a full
 // receiver stops reading its socket, which stops the sender: no message is ever dropped.
 //
-// Waiting (base/wait.hpp): a try is nng_recvmsg/nng_sendmsg with NNG_FLAG_NONBLOCK; blocking is
-// the same call with NNG_OPT_RECVTIMEO/SENDTIMEO slices (a message wakes the receiver at once;
-// between slices the peer is looked at). Spinning yields on every fruitless poll: nng's own
-// threads, which move the bytes, share the worker's CPU.
+// Waiting (base/wait.hpp): `block` only. nng's own threads move the bytes between the socket and
+// the nng socket's queues, and they sleep in the kernel (epoll) whatever the caller does; the
+// caller only chooses how it waits on an in-process queue those threads fill, so a "spin" would be
+// spin in name only. A try is nng_recvmsg/nng_sendmsg with NNG_FLAG_NONBLOCK; blocking is the
+// same call with NNG_OPT_RECVTIMEO/SENDTIMEO slices (a message wakes the receiver at once; between
+// slices the peer is looked at).
 //
 // Peer gone: nng knows its pipe (the connection): a pipe-removed notification (the peer closed,
 // exited or was killed: its end of the socket closed) marks the peer gone; what it sent before
@@ -276,9 +278,11 @@ class NngTransport final : public Transport {
 extern const TransportInfo nng_driver{
     .name = "nng",
     .description = "NNG " IPCBENCH_LIBRARY_VERSION
-                   " pair1 sockets over ipc:// (a Unix socket in a private temp dir); nng's own "
-                   "threads move the bytes; send/receive buffers = queue depth; up to 64 MiB",
-    .capabilities = [] { return Capabilities{.native_wait = WaitMode::block}; },
+                   " pair1 sockets over ipc:// (a Unix socket in a private temp dir); send/receive "
+                   "buffers = queue depth; up to 64 MiB; block only: nng's own threads move the "
+                   "bytes and sleep in the kernel whatever the caller does",
+    .capabilities =
+        [] { return Capabilities{.waits = {WaitMode::block}, .native_wait = WaitMode::block}; },
     .make = make_transport<NngTransport>,
 };
 
