@@ -541,7 +541,7 @@ CellRun run_cell(const Cell& cell, const CellContext& context, const std::string
   }
   run.ok = state == Wait::ok;
   if (!run.ok) run.error = failure_reason(group, state, why, context.timeout);
-  fs::remove_all(dir);
+  remove_private_dir(dir);
   sweep_token(token);
   run.wall_s = std::chrono::duration<double>(Steady::now() - started).count();
   return run;

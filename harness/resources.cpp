@@ -58,7 +58,11 @@ bool remove_if_ours(const fs::path& path) {
   struct stat st;
   if (::lstat(path.c_str(), &st) != 0 || st.st_uid != ::geteuid()) return false;
   std::error_code ec;
-  if (S_ISDIR(st.st_mode)) return has_marker(path) && fs::remove_all(path, ec) > 0;
+  if (S_ISDIR(st.st_mode)) {
+    if (!has_marker(path)) return false;
+    remove_private_dir(path);
+    return !fs::exists(path, ec);
+  }
   if (S_ISREG(st.st_mode) || S_ISSOCK(st.st_mode)) return ::unlink(path.c_str()) == 0;
   return false;
 }
@@ -134,6 +138,14 @@ Result<std::string> make_private_dir(const std::string& token) {
     return error;
   }
   return dir;
+}
+
+void remove_private_dir(const std::string& dir) {
+  for (const auto& info : transports()) {
+    if (info.sweep_recorded) info.sweep_recorded(dir);
+  }
+  std::error_code ec;
+  fs::remove_all(dir, ec);
 }
 
 int sweep_token(const std::string& token) {

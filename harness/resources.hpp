@@ -52,6 +52,10 @@ bool run_alive(const RunTag& tag);
 // Makes /tmp/<token> (0700) with its marker. Returns the path.
 Result<std::string> make_private_dir(const std::string& token);
 
+// Removes a cell's private directory, after every driver's TransportInfo::sweep_recorded has
+// removed what the cell's endpoints recorded there (names a library chose, outside the directory).
+void remove_private_dir(const std::string& dir);
+
 // Removes /dev/shm/<token>*, /dev/mqueue/<token>* and /tmp/<token>* that this user owns (a
 // directory only with its marker), and the System V queues proven named <token>*. Returns how
 // many were removed.

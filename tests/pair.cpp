@@ -251,7 +251,7 @@ PairOutcome run_pair(const PairOptions& o, const Body& producer_body, const Body
   for (const auto& name : names_with_prefix(out.token)) {
     if (name != out.dir) out.leftovers.push_back(name);
   }
-  fs::remove_all(out.dir, ec);
+  remove_private_dir(out.dir);
   for (const auto& name : names_with_prefix(out.token))
     fs::remove_all(name, ec);
   // What has no file here: message queues (System V ones, and POSIX ones where /dev/mqueue is

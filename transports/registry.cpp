@@ -66,6 +66,9 @@ std::span<const TransportInfo> transports() {
       IPCBENCH_DRIVER(cyclonedds_driver),
       IPCBENCH_DRIVER(cyclonedds_shm_driver),
       IPCBENCH_DRIVER(grpc_uds_driver),
+      IPCBENCH_DRIVER(fastdds_driver),
+      IPCBENCH_DRIVER(fastdds_shm_driver),
+      IPCBENCH_DRIVER(fastdds_datasharing_driver),
   });
   return table;
 }

@@ -161,6 +161,12 @@ struct TransportInfo {
   // setting): called once, when the registry is first read; what it returns fills in
   // `description` and `unavailable` (the latter only where the row leaves it empty).
   MachineFacts (*here)() = nullptr;
+  // Set when the library makes names the driver cannot choose, neither under Endpoint::dir nor
+  // starting with the token (Fast DDS's segments and port files in /dev/shm): the endpoints
+  // record those names in files under Endpoint::dir as they make them, and this removes the
+  // recorded ones that no live process still uses. The harness calls it with a cell's directory
+  // once the cell's workers have ended, before it removes the directory (also a dead run's).
+  void (*sweep_recorded)(const std::string& dir) = nullptr;
 };
 
 // Errc::message_too_large when a message of `bytes` exceeds the largest the endpoint takes;
