@@ -1,13 +1,18 @@
 // Running the ipcbench binary from a test, as a user would: its exit code and its output.
 #pragma once
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
+#include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -39,6 +44,86 @@ inline Ran run_command(const std::string& cmd) {
 // unless `join_stderr` is false.
 inline Ran run_cli(const std::string& args, bool join_stderr = true) {
   return run_command(std::string(IPCBENCH_EXE) + " " + args + (join_stderr ? " 2>&1" : ""));
+}
+
+// A whole file, with read(2): what could be read of it when it goes meanwhile (a process's /proc
+// files; a stream's read would throw).
+inline std::string read_file(const std::string& path) {
+  std::string text;
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return text;
+  char buf[4096];
+  ssize_t n;
+  while ((n = ::read(fd, buf, sizeof buf)) > 0)
+    text.append(buf, static_cast<std::size_t>(n));
+  ::close(fd);
+  return text;
+}
+
+// `ipcbench <args>` started in the background, its output in a file.
+class Background {
+ public:
+  explicit Background(const std::string& args, const std::string& log) {
+    m_pid = ::fork();
+    if (m_pid == 0) {
+      int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+      ::dup2(fd, 1);
+      ::dup2(fd, 2);
+      ::setpgid(0, 0);  // its own group: a signal to it is not one to the test
+      ::execl("/bin/sh", "sh", "-c", ("exec " + std::string(IPCBENCH_EXE) + " " + args).c_str(),
+              nullptr);
+      ::_exit(127);
+    }
+  }
+  ~Background() {
+    if (m_pid > 0 && !m_status) {
+      ::kill(m_pid, SIGKILL);
+      wait();
+    }
+  }
+  Background(const Background&) = delete;
+  Background& operator=(const Background&) = delete;
+  pid_t pid() const { return m_pid; }
+  void signal(int sig) const { ::kill(m_pid, sig); }
+  // Its exit status, or -1 when a signal ended it.
+  int wait() {
+    if (!m_status) {
+      int status = 0;
+      ::waitpid(m_pid, &status, 0);
+      m_status = status;
+    }
+    return WIFEXITED(*m_status) ? WEXITSTATUS(*m_status) : -1;
+  }
+
+ private:
+  pid_t m_pid = -1;
+  std::optional<int> m_status;
+};
+
+// Waits (polling, at most a minute: a bound, not an expectation) until `ready()` holds.
+inline bool eventually(const std::function<bool()>& ready) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (ready()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return false;
+}
+
+// The pid of a worker in `role` of the run whose conductor is `run` (of its cell number `cell`,
+// when given), or 0.
+inline pid_t find_worker(pid_t run, const std::string& role, std::optional<std::size_t> cell = {}) {
+  const std::string token = "ipcbench-run" + std::to_string(run) + ".";
+  const std::string cell_end = cell ? "-cell" + std::to_string(*cell) + "\"" : token;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator("/proc", ec)) {
+    const std::string cmdline = read_file(e.path().string() + "/cmdline");
+    if (cmdline.find(token) != std::string::npos && cmdline.find(cell_end) != std::string::npos &&
+        cmdline.find("\"role\":\"" + role + "\"") != std::string::npos) {
+      return static_cast<pid_t>(std::stol(e.path().filename().string()));
+    }
+  }
+  return 0;
 }
 
 // /dev/shm and /tmp names of runs whose process no longer runs: what a finished run left behind

@@ -17,6 +17,11 @@ struct Case {
   WaitMode wait;
 };
 
+// How a case shows in test names and messages: "pipe block", not its bytes.
+void PrintTo(const Case& c, std::ostream* os) {
+  *os << c.transport << " " << to_string(c.wait);
+}
+
 std::vector<Case> all_cases() {
   std::vector<Case> cases;
   for (const auto& info : transports()) {

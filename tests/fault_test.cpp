@@ -1,0 +1,137 @@
+// Faults, through the real harness, for every transport in the registry: a worker killed with
+// SIGKILL in the middle of a cell fails that cell with a reason naming it, leaves nothing behind
+// (no name of the run, no file a library made in /dev/shm), and the next cell runs as if nothing
+// had happened. Both sides are killed, one per repetition.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <set>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "tests/cli_run.hpp"
+#include "transports/shm_names.hpp"
+#include "transports/transport.hpp"
+
+namespace ipcbench::testing {
+namespace {
+
+namespace fs = std::filesystem;
+
+// What is in /dev/shm that no live process uses (maps or holds open), but ipcbench's own names
+// (those are looked at by run): what a library left behind.
+std::set<std::string> unused_shm_names() {
+  const std::set<std::string> in_use = shm_names_in_use();
+  std::set<std::string> out;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator("/dev/shm", ec)) {
+    const std::string name = e.path().filename().string();
+    if (!name.starts_with("ipcbench-") && !in_use.contains(name)) out.insert(name);
+  }
+  return out;
+}
+
+// The names of the run whose conductor was `run` (it has ended) in /dev/shm and /tmp.
+std::vector<std::string> names_of_run(pid_t run) {
+  std::vector<std::string> out;
+  for (const char* dir : {"/dev/shm", "/tmp"}) {
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(dir, ec)) {
+      if (e.path().filename().string().starts_with("ipcbench-run" + std::to_string(run) + ".")) {
+        out.push_back(e.path().string());
+      }
+    }
+  }
+  return out;
+}
+
+std::vector<std::string> available() {
+  std::vector<std::string> out;
+  for (const auto& info : transports()) {
+    if (info.unavailable.empty()) out.emplace_back(info.name);
+  }
+  return out;
+}
+
+class Fault : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(Fault, AKilledWorkerFailsItsCellWithAReasonLeavesNothingAndTheNextCellRuns) {
+  const std::string dir = "/tmp/ipcbench-" + std::to_string(::getpid()) + "-fault";
+  fs::create_directories(dir);
+  const std::string out = dir + "/r.json";
+  const std::string log = dir + "/log";
+  const std::set<std::string> before = unused_shm_names();
+
+  // Per repetition: a pingpong cell that would run for ten minutes, whose worker is killed, then
+  // a short throughput cell. The consumer is killed in the first repetition, the producer in the
+  // second.
+  const std::string args = "run --transports " + GetParam() +
+                           " --scenarios pingpong,throughput --touch edges --iterations 1000000000"
+                           " --budget 600 --messages 50 --warmup 5 --repetitions 2 --timeout 30"
+                           " --out " +
+                           out;
+  Background run(args, log);
+  // Cells 0 and 2 are the pingpong cells. Once both workers run, a moment for the cell to get
+  // going (whether it is measuring or still connecting, the cell must fail and say why).
+  for (const auto& [cell, victim] : {std::pair<std::size_t, const char*>{0, "consumer"},
+                                     std::pair<std::size_t, const char*>{2, "producer"}}) {
+    pid_t pid = 0;
+    ASSERT_TRUE(eventually([&] {
+      pid = find_worker(run.pid(), victim, cell);
+      return pid > 0 && find_worker(run.pid(), "producer", cell) > 0;
+    })) << "no "
+        << victim << " in cell " << cell << ":\n"
+        << read_file(log);
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    ::kill(pid, SIGKILL);
+  }
+  const int code = run.wait();
+  const std::string output = read_file(log);
+  EXPECT_EQ(code, 1) << output;
+
+  auto doc = nlohmann::json::parse(read_file(out));
+  fs::remove_all(dir);
+  const auto cells = iteration_entries(doc);
+  ASSERT_EQ(cells.size(), 4u) << output;
+  for (std::size_t i : {0u, 2u}) {
+    const std::string victim = i == 0 ? "consumer" : "producer";
+    EXPECT_TRUE(cells[i].value("error_occurred", false)) << cells[i].dump();
+    const std::string reason = cells[i].value("error_message", "");
+    EXPECT_NE(reason.find("SIGKILL"), std::string::npos) << victim << ": " << reason;
+  }
+  for (std::size_t i : {1u, 3u}) {
+    EXPECT_FALSE(cells[i].value("error_occurred", false))
+        << cells[i].at("name") << ": " << cells[i].value("error_message", "");
+    EXPECT_EQ(cells[i].value("delivered", 0.0), 50.0) << cells[i].dump();
+  }
+  // Nothing left: no name of the run, nothing new in /dev/shm that no one uses (a library's files;
+  // another program's, in use, are not this run's).
+  EXPECT_EQ(names_of_run(run.pid()), std::vector<std::string>{});
+  std::vector<std::string> left;
+  for (const auto& name : unused_shm_names()) {
+    if (!before.contains(name)) left.push_back("/dev/shm/" + name);
+  }
+  EXPECT_EQ(left, std::vector<std::string>{});
+}
+
+// Named <transport>_<its native wait mode>: tests/locks.cmake reads the mode from the name.
+INSTANTIATE_TEST_SUITE_P(Registry, Fault, ::testing::ValuesIn(available()),
+                         [](const ::testing::TestParamInfo<std::string>& p) {
+                           std::string name =
+                               p.param + "_" +
+                               std::string(
+                                   to_string(find_transport(p.param)->capabilities().native_wait));
+                           for (auto& c : name) {
+                             if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+                           }
+                           return name;
+                         });
+
+}  // namespace
+}  // namespace ipcbench::testing

@@ -1,0 +1,33 @@
+# Read by ctest after the discovered tests (tests/CMakeLists.txt appends it to the directory's
+# TEST_INCLUDE_FILES): gives every test that starts processes the ctest locks it needs, by its
+# name. (gtest_discover_tests can give all of an executable's tests one lock, not a list of locks,
+# nor a lock for some of them.)
+#
+# - cpu_spin: the test may spin. Spinning pairs share the two cores, so no two run at once. The
+#   conformance and fault cases say their wait mode at the end of their name; a `block` case does
+#   not spin and runs beside the others. Every test of the other suites is taken to spin.
+# - roudi: the test may start RouDi (iceoryx, cyclonedds-shm), and iceoryx allows one RouDi per
+#   machine: no two such tests run at once, whatever their wait mode. A whole-registry run
+#   (`--transports all`) is one of them.
+function(ipcbench_lock test spins)
+  set(locks "")
+  if(spins)
+    list(APPEND locks cpu_spin)
+  endif()
+  if(test MATCHES "[Ii]ceoryx|cyclonedds_shm|QuickRunOfEveryTransport")
+    list(APPEND locks roudi)
+  endif()
+  set_tests_properties("${test}" PROPERTIES RESOURCE_LOCK "${locks}")
+endfunction()
+
+foreach(test IN LISTS conformance_tests_TESTS fault_tests_TESTS)
+  if(test MATCHES "_(spin|adaptive)( |$)")
+    ipcbench_lock("${test}" TRUE)
+  else()
+    ipcbench_lock("${test}" FALSE)
+  endif()
+endforeach()
+foreach(test IN LISTS cli_tests_TESTS safety_tests_TESTS fanout_tests_TESTS shm_ring_tests_TESTS
+        zerocopy_transport_tests_TESTS)
+  ipcbench_lock("${test}" TRUE)
+endforeach()
