@@ -41,8 +41,9 @@
 // unacknowledged data exceeds Cyclone's watermark blocks inside dds_write() (up to
 // Endpoint::timeout), as Cyclone does.
 //
-// Peer gone: DDS's own notion. Our writer or reader loses its match with the peer's reader or
-// writer: at once when the peer deletes them (a clean exit), after the participant lease when it
+// Peer gone: a peer that closes says goodbye (a `kind` of its own, after its last message) and
+// waits for ours before it deletes its writer (see say_goodbye). Otherwise DDS's own notion: our
+// writer or reader loses its match with the peer's, after the participant lease when the peer
 // dies; the lease is 2 s here (Cyclone's default is 10 s).
 #include <algorithm>
 #include <array>
@@ -68,7 +69,7 @@ constexpr std::int64_t kHelloEveryNs = 5'000'000;
 // How long a receiver keeps taking after it has seen the peer go (check_peer).
 constexpr std::int64_t kDrainGraceNs = 250'000'000;
 
-enum Kind : std::uint8_t { kData = 0, kHello = 1, kCredit = 2 };
+enum Kind : std::uint8_t { kData = 0, kHello = 1, kCredit = 2, kBye = 3 };
 // Shared memory goes through RouDi's mempools, sized like the iceoryx transport's.
 constexpr std::size_t kShmMaxMessageBytes = 16u << 20;
 
@@ -97,6 +98,7 @@ class CycloneTransport final : public Transport {
 
   ~CycloneTransport() override {
     release_sample();
+    if (m_connected) say_goodbye();
     // Deletes everything in it; a reliable writer first lingers (up to 1 s) for the peer to
     // acknowledge what it has not yet.
     if (m_domain > 0) dds_delete(m_domain);
@@ -143,6 +145,7 @@ class CycloneTransport final : public Transport {
     for (dds_entity_t writer : {m_data_out, m_credit_out}) {
       if (auto ok = write(writer, kHello, &heard, 1); !ok) return ok;
     }
+    m_connected = true;
     return {};
   }
 
@@ -282,22 +285,29 @@ class CycloneTransport final : public Transport {
     return dds_waitset_attach(waitset, condition, reader) < 0 ? -1 : waitset;
   }
 
-  // The peer is gone when a match it made has gone, and kDrainGraceNs has passed since: over
-  // shared memory the data and the news of the peer's writer going travel apart (the chunk through
-  // iceoryx and the shm monitor thread, the news over UDP), so the news may come first.
-  Result<void> check_peer() {
-    const char* gone = nullptr;
+  // Why the peer is gone, or nullptr: a match it made has gone.
+  const char* match_lost() {
     dds_publication_matched_status_t published{};
     dds_subscription_matched_status_t subscribed{};
-    if (m_peer_gone) {
-      gone = "the peer's writer has gone";
-    } else if (dds_get_publication_matched_status(m_data_out, &published) >= 0 &&
-               published.current_count == 0) {
-      gone = "the peer's reader no longer matches ours (it has gone)";
-    } else if (dds_get_subscription_matched_status(m_data_in, &subscribed) >= 0 &&
-               subscribed.current_count == 0) {
-      gone = "the peer's writer no longer matches ours (it has gone)";
+    if (m_peer_gone) return "the peer's writer has gone";
+    if (dds_get_publication_matched_status(m_data_out, &published) >= 0 &&
+        published.current_count == 0) {
+      return "the peer's reader no longer matches ours (it has gone)";
     }
+    if (dds_get_subscription_matched_status(m_data_in, &subscribed) >= 0 &&
+        subscribed.current_count == 0) {
+      return "the peer's writer no longer matches ours (it has gone)";
+    }
+    return nullptr;
+  }
+
+  // The peer is gone when it said goodbye, or when a match it made has gone and kDrainGraceNs
+  // has passed since: over shared memory the data and the news of the peer's writer going travel
+  // apart (the chunk through iceoryx and the shm monitor thread, the news over UDP), so the news
+  // may come first (a peer that closes says goodbye first: see say_goodbye).
+  Result<void> check_peer() {
+    if (m_peer_said_bye) return fail(Errc::peer_gone, "the peer has closed");
+    const char* gone = match_lost();
     if (!gone) return {};
     if (m_gone_seen_at == 0) m_gone_seen_at = monotonic_ns();
     if (monotonic_ns() - m_gone_seen_at < kDrainGraceNs) return {};
@@ -329,6 +339,9 @@ class CycloneTransport final : public Transport {
       if (n == 0) return false;
       if (info.valid_data && static_cast<const ipcbench_Message*>(m_sample[0])->kind == kData) {
         return true;
+      }
+      if (info.valid_data && static_cast<const ipcbench_Message*>(m_sample[0])->kind == kBye) {
+        m_peer_said_bye = true;
       }
       // No data (the instance's state changed: no writer any more means the peer has gone), or
       // a late hello.
@@ -391,6 +404,26 @@ class CycloneTransport final : public Transport {
     return peer_hears;
   }
 
+  // Closing: the peer may not have taken all we sent, and over shared memory the news of our
+  // writer going may reach it before our last chunks do. So say goodbye (after our last message
+  // on the same topic, so after it in order) and wait for the peer's goodbye, or for it to go,
+  // bounded by the timeout, discarding what else comes; only then delete.
+  void say_goodbye() {
+    release_sample();
+    if (!write(m_data_out, kBye, nullptr, 0)) return;
+    const std::int64_t deadline =
+        monotonic_ns() + std::chrono::nanoseconds(m_endpoint.timeout).count();
+    while (!m_peer_said_bye && !match_lost() && monotonic_ns() < deadline) {
+      auto got = take_data();
+      if (!got) return;
+      if (*got) {
+        release_sample();
+        continue;
+      }
+      dds_waitset_wait(m_data_waitset, nullptr, 0, kSliceNs);
+    }
+  }
+
   void release_sample() {
     if (m_sample[0]) dds_return_loan(m_data_in, m_sample.data(), 1);
     m_sample[0] = nullptr;
@@ -422,6 +455,8 @@ class CycloneTransport final : public Transport {
   dds_entity_t m_data_out = 0, m_data_in = 0, m_credit_out = 0, m_credit_in = 0;
   dds_entity_t m_data_waitset = 0, m_credit_waitset = 0, m_hello_waitset = 0;
   bool m_peer_gone = false;
+  bool m_connected = false;
+  bool m_peer_said_bye = false;
   std::int64_t m_gone_seen_at = 0;
   std::vector<std::byte> m_tx;
   std::size_t m_loaned = 0;
