@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -174,19 +175,30 @@ int run_matrix(const RunOptions& options) {
   if (!options.label.empty()) doc.context["label"] = options.label;
   for (const auto& [key, value] : options.labels)
     doc.context["labels"][key] = value;
+  {
+    std::vector<std::string> measured;  // in run order, once each
+    for (const Cell& cell : cells) {
+      if (std::find(measured.begin(), measured.end(), cell.transport) == measured.end()) {
+        measured.push_back(cell.transport);
+      }
+    }
+    doc.context["transports"] = describe_transports(measured);
+  }
   const JsonReporter results_file;  // the file holds what `report --format json` prints
   if (auto err = output->write(results_file.render(doc), false)) {
     fmt::print(stderr, "ipcbench: {}\n", *err);
     return 2;
   }
 
-  // Each transport's daemon, if it needs one, serves the largest message of its cells.
+  // Each daemon, for the transports that need one, serves the largest message of their cells
+  // (transports that share a daemon share it: Daemons::key_of).
   Daemons daemons;
   std::map<std::string, std::size_t> largest, widest;
   for (const Cell& cell : cells) {
-    largest[cell.transport] = std::max(largest[cell.transport], cell.bytes);
+    const std::string key = Daemons::key_of(cell.transport);
+    largest[key] = std::max(largest[key], cell.bytes);
     const std::size_t consumers = cell.scenario == Scenario::fanout ? cell.subscribers : 1;
-    widest[cell.transport] = std::max(widest[cell.transport], consumers);
+    widest[key] = std::max(widest[key], consumers);
   }
   const bool tty = ::isatty(2);
   const auto run_started = Steady::now();
@@ -199,11 +211,11 @@ int run_matrix(const RunOptions& options) {
 
   // One round: each cell of `round` once, in order. Rounds are the repetitions, outermost, so
   // that transports interleave and a slow phase of the machine does not fall on one transport's
-  // repetitions only. `last` round: a transport's daemon stops after its last cell.
+  // repetitions only. `last` round: a daemon stops after the last cell that uses it.
   auto run_round = [&](const std::vector<std::size_t>& round, bool last) {
     std::map<std::string, std::size_t> last_cell;
     for (std::size_t i : round)
-      last_cell[cells[i].transport] = i;
+      last_cell[Daemons::key_of(cells[i].transport)] = i;
     for (std::size_t i : round) {
       if (interrupted) return;
       const Cell& cell = cells[i];
@@ -214,13 +226,13 @@ int run_matrix(const RunOptions& options) {
                    cell.name(), format_duration(elapsed), eta);
       }
       CellRun run;
-      if (auto why = daemons.ensure(cell.transport, largest[cell.transport], ctx.timeout,
-                                    widest[cell.transport])) {
+      const std::string key = Daemons::key_of(cell.transport);
+      if (auto why = daemons.ensure(cell.transport, largest[key], ctx.timeout, widest[key])) {
         run.error = *why;
       } else {
         run = run_cell(cell, ctx, cell_token(done));
       }
-      if (last && last_cell[cell.transport] == i) daemons.stop(cell.transport);
+      if (last && !key.empty() && last_cell[key] == i) daemons.stop(cell.transport);
       ++done;
       if (g_interrupted) {
         interrupted = true;

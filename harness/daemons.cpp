@@ -25,18 +25,19 @@ std::optional<std::string> Daemons::ensure(const std::string& transport,
                                            std::size_t max_consumers) {
   const TransportInfo* info = find_transport(transport);
   if (!info || !info->start_daemon) return std::nullopt;
-  auto it = m_running.find(transport);
+  const std::string key = key_of(transport);
+  auto it = m_running.find(key);
   if (it != m_running.end() && it->second.daemon->alive() &&
       it->second.max_message_bytes >= max_message_bytes &&
       it->second.max_consumers >= max_consumers) {
     return std::nullopt;
   }
-  stop(transport);
+  stop(key);
   DaemonConfig config;
   config.max_message_bytes = max_message_bytes;
   config.max_consumers = max_consumers;
   config.queue_depth_for = queue_depth_for;
-  config.token = daemon_token(transport);
+  config.token = daemon_token(key);
   config.timeout = timeout;
   sweep_token(config.token);
   auto dir = make_private_dir(config.token);
@@ -47,12 +48,21 @@ std::optional<std::string> Daemons::ensure(const std::string& transport,
     fs::remove_all(config.dir);
     return "its daemon did not start: " + daemon.error().reason;
   }
-  m_running[transport] = {std::move(*daemon), config.dir, max_message_bytes, max_consumers};
+  m_running[key] = {std::move(*daemon), config.dir, max_message_bytes, max_consumers};
   return std::nullopt;
 }
 
+std::string Daemons::key_of(const std::string& transport) {
+  const TransportInfo* info = find_transport(transport);
+  if (!info || !info->start_daemon) return "";
+  for (const auto& other : transports()) {
+    if (other.start_daemon == info->start_daemon) return std::string(other.name);
+  }
+  return transport;
+}
+
 void Daemons::stop(const std::string& transport) {
-  auto it = m_running.find(transport);
+  auto it = m_running.find(key_of(transport));
   if (it == m_running.end()) return;
   it->second.daemon.reset();  // its destructor stops it
   fs::remove_all(it->second.dir);

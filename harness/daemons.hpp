@@ -1,6 +1,7 @@
 // The daemons some transports need running during their cells (TransportInfo::start_daemon), for
-// the conductor and for the tests that run transports in pairs: one running daemon per transport,
-// each in a private directory (resources.hpp) removed when it stops.
+// the conductor and for the tests that run transports in pairs: one running daemon per kind
+// (transports with the same start_daemon share one: iceoryx and cyclonedds-shm, RouDi), each in a
+// private directory (resources.hpp) removed when it stops.
 #pragma once
 
 #include <sys/types.h>
@@ -32,7 +33,12 @@ class Daemons {
   std::optional<std::string> ensure(const std::string& transport, std::size_t max_message_bytes,
                                     std::chrono::milliseconds timeout,
                                     std::size_t max_consumers = 1);
+  // Stops the daemon `transport` uses (and every transport that shares it).
   void stop(const std::string& transport);
+
+  // The daemon `transport` uses, named after the first transport in the registry with the same
+  // start_daemon; "" for a transport without one.
+  static std::string key_of(const std::string& transport);
 
  private:
   struct Running {

@@ -18,6 +18,7 @@
 
 #include "git_info.hpp"  // generated at build time: IPCBENCH_GIT_COMMIT
 #include "harness/process.hpp"
+#include "transports/transport.hpp"
 
 #ifndef IPCBENCH_BUILD_TYPE
 #define IPCBENCH_BUILD_TYPE "unknown"
@@ -275,6 +276,24 @@ nlohmann::json make_context(const Machine& m, const Clock& clock, double timer_o
       {"cpu_topology", pair_topology(cpu_producer, cpu_consumer)},
       {"warnings", warnings},
   };
+}
+
+nlohmann::json describe_transports(const std::vector<std::string>& names) {
+  nlohmann::json out = nlohmann::json::object();
+  for (const auto& name : names) {
+    const TransportInfo* info = find_transport(name);
+    if (!info) continue;
+    const Capabilities caps = info->capabilities();
+    nlohmann::json waits = nlohmann::json::array();
+    for (WaitMode mode : caps.waits)
+      waits.push_back(std::string(to_string(mode)));
+    out[name] = {{"description", std::string(info->description)},
+                 {"waits", waits},
+                 {"native_wait", std::string(to_string(caps.native_wait))},
+                 {"max_message_bytes", caps.max_message_bytes},
+                 {"zero_copy", caps.zero_copy}};
+  }
+  return out;
 }
 
 }  // namespace ipcbench

@@ -62,6 +62,11 @@ nlohmann::json make_context(const Machine& m, const Clock& clock, double timer_o
                             int cpu_producer, int cpu_consumer,
                             const std::vector<std::string>& warnings);
 
+// The results' `context.transports`: for each of `names`, what `list` says of it (its library's
+// version, its settings and limits), the wait modes it offers, its native mode, its largest
+// message, and whether it is zero-copy.
+nlohmann::json describe_transports(const std::vector<std::string>& names);
+
 // "ipcbench 0.1.0 (commit 1a2b3c4d5e6f)": the version and the commit the binary was built from.
 std::string version_text();
 

@@ -153,6 +153,16 @@ TEST(Cli, QuickRunOfEveryTransportProducesCompleteJson) {
     EXPECT_TRUE(ctx.contains(key)) << key;
   }
   EXPECT_GT(ctx.at("timer_overhead_ns").get<double>(), 0.0);
+  // What each transport measured is: its version, settings and limits, as `list` says them.
+  for (const auto& info : transports()) {
+    if (!info.unavailable.empty()) continue;
+    const std::string t(info.name);
+    ASSERT_TRUE(ctx.at("transports").contains(t)) << t;
+    EXPECT_EQ(ctx["transports"][t].at("description"), std::string(info.description)) << t;
+    EXPECT_EQ(ctx["transports"][t].at("native_wait"),
+              std::string(to_string(info.capabilities().native_wait)))
+        << t;
+  }
 
   // Every cell: each available transport, pingpong and throughput (edges and full).
   std::set<std::string> names;
