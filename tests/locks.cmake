@@ -9,6 +9,9 @@
 # - roudi: the test may start RouDi (iceoryx, cyclonedds-shm), and iceoryx allows one RouDi per
 #   machine: no two such tests run at once, whatever their wait mode. A whole-registry run
 #   (`--transports all`) is one of them.
+# - dev_shm: the fault tests look for files left in /dev/shm that no process uses, and a running
+#   Fast DDS has such files (its ports' sem.*_mutex, mapped only while they are locked): no fault
+#   test runs beside another, or beside a test that runs Fast DDS.
 function(ipcbench_lock test spins)
   set(locks "")
   if(spins)
@@ -16,6 +19,9 @@ function(ipcbench_lock test spins)
   endif()
   if(test MATCHES "[Ii]ceoryx|cyclonedds_shm|QuickRunOfEveryTransport")
     list(APPEND locks roudi)
+  endif()
+  if(test MATCHES "fastdds|QuickRunOfEveryTransport|/Fault[.]")
+    list(APPEND locks dev_shm)
   endif()
   set_tests_properties("${test}" PROPERTIES RESOURCE_LOCK "${locks}")
 endfunction()
