@@ -146,7 +146,7 @@ TEST_P(Conformance, TooLargeIsAnError) {
 
 // The producer exits mid-stream: the consumer gets what was sent, then an error, not a hang.
 TEST_P(Conformance, PeerExitingMidStreamIsAnError) {
-  options.timeout = std::chrono::milliseconds(2000);
+  options.timeout = std::chrono::milliseconds(3000);
   auto producer = [](Transport& t) -> std::string {
     for (std::uint64_t seq = 0; seq < 3; ++seq) {
       if (auto e = send_one(t, seq, 64, 0); !e.empty()) return e;
@@ -174,7 +174,7 @@ TEST_P(Conformance, PeerExitingMidStreamIsAnError) {
 
 // The consumer is killed (SIGKILL) while the producer waits for its answer: an error.
 TEST_P(Conformance, KilledConsumerIsAnErrorForTheProducer) {
-  options.timeout = std::chrono::milliseconds(2000);
+  options.timeout = std::chrono::milliseconds(3000);
   auto producer = [](Transport& t) -> std::string {
     if (auto e = send_one(t, 0, 64, 0); !e.empty()) return e;
     auto answer = t.receive();
@@ -194,7 +194,7 @@ TEST_P(Conformance, KilledConsumerIsAnErrorForTheProducer) {
 
 // The producer is killed (SIGKILL) while the consumer waits for the next message: an error.
 TEST_P(Conformance, KilledProducerIsAnErrorForTheConsumer) {
-  options.timeout = std::chrono::milliseconds(2000);
+  options.timeout = std::chrono::milliseconds(3000);
   auto producer = [](Transport& t) -> std::string {
     if (auto e = send_one(t, 0, 64, 0); !e.empty()) return e;
     ::pause();  // killed here

@@ -205,10 +205,24 @@ PairOutcome run_pair(const PairOptions& o, const Body& producer_body, const Body
     ::close(a[1]);
   }
 
-  // Killing on request, once both have connected (consumer's "C" is in its report stream, read
-  // below; a short sleep after spawning is enough for the kill tests, which only need the
-  // victim to be mid-stream, not at an exact point).
+  // Killing on request, that long after both have said they are connected (their "C" line; a
+  // side that fails to connect says "E" instead, and is not waited for further), so that the
+  // victim is mid-stream however long the set-up took.
+  std::string producer_head;
   if (kill_producer_after_ms >= 0 || kill_consumer_after_ms >= 0) {
+    auto wait_connected = [&](const Child& c, std::string& text) {
+      while (c.pid > 0 && std::chrono::steady_clock::now() < deadline &&
+             text.find("C\n") == std::string::npos && !text.starts_with('E') &&
+             text.find("\nE") == std::string::npos) {
+        pollfd pfd{c.report, POLLIN, 0};
+        if (::poll(&pfd, 1, 20) <= 0) continue;
+        char ch;
+        if (::read(c.report, &ch, 1) != 1) break;
+        text += ch;
+      }
+    };
+    wait_connected(consumer, head);
+    wait_connected(producer, producer_head);
     int ms = std::max(kill_producer_after_ms, kill_consumer_after_ms);
     std::this_thread::sleep_for(std::chrono::milliseconds(ms));
     if (kill_producer_after_ms >= 0 && producer.pid > 0) ::kill(producer.pid, SIGKILL);
@@ -241,7 +255,7 @@ PairOutcome run_pair(const PairOptions& o, const Body& producer_body, const Body
       side.verdict = "no verdict (" + side.exit + ")";
     }
   };
-  finish(producer, out.producer, "");
+  finish(producer, out.producer, producer_head);
   finish(consumer, out.consumer, head);
 
   // What the endpoints left: their files in the directory, their /dev/shm names.
