@@ -54,6 +54,9 @@ class DaemonProcess {
   mutable int m_status = 0;
 };
 
+// Is `program` an executable file in a directory of PATH (where start() would find it)?
+bool program_on_path(const std::string& program);
+
 std::string read_text_file(const std::string& path);
 // The last `bytes` of `text`, "..." in front when cut.
 std::string text_tail(const std::string& text, std::size_t bytes = 600);

@@ -56,6 +56,7 @@
 #include "dds/ddsc/dds_loan_api.h"
 #include "dds/version.h"
 #include "transports/credit_window.hpp"
+#include "transports/daemon_process.hpp"
 #include "transports/dds_names.hpp"
 #include "transports/iceoryx_runtime.hpp"
 #include "transports/roudi.hpp"
@@ -471,6 +472,15 @@ Result<std::unique_ptr<Transport>> make_shm(const Endpoint& endpoint) {
   return std::make_unique<CycloneTransport>(endpoint, true);
 }
 
+// Shared memory needs RouDi's program.
+MachineFacts shm_facts() {
+  MachineFacts out;
+  if (!program_on_path("iox-roudi")) {
+    out.unavailable = "iox-roudi (RouDi, iceoryx's broker) is not installed: install iceoryx";
+  }
+  return out;
+}
+
 }  // namespace
 
 extern const TransportInfo cyclonedds_driver{
@@ -500,6 +510,7 @@ extern const TransportInfo cyclonedds_shm_driver{
         },
     .make = make_shm,
     .start_daemon = start_roudi,
+    .here = shm_facts,
 };
 
 }  // namespace ipcbench

@@ -409,6 +409,15 @@ Result<std::unique_ptr<Daemon>> start_private_bus(const DaemonConfig& config) {
   return std::make_unique<PrivateBus>(std::move(*process), std::move(address));
 }
 
+// The private bus needs the dbus-daemon program.
+MachineFacts facts() {
+  MachineFacts out;
+  if (!program_on_path("dbus-daemon")) {
+    out.unavailable = "dbus-daemon is not installed (it runs the private bus): install dbus";
+  }
+  return out;
+}
+
 }  // namespace
 
 extern const TransportInfo dbus_driver{
@@ -427,6 +436,7 @@ extern const TransportInfo dbus_driver{
         },
     .make = make_transport<DbusTransport>,
     .start_daemon = start_private_bus,
+    .here = facts,
 };
 
 }  // namespace ipcbench
