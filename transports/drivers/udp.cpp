@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 
 #include "transports/datagram_channel.hpp"
+#include "transports/driver_options.hpp"
 #include "transports/socket_util.hpp"
 
 namespace ipcbench {
@@ -54,6 +55,11 @@ extern const TransportInfo udp_driver{
         "and counted (no retransmission)",
     .capabilities =
         [] { return Capabilities{.kernel_reliable = false, .native_wait = WaitMode::block}; },
-    .make = make_transport<UdpTransport>};
+    .make = make_transport<UdpTransport>,
+    .options =
+        [] {
+          return socket_buffer_options("4MiB, forced past wmem_max where permitted", true,
+                                       "4MiB, forced past rmem_max where permitted");
+        }};
 
 }  // namespace ipcbench
