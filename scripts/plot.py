@@ -110,8 +110,14 @@ def med(reps, key):
     return statistics.median(values) if values else None
 
 
+def transport_of(e):
+    """The transport as the tables show it: with its driver settings (--set) and what the kernel
+    granted for them, "pipe[buffer=1MiB]", "tcp[sndbuf=64KiB→128KiB]"; the name alone without."""
+    return e.get("transport_label") or e["transport"]
+
+
 def label(e, show_wait):
-    name = "%s (%s)" % (e["transport"], e["wait"]) if show_wait else e["transport"]
+    name = "%s (%s)" % (transport_of(e), e["wait"]) if show_wait else transport_of(e)
     return "%s: %s" % (e["_run"], name) if e["_run"] else name
 
 
@@ -151,8 +157,9 @@ WAIT_ORDER = ("spin", "adaptive", "block")
 
 
 def transport_colors(rows):
-    """One colour per transport, the same in every plot and panel."""
-    names = sorted({r[0]["transport"] for r in rows.values()})
+    """One colour per transport (each of its configurations a colour of its own), the same in
+    every plot and panel."""
+    names = sorted({transport_of(r[0]) for r in rows.values()})
     cmap = plt.get_cmap("tab20")
     return {name: cmap(i % 20) for i, name in enumerate(names)}
 
@@ -219,7 +226,7 @@ def plot_distribution(rows, ctx, out_dir, written):
             points = [(p, ns) for p, ns in reps[0]["latency_percentiles"] if p < 100]
             xs = [1.0 / (1.0 - p / 100.0) for p, _ in points]
             ax.plot(xs, [ns for _, ns in points], marker=".", markersize=3, linewidth=1.2,
-                    color=colors[reps[0]["transport"]], label=label(reps[0], False))
+                    color=colors[transport_of(reps[0])], label=label(reps[0], False))
         ax.set_xscale("log")
         ax.set_yscale("log")
         ticks = [2, 10, 100, 1000, 10000, 100000]
@@ -244,7 +251,7 @@ def plot_throughput(rows, ctx, out_dir, written):
         e = reps[0]
         if e["scenario"] != "throughput" or e["payload_bytes"] != size:
             continue
-        name = "%s: %s" % (e["_run"], e["transport"]) if e["_run"] else e["transport"]
+        name = "%s: %s" % (e["_run"], transport_of(e)) if e["_run"] else transport_of(e)
         data[(name, e["wait"], e["touch"])] = med(reps, "bytes_per_second") / 1e9
     if not data:
         return
@@ -283,7 +290,7 @@ def plot_rtt_vs_size(rows, ctx, out_dir, written):
         e = reps[0]
         if e["scenario"] != "pingpong":
             continue
-        name = "%s: %s" % (e["_run"], e["transport"]) if e["_run"] else e["transport"]
+        name = "%s: %s" % (e["_run"], transport_of(e)) if e["_run"] else transport_of(e)
         lines.setdefault((name, e["wait"]), []).append((e["payload_bytes"], med(reps, "p50_ns")))
     lines = {k: sorted(v) for k, v in lines.items() if len(v) >= 2}
     if not lines:
