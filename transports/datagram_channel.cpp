@@ -161,14 +161,22 @@ Result<void> DatagramTransport::prepare(int fd, FdIo::Kind kind) {
   // The kernel reports twice what it charges datagram bytes against; use a quarter of that, so
   // that even the kernel's overhead on large fragments cannot overrun it.
   m_own_window = static_cast<std::uint64_t>(got) / 4;
-  if (m_fragmenter.fragment_payload() == 0) {
+  int domain = 0;
+  if (::getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) != 0) {
+    return fail_errno(Errc::system, "getsockopt(SO_DOMAIN)");
+  }
+  if (domain == AF_UNIX) {
     // A Unix datagram or seqpacket socket refuses (EMSGSIZE) a message longer than its send
     // buffer less 32 bytes (net/unix/af_unix.c); getsockopt reports the buffer the kernel uses.
+    // Fragments are no larger (a small `sndbuf` setting makes them smaller).
     if (::getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &got, &len) != 0) {
       return fail_errno(Errc::system, "getsockopt(SO_SNDBUF)");
     }
     if (got <= static_cast<int>(kHeader) + 32) return fail(Errc::resource, "send buffer too small");
-    m_fragmenter.set_fragment_payload(static_cast<std::size_t>(got) - 32 - kHeader);
+    const std::size_t limit = static_cast<std::size_t>(got) - 32 - kHeader;
+    if (m_fragmenter.fragment_payload() == 0 || m_fragmenter.fragment_payload() > limit) {
+      m_fragmenter.set_fragment_payload(limit);
+    }
   }
   return m_io.configure(fd, fd, kind, m_endpoint);
 }
