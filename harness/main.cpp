@@ -272,10 +272,11 @@ int main(int argc, char** argv) {
     }
     // Two files of one label (two runs on one host) are told apart by their file names.
     for (auto& d : documents) {
-      const auto same = std::ranges::count(documents, d.label, &LabelledDocument::label);
-      if (same > 1) {
+      // A copy: the loop below renames `d` itself first.
+      const std::string label = d.label;
+      if (std::ranges::count(documents, label, &LabelledDocument::label) > 1) {
         for (std::size_t i = 0; i < documents.size(); ++i) {
-          if (documents[i].label == d.label) documents[i].label += " (" + report_files[i] + ")";
+          if (documents[i].label == label) documents[i].label += " (" + report_files[i] + ")";
         }
       }
     }
