@@ -168,7 +168,7 @@ int main(int argc, char** argv) {
         "--sizes 64,1MiB --precision 5%\n                                               "
         "repetitions until each figure is known to +-5%\n  ipcbench run --transports pipe "
         "--scenarios throughput --set pipe.buffer=64KiB,1MiB\n                             "
-        "                  the pipe with its default buffer and with 1 MiB\n");
+        "                  a 64 KiB pipe (the kernel's default size) and a 1 MiB one\n");
   }
   auto* filter_opt = run->add_option(
       "--filter", filter,
