@@ -291,8 +291,8 @@ def plot_rtt_vs_size(rows, ctx, out_dir, written):
         e = reps[0]
         if e["scenario"] != "pingpong":
             continue
-        name = "%s: %s" % (e["_run"], e["transport"]) if e["_run"] else e["transport"]
-        lines.setdefault((name, e["wait"]), []).append((e["payload_bytes"], med(reps, "p50_ns")))
+        lines.setdefault((series_name(e), e["wait"]), []).append(
+            (e["payload_bytes"], med(reps, "p50_ns")))
     lines = {k: sorted(v) for k, v in lines.items() if len(v) >= 2}
     if not lines:
         return
@@ -386,6 +386,17 @@ def touch_legend(ax, touches):
         ax.add_artist(first)
 
 
+def draw_size_lines(ax, lines, wait, colors, touches, scale=1.0):
+    """One wait mode's curves against size: a colour per transport, a line style per touch (the
+    transport named once, on its first touch's line)."""
+    keys = sorted((k for k in lines if k[1] == wait), key=lambda k: (k[0], k[2] != "full"))
+    for key in keys:
+        pts = lines[key]
+        ax.plot([p[0] for p in pts], [p[1] * scale for p in pts], marker="o", markersize=2.5,
+                linewidth=1.2, linestyle=TOUCH_STYLE.get(key[2], ":"),
+                color=color_of(colors, key[0]), label=key[0] if key[2] == touches[0] else None)
+
+
 def plot_throughput_vs_size(rows, ctx, out_dir, written):
     gbps = size_curves(rows, "throughput", "bytes_per_second")
     if not gbps:
@@ -402,13 +413,7 @@ def plot_throughput_vs_size(rows, ctx, out_dir, written):
                 (gbps, 1e-9, "GB/s (10^9 bytes/s) end to end"),
                 (mps, 1.0, "messages/s end to end"))):
             ax = grid[row][col]
-            keys = sorted((k for k in lines if k[1] == wait), key=lambda k: (k[0], k[2] != "full"))
-            for key in keys:
-                pts = lines[key]
-                ax.plot([p[0] for p in pts], [p[1] * scale for p in pts], marker="o",
-                        markersize=2.5, linewidth=1.2, linestyle=TOUCH_STYLE.get(key[2], ":"),
-                        color=color_of(colors, key[0]),
-                        label=key[0] if key[2] == touches[0] else None)
+            draw_size_lines(ax, lines, wait, colors, touches, scale)
             size_axis(ax, sizes)
             ax.set_yscale("log")
             if row == 1:
@@ -438,13 +443,7 @@ def plot_cpu_cost(rows, ctx, out_dir, written):
     sizes = sorted({p[0] for pts in lines.values() for p in pts})
     fig, axes = panels(len(waits))
     for ax, wait in zip(axes, waits):
-        keys = sorted((k for k in lines if k[1] == wait), key=lambda k: (k[0], k[2] != "full"))
-        for key in keys:
-            pts = lines[key]
-            ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", markersize=2.5,
-                    linewidth=1.2, linestyle=TOUCH_STYLE.get(key[2], ":"),
-                    color=color_of(colors, key[0]),
-                    label=key[0] if key[2] == touches[0] else None)
+        draw_size_lines(ax, lines, wait, colors, touches)
         size_axis(ax, sizes)
         ax.set_yscale("log")
         ax.yaxis.set_major_formatter(FuncFormatter(fmt_ns))
