@@ -140,6 +140,21 @@ inline std::vector<std::string> names_of_dead_runs() {
   return out;
 }
 
+// The names in /dev/shm and /tmp of the run whose conductor was `run` (it has ended): what it
+// left behind.
+inline std::vector<std::string> names_of_run(pid_t run) {
+  std::vector<std::string> out;
+  for (const char* dir : {"/dev/shm", "/tmp"}) {
+    std::error_code ec;
+    for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
+      if (e.path().filename().string().starts_with("ipcbench-run" + std::to_string(run) + ".")) {
+        out.push_back(e.path().string());
+      }
+    }
+  }
+  return out;
+}
+
 // The entries of a results document that are repetitions of cells (run_type "iteration"), not
 // the summaries a run appends (run_type "aggregate").
 inline nlohmann::json iteration_entries(const nlohmann::json& doc) {

@@ -24,23 +24,34 @@ std::vector<std::string> available() {
   return out;
 }
 
+// The mode a transport's fanout cells run in: one that does not spin where it offers one (four
+// processes share two CPUs), adaptive before block. Test names end with it (tests/locks.cmake).
+std::string fanout_wait(const std::string& transport) {
+  const Capabilities caps = find_transport(transport)->capabilities();
+  std::string wait = "spin";
+  for (WaitMode mode : {WaitMode::block, WaitMode::adaptive}) {
+    if (std::ranges::find(caps.waits, mode) != caps.waits.end()) wait = to_string(mode);
+  }
+  return wait;
+}
+
 class Fanout : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(Fanout, OneProducerReachesOneAndThreeConsumersWithEveryMessage) {
   const TransportInfo* info = find_transport(GetParam());
   ASSERT_NE(info, nullptr);
   const Capabilities caps = info->capabilities();
-  // A mode that does not spin: four processes share two CPUs.
-  std::string wait = "spin";
-  for (WaitMode mode : {WaitMode::block, WaitMode::adaptive}) {
-    if (std::ranges::find(caps.waits, mode) != caps.waits.end()) wait = to_string(mode);
-  }
+  const std::string wait = fanout_wait(GetParam());
   const std::string subscribers = wait == "spin" ? "1" : "1,3";
   const std::string out =
       "/tmp/ipcbench-" + std::to_string(::getpid()) + "-fanout-" + GetParam() + ".json";
-  Ran r = run_cli("run --transports " + GetParam() + " --scenarios fanout --subscribers " +
-                  subscribers + " --sizes 64,64KiB --wait " + wait +
-                  " --messages 200 --warmup 5 --repetitions 1 --out " + out);
+  Background run("run --transports " + GetParam() + " --scenarios fanout --subscribers " +
+                     subscribers + " --sizes 64,64KiB --wait " + wait +
+                     " --messages 200 --warmup 5 --repetitions 1 --out " + out,
+                 out + ".log");
+  const int code = run.wait();
+  const Ran r{code, read_file(out + ".log")};
+  std::filesystem::remove(out + ".log");
   std::ifstream in(out);
   ASSERT_TRUE(in) << r.out;
   auto doc = nlohmann::json::parse(in);
@@ -63,12 +74,12 @@ TEST_P(Fanout, OneProducerReachesOneAndThreeConsumersWithEveryMessage) {
         << name;
   }
   EXPECT_EQ(r.code, 0) << r.out;
-  EXPECT_EQ(names_of_dead_runs(), std::vector<std::string>{});
+  EXPECT_EQ(names_of_run(run.pid()), std::vector<std::string>{});
 }
 
 INSTANTIATE_TEST_SUITE_P(Registry, Fanout, ::testing::ValuesIn(available()),
                          [](const ::testing::TestParamInfo<std::string>& p) {
-                           std::string name = p.param;
+                           std::string name = p.param + "_" + fanout_wait(p.param);
                            for (auto& c : name) {
                              if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
                            }

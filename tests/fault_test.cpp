@@ -37,20 +37,6 @@ std::set<std::string> unused_shm_names() {
   return out;
 }
 
-// The names of the run whose conductor was `run` (it has ended) in /dev/shm and /tmp.
-std::vector<std::string> names_of_run(pid_t run) {
-  std::vector<std::string> out;
-  for (const char* dir : {"/dev/shm", "/tmp"}) {
-    std::error_code ec;
-    for (const auto& e : fs::directory_iterator(dir, ec)) {
-      if (e.path().filename().string().starts_with("ipcbench-run" + std::to_string(run) + ".")) {
-        out.push_back(e.path().string());
-      }
-    }
-  }
-  return out;
-}
-
 std::vector<std::string> available() {
   std::vector<std::string> out;
   for (const auto& info : transports()) {
@@ -87,7 +73,8 @@ TEST_P(Fault, AKilledWorkerFailsItsCellWithAReasonLeavesNothingAndTheNextCellRun
       return pid > 0 && find_worker(run.pid(), "producer", cell) > 0;
     })) << "no "
         << victim << " in cell " << cell << ":\n"
-        << read_file(log);
+        << read_file(log) << "\n"
+        << read_file(out);
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
     ::kill(pid, SIGKILL);
   }

@@ -4,8 +4,9 @@
 # nor a lock for some of them.)
 #
 # - cpu_spin: the test may spin. Spinning pairs share the two cores, so no two run at once. The
-#   conformance and fault cases say their wait mode at the end of their name; a `block` case does
-#   not spin and runs beside the others. Every test of the other suites is taken to spin.
+#   conformance, fault and fanout cases say their wait mode at the end of their name; a `block`
+#   case does not spin and runs beside the others. Every test of the other suites is taken to
+#   spin.
 # - roudi: the test may start RouDi (iceoryx, cyclonedds-shm), and iceoryx allows one RouDi per
 #   machine: no two such tests run at once, whatever their wait mode. A whole-registry run
 #   (`--transports all`) is one of them.
@@ -26,14 +27,14 @@ function(ipcbench_lock test spins)
   set_tests_properties("${test}" PROPERTIES RESOURCE_LOCK "${locks}")
 endfunction()
 
-foreach(test IN LISTS conformance_tests_TESTS fault_tests_TESTS)
+foreach(test IN LISTS conformance_tests_TESTS fault_tests_TESTS fanout_tests_TESTS)
   if(test MATCHES "_(spin|adaptive)( |$)")
     ipcbench_lock("${test}" TRUE)
   else()
     ipcbench_lock("${test}" FALSE)
   endif()
 endforeach()
-foreach(test IN LISTS cli_tests_TESTS safety_tests_TESTS fanout_tests_TESTS shm_ring_tests_TESTS
+foreach(test IN LISTS cli_tests_TESTS safety_tests_TESTS shm_ring_tests_TESTS
         zerocopy_transport_tests_TESTS)
   ipcbench_lock("${test}" TRUE)
 endforeach()
