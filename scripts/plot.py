@@ -15,8 +15,11 @@ Writes, for what the files contain:
   rtt_vs_size.png     pingpong p50 RTT against payload size, log-log, one line per transport
 Each in .svg too. The machine (from the file's context) is in every title.
 
-Needs matplotlib. When this interpreter lacks it, the script re-runs itself with the system's
-Python (/usr/bin/python3) if that has it; otherwise it says what to install.
+Needs matplotlib (Debian: python3-matplotlib). When this interpreter lacks it, the script re-runs
+itself with the system's Python (/usr/bin/python3) if that has it; otherwise it says what to
+install. --help and --version work without it.
+
+Installed (cmake --install, the .deb) as `ipcbench-plot`, run by /usr/bin/python3.
 """
 
 import argparse
@@ -45,13 +48,21 @@ def _ensure_matplotlib():
              "python3-matplotlib (Debian/Ubuntu) or pip install matplotlib" % sys.executable)
 
 
-_ensure_matplotlib()
+# The installed copy (ipcbench-plot) carries ipcbench's version here; the source tree's says so.
+VERSION = None
 
-import matplotlib  # noqa: E402
+matplotlib = plt = FuncFormatter = None
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.ticker import FuncFormatter  # noqa: E402
+
+def _import_matplotlib():
+    """Imports matplotlib (after the arguments are parsed, so that --help needs none of it)."""
+    global matplotlib, plt, FuncFormatter
+    _ensure_matplotlib()
+    import matplotlib as mpl
+    mpl.use("Agg")
+    import matplotlib.pyplot as pyplot
+    from matplotlib.ticker import FuncFormatter as formatter
+    matplotlib, plt, FuncFormatter = mpl, pyplot, formatter
 
 
 def load(paths):
@@ -313,11 +324,30 @@ def plot_rtt_vs_size(rows, ctx, out_dir, written):
     save(fig, out_dir, "rtt_vs_size", written)
 
 
+class _HelpFormatter(argparse.HelpFormatter):
+    """argparse's help with "Usage:" capitalised, as help2man reads it (ipcbench-plot's man page
+    is made from --help)."""
+
+    def add_usage(self, usage, actions, groups, prefix=None):
+        return super().add_usage(usage, actions, groups, "Usage: " if prefix is None else prefix)
+
+
 def main():
-    parser = argparse.ArgumentParser(description="Plot ipcbench results")
-    parser.add_argument("files", nargs="+", help="result files (JSON)")
-    parser.add_argument("--out", default="plots", help="output directory (default plots/)")
+    parser = argparse.ArgumentParser(
+        formatter_class=_HelpFormatter,
+        description="Plot ipcbench result files: PNG and SVG of the round-trip times, their "
+        "distribution, the throughput and the RTT against message size, for what the files "
+        "contain.",
+        epilog="Needs matplotlib (Debian: python3-matplotlib). Several files are never pooled: "
+        "each file's cells are plotted on their own, labelled with the file's --label.")
+    parser.add_argument("files", nargs="+", metavar="FILE", help="result files (JSON) of ipcbench "
+                        "run")
+    parser.add_argument("--out", default="plots", metavar="DIR",
+                        help="output directory (default plots/)")
+    parser.add_argument("--version", action="version",
+                        version="%(prog)s (ipcbench) " + (VERSION or "from the source tree"))
     args = parser.parse_args()
+    _import_matplotlib()
     ctx, entries = load(args.files)
     os.makedirs(args.out, exist_ok=True)
     rows = group(entries)
