@@ -85,14 +85,15 @@ int main(int argc, char** argv) {
       run->add_option("--iterations", iterations_text,
                       fmt::format("pingpong round trips measured, 1 to {} (default {})", kMaxCount,
                                   kDefaultIterations));
-  auto* messages_opt =
-      run->add_option("--messages", messages_text,
-                      fmt::format("throughput messages measured, 1 to {} (default {})", kMaxCount,
-                                  kDefaultMessages));
+  auto* messages_opt = run->add_option(
+      "--messages", messages_text,
+      fmt::format("throughput messages measured, 1 to {} (default {} at 1 MiB, "
+                  "scaled to the same bytes a cell: {} to {}; --quick a tenth)",
+                  kMaxCount, kDefaultMessages, kMinDefaultMessages, kMaxDefaultMessages));
   auto* warmup_opt = run->add_option(
       "--warmup", warmup_text,
       fmt::format("unmeasured round trips/messages first, 0 to {} (default {} pingpong, {} "
-                  "throughput)",
+                  "throughput at 1 MiB: a hundredth of its messages)",
                   kMaxCount, kDefaultPingpongWarmup, kDefaultThroughputWarmup));
   auto* rates_opt = run->add_option(
       "--rates", rates_text,

@@ -447,6 +447,19 @@ void add_variants(const Cell& base, const RunOptions& o, std::chrono::nanosecond
 
 }  // namespace
 
+std::uint64_t default_throughput_messages(std::size_t bytes, bool quick) {
+  const double scaled = static_cast<double>(kDefaultMessages) *
+                        static_cast<double>(kDefaultThroughputBytes) /
+                        static_cast<double>(std::max<std::size_t>(bytes, 1));
+  const auto n = std::clamp(static_cast<std::uint64_t>(std::llround(scaled)), kMinDefaultMessages,
+                            kMaxDefaultMessages);
+  return quick ? std::max<std::uint64_t>(n / (kDefaultMessages / kQuickMessages), 4) : n;
+}
+
+std::uint64_t default_throughput_warmup(std::size_t bytes) {
+  return std::clamp<std::uint64_t>(default_throughput_messages(bytes, false) / 100, 2, 1000);
+}
+
 std::vector<Cell> expand_cells(const RunOptions& o, std::vector<std::string>& skipped) {
   std::vector<Cell> cells;
   for (Scenario scenario : o.scenarios) {
@@ -471,6 +484,10 @@ std::vector<Cell> expand_cells(const RunOptions& o, std::vector<std::string>& sk
         o.warmup.value_or(pingpong ? (o.quick ? kQuickPingpongWarmup : kDefaultPingpongWarmup)
                                    : kDefaultThroughputWarmup);
     for (std::size_t bytes : sizes) {
+      if (scenario == Scenario::throughput) {
+        count = o.messages.value_or(default_throughput_messages(bytes, o.quick));
+        warmup = o.warmup.value_or(default_throughput_warmup(bytes));
+      }
       // fanout: large messages warm up as a stream does, small ones as pingpong.
       if (scenario == Scenario::fanout && !o.warmup && bytes >= kFanoutSmallBelow)
         warmup = kDefaultThroughputWarmup;

@@ -51,7 +51,7 @@ struct RunOptions {
 inline constexpr std::size_t kDefaultPingpongBytes = 64;
 inline constexpr std::size_t kDefaultThroughputBytes = 1 << 20;
 inline constexpr std::uint64_t kDefaultIterations = 100000;
-inline constexpr std::uint64_t kDefaultMessages = 1000;
+inline constexpr std::uint64_t kDefaultMessages = 1000;  // throughput at 1 MiB; scaled by size
 inline constexpr std::uint64_t kDefaultPingpongWarmup = 1000;
 inline constexpr std::uint64_t kDefaultThroughputWarmup = 10;
 inline constexpr std::uint64_t kQuickIterations = 2000;
@@ -67,6 +67,13 @@ inline constexpr unsigned kMaxSubscribers = 64;
 inline constexpr std::uint64_t kDefaultFanoutSmallMessages = 20000;
 inline constexpr std::size_t kFanoutSmallBelow = 64 * 1024;
 inline constexpr std::size_t kMaxMessageBytes = 64u << 20;
+// throughput's messages when --messages is not given: about the same bytes a cell whatever the
+// size (1000 at 1 MiB: 16 at 64 MiB, 100000 at 4 KiB and below), so that a size sweep measures
+// small messages for long enough and large ones in seconds, not minutes; --quick a tenth.
+// Warm-up: a hundredth of that, 2 to 1000 (10 at 1 MiB).
+inline constexpr std::uint64_t kMinDefaultMessages = 16, kMaxDefaultMessages = 100000;
+std::uint64_t default_throughput_messages(std::size_t bytes, bool quick);
+std::uint64_t default_throughput_warmup(std::size_t bytes);
 
 // The ranges of the numeric options (README and --help say the same).
 inline constexpr std::uint64_t kMaxCount = 1'000'000'000;  // --iterations, --messages, --warmup

@@ -13,6 +13,14 @@ Writes, for what the files contain:
   rtt_distribution.png  the RTT distribution per transport (percentile plot, HdrHistogram style)
   throughput.png      1 MiB throughput per transport, touch edges and full side by side
   rtt_vs_size.png     pingpong p50 RTT against payload size, log-log, one line per transport
+  throughput_vs_size.png  throughput against message size: GB/s (top) and messages/s (bottom),
+                      touch full solid, edges dashed, one colour per transport, a column per wait
+  cpu_cost.png        both workers' CPU time per message against size (throughput scenario)
+  fanout.png          per-consumer GB/s (the slowest consumer) and delivery p99 against the
+                      number of consumers N, per transport; a column per message size
+  rate.png            one-way p50, p99 and p99.9 against offered rate, log-log (the hockey
+                      stick), per transport; a max cell is drawn at the rate it achieved
+  rate_at_10k.png     the same percentiles at one offered rate (10k/s, else the middle one)
 Each in .svg too. The machine (from the file's context) is in every title.
 
 Needs matplotlib (Debian: python3-matplotlib). When this interpreter lacks it, the script re-runs
@@ -44,8 +52,9 @@ def _ensure_matplotlib():
         probe = subprocess.run([candidate, "-c", "import matplotlib"], capture_output=True)
         if probe.returncode == 0:
             os.execv(candidate, [candidate] + sys.argv)
-    sys.exit("plot.py: matplotlib not found for %s; install it: sudo apt-get install "
-             "python3-matplotlib (Debian/Ubuntu) or pip install matplotlib" % sys.executable)
+    sys.exit("%s: matplotlib not found for %s; install it: sudo apt-get install "
+             "python3-matplotlib (Debian/Ubuntu) or pip install matplotlib"
+             % (os.path.basename(sys.argv[0]), sys.executable))
 
 
 # The installed copy (ipcbench-plot) carries ipcbench's version here; the source tree's says so.
@@ -164,8 +173,8 @@ WAIT_ORDER = ("spin", "adaptive", "block")
 def transport_colors(rows):
     """One colour per transport, the same in every plot and panel."""
     names = sorted({r[0]["transport"] for r in rows.values()})
-    cmap = plt.get_cmap("tab20")
-    return {name: cmap(i % 20) for i, name in enumerate(names)}
+    cmap = plt.get_cmap("tab10" if len(names) <= 10 else "tab20")
+    return {name: cmap(i % cmap.N) for i, name in enumerate(names)}
 
 
 def waits_of(items):
@@ -294,8 +303,8 @@ def plot_rtt_vs_size(rows, ctx, out_dir, written):
         e = reps[0]
         if e["scenario"] != "pingpong":
             continue
-        name = "%s: %s" % (e["_run"], e["transport"]) if e["_run"] else e["transport"]
-        lines.setdefault((name, e["wait"]), []).append((e["payload_bytes"], med(reps, "p50_ns")))
+        lines.setdefault((series_name(e), e["wait"]), []).append(
+            (e["payload_bytes"], med(reps, "p50_ns")))
     lines = {k: sorted(v) for k, v in lines.items() if len(v) >= 2}
     if not lines:
         return
@@ -324,6 +333,295 @@ def plot_rtt_vs_size(rows, ctx, out_dir, written):
     save(fig, out_dir, "rtt_vs_size", written)
 
 
+def series_name(e):
+    """A transport's name, prefixed by its file's label when several files are plotted."""
+    return "%s: %s" % (e["_run"], e["transport"]) if e["_run"] else e["transport"]
+
+
+def color_of(colors, name):
+    return colors.get(name.split(": ")[-1])
+
+
+def size_axis(ax, sizes):
+    ax.set_xscale("log", base=2)
+    # Every size when they fit, else every other one.
+    shown = sizes if len(sizes) <= 10 else sizes[::2]
+    ax.set_xticks(shown)
+    ax.set_xticklabels([size_text(n) for n in shown], rotation=45, ha="right", fontsize=8)
+    ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
+
+
+def fmt_rate(v, _pos=None):
+    for unit, scale in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
+        if v >= scale:
+            return "%.3g%s" % (v / scale, unit)
+    return "%.3g" % v
+
+
+def plain_log_labels(ax):
+    """Numbers, not powers of ten, on a log y axis, minor ticks labelled when a decade is all
+    there is."""
+    fmt = FuncFormatter(lambda v, _pos=None: "%.3g" % v)
+    ax.yaxis.set_major_formatter(fmt)
+    low, high = ax.get_ylim()
+    if high / max(low, 1e-300) < 100:
+        ax.yaxis.set_minor_formatter(fmt)
+        ax.tick_params(axis="y", which="minor", labelsize=7)
+
+
+TOUCH_STYLE = {"full": "-", "edges": "--"}
+
+
+def size_curves(rows, scenario, key):
+    """(name, wait, touch) -> sorted [(payload_bytes, median of key)] for one scenario."""
+    lines = {}
+    for reps in rows.values():
+        e = reps[0]
+        if e["scenario"] != scenario:
+            continue
+        value = med(reps, key)
+        if value is None:
+            continue
+        lines.setdefault((series_name(e), e["wait"], e["touch"]), []).append(
+            (e["payload_bytes"], value))
+    return {k: sorted(v) for k, v in lines.items() if len(v) >= 2}
+
+
+def touch_legend(ax, touches):
+    """The line styles' meaning, as a second legend beside the transports'."""
+    from matplotlib.lines import Line2D
+    first = ax.get_legend()
+    handles = [Line2D([], [], color="gray", linestyle=TOUCH_STYLE.get(t, ":"), label="touch " + t)
+               for t in touches]
+    ax.legend(handles=handles, fontsize=7, loc="lower right")
+    if first is not None:
+        ax.add_artist(first)
+
+
+def draw_size_lines(ax, lines, wait, colors, touches, scale=1.0):
+    """One wait mode's curves against size: a colour per transport, a line style per touch (the
+    transport named once, on its first touch's line)."""
+    keys = sorted((k for k in lines if k[1] == wait), key=lambda k: (k[0], k[2] != "full"))
+    for key in keys:
+        pts = lines[key]
+        ax.plot([p[0] for p in pts], [p[1] * scale for p in pts], marker="o", markersize=2.5,
+                linewidth=1.2, linestyle=TOUCH_STYLE.get(key[2], ":"),
+                color=color_of(colors, key[0]), label=key[0] if key[2] == touches[0] else None)
+
+
+def plot_throughput_vs_size(rows, ctx, out_dir, written):
+    gbps = size_curves(rows, "throughput", "bytes_per_second")
+    if not gbps:
+        return
+    mps = size_curves(rows, "throughput", "msgs_per_s")
+    colors = transport_colors(rows)
+    waits = waits_of(k[1] for k in gbps)
+    touches = [t for t in ("full", "edges") if any(k[2] == t for k in gbps)]
+    sizes = sorted({p[0] for pts in gbps.values() for p in pts})
+    fig, grid = plt.subplots(2, len(waits), figsize=(6.5 * len(waits), 10), sharex=True,
+                             sharey="row", squeeze=False)
+    for col, wait in enumerate(waits):
+        for row, (lines, scale, ylabel) in enumerate((
+                (gbps, 1e-9, "GB/s (10^9 bytes/s) end to end"),
+                (mps, 1.0, "messages/s end to end"))):
+            ax = grid[row][col]
+            draw_size_lines(ax, lines, wait, colors, touches, scale)
+            size_axis(ax, sizes)
+            ax.set_yscale("log")
+            if row == 1:
+                ax.yaxis.set_major_formatter(FuncFormatter(fmt_rate))
+                ax.set_xlabel("message size")
+            else:
+                ax.set_title("wait: %s" % wait, fontsize=10)
+            if col == 0:
+                ax.set_ylabel(ylabel)
+            ax.grid(which="both", alpha=0.3)
+            ax.legend(fontsize=7, loc="upper left" if row == 0 else "upper right")
+            if len(touches) > 1:
+                touch_legend(ax, touches)
+    fig.suptitle("throughput against message size (median of repetitions); solid = touch full "
+                 "(every byte written and checked), dashed = touch edges\n%s"
+                 % machine_caption(ctx), fontsize=10)
+    save(fig, out_dir, "throughput_vs_size", written)
+
+
+def plot_cpu_cost(rows, ctx, out_dir, written):
+    lines = size_curves(rows, "throughput", "cpu_time")
+    if not lines:
+        return
+    colors = transport_colors(rows)
+    waits = waits_of(k[1] for k in lines)
+    touches = [t for t in ("full", "edges") if any(k[2] == t for k in lines)]
+    sizes = sorted({p[0] for pts in lines.values() for p in pts})
+    fig, axes = panels(len(waits))
+    for ax, wait in zip(axes, waits):
+        draw_size_lines(ax, lines, wait, colors, touches)
+        size_axis(ax, sizes)
+        ax.set_yscale("log")
+        ax.yaxis.set_major_formatter(FuncFormatter(fmt_ns))
+        ax.set_xlabel("message size")
+        ax.set_title("wait: %s" % wait, fontsize=10)
+        ax.grid(which="both", alpha=0.3)
+        ax.legend(fontsize=7, loc="upper left")
+        if len(touches) > 1:
+            touch_legend(ax, touches)
+    axes[0].set_ylabel("CPU time per message, both workers")
+    fig.suptitle("CPU cost of a message in the throughput scenario (producer + consumer CPU "
+                 "time / messages; a spinning worker's waiting counts)\nsolid = touch full, "
+                 "dashed = touch edges; %s" % machine_caption(ctx), fontsize=10)
+    save(fig, out_dir, "cpu_cost", written)
+
+
+def plot_fanout(rows, ctx, out_dir, written):
+    lines = {}
+    for reps in rows.values():
+        e = reps[0]
+        if e["scenario"] != "fanout":
+            continue
+        name = "%s (%s)" % (series_name(e), e.get("delivery", "?"))
+        key = (e["payload_bytes"], name, e["wait"], e["touch"])
+        lines.setdefault(key, []).append((int(e["subscribers"]),
+                                          med(reps, "consumer_bytes_per_second_min"),
+                                          med(reps, "p99_ns")))
+    if not lines:
+        return
+    colors = transport_colors(rows)
+    sizes = sorted({k[0] for k in lines})
+    show_wait = len({k[2] for k in lines}) > 1
+    show_touch = len({k[3] for k in lines}) > 1
+    ns = sorted({p[0] for pts in lines.values() for p in pts})
+    fig, grid = plt.subplots(2, len(sizes), figsize=(6.5 * len(sizes), 9.5), sharex=True,
+                             squeeze=False)
+    for col, size in enumerate(sizes):
+        for key in sorted(k for k in lines if k[0] == size):
+            pts = sorted(lines[key])
+            text = key[1]
+            if show_wait:
+                text += " " + key[2]
+            if show_touch:
+                text += " touch " + key[3]
+            color = color_of(colors, key[1].rsplit(" (", 1)[0])
+            style = "-" if "native" in key[1] else "--"
+            grid[0][col].plot([p[0] for p in pts], [p[1] / 1e9 for p in pts], marker="o",
+                              markersize=3, linestyle=style, color=color, label=text)
+            grid[1][col].plot([p[0] for p in pts], [p[2] for p in pts], marker="o",
+                              markersize=3, linestyle=style, color=color, label=text)
+        top, bottom = grid[0][col], grid[1][col]
+        top.set_title("%s messages" % size_text(size), fontsize=10)
+        top.set_yscale("log")
+        top.set_ylabel("slowest consumer's GB/s (10^9 bytes/s)")
+        plain_log_labels(top)
+        bottom.set_yscale("log")
+        bottom.yaxis.set_major_formatter(FuncFormatter(fmt_ns))
+        bottom.set_ylabel("one-way delivery p99, all consumers")
+        bottom.set_xlabel("consumers (N)")
+        bottom.set_xscale("log", base=2)
+        bottom.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
+        bottom.set_xticks(ns)
+        bottom.set_xticklabels([str(n) for n in ns])
+        for ax in (top, bottom):
+            ax.grid(which="both", alpha=0.3)
+            ax.legend(fontsize=7)
+    fig.suptitle("fanout: one producer, N consumers, every message checked by every consumer; "
+                 "solid = native multicast, dashed = N copies over N channels\n"
+                 "N + 1 processes share %s CPUs: beyond N = %s every rate also falls for want "
+                 "of CPU\n%s" % (ctx.get("num_cpus", "?"),
+                                 max(1, int(ctx.get("num_cpus", 2)) - 1), machine_caption(ctx)),
+                 fontsize=9)
+    save(fig, out_dir, "fanout", written)
+
+
+def rate_rows(rows):
+    """(name, wait, size) -> sorted [(rate, p50, p99, p99.9, sustained)]; a max cell sits at
+    its achieved rate."""
+    lines = {}
+    for reps in rows.values():
+        e = reps[0]
+        if e["scenario"] != "rate":
+            continue
+        offered = e.get("offered_rate") or 0
+        rate = offered if offered > 0 else med(reps, "achieved_rate")
+        lines.setdefault((series_name(e), e["wait"], e["payload_bytes"]), []).append(
+            (rate, med(reps, "p50_ns"), med(reps, "p99_ns"), med(reps, "p999_ns"),
+             all(r.get("sustained", True) for r in reps), offered == 0))
+    return {k: sorted(v) for k, v in lines.items()}
+
+
+def plot_rate(rows, ctx, out_dir, written):
+    lines = rate_rows(rows)
+    if not lines:
+        return
+    size = 64 if any(k[2] == 64 for k in lines) else min(k[2] for k in lines)
+    lines = {k: v for k, v in lines.items() if k[2] == size}
+    colors = transport_colors(rows)
+    show_wait = len({k[1] for k in lines}) > 1
+    fig, axes = panels(3)
+    for ax, (col, title) in zip(axes, ((1, "p50"), (2, "p99"), (3, "p99.9"))):
+        for key in sorted(lines):
+            pts = [p for p in lines[key] if p[col] is not None]
+            text = "%s (%s)" % (key[0], key[1]) if show_wait else key[0]
+            color = color_of(colors, key[0])
+            style = {"spin": "-", "block": "--"}.get(key[1], "-.")
+            ax.plot([p[0] for p in pts], [p[col] for p in pts], linestyle=style, color=color,
+                    linewidth=1.2, label=text)
+            # Filled: sustained; hollow: the schedule was not kept. A square: the max cell.
+            for p in pts:
+                ax.plot([p[0]], [p[col]], marker="s" if p[5] else "o", markersize=4,
+                        color=color, markerfacecolor=color if p[4] else "white")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.xaxis.set_major_formatter(FuncFormatter(fmt_rate))
+        ax.yaxis.set_major_formatter(FuncFormatter(fmt_ns))
+        ax.set_xlabel("offered rate, messages/s (max: the rate achieved)")
+        ax.set_title(title, fontsize=10)
+        ax.grid(which="both", alpha=0.3)
+    axes[0].set_ylabel("one-way latency from the intended send time")
+    axes[0].legend(fontsize=7, loc="upper left")
+    fig.suptitle("rate: one-way latency against offered rate, %s messages (median of "
+                 "repetitions); solid = spin, dashed = block; square = max (as fast as accepted); "
+                 "hollow = rate not sustained\n%s" % (size_text(size), machine_caption(ctx)),
+                 fontsize=9)
+    save(fig, out_dir, "rate", written)
+    plot_rate_bars(lines, size, ctx, out_dir, written)
+
+
+def plot_rate_bars(lines, size, ctx, out_dir, written):
+    rates = sorted({p[0] for pts in lines.values() for p in pts if not p[5]})
+    if not rates:
+        return
+    rate = 10000 if 10000 in rates else rates[len(rates) // 2]
+    data = []
+    for key, pts in lines.items():
+        for p in pts:
+            if p[0] == rate and not p[5] and p[1] is not None:
+                data.append((key, p))
+    show_wait = len({k[1] for k, _ in data}) > 1
+    data.sort(key=lambda d: d[1][2] if d[1][2] is not None else d[1][1])
+    fig, ax = plt.subplots(figsize=(9, 0.34 * len(data) + 1.8))
+    y = list(range(len(data)))
+    ax.barh(y, [d[1][1] for d in data], color="#4C72B0", label="p50")
+    ax.plot([d[1][2] for d in data], y, "|", color="black", markersize=10, label="p99")
+    ax.plot([d[1][3] for d in data], y, "x", color="#C44E52", markersize=5, label="p99.9")
+    for yi, (key, p) in zip(y, data):
+        note = "" if p[4] else "  (not sustained)"
+        ax.text(max(v for v in p[1:4] if v) * 1.15, yi, "p99 %s%s" % (fmt_ns(p[2]), note),
+                va="center", fontsize=7)
+    ax.set_yticks(y)
+    ax.set_yticklabels(["%s (%s)" % (k[0], k[1]) if show_wait else k[0] for k, _ in data],
+                       fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xscale("log")
+    left, right = ax.get_xlim()
+    ax.set_xlim(left, right * 6)
+    ax.xaxis.set_major_formatter(FuncFormatter(fmt_ns))
+    ax.set_xlabel("one-way latency from the intended send time, log scale")
+    ax.set_title("rate: %s messages/s offered, %s messages, sorted by p99\n%s"
+                 % (fmt_rate(rate), size_text(size), machine_caption(ctx)), fontsize=10)
+    ax.legend(fontsize=8, loc="lower right")
+    ax.grid(axis="x", which="both", alpha=0.3)
+    save(fig, out_dir, "rate_at_%s" % fmt_rate(rate), written)
+
+
 class _HelpFormatter(argparse.HelpFormatter):
     """argparse's help with "Usage:" capitalised, as help2man reads it (ipcbench-plot's man page
     is made from --help)."""
@@ -335,9 +633,10 @@ class _HelpFormatter(argparse.HelpFormatter):
 def main():
     parser = argparse.ArgumentParser(
         formatter_class=_HelpFormatter,
-        description="Plot ipcbench result files: PNG and SVG of the round-trip times, their "
-        "distribution, the throughput and the RTT against message size, for what the files "
-        "contain.",
+        description="Plot ipcbench result files: PNG and SVG of what they contain: pingpong "
+        "RTT per transport, its distribution and against message size; throughput per "
+        "transport, against message size and its CPU cost; fanout against the number of "
+        "consumers; rate's one-way latency against offered rate.",
         epilog="Needs matplotlib (Debian: python3-matplotlib). Several files are never pooled: "
         "each file's cells are plotted on their own, labelled with the file's --label.")
     parser.add_argument("files", nargs="+", metavar="FILE", help="result files (JSON) of ipcbench "
@@ -356,8 +655,13 @@ def main():
     plot_distribution(rows, ctx, args.out, written)
     plot_throughput(rows, ctx, args.out, written)
     plot_rtt_vs_size(rows, ctx, args.out, written)
+    plot_throughput_vs_size(rows, ctx, args.out, written)
+    plot_cpu_cost(rows, ctx, args.out, written)
+    plot_fanout(rows, ctx, args.out, written)
+    plot_rate(rows, ctx, args.out, written)
     if not written:
-        sys.exit("plot.py: nothing to plot in %s" % ", ".join(args.files))
+        sys.exit("%s: nothing to plot in %s"
+                 % (os.path.basename(sys.argv[0]), ", ".join(args.files)))
     for path in written:
         print(path)
 

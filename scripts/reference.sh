@@ -1,16 +1,31 @@
 #!/usr/bin/env bash
 # Regenerates the reference run from this machine, in one go: results/reference.json, README's
-# results section, and plots/. Takes about 15-20 minutes on 2 cores; keep the machine quiet.
+# results section, and plots/. Keep the machine quiet while it runs; it says how long it took.
 #
-#   scripts/reference.sh
+#   scripts/reference.sh            the whole reference (under 30 minutes on 2 cores)
+#   scripts/reference.sh --dry-run  each part's cells and estimated time; nothing run or written
 #
-# The reference is two runs merged into one file (the context of the first, both commands in
-# "runs"): the default matrix in every wait mode each transport offers, 3 repetitions; and a
-# pingpong size sweep (8 B to 4 MiB, every wait mode, 20,000 round trips or 2 s a cell).
+# The reference is five runs merged into one file (the first run's context; every command and
+# the total time in context.runs and context.reference_seconds):
+#   matrix      pingpong 64 B and throughput 1 MiB, every transport in every wait mode it offers,
+#               3 repetitions (20,000 round trips or 2 s a pingpong cell)
+#   pingpong    sizes 8 B to 4 MiB in each transport's native wait mode, 1 repetition
+#   throughput  sizes 64 B to 64 MiB (x16 steps; 1 MiB comes from the matrix), touch full and
+#               edges, native wait, 1 repetition
+#   fanout      N = 1, 2, 4 consumers, block, 64 B and 1 MiB, touch full, 1 repetition
+#   rate        1k, 10k, 100k messages/s and max, 64 B, native wait, 2 s a cell, 1 repetition
+# The sweeps take one repetition each to stay inside the time: their points carry no interval;
+# the matrix's cells do.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+dry_run=
+case "${1:-}" in
+  "") ;;
+  --dry-run) dry_run=1 ;;
+  *) echo "reference: unknown argument '$1': the only one allowed is --dry-run" >&2; exit 2 ;;
+esac
 # The results name the commit the binary was built from: that commit must be the whole story.
-if [ -n "$(git status --porcelain --untracked-files=no 2>/dev/null)" ]; then
+if [ -z "$dry_run" ] && [ -n "$(git status --porcelain --untracked-files=no 2>/dev/null)" ]; then
   echo "reference: the working tree has uncommitted changes; commit or stash them first, so that" \
     "the reference names the commit it was made with" >&2
   exit 2
@@ -21,25 +36,55 @@ ipcbench="$build/ipcbench"
 tmp=$(mktemp -d /tmp/ipcbench-reference.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 
-matrix=(run --transports all --wait all --repetitions 3)
-sweep=(run --transports all --scenarios pingpong --wait all --sizes 8,512,4KiB,32KiB,256KiB,2MiB,4MiB
-  --iterations 20000 --budget 2)
-"$ipcbench" "${matrix[@]}" --out "$tmp/matrix.json" > /dev/null ||
-  echo "reference: some matrix cells failed (kept, with their reasons)" >&2
-"$ipcbench" "${sweep[@]}" --out "$tmp/sweep.json" > /dev/null ||
-  echo "reference: some sweep cells failed (kept, with their reasons)" >&2
+parts=(matrix pingpong throughput fanout rate)
+declare -A args
+args[matrix]="run --transports all --wait all --repetitions 3 --iterations 20000 --budget 2"
+args[pingpong]="run --transports all --scenarios pingpong --sizes 8,512,4KiB,32KiB,256KiB,4MiB
+  --iterations 10000 --budget 1 --repetitions 1"
+args[throughput]="run --transports all --scenarios throughput
+  --sizes 64,1KiB,16KiB,256KiB,4MiB,64MiB --touch all --repetitions 1"
+args[fanout]="run --transports all --scenarios fanout --subscribers 1,2,4 --wait block
+  --sizes 64,1MiB --touch full --repetitions 1"
+args[rate]="run --transports all --scenarios rate --rates 1k,10k,100k,max --sizes 64
+  --duration 2 --repetitions 1"
 
-python3 - "$tmp/matrix.json" "$tmp/sweep.json" results/reference.json \
-  "ipcbench ${matrix[*]}" "ipcbench ${sweep[*]}" <<'PY'
+if [ -n "$dry_run" ]; then
+  for part in "${parts[@]}"; do
+    # shellcheck disable=SC2086 # the arguments are words
+    echo "$part: $("$ipcbench" ${args[$part]} --dry-run 2>&1 | tail -n 1)"
+  done
+  exit 0
+fi
+
+start=$(date +%s)
+commands=()
+for part in "${parts[@]}"; do
+  echo "reference: $part ..." >&2
+  # shellcheck disable=SC2086
+  "$ipcbench" ${args[$part]} --out "$tmp/$part.json" > "$tmp/$part.log" 2>&1 ||
+    echo "reference: some $part cells failed (kept, with their reasons)" >&2
+  commands+=("ipcbench $(echo ${args[$part]})")
+done
+seconds=$(($(date +%s) - start))
+
+/usr/bin/python3 - results/reference.json "$seconds" "${commands[@]}" -- \
+  "${parts[@]/#/$tmp/}" <<'PY'
 import json, sys
-matrix, sweep, out, cmd_matrix, cmd_sweep = sys.argv[1:6]
-a, b = json.load(open(matrix)), json.load(open(sweep))
-doc = {"context": a["context"], "benchmarks": a["benchmarks"] + b["benchmarks"]}
-doc["context"]["runs"] = [cmd_matrix, cmd_sweep]
+argv = sys.argv[1:]
+out, seconds = argv[0], int(argv[1])
+split = argv.index("--")
+commands, files = argv[2:split], [f + ".json" for f in argv[split + 1:]]
+docs = [json.load(open(f)) for f in files]
+doc = {"context": docs[0]["context"], "benchmarks": []}
+for d in docs:
+    doc["benchmarks"] += d["benchmarks"]
+doc["context"]["runs"] = commands
+doc["context"]["reference_seconds"] = seconds
 with open(out, "w") as f:
     json.dump(doc, f, indent=2)
     f.write("\n")
 PY
 scripts/update_readme.py "$ipcbench"
-scripts/plot.py results/reference.json --out plots/
-echo "reference: results/reference.json, README.md and plots/ regenerated"
+/usr/bin/python3 scripts/plot.py results/reference.json --out plots/
+echo "reference: results/reference.json, README.md and plots/ regenerated in $((seconds / 60)) min" \
+  "$((seconds % 60)) s"

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+
 namespace ipcbench {
 namespace {
 
@@ -79,6 +81,42 @@ TEST(ExpandCells, DefaultsPerScenario) {
   cells = expand_cells(o, skipped);
   EXPECT_EQ(cells.size(), 6u);  // three modes each
   EXPECT_EQ(cells[0].count, kQuickIterations);
+}
+
+TEST(ExpandCells, ThroughputMessagesScaleWithSizeUnlessGiven) {
+  RunOptions o;
+  o.transports = {"unix-stream"};
+  o.scenarios = {Scenario::throughput};
+  o.touches = {Touch::full};
+  o.sizes = {64, 4096, 256 * 1024, 1 << 20, 64u << 20};
+  std::vector<std::string> skipped;
+  auto cells = expand_cells(o, skipped);
+  ASSERT_EQ(cells.size(), 5u);
+  using Pair = std::pair<std::uint64_t, std::uint64_t>;  // count, warm-up
+  std::map<std::size_t, Pair> got;
+  for (const auto& c : cells)
+    got[c.bytes] = {c.count, c.warmup};
+  // About the same bytes a cell: 1000 x 1 MiB as before, bounded at both ends.
+  EXPECT_EQ(got[1 << 20], Pair(1000, 10));
+  EXPECT_EQ(got[256 * 1024].first, 4000u);
+  EXPECT_EQ(got[64u << 20], Pair(kMinDefaultMessages, 2));
+  EXPECT_EQ(got[4096].first, kMaxDefaultMessages);
+  EXPECT_EQ(got[64], Pair(kMaxDefaultMessages, 1000));
+  o.quick = true;
+  cells = expand_cells(o, skipped);
+  for (const auto& c : cells) {
+    if (c.bytes == (1u << 20)) {
+      EXPECT_EQ(c.count, kQuickMessages);
+    }
+  }
+  // Given, the same for every size.
+  o.messages = 50;
+  o.warmup = 3;
+  cells = expand_cells(o, skipped);
+  for (const auto& c : cells) {
+    EXPECT_EQ(c.count, 50u) << c.name();
+    EXPECT_EQ(c.warmup, 3u) << c.name();
+  }
 }
 
 }  // namespace
