@@ -95,6 +95,7 @@ struct WorkerProcess {
   // What it reported, each event the first time it came.
   std::optional<std::string> address;  // "listening": where the producer connects
   bool connected = false;
+  std::vector<OptionValue> granted;  // "connected": what the kernel granted for the settings
   std::optional<WorkerReport> result;
   std::optional<WorkerError> error;  // its "error" event, or an unreadable line
   bool unreadable = false;           // `error` is a line that was no event
@@ -148,6 +149,7 @@ struct WorkerProcess {
         address = event.at("address").get<std::string>();
       } else if (kind == "connected") {
         connected = true;
+        if (auto it = event.find("options"); it != event.end()) granted = options_from_json(*it);
       } else if (kind == "result" && !result) {
         result = event.get<WorkerReport>();
       } else if (kind == "error" && !error) {
@@ -444,6 +446,8 @@ WorkerSpec worker_spec(const Cell& cell, const CellContext& context, const std::
   spec.rate_per_s = cell.rate;
   spec.duration_ns = cell.duration.count();
   spec.subscribers = cell.scenario == Scenario::fanout ? cell.subscribers : 1;
+  for (const CellOption& o : cell.options)
+    spec.options.push_back({o.name, o.value});
   spec.token = token;
   spec.dir = dir;
   // A worker gives up waiting a little before the conductor's deadline, so that its own
@@ -523,6 +527,13 @@ CellRun run_cell(const Cell& cell, const CellContext& context, const std::string
     run.consumers.push_back(c->result);
   }
   run.consumer = run.consumers.empty() ? std::nullopt : run.consumers.front();
+  // What the kernel granted: the producer's report of a setting, else the (first) consumer's.
+  run.granted = group.producer().granted;
+  for (const OptionValue& o : group.consumer(0).granted) {
+    if (std::ranges::find(run.granted, o.name, &OptionValue::name) == run.granted.end()) {
+      run.granted.push_back(o);
+    }
+  }
 
   if (state == Wait::ok) {
     // All reported: the cell succeeded if every scenario did and every worker exited cleanly.

@@ -51,6 +51,13 @@ int list_transports() {
                           waits, to_string(caps.native_wait));
     }
     fmt::print("{}\n", line);
+    // Its settings (--set), one line each: what, the range, the default.
+    for (const OptionSpec& o : options_of(info)) {
+      fmt::print("{:<{}}  --set {}.{}={}: {}; {} to {}{}; default: {}\n", "", width, info.name,
+                 o.name, o.unit == OptionUnit::bytes ? "SIZE" : "N", o.description,
+                 format_option(o.unit, o.min), format_option(o.unit, o.max),
+                 o.max_source.empty() ? "" : " (" + o.max_source + ")", o.default_text);
+    }
   }
   return 0;
 }
@@ -63,14 +70,15 @@ int main(int argc, char** argv) {
   app.set_help_all_flag("--help-all", "Show every subcommand's options");
   app.set_version_flag("--version", version_text(), "The version and the commit it was built from");
 
-  app.add_subcommand("list", "List the transports: name, what it is, its limits");
+  app.add_subcommand("list",
+                     "List the transports: name, what it is, its limits, its settings (--set)");
 
   auto* run = app.add_subcommand("run", "Run the comparison matrix; print tables; write JSON");
   std::string transports_text = "all", scenarios_text = "pingpong,throughput", sizes_text,
               touch_text, rates_text, duration_text, wait_text = "native", cpus_text, out,
               iterations_text, messages_text, warmup_text, repetitions_text, timeout_text = "60",
               budget_text = "10", spin_text = "5", precision_text, max_repetitions_text;
-  std::vector<std::string> label_texts;
+  std::vector<std::string> label_texts, set_texts;
   bool quick = false;
   run->add_option("--transports", transports_text, "Comma-separated transports, or all")
       ->capture_default_str();
@@ -123,6 +131,10 @@ int main(int argc, char** argv) {
   run->add_option("--label", label_texts,
                   "NAME: the label of this run's rows in `report` of several files (default the "
                   "host name); KEY=VALUE: recorded in the results' context (repeatable)");
+  run->add_option("--set", set_texts,
+                  "TRANSPORT.SETTING=VALUE[,VALUE...]: a driver setting (ipcbench list shows each "
+                  "transport's, with its range); several values make separate cells "
+                  "(repeatable)");
   auto* touch_opt = run->add_option(
       "--touch", touch_text,
       "edges|full|all: bytes written and checked (default full for pingpong, both for "
@@ -157,7 +169,9 @@ int main(int argc, char** argv) {
         "--quick                         a look at "
         "every transport in a few seconds\n  ipcbench run --transports shm,unix-stream "
         "--sizes 64,1MiB --precision 5%\n                                               "
-        "repetitions until each figure is known to +-5%\n");
+        "repetitions until each figure is known to +-5%\n  ipcbench run --transports pipe "
+        "--scenarios throughput --set pipe.buffer=64KiB,1MiB\n                             "
+        "                  a 64 KiB pipe (the kernel's default size) and a 1 MiB one\n");
   }
   auto* filter_opt = run->add_option(
       "--filter", filter,
@@ -264,17 +278,19 @@ int main(int argc, char** argv) {
       auto doc = load_results(file);
       if (!doc) return usage_error(doc.error());
       for (const auto& e : doc->benchmarks) {
-        if (std::ranges::find(present, e.transport) == present.end())
-          present.push_back(e.transport);
+        // A tuned configuration (--set) is named as its cells are: "pipe[buffer=1MiB]".
+        if (std::ranges::find(present, transport_key(e)) == present.end())
+          present.push_back(transport_key(e));
       }
       documents.push_back({label_of(*doc, file), std::move(*doc)});
     }
     // Two files of one label (two runs on one host) are told apart by their file names.
     for (auto& d : documents) {
-      const auto same = std::ranges::count(documents, d.label, &LabelledDocument::label);
-      if (same > 1) {
+      // A copy: the loop below renames `d` itself first.
+      const std::string label = d.label;
+      if (std::ranges::count(documents, label, &LabelledDocument::label) > 1) {
         for (std::size_t i = 0; i < documents.size(); ++i) {
-          if (documents[i].label == d.label) documents[i].label += " (" + report_files[i] + ")";
+          if (documents[i].label == label) documents[i].label += " (" + report_files[i] + ")";
         }
       }
     }
@@ -302,6 +318,9 @@ int main(int argc, char** argv) {
   auto transports_list = parse_transports(transports_text);
   if (!transports_list) return usage_error(transports_list.error());
   o.transports = *transports_list;
+  auto settings = parse_settings(set_texts, o.transports);
+  if (!settings) return usage_error(settings.error());
+  o.settings = *settings;
   auto scenarios_list = parse_scenarios(scenarios_text);
   if (!scenarios_list) return usage_error(scenarios_list.error());
   o.scenarios = *scenarios_list;

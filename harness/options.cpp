@@ -229,6 +229,133 @@ std::expected<std::vector<std::string>, Usage> parse_transports(std::string_view
   return unique;
 }
 
+std::string format_option(OptionUnit unit, std::uint64_t value) {
+  return unit == OptionUnit::bytes ? format_size(value) : std::to_string(value);
+}
+
+std::string transport_label(std::string_view transport, const std::vector<CellOption>& options) {
+  std::string out(transport);
+  if (options.empty()) return out;
+  out += '[';
+  for (std::size_t i = 0; i < options.size(); ++i) {
+    out +=
+        (i ? ";" : "") + options[i].name + "=" + format_option(options[i].unit, options[i].value);
+  }
+  return out + ']';
+}
+
+namespace {
+
+// What a setting takes, for a usage error: "pipe.buffer takes a size from 4KiB to 1MiB (...)".
+std::string allowed_values(const std::string& transport, const OptionSpec& spec) {
+  const bool bytes = spec.unit == OptionUnit::bytes;
+  return fmt::format("{}.{} takes {} from {} to {}{}", transport, spec.name,
+                     bytes ? "a size (B, KiB, MiB as --sizes)" : "a whole number",
+                     format_option(spec.unit, spec.min), format_option(spec.unit, spec.max),
+                     spec.max_source.empty() ? "" : " (the maximum: " + spec.max_source + ")");
+}
+
+std::string transports_with_settings() {
+  std::vector<std::string> names;
+  for (const auto& info : transports()) {
+    if (info.options) names.emplace_back(info.name);
+  }
+  return join(names);
+}
+
+}  // namespace
+
+std::expected<std::vector<Setting>, Usage> parse_settings(
+    const std::vector<std::string>& texts, const std::vector<std::string>& run_transports) {
+  std::vector<Setting> out;
+  std::vector<std::size_t> order;  // each setting's place in its driver's list
+  for (const std::string& text : texts) {
+    const std::string flag = "--set " + text;
+    const auto eq = text.find('=');
+    const auto dot = text.find('.');
+    if (eq == std::string::npos || dot == std::string::npos || dot == 0 || dot + 1 >= eq) {
+      return std::unexpected(flag +
+                             ": expected <transport>.<setting>=<value>[,<value>...], e.g. "
+                             "pipe.buffer=1MiB (ipcbench list shows each transport's settings)");
+    }
+    const std::string transport = text.substr(0, dot);
+    const std::string name = text.substr(dot + 1, eq - dot - 1);
+    const std::string values = text.substr(eq + 1);
+    const TransportInfo* info = find_transport(transport);
+    if (!info) {
+      return std::unexpected(fmt::format("{}: unknown transport '{}'; transports with settings: {}",
+                                         flag, transport, transports_with_settings()));
+    }
+    const std::vector<OptionSpec> specs = options_of(*info);
+    const auto spec = std::ranges::find(specs, name, &OptionSpec::name);
+    if (spec == specs.end()) {
+      std::vector<std::string> names;
+      for (const auto& s : specs)
+        names.push_back(s.name);
+      return std::unexpected(
+          specs.empty() ? fmt::format("{}: {} takes no settings; transports with settings: {}",
+                                      flag, transport, transports_with_settings())
+                        : fmt::format("{}: {} has no setting '{}'; its settings: {}", flag,
+                                      transport, name, join(names)));
+    }
+    if (std::ranges::find(run_transports, transport) == run_transports.end()) {
+      if (!info->unavailable.empty()) {
+        return std::unexpected(fmt::format("{}: transport '{}' is not available here: {}", flag,
+                                           transport, info->unavailable));
+      }
+      return std::unexpected(
+          fmt::format("{}: {} is not in --transports ({}); add it there, or leave out this --set",
+                      flag, transport, join(run_transports)));
+    }
+    const std::string allowed = allowed_values(transport, *spec);
+    const std::vector<std::string> items = split(values, ',');
+    if (values.empty() || std::ranges::find(items, "") != items.end()) {
+      return std::unexpected(fmt::format(
+          "{}: {}; {}", flag, values.empty() ? "no value" : "an empty value in the list", allowed));
+    }
+    auto at = std::ranges::find_if(
+        out, [&](const Setting& s) { return s.transport == transport && s.spec.name == name; });
+    if (at == out.end()) {
+      out.push_back({transport, *spec, {}});
+      order.push_back(static_cast<std::size_t>(spec - specs.begin()));
+      at = out.end() - 1;
+    }
+    for (const auto& item : items) {
+      std::uint64_t value = 0;
+      if (spec->unit == OptionUnit::bytes) {
+        auto size = parse_size(item);
+        if (!size) {
+          return std::unexpected(fmt::format("{}: '{}' is not a size; {}", flag, item, allowed));
+        }
+        value = *size;
+      } else {
+        auto count = parse_count(flag, item, 0, ~std::uint64_t{0});
+        if (!count) {
+          return std::unexpected(
+              fmt::format("{}: '{}' is not a whole number; {}", flag, item, allowed));
+        }
+        value = *count;
+      }
+      if (value < spec->min || value > spec->max) {
+        return std::unexpected(fmt::format("{}: {} is out of range; {}", flag, item, allowed));
+      }
+      if (std::ranges::find(at->values, value) == at->values.end()) at->values.push_back(value);
+    }
+  }
+  // Each transport's settings in its driver's order, so that a cell's name is one for one set.
+  std::vector<std::size_t> index(out.size());
+  for (std::size_t i = 0; i < index.size(); ++i)
+    index[i] = i;
+  std::ranges::stable_sort(index, [&](std::size_t a, std::size_t b) {
+    if (out[a].transport != out[b].transport) return out[a].transport < out[b].transport;
+    return order[a] < order[b];
+  });
+  std::vector<Setting> sorted;
+  for (std::size_t i : index)
+    sorted.push_back(std::move(out[i]));
+  return sorted;
+}
+
 std::expected<std::vector<Scenario>, Usage> parse_scenarios(std::string_view text) {
   if (auto bad = empty_item("--scenarios", text, "pingpong, throughput, rate, fanout or all")) {
     return std::unexpected(*bad);
@@ -314,8 +441,8 @@ std::size_t queue_depth_for(std::size_t bytes) {
 }
 
 std::string Cell::name() const {
-  std::string name = std::string(to_string(scenario)) + "/" + transport + "/" +
-                     std::to_string(bytes) + "/" + std::string(to_string(wait)) + "/" +
+  std::string name = std::string(to_string(scenario)) + "/" + transport_label(transport, options) +
+                     "/" + std::to_string(bytes) + "/" + std::string(to_string(wait)) + "/" +
                      std::string(to_string(touch));
   if (scenario == Scenario::rate) name += rate > 0 ? fmt::format("/{:.0f}", rate) : "/max";
   if (scenario == Scenario::fanout) name += fmt::format("/n{}", subscribers);
@@ -445,6 +572,25 @@ void add_variants(const Cell& base, const RunOptions& o, std::chrono::nanosecond
   cells.push_back(base);
 }
 
+// A transport's combinations of its settings' values (--set), the first setting's values
+// outermost; one without settings when it was given none.
+std::vector<std::vector<CellOption>> setting_variants(const RunOptions& o,
+                                                      const std::string& transport) {
+  std::vector<std::vector<CellOption>> variants = {{}};
+  for (const Setting& s : o.settings) {
+    if (s.transport != transport) continue;
+    std::vector<std::vector<CellOption>> next;
+    for (const auto& variant : variants) {
+      for (std::uint64_t value : s.values) {
+        next.push_back(variant);
+        next.back().push_back({s.spec.name, s.spec.unit, value});
+      }
+    }
+    variants = std::move(next);
+  }
+  return variants;
+}
+
 }  // namespace
 
 std::uint64_t default_throughput_messages(std::size_t bytes, bool quick) {
@@ -544,7 +690,11 @@ std::vector<Cell> expand_cells(const RunOptions& o, std::vector<std::string>& sk
             cell.budget = scenario == Scenario::pingpong
                               ? std::chrono::nanoseconds(o.budget)
                               : std::chrono::nanoseconds(std::chrono::hours(24));
-            add_variants(cell, o, duration, cells, skipped);
+            // Each combination of the transport's settings (--set) is a cell of its own.
+            for (const auto& variant : setting_variants(o, name)) {
+              cell.options = variant;
+              add_variants(cell, o, duration, cells, skipped);
+            }
           }
         }
       }

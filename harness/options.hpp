@@ -10,11 +10,20 @@
 #include <vector>
 
 #include "scenarios/scenario.hpp"
+#include "transports/transport.hpp"
 
 namespace ipcbench {
 
 // A usage error: one line naming the bad value and what is allowed.
 using Usage = std::string;
+
+// One driver setting a run was given (`--set <transport>.<name>=<value>[,<value>...]`), with every
+// value asked for it: each value makes cells of its own.
+struct Setting {
+  std::string transport;
+  OptionSpec spec;
+  std::vector<std::uint64_t> values;
+};
 
 struct RunOptions {
   std::vector<std::string> transports;  // registry names
@@ -38,6 +47,8 @@ struct RunOptions {
   std::vector<std::pair<std::string, std::string>> labels;  // --label KEY=VALUE
   std::vector<Touch> touches;                               // empty: each scenario's default
   std::vector<std::string> waits = {"native"};  // native, spin, block, adaptive (or all)
+  // --set: per transport, in the order its driver declares them (parse_settings()).
+  std::vector<Setting> settings;
   std::chrono::microseconds spin{5};
   int cpu_producer = -1;
   int cpu_consumer = -1;
@@ -112,6 +123,27 @@ std::expected<std::vector<std::string>, Usage> parse_waits(std::string_view text
 // "A,B": two distinct CPUs this process may run on.
 std::expected<std::pair<int, int>, Usage> parse_cpus(std::string_view text);
 std::string format_size(std::size_t bytes);  // "64", "1MiB": as parse_size reads it
+
+// Each `--set <transport>.<name>=<value>[,<value>...]` (repeatable; values of one setting given
+// twice add up), checked against what the transport's driver declares (TransportInfo::options):
+// an unknown transport or setting, a transport the run does not measure (`transports`), and a
+// value that is not a number or out of its range are usage errors naming it and what is allowed.
+// Sizes take the units of --sizes. The result is in the order each driver declares its settings.
+std::expected<std::vector<Setting>, Usage> parse_settings(
+    const std::vector<std::string>& texts, const std::vector<std::string>& transports);
+// A setting's value as --set takes it and a cell's name writes it: "64KiB" (a size), "10".
+std::string format_option(OptionUnit unit, std::uint64_t value);
+
+// One setting of a cell: a value of one of the run's Settings.
+struct CellOption {
+  std::string name;
+  OptionUnit unit = OptionUnit::bytes;
+  std::uint64_t value = 0;
+};
+// The transport and the cell's settings as a cell's name and the tables write them:
+// "pipe[buffer=1MiB]", "tcp[sndbuf=64KiB;rcvbuf=1MiB]" (the driver's order, ';' between); the
+// transport alone when there are none.
+std::string transport_label(std::string_view transport, const std::vector<CellOption>& options);
 std::vector<std::string> split(std::string_view text, char sep);
 
 // Messages a producer may have in flight for messages of `bytes` (Endpoint::queue_depth): enough
@@ -132,9 +164,11 @@ struct Cell {
   // rate: the offered rate (0 = max) and how long the measured phase lasts.
   double rate = 0;
   std::chrono::nanoseconds duration{0};
-  unsigned subscribers = 1;  // fanout: the consumers
+  unsigned subscribers = 1;         // fanout: the consumers
+  std::vector<CellOption> options;  // the driver settings (--set) this cell runs with
   // "<scenario>/<transport>/<bytes>/<wait>/<touch>", the benchmark's name in the results; a rate
-  // cell adds "/<messages per second>" or "/max", a fanout cell "/n<consumers>".
+  // cell adds "/<messages per second>" or "/max", a fanout cell "/n<consumers>". With settings,
+  // the transport part is transport_label(): "throughput/pipe[buffer=1MiB]/1048576/block/full".
   std::string name() const;
 };
 

@@ -47,6 +47,10 @@ struct Row {
   std::vector<const CellResult*> good;  // the successful repetitions
   std::vector<std::string> errors;
 
+  // The transport as the row shows it, with its settings and what the kernel granted for them
+  // (as a successful repetition read them back).
+  std::string label() const { return transport_label(good.empty() ? *first : *good.front()); }
+
   template <class Member>
   std::vector<double> values(Member f) const {
     std::vector<double> v;
@@ -213,7 +217,8 @@ std::vector<double> baseline_p50s(const Cells& cells, std::size_t file, const st
   std::vector<double> any;
   for (const Row& r : cells.rows) {
     if (r.file != file || r.first->scenario != Scenario::pingpong || r.good.empty()) continue;
-    if (r.first->transport != baseline || r.first->payload_bytes != bytes) continue;
+    // A tuned row (--set) is its own configuration: the baseline is the key the user named.
+    if (transport_key(*r.first) != baseline || r.first->payload_bytes != bytes) continue;
     if (r.first->wait_is_native) return r.values(&PingpongFigures::p50_ns);
     if (any.empty()) any = r.values(&PingpongFigures::p50_ns);
   }
@@ -242,7 +247,7 @@ Section pingpong_section(const Cells& cells, const Style& style, const std::stri
        cells.by_size(Scenario::pingpong, &PingpongFigures::p50_ns, true)) {
     for (const Row* r : list) {
       std::vector<std::string> row = cells.lead(*r);
-      append(row, {r->first->transport, r->first->wait, style.size(size)});
+      append(row, {r->label(), r->first->wait, style.size(size)});
       if (r->good.empty()) {
         row.push_back(error_text(*r));
         row.resize(section.header.size());
@@ -284,7 +289,7 @@ Section throughput_section(const Cells& cells, const Style& style) {
        cells.by_size(Scenario::throughput, &ThroughputFigures::bytes_per_second, false)) {
     for (const Row* r : list) {
       std::vector<std::string> row = cells.lead(*r);
-      append(row, {r->first->transport, r->first->wait, r->first->touch, style.size(size)});
+      append(row, {r->label(), r->first->wait, r->first->touch, style.size(size)});
       if (r->good.empty()) {
         row.push_back(error_text(*r));
         row.resize(section.header.size());
@@ -338,7 +343,7 @@ Section rate_section(const Cells& cells, const Style& style) {
       std::vector<std::string> row = cells.lead(*r);
       const double rate = offered_rate(*r);
       const std::string offered = std::isinf(rate) ? "max" : style.rate(rate);
-      append(row, {r->first->transport, r->first->wait, style.size(size), offered});
+      append(row, {r->label(), r->first->wait, style.size(size), offered});
       if (r->good.empty()) {
         row.push_back(error_text(*r));
         row.resize(section.header.size());
@@ -403,7 +408,7 @@ Section fanout_section(const Cells& cells, const Style& style) {
       const int n = std::atoi(name.c_str() + name.rfind("/n") + 2);
       const bool native = find_transport(r->first->transport) &&
                           find_transport(r->first->transport)->capabilities().multicast;
-      append(row, {r->first->transport, r->first->wait, style.size(size), std::to_string(n),
+      append(row, {r->label(), r->first->wait, style.size(size), std::to_string(n),
                    r->good.empty()                   ? (native ? "native" : "N copies")
                    : r->good.front()->fanout->native ? "native"
                                                      : "N copies"});
@@ -773,6 +778,11 @@ std::vector<nlohmann::json> summaries(const ResultsDocument& document,
                         {"cpu_time", r.med(&CellResult::cpu_time)},
                         {"time_unit", "ns"},
                         {"switches_per_iteration", r.med(&switches_per_iteration)}};
+    // The settings as a successful repetition recorded them (asked, and what was granted).
+    if (const nlohmann::json entry = *r.good.front(); entry.contains("options")) {
+      j["options"] = entry["options"];
+      j["transport_label"] = entry["transport_label"];
+    }
     auto put = [&](const char* key, const Estimate& e) {
       j[key] = e.median;
       j[std::string(key) + "_ci95"] = interval(e);

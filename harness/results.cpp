@@ -56,7 +56,44 @@ void take(const json& j, const char* key, T& out) {
   }
 }
 
+std::string_view unit_name(OptionUnit unit) {
+  return unit == OptionUnit::bytes ? "bytes" : "count";
+}
+
 }  // namespace
+
+std::string transport_key(const CellResult& r) {
+  const auto first = r.name.find('/');
+  if (first == std::string::npos) return r.transport;
+  const auto second = r.name.find('/', first + 1);
+  if (second == std::string::npos) return r.transport;
+  return r.name.substr(first + 1, second - first - 1);
+}
+
+std::string transport_label(const CellResult& r) {
+  std::string key = transport_key(r);
+  const auto open = key.find('[');
+  if (r.options.empty() || open == std::string::npos || !key.ends_with(']')) return key;
+  // "name=value" items between the brackets, as the name writes them; each granted otherwise
+  // gets "→granted".
+  std::string out = key.substr(0, open + 1);
+  const std::string inside = key.substr(open + 1, key.size() - open - 2);
+  std::size_t start = 0;
+  for (;;) {
+    const auto end = inside.find(';', start);
+    const std::string item = inside.substr(start, end - start);
+    out += item;
+    const std::string name = item.substr(0, item.find('='));
+    auto it = std::ranges::find(r.options, name, &OptionRecord::name);
+    if (it != r.options.end() && it->effective && *it->effective != it->asked) {
+      out += "→" + format_option(it->unit, *it->effective);
+    }
+    if (end == std::string::npos) break;
+    out += ';';
+    start = end + 1;
+  }
+  return out + ']';
+}
 
 void to_json(json& j, const CellResult& r) {
   j = {{"name", r.name},
@@ -84,6 +121,16 @@ void to_json(json& j, const CellResult& r) {
        {"lost", r.lost},
        {"iterations", r.iterations},
        {"time_unit", "ns"}};
+  if (!r.options.empty()) {
+    json options = json::object();
+    for (const OptionRecord& o : r.options) {
+      options[o.name] = {{"asked", o.asked},
+                         {"effective", o.effective ? json(*o.effective) : json(nullptr)},
+                         {"unit", unit_name(o.unit)}};
+    }
+    j["options"] = std::move(options);
+    j["transport_label"] = transport_label(r);
+  }
   if (const auto& s = r.switches) {
     j["producer_voluntary_switches"] = s->producer_voluntary;
     j["producer_involuntary_switches"] = s->producer_involuntary;
@@ -175,6 +222,22 @@ void from_json(const json& j, CellResult& r) {
   take(j, "touch", r.touch);
   take(j, "warmup", r.warmup);
   take(j, "requested", r.requested);
+  if (auto it = j.find("options"); it != j.end() && it->is_object()) {
+    for (const auto& [name, o] : it->items()) {
+      if (!o.is_object()) continue;
+      OptionRecord& record = r.options.emplace_back();
+      record.name = name;
+      take(o, "asked", record.asked);
+      std::string unit;
+      take(o, "unit", unit);
+      record.unit = unit == "count" ? OptionUnit::count : OptionUnit::bytes;
+      std::uint64_t effective = 0;
+      if (o.contains("effective") && o["effective"].is_number_unsigned()) {
+        take(o, "effective", effective);
+        record.effective = effective;
+      }
+    }
+  }
   take(j, "family_index", r.family_index);
   take(j, "repetitions", r.repetitions);
   take(j, "repetition_index", r.repetition_index);
@@ -306,6 +369,11 @@ CellResult make_result(const Cell& cell, const CellRun& run, int family_index, u
   r.touch = to_string(cell.touch);
   r.warmup = cell.warmup;
   r.requested = cell.count;
+  for (const CellOption& o : cell.options) {
+    OptionRecord& record = r.options.emplace_back(OptionRecord{o.name, o.unit, o.value, {}});
+    auto granted = std::ranges::find(run.granted, o.name, &OptionValue::name);
+    if (granted != run.granted.end()) record.effective = granted->value;
+  }
   r.family_index = family_index;
   r.repetitions = repetitions;
   r.repetition_index = repetition;
@@ -513,6 +581,23 @@ std::optional<std::string> check_entry(const json& e, std::size_t i) {
   if (auto bad = want("error_occurred", false, is_bool, "true or false")) return bad;
   if (auto bad = want("error_message", false, is_string, "a string")) return bad;
   if (auto bad = want("wait_is_native", false, is_bool, "true or false")) return bad;
+  // options: {"<setting>": {"asked": N, "effective": N or null, "unit": "bytes" or "count"}}
+  auto is_options = [](const json& j) {
+    if (!j.is_object()) return false;
+    for (const auto& [name, o] : j.items()) {
+      if (!o.is_object() || !o.contains("asked") || !o["asked"].is_number_unsigned()) return false;
+      if (o.contains("effective") && !o["effective"].is_null() &&
+          !o["effective"].is_number_unsigned()) {
+        return false;
+      }
+    }
+    return true;
+  };
+  if (auto bad = want("options", false, is_options,
+                      "an object of settings, each {\"asked\": a whole number, \"effective\": a "
+                      "whole number or null}")) {
+    return bad;
+  }
   for (const auto& [key, value] : e.items()) {
     const bool numeric = key.ends_with("_ns") || key.ends_with("_per_s") ||
                          key.ends_with("_per_second") || key == "real_time" || key == "cpu_time" ||

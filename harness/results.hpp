@@ -25,9 +25,21 @@ struct CellRun {
   std::optional<WorkerReport> producer;  // the producer's "result" event, if it sent one
   std::optional<WorkerReport> consumer;  // the consumer's (fanout: the first consumer's)
   std::vector<std::optional<WorkerReport>> consumers;  // fanout: every consumer's
-  double producer_process_cpu_ns = 0;  // whole process, from wait4
+  double producer_process_cpu_ns = 0;                  // whole process, from wait4
   double consumer_process_cpu_ns = 0;
   double wall_s = 0;  // the cell from first spawn to last reap
+  // What the kernel granted for the cell's driver settings, as the workers read it back (the
+  // producer's report of a setting, else the consumer's); empty when set-up did not get so far.
+  std::vector<OptionValue> granted;
+};
+
+// A driver setting (--set) of a cell: what was asked, and what the kernel granted (it may round,
+// double or clamp; nothing when the cell failed before its workers could read it back).
+struct OptionRecord {
+  std::string name;
+  OptionUnit unit = OptionUnit::bytes;
+  std::uint64_t asked = 0;
+  std::optional<std::uint64_t> effective;
 };
 
 // A pingpong cell's round-trip times (RTT), in ns.
@@ -64,13 +76,13 @@ struct RateFigures {
 // A fanout cell: one producer, N consumers, every message to every consumer.
 struct FanoutFigures {
   double subscribers = 1;
-  bool native = false;  // published once to all (a multicast transport), else sent N times
+  bool native = false;    // published once to all (a multicast transport), else sent N times
   double msgs_per_s = 0;  // delivered to every consumer, producer's start to the last one's end
   double consumer_bytes_per_second_min = 0;     // the slowest consumer's own rate
   double consumer_bytes_per_second_median = 0;  // ... the median consumer's
   double fairness = 0;  // (fastest - slowest) / median of the consumers' rates; 0 = all equal
   double p50_ns = 0, p99_ns = 0, p999_ns = 0, max_ns = 0;  // one-way, every consumer's messages
-  double slowest_p50_ns = 0, slowest_p99_ns = 0;  // the consumer whose p99 is the highest
+  double slowest_p50_ns = 0, slowest_p99_ns = 0;           // the consumer whose p99 is the highest
   double producer_cpu_per_msg_ns = 0;  // the producer's CPU time per message it fanned out
   double cpu_cores = 0;
 };
@@ -88,6 +100,9 @@ struct CellResult {
   std::string touch;
   std::uint64_t warmup = 0;
   std::uint64_t requested = 0;  // round trips or messages asked for
+  // The driver settings (--set) the cell ran with, in the driver's order; empty: none, the
+  // transport as it comes.
+  std::vector<OptionRecord> options;
   // Google Benchmark's: the repetition, and per iteration (ns) the time and both workers' CPU.
   int family_index = 0;
   unsigned repetitions = 1;
@@ -136,6 +151,13 @@ struct ResultsDocument {
 };
 void to_json(nlohmann::json& j, const ResultsDocument& document);
 void from_json(const nlohmann::json& j, ResultsDocument& document);
+
+// The cell's transport as its name writes it (the name's second part): "pipe",
+// "pipe[buffer=1MiB]". Rows of one key are one configuration of one transport.
+std::string transport_key(const CellResult& result);
+// ... as the tables show it: each setting the kernel granted differently is followed by what it
+// granted, "tcp[sndbuf=64KiB→128KiB]".
+std::string transport_label(const CellResult& result);
 
 // Context switches per iteration, both workers (voluntary + involuntary); 0 when not recorded.
 double switches_per_iteration(const CellResult& result);

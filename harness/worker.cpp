@@ -11,6 +11,20 @@
 
 namespace ipcbench {
 
+nlohmann::json options_json(const std::vector<OptionValue>& options) {
+  nlohmann::json j = nlohmann::json::object();
+  for (const OptionValue& o : options)
+    j[o.name] = o.value;
+  return j;
+}
+
+std::vector<OptionValue> options_from_json(const nlohmann::json& j) {
+  std::vector<OptionValue> out;
+  for (const auto& [name, value] : j.items())
+    out.push_back({name, value.get<std::uint64_t>()});
+  return out;
+}
+
 nlohmann::json to_json(const WorkerSpec& s) {
   return {{"role", to_string(s.role)},
           {"transport", s.transport},
@@ -33,6 +47,7 @@ nlohmann::json to_json(const WorkerSpec& s) {
           {"peer_addresses", s.peer_addresses},
           {"subscribers", s.subscribers},
           {"subscriber_index", s.subscriber_index},
+          {"options", options_json(s.options)},
           {"ctl_in", s.ctl_in},
           {"ctl_out", s.ctl_out},
           {"in_fd", s.in_fd},
@@ -62,6 +77,7 @@ WorkerSpec worker_spec_from_json(const nlohmann::json& j) {
   s.peer_addresses = j.at("peer_addresses").get<std::vector<std::string>>();
   s.subscribers = j.at("subscribers").get<unsigned>();
   s.subscriber_index = j.at("subscriber_index").get<unsigned>();
+  s.options = options_from_json(j.at("options"));
   s.ctl_in = j.at("ctl_in").get<int>();
   s.ctl_out = j.at("ctl_out").get<int>();
   s.in_fd = j.at("in_fd").get<int>();
@@ -230,6 +246,7 @@ int worker_main(const std::string& spec_json) {
     e.queue_depth = spec.queue_depth;
     e.timeout = std::chrono::milliseconds(spec.timeout_ms);
     e.spin = std::chrono::microseconds(spec.spin_us);
+    e.options = spec.options;
     // The producer's k-th channel's descriptors are two numbers further per k.
     const bool producer = spec.role == Role::producer;
     e.in_fd = spec.in_fd < 0 ? -1 : spec.in_fd + (producer ? 2 * static_cast<int>(k) : 0);
@@ -267,7 +284,13 @@ int worker_main(const std::string& spec_json) {
       return 1;
     }
   }
-  control.send({{"event", "connected"}});
+  // What the kernel granted for the cell's settings: every channel is set up alike, the first
+  // speaks for them.
+  nlohmann::json connected = {{"event", "connected"}};
+  if (auto granted = transports.front()->granted_options(); !granted.empty()) {
+    connected["options"] = options_json(granted);
+  }
+  control.send(connected);
   if (control.receive_line() != "go") return 1;  // the conductor gave up on this cell
 
   ScenarioConfig config;

@@ -4,7 +4,9 @@
 //
 // Control protocol, worker -> conductor:
 //   {"event":"listening","address":A}   consumer: the producer may now connect to A
-//   {"event":"connected"}               the channel carries messages
+//   {"event":"connected","options":O}   the channel carries messages; O: what the kernel granted
+//                                       for the cell's driver settings ({"buffer":1048576}),
+//                                       absent when the cell has none
 //   {"event":"result", ...}             the measurement (a WorkerReport), then the worker exits
 //   {"event":"error","code":C,"reason":R}  set-up failed, or a fault (SIGBUS: code "corrupted")
 //                                          or a signal (SIGTERM: "terminated") ended it; then the
@@ -43,8 +45,9 @@ struct WorkerSpec {
   double ns_per_tick = 1.0;
   // producer: where each consumer listens (one address, or N for a fanout cell)
   std::vector<std::string> peer_addresses;
-  unsigned subscribers = 1;       // fanout: N consumers
-  unsigned subscriber_index = 0;  // fanout consumer: which it is
+  unsigned subscribers = 1;          // fanout: N consumers
+  unsigned subscriber_index = 0;     // fanout consumer: which it is
+  std::vector<OptionValue> options;  // the driver settings (--set) the cell runs with
   // Descriptor numbers, as the conductor wired them (cell_runner.cpp).
   int ctl_in = -1;   // conductor -> worker
   int ctl_out = -1;  // worker -> conductor
@@ -53,6 +56,10 @@ struct WorkerSpec {
 };
 
 nlohmann::json to_json(const WorkerSpec& spec);
+// Settings as the spec and the "connected" event write them: {"buffer": 1048576}.
+nlohmann::json options_json(const std::vector<OptionValue>& options);
+// Throws nlohmann::json::exception on a value that is not a whole number.
+std::vector<OptionValue> options_from_json(const nlohmann::json& j);
 // Throws nlohmann::json::exception on a malformed spec (only the conductor writes specs).
 WorkerSpec worker_spec_from_json(const nlohmann::json& j);
 

@@ -130,8 +130,14 @@ def med(reps, key):
     return statistics.median(values) if values else None
 
 
+def transport_of(e):
+    """The transport as the tables show it: with its driver settings (--set) and what the kernel
+    granted for them, "pipe[buffer=1MiB]", "tcp[sndbuf=64KiB→128KiB]"; the name alone without."""
+    return e.get("transport_label") or e["transport"]
+
+
 def label(e, show_wait):
-    name = "%s (%s)" % (e["transport"], e["wait"]) if show_wait else e["transport"]
+    name = "%s (%s)" % (transport_of(e), e["wait"]) if show_wait else transport_of(e)
     return "%s: %s" % (e["_run"], name) if e["_run"] else name
 
 
@@ -171,8 +177,9 @@ WAIT_ORDER = ("spin", "adaptive", "block")
 
 
 def transport_colors(rows):
-    """One colour per transport, the same in every plot and panel."""
-    names = sorted({r[0]["transport"] for r in rows.values()})
+    """One colour per transport (each of its configurations, --set, a colour of its own), the
+    same in every plot and panel."""
+    names = sorted({transport_of(r[0]) for r in rows.values()})
     cmap = plt.get_cmap("tab10" if len(names) <= 10 else "tab20")
     return {name: cmap(i % cmap.N) for i, name in enumerate(names)}
 
@@ -239,7 +246,7 @@ def plot_distribution(rows, ctx, out_dir, written):
             points = [(p, ns) for p, ns in reps[0]["latency_percentiles"] if p < 100]
             xs = [1.0 / (1.0 - p / 100.0) for p, _ in points]
             ax.plot(xs, [ns for _, ns in points], marker=".", markersize=3, linewidth=1.2,
-                    color=colors[reps[0]["transport"]], label=label(reps[0], False))
+                    color=colors[transport_of(reps[0])], label=label(reps[0], False))
         ax.set_xscale("log")
         ax.set_yscale("log")
         ticks = [2, 10, 100, 1000, 10000, 100000]
@@ -264,7 +271,7 @@ def plot_throughput(rows, ctx, out_dir, written):
         e = reps[0]
         if e["scenario"] != "throughput" or e["payload_bytes"] != size:
             continue
-        name = "%s: %s" % (e["_run"], e["transport"]) if e["_run"] else e["transport"]
+        name = series_name(e)
         data[(name, e["wait"], e["touch"])] = med(reps, "bytes_per_second") / 1e9
     if not data:
         return
@@ -334,8 +341,9 @@ def plot_rtt_vs_size(rows, ctx, out_dir, written):
 
 
 def series_name(e):
-    """A transport's name, prefixed by its file's label when several files are plotted."""
-    return "%s: %s" % (e["_run"], e["transport"]) if e["_run"] else e["transport"]
+    """A transport's name (with its settings: transport_of), prefixed by its file's label when
+    several files are plotted."""
+    return "%s: %s" % (e["_run"], transport_of(e)) if e["_run"] else transport_of(e)
 
 
 def color_of(colors, name):

@@ -1,6 +1,9 @@
 // The command line as a user meets it: exit codes, one-line errors naming the bad value and what
 // is allowed, `list`, and `run --quick --transports all` end to end.
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -15,6 +18,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "harness/options.hpp"
 #include "tests/cli_run.hpp"
 #include "transports/transport.hpp"
 
@@ -26,6 +30,13 @@ using testing::Ran;
 
 Ran run(const std::string& args) {
   return testing::run_cli(args);
+}
+
+// What `list` says of a setting's range: "<transport>.<name>=SIZE: ...; 4KiB to 1MiB".
+std::string fmt_setting_line(const std::string& transport, const OptionSpec& o) {
+  return "--set " + transport + "." + o.name + "=" + (o.unit == OptionUnit::bytes ? "SIZE" : "N") +
+         ": " + o.description + "; " + format_option(o.unit, o.min) + " to " +
+         format_option(o.unit, o.max);
 }
 
 TEST(Cli, ListShowsEveryTransport) {
@@ -82,6 +93,16 @@ TEST(Cli, UsageErrorsExitTwoWithOneLineNamingTheValue) {
         Bad{"run --rates 20M", "20M", "or max"}, Bad{"run --rates fast", "fast", "or max"},
         Bad{"run --duration 0", "--duration 0", "0.1 to 3600"},
         Bad{"compare a.json b.json --fail-above x", "x", "percentage"},
+        // --set: an unknown transport or setting, one the run does not measure, a value out of
+        // range or not a number.
+        Bad{"run --set carrier-pigeon.buffer=1MiB", "carrier-pigeon",
+            "transports with settings: pipe"},
+        Bad{"run --transports pipe --set pipe.size=1MiB", "'size'", "its settings: buffer"},
+        Bad{"run --transports tcp --set pipe.buffer=1MiB", "pipe is not in --transports", "(tcp)"},
+        Bad{"run --transports pipe --set pipe.buffer=2GiB", "2GiB is out of range", "from 4KiB"},
+        Bad{"run --transports pipe --set pipe.buffer=lots", "'lots'", "a size"},
+        Bad{"run --transports tcp --set tcp.rcvbuf=1MiB,", "an empty value", "tcp.rcvbuf takes"},
+        Bad{"run --transports pipe --set pipe", "--set pipe:", "<transport>.<setting>=<value>"},
         Bad{"report --baseline nope " + std::string(IPCBENCH_SOURCE_DIR) +
                 "/results/reference.json",
             "nope", "transports present: pipe"}}) {
@@ -92,6 +113,22 @@ TEST(Cli, UsageErrorsExitTwoWithOneLineNamingTheValue) {
     EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1) << b.args << "\n" << r.out;
   }
   EXPECT_EQ(run("").code, 2);  // a subcommand is required
+}
+
+// `list` says each transport's settings, with the range and the default.
+TEST(Cli, ListShowsEachTransportsSettingsWithTheirRangesAndDefaults) {
+  Ran r = run("list");
+  ASSERT_EQ(r.code, 0) << r.out;
+  for (const auto& info : transports()) {
+    for (const OptionSpec& o : options_of(info)) {
+      const std::string line = fmt_setting_line(std::string(info.name), o);
+      EXPECT_NE(r.out.find(line), std::string::npos) << line << "\n" << r.out;
+    }
+  }
+  EXPECT_NE(r.out.find("--set pipe.buffer=SIZE: "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("default: 64KiB"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("--set tcp.rcvbuf=SIZE: "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("--set posix-mq.maxmsg=N: "), std::string::npos) << r.out;
 }
 
 TEST(Cli, ReportFormatJsonPrintsEachFileWithItsSummaries) {
@@ -415,6 +452,116 @@ TEST(Cli, RateRunsOnItsScheduleAndRecordsBothOneWayTimes) {
   Ran small = run("run --transports pipe --scenarios rate --sizes 16 --dry-run");
   EXPECT_EQ(small.code, 2) << small.out;
   EXPECT_NE(small.out.find("rate needs messages of 32 bytes or more"), std::string::npos);
+}
+
+// What the kernel grants here for a pipe capacity, and for a socket buffer of `domain`: asked
+// the same way the drivers ask, on objects of this test's own.
+std::uint64_t granted_pipe_size(int bytes) {
+  int fds[2];
+  if (::pipe(fds) != 0) return 0;
+  ::fcntl(fds[1], F_SETPIPE_SZ, bytes);
+  const int got = ::fcntl(fds[1], F_GETPIPE_SZ);
+  ::close(fds[0]);
+  ::close(fds[1]);
+  return got > 0 ? static_cast<std::uint64_t>(got) : 0;
+}
+
+std::uint64_t granted_socket_buffer(int domain, int option, int bytes) {
+  const int fd = ::socket(domain, SOCK_STREAM, 0);
+  if (fd < 0) return 0;
+  int got = 0;
+  socklen_t len = sizeof got;
+  ::setsockopt(fd, SOL_SOCKET, option, &bytes, sizeof bytes);
+  ::getsockopt(fd, SOL_SOCKET, option, &got, &len);
+  ::close(fd);
+  return static_cast<std::uint64_t>(got);
+}
+
+// --set end to end: each value is a cell of its own, named and labelled with its settings; the
+// results record what was asked and what the kernel granted (F_GETPIPE_SZ, getsockopt: read back
+// by the workers, compared here with what this machine grants for the same request); `report`,
+// `--baseline` and `compare` keep a tuned row apart from the transport's default one. No figure
+// is asserted.
+TEST(Cli, SetRunsEachValueAsItsOwnCellAndRecordsWhatTheKernelGranted) {
+  const OptionSpec buffer = options_of(*find_transport("pipe")).at(0);
+  if (buffer.max < (1u << 20)) GTEST_SKIP() << "pipe-max-size is below 1 MiB here";
+  const std::string tuned = "/tmp/ipcbench-" + std::to_string(::getpid()) + "-set.json";
+  const std::string plain = "/tmp/ipcbench-" + std::to_string(::getpid()) + "-unset.json";
+  const std::string quick =
+      "run --scenarios throughput --sizes 64KiB --messages 20 --warmup 2 --touch edges "
+      "--repetitions 1 ";
+  Ran r = run(quick +
+              "--transports pipe,unix-stream,tcp --set pipe.buffer=64KiB,1MiB "
+              "--set unix-stream.sndbuf=64KiB --set tcp.rcvbuf=256KiB --out " +
+              tuned);
+  ASSERT_EQ(r.code, 0) << r.out;
+  std::ifstream in(tuned);
+  auto doc = nlohmann::json::parse(in);
+  std::map<std::string, nlohmann::json> cells;
+  for (const auto& e : testing::iteration_entries(doc))
+    cells[e.at("name").get<std::string>()] = e;
+  const std::string pipe_1m = "throughput/pipe[buffer=1MiB]/65536/block/edges";
+  const std::string pipe_64k = "throughput/pipe[buffer=64KiB]/65536/block/edges";
+  const std::string unix_64k = "throughput/unix-stream[sndbuf=64KiB]/65536/block/edges";
+  const std::string tcp_256k = "throughput/tcp[rcvbuf=256KiB]/65536/block/edges";
+  for (const auto& name : {pipe_1m, pipe_64k, unix_64k, tcp_256k})
+    ASSERT_TRUE(cells.count(name)) << name << "\n" << doc.dump(1);
+  EXPECT_EQ(cells.size(), 4u);  // no cell of the default pipe: --set replaces it
+
+  // The pipe: asked, and what F_GETPIPE_SZ said in the worker.
+  const auto& pipe = cells[pipe_1m];
+  EXPECT_EQ(pipe.at("transport"), "pipe");
+  EXPECT_EQ(pipe.at("options").at("buffer").at("asked"), 1u << 20);
+  EXPECT_EQ(pipe.at("options").at("buffer").at("effective"), granted_pipe_size(1 << 20));
+  EXPECT_EQ(pipe.at("options").at("buffer").at("unit"), "bytes");
+  EXPECT_EQ(cells[pipe_64k].at("options").at("buffer").at("effective"),
+            granted_pipe_size(64 << 10));
+  // The sockets: the kernel doubles what is asked; the producer reports its send buffer, the
+  // consumer its receive buffer.
+  const std::uint64_t sndbuf = granted_socket_buffer(AF_UNIX, SO_SNDBUF, 64 << 10);
+  const std::uint64_t rcvbuf = granted_socket_buffer(AF_INET, SO_RCVBUF, 256 << 10);
+  EXPECT_GT(sndbuf, 64u << 10);
+  EXPECT_EQ(cells[unix_64k].at("options").at("sndbuf").at("asked"), 64u << 10);
+  EXPECT_EQ(cells[unix_64k].at("options").at("sndbuf").at("effective"), sndbuf);
+  EXPECT_EQ(cells[tcp_256k].at("options").at("rcvbuf").at("effective"), rcvbuf);
+  const std::string unix_label = "unix-stream[sndbuf=64KiB→" + format_size(sndbuf) + "]";
+  EXPECT_EQ(cells[unix_64k].at("transport_label"), unix_label);
+
+  // The tables label each row with its settings, and what the kernel made of them.
+  EXPECT_TRUE(std::regex_search(r.out, std::regex(R"(\| pipe\[buffer=1MiB\] +\| block)"))) << r.out;
+  EXPECT_TRUE(std::regex_search(r.out, std::regex(R"(\| pipe\[buffer=64KiB\] +\| block)")))
+      << r.out;
+  EXPECT_NE(r.out.find("| " + unix_label + " "), std::string::npos) << r.out;
+  Ran report = run("report " + tuned);
+  ASSERT_EQ(report.code, 0) << report.out;
+  EXPECT_NE(report.out.find("| " + unix_label + " "), std::string::npos) << report.out;
+  // The file's summaries carry the settings too.
+  Ran json = testing::run_cli("report --format json " + tuned, false);
+  ASSERT_EQ(json.code, 0) << json.out;
+  bool summarised = false;
+  const auto printed = nlohmann::json::parse(json.out);
+  for (const auto& e : printed.at("benchmarks")) {
+    if (e.at("run_type") == "aggregate" && e.at("run_name") == pipe_1m) {
+      summarised = true;
+      EXPECT_EQ(e.at("options"), pipe.at("options"));
+    }
+  }
+  EXPECT_TRUE(summarised);
+
+  // A tuned row is never the default: not as --baseline, not in compare.
+  Ran baseline = run("report --baseline pipe " + tuned);
+  EXPECT_EQ(baseline.code, 2) << baseline.out;
+  EXPECT_NE(baseline.out.find("pipe[buffer=1MiB]"), std::string::npos) << baseline.out;
+  EXPECT_EQ(run("report --baseline 'pipe[buffer=1MiB]' " + tuned).code, 0);
+  ASSERT_EQ(run(quick + "--transports pipe --out " + plain).code, 0);
+  Ran compared = run("compare " + plain + " " + tuned);
+  EXPECT_EQ(compared.code, 0) << compared.out;
+  EXPECT_NE(compared.out.find("throughput/pipe/65536/block/edges (only in BASE)"),
+            std::string::npos)
+      << compared.out;
+  EXPECT_NE(compared.out.find(pipe_1m + " (only in NEW)"), std::string::npos) << compared.out;
+  std::filesystem::remove(tuned);
+  std::filesystem::remove(plain);
 }
 
 }  // namespace

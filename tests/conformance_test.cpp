@@ -209,5 +209,90 @@ TEST_P(Conformance, KilledProducerIsAnErrorForTheConsumer) {
 
 INSTANTIATE_TEST_SUITE_P(Registry, Conformance, ::testing::ValuesIn(all_cases()), case_name);
 
+// --- Driver settings (--set) -------------------------------------------------------------------
+
+// One setting of one transport at one end of its range.
+struct SettingCase {
+  std::string transport;
+  std::string name;
+  std::uint64_t value;
+  std::string end;  // "min" or "max"
+};
+
+std::vector<SettingCase> setting_cases() {
+  std::vector<SettingCase> cases;
+  for (const auto& info : transports()) {
+    if (!info.unavailable.empty()) continue;
+    for (const OptionSpec& spec : options_of(info)) {
+      cases.push_back({std::string(info.name), spec.name, spec.min, "min"});
+      cases.push_back({std::string(info.name), spec.name, spec.max, "max"});
+    }
+  }
+  return cases;
+}
+
+std::string setting_case_name(const ::testing::TestParamInfo<SettingCase>& info) {
+  std::string name = info.param.transport + "_" + info.param.name + "_" + info.param.end;
+  for (auto& c : name) {
+    if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+  }
+  return name;
+}
+
+class Settings : public ::testing::TestWithParam<SettingCase> {};
+
+// A transport given a setting at either end of the range its driver declares still carries
+// messages whole both ways, and one side reports what the kernel granted for it, once.
+TEST_P(Settings, AtEitherEndOfItsRangeMessagesFlowAndTheGrantedValueIsReported) {
+  const SettingCase& c = GetParam();
+  PairOptions options;
+  options.transport = c.transport;
+  options.max_message_bytes = 65536 + 1;
+  options.options = {{c.name, c.value}};
+  // Each side writes what it reports to a file of its own: "<name>=<value>" lines.
+  const std::string report = "/tmp/ipcbench-settings-" + std::to_string(::getpid());
+  auto body = [&](Role role) {
+    return [&, role](Transport& t) -> std::string {
+      std::string e;
+      for (std::uint64_t seq = 0; seq < 4 && e.empty(); ++seq) {
+        const std::size_t bytes = seq % 2 ? 65536 + 1 : 64;
+        e = role == Role::producer ? send_one(t, seq, bytes, 0) : receive_one(t, seq, bytes, 0);
+        if (e.empty()) {
+          e = role == Role::producer ? receive_one(t, seq, bytes, 1) : send_one(t, seq, bytes, 1);
+        }
+      }
+      if (!e.empty()) return e;
+      FILE* f = std::fopen((report + "-" + std::string(to_string(role))).c_str(), "w");
+      if (!f) return "cannot write the report";
+      for (const OptionValue& o : t.granted_options())
+        std::fprintf(f, "%s=%llu\n", o.name.c_str(), static_cast<unsigned long long>(o.value));
+      std::fclose(f);
+      return "";
+    };
+  };
+  PairOutcome r = run_pair(options, body(Role::producer), body(Role::consumer));
+  ASSERT_EQ(r.setup_error, "");
+  EXPECT_EQ(r.producer.verdict, "") << r.producer.exit;
+  EXPECT_EQ(r.consumer.verdict, "") << r.consumer.exit;
+  std::vector<std::string> reported;
+  for (const char* role : {"producer", "consumer"}) {
+    const std::string path = report + "-" + role;
+    if (FILE* f = std::fopen(path.c_str(), "r")) {
+      char line[256];
+      while (std::fgets(line, sizeof line, f))
+        reported.push_back(std::string(role) + ": " + line);
+      std::fclose(f);
+    }
+    ::unlink(path.c_str());
+  }
+  ASSERT_EQ(reported.size(), 1u) << "each setting is reported by one side";
+  const std::string& line = reported.front();
+  EXPECT_NE(line.find(": " + c.name + "="), std::string::npos) << line;
+  EXPECT_GT(std::stoull(line.substr(line.find('=') + 1)), 0u) << line;
+}
+
+INSTANTIATE_TEST_SUITE_P(Registry, Settings, ::testing::ValuesIn(setting_cases()),
+                         setting_case_name);
+
 }  // namespace
 }  // namespace ipcbench::testing

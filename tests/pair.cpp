@@ -150,6 +150,7 @@ PairOutcome run_pair(const PairOptions& o, const Body& producer_body, const Body
   base.max_message_bytes = o.max_message_bytes;
   base.queue_depth = o.queue_depth;
   base.timeout = o.timeout;
+  base.options = o.options;
 
   int a[2] = {-1, -1}, b[2] = {-1, -1};  // stdio pipes: a producer->consumer, b back
   if (caps.stdio_pipes && (::pipe2(a, O_CLOEXEC) != 0 || ::pipe2(b, O_CLOEXEC) != 0)) {

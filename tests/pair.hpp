@@ -20,6 +20,7 @@ struct PairOptions {
   std::size_t queue_depth = 4;
   std::chrono::milliseconds timeout{10000};   // the endpoints' receive timeout
   std::chrono::milliseconds deadline{60000};  // the parent kills both after this
+  std::vector<OptionValue> options;           // driver settings (Endpoint::options)
 };
 
 using Body = std::function<std::string(Transport&)>;

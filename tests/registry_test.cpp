@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <regex>
 #include <set>
 
 #include "transports/transport.hpp"
@@ -35,6 +36,43 @@ TEST(Registry, NamesAreUniqueAndDescribed) {
     EXPECT_NE(info.make, nullptr) << info.name;
     EXPECT_NE(info.capabilities, nullptr) << info.name;
   }
+}
+
+// Each setting a driver declares (--set) is named as a cell name can carry it, says what it does
+// and what the transport does without it, and has a range that holds a value.
+TEST(Registry, SettingsAreNamedDescribedAndHaveARange) {
+  const std::regex name_pattern("[a-z][a-z0-9_]*");
+  for (const auto& info : transports()) {
+    std::set<std::string> names;
+    for (const OptionSpec& o : options_of(info)) {
+      EXPECT_TRUE(std::regex_match(o.name, name_pattern)) << info.name << "." << o.name;
+      EXPECT_TRUE(names.insert(o.name).second) << info.name << "." << o.name << " twice";
+      EXPECT_FALSE(o.description.empty()) << info.name << "." << o.name;
+      EXPECT_FALSE(o.default_text.empty()) << info.name << "." << o.name;
+      EXPECT_GT(o.min, 0u) << info.name << "." << o.name;
+      EXPECT_LE(o.min, o.max) << info.name << "." << o.name;
+    }
+  }
+  // The settings issue 13 asks for.
+  for (const char* t : {"pipe", "fifo", "vmsplice"}) {
+    const auto specs = options_of(*find_transport(t));
+    EXPECT_EQ(specs.size(), 1u) << t;
+    EXPECT_EQ(specs.at(0).name, "buffer") << t;
+  }
+  for (const char* t : {"tcp", "tcp-nodelay", "udp"}) {
+    const auto specs = options_of(*find_transport(t));
+    ASSERT_EQ(specs.size(), 2u) << t;
+    EXPECT_EQ(specs[0].name, "sndbuf") << t;
+    EXPECT_EQ(specs[1].name, "rcvbuf") << t;
+  }
+  // A Unix socket ignores its receive buffer (unix(7)): only the send buffer is offered.
+  for (const char* t : {"unix-stream", "unix-dgram", "unix-seqpacket", "io-uring"}) {
+    if (!find_transport(t)->unavailable.empty()) continue;
+    const auto specs = options_of(*find_transport(t));
+    ASSERT_EQ(specs.size(), 1u) << t;
+    EXPECT_EQ(specs[0].name, "sndbuf") << t;
+  }
+  EXPECT_TRUE(options_of(*find_transport("shm")).empty());
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "base/wait.hpp"
+#include "transports/driver_options.hpp"
 
 namespace ipcbench {
 
@@ -142,12 +143,16 @@ DatagramTransport::DatagramTransport(const Endpoint& endpoint, std::size_t max_d
 Result<void> DatagramTransport::prepare(int fd, FdIo::Kind kind) {
   m_fd = fd;
   for (int option : {SO_RCVBUF, SO_SNDBUF}) {
+    // A buffer given as a setting (--set) is asked for as an application would
+    // (transports/driver_options.hpp); the other is kSocketBuffer.
+    if (m_endpoint.option(option == SO_RCVBUF ? "rcvbuf" : "sndbuf")) continue;
     int force = option == SO_RCVBUF ? SO_RCVBUFFORCE : SO_SNDBUFFORCE;
     // The FORCE variants work with CAP_NET_ADMIN; otherwise the kernel caps at rmem_max/wmem_max.
     if (::setsockopt(fd, SOL_SOCKET, force, &kSocketBuffer, sizeof kSocketBuffer) != 0) {
       ::setsockopt(fd, SOL_SOCKET, option, &kSocketBuffer, sizeof kSocketBuffer);
     }
   }
+  if (auto ok = apply_socket_buffers(fd, m_endpoint); !ok) return ok;
   int got = 0;
   socklen_t len = sizeof got;
   if (::getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &got, &len) != 0) {
@@ -156,14 +161,22 @@ Result<void> DatagramTransport::prepare(int fd, FdIo::Kind kind) {
   // The kernel reports twice what it charges datagram bytes against; use a quarter of that, so
   // that even the kernel's overhead on large fragments cannot overrun it.
   m_own_window = static_cast<std::uint64_t>(got) / 4;
-  if (m_fragmenter.fragment_payload() == 0) {
+  int domain = 0;
+  if (::getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) != 0) {
+    return fail_errno(Errc::system, "getsockopt(SO_DOMAIN)");
+  }
+  if (domain == AF_UNIX) {
     // A Unix datagram or seqpacket socket refuses (EMSGSIZE) a message longer than its send
     // buffer less 32 bytes (net/unix/af_unix.c); getsockopt reports the buffer the kernel uses.
+    // Fragments are no larger (a small `sndbuf` setting makes them smaller).
     if (::getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &got, &len) != 0) {
       return fail_errno(Errc::system, "getsockopt(SO_SNDBUF)");
     }
     if (got <= static_cast<int>(kHeader) + 32) return fail(Errc::resource, "send buffer too small");
-    m_fragmenter.set_fragment_payload(static_cast<std::size_t>(got) - 32 - kHeader);
+    const std::size_t limit = static_cast<std::size_t>(got) - 32 - kHeader;
+    if (m_fragmenter.fragment_payload() == 0 || m_fragmenter.fragment_payload() > limit) {
+      m_fragmenter.set_fragment_payload(limit);
+    }
   }
   return m_io.configure(fd, fd, kind, m_endpoint);
 }
@@ -347,6 +360,10 @@ Result<std::span<const std::byte>> DatagramTransport::receive() {
   }
   std::swap(m_assembly, m_current);
   return std::span<const std::byte>(m_current).first(m_assembly_bytes);
+}
+
+std::vector<OptionValue> DatagramTransport::granted_options() const {
+  return m_fd < 0 ? std::vector<OptionValue>{} : granted_socket_buffers(m_fd, m_endpoint);
 }
 
 TransportStats DatagramTransport::stats() const {

@@ -136,11 +136,14 @@ class DatagramTransport : public Transport {
   Result<std::span<const std::byte>> receive() override;
   void release() override {}
   TransportStats stats() const override;
+  // The socket's `sndbuf`/`rcvbuf` settings as granted, those given.
+  std::vector<OptionValue> granted_options() const override;
 
  protected:
   const Endpoint& endpoint() const { return m_endpoint; }
-  // Sizes the socket's buffers and remembers the socket. Call before a handshake; a connected
-  // SOCK_SEQPACKET socket (`kind`) needs none.
+  // Sizes the socket's buffers (kSocketBuffer each, forced past the kernel's cap where permitted;
+  // a buffer given as a setting is asked for as given, not forced) and remembers the socket. Call
+  // before a handshake; a connected SOCK_SEQPACKET socket (`kind`) needs none.
   Result<void> prepare(int fd, FdIo::Kind kind = FdIo::Kind::datagram_socket);
   // Producer: the socket is connected to the consumer; says HELLO until HELLO_ACK.
   Result<void> handshake_producer();

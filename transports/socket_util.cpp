@@ -7,6 +7,8 @@
 #include <charconv>
 #include <cstring>
 
+#include "transports/driver_options.hpp"
+
 namespace ipcbench {
 
 Result<UniqueFd> make_socket(int domain, int type) {
@@ -54,11 +56,16 @@ Result<SocketAddress> unix_address(const std::string& path) {
   return out;
 }
 
-Result<UniqueFd> bind_socket(int type, const SocketAddress& address) {
+Result<UniqueFd> bind_socket(int type, const SocketAddress& address, const Endpoint* buffers) {
   auto fd = make_socket(address.family(), type);
   if (!fd) return fd;
   if (::bind(fd->get(), address.get(), address.size) != 0) {
     return fail_errno(Errc::resource, "bind " + address.name);
+  }
+  if (buffers) {
+    if (auto ok = apply_socket_buffers(fd->get(), *buffers); !ok) {
+      return std::unexpected(ok.error());
+    }
   }
   if ((type == SOCK_STREAM || type == SOCK_SEQPACKET) && ::listen(fd->get(), 1) != 0) {
     return fail_errno(Errc::resource, "listen " + address.name);
@@ -73,9 +80,14 @@ Result<void> connect_socket(int fd, const SocketAddress& address) {
   return {};
 }
 
-Result<UniqueFd> connected_socket(int type, const SocketAddress& address) {
+Result<UniqueFd> connected_socket(int type, const SocketAddress& address, const Endpoint* buffers) {
   auto fd = make_socket(address.family(), type);
   if (!fd) return fd;
+  if (buffers) {
+    if (auto ok = apply_socket_buffers(fd->get(), *buffers); !ok) {
+      return std::unexpected(ok.error());
+    }
+  }
   if (auto ok = connect_socket(fd->get(), address); !ok) return std::unexpected(ok.error());
   return fd;
 }

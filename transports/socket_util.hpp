@@ -30,12 +30,17 @@ SocketAddress loopback_address(unsigned short port);
 // A Unix socket address for `path` (which must fit in sun_path).
 Result<SocketAddress> unix_address(const std::string& path);
 // A socket of `type` bound to `address`, listening (a backlog of one) when it is a connection
-// socket (SOCK_STREAM, SOCK_SEQPACKET).
-Result<UniqueFd> bind_socket(int type, const SocketAddress& address);
+// socket (SOCK_STREAM, SOCK_SEQPACKET). With `buffers`, that endpoint's socket buffer settings
+// (transports/driver_options.hpp) are applied before it listens, so that an accepted socket
+// inherits them.
+Result<UniqueFd> bind_socket(int type, const SocketAddress& address,
+                             const Endpoint* buffers = nullptr);
 // Connects `fd` to `address`.
 Result<void> connect_socket(int fd, const SocketAddress& address);
-// A socket of `type` connected to `address`.
-Result<UniqueFd> connected_socket(int type, const SocketAddress& address);
+// A socket of `type` connected to `address`; with `buffers`, that endpoint's socket buffer
+// settings applied before it connects.
+Result<UniqueFd> connected_socket(int type, const SocketAddress& address,
+                                  const Endpoint* buffers = nullptr);
 // The path of a file this side made in the cell's directory (a bound Unix socket, a FIFO):
 // removed once no longer needed (remove(), when the peer is connected) and at the latest when
 // destroyed.

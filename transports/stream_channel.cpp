@@ -4,6 +4,8 @@
 #include <cstring>
 #include <string>
 
+#include "transports/driver_options.hpp"
+
 namespace ipcbench {
 
 namespace {
@@ -32,7 +34,7 @@ StreamTransport::StreamTransport(const Endpoint& endpoint)
       m_rx(kHeader + endpoint.max_message_bytes + kReadAhead) {}
 
 Result<void> StreamTransport::listen_at(const SocketAddress& address) {
-  auto fd = bind_socket(SOCK_STREAM, address);
+  auto fd = bind_socket(SOCK_STREAM, address, &m_endpoint);
   if (!fd) return std::unexpected(fd.error());
   m_listener = std::move(*fd);
   return {};
@@ -47,14 +49,27 @@ Result<void> StreamTransport::accept_peer() {
 }
 
 Result<void> StreamTransport::connect_to(const SocketAddress& address) {
-  auto fd = connected_socket(SOCK_STREAM, address);
+  auto fd = connected_socket(SOCK_STREAM, address, &m_endpoint);
   if (!fd) return std::unexpected(fd.error());
   m_socket = std::move(*fd);
   return attach(m_socket.get(), m_socket.get(), FdIo::Kind::stream_socket);
 }
 
 Result<void> StreamTransport::attach(int rfd, int wfd, FdIo::Kind kind) {
+  m_wfd = wfd;
+  m_kind = kind;
+  if (kind == FdIo::Kind::pipe || kind == FdIo::Kind::vmsplice_pipe) {
+    if (auto ok = apply_pipe_buffer(wfd, m_endpoint); !ok) return ok;
+  }
   return m_io.configure(rfd, wfd, kind, m_endpoint);
+}
+
+std::vector<OptionValue> StreamTransport::granted_options() const {
+  if (m_wfd < 0) return {};
+  if (m_kind == FdIo::Kind::pipe || m_kind == FdIo::Kind::vmsplice_pipe) {
+    return granted_pipe_buffer(m_wfd, m_endpoint);
+  }
+  return granted_socket_buffers(m_wfd, m_endpoint);
 }
 
 Result<void> StreamTransport::attach_stdio_pipes(FdIo::Kind kind) {

@@ -39,9 +39,13 @@ class StreamTransport : public Transport {
   Result<void> send(std::size_t bytes) override;
   Result<std::span<const std::byte>> receive() override;
   void release() override;
+  // The pipe's `buffer` (pipe, fifo, vmsplice) or the socket's `sndbuf`/`rcvbuf`, those given.
+  std::vector<OptionValue> granted_options() const override;
 
  protected:
-  // Called by the concrete transport once its descriptors carry bytes both ways.
+  // Called by the concrete transport once its descriptors carry bytes both ways. A pipe's
+  // `buffer` setting (transports/driver_options.hpp), if given, is applied to the pipe `wfd`
+  // writes into.
   Result<void> attach(int rfd, int wfd, FdIo::Kind kind);
   // The channel is the two pipes the harness made (Capabilities::stdio_pipes), handed over in
   // Endpoint::in_fd/out_fd: takes them and attaches them as `kind`.
@@ -54,7 +58,8 @@ class StreamTransport : public Transport {
   const Endpoint& endpoint() const { return m_endpoint; }
 
   // A stream socket, set up the usual way: the consumer listens at an address and accepts its one
-  // peer; the producer connects to it. Each attaches the connected socket.
+  // peer; the producer connects to it. Each attaches the connected socket, whose `sndbuf` and
+  // `rcvbuf` settings, if given, were applied before it listened or connected.
   Result<void> listen_at(const SocketAddress& address);
   Result<void> accept_peer();
   Result<void> connect_to(const SocketAddress& address);
@@ -64,6 +69,8 @@ class StreamTransport : public Transport {
  private:
   Endpoint m_endpoint;
   FdIo m_io;
+  int m_wfd = -1;  // as attached
+  FdIo::Kind m_kind = FdIo::Kind::stream_socket;
   std::vector<std::byte> m_tx;  // header + largest payload
   std::byte* m_frame;           // where the loaned frame is (frame_for())
   UniqueFd m_stdio_in;          // stdio pipes: the handed-over ends; closing them tells the peer

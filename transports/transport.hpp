@@ -31,6 +31,11 @@
 //   and receive() takes the next message any of them sent. Any other transport is point to point:
 //   the harness gives the producer N endpoints, one per consumer, each under a token of its own,
 //   and the producer sends each message N times, as an application would.
+// - Settings (`--set <transport>.<name>=<value>`): a driver that takes any declares them in its
+//   row (TransportInfo::options: name, range, default); an endpoint gets those a cell was given
+//   in Endpoint::options (already checked against the ranges), applies them during set-up, and
+//   after connect() reports what the kernel granted (granted_options()). A setting not given
+//   changes nothing: the transport behaves as without settings.
 #pragma once
 
 #include <chrono>
@@ -71,6 +76,30 @@ struct Capabilities {
   bool multicast = false;
 };
 
+// A setting a user gives a driver: `ipcbench run --set <transport>.<name>=<value>`. A driver
+// declares the settings it takes (TransportInfo::options), each a whole number within a range,
+// and reads the ones it was given from Endpoint::options; what it does with one (which call, on
+// which side) is the driver's. A setting that was not given is left as the transport leaves it.
+enum class OptionUnit : std::uint8_t {
+  bytes,  // a size: written 64KiB, 1MiB (units as --sizes)
+  count,  // a plain number
+};
+struct OptionSpec {
+  std::string name;         // "buffer": [a-z][a-z0-9_]*
+  std::string description;  // what it sets, and how (the call), one line
+  OptionUnit unit = OptionUnit::bytes;
+  std::uint64_t min = 0;  // the values allowed, both included (they may depend on this machine)
+  std::uint64_t max = 0;
+  std::string max_source;    // where `max` comes from when it is this machine's, else empty
+  std::string default_text;  // what the transport does when it is not set
+};
+// One setting as an endpoint is given it, or as a transport reports what it got.
+struct OptionValue {
+  std::string name;
+  std::uint64_t value = 0;
+  bool operator==(const OptionValue&) const = default;
+};
+
 // What a transport endpoint is given. Everything a cell needs to be unique comes from here.
 struct Endpoint {
   Role role = Role::producer;
@@ -86,6 +115,12 @@ struct Endpoint {
   std::uint32_t peers = 1;       // multicast: the consumers the producer's endpoint serves
                                  // (every member of the group is told)
   std::uint32_t peer_index = 0;  // multicast consumer: which of them this is (0..peers-1)
+  // The driver's settings this cell was given (--set), each one the driver declares, within its
+  // range; the others are not here.
+  std::vector<OptionValue> options;
+
+  // The value of setting `name`, if it was given.
+  std::optional<std::uint64_t> option(std::string_view name) const;
 
   // How this endpoint's waits go (base/wait.hpp).
   WaitPolicy policy() const {
@@ -115,6 +150,12 @@ class Transport {
   virtual Result<std::span<const std::byte>> receive() = 0;
   virtual void release() = 0;
   virtual TransportStats stats() const { return {}; }
+  // After connect(): what the kernel granted for the settings in Endpoint::options (it may round,
+  // double or clamp what was asked), read back from it (F_GETPIPE_SZ, getsockopt, mq_getattr).
+  // Each side reports the settings whose value matters on its side for the producer -> consumer
+  // stream (a send buffer on the producer, a receive buffer on the consumer); the results keep
+  // the producer's value of a setting both report.
+  virtual std::vector<OptionValue> granted_options() const { return {}; }
 };
 
 // A process a transport needs running while its cells run (iceoryx's RouDi broker, say). The
@@ -161,7 +202,13 @@ struct TransportInfo {
   // setting): called once, when the registry is first read; what it returns fills in
   // `description` and `unavailable` (the latter only where the row leaves it empty).
   MachineFacts (*here)() = nullptr;
+  // Set when the driver takes settings (--set): what each is, its range and its default, in the
+  // order cell names and labels list them. Called when needed (its ranges may read /proc).
+  std::vector<OptionSpec> (*options)() = nullptr;
 };
+
+// The settings a transport takes (none when its row declares none).
+std::vector<OptionSpec> options_of(const TransportInfo& info);
 
 // Errc::message_too_large when a message of `bytes` exceeds the largest the endpoint takes;
 // `call` names what was asked ("loan", "send").

@@ -19,6 +19,7 @@
 
 #include <csignal>
 
+#include "transports/driver_options.hpp"
 #include "transports/socket_util.hpp"
 #include "transports/stream_channel.hpp"
 
@@ -122,6 +123,7 @@ extern const TransportInfo fifo_driver{
         "two named pipes (mkfifo) in a private temp dir, opened by path; length-prefixed "
         "stream; 64 KiB pipe buffer",
     .capabilities = [] { return Capabilities{.native_wait = WaitMode::block}; },
-    .make = make_transport<FifoTransport>};
+    .make = make_transport<FifoTransport>,
+    .options = [] { return std::vector{pipe_buffer_option()}; }};
 
 }  // namespace ipcbench

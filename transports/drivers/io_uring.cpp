@@ -22,6 +22,7 @@
 #include <limits>
 #include <vector>
 
+#include "transports/driver_options.hpp"
 #include "transports/socket_util.hpp"
 #include "transports/stream_channel.hpp"
 
@@ -65,6 +66,8 @@ class IoUringTransport final : public Transport {
   Result<void> connect(std::string_view peer_address) override {
     auto ok = m_connection.connect(m_endpoint.role, peer_address, m_endpoint.timeout);
     if (!ok) return ok;
+    // A Unix socket's buffer counts from the first send: set now, it is as if set before.
+    if (auto set = apply_socket_buffers(m_connection.fd(), m_endpoint); !set) return set;
     // Completions are posted by task work, run when this thread enters the kernel: a blocked
     // waiter is there already; a spinning one sees a flag in the ring that says there is some,
     // and enters (liburing's peek does), instead of being interrupted (which measured ~100 us a
@@ -75,6 +78,10 @@ class IoUringTransport final : public Transport {
     if (err < 0) return fail_errno(Errc::resource, "io_uring_queue_init", -err);
     m_ready = true;
     return {};
+  }
+
+  std::vector<OptionValue> granted_options() const override {
+    return granted_socket_buffers(m_connection.fd(), m_endpoint);
   }
 
   Result<std::span<std::byte>> loan(std::size_t bytes) override {
@@ -234,6 +241,7 @@ extern const TransportInfo io_uring_driver{
         "Unix domain stream socket driven through io_uring (liburing); each send is submitted "
         "with the next receive, armed ahead; spin polls the completion queue; length-prefixed",
     .capabilities = stream_capabilities,
-    .make = make_transport<IoUringTransport>};
+    .make = make_transport<IoUringTransport>,
+    .options = [] { return socket_buffer_options("net.core.wmem_default, the kernel's", false); }};
 
 }  // namespace ipcbench

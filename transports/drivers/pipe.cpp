@@ -1,6 +1,7 @@
 // pipe: two anonymous pipes that are the consumer's stdin and stdout, as the seeds' stdin_stdout
 // ran it. The harness makes the pipes before it starts the two processes and hands each its ends
 // in Endpoint::in_fd/out_fd; the messages are length-prefixed on the byte stream.
+#include "transports/driver_options.hpp"
 #include "transports/stream_channel.hpp"
 
 namespace ipcbench {
@@ -22,6 +23,7 @@ extern const TransportInfo pipe_driver{
         "64 KiB pipe buffer",
     .capabilities =
         [] { return Capabilities{.native_wait = WaitMode::block, .stdio_pipes = true}; },
-    .make = make_transport<PipeTransport>};
+    .make = make_transport<PipeTransport>,
+    .options = [] { return std::vector{pipe_buffer_option()}; }};
 
 }  // namespace ipcbench

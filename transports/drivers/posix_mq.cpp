@@ -13,6 +13,11 @@
 // as fragments (transports/message_queue.hpp). A process with CAP_SYS_RESOURCE may exceed them;
 // ipcbench does not, so that root measures what every user gets. Also RLIMIT_MSGQUEUE (bytes of
 // queues per user: 800 KiB by default) and queues_max (256 queues).
+//
+// Settings (--set): `msgsize` (a queue message's size, 64 B, room for a fragment's header and the
+// hello, to msgsize_max) and `maxmsg` (the messages a queue holds, 1 to msg_max), for both
+// queues; within the same /proc limits, for the same reason. Both queues count against
+// RLIMIT_MSGQUEUE: a pair too large for it fails the cell with mq_open's EMFILE.
 #include <fcntl.h>
 #include <mqueue.h>
 #include <time.h>
@@ -26,6 +31,28 @@ namespace {
 
 QueueLimits limits() {
   return QueueLimits::read("/proc/sys/fs/mqueue", "msgsize_max", "msg_max", {8192, 10, ""});
+}
+
+constexpr std::size_t kMinMsgsize = 64;  // a fragment's header and the hello (QueueTransport)
+
+std::vector<OptionSpec> options() {
+  const QueueLimits l = limits();
+  const std::string beyond = "; CAP_SYS_RESOURCE could go beyond, ipcbench does not";
+  return {{.name = "msgsize",
+           .description = "each queue's message size (mq_attr.mq_msgsize); longer messages go "
+                          "as fragments",
+           .unit = OptionUnit::bytes,
+           .min = kMinMsgsize,
+           .max = l.message,
+           .max_source = "/proc/sys/fs/mqueue/msgsize_max" + beyond,
+           .default_text = "the cell's message and a fragment header, at most msgsize_max"},
+          {.name = "maxmsg",
+           .description = "the messages each queue holds (mq_attr.mq_maxmsg)",
+           .unit = OptionUnit::count,
+           .min = 1,
+           .max = l.queue,
+           .max_source = "/proc/sys/fs/mqueue/msg_max" + beyond,
+           .default_text = "the cell's queue depth, at most msg_max"}};
 }
 
 timespec realtime_in(std::int64_t ns) {
@@ -48,7 +75,8 @@ class PosixMqTransport final : public QueueTransport {
  public:
   explicit PosixMqTransport(const Endpoint& endpoint)
       : PosixMqTransport(endpoint,
-                         QueueTransport::queue_message_bytes(endpoint, 0, limits().message)) {}
+                         endpoint.option("msgsize").value_or(
+                             QueueTransport::queue_message_bytes(endpoint, 0, limits().message))) {}
 
   ~PosixMqTransport() override {
     m_out = {};
@@ -58,8 +86,8 @@ class PosixMqTransport final : public QueueTransport {
 
   Result<std::string> listen() override {
     mq_attr attr{};
-    attr.mq_maxmsg =
-        static_cast<long>(std::clamp<std::size_t>(endpoint().queue_depth, 1, limits().queue));
+    attr.mq_maxmsg = static_cast<long>(endpoint().option("maxmsg").value_or(
+        std::clamp<std::size_t>(endpoint().queue_depth, 1, limits().queue)));
     attr.mq_msgsize = static_cast<long>(m_msgsize);
     for (auto [queue, side] : {std::pair{&m_in, "-a"}, std::pair{&m_out, "-b"}}) {
       queue->name = "/" + endpoint().token + side;
@@ -98,6 +126,23 @@ class PosixMqTransport final : public QueueTransport {
     }
     if (auto ok = send_hello(); !ok) return ok;
     return receive_hello();
+  }
+
+  // The producer's report of the queue it sends on, as the kernel made it.
+  std::vector<OptionValue> granted_options() const override {
+    mq_attr attr{};
+    if (endpoint().role != Role::producer || !m_out.block_fd ||
+        ::mq_getattr(m_out.block_fd.get(), &attr) != 0) {
+      return {};
+    }
+    std::vector<OptionValue> out;
+    if (endpoint().option("msgsize")) {
+      out.push_back({"msgsize", static_cast<std::uint64_t>(attr.mq_msgsize)});
+    }
+    if (endpoint().option("maxmsg")) {
+      out.push_back({"maxmsg", static_cast<std::uint64_t>(attr.mq_maxmsg)});
+    }
+    return out;
   }
 
  private:
@@ -172,6 +217,7 @@ extern const TransportInfo posix_mq_driver{
         "msgsize_max fragmented",
     .capabilities = [] { return Capabilities{.native_wait = WaitMode::block}; },
     .make = make_transport<PosixMqTransport>,
-    .here = facts};
+    .here = facts,
+    .options = options};
 
 }  // namespace ipcbench

@@ -4,11 +4,19 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 
+#include "transports/driver_options.hpp"
 #include "transports/socket_util.hpp"
 #include "transports/stream_channel.hpp"
 
 namespace ipcbench {
 namespace {
+
+// Either buffer, once set, is no longer autotuned by the kernel (tcp(7)).
+std::vector<OptionSpec> tcp_options() {
+  return socket_buffer_options(
+      "tcp_wmem's default, autotuned up to its maximum (a set buffer is not autotuned)", true,
+      "tcp_rmem's default, autotuned up to its maximum (a set buffer is not autotuned)");
+}
 
 template <bool kNoDelay>
 class TcpTransport final : public StreamTransport {
@@ -44,12 +52,14 @@ extern const TransportInfo tcp_nodelay_driver{
     .name = "tcp-nodelay",
     .description = "TCP over loopback, TCP_NODELAY on (Nagle off); length-prefixed stream",
     .capabilities = stream_capabilities,
-    .make = make_transport<TcpTransport<true>>};
+    .make = make_transport<TcpTransport<true>>,
+    .options = tcp_options};
 
 extern const TransportInfo tcp_driver{
     .name = "tcp",
     .description = "TCP over loopback, Nagle's algorithm left on; length-prefixed stream",
     .capabilities = stream_capabilities,
-    .make = make_transport<TcpTransport<false>>};
+    .make = make_transport<TcpTransport<false>>,
+    .options = tcp_options};
 
 }  // namespace ipcbench

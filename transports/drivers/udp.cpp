@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 
 #include "transports/datagram_channel.hpp"
+#include "transports/driver_options.hpp"
 #include "transports/socket_util.hpp"
 
 namespace ipcbench {
@@ -45,6 +46,17 @@ class UdpTransport final : public DatagramTransport {
   UniqueFd m_socket;
 };
 
+std::vector<OptionSpec> udp_options() {
+  auto options = socket_buffer_options("4MiB, forced past wmem_max where permitted", true,
+                                       "4MiB, forced past rmem_max where permitted");
+  // The kernel drops a datagram that does not fit the receive buffer, and a fragment of 65,000 B
+  // takes more than 64 KiB of it (measured here: 32 KiB asked, 64 KiB granted, every fragment
+  // lost). Twice that, granted, holds one with room to spare.
+  options[1].min = 64 << 10;
+  options[1].description += "; at least 64KiB, so that a 65,000-byte fragment fits";
+  return options;
+}
+
 }  // namespace
 
 extern const TransportInfo udp_driver{
@@ -54,6 +66,7 @@ extern const TransportInfo udp_driver{
         "and counted (no retransmission)",
     .capabilities =
         [] { return Capabilities{.kernel_reliable = false, .native_wait = WaitMode::block}; },
-    .make = make_transport<UdpTransport>};
+    .make = make_transport<UdpTransport>,
+    .options = udp_options};
 
 }  // namespace ipcbench

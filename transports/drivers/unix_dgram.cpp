@@ -5,6 +5,7 @@
 // peer has not drained (its send buffer fills) instead of dropping. Each side unlinks its own
 // path when it is destroyed.
 #include "transports/datagram_channel.hpp"
+#include "transports/driver_options.hpp"
 #include "transports/socket_util.hpp"
 
 namespace ipcbench {
@@ -54,6 +55,8 @@ extern const TransportInfo unix_dgram_driver{
         "Unix domain datagram sockets, one path per side; fragments of 64 KiB, "
         "sender blocks when the peer lags; loss detected",
     .capabilities = [] { return Capabilities{.native_wait = WaitMode::block}; },
-    .make = make_transport<UnixDgramTransport>};
+    .make = make_transport<UnixDgramTransport>,
+    .options =
+        [] { return socket_buffer_options("4MiB, forced past wmem_max where permitted", false); }};
 
 }  // namespace ipcbench

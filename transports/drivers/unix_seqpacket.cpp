@@ -7,6 +7,7 @@
 // the producer connects; the path is unlinked once the peer is accepted. A peer that leaves is
 // the socket's end of file (or EPIPE on send): Errc::peer_gone.
 #include "transports/datagram_channel.hpp"
+#include "transports/driver_options.hpp"
 #include "transports/socket_util.hpp"
 
 namespace ipcbench {
@@ -39,6 +40,8 @@ extern const TransportInfo unix_seqpacket_driver{
         "Unix domain SOCK_SEQPACKET socket (path in a private temp dir); one message per send, "
         "fragments only beyond the send buffer (4 MiB asked, wmem_max without CAP_NET_ADMIN)",
     .capabilities = [] { return Capabilities{.native_wait = WaitMode::block}; },
-    .make = make_transport<UnixSeqpacketTransport>};
+    .make = make_transport<UnixSeqpacketTransport>,
+    .options =
+        [] { return socket_buffer_options("4MiB, forced past wmem_max where permitted", false); }};
 
 }  // namespace ipcbench

@@ -1,5 +1,6 @@
 // unix-stream: a Unix domain stream socket bound to a path in the cell's private directory.
 // The consumer listens, the producer connects; the path is unlinked once the peer is accepted.
+#include "transports/driver_options.hpp"
 #include "transports/socket_util.hpp"
 #include "transports/stream_channel.hpp"
 
@@ -39,6 +40,7 @@ extern const TransportInfo unix_stream_driver{
     .name = "unix-stream",
     .description = "Unix domain stream socket (path in a private temp dir); length-prefixed",
     .capabilities = stream_capabilities,
-    .make = make_transport<UnixStreamTransport>};
+    .make = make_transport<UnixStreamTransport>,
+    .options = [] { return socket_buffer_options("net.core.wmem_default, the kernel's", false); }};
 
 }  // namespace ipcbench

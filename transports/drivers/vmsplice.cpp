@@ -21,6 +21,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "transports/driver_options.hpp"
 #include "transports/stream_channel.hpp"
 
 namespace ipcbench {
@@ -80,6 +81,7 @@ extern const TransportInfo vmsplice_driver{
         "writer's copy is saved, the reader's read() copy remains; 64 KiB pipe buffer",
     .capabilities =
         [] { return Capabilities{.native_wait = WaitMode::block, .stdio_pipes = true}; },
-    .make = make_transport<VmspliceTransport>};
+    .make = make_transport<VmspliceTransport>,
+    .options = [] { return std::vector{pipe_buffer_option()}; }};
 
 }  // namespace ipcbench

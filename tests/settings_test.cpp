@@ -1,0 +1,155 @@
+// Driver settings (`ipcbench run --set <transport>.<setting>=<value>[,<value>...]`) without
+// running anything: what is accepted and what is refused (with the value and what is allowed),
+// the cells they make and their names, and how a cell's settings go into the results and come
+// back out as the labels the tables show.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "harness/options.hpp"
+#include "harness/results.hpp"
+
+namespace ipcbench {
+namespace {
+
+std::vector<Setting> settings(const std::vector<std::string>& texts,
+                              const std::vector<std::string>& transports) {
+  auto parsed = parse_settings(texts, transports);
+  EXPECT_TRUE(parsed.has_value()) << parsed.error();
+  return parsed.value_or(std::vector<Setting>{});
+}
+
+TEST(ParseSettings, ValuesWithUnitsEachOnceInTheDriversOrder) {
+  EXPECT_TRUE(settings({}, {"pipe"}).empty());
+  auto pipe = settings({"pipe.buffer=64KiB,1MiB"}, {"pipe"});
+  ASSERT_EQ(pipe.size(), 1u);
+  EXPECT_EQ(pipe[0].transport, "pipe");
+  EXPECT_EQ(pipe[0].spec.name, "buffer");
+  EXPECT_EQ(pipe[0].values, (std::vector<std::uint64_t>{64 << 10, 1 << 20}));
+  // Given twice, the values add up; a value given twice (in any spelling) counts once.
+  pipe = settings({"pipe.buffer=64KiB", "pipe.buffer=65536,128KiB"}, {"pipe"});
+  ASSERT_EQ(pipe.size(), 1u);
+  EXPECT_EQ(pipe[0].values, (std::vector<std::uint64_t>{64 << 10, 128 << 10}));
+  // The driver's order (sndbuf, then rcvbuf), whatever the command line's.
+  auto tcp = settings({"tcp.rcvbuf=1MiB", "tcp.sndbuf=64KiB"}, {"pipe", "tcp"});
+  ASSERT_EQ(tcp.size(), 2u);
+  EXPECT_EQ(tcp[0].spec.name, "sndbuf");
+  EXPECT_EQ(tcp[1].spec.name, "rcvbuf");
+  // A count takes a plain number.
+  auto mq = settings({"posix-mq.maxmsg=1"}, {"posix-mq"});
+  ASSERT_EQ(mq.size(), 1u);
+  EXPECT_EQ(mq[0].spec.unit, OptionUnit::count);
+  EXPECT_EQ(mq[0].values, std::vector<std::uint64_t>{1});
+}
+
+TEST(ParseSettings, BadInputNamesTheValueAndWhatIsAllowed) {
+  const OptionSpec buffer = options_of(*find_transport("pipe")).at(0);
+  const std::string above = format_size(buffer.max + 4096);
+  struct Bad {
+    std::string text;
+    std::vector<std::string> transports;
+    std::string names;    // the bad part, as given
+    std::string allowed;  // part of what is allowed
+  };
+  for (const Bad& b : {
+           Bad{"foo.buffer=1MiB", {"pipe"}, "'foo'", "transports with settings: pipe"},
+           Bad{"pipe.bufsize=1MiB", {"pipe"}, "'bufsize'", "its settings: buffer"},
+           Bad{"shm.buffer=1MiB", {"shm"}, "shm takes no settings", "pipe"},
+           Bad{"pipe.buffer=1MiB", {"tcp"}, "pipe is not in --transports", "tcp"},
+           Bad{"pipe.buffer=" + above,
+               {"pipe"},
+               above + " is out of range",
+               "from 4KiB to " + format_size(buffer.max)},
+           Bad{"pipe.buffer=1KiB", {"pipe"}, "1KiB is out of range", "from 4KiB"},
+           Bad{"pipe.buffer=lots", {"pipe"}, "'lots' is not a size", "from 4KiB"},
+           Bad{"pipe.buffer=-4KiB", {"pipe"}, "'-4KiB' is not a size", "from 4KiB"},
+           Bad{"pipe.buffer=", {"pipe"}, "no value", "from 4KiB"},
+           Bad{"pipe.buffer=64KiB,,1MiB", {"pipe"}, "an empty value", "from 4KiB"},
+           Bad{"posix-mq.maxmsg=5k", {"posix-mq"}, "'5k' is not a whole number", "from 1"},
+           Bad{"posix-mq.maxmsg=0", {"posix-mq"}, "0 is out of range", "from 1"},
+           Bad{"pipe", {"pipe"}, "--set pipe:", "<transport>.<setting>=<value>"},
+           Bad{".buffer=1MiB", {"pipe"}, "--set .buffer=1MiB", "<transport>.<setting>=<value>"},
+           Bad{"pipe.=1MiB", {"pipe"}, "--set pipe.=1MiB", "<transport>.<setting>=<value>"},
+       }) {
+    auto r = parse_settings({b.text}, b.transports);
+    ASSERT_FALSE(r.has_value()) << b.text;
+    EXPECT_NE(r.error().find("--set " + b.text), std::string::npos) << r.error();
+    EXPECT_NE(r.error().find(b.names), std::string::npos) << r.error();
+    EXPECT_NE(r.error().find(b.allowed), std::string::npos) << r.error();
+    EXPECT_EQ(r.error().find('\n'), std::string::npos) << r.error();
+  }
+}
+
+TEST(ExpandCells, EachValueAndEachCombinationIsACellOfItsOwn) {
+  RunOptions o;
+  o.transports = {"pipe", "tcp", "unix-stream"};
+  o.scenarios = {Scenario::throughput};
+  o.touches = {Touch::full};
+  o.settings = settings({"pipe.buffer=64KiB,1MiB", "tcp.sndbuf=64KiB,128KiB", "tcp.rcvbuf=1MiB"},
+                        o.transports);
+  std::vector<std::string> skipped;
+  std::vector<std::string> names;
+  for (const Cell& cell : expand_cells(o, skipped))
+    names.push_back(cell.name());
+  EXPECT_EQ(names, (std::vector<std::string>{
+                       "throughput/pipe[buffer=64KiB]/1048576/block/full",
+                       "throughput/pipe[buffer=1MiB]/1048576/block/full",
+                       "throughput/tcp[sndbuf=64KiB;rcvbuf=1MiB]/1048576/block/full",
+                       "throughput/tcp[sndbuf=128KiB;rcvbuf=1MiB]/1048576/block/full",
+                       // Without settings, the name it always had.
+                       "throughput/unix-stream/1048576/block/full",
+                   }));
+  const Cell cell = expand_cells(o, skipped).at(1);
+  EXPECT_EQ(cell.transport, "pipe");
+  ASSERT_EQ(cell.options.size(), 1u);
+  EXPECT_EQ(cell.options[0].value, 1u << 20);
+  // The filter sees the settings in the name.
+  EXPECT_EQ(filter_cells(expand_cells(o, skipped), "pipe\\[buffer=1MiB\\]").size(), 1u);
+}
+
+// A cell's settings in the results: asked and granted, kept through a file, and shown.
+TEST(Results, SettingsAreRecordedAskedAndGrantedAndLabelTheRow) {
+  Cell cell;
+  cell.transport = "tcp";
+  cell.scenario = Scenario::throughput;
+  cell.bytes = 1 << 20;
+  cell.options = {{"sndbuf", OptionUnit::bytes, 64 << 10}, {"rcvbuf", OptionUnit::bytes, 1 << 20}};
+  CellRun run;
+  run.ok = true;
+  run.granted = {{"sndbuf", 128 << 10}, {"rcvbuf", 2 << 20}};
+  const CellResult result = make_result(cell, run, 0, 0, 1);
+  const nlohmann::json j = result;
+  EXPECT_EQ(j.at("name"), "throughput/tcp[sndbuf=64KiB;rcvbuf=1MiB]/1048576/block/full");
+  EXPECT_EQ(j.at("transport"), "tcp");
+  EXPECT_EQ(j.at("options").at("sndbuf"),
+            (nlohmann::json{{"asked", 65536}, {"effective", 131072}, {"unit", "bytes"}}));
+  EXPECT_EQ(j.at("options").at("rcvbuf").at("effective"), 2 << 20);
+  EXPECT_EQ(j.at("transport_label"), "tcp[sndbuf=64KiB→128KiB;rcvbuf=1MiB→2MiB]");
+
+  const CellResult back = j.get<CellResult>();
+  EXPECT_EQ(transport_key(back), "tcp[sndbuf=64KiB;rcvbuf=1MiB]");
+  EXPECT_EQ(transport_label(back), "tcp[sndbuf=64KiB→128KiB;rcvbuf=1MiB→2MiB]");
+  EXPECT_EQ(nlohmann::json(back), j);
+
+  // What the kernel granted as asked is not repeated; a cell that failed before its workers read
+  // it back has no granted value (null), and its row shows what was asked.
+  cell.transport = "pipe";
+  cell.options = {{"buffer", OptionUnit::bytes, 1 << 20}};
+  run.granted = {{"buffer", 1 << 20}};
+  EXPECT_EQ(transport_label(make_result(cell, run, 0, 0, 1)), "pipe[buffer=1MiB]");
+  run = CellRun{};
+  run.error = "set-up failed";
+  const nlohmann::json failed = make_result(cell, run, 0, 0, 1);
+  EXPECT_TRUE(failed.at("options").at("buffer").at("effective").is_null());
+  EXPECT_EQ(transport_label(failed.get<CellResult>()), "pipe[buffer=1MiB]");
+
+  // No settings: no options field, and the label is the transport.
+  cell.options.clear();
+  const CellResult plain = make_result(cell, CellRun{}, 0, 0, 1);
+  EXPECT_FALSE(nlohmann::json(plain).contains("options"));
+  EXPECT_EQ(transport_key(plain), "pipe");
+  EXPECT_EQ(transport_label(plain), "pipe");
+}
+
+}  // namespace
+}  // namespace ipcbench
