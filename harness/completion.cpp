@@ -21,6 +21,15 @@ std::vector<std::string> transport_names() {
   return out;
 }
 
+// "<transport>.<setting>=" for every setting a transport declares (run --set).
+std::vector<std::string> setting_names() {
+  std::vector<std::string> out;
+  for (const auto& info : transports())
+    for (const auto& spec : options_of(info))
+      out.push_back(std::string(info.name) + "." + spec.name + "=");
+  return out;
+}
+
 template <class Enum, std::size_t N>
 std::vector<std::string> names_of(const Enum (&values)[N]) {
   std::vector<std::string> out;
@@ -72,6 +81,9 @@ std::string value_action(const std::string& name) {
   switch (v.kind) {
     case ValueCompletion::Kind::word:
       action = v.words.empty() ? "COMPREPLY=()" : "_ipcbench_words word '" + join(v.words) + "'";
+      break;
+    case ValueCompletion::Kind::prefix:
+      action = "_ipcbench_words word '" + join(v.words) + "'; compopt -o nospace 2> /dev/null";
       break;
     case ValueCompletion::Kind::list:
       action = "_ipcbench_words list '" + join(v.words) + "'";
@@ -130,6 +142,7 @@ ValueCompletion value_completion(std::string_view name) {
   if (name == "--wait") return {Kind::list, with(names_of(kWaitModes), {"all"}, {"native"})};
   if (name == "--touch") return {Kind::list, with(names_of(kTouches), {"all"})};
   if (name == "--format") return {Kind::word, {"markdown", "csv", "json"}};
+  if (name == "--set") return {Kind::prefix, setting_names()};
   if (name == "--out") return {Kind::file, {}};
   if (name == "--export-hdr") return {Kind::directory, {}};
   if (name == "shell") return {Kind::word, kCompletionShells};

@@ -18,10 +18,11 @@ namespace ipcbench {
 inline const std::vector<std::string> kCompletionShells = {"bash"};
 
 // The words offered for an option's value: `list` values are comma-separated lists (each item
-// completed on its own), `word` one of `words` (or anything, when `words` is empty), `file` and
+// completed on its own), `word` one of `words` (or anything, when `words` is empty), `prefix` the
+// start of a value the user goes on typing (`--set pipe.buffer=`: no space after it), `file` and
 // `directory` a path.
 struct ValueCompletion {
-  enum class Kind { word, list, file, directory } kind = Kind::word;
+  enum class Kind { word, list, prefix, file, directory } kind = Kind::word;
   std::vector<std::string> words;
 };
 // For an option's long name ("--transports") or a positional's name ("shell", "files").

@@ -34,7 +34,7 @@ expect() {  # expect "WANT..." WORD... : the candidates are exactly WANT (any or
   [ "$got" = "$want" ] || fail "completing '$*': got '$got', want '$want'"
 }
 
-transports=$("$exe" list | awk '{print $1}' | tr '\n' ' ')
+transports=$("$exe" list | awk '/^[^ ]/ {print $1}' | tr '\n' ' ')
 scenarios="pingpong throughput rate fanout"
 [ -n "$transports" ] || fail "ipcbench list printed no transports"
 for t in $transports; do
@@ -52,6 +52,10 @@ expect "edges full all" ipcbench run --touch ""
 expect "markdown csv json" ipcbench report --format ""
 expect "$transports" ipcbench report --baseline ""
 expect "bash" ipcbench completion ""
+# --set: every setting `ipcbench list` shows, as TRANSPORT.SETTING=
+settings=$("$exe" list | sed -n 's/^ *--set \([^=]*=\).*/\1/p' | tr '\n' ' ')
+expect "$settings" ipcbench run --set ""
+expect "pipe.buffer=" ipcbench run --set pipe.b
 expect "--quick" ipcbench run --qu
 expect "--transports" ipcbench run --tr
 expect "pingpong,throughput" ipcbench run --scenarios pingpong,th
@@ -80,8 +84,9 @@ for value in $(candidates ipcbench report --baseline ""); do
 done
 # Every flag offered for a subcommand is one it knows.
 for command in run report compare list; do
+  help=$("$exe" "$command" --help)
   for flag in $(candidates ipcbench "$command" -); do
-    "$exe" "$command" --help | grep -q -- "$flag" || fail "$command: offers $flag, --help lacks it"
+    grep -q -- "$flag" <<< "$help" || fail "$command: offers $flag, --help lacks it"
   done
 done
 
