@@ -36,15 +36,14 @@ TEST_P(Fanout, OneProducerReachesOneAndThreeConsumersWithEveryMessage) {
     if (std::ranges::find(caps.waits, mode) != caps.waits.end()) wait = to_string(mode);
   }
   const std::string subscribers = wait == "spin" ? "1" : "1,3";
-  const std::string out =
-      "/tmp/ipcbench-" + std::to_string(::getpid()) + "-fanout-" + GetParam() + ".json";
+  const testing::TempFile out_file("fanout-" + std::string(GetParam()));
+  const std::string& out = out_file.path;
   Ran r = run_cli("run --transports " + GetParam() + " --scenarios fanout --subscribers " +
                   subscribers + " --sizes 64,64KiB --wait " + wait +
                   " --messages 200 --warmup 5 --repetitions 1 --out " + out);
   std::ifstream in(out);
   ASSERT_TRUE(in) << r.out;
   auto doc = nlohmann::json::parse(in);
-  std::filesystem::remove(out);
   const auto cells = iteration_entries(doc);
   ASSERT_EQ(cells.size(), subscribers == "1" ? 2u : 4u) << r.out;
   for (const auto& e : cells) {
