@@ -42,6 +42,8 @@ enum class WaitMode : std::uint8_t {
   block,     // the kernel wakes the waiter: blocking calls, a futex on shared memory
   adaptive,  // spin for a while, then block
 };
+// Every wait mode, in the enum's order.
+inline constexpr WaitMode kWaitModes[] = {WaitMode::spin, WaitMode::block, WaitMode::adaptive};
 
 std::string_view to_string(WaitMode mode);
 std::optional<WaitMode> parse_wait_mode(std::string_view text);

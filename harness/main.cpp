@@ -1,5 +1,6 @@
 // ipcbench: which way of moving bytes between two processes is fastest on this machine, by how
-// much, and at what cost. Subcommands: list, run, report (and the hidden worker).
+// much, and at what cost. Subcommands: list, run, report, compare, completion (and the hidden
+// worker).
 #include <unistd.h>
 
 #include <cmath>
@@ -10,6 +11,7 @@
 #include <CLI/CLI.hpp>
 
 #include "harness/compare.hpp"
+#include "harness/completion.hpp"
 #include "harness/conductor.hpp"
 #include "harness/environment.hpp"
 #include "harness/hdr_log.hpp"
@@ -209,6 +211,13 @@ int main(int argc, char** argv) {
       "--fail-above", fail_above_text,
       "Exit 1 when a cell got significantly slower by more than this (e.g. 10%)");
 
+  auto* completion = app.add_subcommand(
+      "completion", "Print a shell completion script: source <(ipcbench completion bash)");
+  std::string shell;
+  completion->add_option("shell", shell, "The shell: bash")
+      ->required()
+      ->check(CLI::IsMember(kCompletionShells));
+
   auto* worker = app.add_subcommand("worker", "");  // hidden: one side of one cell
   worker->group("");
   std::string spec;
@@ -230,6 +239,10 @@ int main(int argc, char** argv) {
 
   if (app.got_subcommand(worker)) return worker_main(spec);
   if (app.got_subcommand("list")) return list_transports();
+  if (app.got_subcommand(completion)) {
+    fmt::print("{}", bash_completion(app));
+    return 0;
+  }
 
   if (app.got_subcommand(compare_cmd)) {
     CompareOptions co;

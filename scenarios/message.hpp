@@ -16,6 +16,8 @@
 namespace ipcbench {
 
 enum class Touch : std::uint8_t { edges, full };
+// Every touch, in the enum's order.
+inline constexpr Touch kTouches[] = {Touch::edges, Touch::full};
 std::string_view to_string(Touch touch);
 std::optional<Touch> parse_touch(std::string_view text);
 

@@ -31,6 +31,9 @@
 namespace ipcbench {
 
 enum class Scenario : std::uint8_t { pingpong, throughput, rate, fanout };
+// Every scenario, in the enum's order (what `all` runs; the shell completion offers them).
+inline constexpr Scenario kScenarios[] = {Scenario::pingpong, Scenario::throughput, Scenario::rate,
+                                          Scenario::fanout};
 std::string_view to_string(Scenario scenario);
 std::optional<Scenario> parse_scenario(std::string_view text);
 

@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
-# Installs what ipcbench needs from the distribution's packages (Debian 12 / Ubuntu 22.04 or
-# later), with sudo when not root. Installs only what is missing; the peers' libraries (iceoryx,
-# ZeroMQ) are optional: where the distribution lacks them, the build goes on without those
-# transports and `ipcbench list` says what to install.
+# Installs what ipcbench needs from the distribution's packages (Debian 12 or later: CMake 3.25
+# and g++ 12 at least), with sudo when not root. Installs only what is missing; the peers'
+# libraries (iceoryx, ZeroMQ) are optional: where the distribution lacks them, the build goes on
+# without those transports and `ipcbench list` says what to install.
 set -euo pipefail
 
 required=(build-essential cmake pkg-config git libcli11-dev libfmt-dev nlohmann-json3-dev
   libboost-dev zlib1g-dev libbenchmark-dev libbenchmark-tools googletest libgtest-dev python3
   python3-matplotlib)
+# Installing and packaging (packaging/, the `packaging` tests): help2man makes the man pages,
+# dpkg-dev (dpkg-shlibdeps) and file let cpack compute the .deb's Depends, lintian checks the
+# packages, bash-completion loads the completion script, man-db renders the pages.
+required+=(help2man dpkg-dev file lintian bash-completion man-db)
 # clang and its runtime build the fuzz target; the rest are the libraries of the optional drivers,
 # read from their declarations (the DEBIAN lines of transports/CMakeLists.txt), the one list.
 here=$(cd "$(dirname "$0")/.." && pwd)

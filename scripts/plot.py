@@ -23,8 +23,11 @@ Writes, for what the files contain:
   rate_at_10k.png     the same percentiles at one offered rate (10k/s, else the middle one)
 Each in .svg too. The machine (from the file's context) is in every title.
 
-Needs matplotlib. When this interpreter lacks it, the script re-runs itself with the system's
-Python (/usr/bin/python3) if that has it; otherwise it says what to install.
+Needs matplotlib (Debian: python3-matplotlib). When this interpreter lacks it, the script re-runs
+itself with the system's Python (/usr/bin/python3) if that has it; otherwise it says what to
+install. --help and --version work without it.
+
+Installed (cmake --install, the .deb) as `ipcbench-plot`, run by /usr/bin/python3.
 """
 
 import argparse
@@ -49,17 +52,26 @@ def _ensure_matplotlib():
         probe = subprocess.run([candidate, "-c", "import matplotlib"], capture_output=True)
         if probe.returncode == 0:
             os.execv(candidate, [candidate] + sys.argv)
-    sys.exit("plot.py: matplotlib not found for %s; install it: sudo apt-get install "
-             "python3-matplotlib (Debian/Ubuntu) or pip install matplotlib" % sys.executable)
+    sys.exit("%s: matplotlib not found for %s; install it: sudo apt-get install "
+             "python3-matplotlib (Debian/Ubuntu) or pip install matplotlib"
+             % (os.path.basename(sys.argv[0]), sys.executable))
 
 
-_ensure_matplotlib()
+# The installed copy (ipcbench-plot) carries ipcbench's version here; the source tree's says so.
+VERSION = None
 
-import matplotlib  # noqa: E402
+matplotlib = plt = FuncFormatter = None
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.ticker import FuncFormatter  # noqa: E402
+
+def _import_matplotlib():
+    """Imports matplotlib (after the arguments are parsed, so that --help needs none of it)."""
+    global matplotlib, plt, FuncFormatter
+    _ensure_matplotlib()
+    import matplotlib as mpl
+    mpl.use("Agg")
+    import matplotlib.pyplot as pyplot
+    from matplotlib.ticker import FuncFormatter as formatter
+    matplotlib, plt, FuncFormatter = mpl, pyplot, formatter
 
 
 def load(paths):
@@ -618,11 +630,31 @@ def plot_rate_bars(lines, size, ctx, out_dir, written):
     save(fig, out_dir, "rate_at_%s" % fmt_rate(rate), written)
 
 
+class _HelpFormatter(argparse.HelpFormatter):
+    """argparse's help with "Usage:" capitalised, as help2man reads it (ipcbench-plot's man page
+    is made from --help)."""
+
+    def add_usage(self, usage, actions, groups, prefix=None):
+        return super().add_usage(usage, actions, groups, "Usage: " if prefix is None else prefix)
+
+
 def main():
-    parser = argparse.ArgumentParser(description="Plot ipcbench results")
-    parser.add_argument("files", nargs="+", help="result files (JSON)")
-    parser.add_argument("--out", default="plots", help="output directory (default plots/)")
+    parser = argparse.ArgumentParser(
+        formatter_class=_HelpFormatter,
+        description="Plot ipcbench result files: PNG and SVG of what they contain: pingpong "
+        "RTT per transport, its distribution and against message size; throughput per "
+        "transport, against message size and its CPU cost; fanout against the number of "
+        "consumers; rate's one-way latency against offered rate.",
+        epilog="Needs matplotlib (Debian: python3-matplotlib). Several files are never pooled: "
+        "each file's cells are plotted on their own, labelled with the file's --label.")
+    parser.add_argument("files", nargs="+", metavar="FILE", help="result files (JSON) of ipcbench "
+                        "run")
+    parser.add_argument("--out", default="plots", metavar="DIR",
+                        help="output directory (default plots/)")
+    parser.add_argument("--version", action="version",
+                        version="%(prog)s (ipcbench) " + (VERSION or "from the source tree"))
     args = parser.parse_args()
+    _import_matplotlib()
     ctx, entries = load(args.files)
     os.makedirs(args.out, exist_ok=True)
     rows = group(entries)
@@ -636,7 +668,8 @@ def main():
     plot_fanout(rows, ctx, args.out, written)
     plot_rate(rows, ctx, args.out, written)
     if not written:
-        sys.exit("plot.py: nothing to plot in %s" % ", ".join(args.files))
+        sys.exit("%s: nothing to plot in %s"
+                 % (os.path.basename(sys.argv[0]), ", ".join(args.files)))
     for path in written:
         print(path)
 

@@ -21,6 +21,20 @@
 
 namespace ipcbench::testing {
 
+// A results file a test names: removed when the test ends, however it ends (an ASSERT that
+// returns early included), so a failing test leaves nothing in /tmp.
+struct TempFile {
+  std::string path;
+  explicit TempFile(const std::string& tag)
+      : path("/tmp/ipcbench-" + std::to_string(::getpid()) + "-" + tag + ".json") {}
+  TempFile(const TempFile&) = delete;
+  TempFile& operator=(const TempFile&) = delete;
+  ~TempFile() {
+    std::error_code ec;
+    std::filesystem::remove(path, ec);
+  }
+};
+
 struct Ran {
   int code;
   std::string out;  // what the command printed (stdout and stderr together unless redirected)

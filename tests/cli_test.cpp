@@ -174,13 +174,13 @@ TEST(Cli, ReportFormatJsonPrintsEachFileWithItsSummaries) {
 
 TEST(Cli, QuickRunOfEveryTransportProducesCompleteJson) {
   namespace fs = std::filesystem;
-  const std::string out = "/tmp/ipcbench-" + std::to_string(::getpid()) + "-e2e.json";
+  const testing::TempFile out_file("e2e");
+  const std::string& out = out_file.path;
   Ran r = run("run --quick --transports all --out " + out);
   ASSERT_EQ(r.code, 0) << r.out;
   std::ifstream in(out);
   ASSERT_TRUE(in) << "no results file";
   auto doc = nlohmann::json::parse(in);
-  fs::remove(out);
 
   // The context says what machine and build this was.
   const auto& ctx = doc.at("context");
@@ -243,7 +243,8 @@ TEST(Cli, QuickRunOfEveryTransportProducesCompleteJson) {
 TEST(Cli, AFailedCellIsRecordedAndTheRunGoesOn) {
   // A 2-second timeout with a budget far beyond it: the pingpong cell is killed and recorded
   // as failed; the throughput cell after it still runs. Exit code 1.
-  const std::string out = "/tmp/ipcbench-" + std::to_string(::getpid()) + "-fail.json";
+  const testing::TempFile out_file("fail");
+  const std::string& out = out_file.path;
   Ran r =
       run("run --transports unix-stream --iterations 100000000 --budget 1000 --timeout 2 "
           "--messages 20 --repetitions 1 "
@@ -253,7 +254,6 @@ TEST(Cli, AFailedCellIsRecordedAndTheRunGoesOn) {
   std::ifstream in(out);
   ASSERT_TRUE(in);
   auto doc = nlohmann::json::parse(in);
-  std::filesystem::remove(out);
   ASSERT_EQ(testing::iteration_entries(doc).size(), 2u);
   const auto& failed = doc["benchmarks"][0];
   EXPECT_TRUE(failed.value("error_occurred", false));
@@ -274,7 +274,8 @@ TEST(Cli, VersionNamesTheCommitItWasBuiltFrom) {
 }
 
 TEST(Cli, FilterPicksCellsByNameAndDryRunRunsNothing) {
-  const std::string out = "/tmp/ipcbench-" + std::to_string(::getpid()) + "-dry.json";
+  const testing::TempFile out_file("dry");
+  const std::string& out = out_file.path;
   Ran r = run("run --dry-run --filter 'pingpong/(shm|pipe)/' --out " + out);
   EXPECT_EQ(r.code, 0) << r.out;
   EXPECT_NE(r.out.find("pingpong/shm/64/spin/full"), std::string::npos) << r.out;
@@ -293,7 +294,8 @@ TEST(Cli, FilterPicksCellsByNameAndDryRunRunsNothing) {
 }
 
 TEST(Cli, ARunRecordsLabelsTopologySwitchesHistogramsAndSummaries) {
-  const std::string out = "/tmp/ipcbench-" + std::to_string(::getpid()) + "-labels.json";
+  const testing::TempFile out_file("labels");
+  const std::string& out = out_file.path;
   Ran r =
       run("run --transports pipe --scenarios pingpong --iterations 500 --repetitions 2 "
           "--label box --label kernel=6.1 --out " +
@@ -301,7 +303,6 @@ TEST(Cli, ARunRecordsLabelsTopologySwitchesHistogramsAndSummaries) {
   ASSERT_EQ(r.code, 0) << r.out;
   std::ifstream in(out);
   auto doc = nlohmann::json::parse(in);
-  std::filesystem::remove(out);
   const auto& ctx = doc.at("context");
   EXPECT_EQ(ctx.at("label"), "box");
   EXPECT_EQ(ctx.at("labels").at("kernel"), "6.1");
@@ -422,7 +423,8 @@ TEST(Cli, ReportOfTwoFilesKeepsEachFilesRowsUnderItsLabel) {
 }
 
 TEST(Cli, RateRunsOnItsScheduleAndRecordsBothOneWayTimes) {
-  const std::string out = "/tmp/ipcbench-" + std::to_string(::getpid()) + "-rate.json";
+  const testing::TempFile out_file("rate");
+  const std::string& out = out_file.path;
   const auto started = std::chrono::steady_clock::now();
   Ran r =
       run("run --transports unix-stream --scenarios rate,pingpong --rates 1k,max "
@@ -434,7 +436,6 @@ TEST(Cli, RateRunsOnItsScheduleAndRecordsBothOneWayTimes) {
   ASSERT_EQ(r.code, 0) << r.out;
   std::ifstream in(out);
   auto doc = nlohmann::json::parse(in);
-  std::filesystem::remove(out);
   EXPECT_TRUE(doc.at("context").contains("clock_skew"));
   std::map<std::string, nlohmann::json> cells;
   for (const auto& e : testing::iteration_entries(doc))
@@ -495,8 +496,10 @@ std::uint64_t granted_socket_buffer(int domain, int option, int bytes) {
 TEST(Cli, SetRunsEachValueAsItsOwnCellAndRecordsWhatTheKernelGranted) {
   const OptionSpec buffer = options_of(*find_transport("pipe")).at(0);
   if (buffer.max < (1u << 20)) GTEST_SKIP() << "pipe-max-size is below 1 MiB here";
-  const std::string tuned = "/tmp/ipcbench-" + std::to_string(::getpid()) + "-set.json";
-  const std::string plain = "/tmp/ipcbench-" + std::to_string(::getpid()) + "-unset.json";
+  const testing::TempFile tuned_file("set");
+  const std::string& tuned = tuned_file.path;
+  const testing::TempFile plain_file("unset");
+  const std::string& plain = plain_file.path;
   const std::string quick =
       "run --scenarios throughput --sizes 64KiB --messages 20 --warmup 2 --touch edges "
       "--repetitions 1 ";
@@ -570,8 +573,21 @@ TEST(Cli, SetRunsEachValueAsItsOwnCellAndRecordsWhatTheKernelGranted) {
             std::string::npos)
       << compared.out;
   EXPECT_NE(compared.out.find(pipe_1m + " (only in NEW)"), std::string::npos) << compared.out;
-  std::filesystem::remove(tuned);
-  std::filesystem::remove(plain);
+}
+
+// A test's results file goes when the test ends, even when an ASSERT ended it early (a failed
+// run used to leave /tmp/ipcbench-<pid>-e2e.json behind).
+TEST(TempFile, IsRemovedWhenTheTestEndsHoweverItEnds) {
+  std::string path;
+  auto body = [&] {
+    testing::TempFile file("tempfile-check");
+    path = file.path;
+    std::ofstream(path) << "{}";
+    ASSERT_TRUE(std::filesystem::exists(path));
+    return;  // as an ASSERT that fails returns
+  };
+  body();
+  EXPECT_FALSE(std::filesystem::exists(path)) << path;
 }
 
 }  // namespace

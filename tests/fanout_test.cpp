@@ -43,8 +43,8 @@ TEST_P(Fanout, OneProducerReachesOneAndThreeConsumersWithEveryMessage) {
   const Capabilities caps = info->capabilities();
   const std::string wait = fanout_wait(GetParam());
   const std::string subscribers = wait == "spin" ? "1" : "1,3";
-  const std::string out =
-      "/tmp/ipcbench-" + std::to_string(::getpid()) + "-fanout-" + GetParam() + ".json";
+  const testing::TempFile out_file("fanout-" + std::string(GetParam()));
+  const std::string& out = out_file.path;
   Background run("run --transports " + GetParam() + " --scenarios fanout --subscribers " +
                      subscribers + " --sizes 64,64KiB --wait " + wait +
                      " --messages 200 --warmup 5 --repetitions 1 --out " + out,
@@ -55,7 +55,6 @@ TEST_P(Fanout, OneProducerReachesOneAndThreeConsumersWithEveryMessage) {
   std::ifstream in(out);
   ASSERT_TRUE(in) << r.out;
   auto doc = nlohmann::json::parse(in);
-  std::filesystem::remove(out);
   const auto cells = iteration_entries(doc);
   ASSERT_EQ(cells.size(), subscribers == "1" ? 2u : 4u) << r.out;
   for (const auto& e : cells) {

@@ -48,10 +48,10 @@ std::vector<std::string> available() {
 class Fault : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(Fault, AKilledWorkerFailsItsCellWithAReasonLeavesNothingAndTheNextCellRuns) {
-  const std::string dir = "/tmp/ipcbench-" + std::to_string(::getpid()) + "-fault";
-  fs::create_directories(dir);
-  const std::string out = dir + "/r.json";
-  const std::string log = dir + "/log";
+  const testing::TempFile out_file("fault-" + GetParam());
+  const std::string& out = out_file.path;
+  const testing::TempFile log_file("fault-" + GetParam() + "-log");
+  const std::string& log = log_file.path;
   const std::set<std::string> before = unused_shm_names();
 
   // Per repetition: a pingpong cell that would run for ten minutes, whose worker is killed, then
@@ -83,7 +83,6 @@ TEST_P(Fault, AKilledWorkerFailsItsCellWithAReasonLeavesNothingAndTheNextCellRun
   EXPECT_EQ(code, 1) << output;
 
   auto doc = nlohmann::json::parse(read_file(out));
-  fs::remove_all(dir);
   const auto cells = iteration_entries(doc);
   ASSERT_EQ(cells.size(), 4u) << output;
   for (std::size_t i : {0u, 2u}) {

@@ -37,6 +37,30 @@ constexpr const char* kUsage =
     "  cleanup                               removes dead nodes and what they left\n"
     "The prefix defaults to $ZEROCOPY_PREFIX, else zc_.\n";
 
+// --help: the same, laid out as help2man reads it (the manual page is made from it).
+constexpr const char* kHelp =
+    "Usage: zerocopy [--prefix P] COMMAND [--count N] [--seconds S]\n"
+    "Look at and tidy up the zerocopy services under a shared-memory prefix.\n"
+    "\n"
+    "Commands:\n"
+    "  service list          every service: name, type, ports\n"
+    "  service show NAME     one service: options, ports with pids, nodes\n"
+    "  node list             every node registered anywhere, alive or dead\n"
+    "  hz NAME               sample rate, once a second\n"
+    "  echo NAME             samples as hex dumps\n"
+    "  cleanup               removes dead nodes and what they left\n"
+    "\n"
+    "Options:\n"
+    "  --prefix P            the prefix of the shared-memory names (default $ZEROCOPY_PREFIX,\n"
+    "                        else zc_)\n"
+    "  --count N             hz, echo: stop after N samples\n"
+    "  --seconds S           hz, echo: stop after S seconds\n"
+    "  -h, --help            print this help and exit\n"
+    "  --version             print the version and exit\n"
+    "\n"
+    "hz and echo subscribe with the payload type the service records, and stop on SIGINT or\n"
+    "SIGTERM too. Exit status: 0; 1 for an error (said on stderr); 2 for a usage error.\n";
+
 int usage() {
   std::fputs(kUsage, stderr);
   return 2;
@@ -253,7 +277,10 @@ int main(int argc, char** argv) {
     const std::string& arg = args[i];
     bool has_value = i + 1 < args.size();
     if (arg == "-h" || arg == "--help") {
-      std::fputs(kUsage, stdout);
+      std::fputs(kHelp, stdout);
+      return 0;
+    } else if (arg == "--version") {
+      std::printf("zerocopy %s\n", zc::kVersionString);
       return 0;
     } else if (arg == "--prefix" && has_value) {
       prefix = args[++i];
