@@ -22,7 +22,7 @@ optional=(clang libclang-rt-dev "${drivers[@]}")
 missing() {
   local out=()
   for p in "$@"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || out+=("$p")
+    grep -q "install ok installed" <<< "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" || out+=("$p")
   done
   echo "${out[@]:-}"
 }

@@ -33,7 +33,7 @@ for f in "${expected[@]}"; do
 done
 # lib/, or lib/<multiarch>/ on Debian
 for f in libzerocopy.a cmake/zerocopy/zerocopyConfig.cmake pkgconfig/zerocopy.pc; do
-  find "$prefix/lib" -path "*/$f" | grep -q . || fail "not installed: lib/.../$f"
+  [ -n "$(find "$prefix/lib" -path "*/$f")" ] || fail "not installed: lib/.../$f"
 done
 pc_dir=$(dirname "$(find "$prefix/lib" -name zerocopy.pc | head -1)")
 if grep -rlF "$source_dir" "$prefix" > "$work/refs"; then
@@ -45,8 +45,8 @@ echo "== from /: ipcbench run --quick --transports pipe,shm"
 (cd / && "$prefix/bin/ipcbench" run --quick --transports pipe,shm --out "$work/run.json") \
   > "$work/run.log" 2>&1 || { cat "$work/run.log"; fail "the installed ipcbench run"; }
 grep -q '"name": "pingpong/shm/' "$work/run.json" || fail "no shm cell in the results"
-(cd / && "$prefix/bin/ipcbench" report "$work/run.json") | grep -q pipe || fail "ipcbench report"
-"$prefix/bin/ipcbench-plot" --version | grep -q "ipcbench-plot (ipcbench) [0-9]" ||
+grep -q pipe <<< "$(cd / && "$prefix/bin/ipcbench" report "$work/run.json")" || fail "ipcbench report"
+grep -q "ipcbench-plot (ipcbench) [0-9]" <<< "$("$prefix/bin/ipcbench-plot" --version)" ||
   fail "ipcbench-plot --version"
 if /usr/bin/python3 -c "import matplotlib" 2> /dev/null; then
   (cd / && "$prefix/bin/ipcbench-plot" "$work/run.json" --out "$work/plots") > /dev/null ||
@@ -66,14 +66,14 @@ for page in "$prefix"/share/man/man1/*.1.gz; do
 done
 shopt -u nullglob
 if [ "$man_pages" = 1 ]; then
-  MANWIDTH=100 man -l "$prefix/share/man/man1/ipcbench-run.1.gz" | grep -q -- "--transports" ||
+  grep -q -- "--transports" <<< "$(MANWIDTH=100 man -l "$prefix/share/man/man1/ipcbench-run.1.gz")" ||
     fail "ipcbench-run.1 lacks --transports"
 fi
 
 echo "== the installed completion"
-bash -c 'source "$1"; COMP_WORDS=(ipcbench run --transports ""); COMP_CWORD=3; _ipcbench
-         printf "%s\n" "${COMPREPLY[@]}"' _ "$prefix/share/bash-completion/completions/ipcbench" |
-  grep -qx shm || fail "the installed completion does not offer shm"
+offered=$(bash -c 'source "$1"; COMP_WORDS=(ipcbench run --transports ""); COMP_CWORD=3
+  _ipcbench; printf "%s\n" "${COMPREPLY[@]}"' _ "$prefix/share/bash-completion/completions/ipcbench")
+grep -qx shm <<< "$offered" || fail "the installed completion does not offer shm"
 
 echo "== an application against the installed zerocopy: find_package(zerocopy)"
 cmake -S "$source_dir/zerocopy/tests/install_app" -B "$work/app" -DCMAKE_BUILD_TYPE=Release \

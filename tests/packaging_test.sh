@@ -37,9 +37,9 @@ dpkg-deb --info "$ipcbench"
 depends=$(field "$ipcbench" Depends)
 names() { tr ',' '\n' <<< "$1" | sed 's/^ *//; s/ .*//'; }  # the package names of a relation
 for want in libc6 libstdc++6 python3; do
-  names "$depends" | grep -qxF "$want" || fail "Depends lacks $want: $depends"
+  grep -qxF "$want" <<< "$(names "$depends")" || fail "Depends lacks $want: $depends"
 done
-field "$ipcbench" Recommends | grep -q python3-matplotlib || fail "Recommends lacks python3-matplotlib"
+grep -q python3-matplotlib <<< "$(field "$ipcbench" Recommends)" || fail "Recommends lacks python3-matplotlib"
 echo "== $(basename "$ipcbench"): contents"
 contents "$ipcbench" > "$work/ipcbench.list"
 cat "$work/ipcbench.list"

@@ -21,7 +21,7 @@ for name in rtt rtt_distribution rtt_vs_size throughput_vs_size cpu_cost fanout 
   done
 done
 # PNG files, not something named so.
-head -c 8 "$tmp/plots/rate.png" | od -An -c | grep -q "P   N   G" || fail "rate.png is not a PNG"
+grep -q "P   N   G" <<< "$(head -c 8 "$tmp/plots/rate.png" | od -An -c)" || fail "rate.png is not a PNG"
 # Two files are plotted side by side, each under its own label, never pooled.
 cp "$tmp/all.json" "$tmp/again.json"
 /usr/bin/python3 "$plot" "$tmp/all.json" "$tmp/again.json" --out "$tmp/two" > /dev/null \
