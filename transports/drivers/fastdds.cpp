@@ -100,6 +100,10 @@ enum class Path { udp, shm, datasharing };
 
 constexpr std::int64_t kSliceNs = 20'000'000;
 constexpr std::int64_t kHelloEveryNs = 5'000'000;
+constexpr std::int64_t kMillisecondNs = 1'000'000;
+// How long a closing endpoint waits for the peer's writer to go before deleting its reader
+// (longer than the participant lease, after which a dead peer's writer is gone too).
+constexpr std::int64_t kPeerWriterGoneNs = 3'000'000'000;
 // History room beyond the credit window: hellos and grants.
 constexpr std::size_t kSpareSamples = 16;
 // A data-sharing pool holds queue depth + kSpareSamples samples of the largest message, each way.
@@ -304,6 +308,25 @@ class FastddsTransport final : public Transport {
       // What we wrote reaches the peer before our writer goes (a reliable writer that is deleted
       // drops what is not yet acknowledged); at once when the peer has gone.
       if (m_writer && m_connected) m_writer->wait_for_acknowledgments(duration_of(timeout_ns()));
+      // Our reader goes only once the peer's writer has: a sample that reaches a reader being
+      // deleted is rejected, and Fast DDS 2.9's data-sharing listener then re-reads that slot
+      // forever, so the reader's deletion, which joins the listener, never returns (eProsima/
+      // Fast-DDS#6490, fixed in 2026, not in Debian's 2.9). Writers first, on both sides: the
+      // peer's goes when it closes too, or, if it has died, when its lease ends.
+      if (m_writer) {
+        m_publisher->delete_datawriter(m_writer);
+        m_writer = nullptr;
+      }
+      if (m_reader) {
+        const std::int64_t until = monotonic_ns() + std::min(timeout_ns(), kPeerWriterGoneNs);
+        // Meanwhile what the peer sends is taken (and dropped): its own close waits until what
+        // it wrote has been acknowledged, and a data-sharing reader acknowledges on take.
+        while (reader_matched() && monotonic_ns() < until) {
+          if (!pump()) break;
+          m_inbox.clear();
+          m_reader->wait_for_unread_message(duration_of(kMillisecondNs));
+        }
+      }
       m_participant->delete_contained_entities();
       dds::DomainParticipantFactory::get_instance()->delete_participant(m_participant);
     }
@@ -461,6 +484,7 @@ class FastddsTransport final : public Transport {
       writer_qos.data_sharing().off();
       reader_qos.data_sharing().off();
     }
+    m_publisher = publisher;
     m_writer = publisher->create_datawriter(out, writer_qos);
     m_reader = subscriber->create_datareader(in, reader_qos);
     if (!m_writer || !m_reader) {
@@ -544,6 +568,13 @@ class FastddsTransport final : public Transport {
            published.current_count > 0;
   }
 
+  // The peer's writer has found our reader (and not yet gone).
+  bool reader_matched() {
+    dds::SubscriptionMatchedStatus subscribed;
+    return m_reader->get_subscription_matched_status(subscribed) == ReturnCode_OK &&
+           subscribed.current_count > 0;
+  }
+
   // The peer is gone when a match it made has gone.
   Result<void> check_peer() {
     dds::PublicationMatchedStatus published;
@@ -586,6 +617,7 @@ class FastddsTransport final : public Transport {
   Path m_path;
   CreditWindow m_credits;
   dds::DomainParticipant* m_participant = nullptr;
+  dds::Publisher* m_publisher = nullptr;
   dds::DataWriter* m_writer = nullptr;
   dds::DataReader* m_reader = nullptr;
   bool m_connected = false;
