@@ -606,6 +606,15 @@ std::uint64_t default_throughput_warmup(std::size_t bytes) {
   return std::clamp<std::uint64_t>(default_throughput_messages(bytes, false) / 100, 2, 1000);
 }
 
+std::uint64_t default_pingpong_warmup(std::size_t bytes, bool quick) {
+  const std::uint64_t full = quick ? kQuickPingpongWarmup : kDefaultPingpongWarmup;
+  if (bytes <= kPingpongWarmupFullUpTo) return full;
+  const double scaled = static_cast<double>(full) * static_cast<double>(kPingpongWarmupFullUpTo) /
+                        static_cast<double>(bytes);
+  return std::clamp<std::uint64_t>(static_cast<std::uint64_t>(std::llround(scaled)),
+                                   kMinPingpongWarmup, full);
+}
+
 std::vector<Cell> expand_cells(const RunOptions& o, std::vector<std::string>& skipped) {
   std::vector<Cell> cells;
   for (Scenario scenario : o.scenarios) {
@@ -634,6 +643,8 @@ std::vector<Cell> expand_cells(const RunOptions& o, std::vector<std::string>& sk
         count = o.messages.value_or(default_throughput_messages(bytes, o.quick));
         warmup = o.warmup.value_or(default_throughput_warmup(bytes));
       }
+      if (scenario == Scenario::pingpong)
+        warmup = o.warmup.value_or(default_pingpong_warmup(bytes, o.quick));
       // fanout: large messages warm up as a stream does, small ones as pingpong.
       if (scenario == Scenario::fanout && !o.warmup && bytes >= kFanoutSmallBelow)
         warmup = kDefaultThroughputWarmup;

@@ -68,6 +68,8 @@ inline constexpr std::uint64_t kDefaultThroughputWarmup = 10;
 inline constexpr std::uint64_t kQuickIterations = 2000;
 inline constexpr std::uint64_t kQuickMessages = 100;
 inline constexpr std::uint64_t kQuickPingpongWarmup = 100;
+inline constexpr std::size_t kPingpongWarmupFullUpTo = 64 * 1024;  // bytes
+inline constexpr std::uint64_t kMinPingpongWarmup = 10;
 inline constexpr double kDefaultRateSeconds = 3, kQuickRateSeconds = 0.5;
 inline constexpr double kRateWarmupSeconds = 0.2;  // rate: unmeasured sending first
 inline constexpr double kMinDurationS = 0.1, kMaxDurationS = 3600;
@@ -85,6 +87,10 @@ inline constexpr std::size_t kMaxMessageBytes = 64u << 20;
 inline constexpr std::uint64_t kMinDefaultMessages = 16, kMaxDefaultMessages = 100000;
 std::uint64_t default_throughput_messages(std::size_t bytes, bool quick);
 std::uint64_t default_throughput_warmup(std::size_t bytes);
+// pingpong's warm-up: 1000 round trips (100 with --quick) up to 64 KiB, then fewer as messages
+// grow (about the same bytes), at least 10: a thousand 4 MiB round trips over a slow middleware
+// take minutes, and the time budget counts only the measured ones.
+std::uint64_t default_pingpong_warmup(std::size_t bytes, bool quick);
 
 // The ranges of the numeric options (README and --help say the same).
 inline constexpr std::uint64_t kMaxCount = 1'000'000'000;  // --iterations, --messages, --warmup

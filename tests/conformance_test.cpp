@@ -173,6 +173,37 @@ TEST_P(Conformance, PeerExitingMidStreamIsAnError) {
   EXPECT_TRUE(r.leftovers.empty()) << "left behind: " << r.leftovers.front();
 }
 
+// A message larger than a Unix seqpacket socket's send buffer goes as fragments. They were as
+// large as the buffer (8 MiB), which the kernel cannot allocate in one piece: every send failed
+// with ENOBUFS until the cell's time ran out. Two 64 MiB messages, checked byte by byte.
+TEST(UnixDatagrams, MessagesLargerThanTheSendBufferArriveWhole) {
+  for (const char* transport : {"unix-seqpacket", "unix-dgram"}) {
+    SCOPED_TRACE(transport);
+    PairOptions options;
+    options.transport = transport;
+    options.max_message_bytes = std::size_t{64} << 20;
+    options.timeout = std::chrono::milliseconds(20000);
+    options.deadline = std::chrono::milliseconds(40000);
+    constexpr std::size_t kBytes = std::size_t{64} << 20;
+    auto producer = [](Transport& t) -> std::string {
+      for (std::uint64_t seq = 0; seq < 2; ++seq) {
+        if (auto e = send_one(t, seq, kBytes, 0); !e.empty()) return e;
+      }
+      return "";
+    };
+    auto consumer = [](Transport& t) -> std::string {
+      for (std::uint64_t seq = 0; seq < 2; ++seq) {
+        if (auto e = receive_one(t, seq, kBytes, 0); !e.empty()) return e;
+      }
+      return "";
+    };
+    PairOutcome r = run_pair(options, producer, consumer);
+    ASSERT_EQ(r.setup_error, "");
+    EXPECT_EQ(r.producer.verdict, "");
+    EXPECT_EQ(r.consumer.verdict, "");
+  }
+}
+
 // Fast DDS 2.9's data-sharing listener re-reads forever a sample that a reader being deleted
 // rejects, so that reader's deletion never returns (eProsima/Fast-DDS#6490). The driver deletes its
 // reader only once the peer's writer has gone; before it did, about one run in four of the pair

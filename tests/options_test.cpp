@@ -83,6 +83,33 @@ TEST(ExpandCells, DefaultsPerScenario) {
   EXPECT_EQ(cells[0].count, kQuickIterations);
 }
 
+// A thousand warm-up round trips of 4 MiB over a slow middleware took longer than the cell's 60 s
+// limit (the budget counts only measured round trips): large messages warm up fewer times.
+TEST(ExpandCells, PingpongWarmupShrinksForLargeMessagesUnlessGiven) {
+  RunOptions o;
+  o.transports = {"unix-stream"};
+  o.scenarios = {Scenario::pingpong};
+  o.sizes = {8, 64 * 1024, 256 * 1024, 4u << 20, 64u << 20};
+  std::vector<std::string> skipped;
+  std::map<std::size_t, std::uint64_t> got;
+  for (const auto& c : expand_cells(o, skipped))
+    got[c.bytes] = c.warmup;
+  EXPECT_EQ(got[8], kDefaultPingpongWarmup);
+  EXPECT_EQ(got[64 * 1024], kDefaultPingpongWarmup);
+  EXPECT_EQ(got[256 * 1024], 250u);
+  EXPECT_EQ(got[4u << 20], 16u);
+  EXPECT_EQ(got[64u << 20], kMinPingpongWarmup);
+  o.quick = true;
+  got.clear();
+  for (const auto& c : expand_cells(o, skipped))
+    got[c.bytes] = c.warmup;
+  EXPECT_EQ(got[8], kQuickPingpongWarmup);
+  EXPECT_EQ(got[4u << 20], kMinPingpongWarmup);
+  o.warmup = 5;  // given: the same for every size
+  for (const auto& c : expand_cells(o, skipped))
+    EXPECT_EQ(c.warmup, 5u);
+}
+
 TEST(ExpandCells, ThroughputMessagesScaleWithSizeUnlessGiven) {
   RunOptions o;
   o.transports = {"unix-stream"};

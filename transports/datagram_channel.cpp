@@ -15,6 +15,7 @@ namespace ipcbench {
 namespace {
 
 constexpr std::size_t kHeader = sizeof(FragmentHeader);
+constexpr std::size_t kMaxUnixFragmentPayload = std::size_t{4} << 20;
 // What a fragment costs the receiver's socket buffer beyond its bytes (the kernel's
 // bookkeeping), charged so that many small datagrams cannot overrun it either.
 constexpr std::uint64_t kBookkeeping = 1024;
@@ -173,7 +174,12 @@ Result<void> DatagramTransport::prepare(int fd, FdIo::Kind kind) {
       return fail_errno(Errc::system, "getsockopt(SO_SNDBUF)");
     }
     if (got <= static_cast<int>(kHeader) + 32) return fail(Errc::resource, "send buffer too small");
-    const std::size_t limit = static_cast<std::size_t>(got) - 32 - kHeader;
+    // And no larger than 4 MiB: the kernel puts all but 68 KiB (MAX_SKB_FRAGS pages) of a Unix
+    // datagram in one contiguous allocation, and beyond 4 MiB (KMALLOC_MAX_SIZE) it cannot make
+    // it: sendmsg fails with ENOBUFS however long the sender waits (an 8 MiB send buffer, as
+    // `unix-seqpacket` asks for, let 8 MiB fragments through to that refusal).
+    const std::size_t limit =
+        std::min(static_cast<std::size_t>(got) - 32 - kHeader, kMaxUnixFragmentPayload);
     if (m_fragmenter.fragment_payload() == 0 || m_fragmenter.fragment_payload() > limit) {
       m_fragmenter.set_fragment_payload(limit);
     }

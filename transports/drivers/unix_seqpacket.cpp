@@ -38,7 +38,8 @@ extern const TransportInfo unix_seqpacket_driver{
     .name = "unix-seqpacket",
     .description =
         "Unix domain SOCK_SEQPACKET socket (path in a private temp dir); one message per send, "
-        "fragments only beyond the send buffer (4 MiB asked, wmem_max without CAP_NET_ADMIN)",
+        "fragments only beyond the send buffer (4 MiB asked, wmem_max without CAP_NET_ADMIN) "
+        "or 4 MiB (the largest datagram the kernel can allocate)",
     .capabilities = [] { return Capabilities{.native_wait = WaitMode::block}; },
     .make = make_transport<UnixSeqpacketTransport>,
     .options =
