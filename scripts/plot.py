@@ -529,7 +529,13 @@ def plot_fanout(rows, ctx, out_dir, written):
         bottom.set_xticklabels([str(n) for n in ns])
         for ax in (top, bottom):
             ax.grid(which="both", alpha=0.3)
-            ax.legend(fontsize=7)
+    # One legend for the four panels, beside them: inside each, 28 rows hid the lines.
+    labelled = {}
+    for ax in grid[0]:
+        for handle, label in zip(*ax.get_legend_handles_labels()):
+            labelled.setdefault(label, handle)
+    fig.legend(list(labelled.values()), list(labelled.keys()), loc="center left",
+               bbox_to_anchor=(1.0, 0.5), fontsize=8, frameon=False)
     fig.suptitle("fanout: one producer, N consumers, every message checked by every consumer; "
                  "solid = native multicast, dashed = N copies over N channels\n"
                  "N + 1 processes share %s CPUs: beyond N = %s every rate also falls for want "
