@@ -5,8 +5,8 @@
 #
 # - cpu_spin: the test may spin. Spinning pairs share the two cores, so no two run at once. The
 #   conformance, fault and fanout cases say their wait mode at the end of their name; a `block`
-#   case does not spin and runs beside the others. Every test of the other suites is taken to
-#   spin.
+#   case does not spin and runs beside the others (except a fault case: below). Every test of the
+#   other suites is taken to spin.
 # - roudi: the test may start RouDi (iceoryx, cyclonedds-shm), and iceoryx allows one RouDi per
 #   machine: no two such tests run at once, whatever their wait mode. A whole-registry run
 #   (`--transports all`) is one of them.
@@ -27,8 +27,11 @@ function(ipcbench_lock test spins)
   set_tests_properties("${test}" PROPERTIES RESOURCE_LOCK "${locks}")
 endfunction()
 
+# The fault tests also take cpu_spin whatever their mode: a cell after a killed worker must run,
+# and once, in CI, `cyclonedds-shm`'s did not connect within 28 s while two spinning ShmRing and
+# ShmPair tests held both CPUs (not reproduced in 7 runs, 3 of them beside two busy loops).
 foreach(test IN LISTS conformance_tests_TESTS fault_tests_TESTS fanout_tests_TESTS)
-  if(test MATCHES "_(spin|adaptive)( |$)")
+  if(test MATCHES "_(spin|adaptive)( |$)" OR test MATCHES "/Fault[.]")
     ipcbench_lock("${test}" TRUE)
   else()
     ipcbench_lock("${test}" FALSE)
