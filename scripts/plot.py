@@ -406,6 +406,18 @@ def touch_legend(ax, touches):
         ax.add_artist(first)
 
 
+def side_legend(fig, axes):
+    """One legend for all the panels, beside them: a legend inside each panel, with a row per
+    transport (28 of them), hides the lines."""
+    labelled = {}
+    for ax in axes:
+        for handle, label in zip(*ax.get_legend_handles_labels()):
+            labelled.setdefault(label, handle)
+    if labelled:
+        fig.legend(list(labelled.values()), list(labelled.keys()), loc="center left",
+                   bbox_to_anchor=(1.0, 0.5), fontsize=8, frameon=False)
+
+
 def draw_size_lines(ax, lines, wait, colors, touches, scale=1.0):
     """One wait mode's curves against size: a colour per transport, a line style per touch (the
     transport named once, on its first touch's line)."""
@@ -444,9 +456,9 @@ def plot_throughput_vs_size(rows, ctx, out_dir, written):
             if col == 0:
                 ax.set_ylabel(ylabel)
             ax.grid(which="both", alpha=0.3)
-            ax.legend(fontsize=7, loc="upper left" if row == 0 else "upper right")
             if len(touches) > 1:
                 touch_legend(ax, touches)
+    side_legend(fig, grid[0])
     fig.suptitle("throughput against message size (median of repetitions); solid = touch full "
                  "(every byte written and checked), dashed = touch edges\n%s"
                  % machine_caption(ctx), fontsize=10)
@@ -470,9 +482,9 @@ def plot_cpu_cost(rows, ctx, out_dir, written):
         ax.set_xlabel("message size")
         ax.set_title("wait: %s" % wait, fontsize=10)
         ax.grid(which="both", alpha=0.3)
-        ax.legend(fontsize=7, loc="upper left")
         if len(touches) > 1:
             touch_legend(ax, touches)
+    side_legend(fig, axes)
     axes[0].set_ylabel("CPU time per message, both workers")
     fig.suptitle("CPU cost of a message in the throughput scenario (producer + consumer CPU "
                  "time / messages; a spinning worker's waiting counts)\nsolid = touch full, "
@@ -529,13 +541,7 @@ def plot_fanout(rows, ctx, out_dir, written):
         bottom.set_xticklabels([str(n) for n in ns])
         for ax in (top, bottom):
             ax.grid(which="both", alpha=0.3)
-    # One legend for the four panels, beside them: inside each, 28 rows hid the lines.
-    labelled = {}
-    for ax in grid[0]:
-        for handle, label in zip(*ax.get_legend_handles_labels()):
-            labelled.setdefault(label, handle)
-    fig.legend(list(labelled.values()), list(labelled.keys()), loc="center left",
-               bbox_to_anchor=(1.0, 0.5), fontsize=8, frameon=False)
+    side_legend(fig, grid[0])
     fig.suptitle("fanout: one producer, N consumers, every message checked by every consumer; "
                  "solid = native multicast, dashed = N copies over N channels\n"
                  "N + 1 processes share %s CPUs: beyond N = %s every rate also falls for want "
@@ -590,7 +596,7 @@ def plot_rate(rows, ctx, out_dir, written):
         ax.set_title(title, fontsize=10)
         ax.grid(which="both", alpha=0.3)
     axes[0].set_ylabel("one-way latency from the intended send time")
-    axes[0].legend(fontsize=7, loc="upper left")
+    side_legend(fig, axes[:1])
     fig.suptitle("rate: one-way latency against offered rate, %s messages (median of "
                  "repetitions); solid = spin, dashed = block; square = max (as fast as accepted); "
                  "hollow = rate not sustained\n%s" % (size_text(size), machine_caption(ctx)),
