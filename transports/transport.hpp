@@ -74,6 +74,14 @@ struct Capabilities {
   // One producer endpoint serves many consumers and publishes each message once to all (see the
   // contract above); false: point to point, one channel per consumer.
   bool multicast = false;
+
+  // A library whose own threads move the bytes and sleep in the kernel whatever the caller does
+  // (nng, the DDS libraries, gRPC): `block` is the only mode the caller can choose.
+  static Capabilities block_only(std::size_t max_message_bytes = 64u << 20) {
+    return Capabilities{.max_message_bytes = max_message_bytes,
+                        .waits = {WaitMode::block},
+                        .native_wait = WaitMode::block};
+  }
 };
 
 // A setting a user gives a driver: `ipcbench run --set <transport>.<name>=<value>`. A driver

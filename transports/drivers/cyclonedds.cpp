@@ -490,8 +490,7 @@ extern const TransportInfo cyclonedds_driver{
         ", two RELIABLE KEEP_LAST(queue depth) topics of a byte sequence (idlc), RTPS over "
         "loopback UDP (unicast discovery, default 14,720-byte messages); credit window = queue "
         "depth; lease 2 s; block only: Cyclone's own threads receive and deliver",
-    .capabilities =
-        [] { return Capabilities{.waits = {WaitMode::block}, .native_wait = WaitMode::block}; },
+    .capabilities = [] { return Capabilities::block_only(); },
     .make = make_udp,
 };
 
@@ -502,12 +501,7 @@ extern const TransportInfo cyclonedds_shm_driver{
         " as cyclonedds, data through iceoryx shared memory (RouDi started for the run; "
         "serialized into chunks: two copies), discovery over loopback UDP; up to 16 MiB; block "
         "only: Cyclone's shm monitor thread delivers",
-    .capabilities =
-        [] {
-          return Capabilities{.max_message_bytes = kShmMaxMessageBytes,
-                              .waits = {WaitMode::block},
-                              .native_wait = WaitMode::block};
-        },
+    .capabilities = [] { return Capabilities::block_only(kShmMaxMessageBytes); },
     .make = make_shm,
     .start_daemon = start_roudi,
     .here = shm_facts,

@@ -637,12 +637,6 @@ Result<std::unique_ptr<Transport>> make(const Endpoint& endpoint) {
   return std::make_unique<FastddsTransport>(endpoint, path);
 }
 
-Capabilities block_only(std::size_t max_message_bytes) {
-  return Capabilities{.max_message_bytes = max_message_bytes,
-                      .waits = {WaitMode::block},
-                      .native_wait = WaitMode::block};
-}
-
 #define IPCBENCH_FASTDDS "eProsima Fast DDS " IPCBENCH_LIBRARY_VERSION
 
 }  // namespace
@@ -654,7 +648,7 @@ extern const TransportInfo fastdds_driver{
     "on loopback only (Fast DDS's default would use shared memory on one host: see fastdds-shm); "
     "credit window = queue depth; heartbeat 50 ms, lease 2 s; up to 64 MiB; block only: Fast "
     "DDS's own threads receive and deliver",
-    .capabilities = [] { return block_only(64u << 20); },
+    .capabilities = [] { return Capabilities::block_only(); },
     .make = make<Path::udp>,
 };
 
@@ -663,7 +657,7 @@ extern const TransportInfo fastdds_shm_driver{
     .description = IPCBENCH_FASTDDS
     " as fastdds, over its shared-memory transport only (RTPS messages through /dev/shm "
     "segments of 512 KiB, 64 KiB fragments), data sharing off; up to 64 MiB; block only",
-    .capabilities = [] { return block_only(64u << 20); },
+    .capabilities = [] { return Capabilities::block_only(); },
     .make = make<Path::shm>,
     .sweep_recorded = sweep_recorded_names,
 };
@@ -674,7 +668,7 @@ extern const TransportInfo fastdds_datasharing_driver{
     " as fastdds-shm, data-sharing delivery: the writer serializes into a pool in /dev/shm the "
     "reader maps (bounded type; not plain, so no loans: a copy each side); pool = queue depth + "
     "16 samples of the largest message; up to 16 MiB; block only",
-    .capabilities = [] { return block_only(kDataSharingMaxBytes); },
+    .capabilities = [] { return Capabilities::block_only(kDataSharingMaxBytes); },
     .make = make<Path::datasharing>,
     .sweep_recorded = sweep_recorded_names,
 };

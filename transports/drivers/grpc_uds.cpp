@@ -324,8 +324,7 @@ extern const TransportInfo grpc_uds_driver{
         " synchronous C++ API over a unix: socket in a private temp dir, protobuf bytes; one "
         "bidirectional stream per cell carries both ways (the consumer serves); block only: "
         "the sync API blocks inside gRPC; HTTP/2 flow control; up to 64 MiB",
-    .capabilities =
-        [] { return Capabilities{.waits = {WaitMode::block}, .native_wait = WaitMode::block}; },
+    .capabilities = [] { return Capabilities::block_only(); },
     .make = make_transport<GrpcUdsTransport>,
 };
 

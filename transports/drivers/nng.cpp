@@ -281,8 +281,7 @@ extern const TransportInfo nng_driver{
                    " pair1 sockets over ipc:// (a Unix socket in a private temp dir); send/receive "
                    "buffers = queue depth; up to 64 MiB; block only: nng's own threads move the "
                    "bytes and sleep in the kernel whatever the caller does",
-    .capabilities =
-        [] { return Capabilities{.waits = {WaitMode::block}, .native_wait = WaitMode::block}; },
+    .capabilities = [] { return Capabilities::block_only(); },
     .make = make_transport<NngTransport>,
 };
 
