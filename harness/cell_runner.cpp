@@ -550,6 +550,19 @@ CellRun run_cell(const Cell& cell, const CellContext& context, const std::string
       }
     }
   }
+  if (state == Wait::ok &&
+      (cell.scenario == Scenario::throughput || cell.scenario == Scenario::fanout)) {
+    // A stream may end early, on its time budget: every consumer must have checked every message
+    // the producer sent, no fewer (a lost tail) and no more.
+    for (WorkerProcess* c : consumers) {
+      if (c->result->count != run.producer->count) {
+        why = fmt::format("{} checked {} measured messages of the {} the producer sent", c->name(),
+                          c->result->count, run.producer->count);
+        state = Wait::failed;
+        break;
+      }
+    }
+  }
   run.ok = state == Wait::ok;
   if (!run.ok) run.error = failure_reason(group, state, why, context.timeout);
   remove_private_dir(dir);

@@ -100,9 +100,10 @@ int main(int argc, char** argv) {
                   kMaxCount, kDefaultMessages, kMinDefaultMessages, kMaxDefaultMessages));
   auto* warmup_opt = run->add_option(
       "--warmup", warmup_text,
-      fmt::format("unmeasured round trips/messages first, 0 to {} (default {} pingpong, {} "
-                  "throughput at 1 MiB: a hundredth of its messages)",
-                  kMaxCount, kDefaultPingpongWarmup, kDefaultThroughputWarmup));
+      fmt::format("unmeasured round trips/messages first, 0 to {} (default {} pingpong; "
+                  "throughput {} at 1 MiB: twice through the queue's buffers, or a hundredth of "
+                  "its messages if more)",
+                  kMaxCount, kDefaultPingpongWarmup, default_throughput_warmup(1u << 20)));
   auto* rates_opt = run->add_option(
       "--rates", rates_text,
       fmt::format("rate: offered rates, messages/s, 1 to {:.0f} (k = 1000, M = 10^6) or max "
@@ -150,9 +151,11 @@ int main(int argc, char** argv) {
                   fmt::format("Seconds before a cell's workers are killed, {:g} to {:g}",
                               kMinTimeoutS, kMaxTimeoutS))
       ->capture_default_str();
-  run->add_option("--budget", budget_text,
-                  fmt::format("pingpong: seconds of round trips at most per cell, {:g} to {:g}",
-                              kMinBudgetS, kMaxBudgetS))
+  run->add_option(
+         "--budget", budget_text,
+         fmt::format("pingpong, throughput, fanout: seconds of measured round trips or messages "
+                     "at most per cell (fewer than asked if they take longer), {:g} to {:g}",
+                     kMinBudgetS, kMaxBudgetS))
       ->capture_default_str();
   run->add_flag("--quick", quick, "Fewer round trips and messages: a fast look, not a reference");
   std::string filter;

@@ -521,8 +521,14 @@ double estimated_seconds(const Cell& cell) {
   if (cell.scenario == Scenario::rate) {
     return kSetUp + kRateWarmupSeconds + std::chrono::duration<double>(cell.duration).count();
   }
+  // A stream: the warm-up, then the messages or the budget, whichever ends first.
   const double bytes_per_s = cell.wait == WaitMode::spin ? 3e9 : 1e9;
-  return kSetUp + n * static_cast<double>(cell.bytes) / bytes_per_s + n * 10e-6;
+  auto stream = [&](double messages) {
+    return messages * static_cast<double>(cell.bytes) / bytes_per_s + messages * 10e-6;
+  };
+  const double budget = std::chrono::duration<double>(cell.budget).count();
+  return kSetUp + stream(static_cast<double>(cell.warmup)) +
+         std::min(stream(static_cast<double>(cell.count)), budget + 0.1);
 }
 
 namespace {
@@ -565,6 +571,8 @@ void add_variants(const Cell& base, const RunOptions& o, std::chrono::nanosecond
           o.messages.value_or(o.quick                          ? kQuickMessages
                               : cell.bytes < kFanoutSmallBelow ? kDefaultFanoutSmallMessages
                                                                : kDefaultMessages);
+      if (!o.warmup && cell.bytes >= kFanoutSmallBelow)
+        cell.warmup = default_throughput_warmup(cell.bytes, n);
       cells.push_back(std::move(cell));
     }
     return;
@@ -602,8 +610,12 @@ std::uint64_t default_throughput_messages(std::size_t bytes, bool quick) {
   return quick ? std::max<std::uint64_t>(n / (kDefaultMessages / kQuickMessages), 4) : n;
 }
 
-std::uint64_t default_throughput_warmup(std::size_t bytes) {
-  return std::clamp<std::uint64_t>(default_throughput_messages(bytes, false) / 100, 2, 1000);
+std::uint64_t default_throughput_warmup(std::size_t bytes, unsigned consumers) {
+  const std::uint64_t passes = (static_cast<std::uint64_t>(consumers) + 1) * queue_depth_for(bytes);
+  const std::uint64_t at_most = std::max<std::uint64_t>(
+      2, std::min<std::uint64_t>(1000, kMaxStreamWarmupBytes / std::max<std::size_t>(bytes, 1)));
+  return std::clamp<std::uint64_t>(
+      std::max(default_throughput_messages(bytes, false) / 100, passes), 2, at_most);
 }
 
 std::uint64_t default_pingpong_warmup(std::size_t bytes, bool quick) {
@@ -637,7 +649,7 @@ std::vector<Cell> expand_cells(const RunOptions& o, std::vector<std::string>& sk
                  : o.messages.value_or(o.quick ? kQuickMessages : kDefaultMessages);
     std::uint64_t warmup =
         o.warmup.value_or(pingpong ? (o.quick ? kQuickPingpongWarmup : kDefaultPingpongWarmup)
-                                   : kDefaultThroughputWarmup);
+                                   : default_throughput_warmup(kDefaultThroughputBytes));
     for (std::size_t bytes : sizes) {
       if (scenario == Scenario::throughput) {
         count = o.messages.value_or(default_throughput_messages(bytes, o.quick));
@@ -645,10 +657,8 @@ std::vector<Cell> expand_cells(const RunOptions& o, std::vector<std::string>& sk
       }
       if (scenario == Scenario::pingpong)
         warmup = o.warmup.value_or(default_pingpong_warmup(bytes, o.quick));
-      // fanout: large messages warm up as a stream does, small ones as pingpong.
-      if (scenario == Scenario::fanout && !o.warmup && bytes >= kFanoutSmallBelow)
-        warmup = kDefaultThroughputWarmup;
-      else if (scenario == Scenario::fanout && !o.warmup)
+      // fanout: small messages warm up as pingpong; large ones as a stream, per N (add_variants).
+      if (scenario == Scenario::fanout && !o.warmup)
         warmup = o.quick ? kQuickPingpongWarmup : kDefaultPingpongWarmup;
       for (Touch touch : touches) {
         for (const auto& name : o.transports) {
@@ -698,7 +708,7 @@ std::vector<Cell> expand_cells(const RunOptions& o, std::vector<std::string>& sk
             cell.touch = touch;
             cell.warmup = warmup;
             cell.count = count;
-            cell.budget = scenario == Scenario::pingpong
+            cell.budget = scenario != Scenario::rate
                               ? std::chrono::nanoseconds(o.budget)
                               : std::chrono::nanoseconds(std::chrono::hours(24));
             // Each combination of the transport's settings (--set) is a cell of its own.

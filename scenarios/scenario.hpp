@@ -4,8 +4,8 @@
 // - pingpong: the producer sends a message of S bytes, the consumer checks it and answers with S
 //   bytes, the producer checks the answer. Warm-up, then N round trips (or until the time budget
 //   is spent), each timed into a histogram: round-trip time (RTT), always.
-// - throughput: the producer streams M messages of S bytes as fast as the transport takes them,
-//   the consumer checks each. Timed at both ends.
+// - throughput: the producer streams M messages of S bytes as fast as the transport takes them
+//   (or until the time budget is spent), the consumer checks each. Timed at both ends.
 // - rate: open loop. The producer sends at a fixed offered rate R on a schedule of intended
 //   times (t0 + i/R), stamping each message with its intended and actual send time; the consumer
 //   records receive - intended (so a stall is charged to every message it delays: no coordinated
@@ -13,7 +13,8 @@
 //   as the transport takes messages. A producer that falls behind keeps sending, late.
 // - fanout: one producer, N consumers. The producer streams M messages of S bytes, each to every
 //   consumer: once over a multicast endpoint, or N times over N point-to-point endpoints; every
-//   consumer checks every message and records its one-way time (receive - send).
+//   consumer checks every message and records its one-way time (receive - send). The budget
+//   stops it early, as it does throughput.
 // All end with a stop message the consumer echoes, so that neither side tears the channel down
 // while the other still needs it.
 #pragma once
@@ -41,7 +42,9 @@ struct ScenarioConfig {
   std::size_t payload_bytes = 64;  // at least kMinMessageBytes
   std::uint64_t warmup = 0;        // round trips or messages before measuring
   std::uint64_t count = 1;         // round trips (pingpong) or messages (throughput) measured
-  std::chrono::nanoseconds budget = std::chrono::seconds(10);  // pingpong: stop early after this
+  // pingpong, throughput, fanout: the producer stops measuring after this (the consumers see the
+  // stop message early; the harness checks they checked every message the producer sent).
+  std::chrono::nanoseconds budget = std::chrono::seconds(10);
   Touch touch = Touch::full;
   double rate_per_s = 0;  // rate: the offered rate; 0 = as fast as the transport takes them
   std::chrono::nanoseconds duration = std::chrono::seconds(3);  // rate: the measured phase
@@ -79,7 +82,23 @@ Result<void> run_fanout(Role role, std::span<Transport* const> channels, unsigne
 Result<void> run_scenario(Scenario scenario, Role role, Transport& transport,
                           const ScenarioConfig& config, const Clock& clock, Measurement& out);
 
-// --- pieces both scenarios use (scenarios/message.cpp) ---
+// --- pieces the scenarios share (scenarios/message.cpp) ---
+
+// Has a stream's time budget been spent since `start_ns`? Reads the clock every message of 4 KiB
+// or more, else every 64th (a clock read per 64-byte message would cost a few percent).
+class BudgetCheck {
+ public:
+  BudgetCheck(const ScenarioConfig& c, std::int64_t start_ns)
+      : m_deadline(start_ns + c.budget.count()), m_every(c.payload_bytes >= 4096 ? 1 : 64) {}
+  bool spent(std::uint64_t i) const {
+    return (i + 1) % m_every == 0 && monotonic_ns() > m_deadline;
+  }
+
+ private:
+  std::int64_t m_deadline;
+  std::uint64_t m_every;
+};
+
 Result<void> send_message(Transport& t, std::size_t bytes, std::uint64_t seq, Direction dir,
                           Touch touch);
 // Receives the next message and checks it is `seq`; returns false when it is the stop message.

@@ -1,7 +1,10 @@
 // throughput: the producer streams messages as fast as the transport takes them; the consumer
-// checks each. The producer's phase runs from before its first measured send to after its last;
-// the consumer's ends when the last measured message has been checked. The harness reports the
-// rate at both ends, and end to end (producer's start to consumer's end, one shared clock).
+// checks each. The producer stops early when its time budget has passed (ScenarioConfig::budget);
+// the stop message then ends the consumer's stream, and the harness checks that the consumer
+// checked as many messages as the producer sent. The producer's phase runs from before its first
+// measured send to after its last; the consumer's ends when the last measured message has been
+// checked. The harness reports the rate at both ends, and end to end (producer's start to
+// consumer's end, one shared clock).
 #include "base/wait.hpp"
 #include "scenarios/scenario.hpp"
 
@@ -17,6 +20,7 @@ Result<void> producer(Transport& t, const ScenarioConfig& c, Measurement& out) {
   }
   out.usage = process_usage();
   out.start_ns = monotonic_ns();
+  const BudgetCheck budget(c, out.start_ns);
   for (std::uint64_t i = 0; i < c.count; ++i, ++seq) {
     if (auto ok = send_message(t, bytes, seq, Direction::request, c.touch); !ok) {
       out.end_ns = monotonic_ns();
@@ -24,6 +28,7 @@ Result<void> producer(Transport& t, const ScenarioConfig& c, Measurement& out) {
       return ok;
     }
     out.count = i + 1;
+    if (budget.spent(i)) break;
   }
   out.end_ns = monotonic_ns();
   out.usage = process_usage() - out.usage;
@@ -43,7 +48,14 @@ Result<void> consumer(Transport& t, const ScenarioConfig& c, Measurement& out) {
       out.end_ns = monotonic_ns();
       return std::unexpected(more.error());
     }
-    if (!*more) return fail(Errc::protocol, "stop message before the last message");
+    if (!*more) {
+      // The producer's budget ran out (it sends no stop before the measured messages).
+      if (seq <= c.warmup)
+        return fail(Errc::protocol, "stop message before the first measured one");
+      out.end_ns = monotonic_ns();
+      out.usage = process_usage() - out.usage;
+      return stop_consumer(t);
+    }
     if (seq >= c.warmup) out.count = seq - c.warmup + 1;
   }
   out.end_ns = monotonic_ns();

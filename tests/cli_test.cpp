@@ -265,6 +265,33 @@ TEST(Cli, AFailedCellIsRecordedAndTheRunGoesOn) {
   EXPECT_EQ(names_of_dead_runs(), std::vector<std::string>{});
 }
 
+// A stream that would take hours stops on its time budget, as pingpong does: the cell succeeds
+// with fewer messages than asked, and every consumer checked every message the producer sent.
+// (Before, --budget was pingpong's only: these cells ran until their timeout killed them, and the
+// reference's 64 MiB streams over dbus took 51 s.)
+TEST(Cli, StreamsStopOnTheirBudgetWithEveryMessageChecked) {
+  const testing::TempFile out_file("budget");
+  const std::string& out = out_file.path;
+  Ran r =
+      run("run --transports unix-stream,zerocopy --scenarios throughput,fanout --subscribers 1,2 "
+          "--wait block --sizes 4KiB --touch full --messages 1000000000 --warmup 10 --budget 0.3 "
+          "--timeout 30 --repetitions 1 --out " +
+          out);
+  ASSERT_EQ(r.code, 0) << r.out;
+  std::ifstream in(out);
+  auto doc = nlohmann::json::parse(in);
+  const auto cells = testing::iteration_entries(doc);
+  ASSERT_EQ(cells.size(), 6u) << doc.dump();
+  for (const auto& e : cells) {
+    SCOPED_TRACE(e.at("name").get<std::string>());
+    EXPECT_FALSE(e.value("error_occurred", false)) << e.value("error_message", "");
+    const double measured = e.at("iterations").get<double>();
+    EXPECT_GT(measured, 0);
+    EXPECT_LT(measured, e.at("requested").get<double>());
+    EXPECT_EQ(e.at("delivered").get<double>(), measured);
+  }
+}
+
 TEST(Cli, VersionNamesTheCommitItWasBuiltFrom) {
   Ran r = run("--version");
   EXPECT_EQ(r.code, 0) << r.out;
