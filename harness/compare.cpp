@@ -1,5 +1,6 @@
 #include "harness/compare.hpp"
 
+#include <algorithm>
 #include <map>
 #include <vector>
 
@@ -18,6 +19,30 @@ struct Figures {
   std::vector<double> values;
   std::size_t failed = 0;
 };
+
+std::map<std::string, Figures> key_figures(const ResultsDocument& document,
+                                           std::vector<std::string>& order);
+
+// A side of several runs: each cell's figure per file is the median of that file's
+// repetitions; the side's samples are those medians, one a run.
+std::map<std::string, Figures> key_figures(const std::vector<ResultsDocument>& documents,
+                                           std::vector<std::string>& order) {
+  if (documents.size() == 1) return key_figures(documents.front(), order);
+  std::map<std::string, Figures> out;
+  for (const ResultsDocument& document : documents) {
+    std::vector<std::string> file_order;
+    for (const auto& [name, figures] : key_figures(document, file_order)) {
+      auto [it, inserted] = out.try_emplace(name);
+      if (inserted) it->second.first = figures.first;
+      it->second.failed += figures.failed;
+      if (!figures.values.empty()) it->second.values.push_back(estimate(figures.values).median);
+    }
+    for (const auto& name : file_order) {
+      if (std::ranges::find(order, name) == order.end()) order.push_back(name);
+    }
+  }
+  return out;
+}
 
 std::map<std::string, Figures> key_figures(const ResultsDocument& document,
                                            std::vector<std::string>& order) {
@@ -85,6 +110,14 @@ std::string table(const std::vector<std::string>& header,
 
 Comparison compare(const ResultsDocument& base, const ResultsDocument& next,
                    const CompareOptions& options) {
+  return compare(std::vector{base}, std::vector{next}, options);
+}
+
+Comparison compare(const std::vector<ResultsDocument>& bases,
+                   const std::vector<ResultsDocument>& nexts, const CompareOptions& options) {
+  const ResultsDocument& base = bases.front();
+  const ResultsDocument& next = nexts.front();
+  const bool runs = bases.size() > 1 || nexts.size() > 1;
   Comparison result;
   std::string& out = result.text;
 
@@ -102,8 +135,8 @@ Comparison compare(const ResultsDocument& base, const ResultsDocument& next,
                              : table({"context", "BASE", "NEW"}, differences) + "\n";
 
   std::vector<std::string> order, unused;
-  auto a = key_figures(base, order);
-  auto b = key_figures(next, unused);
+  auto a = key_figures(bases, order);
+  auto b = key_figures(nexts, unused);
   std::map<Scenario, std::vector<std::vector<std::string>>> rows;
   std::vector<std::string> only;
   for (const auto& name : order) {
@@ -123,9 +156,12 @@ Comparison compare(const ResultsDocument& base, const ResultsDocument& next,
     const bool lower_is_better = scenario == Scenario::pingpong || scenario == Scenario::rate;
     std::string verdict;
     if (!r.has_interval()) {
-      verdict = "cannot tell (one repetition)";
+      verdict = runs ? "cannot tell (one run)" : "cannot tell (one repetition)";
     } else if (r.contains(1.0)) {
       verdict = "not distinguishable";
+    } else if (*r.low<1 + options.noise&& * r.high> 1 / (1 + options.noise)) {
+      // The repetitions say it moved, but not by more than separate runs drift.
+      verdict = fmt::format("within drift (±{:.0f}%)", options.noise * 100);
     } else {
       const bool bigger = *r.low > 1;
       const bool faster = bigger != lower_is_better;
@@ -167,9 +203,19 @@ Comparison compare(const ResultsDocument& base, const ResultsDocument& next,
            table(header, rows[Scenario::throughput]) + "\n";
   }
   if (rows.empty()) out += "No cell is in both files.\n\n";
-  out +=
+  if (runs) {
+    out += fmt::format(
+        "{} BASE runs and {} NEW runs: each cell's figure per run is the median of its "
+        "repetitions; BASE and NEW are the medians over the runs, ±x% their 95% intervals, and "
+        "NEW/BASE's interval is over the runs, so it holds the drift between them. ",
+        bases.size(), nexts.size());
+  }
+  out += fmt::format(
       "Medians over each file's repetitions, ±x% their 95% intervals; NEW/BASE with its 95% "
-      "interval: faster or slower only when the interval excludes 1.\n";
+      "interval. Faster or slower only when the whole interval lies beyond ±{:.0f}%, the drift "
+      "allowed between separate runs (--noise; bench/run_drift.sh measures this machine's); "
+      "within drift: the interval excludes 1 but not that band.\n",
+      options.noise * 100);
   if (!only.empty()) {
     out += "\nNot compared: ";
     for (std::size_t i = 0; i < only.size(); ++i)

@@ -207,12 +207,22 @@ int main(int argc, char** argv) {
   auto* compare_cmd = app.add_subcommand(
       "compare", "Compare two result files cell by cell: faster, slower or not distinguishable");
   std::string compare_base, compare_new, fail_above_text;
-  compare_cmd->add_option("base", compare_base, "The results to compare against (JSON)")
+  compare_cmd
+      ->add_option("base", compare_base,
+                   "The results to compare against (JSON); several runs: A.json,B.json,...")
       ->required();
-  compare_cmd->add_option("new", compare_new, "The new results (JSON)")->required();
+  compare_cmd
+      ->add_option("new", compare_new, "The new results (JSON); several runs: comma-separated")
+      ->required();
   auto* fail_above_opt = compare_cmd->add_option(
       "--fail-above", fail_above_text,
       "Exit 1 when a cell got significantly slower by more than this (e.g. 10%)");
+  std::string noise_text = fmt::format("{:.0f}%", CompareOptions::kDefaultCompareNoise * 100);
+  compare_cmd
+      ->add_option("--noise", noise_text,
+                   "The drift between separate runs a change must exceed to count, 0% to 100% "
+                   "(bench/run_drift.sh measures it)")
+      ->capture_default_str();
 
   auto* completion = app.add_subcommand(
       "completion", "Print a shell completion script: source <(ipcbench completion bash)");
@@ -254,9 +264,26 @@ int main(int argc, char** argv) {
       if (!fraction) return usage_error(fraction.error());
       co.fail_above = *fraction;
     }
-    auto base = load_results(compare_base);
+    auto noise = parse_fraction("--noise", noise_text, 0, 1);
+    if (!noise) return usage_error(noise.error());
+    co.noise = *noise;
+    auto load_side =
+        [](const std::string& list) -> std::expected<std::vector<ResultsDocument>, std::string> {
+      std::vector<ResultsDocument> side;
+      for (const auto& path : split(list, ',')) {
+        if (path.empty()) {
+          return std::unexpected(fmt::format(
+              "compare: '{}': an empty file name; several runs are comma-separated files", list));
+        }
+        auto document = load_results(path);
+        if (!document) return std::unexpected(document.error());
+        side.push_back(std::move(*document));
+      }
+      return side;
+    };
+    auto base = load_side(compare_base);
     if (!base) return usage_error(base.error());
-    auto next = load_results(compare_new);
+    auto next = load_side(compare_new);
     if (!next) return usage_error(next.error());
     Comparison c = compare(*base, *next, co);
     fmt::print("{}", c.text);

@@ -433,6 +433,71 @@ TEST(Cli, CompareSaysSlowerFasterOrNotDistinguishable) {
     std::filesystem::remove(f);
 }
 
+// Two runs of the same build drift apart by more than one run's repetitions scatter (up to 8%
+// between identical runs here, and compare called 2 of 4 such cells different): a change within
+// the --noise band is "within drift", not slower, and --fail-above does not count it.
+TEST(Cli, CompareCallsAChangeOnlyBeyondTheDriftBetweenRuns) {
+  const auto base = write_results("drift-base", "a", {{"shm", {316, 320, 324}}});
+  // 6% slower, each run's three repetitions tight: the interval excludes 1, but not 1.10.
+  const auto drifted = write_results("drift-new", "a", {{"shm", {336, 339, 342}}});
+  Ran r = run("compare " + base + " " + drifted + " --fail-above 1%");
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_TRUE(std::regex_search(
+      r.out, std::regex(R"(pingpong/shm/64/spin/full .*\| within drift \(±10%\))")))
+      << r.out;
+  EXPECT_EQ(r.out.find("| slower"), std::string::npos) << r.out;
+  // The repetitions' interval alone (--noise 0): slower, and over the 1% allowed.
+  r = run("compare " + base + " " + drifted + " --noise 0 --fail-above 1%");
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_NE(r.out.find("| slower by 6%"), std::string::npos) << r.out;
+  // A band of 2% does not reach the interval.
+  r = run("compare " + base + " " + drifted + " --noise 2%");
+  EXPECT_NE(r.out.find("| slower"), std::string::npos) << r.out;
+  r = run("compare " + base + " " + drifted + " --noise 101%");
+  EXPECT_EQ(r.code, 2) << r.out;
+  EXPECT_NE(r.out.find("--noise 101%: expected a percentage from 0% to 100%"), std::string::npos)
+      << r.out;
+  for (const auto& f : {base, drifted})
+    std::filesystem::remove(f);
+}
+
+// Several runs a side: the interval is over the runs, so runs that drift apart (each tight
+// within itself, as the runs of this machine are) are not distinguishable, while a slow-down
+// beyond the drift is still caught.
+TEST(Cli, CompareOfSeveralRunsASideTakesTheIntervalOverTheRuns) {
+  std::vector<std::string> base, same, slower;
+  const double drift[] = {300, 320, 345};  // each run's level
+  for (int i = 0; i < 3; ++i) {
+    const double d = drift[i], e = drift[2 - i];
+    base.push_back(
+        write_results("runs-base" + std::to_string(i), "a", {{"shm", {d - 2, d, d + 2}}}));
+    same.push_back(
+        write_results("runs-same" + std::to_string(i), "a", {{"shm", {e - 2, e, e + 2}}}));
+    slower.push_back(write_results("runs-slower" + std::to_string(i), "a",
+                                   {{"shm", {2 * d - 2, 2 * d, 2 * d + 2}}}));
+  }
+  auto joined = [](const std::vector<std::string>& files) {
+    return files[0] + "," + files[1] + "," + files[2];
+  };
+  // One run a side, the first against the last: each tight, 15% apart: slower.
+  Ran r = run("compare " + base[0] + " " + same[0]);
+  EXPECT_NE(r.out.find("| slower"), std::string::npos) << r.out;
+  // Three runs a side: the same three levels: not distinguishable.
+  r = run("compare " + joined(base) + " " + joined(same));
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("| not distinguishable"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("3 BASE runs and 3 NEW runs"), std::string::npos) << r.out;
+  r = run("compare " + joined(base) + " " + joined(slower) + " --fail-above 50%");
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_NE(r.out.find("| slower by 100%"), std::string::npos) << r.out;
+  r = run("compare " + base[0] + ",," + base[1] + " " + same[0]);
+  EXPECT_EQ(r.code, 2) << r.out;
+  for (const auto& side : {base, same, slower}) {
+    for (const auto& f : side)
+      std::filesystem::remove(f);
+  }
+}
+
 TEST(Cli, ReportOfTwoFilesKeepsEachFilesRowsUnderItsLabel) {
   const auto a = write_results("alpha", "alpha", {{"shm", {310, 320, 330}}});
   const auto b = write_results("beta", "beta", {{"shm", {640, 650, 660}}});
