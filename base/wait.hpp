@@ -74,7 +74,8 @@ struct WaitTraits {
   // Spinning yields between polls after this long: 0 where a helper thread of the driver's own
   // (a library's I/O thread) shares the waiter's CPU and must run for anything to arrive.
   std::int64_t yield_after_ns = kYieldAfterNs;
-  std::string_view waiting_for = "a message";  // for the timeout's reason
+  // For the timeout's reason, "timed out after N ms waiting for <waiting_for>".
+  std::string_view waiting_for = "a message";
   // False where block_once() is itself a whole attempt (a blocking call bounded by a timeout):
   // block mode then starts with it, one system call per wait instead of a failed try first.
   bool try_before_block = true;
@@ -108,8 +109,8 @@ Result<void> wait_until(const WaitPolicy& policy, Try&& try_once, Block&& block_
   };
   auto timed_out = [&]() -> Result<void> {
     if (auto outcome = look()) return *outcome;
-    return fail(Errc::timeout, "no " + std::string(traits.waiting_for) + " within " +
-                                   std::to_string(policy.timeout_ns / 1'000'000) + " ms");
+    return fail(Errc::timeout, "timed out after " + std::to_string(policy.timeout_ns / 1'000'000) +
+                                   " ms waiting for " + std::string(traits.waiting_for));
   };
 
   const std::int64_t start = monotonic_ns();

@@ -136,7 +136,7 @@ Result<void> FdIo::wait_for(Attempt&& attempt, short events) {
   };
   const WaitTraits traits{.polls_per_clock_read = 1,  // every try is a system call
                           .check_every_ns = std::numeric_limits<std::int64_t>::max() / 4,
-                          .waiting_for = events == POLLIN ? "message" : "room to send",
+                          .waiting_for = events == POLLIN ? "a message" : "room to send",
                           .try_before_block = pipe};
   return wait_until(
       m_policy, [&] { return done(attempt(true)); }, block_once, no_check, traits);

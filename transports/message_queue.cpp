@@ -87,7 +87,7 @@ Result<std::size_t> QueueTransport::take_fragment(std::byte* payload, FragmentHe
   std::byte saved[kMaxRoom];
   std::memcpy(saved, at, m_room);  // the previous fragment's tail, or the buffer's room
   std::size_t got = 0;
-  auto ok = wait(mode, "message", [&](std::int64_t max_ns) {
+  auto ok = wait(mode, "a message", [&](std::int64_t max_ns) {
     return take(std::span<std::byte>(at, m_max_queue_message), got, max_ns);
   });
   if (ok && got >= m_room) std::memcpy(&header, at + m_prefix, kHeader);

@@ -400,7 +400,7 @@ Result<std::span<const std::byte>> RingTransport::receive() {
   if (!m_attached) return fail(Errc::resource, "receive: not connected");
   auto ok = ring_wait([this]() -> Result<bool> { return m_reader.has_data(); },
                       [this] { return verify_reading(); }, m_reader.data_spot(), m_policy, m_peer,
-                      m_wait_stats, "message");
+                      m_wait_stats, "a message");
   if (!ok) return std::unexpected(ok.error());
   auto message = m_reader.front();
   if (!message) return std::unexpected(message.error());

@@ -156,7 +156,7 @@ class BoostMqTransport final : public Transport {
   Result<std::size_t> take(WaitMode mode) {
     std::size_t got = 0;
     auto ok =
-        wait_loop(mode, "message", [&](std::int64_t max_ns) { return try_take(got, max_ns); });
+        wait_loop(mode, "a message", [&](std::int64_t max_ns) { return try_take(got, max_ns); });
     if (!ok) return std::unexpected(ok.error());
     return got;
   }

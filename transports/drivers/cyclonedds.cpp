@@ -181,7 +181,7 @@ class CycloneTransport final : public Transport {
   Result<std::span<const std::byte>> receive() override {
     if (!m_taken_early) release();
     auto ok = m_taken_early ? Result<void>{}  // the peer's first message, taken during set-up
-                            : wait_for(m_endpoint.wait, m_data_waitset, "message",
+                            : wait_for(m_endpoint.wait, m_data_waitset, "a message",
                                        [&]() -> Result<bool> { return take_data(); });
     m_taken_early = false;
     if (!ok) return std::unexpected(ok.error());

@@ -154,7 +154,7 @@ class DbusTransport final : public Transport {
 
   Result<std::span<const std::byte>> receive() override {
     release();
-    auto ok = wait_for(m_endpoint.wait, "message", [&] { return !m_inbox.empty(); });
+    auto ok = wait_for(m_endpoint.wait, "a message", [&] { return !m_inbox.empty(); });
     if (!ok) return std::unexpected(ok.error());
     m_rx = m_inbox.front();
     m_inbox.pop_front();

@@ -392,7 +392,7 @@ class FastddsTransport final : public Transport {
 
   Result<std::span<const std::byte>> receive() override {
     release();
-    auto ok = wait_for("message", [&] { return !m_inbox.empty(); });
+    auto ok = wait_for("a message", [&] { return !m_inbox.empty(); });
     if (!ok) return std::unexpected(ok.error());
     m_rx = std::move(m_inbox.front());
     m_inbox.pop_front();

@@ -146,7 +146,7 @@ class GrpcUdsTransport final : public Transport {
   Result<std::span<const std::byte>> receive() override {
     release();
     auto ok = wait(
-        "message", [&] { return !m_inbox.empty(); }, true);
+        "a message", [&] { return !m_inbox.empty(); }, true);
     if (!ok) return std::unexpected(ok.error());
     {
       std::lock_guard lock(m_mutex);

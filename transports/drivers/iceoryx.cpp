@@ -53,7 +53,7 @@ using Clock = std::chrono::steady_clock;
 // Between two looks at the peer while blocked on the WaitSet.
 constexpr std::int64_t kSliceNs = 20'000'000;
 // What a consumer of a group sends first (connect_group).
-constexpr std::uint64_t kGreeting = 0x5445455247584f49;   // "IOXGREET"
+constexpr std::uint64_t kGreeting = 0x5445455247584f49;  // "IOXGREET"
 constexpr std::size_t kGreetingBytes = sizeof kGreeting;
 
 // ---- The transport --------------------------------------------------------------------------

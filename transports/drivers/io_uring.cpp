@@ -120,7 +120,7 @@ class IoUringTransport final : public Transport {
         }
       }
       if (!m_receive.busy) arm_receive();
-      if (auto ok = await(m_receive, "message"); !ok) {
+      if (auto ok = await(m_receive, "a message"); !ok) {
         cancel_receive();
         return std::unexpected(ok.error());
       }

@@ -220,7 +220,7 @@ class NngTransport final : public Transport {
   // The next message into m_rx; its header.
   Result<FrameHeader> take(WaitMode mode, std::int64_t timeout_ns = 0) {
     auto ok = wait_loop(
-        mode, "message",
+        mode, "a message",
         [&](bool wait) -> Result<bool> {
           int rv = nng_recvmsg(m_socket, &m_rx, wait ? 0 : NNG_FLAG_NONBLOCK);
           if (rv == 0) return true;

@@ -192,7 +192,7 @@ class ZmqIpcTransport final : public Transport {
   }
 
   Result<void> receive_message(WaitMode mode) {
-    return wait_loop(mode, "message", [&](bool wait) -> Result<bool> {
+    return wait_loop(mode, "a message", [&](bool wait) -> Result<bool> {
       if (zmq_msg_recv(&m_rx, m_socket, wait ? 0 : ZMQ_DONTWAIT) >= 0) return true;
       if (zmq_errno() == EAGAIN || zmq_errno() == EINTR) return false;
       return zmq_fail(Errc::system, "zmq_msg_recv");
