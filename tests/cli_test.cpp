@@ -131,6 +131,30 @@ TEST(Cli, ListShowsEachTransportsSettingsWithTheirRangesAndDefaults) {
   EXPECT_NE(r.out.find("--set posix-mq.maxmsg=N: "), std::string::npos) << r.out;
 }
 
+// Fewer than ten messages a second (64 MiB over dbus: 0.76/s) printed as "0" or "1".
+TEST(Cli, ReportPrintsSlowRatesWithTwoSignificantDigits) {
+  std::ifstream in(std::string(IPCBENCH_SOURCE_DIR) + "/results/reference.json");
+  auto doc = nlohmann::json::parse(in);
+  nlohmann::json stream;
+  for (const auto& e : testing::iteration_entries(doc)) {
+    if (e.at("scenario") == "throughput" && !e.value("error_occurred", false)) {
+      stream = e;
+      break;
+    }
+  }
+  ASSERT_TRUE(stream.is_object());
+  stream["msgs_per_s"] = 0.76;
+  stream["bytes_per_second"] = 0.76 * stream.at("payload_bytes").get<double>();
+  stream["repetitions"] = 1;
+  stream["repetition_index"] = 0;
+  doc["benchmarks"] = nlohmann::json::array({stream});
+  const testing::TempFile file("slow-rate");
+  std::ofstream(file.path) << doc.dump();
+  Ran r = testing::run_cli("report " + file.path, false);
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("| 0.76 "), std::string::npos) << r.out;
+}
+
 TEST(Cli, ReportFormatJsonPrintsEachFileWithItsSummaries) {
   const std::string reference = std::string(IPCBENCH_SOURCE_DIR) + "/results/reference.json";
   std::ifstream in(reference);
