@@ -68,6 +68,22 @@ std::map<std::string, Figures> key_figures(const ResultsDocument& document,
   return out;
 }
 
+// Two runs whose CPU pairs exchange a cache line this many times slower or faster ran on
+// differently placed CPUs (here: about 150 ns against 410 ns, as the host moves the vCPUs).
+constexpr double kPairMovedRatio = 1.5;
+
+// The shortest round trip of the clock-skew exchange between the two workers' CPUs; 0 if the
+// file has none.
+double pair_round_trip_ns(const nlohmann::json& context) {
+  if (!context.is_object() || !context.contains("clock_skew")) return 0;
+  const auto& skew = context["clock_skew"];
+  if (!skew.is_object() || !skew.contains("uncertainty_ns") ||
+      !skew["uncertainty_ns"].is_number()) {
+    return 0;
+  }
+  return 2 * skew["uncertainty_ns"].get<double>();
+}
+
 std::string context_text(const nlohmann::json& context, const char* key) {
   if (!context.is_object() || !context.contains(key)) return "-";
   const auto& v = context[key];
@@ -129,10 +145,39 @@ Comparison compare(const std::vector<ResultsDocument>& bases,
     std::string a = context_text(base.context, key), b = context_text(next.context, key);
     if (a != b) differences.push_back({key, a, b});
   }
+  // How fast the two workers' CPUs exchange a cache line (the clock-skew measurement's shortest
+  // round trip, taken at the start of each run): on a virtual machine it follows where the host
+  // placed the two virtual CPUs, and every sub-microsecond figure follows it.
+  std::vector<double> pair_rtts;
+  auto pair_rtt_text = [&](const std::vector<ResultsDocument>& side) {
+    std::string text;
+    for (const ResultsDocument& d : side) {
+      const double rtt = pair_round_trip_ns(d.context);
+      if (rtt > 0) pair_rtts.push_back(rtt);
+      text += (text.empty() ? "" : ", ") + (rtt > 0 ? fmt::format("{:.0f} ns", rtt) : "-");
+    }
+    return text;
+  };
+  const std::string base_rtts = pair_rtt_text(bases), next_rtts = pair_rtt_text(nexts);
+  bool pair_moved = false;
+  if (!pair_rtts.empty()) {
+    const auto [lo, hi] = std::ranges::minmax(pair_rtts);
+    pair_moved = hi > kPairMovedRatio * lo;
+  }
+  if (pair_moved) differences.push_back({"CPU pair's cache-line round trip", base_rtts, next_rtts});
   out += "### What differs between the two runs\n\n";
   out += differences.empty() ? "Nothing of the machine or the build (same host, CPU, kernel, "
                                "build and commit).\n\n"
                              : table({"context", "BASE", "NEW"}, differences) + "\n";
+  if (pair_moved) {
+    out += fmt::format(
+        "The two workers' CPUs exchanged a cache line at different speeds in these runs (the "
+        "shortest round trip of the clock-skew exchange at each run's start, over {:.1f}x "
+        "apart): on a virtual machine the host placed the virtual CPUs differently, and "
+        "sub-microsecond figures follow that placement, not the code. Compare runs whose pair "
+        "round trips agree.\n\n",
+        kPairMovedRatio);
+  }
 
   std::vector<std::string> order, unused;
   auto a = key_figures(bases, order);
