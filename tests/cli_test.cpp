@@ -636,6 +636,36 @@ std::uint64_t granted_socket_buffer(int domain, int option, int bytes) {
 // by the workers, compared here with what this machine grants for the same request); `report`,
 // `--baseline` and `compare` keep a tuned row apart from the transport's default one. No figure
 // is asserted.
+// unix-stream's `pollfirst`: a blocking wait sleeps in poll() and then makes a non-blocking call,
+// as an event loop does (a blocking recvmsg on a Unix stream socket is also woken when the peer
+// frees what it sent: bench/unix_stream_wakeups.py). Every wait mode still carries every message,
+// both ways (pingpong) and in a stream whose sender waits for room (throughput, 1 MiB messages
+// over a 64 KiB send buffer), checked; each cell is named by its setting.
+TEST(Cli, UnixStreamPollFirstCarriesEveryMessageInEveryWaitMode) {
+  const testing::TempFile out_file("pollfirst");
+  const std::string& out = out_file.path;
+  Ran r =
+      run("run --transports unix-stream --scenarios pingpong,throughput --wait all --touch full "
+          "--sizes 64,1MiB --iterations 2000 --messages 50 --warmup 5 --repetitions 1 "
+          "--set unix-stream.pollfirst=1 --set unix-stream.sndbuf=64KiB --out " +
+          out);
+  ASSERT_EQ(r.code, 0) << r.out;
+  std::ifstream in(out);
+  auto doc = nlohmann::json::parse(in);
+  const auto cells = testing::iteration_entries(doc);
+  ASSERT_EQ(cells.size(), 12u) << doc.dump(1);  // 2 scenarios x 2 sizes x 3 wait modes
+  for (const auto& e : cells) {
+    const std::string name = e.at("name").get<std::string>();
+    EXPECT_NE(name.find("/unix-stream[sndbuf=64KiB;pollfirst=1]/"), std::string::npos) << name;
+    EXPECT_FALSE(e.value("error_occurred", false)) << name << ": " << e.value("error_message", "");
+    EXPECT_EQ(e.at("options").at("pollfirst").at("asked"), 1u) << name;
+  }
+  // Outside its range: a usage error naming it.
+  r = run("run --transports unix-stream --set unix-stream.pollfirst=2 --dry-run");
+  EXPECT_EQ(r.code, 2) << r.out;
+  EXPECT_NE(r.out.find("pollfirst"), std::string::npos) << r.out;
+}
+
 TEST(Cli, SetRunsEachValueAsItsOwnCellAndRecordsWhatTheKernelGranted) {
   const OptionSpec buffer = options_of(*find_transport("pipe")).at(0);
   if (buffer.max < (1u << 20)) GTEST_SKIP() << "pipe-max-size is below 1 MiB here";

@@ -35,6 +35,25 @@ OptionSpec pipe_buffer_option() {
           .default_text = "64KiB, the kernel's"};
 }
 
+OptionSpec poll_first_option() {
+  return {.name = kPollFirst,
+          .description =
+              "1: a blocking wait sleeps in poll() for readiness, then makes a "
+              "non-blocking call, as an event loop does; 0: it sleeps in the call itself "
+              "(recvmsg/sendmsg with SO_RCVTIMEO), as a blocking read loop does",
+          .unit = OptionUnit::count,
+          .min = 0,
+          .max = 1,
+          .max_source = {},
+          .default_text = "0, the blocking call"};
+}
+
+std::vector<OptionValue> granted_poll_first(const Endpoint& endpoint) {
+  auto value = endpoint.option(kPollFirst);
+  if (endpoint.role != Role::producer || !value) return {};
+  return {{kPollFirst, *value}};
+}
+
 Result<void> apply_pipe_buffer(int write_fd, const Endpoint& endpoint) {
   auto bytes = endpoint.option("buffer");
   if (!bytes) return {};

@@ -36,4 +36,16 @@ Result<void> apply_socket_buffers(int fd, const Endpoint& endpoint);
 // consumer's, those that were given.
 std::vector<OptionValue> granted_socket_buffers(int fd, const Endpoint& endpoint);
 
+// `pollfirst`: how a blocking wait on a socket sleeps. 0 (the default): in the call itself
+// (recvmsg/sendmsg bounded by SO_RCVTIMEO/SO_SNDTIMEO), as a blocking read loop does. 1: in
+// poll() for readiness, then a non-blocking call, as an event loop (poll, epoll) does. They
+// differ on a Unix stream socket: a reader asleep in recvmsg is also woken when the peer frees
+// what it sent (the socket's write-space wake-up); poll() filters that out
+// (bench/unix_stream_wakeups.py).
+inline constexpr const char* kPollFirst = "pollfirst";
+OptionSpec poll_first_option();
+// The producer's report of `pollfirst` when it was given: the value it waits by (nothing for
+// the kernel to round).
+std::vector<OptionValue> granted_poll_first(const Endpoint& endpoint);
+
 }  // namespace ipcbench

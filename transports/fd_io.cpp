@@ -10,6 +10,7 @@
 #include <limits>
 
 #include "base/wait.hpp"
+#include "transports/driver_options.hpp"
 
 namespace ipcbench {
 
@@ -38,6 +39,7 @@ Result<void> FdIo::configure(int rfd, int wfd, Kind kind, const Endpoint& endpoi
   m_wfd = wfd;
   m_kind = kind;
   m_policy = endpoint.policy();
+  m_poll_first = endpoint.option(kPollFirst).value_or(0) != 0;
   if (is_pipe(kind)) {
     // Pipes have no receive timeout: they stay non-blocking and sleep in poll().
     if (auto ok = set_nonblocking(rfd); !ok) return ok;
@@ -115,11 +117,12 @@ Result<FdIo::Io> FdIo::write_once(std::span<const iovec> iov, bool dont_wait, st
 }
 
 // One attempt after another per the endpoint's wait policy (base/wait.hpp). A try never blocks
-// (MSG_DONTWAIT, O_NONBLOCK). Blocking is, for a pipe, poll() then a try; for a socket, the call
-// itself, which the kernel bounds with SO_RCVTIMEO/SO_SNDTIMEO: one system call per wait.
+// (MSG_DONTWAIT, O_NONBLOCK). Blocking is, for a pipe (and a socket given `pollfirst`), poll()
+// then a try; for a socket, the call itself, which the kernel bounds with SO_RCVTIMEO/SO_SNDTIMEO:
+// one system call per wait.
 template <class Attempt>
 Result<void> FdIo::wait_for(Attempt&& attempt, short events) {
-  const bool pipe = is_pipe(m_kind);
+  const bool pipe = is_pipe(m_kind) || m_poll_first;  // poll, then a try that never blocks
   auto done = [](Result<Io> io) -> Result<bool> {
     if (!io) return std::unexpected(io.error());
     return *io == Io::done;

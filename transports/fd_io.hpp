@@ -1,6 +1,7 @@
 // Reading and writing file descriptors (sockets, pipes) under the endpoint's wait policy
 // (base/wait.hpp): a try is a non-blocking call (MSG_DONTWAIT, O_NONBLOCK); blocking is the
-// kernel's (SO_RCVTIMEO/SO_SNDTIMEO on sockets, poll on pipes). Every wait ends after
+// kernel's (SO_RCVTIMEO/SO_SNDTIMEO on sockets, poll on pipes, and poll on a socket whose endpoint
+// was given `pollfirst`=1, driver_options.hpp). Every wait ends after
 // Endpoint::timeout with Errc::timeout; a closed peer gives Errc::peer_gone.
 #pragma once
 
@@ -55,7 +56,8 @@ class FdIo {
   int m_wfd = -1;
   Kind m_kind = Kind::stream_socket;
   WaitPolicy m_policy;
-  bool m_refused = false;  // a datagram socket learnt that the peer's port is closed
+  bool m_refused = false;     // a datagram socket learnt that the peer's port is closed
+  bool m_poll_first = false;  // a socket's blocking wait: poll() then a try (`pollfirst`)
 };
 
 }  // namespace ipcbench

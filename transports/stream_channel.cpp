@@ -69,7 +69,10 @@ std::vector<OptionValue> StreamTransport::granted_options() const {
   if (m_kind == FdIo::Kind::pipe || m_kind == FdIo::Kind::vmsplice_pipe) {
     return granted_pipe_buffer(m_wfd, m_endpoint);
   }
-  return granted_socket_buffers(m_wfd, m_endpoint);
+  auto granted = granted_socket_buffers(m_wfd, m_endpoint);
+  for (OptionValue& o : granted_poll_first(m_endpoint))
+    granted.push_back(std::move(o));
+  return granted;
 }
 
 Result<void> StreamTransport::attach_stdio_pipes(FdIo::Kind kind) {

@@ -41,6 +41,10 @@ extern const TransportInfo unix_stream_driver{
     .description = "Unix domain stream socket (path in a private temp dir); length-prefixed",
     .capabilities = stream_capabilities,
     .make = make_transport<UnixStreamTransport>,
-    .options = [] { return socket_buffer_options("net.core.wmem_default, the kernel's", false); }};
+    .options = [] {
+      auto options = socket_buffer_options("net.core.wmem_default, the kernel's", false);
+      options.push_back(poll_first_option());
+      return options;
+    }};
 
 }  // namespace ipcbench
