@@ -88,12 +88,7 @@ Result<void> consumer(Transport& t, const ScenarioConfig& c, const Clock& clock,
     }
     if (message->size() == kStopBytes && message_sequence(*message) == kStopSequence) {
       t.release();
-      // The producer's budget ran out (it sends no stop before the measured messages).
-      if (seq <= c.warmup)
-        return fail(Errc::protocol, "stop message before the first measured one");
-      out.end_ns = monotonic_ns();
-      out.usage = process_usage() - out.usage;
-      return stop_consumer(t);
+      return stream_stopped_early(t, seq, c, out);
     }
     const Stamps stamps = read_stamps(*message);
     auto wrong = check_message(*message, seq, bytes, Direction::request, c.touch, true);

@@ -210,4 +210,12 @@ Result<void> stop_consumer(Transport& t) {
   return send_message(t, kStopBytes, kStopSequence, Direction::reply, Touch::edges);
 }
 
+Result<void> stream_stopped_early(Transport& t, std::uint64_t seq, const ScenarioConfig& c,
+                                  Measurement& out) {
+  if (seq <= c.warmup) return fail(Errc::protocol, "stop message before the first measured one");
+  out.end_ns = monotonic_ns();
+  out.usage = process_usage() - out.usage;
+  return stop_consumer(t);
+}
+
 }  // namespace ipcbench

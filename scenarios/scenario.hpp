@@ -108,5 +108,10 @@ Result<bool> receive_message(Transport& t, std::size_t bytes, std::uint64_t seq,
 Result<void> stop_producer(Transport& t, std::size_t bytes);
 // Consumer: echoes the stop message.
 Result<void> stop_consumer(Transport& t);
+// A stream's consumer (throughput, fanout) that meets the stop message when it expected message
+// `seq`: the producer's budget ran out. Ends the measured phase and echoes the stop; an error if
+// no measured message came first (the producer sends at least one). The harness checks the count.
+Result<void> stream_stopped_early(Transport& t, std::uint64_t seq, const ScenarioConfig& c,
+                                  Measurement& out);
 
 }  // namespace ipcbench

@@ -48,14 +48,7 @@ Result<void> consumer(Transport& t, const ScenarioConfig& c, Measurement& out) {
       out.end_ns = monotonic_ns();
       return std::unexpected(more.error());
     }
-    if (!*more) {
-      // The producer's budget ran out (it sends no stop before the measured messages).
-      if (seq <= c.warmup)
-        return fail(Errc::protocol, "stop message before the first measured one");
-      out.end_ns = monotonic_ns();
-      out.usage = process_usage() - out.usage;
-      return stop_consumer(t);
-    }
+    if (!*more) return stream_stopped_early(t, seq, c, out);
     if (seq >= c.warmup) out.count = seq - c.warmup + 1;
   }
   out.end_ns = monotonic_ns();
