@@ -124,11 +124,6 @@ std::string table(const std::vector<std::string>& header,
 
 }  // namespace
 
-Comparison compare(const ResultsDocument& base, const ResultsDocument& next,
-                   const CompareOptions& options) {
-  return compare(std::vector{base}, std::vector{next}, options);
-}
-
 Comparison compare(const std::vector<ResultsDocument>& bases,
                    const std::vector<ResultsDocument>& nexts, const CompareOptions& options) {
   const ResultsDocument& base = bases.front();
@@ -184,6 +179,8 @@ Comparison compare(const std::vector<ResultsDocument>& bases,
   auto b = key_figures(nexts, unused);
   std::map<Scenario, std::vector<std::vector<std::string>>> rows;
   std::vector<std::string> only;
+  // The noise band: NEW/BASE within [1 / (1 + noise), 1 + noise] is drift between runs.
+  const double band_high = 1 + options.noise, band_low = 1 / band_high;
   for (const auto& name : order) {
     auto it = b.find(name);
     if (it == b.end()) continue;
@@ -204,7 +201,7 @@ Comparison compare(const std::vector<ResultsDocument>& bases,
       verdict = runs ? "cannot tell (one run)" : "cannot tell (one repetition)";
     } else if (r.contains(1.0)) {
       verdict = "not distinguishable";
-    } else if (*r.low<1 + options.noise&& * r.high> 1 / (1 + options.noise)) {
+    } else if (*r.low<band_high&& * r.high> band_low) {
       // The repetitions say it moved, but not by more than separate runs drift.
       verdict = fmt::format("within drift (±{:.0f}%)", options.noise * 100);
     } else {

@@ -32,13 +32,10 @@ struct Comparison {
   bool regression = false;  // a cell got slower by more than fail_above
 };
 
-Comparison compare(const ResultsDocument& base, const ResultsDocument& next,
-                   const CompareOptions& options);
-
-// Several runs a side (each a separate `ipcbench run`, made at different times): a cell's
-// figure in each file is the median of that file's repetitions, and the interval of NEW/BASE is
-// over the runs, so it holds the drift between runs instead of assuming it (the noise band still
-// applies). With one file a side, the same as above.
+// One file a side: each cell's repetitions are the samples. Several runs a side (each a separate
+// `ipcbench run`, made at different times): a cell's figure in each file is the median of that
+// file's repetitions, and the interval of NEW/BASE is over the runs, so it holds the drift
+// between runs instead of assuming it (the noise band still applies).
 Comparison compare(const std::vector<ResultsDocument>& base,
                    const std::vector<ResultsDocument>& next, const CompareOptions& options);
 
