@@ -122,25 +122,25 @@ Result<FdIo::Io> FdIo::write_once(std::span<const iovec> iov, bool dont_wait, st
 // one system call per wait.
 template <class Attempt>
 Result<void> FdIo::wait_for(Attempt&& attempt, short events) {
-  const bool pipe = is_pipe(m_kind) || m_poll_first;  // poll, then a try that never blocks
+  const bool poll_first = is_pipe(m_kind) || m_poll_first;  // poll, then a try
   auto done = [](Result<Io> io) -> Result<bool> {
     if (!io) return std::unexpected(io.error());
     return *io == Io::done;
   };
   auto block_once = [&](std::int64_t max_ns) -> Result<bool> {
-    if (pipe) {
+    if (poll_first) {
       pollfd pfd{events == POLLIN ? m_rfd : m_wfd, events, 0};
       const int ms = static_cast<int>(
           std::min<std::int64_t>((max_ns + 999'999) / 1'000'000, std::numeric_limits<int>::max()));
       if (::poll(&pfd, 1, ms) < 0 && errno != EINTR) return fail_errno(Errc::system, "poll");
       // ready, hung up or timed out: the try says which
     }
-    return done(attempt(pipe));
+    return done(attempt(poll_first));
   };
   const WaitTraits traits{.polls_per_clock_read = 1,  // every try is a system call
                           .check_every_ns = std::numeric_limits<std::int64_t>::max() / 4,
                           .waiting_for = events == POLLIN ? "a message" : "room to send",
-                          .try_before_block = pipe};
+                          .try_before_block = poll_first};
   return wait_until(
       m_policy, [&] { return done(attempt(true)); }, block_once, no_check, traits);
 }
