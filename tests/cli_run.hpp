@@ -74,6 +74,11 @@ inline std::string read_file(const std::string& path) {
   return text;
 }
 
+// A JSON file a run wrote, parsed (a missing or broken file throws, which fails the test).
+inline nlohmann::json read_json(const std::string& path) {
+  return nlohmann::json::parse(read_file(path));
+}
+
 // `ipcbench <args>` started in the background, its output in a file.
 class Background {
  public:

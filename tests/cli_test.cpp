@@ -133,8 +133,7 @@ TEST(Cli, ListShowsEachTransportsSettingsWithTheirRangesAndDefaults) {
 
 // Fewer than ten messages a second (64 MiB over dbus: 0.76/s) printed as "0" or "1".
 TEST(Cli, ReportPrintsSlowRatesWithTwoSignificantDigits) {
-  std::ifstream in(std::string(IPCBENCH_SOURCE_DIR) + "/results/reference.json");
-  auto doc = nlohmann::json::parse(in);
+  auto doc = testing::read_json(std::string(IPCBENCH_SOURCE_DIR) + "/results/reference.json");
   nlohmann::json stream;
   for (const auto& e : testing::iteration_entries(doc)) {
     if (e.at("scenario") == "throughput" && !e.value("error_occurred", false)) {
@@ -157,8 +156,7 @@ TEST(Cli, ReportPrintsSlowRatesWithTwoSignificantDigits) {
 
 TEST(Cli, ReportFormatJsonPrintsEachFileWithItsSummaries) {
   const std::string reference = std::string(IPCBENCH_SOURCE_DIR) + "/results/reference.json";
-  std::ifstream in(reference);
-  auto doc = nlohmann::json::parse(in);
+  auto doc = testing::read_json(reference);
   const auto cells = testing::iteration_entries(doc);
   Ran one = testing::run_cli("report --format json " + reference, false);
   ASSERT_EQ(one.code, 0) << one.out;
@@ -302,8 +300,7 @@ TEST(Cli, StreamsStopOnTheirBudgetWithEveryMessageChecked) {
           "--timeout 30 --repetitions 1 --out " +
           out);
   ASSERT_EQ(r.code, 0) << r.out;
-  std::ifstream in(out);
-  auto doc = nlohmann::json::parse(in);
+  auto doc = testing::read_json(out);
   const auto cells = testing::iteration_entries(doc);
   ASSERT_EQ(cells.size(), 6u) << doc.dump();
   for (const auto& e : cells) {
@@ -352,8 +349,7 @@ TEST(Cli, ARunRecordsLabelsTopologySwitchesHistogramsAndSummaries) {
           "--label box --label kernel=6.1 --out " +
           out);
   ASSERT_EQ(r.code, 0) << r.out;
-  std::ifstream in(out);
-  auto doc = nlohmann::json::parse(in);
+  auto doc = testing::read_json(out);
   const auto& ctx = doc.at("context");
   EXPECT_EQ(ctx.at("label"), "box");
   EXPECT_EQ(ctx.at("labels").at("kernel"), "6.1");
@@ -491,8 +487,7 @@ TEST(Cli, CompareCallsAChangeOnlyBeyondTheDriftBetweenRuns) {
 TEST(Cli, CompareNamesACpuPairThatExchangesCacheLinesAtADifferentSpeed) {
   auto with_pair_rtt = [](const std::string& name, double p50, double uncertainty_ns) {
     const std::string path = write_results(name, "a", {{"shm", {p50 - 2, p50, p50 + 2}}});
-    std::ifstream in(path);
-    auto doc = nlohmann::json::parse(in);
+    auto doc = testing::read_json(path);
     doc["context"]["clock_skew"] = {
         {"consumer_minus_producer_ns", 0}, {"uncertainty_ns", uncertainty_ns}, {"samples", 2000}};
     std::ofstream(path) << doc.dump();
@@ -577,8 +572,7 @@ TEST(Cli, RateRunsOnItsScheduleAndRecordsBothOneWayTimes) {
                                                  std::chrono::steady_clock::now() - started)
                                                  .count());
   ASSERT_EQ(r.code, 0) << r.out;
-  std::ifstream in(out);
-  auto doc = nlohmann::json::parse(in);
+  auto doc = testing::read_json(out);
   EXPECT_TRUE(doc.at("context").contains("clock_skew"));
   std::map<std::string, nlohmann::json> cells;
   for (const auto& e : testing::iteration_entries(doc))
@@ -650,8 +644,7 @@ TEST(Cli, UnixStreamPollFirstCarriesEveryMessageInEveryWaitMode) {
           "--set unix-stream.pollfirst=1 --set unix-stream.sndbuf=64KiB --out " +
           out);
   ASSERT_EQ(r.code, 0) << r.out;
-  std::ifstream in(out);
-  auto doc = nlohmann::json::parse(in);
+  auto doc = testing::read_json(out);
   const auto cells = testing::iteration_entries(doc);
   ASSERT_EQ(cells.size(), 12u) << doc.dump(1);  // 2 scenarios x 2 sizes x 3 wait modes
   for (const auto& e : cells) {
@@ -681,8 +674,7 @@ TEST(Cli, SetRunsEachValueAsItsOwnCellAndRecordsWhatTheKernelGranted) {
               "--set unix-stream.sndbuf=64KiB --set tcp.rcvbuf=256KiB --out " +
               tuned);
   ASSERT_EQ(r.code, 0) << r.out;
-  std::ifstream in(tuned);
-  auto doc = nlohmann::json::parse(in);
+  auto doc = testing::read_json(tuned);
   std::map<std::string, nlohmann::json> cells;
   for (const auto& e : testing::iteration_entries(doc))
     cells[e.at("name").get<std::string>()] = e;
