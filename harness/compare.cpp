@@ -109,7 +109,7 @@ std::string table(const std::vector<std::string>& header,
   auto line = [](const std::vector<std::string>& cells) {
     std::string s = "|";
     for (const auto& c : cells)
-      s += " " + c + " |";
+      s += " " + markdown_cell(c) + " |";
     return s + "\n";
   };
   std::string out = line(header);
@@ -261,7 +261,7 @@ Comparison compare(const std::vector<ResultsDocument>& bases,
   if (!only.empty()) {
     out += "\nNot compared: ";
     for (std::size_t i = 0; i < only.size(); ++i)
-      out += (i ? ", " : "") + only[i];
+      out += (i ? ", " : "") + markdown_cell(only[i]);
     out += ".\n";
   }
   return result;

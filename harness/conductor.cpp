@@ -18,6 +18,7 @@
 #include "harness/environment.hpp"
 #include "harness/hdr_log.hpp"
 #include "harness/output.hpp"
+#include "harness/process.hpp"
 #include "harness/reporters.hpp"
 #include "harness/resources.hpp"
 #include "harness/results.hpp"
@@ -28,6 +29,15 @@ namespace ipcbench {
 using Steady = std::chrono::steady_clock;
 
 namespace {
+
+// The descriptors a run needs open at once. The conductor: its own (its results file, the signal
+// pipe, a daemon's log) and two control pipes per worker. A worker: a middleware's sockets, event
+// descriptors and shared memory, for each channel it holds (a fanout producer holds N). Measured
+// here: at most 18 in a worker of one channel (fastdds), 42 in a fanout producer of four
+// (fastdds), so about 8 a channel; these bounds leave twice that.
+constexpr std::uint64_t kConductorDescriptors = 32;
+constexpr std::uint64_t kWorkerDescriptors = 64;
+constexpr std::uint64_t kDescriptorsPerChannel = 16;
 
 // --- Ctrl-C: the handler only writes a byte; the conductor's poll() sees it. -----------------
 int g_signal_pipe[2] = {-1, -1};
@@ -134,6 +144,19 @@ int run_matrix(const RunOptions& options) {
     fmt::print(stderr, "ipcbench: nothing to run{}\n",
                options.filter.empty() ? "" : " (no cell matches --filter " + options.filter + ")");
     return 2;
+  }
+
+  {
+    unsigned widest = 1;  // the most consumers of one cell
+    for (const Cell& cell : cells) {
+      if (cell.scenario == Scenario::fanout) widest = std::max(widest, cell.subscribers);
+    }
+    const std::uint64_t conductor = kConductorDescriptors + 4ull * (widest + 1);
+    const std::uint64_t worker = kWorkerDescriptors + kDescriptorsPerChannel * widest;
+    if (auto why = ensure_descriptors(std::max(conductor, worker))) {
+      fmt::print(stderr, "ipcbench: {}\n", *why);
+      return 2;
+    }
   }
 
   CellContext ctx;

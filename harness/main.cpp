@@ -76,8 +76,10 @@ int main(int argc, char** argv) {
   auto* run = app.add_subcommand("run", "Run the comparison matrix; print tables; write JSON");
   std::string transports_text = "all", scenarios_text = "pingpong,throughput", sizes_text,
               touch_text, rates_text, duration_text, wait_text = "native", cpus_text, out,
-              iterations_text, messages_text, warmup_text, repetitions_text, timeout_text = "60",
-              budget_text = "10", spin_text = "5", precision_text, max_repetitions_text;
+              iterations_text, messages_text, warmup_text, repetitions_text,
+              timeout_text = fmt::format("{:g}", kDefaultTimeoutS),
+              budget_text = fmt::format("{:g}", kDefaultBudgetS), spin_text = "5", precision_text,
+              max_repetitions_text;
   std::vector<std::string> label_texts, set_texts;
   bool quick = false;
   run->add_option("--transports", transports_text, "Comma-separated transports, or all")
@@ -147,10 +149,11 @@ int main(int argc, char** argv) {
          fmt::format("adaptive: spin this many microseconds, then block; 0 to {}", kMaxSpinUs))
       ->capture_default_str();
   run->add_option("--cpus", cpus_text, "A,B: pin producer to A, consumer to B (default last two)");
-  run->add_option("--timeout", timeout_text,
-                  fmt::format("Seconds before a cell's workers are killed, {:g} to {:g}",
-                              kMinTimeoutS, kMaxTimeoutS))
-      ->capture_default_str();
+  auto* timeout_opt =
+      run->add_option("--timeout", timeout_text,
+                      fmt::format("Seconds before a cell's workers are killed, {:g} to {:g}",
+                                  kMinTimeoutS, kMaxTimeoutS))
+          ->capture_default_str();
   run->add_option(
          "--budget", budget_text,
          fmt::format("pingpong, throughput, fanout: seconds of measured round trips or messages "
@@ -418,16 +421,7 @@ int main(int argc, char** argv) {
                                    o.max_repetitions, o.repetitions));
   }
   for (const auto& text : label_texts) {
-    if (text.empty()) return usage_error("--label '': expected NAME or KEY=VALUE");
-    if (auto eq = text.find('='); eq != std::string::npos) {
-      if (eq == 0) return usage_error("--label " + text + ": expected NAME or KEY=VALUE");
-      o.labels.emplace_back(text.substr(0, eq), text.substr(eq + 1));
-    } else if (!o.label.empty()) {
-      return usage_error("--label " + text + ": the run already has the label '" + o.label +
-                         "' (one NAME; KEY=VALUE may repeat)");
-    } else {
-      o.label = text;
-    }
+    if (auto ok = parse_label(text, o); !ok) return usage_error(ok.error());
   }
   auto timeout_s = parse_seconds("--timeout", timeout_text, kMinTimeoutS, kMaxTimeoutS);
   if (!timeout_s) return usage_error(timeout_s.error());
@@ -439,6 +433,9 @@ int main(int argc, char** argv) {
   o.budget = std::chrono::milliseconds(std::llround(*budget_s * 1000));
   o.spin = std::chrono::microseconds(*spin_us);
   o.quick = quick;
+  auto fitted = fit_timeout(o, timeout_opt->count() > 0);
+  if (!fitted) return usage_error(fitted.error());
+  if (*fitted) fmt::print(stderr, "note: {}\n", **fitted);
   if (filter_opt->count()) {
     if (auto bad = check_filter(filter)) return usage_error(*bad);
     o.filter = filter;

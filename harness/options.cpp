@@ -172,9 +172,19 @@ std::expected<std::vector<std::size_t>, Usage> parse_sizes(std::string_view text
       }
       to_text.resize(colon);
     }
-    auto from = parse_size(item.substr(0, dots));
+    // A range's ends are named with the whole range: "bad range '8..'", not "bad size ''".
+    auto end_of_range = [&](std::string_view end) -> std::expected<std::size_t, Usage> {
+      if (end.empty()) {
+        return std::unexpected("bad range '" + item +
+                               "': expected FROM..TO, sizes at both ends (8..4MiB)");
+      }
+      auto size = parse_size(end);
+      if (!size) return std::unexpected("bad range '" + item + "': " + size.error());
+      return size;
+    };
+    auto from = end_of_range(item.substr(0, dots));
     if (!from) return std::unexpected(from.error());
-    auto to = parse_size(to_text);
+    auto to = end_of_range(to_text);
     if (!to) return std::unexpected(to.error());
     if (auto ok = check(*from, item); !ok) return std::unexpected(ok.error());
     if (auto ok = check(*to, item); !ok) return std::unexpected(ok.error());
@@ -489,6 +499,92 @@ std::expected<std::vector<double>, Usage> parse_rates(std::string_view text) {
   return out;
 }
 
+std::expected<std::optional<std::string>, Usage> fit_timeout(RunOptions& options,
+                                                             bool timeout_given) {
+  using Seconds = std::chrono::duration<double>;
+  // The longest measured phase a cell of this run may have: a budget bounds pingpong and the
+  // streams; rate sends for its duration after a warm-up of up to a fifth of a second (or one
+  // message a second at the slowest rate).
+  double measured = 0;
+  std::string because;
+  for (Scenario scenario : options.scenarios) {
+    if (scenario == Scenario::rate) {
+      const double duration =
+          Seconds(options.duration.value_or(std::chrono::nanoseconds(std::llround(
+                      (options.quick ? kQuickRateSeconds : kDefaultRateSeconds) * 1e9))))
+              .count();
+      double warmup = kRateWarmupSeconds;
+      for (double rate : options.rates) {
+        if (rate > 0) warmup = std::max(warmup, 1 / rate);
+      }
+      if (duration + warmup > measured) {
+        measured = duration + warmup;
+        because = fmt::format("rate's --duration {:g} s and its warm-up", duration);
+      }
+    } else if (Seconds(options.budget).count() > measured) {
+      measured = Seconds(options.budget).count();
+      because = fmt::format("--budget {:g} s", measured);
+    }
+  }
+  const double needed = measured + kTimeoutMarginS;
+  const double timeout = Seconds(options.timeout).count();
+  if (timeout >= needed) return std::nullopt;
+  if (timeout_given) {
+    return std::unexpected(fmt::format(
+        "--timeout {:g}: a cell measures for up to {} and needs about {:g} s more to start, "
+        "warm up and end; give --timeout {:g} or more",
+        timeout, because, kTimeoutMarginS, std::ceil(needed)));
+  }
+  const double grown = std::ceil(measured + (kDefaultTimeoutS - kDefaultBudgetS));
+  options.timeout = std::chrono::milliseconds(std::llround(grown * 1000));
+  return fmt::format("--timeout is {:g} s (not {:g}) to fit {}", grown, timeout, because);
+}
+
+std::optional<Usage> check_label_text(std::string_view flag, std::string_view what,
+                                      std::string_view text) {
+  auto bad = [&](std::string_view why) {
+    std::string shown;
+    for (char c : text.substr(0, 40))
+      shown += static_cast<unsigned char>(c) < 0x20 || c == 0x7f ? '?' : c;
+    return fmt::format("{} '{}{}': {} {}; a label is 1 to {} printable characters without '|'",
+                       flag, shown, text.size() > 40 ? "..." : "", what, why, kMaxLabelBytes);
+  };
+  if (text.empty()) return bad("is empty");
+  if (text.size() > kMaxLabelBytes) return bad(fmt::format("has {} bytes", text.size()));
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    // C0 controls (a newline among them), DEL, and C1 controls in UTF-8 (C2 80 to C2 9F).
+    const bool control =
+        c < 0x20 || c == 0x7f ||
+        (c == 0xc2 && i + 1 < text.size() && static_cast<unsigned char>(text[i + 1]) >= 0x80 &&
+         static_cast<unsigned char>(text[i + 1]) <= 0x9f);
+    if (control) return bad("holds a control character (a newline, a tab)");
+    if (c == '|') return bad("holds '|'");
+  }
+  return std::nullopt;
+}
+
+std::expected<void, Usage> parse_label(std::string_view text, RunOptions& options) {
+  if (text.empty()) return std::unexpected("--label '': expected NAME or KEY=VALUE");
+  const auto eq = text.find('=');
+  if (eq == 0) return std::unexpected(fmt::format("--label {}: expected NAME or KEY=VALUE", text));
+  if (eq != std::string_view::npos) {
+    const std::string_view key = text.substr(0, eq), value = text.substr(eq + 1);
+    if (auto bad = check_label_text("--label", "KEY", key)) return std::unexpected(*bad);
+    if (auto bad = check_label_text("--label", "VALUE", value)) return std::unexpected(*bad);
+    options.labels.emplace_back(key, value);
+    return {};
+  }
+  if (auto bad = check_label_text("--label", "NAME", text)) return std::unexpected(*bad);
+  if (!options.label.empty()) {
+    return std::unexpected(fmt::format(
+        "--label {}: the run already has the label '{}' (one NAME; KEY=VALUE may repeat)", text,
+        options.label));
+  }
+  options.label = text;
+  return {};
+}
+
 std::optional<Usage> check_filter(std::string_view filter) {
   const std::string pattern(filter.starts_with('-') ? filter.substr(1) : filter);
   if (pattern.empty()) return fmt::format("--filter '{}': an empty pattern", filter);
@@ -543,9 +639,9 @@ void add_variants(const Cell& base, const RunOptions& o, std::chrono::nanosecond
       cell.duration = duration;
       // Warm-up: a fifth of a second of the schedule (1000 messages at max).
       cell.warmup = o.warmup.value_or(
-          rate > 0
-              ? std::max<std::uint64_t>(10, static_cast<std::uint64_t>(rate * kRateWarmupSeconds))
-              : 1000);
+          rate > 0 ? std::max<std::uint64_t>(
+                         1, static_cast<std::uint64_t>(std::ceil(rate * kRateWarmupSeconds)))
+                   : 1000);
       cell.count =
           rate > 0
               ? static_cast<std::uint64_t>(rate * std::chrono::duration<double>(duration).count())

@@ -107,6 +107,10 @@ inline constexpr unsigned kDefaultMaxRepetitions = 10;             // with --pre
 inline constexpr double kMinPrecision = 0.001, kMaxPrecision = 1;  // 0.1% to 100%
 inline constexpr double kMinTimeoutS = 1, kMaxTimeoutS = 86400;
 inline constexpr double kMinBudgetS = 0.1, kMaxBudgetS = 86400;
+inline constexpr double kDefaultTimeoutS = 60, kDefaultBudgetS = 10;
+// What a cell needs beyond its measured phase: its workers started and connected, its warm-up,
+// its end (a middleware's set-up takes a second or two here).
+inline constexpr double kTimeoutMarginS = 10;
 inline constexpr std::uint64_t kMaxSpinUs = 1'000'000;
 
 // A whole number for option `flag`, from `lo` to `hi`: decimal digits only (no sign, no unit).
@@ -188,6 +192,18 @@ struct Cell {
 // The cells in run order. `skipped` gets one line per requested combination a transport cannot
 // run (a wait mode it does not offer).
 std::vector<Cell> expand_cells(const RunOptions& options, std::vector<std::string>& skipped);
+
+// --label NAME or KEY=VALUE into `options`: NAME, KEY and VALUE are each 1 to kMaxLabelBytes
+// printable characters without '|' (they end up in tables, which a newline or a '|' would break).
+inline constexpr std::size_t kMaxLabelBytes = 100;
+std::expected<void, Usage> parse_label(std::string_view text, RunOptions& options);
+
+// A cell's timeout must hold its measured phase (--budget; rate's --duration and warm-up) and
+// kTimeoutMarginS more. A --timeout that was given and cannot is a usage error; the default one
+// grows to fit, keeping its margin over the budget (60 s for 10 s), and the note saying so is
+// returned.
+std::expected<std::optional<std::string>, Usage> fit_timeout(RunOptions& options,
+                                                             bool timeout_given);
 
 // Checks a --filter: a regular expression (ECMAScript), "-" in front to exclude.
 std::optional<Usage> check_filter(std::string_view filter);

@@ -1,12 +1,14 @@
 #include "harness/output.hpp"
 
 #include <fcntl.h>
+#include <pwd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <string_view>
 
 #include <fmt/format.h>
 
@@ -20,6 +22,41 @@ std::string errno_text(int err = errno) {
   return std::strerror(err);
 }
 
+std::string user_text(uid_t uid) {
+  struct passwd pw {
+  }, *found = nullptr;
+  char buffer[1024];
+  const bool named = ::getpwuid_r(uid, &pw, buffer, sizeof buffer, &found) == 0 && found;
+  return named ? fmt::format("uid {} ({})", uid, found->pw_name) : fmt::format("uid {}", uid);
+}
+
+// Would the kernel's fs.protected_symlinks let this user follow the link `path` (lstat `st`)?
+// Not when its owner is another user than this one and root (whoever could plant it could point
+// it at this user's files), nor when it sits in a world-writable sticky directory (/tmp) and its
+// owner is neither this user nor the directory's. Checked here whatever the sysctl says, because
+// a run as root writes where the link points.
+std::optional<std::string> planted_link(const std::string& path, const struct stat& st) {
+  const uid_t me = ::geteuid();
+  if (st.st_uid == me) return std::nullopt;
+  auto refused = [&](std::string_view where) {
+    return fmt::format(
+        "a symbolic link owned by {}{}: refused (as the kernel's protected_symlinks refuses it), "
+        "since whoever owns it chooses what this run overwrites; give the target's path",
+        user_text(st.st_uid), where);
+  };
+  if (st.st_uid != 0) return refused("");
+  struct stat dir;
+  const std::string parent = fs::path(path).parent_path().empty()
+                                 ? std::string(".")
+                                 : fs::path(path).parent_path().string();
+  if (::stat(parent.c_str(), &dir) == 0 && (dir.st_mode & S_ISVTX) && (dir.st_mode & S_IWOTH) &&
+      dir.st_uid != st.st_uid) {
+    return refused(fmt::format(" in the world-writable sticky directory {} (owned by {})", parent,
+                               user_text(dir.st_uid)));
+  }
+  return std::nullopt;
+}
+
 // `path` with every symbolic link in its last component followed (the directories above are the
 // kernel's business). ENOENT at the end is fine: the file is new.
 std::expected<std::string, std::string> follow_links(std::string path) {
@@ -30,6 +67,9 @@ std::expected<std::string, std::string> follow_links(std::string path) {
       return std::unexpected(errno_text());
     }
     if (!S_ISLNK(st.st_mode)) return path;
+    if (auto planted = planted_link(path, st)) {
+      return std::unexpected(hops == 0 ? *planted : fmt::format("{}: {}", path, *planted));
+    }
     std::error_code ec;
     fs::path link = fs::read_symlink(path, ec);
     if (ec) return std::unexpected(ec.message());
@@ -76,6 +116,8 @@ ResultsOutput::ResultsOutput(ResultsOutput&& other) noexcept
       m_target(std::move(other.m_target)),
       m_fd(std::move(other.m_fd)),
       m_mode(other.m_mode),
+      m_owner(other.m_owner),
+      m_group(other.m_group),
       m_created(std::exchange(other.m_created, false)),
       m_written(other.m_written) {}
 
@@ -125,8 +167,12 @@ std::expected<ResultsOutput, std::string> ResultsOutput::open(const std::string&
   ResultsOutput out(Kind::file, path);
   out.m_target = *target;
   for (int attempt = 0;; ++attempt) {
-    UniqueFd fd(::open(target->c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0666));
-    if (!fd) return bad(errno_text());
+    // O_NOFOLLOW: a link planted at the target after the check above is not followed.
+    UniqueFd fd(::open(target->c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0666));
+    if (!fd) {
+      if (errno == ELOOP) return bad("it became a symbolic link while being opened");
+      return bad(errno_text());
+    }
     struct stat mine, named;
     if (::fstat(fd.get(), &mine) != 0) return bad(errno_text());
     if (!exists && attempt == 0 && mine.st_size == 0) out.m_created = true;
@@ -135,6 +181,8 @@ std::expected<ResultsOutput, std::string> ResultsOutput::open(const std::string&
         named.st_ino == mine.st_ino) {
       out.m_fd = std::move(fd);
       out.m_mode = mine.st_mode & 07777;
+      out.m_owner = mine.st_uid;
+      out.m_group = mine.st_gid;
       return out;
     }
     if (attempt == 10) return bad("it keeps being replaced by another program");
@@ -164,6 +212,11 @@ std::optional<std::string> ResultsOutput::replace_file(const std::string& text) 
     ::unlink(tmp.c_str());
     return fmt::format("cannot {} {}: {}", what, m_target, errno_text(err));
   };
+  // The owner too, where this user may give it (root may; anyone may keep their own): a file of
+  // another user that this user may write becomes this user's (README says so).
+  if (::fchown(fd.get(), m_owner, m_group) != 0 && errno != EPERM) {
+    return failed("set the owner of the new");
+  }
   if (::fchmod(fd.get(), m_mode) != 0) return failed("set the permissions of the new");
   if (!write_all(fd.get(), text) || ::fsync(fd.get()) != 0) return failed("write");
   // The new inode is locked before its name appears, so the lock never lapses.

@@ -4,11 +4,15 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <thread>
+
+#include <fmt/format.h>
 
 namespace ipcbench {
 
@@ -46,6 +50,11 @@ Result<pid_t> spawn(const ChildSpec& spec) {
     argv.push_back(const_cast<char*>(arg.c_str()));
   argv.push_back(nullptr);
   std::vector<int> moved(spec.descriptors.size());  // allocated before fork, not after
+  // Moved above every target number, and no higher: a low descriptor limit (ulimit -n) must not
+  // fail a move that has room.
+  int above_targets = 3;
+  for (const auto& [from, to] : spec.descriptors)
+    above_targets = std::max(above_targets, to + 1);
   const pid_t parent = ::getpid();
 
   pid_t pid = ::fork();
@@ -61,7 +70,7 @@ Result<pid_t> spawn(const ChildSpec& spec) {
   }
   // Move every source out of the way first, so that no target number clobbers a source.
   for (std::size_t i = 0; i < moved.size(); ++i) {
-    moved[i] = ::fcntl(spec.descriptors[i].first, F_DUPFD_CLOEXEC, 64);
+    moved[i] = ::fcntl(spec.descriptors[i].first, F_DUPFD_CLOEXEC, above_targets);
     if (moved[i] < 0) child_fail("fcntl(F_DUPFD)");
   }
   for (std::size_t i = 0; i < moved.size(); ++i) {
@@ -74,6 +83,8 @@ Result<pid_t> spawn(const ChildSpec& spec) {
     if (::sched_setaffinity(0, sizeof set, &set) != 0) child_fail("sched_setaffinity");
   }
   ::signal(SIGPIPE, SIG_DFL);
+  // What a worker's libraries create without saying how is this user's alone.
+  ::umask(077);
   ::execv(argv[0], argv.data());
   child_fail("exec");
 }
@@ -99,6 +110,20 @@ ChildExit reap_or_kill(pid_t pid, std::chrono::milliseconds grace) {
   while (::wait4(pid, &exit.status, 0, &exit.usage) < 0 && errno == EINTR) {
   }
   return exit;
+}
+
+std::optional<std::string> ensure_descriptors(std::uint64_t needed) {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return std::nullopt;  // nothing known: try
+  if (limit.rlim_cur == RLIM_INFINITY || limit.rlim_cur >= needed) return std::nullopt;
+  if (limit.rlim_max == RLIM_INFINITY || limit.rlim_max >= needed) {
+    limit.rlim_cur = needed;  // the workers inherit it
+    if (::setrlimit(RLIMIT_NOFILE, &limit) == 0) return std::nullopt;
+  }
+  return fmt::format(
+      "ulimit -n: a process may open {} descriptors here (hard limit {}); this run needs {} (the "
+      "workers' libraries, two control pipes per worker): raise the hard limit to {} or more",
+      limit.rlim_cur, limit.rlim_max, needed, needed);
 }
 
 std::vector<int> allowed_cpus() {

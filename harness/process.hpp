@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <utility>
@@ -35,6 +36,11 @@ Result<pid_t> spawn(const ChildSpec& spec);
 std::optional<ChildExit> try_reap(pid_t pid);
 // Waits up to `grace` for the child to exit, then kills it (SIGKILL) and reaps it.
 ChildExit reap_or_kill(pid_t pid, std::chrono::milliseconds grace);
+
+// Raises this process's soft limit of open descriptors (RLIMIT_NOFILE, inherited by the
+// workers) to `needed` where the hard limit allows; otherwise one line saying what the limit is
+// and what is needed.
+std::optional<std::string> ensure_descriptors(std::uint64_t needed);
 
 // The CPUs this process may run on (sched_getaffinity).
 std::vector<int> allowed_cpus();

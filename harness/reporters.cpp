@@ -534,7 +534,7 @@ std::string markdown_table(const Section& section,
     width[i] = columns(header[i]);
   for (const auto& r : rows) {
     for (std::size_t i = 0; i < r.size(); ++i)
-      width[i] = std::max(width[i], columns(r[i]));
+      width[i] = std::max(width[i], columns(markdown_cell(r[i])));
   }
   auto line = [&](const std::vector<std::string>& cells) {
     std::string s = "|";
@@ -543,6 +543,13 @@ std::string markdown_table(const Section& section,
     }
     return s + "\n";
   };
+  std::vector<std::vector<std::string>> escaped;
+  for (const auto& r : rows) {
+    std::vector<std::string> cells;
+    for (const auto& cell : r)
+      cells.push_back(markdown_cell(cell));
+    escaped.push_back(std::move(cells));
+  }
   std::string out = line(header);
   std::string sep = "|";
   for (std::size_t i = 0; i < header.size(); ++i) {
@@ -550,7 +557,7 @@ std::string markdown_table(const Section& section,
                                      : " " + std::string(width[i] - 1, '-') + ": |");
   }
   out += sep + "\n";
-  for (const auto& r : rows)
+  for (const auto& r : escaped)
     out += line(r);
   return out;
 }
@@ -650,8 +657,9 @@ class CsvStyle final : public Style {
 };
 
 std::string csv_line(const std::vector<std::string>& cells) {
+  // RFC 4180: a field with a comma, a quote or a line break is quoted, its quotes doubled.
   auto quoted = [](const std::string& cell) {
-    if (cell.find_first_of(",\"\n") == std::string::npos) return cell;
+    if (cell.find_first_of(",\"\r\n") == std::string::npos) return cell;
     std::string q = "\"";
     for (char ch : cell)
       q += ch == '"' ? std::string("\"\"") : std::string(1, ch);
@@ -664,6 +672,22 @@ std::string csv_line(const std::vector<std::string>& cells) {
 }
 
 }  // namespace
+
+std::string markdown_cell(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    const auto u = static_cast<unsigned char>(c);
+    if (c == '|') {
+      out += "\\|";
+    } else if (u < 0x20 || u == 0x7f) {
+      out += ' ';
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
 
 std::string label_of(const ResultsDocument& document, const std::string& fallback) {
   const auto& context = document.context;

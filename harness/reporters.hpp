@@ -7,6 +7,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "harness/results.hpp"
@@ -21,6 +22,11 @@ struct LabelledDocument {
 
 // The label of a file's rows: its context's `label`, else its host name, else `fallback`.
 std::string label_of(const ResultsDocument& document, const std::string& fallback);
+
+// A cell of a Markdown table from text a file may hold (labels, names, reasons: files come from
+// anywhere): '|' escaped as "\\|", control characters (a newline among them) as spaces, so no text
+// can end a cell or a row.
+std::string markdown_cell(std::string_view text);
 
 class Reporter {
  public:

@@ -4,12 +4,14 @@
 #include <cerrno>
 #include <cmath>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <type_traits>
 
 #include <fmt/format.h>
 
 #include "base/histogram.hpp"
+#include "harness/environment.hpp"
 
 namespace ipcbench {
 
@@ -613,6 +615,11 @@ std::optional<std::string> check_entry(const json& e, std::size_t i) {
 }  // namespace
 
 std::expected<ResultsDocument, std::string> load_results(const std::string& path) {
+  // A directory opens as a stream on Linux and fails only when read (an exception): say so first.
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    return std::unexpected(fmt::format("cannot read {}: {}", path, std::strerror(EISDIR)));
+  }
   std::ifstream in(path);
   if (!in) return std::unexpected(fmt::format("cannot read {}: {}", path, std::strerror(errno)));
   json doc;
@@ -620,11 +627,23 @@ std::expected<ResultsDocument, std::string> load_results(const std::string& path
     doc = json::parse(in);
   } catch (const json::exception& e) {
     return std::unexpected(fmt::format("{}: not JSON: {}", path, e.what()));
+  } catch (const std::exception& e) {  // a read error (EIO, a special file)
+    return std::unexpected(fmt::format("cannot read {}: {}", path, e.what()));
   }
   const auto* context = doc.is_object() ? &doc["context"] : nullptr;
   if (!context || !context->is_object() || !context->contains("ipcbench_version")) {
     return std::unexpected(
         fmt::format("{}: not an ipcbench result file (no ipcbench context)", path));
+  }
+  // A newer schema may have changed what a field means: refuse it rather than misread it.
+  if (auto version = context->find("json_schema_version"); version != context->end()) {
+    if (!version->is_number_integer() || version->get<std::int64_t>() < 1 ||
+        version->get<std::int64_t>() > kJsonSchemaVersion) {
+      return std::unexpected(fmt::format(
+          "{}: json_schema_version {} is not one this build reads (1 to {}): a newer ipcbench "
+          "wrote it",
+          path, version->dump().substr(0, 40), kJsonSchemaVersion));
+    }
   }
   const json& benchmarks = doc.contains("benchmarks") ? doc["benchmarks"] : json();
   if (!benchmarks.is_array()) {

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include <csignal>
@@ -174,17 +175,37 @@ void add_process_name(Line& line, pid_t pid) {
   line.add(")");
 }
 
+// /dev/shm counts as full below this much free space (or 1% of its size): a page of a message
+// could not be had.
+constexpr unsigned long long kShmFullBelowBytes = 4ull << 20;
+
 void on_fault(int sig, siginfo_t* info, void*) {
   // The event as WorkerError's to_json writes it. name_of() only reads a constant table, so it
   // is safe in a signal handler.
+  // A SIGBUS on shared memory: a page that tmpfs could not supply (/dev/shm is full), or a page
+  // beyond the end of a segment that was truncated. statfs is a system call: safe here.
+  bool shm_full = false;
+  if (sig == SIGBUS) {
+    struct statfs shm {};
+    if (::statfs("/dev/shm", &shm) == 0 && shm.f_blocks > 0) {
+      const unsigned long long free_bytes = static_cast<unsigned long long>(shm.f_bavail) *
+                                            static_cast<unsigned long long>(shm.f_bsize);
+      const unsigned long long size_bytes = static_cast<unsigned long long>(shm.f_blocks) *
+                                            static_cast<unsigned long long>(shm.f_bsize);
+      shm_full = free_bytes < kShmFullBelowBytes || free_bytes < size_bytes / 100;
+    }
+  }
   Line line;
   line.add("{\"event\":\"error\",\"code\":\"");
-  line.add(sig == SIGBUS ? name_of(Errc::corrupted) : kTerminated);
+  line.add(sig != SIGBUS ? kTerminated
+           : shm_full    ? name_of(Errc::resource)
+                         : name_of(Errc::corrupted));
   line.add("\",\"reason\":\"");
   if (sig == SIGBUS) {
     line.add("SIGBUS at 0x");
     line.add_number(reinterpret_cast<unsigned long long>(info->si_addr), 16);
-    line.add(": a shared segment was truncated under this process");
+    line.add(shm_full ? ": out of shared memory (/dev/shm full)"
+                      : ": a shared segment was truncated under this process");
   } else {
     line.add(sig == SIGTERM ? "SIGTERM" : "SIGHUP");
     if (info->si_code == SI_USER || info->si_code == SI_QUEUE) {

@@ -2,12 +2,15 @@
 #pragma once
 
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
+#include <sys/mount.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <functional>
 #include <optional>
@@ -172,6 +175,42 @@ inline std::vector<std::string> names_of_run(pid_t run) {
     }
   }
   return out;
+}
+
+// Runs `body` in a child process with a mount namespace of its own (mounts private, so nothing
+// reaches the machine's), after `mounts` has changed what it needs there (it returns "" or what
+// failed). The body's verdict ("" when it passed) or what failed; nothing when not root.
+inline std::optional<std::string> in_private_mounts(const std::function<std::string()>& mounts,
+                                                    const std::function<std::string()>& body) {
+  if (::geteuid() != 0) return std::nullopt;
+  int report[2];
+  if (::pipe(report) != 0) return "pipe failed";
+  pid_t child = ::fork();
+  if (child == 0) {
+    ::close(report[0]);
+    std::string verdict;
+    if (::unshare(CLONE_NEWNS) != 0 ||
+        ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
+      verdict = "no private mount namespace: " + std::string(std::strerror(errno));
+    } else {
+      verdict = mounts();
+      if (verdict.empty()) verdict = body();
+    }
+    ssize_t ignored = ::write(report[1], verdict.data(), verdict.size());
+    (void)ignored;
+    ::_exit(0);
+  }
+  ::close(report[1]);
+  std::string verdict;
+  char buf[512];
+  for (ssize_t n; (n = ::read(report[0], buf, sizeof buf)) > 0;)
+    verdict.append(buf, static_cast<std::size_t>(n));
+  ::close(report[0]);
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  if (!WIFEXITED(status))
+    verdict += " (the child ended with status " + std::to_string(status) + ")";
+  return verdict;
 }
 
 // The entries of a results document that are repetitions of cells (run_type "iteration"), not

@@ -56,6 +56,9 @@ TEST(Cli, UsageErrorsExitTwoWithOneLineNamingTheValue) {
   for (const Bad& b :
        {Bad{"run --transports carrier-pigeon", "carrier-pigeon", "unix-stream"},
         Bad{"run --sizes 12XB", "12XB", "MiB"}, Bad{"run --sizes 4", "4", "8 bytes"},
+        Bad{"run --sizes 8..", "bad range '8..'", "8..4MiB"},
+        Bad{"run --sizes ..4MiB", "bad range '..4MiB'", "8..4MiB"},
+        Bad{"run --sizes 8..4XB", "bad range '8..4XB'", "MiB"},
         Bad{"run --iterations 0", "--iterations 0", "1 to 1000000000"},
         Bad{"run --messages 0", "--messages 0", "1 to 1000000000"},
         Bad{"run --cpus 0,4095", "4095", "may use"}, Bad{"run --cpus 1,1", "1,1", "distinct"},
@@ -263,16 +266,24 @@ TEST(Cli, QuickRunOfEveryTransportProducesCompleteJson) {
 }
 
 TEST(Cli, AFailedCellIsRecordedAndTheRunGoesOn) {
-  // A 2-second timeout with a budget far beyond it: the pingpong cell is killed and recorded
-  // as failed; the throughput cell after it still runs. Exit code 1.
+  // A pingpong cell whose consumer stops (SIGSTOP) as soon as it is there hangs until its
+  // timeout (the shortest a 1-second budget allows) and is recorded as failed; the throughput
+  // cell after it still runs. Exit code 1.
   const testing::TempFile out_file("fail");
   const std::string& out = out_file.path;
-  Ran r =
-      run("run --transports unix-stream --iterations 100000000 --budget 1000 --timeout 2 "
-          "--messages 20 --repetitions 1 "
-          "--touch edges --out " +
-          out);
-  EXPECT_EQ(r.code, 1) << r.out;
+  const testing::TempFile log_file("fail-log");
+  testing::Background run(
+      "run --transports unix-stream --iterations 1000000000 --budget 1 --timeout 11 "
+      "--messages 20 --repetitions 1 --touch edges --out " +
+          out,
+      log_file.path);
+  pid_t consumer = 0;
+  ASSERT_TRUE(testing::eventually(
+      [&] { return (consumer = testing::find_worker(run.pid(), "consumer", 0)) > 0; }));
+  ::kill(consumer, SIGSTOP);
+  EXPECT_EQ(run.wait(), 1) << testing::read_file(log_file.path);
+  ::kill(consumer, SIGKILL);  // (killed by the conductor already; in case it was not)
+  const std::string log = testing::read_file(log_file.path);
   std::ifstream in(out);
   ASSERT_TRUE(in);
   auto doc = nlohmann::json::parse(in);
@@ -282,7 +293,7 @@ TEST(Cli, AFailedCellIsRecordedAndTheRunGoesOn) {
   EXPECT_NE(failed.value("error_message", "").find("timed out"), std::string::npos)
       << failed.dump();
   EXPECT_FALSE(doc["benchmarks"][1].value("error_occurred", false));
-  EXPECT_NE(r.out.find("FAILED"), std::string::npos);
+  EXPECT_NE(log.find("FAILED"), std::string::npos) << log;
   // Nothing of the killed cell is left: no name of a conductor that has exited.
   EXPECT_EQ(names_of_dead_runs(), std::vector<std::string>{});
 }

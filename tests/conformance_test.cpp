@@ -1,13 +1,20 @@
 // The transport contract (transports/transport.hpp), written once and run over every name in
 // the registry, in every wait mode it offers, with the two endpoints in two real processes.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstdio>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "tests/pair.hpp"
+#include "transports/shm_names.hpp"
 
 namespace ipcbench::testing {
 namespace {
@@ -266,6 +273,76 @@ TEST_P(Conformance, KilledProducerIsAnErrorForTheConsumer) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Registry, Conformance, ::testing::ValuesIn(all_cases()), case_name);
+
+// --- Privacy ------------------------------------------------------------------------------------
+
+// One case per transport: blocking where it offers it (no spinning), else its first mode.
+std::vector<Case> one_case_each() {
+  std::vector<Case> cases;
+  for (const auto& info : transports()) {
+    const auto waits = info.capabilities().waits;
+    const bool block = std::ranges::find(waits, WaitMode::block) != waits.end();
+    cases.push_back({std::string(info.name), block ? WaitMode::block : waits.front()});
+  }
+  return cases;
+}
+
+// Is `name` in /dev/shm mapped or held by an iox-roudi process (RouDi's memory, 0660 by iceoryx's
+// choice: README says so)?
+bool roudis(const std::string& name) {
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator("/proc", ec)) {
+    std::ifstream comm(e.path() / "comm");
+    std::string program;
+    if (!std::getline(comm, program) || program != "iox-roudi") continue;
+    std::set<std::string> names;
+    add_shm_names_used_by(e.path().string(), names);
+    if (names.contains(name)) return true;
+  }
+  return false;
+}
+
+// What an endpoint maps or holds open in /dev/shm once a message has gone both ways, and what a
+// cell's directory holds, is readable and writable by this user only. Fast DDS made its segments
+// 0644 (issue 21).
+class Privacy : public Conformance {};
+
+TEST_P(Privacy, WhatAnEndpointUsesInDevShmIsThisUsersAlone) {
+  auto private_names = [](const std::string& side) -> std::string {
+    std::set<std::string> names;
+    add_shm_names_used_by("/proc/self", names);
+    std::string open;
+    for (const auto& name : names) {
+      struct stat st {};
+      if (::lstat(("/dev/shm/" + name).c_str(), &st) != 0 || (st.st_mode & 077) == 0) continue;
+      if (roudis(name)) continue;
+      char mode[8];
+      std::snprintf(mode, sizeof mode, "%04o", st.st_mode & 07777);
+      open += side + " uses /dev/shm/" + name + " of mode " + mode + "; ";
+    }
+    return open;
+  };
+  auto producer = [&](Transport& t) -> std::string {
+    if (auto e = send_one(t, 0, 64, 0); !e.empty()) return e;
+    if (auto e = receive_one(t, 0, 64, 1); !e.empty()) return e;
+    std::string open = private_names("the producer");
+    if (auto e = send_one(t, 1, 1, 0); !e.empty()) return e;
+    return open;
+  };
+  auto consumer = [&](Transport& t) -> std::string {
+    if (auto e = receive_one(t, 0, 64, 0); !e.empty()) return e;
+    if (auto e = send_one(t, 0, 64, 1); !e.empty()) return e;
+    std::string open = private_names("the consumer");
+    if (auto e = receive_one(t, 1, 1, 0); !e.empty()) return e;
+    return open;
+  };
+  PairOutcome r = run_pair(options, producer, consumer);
+  ASSERT_EQ(r.setup_error, "");
+  EXPECT_EQ(r.producer.verdict, "") << r.producer.exit;
+  EXPECT_EQ(r.consumer.verdict, "") << r.consumer.exit;
+}
+
+INSTANTIATE_TEST_SUITE_P(Registry, Privacy, ::testing::ValuesIn(one_case_each()), case_name);
 
 // --- Driver settings (--set) -------------------------------------------------------------------
 

@@ -54,12 +54,12 @@ TEST_P(Fault, AKilledWorkerFailsItsCellWithAReasonLeavesNothingAndTheNextCellRun
   const std::string& log = log_file.path;
   const std::set<std::string> before = unused_shm_names();
 
-  // Per repetition: a pingpong cell that would run for ten minutes, whose worker is killed, then
-  // a short throughput cell. The consumer is killed in the first repetition, the producer in the
-  // second.
+  // Per repetition: a pingpong cell that would run for 20 s (its budget), whose worker is killed,
+  // then a short throughput cell. The consumer is killed in the first repetition, the producer in
+  // the second.
   const std::string args = "run --transports " + GetParam() +
                            " --scenarios pingpong,throughput --touch edges --iterations 1000000000"
-                           " --budget 600 --messages 50 --warmup 5 --repetitions 2 --timeout 30"
+                           " --budget 20 --messages 50 --warmup 5 --repetitions 2 --timeout 30"
                            " --out " +
                            out;
   Background run(args, log);

@@ -37,7 +37,7 @@ foreach(test IN LISTS conformance_tests_TESTS fault_tests_TESTS fanout_tests_TES
     ipcbench_lock("${test}" FALSE)
   endif()
 endforeach()
-foreach(test IN LISTS cli_tests_TESTS safety_tests_TESTS shm_ring_tests_TESTS
+foreach(test IN LISTS cli_tests_TESTS safety_tests_TESTS hostile_tests_TESTS shm_ring_tests_TESTS
         zerocopy_transport_tests_TESTS)
   ipcbench_lock("${test}" TRUE)
 endforeach()

@@ -175,5 +175,75 @@ TEST(ExpandCells, FanoutWarmupGoesThroughEveryConsumersQueue) {
     EXPECT_EQ(c.warmup, 7u) << c.name();
 }
 
+// README promised "a fifth of a second of the schedule" as rate's warm-up, but it was at least 10
+// messages: at 1 message/s a 2 s cell took 11 s.
+TEST(ExpandCells, RateWarmsUpForAFifthOfASecondOfItsScheduleAtLeastOneMessage) {
+  RunOptions o;
+  o.transports = {"unix-stream"};
+  o.scenarios = {Scenario::rate};
+  o.rates = {1, 20, 1000, 0};
+  std::vector<std::string> skipped;
+  std::map<double, std::uint64_t> got;
+  for (const auto& c : expand_cells(o, skipped))
+    got[c.rate] = c.warmup;
+  EXPECT_EQ(got[1], 1u);
+  EXPECT_EQ(got[20], 4u);
+  EXPECT_EQ(got[1000], 200u);
+  EXPECT_EQ(got[0], 1000u);
+}
+
+// `--budget 20 --timeout 20` timed out every cell: a cell's timeout must hold its budget (or
+// rate's duration) and a margin for set-up, warm-up and exit.
+TEST(FitTimeout, AGivenTimeoutThatCannotHoldTheMeasuredPhaseIsAUsageError) {
+  RunOptions o;
+  o.scenarios = {Scenario::pingpong};
+  o.budget = std::chrono::seconds(20);
+  o.timeout = std::chrono::seconds(20);
+  auto fitted = fit_timeout(o, true);
+  ASSERT_FALSE(fitted);
+  EXPECT_NE(fitted.error().find("--timeout 30 or more"), std::string::npos) << fitted.error();
+  o.timeout = std::chrono::seconds(30);
+  fitted = fit_timeout(o, true);
+  ASSERT_TRUE(fitted);
+  EXPECT_FALSE(*fitted);
+  // rate: its duration and its warm-up (a second at 1 message/s), not the budget.
+  o.scenarios = {Scenario::rate};
+  o.duration = std::chrono::seconds(25);
+  o.rates = {1};
+  fitted = fit_timeout(o, true);
+  ASSERT_FALSE(fitted);
+  EXPECT_NE(fitted.error().find("--timeout 36 or more"), std::string::npos) << fitted.error();
+}
+
+TEST(FitTimeout, TheDefaultTimeoutGrowsKeepingItsMarginAndSaysSo) {
+  RunOptions o;
+  o.scenarios = {Scenario::pingpong, Scenario::throughput};
+  auto fitted = fit_timeout(o, false);  // the defaults fit
+  ASSERT_TRUE(fitted);
+  EXPECT_FALSE(*fitted);
+  EXPECT_EQ(o.timeout, std::chrono::seconds(60));
+  o.budget = std::chrono::seconds(100);
+  fitted = fit_timeout(o, false);
+  ASSERT_TRUE(fitted && *fitted);
+  EXPECT_EQ(o.timeout, std::chrono::seconds(150));
+  EXPECT_NE((*fitted)->find("--budget 100 s"), std::string::npos) << **fitted;
+}
+
+TEST(Labels, NamesKeysAndValuesArePrintableWithoutPipesAndOfASaneLength) {
+  RunOptions o;
+  EXPECT_TRUE(parse_label("box", o));
+  EXPECT_EQ(o.label, "box");
+  EXPECT_TRUE(parse_label("kernel=6.1", o));
+  EXPECT_TRUE(parse_label("note=größer", o));  // UTF-8 is printable
+  ASSERT_EQ(o.labels.size(), 2u);
+  for (const std::string& bad :
+       {std::string("x\ny"), std::string("a|b"), std::string("k=v|w"), std::string("k=\t"),
+        std::string("k="), std::string(101, 'a'), std::string("k=\xc2\x85"), std::string("\x7f")}) {
+    RunOptions fresh;
+    EXPECT_FALSE(parse_label(bad, fresh)) << bad;
+  }
+  EXPECT_FALSE(parse_label("second", o));  // one NAME
+}
+
 }  // namespace
 }  // namespace ipcbench

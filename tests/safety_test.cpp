@@ -404,37 +404,18 @@ TEST(Sweep, RemovesADeadRunsSysvQueuesAndLeavesAUsersAlone) {
 std::optional<std::string> with_dev_mqueue(const std::function<std::string()>& body) {
   struct statfs fs {};
   if (::statfs("/dev/mqueue", &fs) == 0 && fs.f_type == 0x19800202) return body();
-  if (::geteuid() != 0) return std::nullopt;
-  int report[2];
-  if (::pipe(report) != 0) return "pipe failed";
-  pid_t child = ::fork();
-  if (child == 0) {
-    ::close(report[0]);
-    std::string verdict;
-    if (::unshare(CLONE_NEWNS) != 0 ||
-        ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
-      verdict = "no private mount namespace: " + std::string(std::strerror(errno));
-    } else if (!fs::exists("/dev/mqueue") &&
-               (::mount("tmpfs", "/dev", "tmpfs", 0, "mode=0755") != 0 ||
-                ::mkdir("/dev/mqueue", 01777) != 0)) {
-      verdict = "no private /dev: " + std::string(std::strerror(errno));
-    } else if (::mount("mqueue", "/dev/mqueue", "mqueue", 0, nullptr) != 0) {
-      verdict = "cannot mount mqueue: " + std::string(std::strerror(errno));
-    } else {
-      verdict = body();
-    }
-    ssize_t ignored = ::write(report[1], verdict.data(), verdict.size());
-    (void)ignored;
-    ::_exit(0);
-  }
-  ::close(report[1]);
-  std::string verdict;
-  char buf[512];
-  for (ssize_t n; (n = ::read(report[0], buf, sizeof buf)) > 0;)
-    verdict.append(buf, n);
-  ::close(report[0]);
-  ::waitpid(child, nullptr, 0);
-  return verdict;
+  return in_private_mounts(
+      []() -> std::string {
+        if (!fs::exists("/dev/mqueue") && (::mount("tmpfs", "/dev", "tmpfs", 0, "mode=0755") != 0 ||
+                                           ::mkdir("/dev/mqueue", 01777) != 0)) {
+          return "no private /dev: " + std::string(std::strerror(errno));
+        }
+        if (::mount("mqueue", "/dev/mqueue", "mqueue", 0, nullptr) != 0) {
+          return "cannot mount mqueue: " + std::string(std::strerror(errno));
+        }
+        return "";
+      },
+      body);
 }
 
 bool posix_queue_exists(const std::string& name) {
@@ -548,9 +529,8 @@ TEST(Reasons, AStoppedPeerIsReportedAsStoppedNotGone) {
   Scratch dir;
   const std::string out = dir / "r.json";
   Background run(
-      "run --transports unix-stream --scenarios pingpong --iterations 1000000000 --budget 600 "
-      "--repetitions 1 "
-      "--timeout 5 --out " +
+      "run --transports unix-stream --scenarios pingpong --warmup 1000000000 --budget 1 "
+      "--repetitions 1 --timeout 11 --out " +
           out,
       dir / "log");
   pid_t consumer = 0;

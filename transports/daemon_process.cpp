@@ -3,9 +3,11 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -40,7 +42,19 @@ std::string read_text_file(const std::string& path) {
 }
 
 std::string text_tail(const std::string& text, std::size_t bytes) {
-  return text.size() <= bytes ? text : "..." + text.substr(text.size() - bytes);
+  // Without terminal colours (ESC [ ... letter): a reason is read in a file and a table.
+  std::string plain;
+  plain.reserve(text.size());
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '\033' && i + 1 < text.size() && text[i + 1] == '[') {
+      i += 2;
+      while (i < text.size() && !std::isalpha(static_cast<unsigned char>(text[i])))
+        ++i;
+      continue;
+    }
+    plain += text[i];
+  }
+  return plain.size() <= bytes ? plain : "..." + plain.substr(plain.size() - bytes);
 }
 
 Result<DaemonProcess> DaemonProcess::start(const std::vector<std::string>& argv,
@@ -71,6 +85,7 @@ Result<DaemonProcess> DaemonProcess::start(const std::vector<std::string>& argv,
     ::dup2(log_fd, 1);
     ::dup2(log_fd, 2);
     ::close_range(3, ~0U, 0);
+    ::umask(077);  // what the daemon creates without saying how is this user's alone
     ::execvp(args[0], const_cast<char* const*>(args.data()));
     [[maybe_unused]] auto n = ::write(2, exec_failed.data(), exec_failed.size());
     ::_exit(127);

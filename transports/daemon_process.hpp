@@ -58,7 +58,7 @@ class DaemonProcess {
 bool program_on_path(const std::string& program);
 
 std::string read_text_file(const std::string& path);
-// The last `bytes` of `text`, "..." in front when cut.
+// The last `bytes` of `text` without terminal colour codes, "..." in front when cut.
 std::string text_tail(const std::string& text, std::size_t bytes = 600);
 
 }  // namespace ipcbench

@@ -7,10 +7,12 @@
 #include <signal.h>
 #include <sys/file.h>
 #include <sys/socket.h>
+#include <sys/statvfs.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -120,15 +122,18 @@ pid_t ipcbench_owner_of(pid_t roudi) {
 // loan, the subscriber's held chunk and one spare. Quadrupling rather than doubling: half the
 // pools and less memory; a message uses only the bytes it has of a larger chunk (bench/README.md
 // says what the pool layout did to the measured round trip).
-std::string roudi_config(const DaemonConfig& config) {
+struct Mempool {
+  std::size_t chunk_bytes = 0;
+  std::size_t count = 0;
+};
+
+std::vector<Mempool> roudi_mempools(const DaemonConfig& config) {
   const std::size_t max_message_bytes = std::max<std::size_t>(config.max_message_bytes, 1);
   std::vector<std::size_t> capacities;
   for (std::size_t c = 128; c < max_message_bytes; c *= 4)
     capacities.push_back(c);
   capacities.push_back((std::max<std::size_t>(max_message_bytes, 8) + 7) / 8 * 8);
-  std::ostringstream out;
-  out << "# Written by ipcbench for the RouDi of its iceoryx-based transports.\n"
-      << "[general]\nversion = 1\n\n[[segment]]\n";
+  std::vector<Mempool> pools;
   std::size_t previous = 0;
   for (std::size_t capacity : capacities) {
     std::size_t smallest = std::max<std::size_t>(previous + 1, 1);
@@ -136,12 +141,38 @@ std::string roudi_config(const DaemonConfig& config) {
     // Each side of each channel: a queue, a loan, a held chunk, a spare; with N consumers of one
     // producer, N + 1 such sides.
     const std::size_t sides = std::max<std::size_t>(config.max_consumers, 1) + 1;
-    out << "\n[[segment.mempool]]\nsize = " << capacity + kRoudiChunkHeadroom
-        << "\ncount = " << sides * (depth + 3) << "\n";
+    pools.push_back({capacity + kRoudiChunkHeadroom, sides * (depth + 3)});
     previous = capacity;
+  }
+  return pools;
+}
+
+std::string roudi_config(const DaemonConfig& config) {
+  std::ostringstream out;
+  out << "# Written by ipcbench for the RouDi of its iceoryx-based transports.\n"
+      << "[general]\nversion = 1\n\n[[segment]]\n";
+  for (const Mempool& pool : roudi_mempools(config)) {
+    out << "\n[[segment.mempool]]\nsize = " << pool.chunk_bytes << "\ncount = " << pool.count
+        << "\n";
   }
   return out.str();
 }
+
+}  // namespace
+
+std::size_t roudi_shared_memory_bytes(const DaemonConfig& config) {
+  // Measured from iox-roudi 2.0's log ("Reserving N bytes in the shared memory [...]"): its
+  // management segment is 65.72 MB with one mempool and grows by about 6 KB a pool; the payload
+  // segment is each pool's count x (chunk size + 40).
+  constexpr std::size_t kManagementBytes = 65'720'000, kManagementPerPool = 8 * 1024;
+  constexpr std::size_t kPerChunk = 40;
+  std::size_t bytes = kManagementBytes;
+  for (const Mempool& pool : roudi_mempools(config))
+    bytes += kManagementPerPool + pool.count * (pool.chunk_bytes + kPerChunk);
+  return bytes;
+}
+
+namespace {
 
 // What RouDi's log (at debug level) says: which clients it still lists, which shared memory it
 // made.
@@ -176,6 +207,32 @@ RoudiLog parse_roudi_log(const std::string& text) {
     }
   }
   return log;
+}
+
+// What a RouDi of ours that ended without stopping cleanly left: its files in /tmp and the
+// shared memory its log says it reserved (it may have died reserving it: a full /dev/shm).
+void remove_leftovers(const std::string& log_path) {
+  if (roudi_lock_held()) return;  // another RouDi started meanwhile: its files now
+  for (const char* path : {kRoudiSocket, kRoudiLock, kUniqueRoudiLock})
+    ::unlink(path);
+  for (const auto& name : parse_roudi_log(read_text_file(log_path)).shared_memory) {
+    if (name.empty() || name.find('/') != std::string::npos) continue;
+    ::unlink(("/dev/shm/" + name).c_str());
+  }
+}
+
+// The owner of process `pid` (its real uid, /proc/<pid>/status), or -1.
+long process_uid(pid_t pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.starts_with("Uid:")) return std::strtol(line.c_str() + 4, nullptr, 10);
+  }
+  return -1;
+}
+
+std::string megabytes(double bytes) {
+  return std::to_string(static_cast<long long>(std::llround(bytes / 1e6))) + " MB";
 }
 
 class Roudi final : public Daemon {
@@ -213,13 +270,7 @@ class Roudi final : public Daemon {
     std::fprintf(stderr, "ipcbench: RouDi ended badly (%s); removing what it left. Its log:\n%s\n",
                  m_process.how_it_ended().c_str(),
                  text_tail(read_text_file(m_log_path), 1500).c_str());
-    if (roudi_lock_held()) return;  // another RouDi started meanwhile: its files now
-    for (const char* path : {kRoudiSocket, kRoudiLock, kUniqueRoudiLock})
-      ::unlink(path);
-    for (const auto& name : parse_roudi_log(read_text_file(m_log_path)).shared_memory) {
-      if (name.empty() || name.find('/') != std::string::npos) continue;
-      ::unlink(("/dev/shm/" + name).c_str());
-    }
+    remove_leftovers(m_log_path);
   }
 
  private:
@@ -252,6 +303,17 @@ Result<std::unique_ptr<Daemon>> start_roudi(const DaemonConfig& config) {
                         "iceoryx 2.0 allows one RouDi per machine: run the iceoryx cells after "
                         "it has finished");
       }
+      // Another user's: its shared memory is its user's (0660), and clients of this user wait
+      // for it in vain until they time out. Say so at once.
+      if (const long uid = pid > 0 ? process_uid(pid) : -1;
+          uid >= 0 && uid != static_cast<long>(::geteuid())) {
+        return fail(Errc::unavailable,
+                    "a RouDi of another user (uid " + std::to_string(uid) + ", pid " +
+                        std::to_string(pid) +
+                        ") runs here: this user's iceoryx clients cannot use its shared memory, "
+                        "and iceoryx 2.0 allows one RouDi per machine; stop it, or run as uid " +
+                        std::to_string(uid));
+      }
       std::fprintf(stderr,
                    "ipcbench: a RouDi is already running (pid %d); using it and leaving "
                    "it running. Its mempools decide which message sizes work.\n",
@@ -267,6 +329,19 @@ Result<std::unique_ptr<Daemon>> start_roudi(const DaemonConfig& config) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
 
+  // RouDi zeroes what it reserves and dies of SIGBUS when /dev/shm cannot hold it: say so first.
+  if (struct statvfs shm{}; ::statvfs("/dev/shm", &shm) == 0) {
+    const double free_bytes = static_cast<double>(shm.f_bavail) * shm.f_frsize;
+    const double needed = static_cast<double>(roudi_shared_memory_bytes(config));
+    if (needed > free_bytes) {
+      return fail(Errc::resource,
+                  "RouDi needs about " + megabytes(needed) +
+                      " of shared memory (a 66 MB management segment and mempools for messages "
+                      "up to " +
+                      std::to_string(config.max_message_bytes) + " bytes), /dev/shm has " +
+                      megabytes(free_bytes) + " free");
+    }
+  }
   const std::string config_path = config.dir + "/roudi.toml";
   const std::string log_path = config.dir + "/roudi.log";
   {
@@ -282,7 +357,17 @@ Result<std::unique_ptr<Daemon>> start_roudi(const DaemonConfig& config) {
         return log.find(kReadyLine) != std::string::npos && roudi_serving();
       },
       config.timeout, "iox-roudi");
-  if (!ready) return std::unexpected(ready.error());  // ~DaemonProcess stops it
+  if (!ready) {
+    process->stop(SIGINT, std::chrono::seconds(5));
+    if (!process->ended_cleanly()) remove_leftovers(log_path);
+    Error error = ready.error();
+    // RouDi's own words when it says why (a SIGBUS zeroing a segment: out of shared memory).
+    if (error.reason.find("SIGBUS") != std::string::npos) {
+      error.reason =
+          "RouDi could not reserve its shared memory (out of memory in /dev/shm?): " + error.reason;
+    }
+    return std::unexpected(std::move(error));
+  }
   return std::make_unique<Roudi>(std::move(*process), log_path);
 }
 

@@ -6,10 +6,12 @@
 // the run's largest message), waits for "RouDi is ready for clients" in its log, and on
 // destruction waits until RouDi has let every client go (RouDi aborts when it is stopped while it
 // still lists a process that died) before SIGINT; it removes what RouDi leaves if it dies badly.
-// A RouDi that is already running (another user's, or the one this very process started for
+// A RouDi that is already running (this user's, or the one this very process started for
 // another transport) is used and left alone; one that another ipcbench process started is not
-// (it stops it when it is done): iceoryx 2.0 allows one RouDi per machine, so the cells fail with
-// that reason.
+// (it stops it when it is done), nor one of another user (its shared memory is not this user's):
+// iceoryx 2.0 allows one RouDi per machine, so the cells fail at once with that reason. A RouDi
+// that /dev/shm cannot hold is not started (the reason says how much it needs and how much is
+// free); one that fails to start anyway has what it made removed.
 #pragma once
 
 #include <memory>
@@ -32,6 +34,10 @@ inline constexpr const char* kRoudiForbidden =
 // Each mempool's chunks hold the pool's payload capacity and this much more: a chunk's own
 // headers and a user header (Cyclone DDS puts a 56-byte one and the CDR header before the data).
 inline constexpr std::size_t kRoudiChunkHeadroom = 256;
+
+// What the RouDi of `config` reserves in /dev/shm (its management segment and mempools), in
+// bytes: start_roudi refuses to start one that cannot fit, with that reason.
+std::size_t roudi_shared_memory_bytes(const DaemonConfig& config);
 
 Result<std::unique_ptr<Daemon>> start_roudi(const DaemonConfig& config);
 

@@ -500,7 +500,8 @@ extern const TransportInfo cyclonedds_shm_driver{
         "Eclipse Cyclone DDS " DDS_VERSION
         " as cyclonedds, data through iceoryx shared memory (RouDi started for the run; "
         "serialized into chunks: two copies), discovery over loopback UDP; up to 16 MiB; block "
-        "only: Cyclone's shm monitor thread delivers",
+        "only: Cyclone's shm monitor thread delivers; RouDi's shared memory is 0660, open to the "
+        "run's group (iceoryx sets it)",
     .capabilities = [] { return Capabilities::block_only(kShmMaxMessageBytes); },
     .make = make_shm,
     .start_daemon = start_roudi,

@@ -325,7 +325,8 @@ extern const TransportInfo iceoryx_driver{
     .name = "iceoryx",
     .description =
         "Eclipse iceoryx 2.0 publish/subscribe, zero-copy loan/publish/take; needs "
-        "its broker RouDi (started for the run); up to 16 MiB",
+        "its broker RouDi (started for the run); up to 16 MiB; RouDi's shared memory is 0660, "
+        "open to the run's group (iceoryx sets it)",
     .capabilities =
         [] {
           return Capabilities{.max_message_bytes = kMaxMessageBytes,
