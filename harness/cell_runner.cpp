@@ -20,6 +20,7 @@
 
 #include "base/peer_watch.hpp"
 #include "base/unique_fd.hpp"
+#include "harness/floor.hpp"
 #include "harness/process.hpp"
 #include "harness/resources.hpp"
 #include "harness/worker.hpp"
@@ -315,9 +316,12 @@ class WorkerGroup {
     }
   }
 
+  // The consumers first: the producer times (the floor, the round trips), and a conductor
+  // still telling a consumer "go" would run on a CPU the producer already spins on.
   void go() {
-    for (WorkerProcess* w : all())
-      w->tell("go");
+    for (auto& c : m_consumers)
+      c.tell("go");
+    m_producer.tell("go");
   }
 
   // Reaps every worker; one that has reported exits at once, and after a failure none is waited
@@ -441,6 +445,7 @@ WorkerSpec worker_spec(const Cell& cell, const CellContext& context, const std::
   spec.wait = cell.wait;
   spec.touch = cell.touch;
   spec.warmup = cell.warmup;
+  spec.warmup_budget_ns = cell.warmup_budget.count();
   spec.count = cell.count;
   spec.budget_ns = cell.budget.count();
   spec.rate_per_s = cell.rate;
@@ -468,7 +473,11 @@ double cpu_ns(const std::optional<ChildExit>& exit) {
 
 }  // namespace
 
-CellRun run_cell(const Cell& cell, const CellContext& context, const std::string& token) {
+CellRun run_cell(const Cell& cell, const CellContext& run_context, const std::string& token) {
+  // The cell's own CPUs (a pair of --cpus) where it has them.
+  CellContext context = run_context;
+  if (cell.cpu_producer >= 0) context.cpu_producer = cell.cpu_producer;
+  if (cell.cpu_consumer >= 0) context.cpu_consumer = cell.cpu_consumer;
   CellRun run;
   const auto started = Steady::now();
   sweep_token(token);
@@ -495,7 +504,14 @@ CellRun run_cell(const Cell& cell, const CellContext& context, const std::string
     fs::remove_all(dir);
     return run;
   }
-  const WorkerSpec spec = worker_spec(cell, context, token, dir);
+  WorkerSpec spec = worker_spec(cell, context, token, dir);
+  // The floor lines the two workers exchange before the scenario: only across two CPUs.
+  if (context.cpu_producer >= 0 && context.cpu_consumer >= 0 &&
+      context.cpu_producer != context.cpu_consumer) {
+    const std::string path = dir + "/floor-lines";
+    UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+    if (fd && ::ftruncate(fd.get(), sizeof(FloorLines)) == 0) spec.floor_path = path;
+  }
   std::string why;
 
   // 1. The consumers first: they make what the producer connects to.

@@ -16,6 +16,8 @@
 #include "harness/clock_skew.hpp"
 #include "harness/daemons.hpp"
 #include "harness/environment.hpp"
+#include "harness/estimate.hpp"
+#include "harness/floor.hpp"
 #include "harness/hdr_log.hpp"
 #include "harness/output.hpp"
 #include "harness/process.hpp"
@@ -79,6 +81,57 @@ std::string format_duration(double s) {
   return fmt::format("{}m{:02}s", static_cast<int>(s) / 60, static_cast<int>(s) % 60);
 }
 
+// The cells of one table (scenario, size, touch and CPU pair), in run order, and the floor cell
+// its rounds start with (the first group that needs a floor runs it).
+struct Group {
+  std::vector<std::size_t> cells;
+  std::optional<std::size_t> floor;
+};
+
+std::string group_key(const Cell& c) {
+  return fmt::format("{}/{}/{}/{},{}", to_string(c.scenario), c.bytes, to_string(c.touch),
+                     c.cpu_producer, c.cpu_consumer);
+}
+
+// Groups `cells` by table, in the order the tables first appear, and appends to `cells` the
+// floor cell of each table (one for a pingpong or rate table on two CPUs, one for a throughput
+// or fanout table), shared by the tables whose floor has the same name.
+std::vector<Group> group_cells(std::vector<Cell>& cells) {
+  std::vector<Group> groups;
+  std::map<std::string, std::size_t> index;
+  const std::size_t measured = cells.size();
+  for (std::size_t i = 0; i < measured; ++i) {
+    auto [it, added] = index.try_emplace(group_key(cells[i]), groups.size());
+    if (added) groups.emplace_back();
+    groups[it->second].cells.push_back(i);
+  }
+  std::map<std::string, bool> floors;  // floor cells made so far, by name
+  for (Group& g : groups) {
+    const Cell& like = cells[g.cells.front()];
+    const bool copy = like.scenario == Scenario::throughput || like.scenario == Scenario::fanout;
+    const bool two_cpus =
+        like.cpu_producer >= 0 && like.cpu_consumer >= 0 && like.cpu_producer != like.cpu_consumer;
+    if (like.scenario == Scenario::fanout || like.scenario == Scenario::rate) continue;
+    if (!copy && !two_cpus) continue;  // one cache line between one CPU and itself: no floor
+    Cell floor = floor_cell(like);
+    if (floors.contains(floor.name() + group_key(floor))) continue;
+    floors[floor.name() + group_key(floor)] = true;
+    g.floor = cells.size();
+    cells.push_back(std::move(floor));
+  }
+  return groups;
+}
+
+// The last of `round`'s cells that uses daemon `key`.
+std::size_t last_cell_of(const std::vector<Cell>& cells, const std::vector<std::size_t>& round,
+                         const std::string& key) {
+  std::size_t last = round.empty() ? 0 : round.front();
+  for (std::size_t i : round) {
+    if (Daemons::key_of(cells[i].transport) == key) last = i;
+  }
+  return last;
+}
+
 }  // namespace
 
 // Is the 95% interval of a cell's key figure (pingpong: p50; throughput: bytes/s) within
@@ -99,10 +152,11 @@ bool precise_enough(const ResultsDocument& doc, const std::string& name, double 
   return e.has_interval() && e.relative_half_width() <= precision;
 }
 
-// --dry-run: the cells a run would measure, in order, with a rough estimate of the time.
+// --dry-run: the cells a run would measure, in order, with an estimate of the time (learned from
+// the results in results/ where there are some).
 int dry_run(const RunOptions& options) {
   std::vector<std::string> skipped;
-  const std::vector<Cell> cells = filter_cells(expand_cells(options, skipped), options.filter);
+  std::vector<Cell> cells = filter_cells(expand_cells(options, skipped), options.filter);
   for (const auto& s : skipped)
     fmt::print(stderr, "note: skipped: {}\n", s);
   if (cells.empty()) {
@@ -110,18 +164,24 @@ int dry_run(const RunOptions& options) {
                options.filter.empty() ? "" : " (no cell matches --filter " + options.filter + ")");
     return 2;
   }
+  const std::size_t measured = cells.size();
+  group_cells(cells);  // appends the floor cells the rounds will run
+  const TimeEstimate estimate = TimeEstimate::learn(TimeEstimate::files_in("results"));
   double total = 0;
-  for (const Cell& cell : cells) {
-    const double seconds = estimated_seconds(cell) * options.repetitions;
+  for (std::size_t i = 0; i < cells.size(); ++i) {
+    const double seconds = estimate.seconds(cells[i]) * options.repetitions;
     total += seconds;
-    fmt::print("{}  ~{}\n", cell.name(), format_duration(seconds));
+    fmt::print("{}  ~{}\n", cells[i].name(), format_duration(seconds));
   }
   fmt::print(
-      "{} cells x {} repetitions{}; about {} at most (a rough estimate: the real time "
-      "depends on the machine)\n",
-      cells.size(), options.repetitions,
+      "{} cells and {} of the floor, x {} rounds{}; about {} ({})\n", measured,
+      cells.size() - measured, options.repetitions,
       options.precision ? fmt::format(" (up to {} with --precision)", options.max_repetitions) : "",
-      format_duration(total));
+      format_duration(total),
+      estimate.files()
+          ? fmt::format("set-up and speeds learned from {} results file(s) in results/",
+                        estimate.files())
+          : "rough figures: no earlier results in results/ to learn from");
   return 0;
 }
 
@@ -183,6 +243,26 @@ int run_matrix(const RunOptions& options) {
   doc.context =
       make_context(machine, ctx.clock, overhead, ctx.cpu_producer, ctx.cpu_consumer, warnings);
   doc.context["repetitions"] = options.repetitions;
+  // Each CPU pair: where its two CPUs sit, and what one cache line between them costs now.
+  doc.context["cpu_pairs"] = nlohmann::json::array();
+  for (auto [a, b] : options.cpu_pairs) {
+    nlohmann::json pair = {{"producer", a}, {"consumer", b}, {"one_cpu", a == b}};
+    if (a != b) {
+      const nlohmann::json topology = pair_topology(a, b);
+      pair["same_physical_core"] = topology.value("same_physical_core", false);
+      pair["same_numa_node"] = topology.value("same_numa_node", false);
+      pair["shared_caches"] = topology.value("shared_caches", nlohmann::json::array());
+      const CellRun floor = run_line_floor(a, b, std::chrono::milliseconds(100), ctx.clock);
+      pair["floor_rtt_ns"] = nullptr;
+      if (floor.ok && floor.producer && floor.producer->latency) {
+        Histogram h;
+        const auto& l = *floor.producer->latency;
+        h.assign(l.buckets, l.sum, l.min, l.max);
+        pair["floor_rtt_ns"] = h.percentile(50);
+      }
+    }
+    doc.context["cpu_pairs"].push_back(std::move(pair));
+  }
   // One-way times compare clock readings of two CPUs: how far apart they read.
   if (auto skew = measure_clock_skew(ctx.clock, ctx.cpu_producer, ctx.cpu_consumer)) {
     doc.context["clock_skew"] = {{"consumer_minus_producer_ns", skew->skew_ns},
@@ -223,23 +303,40 @@ int run_matrix(const RunOptions& options) {
     const std::size_t consumers = cell.scenario == Scenario::fanout ? cell.subscribers : 1;
     widest[key] = std::max(widest[key], consumers);
   }
+
+  // The schedule: one table's cells at a time (a group), in rounds, so that the cells a ratio
+  // pairs are measured seconds apart, not minutes (bench/floor_drift.py: the floor here kept
+  // within 10% over 1 s in 98% of pairs of windows, over 10 s in 88%). A group's round starts
+  // with its floor cell (harness/floor.hpp), run by the first group that needs that floor.
+  const std::vector<Group> groups = group_cells(cells);
   const bool tty = ::isatty(2);
   const auto run_started = Steady::now();
   std::vector<unsigned> runs(cells.size(), 0);  // repetitions of each cell so far
   std::size_t done = 0;
-  std::size_t planned = cells.size() * options.repetitions;
+  std::size_t spawned = 0;  // cells run by workers: their tokens' numbers (the floor has none)
+  std::size_t planned = 0;
+  for (const Group& g : groups)
+    planned += (g.cells.size() + (g.floor ? 1 : 0)) * options.repetitions;
+  // Where each daemon is used last in the planned rounds: it stops after that cell. With
+  // --precision more rounds may follow, and daemons stop at the end.
+  std::map<std::string, std::pair<std::size_t, unsigned>> last_use;  // key: (group, round)
+  for (std::size_t gi = 0; gi < groups.size(); ++gi) {
+    for (std::size_t i : groups[gi].cells) {
+      const std::string key = Daemons::key_of(cells[i].transport);
+      if (!key.empty()) last_use[key] = {gi, options.repetitions - 1};
+    }
+  }
   int failed = 0;
   bool interrupted = false;
   bool lost = false;  // the results could not be written: not a success whatever the cells did
 
-  // One round: each cell of `round` once, in order. Rounds are the repetitions, outermost, so
-  // that transports interleave and a slow phase of the machine does not fall on one transport's
-  // repetitions only. `last` round: a daemon stops after the last cell that uses it.
-  auto run_round = [&](const std::vector<std::size_t>& round, bool last) {
-    std::map<std::string, std::size_t> last_cell;
-    for (std::size_t i : round)
-      last_cell[Daemons::key_of(cells[i].transport)] = i;
-    for (std::size_t i : round) {
+  // One round of group `gi`: its floor cell, then each cell of `round` once, in order.
+  auto run_round = [&](std::size_t gi, const std::vector<std::size_t>& round, unsigned rep,
+                       bool with_floor) {
+    std::vector<std::size_t> order;
+    if (with_floor && groups[gi].floor) order.push_back(*groups[gi].floor);
+    order.insert(order.end(), round.begin(), round.end());
+    for (std::size_t i : order) {
       if (interrupted) return;
       const Cell& cell = cells[i];
       if (tty) {
@@ -249,13 +346,22 @@ int run_matrix(const RunOptions& options) {
                    cell.name(), format_duration(elapsed), eta);
       }
       CellRun run;
-      const std::string key = Daemons::key_of(cell.transport);
-      if (auto why = daemons.ensure(cell.transport, largest[key], ctx.timeout, widest[key])) {
+      const bool floor = cell.transport == kFloorTransport;
+      const std::string key = floor ? "" : Daemons::key_of(cell.transport);
+      if (floor) {
+        run = cell.scenario == Scenario::throughput || cell.scenario == Scenario::fanout
+                  ? run_copy_floor(cell.cpu_producer, cell.bytes, cell.budget)
+                  : run_line_floor(cell.cpu_producer, cell.cpu_consumer, cell.budget, ctx.clock);
+      } else if (auto why =
+                     daemons.ensure(cell.transport, largest[key], ctx.timeout, widest[key])) {
         run.error = *why;
       } else {
-        run = run_cell(cell, ctx, cell_token(done));
+        run = run_cell(cell, ctx, cell_token(spawned++));
       }
-      if (last && !key.empty() && last_cell[key] == i) daemons.stop(cell.transport);
+      if (!key.empty() && !options.precision && last_use[key] == std::pair{gi, rep} &&
+          i == last_cell_of(cells, round, key)) {
+        daemons.stop(cell.transport);
+      }
       ++done;
       if (g_interrupted) {
         interrupted = true;
@@ -274,21 +380,28 @@ int run_matrix(const RunOptions& options) {
       }
     }
   };
-  std::vector<std::size_t> all(cells.size());
-  for (std::size_t i = 0; i < cells.size(); ++i)
-    all[i] = i;
-  for (unsigned rep = 0; rep < options.repetitions && !interrupted; ++rep)
-    run_round(all, !options.precision && rep + 1 == options.repetitions);
-  // --precision: more rounds of the cells whose interval is still too wide.
-  for (unsigned rep = options.repetitions;
-       options.precision && rep < options.max_repetitions && !interrupted; ++rep) {
-    std::vector<std::size_t> imprecise;
-    for (std::size_t i : all) {
-      if (!precise_enough(doc, cells[i].name(), *options.precision)) imprecise.push_back(i);
+  for (std::size_t gi = 0; gi < groups.size() && !interrupted; ++gi) {
+    const Group& g = groups[gi];
+    for (unsigned rep = 0; rep < options.repetitions && !interrupted; ++rep)
+      run_round(gi, g.cells, rep, true);
+    // --precision: more rounds of the group's cells whose interval is still too wide, each with
+    // the group's baseline cells (the ratios pair them round by round) and its floor.
+    for (unsigned rep = options.repetitions;
+         options.precision && rep < options.max_repetitions && !interrupted; ++rep) {
+      std::vector<std::size_t> imprecise;
+      for (std::size_t i : g.cells) {
+        if (!precise_enough(doc, cells[i].name(), *options.precision)) imprecise.push_back(i);
+      }
+      if (imprecise.empty()) break;
+      for (std::size_t i : g.cells) {
+        if (cells[i].transport == kDefaultBaseline &&
+            std::ranges::find(imprecise, i) == imprecise.end())
+          imprecise.push_back(i);
+      }
+      std::ranges::sort(imprecise);
+      planned = done + (imprecise.size() + 1) * (options.max_repetitions - rep);
+      run_round(gi, imprecise, rep, true);
     }
-    if (imprecise.empty()) break;
-    planned = done + imprecise.size() * (options.max_repetitions - rep);
-    run_round(imprecise, false);
   }
   // Each entry says how many repetitions its cell had in the end.
   for (CellResult& e : doc.benchmarks)
@@ -308,7 +421,7 @@ int run_matrix(const RunOptions& options) {
     }
   }
   const std::string& out = output->path();
-  fmt::print(console, "{}", MarkdownReporter("shm").render(doc));
+  fmt::print(console, "{}", MarkdownReporter(kDefaultBaseline).render(doc));
   fmt::print(console, "\nResults: {} ({} cells{}, {})\n", out == "-" ? "standard output" : out,
              doc.benchmarks.size(), failed ? fmt::format(", {} failed", failed) : "",
              format_duration(std::chrono::duration<double>(Steady::now() - run_started).count()));

@@ -70,6 +70,31 @@ std::string hypervisor_vendor() {
 #endif
 }
 
+// This process's cgroup (v2: the "0::" line of /proc/self/cgroup), "" without one.
+std::string cgroup_path() {
+  std::ifstream in("/proc/self/cgroup");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.starts_with("0::")) return line.substr(3);
+  }
+  return "";
+}
+
+// Is this a container, and which? What its runtime leaves, else a cgroup that is not a systemd
+// slice of the host.
+std::string container_kind() {
+  if (::access("/.dockerenv", F_OK) == 0) return "docker";
+  if (::access("/run/.containerenv", F_OK) == 0) return "podman";
+  if (const std::string kind = read_first_line("/run/systemd/container"); !kind.empty()) {
+    return kind;
+  }
+  const std::string group = cgroup_path();
+  for (const char* marker : {"docker", "containerd", "kubepods", "libpod", "lxc"}) {
+    if (group.find(marker) != std::string::npos) return std::string("cgroup ") + group;
+  }
+  return "";
+}
+
 }  // namespace
 
 Machine inspect_machine() {
@@ -95,6 +120,26 @@ Machine inspect_machine() {
   m.build_type = IPCBENCH_BUILD_TYPE;
   m.compiler = IPCBENCH_COMPILER;
   m.git_commit = IPCBENCH_GIT_COMMIT;
+  m.clock_source =
+      read_first_line("/sys/devices/system/clocksource/clocksource0/current_clocksource");
+  m.smt = read_first_line("/sys/devices/system/cpu/smt/control");
+  m.isolated = read_first_line("/sys/devices/system/cpu/isolated");
+  m.nohz_full = read_first_line("/sys/devices/system/cpu/nohz_full");
+  if (m.nohz_full == "(null)") m.nohz_full.clear();
+  if (const std::string b = read_first_line("/sys/devices/system/cpu/cpufreq/boost"); !b.empty()) {
+    m.boost = b == "1" ? "on" : "off";
+  } else if (const std::string nt =
+                 read_first_line("/sys/devices/system/cpu/intel_pstate/no_turbo");
+             !nt.empty()) {
+    m.boost = nt == "1" ? "off" : "on";
+  }
+  m.container = container_kind();
+  // cgroup v2: the CPU time the group may use per period, when it is limited.
+  if (const std::string group = cgroup_path(); !group.empty()) {
+    const std::string max = read_first_line("/sys/fs/cgroup" + group + "/cpu.max");
+    if (!max.empty() && !max.starts_with("max")) m.cpu_quota = max;
+  }
+  m.lsm = read_first_line("/sys/kernel/security/lsm");
   return m;
 }
 
@@ -211,9 +256,43 @@ std::vector<std::string> stability_warnings(const Machine& m, int cpu_producer, 
   if (m.allowed.size() < 3) {
     w.push_back(
         fmt::format("only {} CPU(s) available: the two workers take {}, so the system "
-                    "and the conductor share them; use a machine with 3 or more CPUs, "
+                    "and the conductor share them, and {}; use a machine with 3 or more CPUs, "
                     "or keep it otherwise idle",
-                    m.allowed.size(), m.allowed.size() < 2 ? "more than exist" : "both"));
+                    m.allowed.size(), m.allowed.size() < 2 ? "more than exist" : "both",
+                    m.allowed.size() < 2 ? "both workers share one CPU (block only)"
+                                         : "one pair of CPUs is all there is to measure"));
+  }
+  if (!m.clock_source.empty() && m.clock_source != "tsc") {
+    w.push_back(fmt::format(
+        "the kernel's clock source is {}, not tsc: a clock read costs more (see timer_overhead_ns) "
+        "and the hypervisor may step it; ipcbench reads the TSC itself where it is invariant",
+        m.clock_source));
+  }
+  if (m.boost == "on") {
+    w.push_back(
+        "frequency boost is on: a core's clock follows its load and temperature, so a figure "
+        "depends on what ran before; turn it off (echo 0 > /sys/devices/system/cpu/cpufreq/boost, "
+        "or intel_pstate/no_turbo = 1)");
+  }
+  if (!m.isolated.empty() && cpu_producer >= 0 && cpu_consumer >= 0 &&
+      !(in_cpu_list(m.isolated, cpu_producer) && in_cpu_list(m.isolated, cpu_consumer))) {
+    w.push_back(fmt::format(
+        "isolated CPUs {} (isolcpus) exist but the workers run on {} and {}, which are not all "
+        "among them: pass --cpus with isolated CPUs",
+        m.isolated, cpu_producer, cpu_consumer));
+  }
+  if (!m.cpu_quota.empty()) {
+    w.push_back(fmt::format(
+        "this cgroup may use the CPU for {} us of every {} us (cpu.max): a worker that spins "
+        "past its quota is stopped until the next period; run without the limit",
+        m.cpu_quota.substr(0, m.cpu_quota.find(' ')),
+        m.cpu_quota.substr(m.cpu_quota.find(' ') + 1)));
+  }
+  if (!m.container.empty()) {
+    w.push_back(fmt::format(
+        "running in a container ({}): its cgroup and seccomp filter sit on the kernel's paths; "
+        "the results are the container's, not the host's",
+        m.container));
   }
   if (!m.load_avg.empty() && m.load_avg[0] > 0.5 * static_cast<double>(m.allowed.size())) {
     w.push_back(
@@ -243,6 +322,7 @@ nlohmann::json make_context(const Machine& m, const Clock& clock, double timer_o
                             int cpu_producer, int cpu_consumer,
                             const std::vector<std::string>& warnings) {
   using nlohmann::json;
+  auto or_null = [](const std::string& text) { return text.empty() ? json(nullptr) : json(text); };
   const std::string build = lowercase(m.build_type);
   char exe[4096] = {};
   ssize_t n = ::readlink("/proc/self/exe", exe, sizeof exe - 1);
@@ -274,6 +354,14 @@ nlohmann::json make_context(const Machine& m, const Clock& clock, double timer_o
       {"cpus_used", {{"producer", cpu_producer}, {"consumer", cpu_consumer}}},
       {"pinned", cpu_producer >= 0 && cpu_consumer >= 0},
       {"cpu_topology", pair_topology(cpu_producer, cpu_consumer)},
+      {"clock_source", or_null(m.clock_source)},
+      {"smt", or_null(m.smt)},
+      {"isolated_cpus", m.isolated},
+      {"nohz_full_cpus", m.nohz_full},
+      {"boost", or_null(m.boost)},
+      {"container", or_null(m.container)},
+      {"cgroup_cpu_max", or_null(m.cpu_quota)},
+      {"lsm", or_null(m.lsm)},
       {"warnings", warnings},
   };
 }

@@ -12,7 +12,9 @@
 namespace ipcbench {
 
 // 2: context switches per worker, each repetition's latency histogram, a summary per cell.
-inline constexpr int kJsonSchemaVersion = 2;
+// 3: the floor (cells of transport "floor", each cell's floor_* fields), rounds per table, each
+// cell's CPU pair; report and compare read 1 to 3.
+inline constexpr int kJsonSchemaVersion = 3;
 
 struct Machine {
   std::string host_name;
@@ -27,6 +29,15 @@ struct Machine {
   std::string build_type;
   std::string compiler;
   std::string git_commit;
+  // What else can distort a figure (sysfs and procfs; "" where the kernel does not say).
+  std::string clock_source;  // the kernel's clocksource: tsc, kvm-clock, hpet, ...
+  std::string smt;           // SMT: "on", "off", "notsupported", ...
+  std::string isolated;      // isolcpus: CPU list
+  std::string nohz_full;     // nohz_full: CPU list
+  std::string boost;         // frequency boost: "on", "off"
+  std::string container;     // a container's kind ("docker", "podman", "cgroup <path>"), "" if none
+  std::string cpu_quota;     // the cgroup's cpu.max when it limits ("50000 100000")
+  std::string lsm;           // the active Linux security modules
 };
 
 Machine inspect_machine();

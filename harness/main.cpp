@@ -77,9 +77,8 @@ int main(int argc, char** argv) {
   std::string transports_text = "all", scenarios_text = "pingpong,throughput", sizes_text,
               touch_text, rates_text, duration_text, wait_text = "native", cpus_text, out,
               iterations_text, messages_text, warmup_text, repetitions_text,
-              timeout_text = fmt::format("{:g}", kDefaultTimeoutS),
-              budget_text = fmt::format("{:g}", kDefaultBudgetS), spin_text = "5", precision_text,
-              max_repetitions_text;
+              timeout_text = fmt::format("{:g}", kDefaultTimeoutS), budget_text, spin_text = "5",
+              precision_text, max_repetitions_text;
   std::vector<std::string> label_texts, set_texts;
   bool quick = false;
   run->add_option("--transports", transports_text, "Comma-separated transports, or all")
@@ -148,18 +147,21 @@ int main(int argc, char** argv) {
          "--spin-us", spin_text,
          fmt::format("adaptive: spin this many microseconds, then block; 0 to {}", kMaxSpinUs))
       ->capture_default_str();
-  run->add_option("--cpus", cpus_text, "A,B: pin producer to A, consumer to B (default last two)");
+  run->add_option("--cpus", cpus_text,
+                  "A,B: pin producer to A, consumer to B (default the last two); several pairs "
+                  "A,B;C,D measure each; A,A puts both on one CPU (block only)");
   auto* timeout_opt =
       run->add_option("--timeout", timeout_text,
                       fmt::format("Seconds before a cell's workers are killed, {:g} to {:g}",
                                   kMinTimeoutS, kMaxTimeoutS))
           ->capture_default_str();
-  run->add_option(
-         "--budget", budget_text,
-         fmt::format("pingpong, throughput, fanout: seconds of measured round trips or messages "
-                     "at most per cell (fewer than asked if they take longer), {:g} to {:g}",
-                     kMinBudgetS, kMaxBudgetS))
-      ->capture_default_str();
+  auto* budget_opt = run->add_option(
+      "--budget", budget_text,
+      fmt::format("pingpong, throughput, fanout: seconds each cell measures per round, at most "
+                  "(its count is an upper bound), {:g} to {:g} (default {:g}; --quick {:g}; {:g} "
+                  "with --iterations or --messages)",
+                  kMinBudgetS, kMaxBudgetS, kDefaultCellSeconds, kQuickCellSeconds,
+                  kDefaultBudgetS));
   run->add_flag("--quick", quick, "Fewer round trips and messages: a fast look, not a reference");
   std::string filter;
   bool dry = false;
@@ -196,7 +198,7 @@ int main(int argc, char** argv) {
 
   auto* report = app.add_subcommand("report", "Print the comparison tables of result files");
   std::vector<std::string> report_files;
-  std::string format_text = "markdown", baseline = "shm";
+  std::string format_text = "markdown", baseline = kDefaultBaseline;
   report->add_option("files", report_files, "Result files (JSON)")->required();
   report->add_option("--format", format_text, "markdown|csv|json")->capture_default_str();
   std::string report_hdr_dir;
@@ -425,12 +427,14 @@ int main(int argc, char** argv) {
   }
   auto timeout_s = parse_seconds("--timeout", timeout_text, kMinTimeoutS, kMaxTimeoutS);
   if (!timeout_s) return usage_error(timeout_s.error());
-  auto budget_s = parse_seconds("--budget", budget_text, kMinBudgetS, kMaxBudgetS);
-  if (!budget_s) return usage_error(budget_s.error());
+  if (budget_opt->count()) {
+    auto budget_s = parse_seconds("--budget", budget_text, kMinBudgetS, kMaxBudgetS);
+    if (!budget_s) return usage_error(budget_s.error());
+    o.budget = std::chrono::milliseconds(std::llround(*budget_s * 1000));
+  }
   auto spin_us = parse_count("--spin-us", spin_text, 0, kMaxSpinUs);
   if (!spin_us) return usage_error(spin_us.error());
   o.timeout = std::chrono::milliseconds(std::llround(*timeout_s * 1000));
-  o.budget = std::chrono::milliseconds(std::llround(*budget_s * 1000));
   o.spin = std::chrono::microseconds(*spin_us);
   o.quick = quick;
   auto fitted = fit_timeout(o, timeout_opt->count() > 0);
@@ -452,13 +456,28 @@ int main(int argc, char** argv) {
   if (!cpus_text.empty()) {
     auto cpus = parse_cpus(cpus_text);
     if (!cpus) return usage_error(cpus.error());
-    o.cpu_producer = cpus->first;
-    o.cpu_consumer = cpus->second;
+    o.cpu_pairs = *cpus;
   } else {
     auto allowed = allowed_cpus();
     if (allowed.size() >= 2) {
-      o.cpu_producer = allowed[allowed.size() - 2];
-      o.cpu_consumer = allowed[allowed.size() - 1];
+      o.cpu_pairs = {{allowed[allowed.size() - 2], allowed[allowed.size() - 1]}};
+    } else if (allowed.size() == 1) {
+      o.cpu_pairs = {{allowed[0], allowed[0]}};
+    }
+  }
+  if (!o.cpu_pairs.empty()) {
+    o.cpu_producer = o.cpu_pairs.front().first;
+    o.cpu_consumer = o.cpu_pairs.front().second;
+  }
+  // A wait mode asked for by name cannot run where both workers share one CPU.
+  for (auto [a, b] : o.cpu_pairs) {
+    for (const std::string wait : {"spin", "adaptive"}) {
+      if (a == b && std::ranges::find(o.waits, wait) != o.waits.end()) {
+        return usage_error(fmt::format(
+            "--wait {} with the CPU pair {},{}: both workers take turns on one CPU, and a {} "
+            "wait spins through the other's turn; only block runs on one CPU",
+            wait, a, b, wait));
+      }
     }
   }
   return run_matrix(o);

@@ -417,33 +417,40 @@ std::expected<std::vector<std::string>, Usage> parse_waits(std::string_view text
   return out;
 }
 
-std::expected<std::pair<int, int>, Usage> parse_cpus(std::string_view text) {
+std::expected<std::vector<std::pair<int, int>>, Usage> parse_cpus(std::string_view text) {
   auto allowed = allowed_cpus();
   std::vector<std::string> names;
   for (int cpu : allowed)
     names.push_back(std::to_string(cpu));
   const std::string allowed_text = "CPUs this process may use: " + join(names, ",");
-  auto parts = split(text, ',');
-  if (parts.size() != 2) {
-    return std::unexpected("bad --cpus '" + std::string(text) +
-                           "': expected two CPUs A,B (producer, consumer); " + allowed_text);
+  if (auto bad = empty_item("--cpus", text, "pairs A,B separated by ';'")) {
+    return std::unexpected(*bad);
   }
-  int cpus[2];
-  for (int i = 0; i < 2; ++i) {
-    auto [end, ec] = std::from_chars(parts[i].data(), parts[i].data() + parts[i].size(), cpus[i]);
-    if (ec != std::errc{} || end != parts[i].data() + parts[i].size()) {
-      return std::unexpected("bad CPU '" + parts[i] + "' in --cpus: " + allowed_text);
-    }
-    if (std::ranges::find(allowed, cpus[i]) == allowed.end()) {
-      return std::unexpected("CPU " + parts[i] + " does not exist or is not allowed; " +
+  std::vector<std::pair<int, int>> pairs;
+  for (const auto& pair_text : split(text, ';')) {
+    auto parts = split(pair_text, ',');
+    if (parts.size() != 2) {
+      return std::unexpected("bad --cpus '" + pair_text +
+                             "': expected two CPUs A,B (producer, consumer; A,A puts both on one "
+                             "CPU), pairs separated by ';'; " +
                              allowed_text);
     }
+    int cpus[2];
+    for (int i = 0; i < 2; ++i) {
+      auto [end, ec] = std::from_chars(parts[i].data(), parts[i].data() + parts[i].size(), cpus[i]);
+      if (ec != std::errc{} || end != parts[i].data() + parts[i].size()) {
+        return std::unexpected("bad CPU '" + parts[i] + "' in --cpus: " + allowed_text);
+      }
+      if (std::ranges::find(allowed, cpus[i]) == allowed.end()) {
+        return std::unexpected("CPU " + parts[i] + " does not exist or is not allowed; " +
+                               allowed_text);
+      }
+    }
+    if (std::ranges::find(pairs, std::pair{cpus[0], cpus[1]}) == pairs.end()) {
+      pairs.emplace_back(cpus[0], cpus[1]);
+    }
   }
-  if (cpus[0] == cpus[1]) {
-    return std::unexpected("--cpus " + std::string(text) +
-                           ": the two workers need two distinct CPUs; " + allowed_text);
-  }
-  return std::pair{cpus[0], cpus[1]};
+  return pairs;
 }
 
 std::size_t queue_depth_for(std::size_t bytes) {
@@ -454,8 +461,11 @@ std::string Cell::name() const {
   std::string name = std::string(to_string(scenario)) + "/" + transport_label(transport, options) +
                      "/" + std::to_string(bytes) + "/" + std::string(to_string(wait)) + "/" +
                      std::string(to_string(touch));
-  if (scenario == Scenario::rate) name += rate > 0 ? fmt::format("/{:.0f}", rate) : "/max";
-  if (scenario == Scenario::fanout) name += fmt::format("/n{}", subscribers);
+  if (transport != kFloorTransport) {  // the floor (harness/floor.hpp): no rate, no N
+    if (scenario == Scenario::rate) name += rate > 0 ? fmt::format("/{:.0f}", rate) : "/max";
+    if (scenario == Scenario::fanout) name += fmt::format("/n{}", subscribers);
+  }
+  if (pair_in_name) name += fmt::format("/cpus{}-{}", cpu_producer, cpu_consumer);
   return name;
 }
 
@@ -499,6 +509,14 @@ std::expected<std::vector<double>, Usage> parse_rates(std::string_view text) {
   return out;
 }
 
+std::chrono::milliseconds effective_budget(const RunOptions& options) {
+  if (options.budget) return *options.budget;
+  const double seconds = options.iterations || options.messages ? kDefaultBudgetS
+                         : options.quick                        ? kQuickCellSeconds
+                                                                : kDefaultCellSeconds;
+  return std::chrono::milliseconds(std::llround(seconds * 1000));
+}
+
 std::expected<std::optional<std::string>, Usage> fit_timeout(RunOptions& options,
                                                              bool timeout_given) {
   using Seconds = std::chrono::duration<double>;
@@ -521,8 +539,8 @@ std::expected<std::optional<std::string>, Usage> fit_timeout(RunOptions& options
         measured = duration + warmup;
         because = fmt::format("rate's --duration {:g} s and its warm-up", duration);
       }
-    } else if (Seconds(options.budget).count() > measured) {
-      measured = Seconds(options.budget).count();
+    } else if (Seconds(effective_budget(options)).count() > measured) {
+      measured = Seconds(effective_budget(options)).count();
       because = fmt::format("--budget {:g} s", measured);
     }
   }
@@ -604,30 +622,32 @@ std::vector<Cell> filter_cells(std::vector<Cell> cells, const std::string& filte
   return cells;
 }
 
-double estimated_seconds(const Cell& cell) {
-  constexpr double kSetUp = 0.3;  // two processes started, connected and reaped
-  const double n = static_cast<double>(cell.warmup + cell.count);
-  if (cell.scenario == Scenario::pingpong) {
-    // Spinning shared memory takes well under a microsecond, spinning sockets a few; a kernel
-    // wake-up takes tens (on a virtual machine up to ~100 us).
-    const double rtt = cell.wait == WaitMode::spin ? 4e-6 : 80e-6;
-    const double budget = std::chrono::duration<double>(cell.budget).count();
-    return kSetUp + std::min(n * rtt, budget + 0.1);
-  }
-  if (cell.scenario == Scenario::rate) {
-    return kSetUp + kRateWarmupSeconds + std::chrono::duration<double>(cell.duration).count();
-  }
-  // A stream: the warm-up, then the messages or the budget, whichever ends first.
-  const double bytes_per_s = cell.wait == WaitMode::spin ? 3e9 : 1e9;
-  auto stream = [&](double messages) {
-    return messages * static_cast<double>(cell.bytes) / bytes_per_s + messages * 10e-6;
-  };
-  const double budget = std::chrono::duration<double>(cell.budget).count();
-  return kSetUp + stream(static_cast<double>(cell.warmup)) +
-         std::min(stream(static_cast<double>(cell.count)), budget + 0.1);
-}
-
 namespace {
+
+// The cell on each CPU pair of the run (one pair: the cell as it is, named as before). On one CPU
+// the two workers take turns: spinning there would measure the scheduler, so spin and adaptive
+// are skipped with that reason.
+void add_pairs(const Cell& base, const RunOptions& o, std::vector<Cell>& cells,
+               std::vector<std::string>& skipped) {
+  if (o.cpu_pairs.empty()) {
+    cells.push_back(base);
+    return;
+  }
+  for (auto [a, b] : o.cpu_pairs) {
+    Cell cell = base;
+    cell.cpu_producer = a;
+    cell.cpu_consumer = b;
+    cell.pair_in_name = o.cpu_pairs.size() > 1;
+    if (a == b && cell.wait != WaitMode::block) {
+      skipped.push_back(fmt::format(
+          "{}: both workers on CPU {} take turns, and a {} wait would spin through the other's "
+          "turn (only block runs on one CPU)",
+          cell.name(), a, to_string(cell.wait)));
+      continue;
+    }
+    cells.push_back(std::move(cell));
+  }
+}
 
 // A rate cell at each offered rate, a fanout cell for each consumer count; other cells as they are.
 void add_variants(const Cell& base, const RunOptions& o, std::chrono::nanoseconds duration,
@@ -646,7 +666,7 @@ void add_variants(const Cell& base, const RunOptions& o, std::chrono::nanosecond
           rate > 0
               ? static_cast<std::uint64_t>(rate * std::chrono::duration<double>(duration).count())
               : 0;
-      cells.push_back(std::move(cell));
+      add_pairs(cell, o, cells, skipped);
     }
     return;
   }
@@ -669,11 +689,11 @@ void add_variants(const Cell& base, const RunOptions& o, std::chrono::nanosecond
                                                                : kDefaultMessages);
       if (!o.warmup && cell.bytes >= kFanoutSmallBelow)
         cell.warmup = default_throughput_warmup(cell.bytes, n);
-      cells.push_back(std::move(cell));
+      add_pairs(cell, o, cells, skipped);
     }
     return;
   }
-  cells.push_back(base);
+  add_pairs(base, o, cells, skipped);
 }
 
 // A transport's combinations of its settings' values (--set), the first setting's values
@@ -804,8 +824,12 @@ std::vector<Cell> expand_cells(const RunOptions& o, std::vector<std::string>& sk
             cell.touch = touch;
             cell.warmup = warmup;
             cell.count = count;
+            if (!o.warmup && scenario != Scenario::rate) {
+              cell.warmup_budget =
+                  std::chrono::nanoseconds(std::llround(kDefaultWarmupSeconds * 1e9));
+            }
             cell.budget = scenario != Scenario::rate
-                              ? std::chrono::nanoseconds(o.budget)
+                              ? std::chrono::nanoseconds(effective_budget(o))
                               : std::chrono::nanoseconds(std::chrono::hours(24));
             // Each combination of the transport's settings (--set) is a cell of its own.
             for (const auto& variant : setting_variants(o, name)) {

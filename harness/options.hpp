@@ -50,15 +50,22 @@ struct RunOptions {
   // --set: per transport, in the order its driver declares them (parse_settings()).
   std::vector<Setting> settings;
   std::chrono::microseconds spin{5};
-  int cpu_producer = -1;
+  // --cpus: the CPU pairs (producer, consumer), each a dimension of the cells; the first is the
+  // run's (its context, the clock skew). Empty: not pinned.
+  std::vector<std::pair<int, int>> cpu_pairs;
+  int cpu_producer = -1;  // the first pair
   int cpu_consumer = -1;
   std::chrono::milliseconds timeout{60000};  // per cell
-  std::chrono::milliseconds budget{10000};   // pingpong's time budget per cell
+  // --budget: seconds of measurement per cell and round at most; unset: effective_budget().
+  std::optional<std::chrono::milliseconds> budget;
   bool quick = false;
   std::string out;
 };
 
 // Defaults (README documents them).
+inline constexpr const char* kDefaultBaseline = "shm";  // the transport ratios are to
+// The floor's cells and rows (harness/floor.hpp) go by this name: not a transport.
+inline constexpr const char* kFloorTransport = "floor";
 inline constexpr std::size_t kDefaultPingpongBytes = 64;
 inline constexpr std::size_t kDefaultThroughputBytes = 1 << 20;
 inline constexpr std::uint64_t kDefaultIterations = 100000;
@@ -102,12 +109,18 @@ std::uint64_t default_pingpong_warmup(std::size_t bytes, bool quick);
 // The ranges of the numeric options (README and --help say the same).
 inline constexpr std::uint64_t kMaxCount = 1'000'000'000;  // --iterations, --messages, --warmup
 inline constexpr unsigned kMaxRepetitions = 1000;
-inline constexpr unsigned kDefaultRepetitions = 3;                 // --quick: 1
+inline constexpr unsigned kDefaultRepetitions = 5;                 // --quick: 1
 inline constexpr unsigned kDefaultMaxRepetitions = 10;             // with --precision
 inline constexpr double kMinPrecision = 0.001, kMaxPrecision = 1;  // 0.1% to 100%
 inline constexpr double kMinTimeoutS = 1, kMaxTimeoutS = 86400;
-inline constexpr double kMinBudgetS = 0.1, kMaxBudgetS = 86400;
+inline constexpr double kMinBudgetS = 0.01, kMaxBudgetS = 86400;
 inline constexpr double kDefaultTimeoutS = 60, kDefaultBudgetS = 10;
+// Cells are measured for a time, not a count: without --iterations or --messages, a cell
+// measures for kDefaultCellSeconds per round (--quick: kQuickCellSeconds), its default count
+// only an upper bound; with a count given, for at most kDefaultBudgetS. A default warm-up
+// (--warmup not given) stops after kDefaultWarmupSeconds.
+inline constexpr double kDefaultCellSeconds = 0.2, kQuickCellSeconds = 0.05;
+inline constexpr double kDefaultWarmupSeconds = 0.1;
 // What a cell needs beyond its measured phase: its workers started and connected, its warm-up,
 // its end (a middleware's set-up takes a second or two here).
 inline constexpr double kTimeoutMarginS = 10;
@@ -137,8 +150,9 @@ std::expected<std::vector<unsigned>, Usage> parse_subscribers(std::string_view t
 // "1k,10k,100k,max": messages per second (k = 1000, M = 1000000), 1 to kMaxRate, or max (0).
 std::expected<std::vector<double>, Usage> parse_rates(std::string_view text);
 std::expected<std::vector<std::string>, Usage> parse_waits(std::string_view text);
-// "A,B": two distinct CPUs this process may run on.
-std::expected<std::pair<int, int>, Usage> parse_cpus(std::string_view text);
+// "A,B;C,D": pairs of CPUs this process may run on (producer, consumer), each a dimension of the
+// cells; "A,A" puts both workers on one CPU.
+std::expected<std::vector<std::pair<int, int>>, Usage> parse_cpus(std::string_view text);
 std::string format_size(std::size_t bytes);  // "64", "1MiB": as parse_size reads it
 
 // Each `--set <transport>.<name>=<value>[,<value>...]` (repeatable; values of one setting given
@@ -176,12 +190,17 @@ struct Cell {
   bool native = false;  // `wait` is the transport's native mode
   Touch touch = Touch::full;
   std::uint64_t warmup = 0;
+  // The warm-up's time bound (0: none): a default warm-up stops after this, one given does not.
+  std::chrono::nanoseconds warmup_budget{0};
   std::uint64_t count = 0;
   std::chrono::nanoseconds budget{0};
   // rate: the offered rate (0 = max) and how long the measured phase lasts.
   double rate = 0;
   std::chrono::nanoseconds duration{0};
   unsigned subscribers = 1;         // fanout: the consumers
+  int cpu_producer = -1;            // the CPUs (a pair of --cpus) its workers are pinned to;
+  int cpu_consumer = -1;            // -1: the run's
+  bool pair_in_name = false;        // the run has several pairs: the name says which
   std::vector<CellOption> options;  // the driver settings (--set) this cell runs with
   // "<scenario>/<transport>/<bytes>/<wait>/<touch>", the benchmark's name in the results; a rate
   // cell adds "/<messages per second>" or "/max", a fanout cell "/n<consumers>". With settings,
@@ -198,6 +217,9 @@ std::vector<Cell> expand_cells(const RunOptions& options, std::vector<std::strin
 inline constexpr std::size_t kMaxLabelBytes = 100;
 std::expected<void, Usage> parse_label(std::string_view text, RunOptions& options);
 
+// The seconds of measurement per cell and round: --budget, else as kDefaultCellSeconds says.
+std::chrono::milliseconds effective_budget(const RunOptions& options);
+
 // A cell's timeout must hold its measured phase (--budget; rate's --duration and warm-up) and
 // kTimeoutMarginS more. A --timeout that was given and cannot is a usage error; the default one
 // grows to fit, keeping its margin over the budget (60 s for 10 s), and the note saying so is
@@ -210,9 +232,5 @@ std::optional<Usage> check_filter(std::string_view filter);
 // Keeps the cells whose name the filter matches (anywhere in the name, as Google Benchmark's
 // --benchmark_filter), or with "-REGEX" those it does not.
 std::vector<Cell> filter_cells(std::vector<Cell> cells, const std::string& filter);
-
-// A rough upper estimate of a cell's time in seconds, for --dry-run: its round trips or messages
-// at a typical rate of its wait mode here (pingpong capped by its budget), plus set-up.
-double estimated_seconds(const Cell& cell);
 
 }  // namespace ipcbench

@@ -48,8 +48,48 @@ struct Row {
   std::vector<std::string> errors;
 
   // The transport as the row shows it, with its settings and what the kernel granted for them
-  // (as a successful repetition read them back).
-  std::string label() const { return transport_label(good.empty() ? *first : *good.front()); }
+  // (as a successful repetition read them back); the floor says which it is.
+  std::string label() const {
+    if (floor()) {
+      return first->scenario == Scenario::throughput || first->scenario == Scenario::fanout
+                 ? "floor (one copy)"
+                 : "floor (one cache line)";
+    }
+    return transport_label(good.empty() ? *first : *good.front());
+  }
+  bool floor() const { return first->transport == kFloorTransport; }
+
+  // A figure of each good repetition against what pairs with it: `partner(e)` (nothing: that
+  // repetition is left out), as a paired ratio (statistics.hpp).
+  template <class Member, class Partner>
+  Estimate paired(Member f, Partner partner) const {
+    std::vector<std::pair<double, double>> pairs;
+    for (const CellResult* e : good) {
+      if (const std::optional<double> b = partner(*e)) pairs.emplace_back(figure(*e, f), *b);
+    }
+    return paired_ratio(pairs);
+  }
+  // The figure against the floor the cell's own workers measured: a time over one cache line's
+  // round trip (`halved`: over its one-way trip); the floor row itself is 1.
+  template <class Member>
+  Estimate x_floor_time(Member f, bool halved = false) const {
+    if (floor()) return Estimate{1.0, good.size(), {}, {}};
+    return paired(f, [&](const CellResult& e) -> std::optional<double> {
+      if (!e.floor_rtt_ns) return std::nullopt;
+      return halved ? *e.floor_rtt_ns / 2 : *e.floor_rtt_ns;
+    });
+  }
+  // A rate against one copy by the producer's core: how many times slower than the copy.
+  template <class Member>
+  Estimate x_floor_rate(Member f) const {
+    if (floor()) return Estimate{1.0, good.size(), {}, {}};
+    std::vector<std::pair<double, double>> pairs;
+    for (const CellResult* e : good) {
+      if (e->floor_copy_bytes_per_second)
+        pairs.emplace_back(*e->floor_copy_bytes_per_second, figure(*e, f));
+    }
+    return paired_ratio(pairs);
+  }
 
   template <class Member>
   std::vector<double> values(Member f) const {
@@ -106,6 +146,8 @@ class Style {
   // A ratio with its interval: "≈1.0x" when the interval holds 1, "1.3x (1.2-1.4)" otherwise.
   virtual std::vector<std::string> ratio(const Estimate& r) const = 0;
   virtual std::vector<std::string> ratio_header(std::string_view name) const = 0;
+  // A figure that is not shown (too few samples for it): "-" in Markdown, empty in CSV.
+  virtual std::string missing() const = 0;
 };
 
 // One scenario's table in one style: its columns, and its rows by message size.
@@ -118,6 +160,7 @@ struct Section {
   bool single = false;         // a row has one repetition only: no interval
   bool not_sustained = false;  // rate: a row's producer could not keep its schedule
   bool skewed = false;         // rate: a row's latency is within the clocks' skew
+  bool thin = false;           // a row's p99.9 is missing: too few samples
 };
 
 // Every cell of the documents, each file's repetitions of a cell together, in the order the
@@ -210,20 +253,64 @@ struct Cells {
   }
 };
 
-// The baseline's successful pingpong rows' p50s in a document for a size: its native mode if
-// measured, else any mode; empty when it was not measured.
-std::vector<double> baseline_p50s(const Cells& cells, std::size_t file, const std::string& baseline,
-                                  std::size_t bytes) {
-  std::vector<double> any;
+// The baseline's pingpong row in a document for a size and CPU pair: its native mode if
+// measured, else any mode; none when it was not measured.
+const Row* baseline_row(const Cells& cells, const Row& of, const std::string& baseline) {
+  const Row* any = nullptr;
   for (const Row& r : cells.rows) {
-    if (r.file != file || r.first->scenario != Scenario::pingpong || r.good.empty()) continue;
+    if (r.file != of.file || r.first->scenario != Scenario::pingpong || r.good.empty()) continue;
     // A tuned row (--set) is its own configuration: the baseline is the key the user named.
-    if (transport_key(*r.first) != baseline || r.first->payload_bytes != bytes) continue;
-    if (r.first->wait_is_native) return r.values(&PingpongFigures::p50_ns);
-    if (any.empty()) any = r.values(&PingpongFigures::p50_ns);
+    if (transport_key(*r.first) != baseline || r.first->payload_bytes != of.first->payload_bytes) {
+      continue;
+    }
+    if (r.first->cpu_producer != of.first->cpu_producer ||
+        r.first->cpu_consumer != of.first->cpu_consumer) {
+      continue;
+    }
+    if (r.first->wait_is_native) return &r;
+    if (!any) any = &r;
   }
   return any;
 }
+
+// Two cells of one round whose own floors differ by more than this were measured on different
+// placements of the virtual CPUs (the host moved them between the two cells): their ratio says
+// more about the host than the transports, and is left out of a paired ratio.
+constexpr double kSamePlacement = 1.25;
+
+// A row's p50 against the baseline's, paired round by round (the same repetition_index: both
+// measured in one round of their table, seconds apart), leaving out the rounds in which the
+// host moved the CPUs between the two (kSamePlacement) unless that leaves none; a file without
+// rounds in common falls back to the ratio of the medians.
+Estimate vs_baseline(const Row& r, const Row* base) {
+  if (!base) return {};
+  std::map<unsigned, const CellResult*> by_round;
+  for (const CellResult* e : base->good)
+    by_round[e->repetition_index] = e;
+  auto partner = [&](bool same_placement) {
+    return [&, same_placement](const CellResult& e) -> std::optional<double> {
+      auto it = by_round.find(e.repetition_index);
+      if (it == by_round.end()) return std::nullopt;
+      const CellResult& b = *it->second;
+      if (same_placement && e.floor_rtt_ns && b.floor_rtt_ns &&
+          std::max(*e.floor_rtt_ns, *b.floor_rtt_ns) >
+              kSamePlacement * std::min(*e.floor_rtt_ns, *b.floor_rtt_ns)) {
+        return std::nullopt;
+      }
+      return b.pingpong->p50_ns;
+    };
+  };
+  if (Estimate paired = r.paired(&PingpongFigures::p50_ns, partner(true)); paired.n > 0) {
+    return paired;
+  }
+  if (Estimate paired = r.paired(&PingpongFigures::p50_ns, partner(false)); paired.n > 0) {
+    return paired;
+  }
+  return ratio(r.values(&PingpongFigures::p50_ns), base->values(&PingpongFigures::p50_ns));
+}
+
+// p99.9 from fewer samples than this (per repetition) is a guess: shown as missing.
+constexpr double kP999MinSamples = 10'000;
 
 template <class T>
 void append(std::vector<T>& to, const std::vector<T>& from) {
@@ -243,6 +330,8 @@ Section pingpong_section(const Cells& cells, const Style& style, const std::stri
   append(section.header, style.interval_header("RTT mean", "ns"));
   append(section.header, {"round trips/s", style.header("CPU per RT", "ns"), "switches per RT"});
   append(section.header, style.ratio_header("p50 vs " + baseline));
+  append(section.header, style.ratio_header("p50 x floor"));
+  append(section.header, style.ratio_header("p99 x floor"));
   for (const auto& [size, list] :
        cells.by_size(Scenario::pingpong, &PingpongFigures::p50_ns, true)) {
     for (const Row* r : list) {
@@ -261,13 +350,17 @@ Section pingpong_section(const Cells& cells, const Style& style, const std::stri
       section.single |= r->good.size() < 2;
       append(row, style.with_interval(p50, cells.wide(*r, p50), &Style::ns));
       append(row, style.with_interval(p99, false, &Style::ns));
-      row.push_back(style.ns(r->med(&PingpongFigures::p999_ns)));
+      const bool thin = r->med(&CellResult::iterations) < kP999MinSamples;
+      section.thin |= thin;
+      row.push_back(thin ? style.missing() : style.ns(r->med(&PingpongFigures::p999_ns)));
       append(row, style.with_interval(mean, false, &Style::ns));
       row.push_back(style.rate(r->med(&PingpongFigures::ops_per_s)));
       row.push_back(style.ns(r->med(&CellResult::cpu_time)));
       row.push_back(r->good.front()->switches ? style.count(r->med(&switches_per_iteration)) : "-");
-      const auto base = baseline_p50s(cells, r->file, baseline, size);
-      append(row, style.ratio(ratio(r->values(&PingpongFigures::p50_ns), base)));
+      append(row, style.ratio(r->floor() ? Estimate{}
+                                         : vs_baseline(*r, baseline_row(cells, *r, baseline))));
+      append(row, style.ratio(r->x_floor_time(&PingpongFigures::p50_ns)));
+      append(row, style.ratio(r->x_floor_time(&PingpongFigures::p99_ns)));
       section.rows[size].push_back(std::move(row));
     }
   }
@@ -285,6 +378,7 @@ Section throughput_section(const Cells& cells, const Style& style) {
   append(section.header, style.interval_header("GB/s", "10^9 B/s"));
   append(section.header, {"producer GB/s", "consumer GB/s", style.header("CPU per msg", "ns"),
                           "switches per msg", "lost"});
+  append(section.header, style.ratio_header("x floor"));
   for (const auto& [size, list] :
        cells.by_size(Scenario::throughput, &ThroughputFigures::bytes_per_second, false)) {
     for (const Row* r : list) {
@@ -307,6 +401,7 @@ Section throughput_section(const Cells& cells, const Style& style) {
       row.push_back(style.ns(r->med(&CellResult::cpu_time)));
       row.push_back(r->good.front()->switches ? style.count(r->med(&switches_per_iteration)) : "-");
       row.push_back(fmt::format("{:.0f}", r->med(&CellResult::lost)));
+      append(row, style.ratio(r->x_floor_rate(&ThroughputFigures::bytes_per_second)));
       section.rows[size].push_back(std::move(row));
     }
   }
@@ -334,6 +429,7 @@ Section rate_section(const Cells& cells, const Style& style) {
   append(section.header, {style.header("p99.9", "ns"), style.header("max", "ns"),
                           style.header("from send p50", "ns"), style.header("from send p99", "ns"),
                           "behind", style.header("CPU per msg", "ns"), "switches per msg"});
+  append(section.header, style.ratio_header("p50 x floor"));
   for (auto [size, list] : cells.by_size(Scenario::rate, &RateFigures::p99_ns, true)) {
     // Offered rate first (max last), then the order by_size gave.
     std::stable_sort(list.begin(), list.end(), [](const Row* a, const Row* b) {
@@ -374,6 +470,7 @@ Section rate_section(const Cells& cells, const Style& style) {
       row.push_back(fmt::format("{:.0f}", r->med(&RateFigures::behind)));
       row.push_back(style.ns(r->med(&CellResult::cpu_time)));
       row.push_back(r->good.front()->switches ? style.count(r->med(&switches_per_iteration)) : "-");
+      append(row, style.ratio(r->x_floor_time(&RateFigures::p50_ns, true)));
       section.rows[size].push_back(std::move(row));
     }
   }
@@ -394,6 +491,7 @@ Section fanout_section(const Cells& cells, const Style& style) {
        style.header("p99", "ns"), style.header("p99.9", "ns"), style.header("max", "ns"),
        style.header("slowest p99", "ns"), style.header("producer CPU per msg", "ns"),
        style.header("CPU per msg", "ns"), "switches per msg"});
+  append(section.header, style.ratio_header("x floor"));
   for (auto [size, list] : cells.by_size(Scenario::fanout, &FanoutFigures::msgs_per_s, false)) {
     std::stable_sort(list.begin(), list.end(), [](const Row* a, const Row* b) {
       auto n = [](const Row* r) {
@@ -432,6 +530,7 @@ Section fanout_section(const Cells& cells, const Style& style) {
       row.push_back(style.ns(r->med(&FanoutFigures::producer_cpu_per_msg_ns)));
       row.push_back(style.ns(r->med(&CellResult::cpu_time)));
       row.push_back(r->good.front()->switches ? style.count(r->med(&switches_per_iteration)) : "-");
+      append(row, style.ratio(r->x_floor_rate(&FanoutFigures::consumer_bytes_per_second_min)));
       section.rows[size].push_back(std::move(row));
     }
   }
@@ -510,13 +609,16 @@ class MarkdownStyle final : public Style {
     if (!r.has_interval()) return {fmt::format("{:.1f}x", r.median)};
     if (r.contains(1.0)) return {"≈1.0x"};
     auto num = [](double v) {
-      return v < 10 ? fmt::format("{:.1f}", v) : fmt::format("{:.0f}", v);
+      return v < 0.1  ? fmt::format("{:.2g}", v)
+             : v < 10 ? fmt::format("{:.1f}", v)
+                      : fmt::format("{:.0f}", v);
     };
     return {fmt::format("{}x ({}-{})", num(r.median), num(*r.low), num(*r.high))};
   }
   std::vector<std::string> ratio_header(std::string_view name) const override {
     return {std::string(name)};
   }
+  std::string missing() const override { return "-"; }
 };
 
 // The width a terminal gives `text`: UTF-8 continuation bytes take no column.
@@ -589,14 +691,20 @@ std::string note(Scenario scenario, const std::string& baseline) {
              "per round trip (a spinning pair costs two cores); switches per RT = both "
              "processes' context switches per round trip. p50 vs " +
              baseline + " = this row's p50 / " + baseline +
-             "'s (its native wait mode) for the same size, with its interval; ≈1.0x = the "
-             "interval holds 1: not distinguishable.\n";
+             "'s (its native wait mode) for the same size, paired round by round (each round "
+             "measures a table's cells seconds apart), with its interval; ≈1.0x = the interval "
+             "holds 1: not distinguishable. floor = two processes exchanging one cache line "
+             "between the same two CPUs, right now: not a transport, the cost no transport "
+             "between them can go below. x floor = this row's figure / the floor its own two "
+             "workers measured milliseconds before, per round.\n";
     case Scenario::throughput:
       return "GB/s = 10^9 bytes/s end to end (producer's first send to the consumer's last "
              "check; the producer and consumer columns are each end's own rate), median over "
              "repetitions, ±x% its 95% interval. touch: edges = the sequence number and last "
              "byte written and checked, full = every byte. switches per msg = both processes' "
-             "context switches per message.\n";
+             "context switches per message. floor = one core copying the message once, right now "
+             "(not a transport); x floor = that copy's rate / this row's, measured by the row's "
+             "own producer just before, per round.\n";
     case Scenario::rate:
       return "Open loop: the producer sends on a schedule (offered messages/s; max = back to "
              "back) and keeps sending when it falls behind. one-way = receive - intended send "
@@ -604,7 +712,9 @@ std::string note(Scenario scenario, const std::string& baseline) {
              "from send = receive - actual send time. One clock for both processes; the skew "
              "between the two CPUs is in the results' context (clock_skew). achieved = the "
              "producer's rate; not sustained = under 97% of offered, or more than 1 ms behind "
-             "at the end (behind = messages). Medians over repetitions, ±x% the 95% interval.\n";
+             "at the end (behind = messages). Medians over repetitions, ±x% the 95% interval. "
+             "p50 x floor = one-way p50 / half the round trip of one cache line between the two "
+             "CPUs, measured by the row's own workers just before.\n";
     case Scenario::fanout:
       return "Every message reaches every consumer, checked. delivery: native = published once "
              "to all N (a multicast transport); N copies = sent N times over N channels. msgs/s "
@@ -614,7 +724,8 @@ std::string note(Scenario scenario, const std::string& baseline) {
              "slowest) / median of those rates. one-way = receive - "
              "send, over every consumer's messages; slowest p99 = the consumer with the worst. "
              "N + 1 processes share the CPUs: with more processes than CPUs, every rate also "
-             "falls for want of CPU, and spinning cells are not run.\n";
+             "falls for want of CPU, and spinning cells are not run. x floor = one copy of the "
+             "message by the producer's core / the slowest consumer's rate.\n";
   }
   return "";
 }
@@ -654,6 +765,7 @@ class CsvStyle final : public Style {
   std::vector<std::string> ratio_header(std::string_view name) const override {
     return {std::string(name), std::string(name) + " low", std::string(name) + " high"};
   }
+  std::string missing() const override { return ""; }
 };
 
 std::string csv_line(const std::vector<std::string>& cells) {
@@ -703,7 +815,7 @@ std::string label_of(const ResultsDocument& document, const std::string& fallbac
 std::string MarkdownReporter::render(const std::vector<LabelledDocument>& documents) const {
   const std::vector<Section> all = sections(documents, MarkdownStyle(), m_baseline);
   std::string out;
-  bool wide = false, single = false, not_sustained = false, skewed = false;
+  bool wide = false, single = false, not_sustained = false, skewed = false, thin = false;
   bool first = true;
   for (const Section& section : all) {
     if (section.rows.empty()) continue;
@@ -716,6 +828,12 @@ std::string MarkdownReporter::render(const std::vector<LabelledDocument>& docume
     single |= section.single;
     not_sustained |= section.not_sustained;
     skewed |= section.skewed;
+    thin |= section.thin;
+  }
+  if (thin) {
+    out +=
+        "\np99.9 \"-\": the cell measured fewer than 10,000 round trips a repetition, and a "
+        "99.9th percentile of fewer is a guess; give it more (--budget) to see it.\n";
   }
   if (wide) {
     std::optional<double> target;
@@ -812,19 +930,24 @@ std::vector<nlohmann::json> summaries(const ResultsDocument& document,
       j[key] = e.median;
       j[std::string(key) + "_ci95"] = interval(e);
     };
+    // A ratio that may be missing (no floor measured): left out.
+    auto put_ratio = [&](const char* key, const Estimate& e) {
+      if (e.median > 0) put(key, e);
+    };
     if (c.scenario == Scenario::pingpong) {
       put("p50_ns", r.est(&PingpongFigures::p50_ns));
       put("p99_ns", r.est(&PingpongFigures::p99_ns));
       j["p999_ns"] = r.med(&PingpongFigures::p999_ns);
       put("mean_ns", r.est(&PingpongFigures::mean_ns));
       j["ops_per_s"] = r.med(&PingpongFigures::ops_per_s);
-      const auto base = baseline_p50s(cells, 0, baseline, c.payload_bytes);
-      if (!base.empty()) {
-        const Estimate vs = ratio(r.values(&PingpongFigures::p50_ns), base);
+      if (const Row* base = r.floor() ? nullptr : baseline_row(cells, r, baseline)) {
+        const Estimate vs = vs_baseline(r, base);
         j["baseline"] = baseline;
         j["p50_vs_baseline"] = vs.median;
         j["p50_vs_baseline_ci95"] = interval(vs);
       }
+      put_ratio("p50_x_floor", r.x_floor_time(&PingpongFigures::p50_ns));
+      put_ratio("p99_x_floor", r.x_floor_time(&PingpongFigures::p99_ns));
     } else if (c.scenario == Scenario::fanout) {
       put("msgs_per_s", r.est(&FanoutFigures::msgs_per_s));
       j["subscribers"] = r.med(&FanoutFigures::subscribers);
@@ -832,6 +955,7 @@ std::vector<nlohmann::json> summaries(const ResultsDocument& document,
       j["consumer_bytes_per_second_min"] = r.med(&FanoutFigures::consumer_bytes_per_second_min);
       j["p99_ns"] = r.med(&FanoutFigures::p99_ns);
       j["producer_cpu_per_msg_ns"] = r.med(&FanoutFigures::producer_cpu_per_msg_ns);
+      put_ratio("x_floor", r.x_floor_rate(&FanoutFigures::consumer_bytes_per_second_min));
     } else if (c.scenario == Scenario::rate) {
       put("p50_ns", r.est(&RateFigures::p50_ns));
       put("p99_ns", r.est(&RateFigures::p99_ns));
@@ -841,9 +965,11 @@ std::vector<nlohmann::json> summaries(const ResultsDocument& document,
       for (const CellResult* e : r.good)
         sustained &= e->rate->sustained;
       j["sustained"] = sustained;
+      put_ratio("p50_x_floor", r.x_floor_time(&RateFigures::p50_ns, true));
     } else {
       put("msgs_per_s", r.est(&ThroughputFigures::msgs_per_s));
       put("bytes_per_second", r.est(&ThroughputFigures::bytes_per_second));
+      put_ratio("x_floor", r.x_floor_rate(&ThroughputFigures::bytes_per_second));
     }
     if (auto target = cells.precision[0]) {
       const Estimate key = c.scenario == Scenario::pingpong ? r.est(&PingpongFigures::p50_ns)

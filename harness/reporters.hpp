@@ -67,7 +67,8 @@ class CsvReporter final : public Reporter {
 // pingpong, the p50 ratio to `baseline`. Several files: a JSON array of such documents.
 class JsonReporter final : public Reporter {
  public:
-  explicit JsonReporter(std::string baseline = "shm") : m_baseline(std::move(baseline)) {}
+  explicit JsonReporter(std::string baseline = kDefaultBaseline)
+      : m_baseline(std::move(baseline)) {}
   using Reporter::render;
   std::string render(const std::vector<LabelledDocument>& documents) const override;
 

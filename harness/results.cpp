@@ -123,6 +123,11 @@ void to_json(json& j, const CellResult& r) {
        {"lost", r.lost},
        {"iterations", r.iterations},
        {"time_unit", "ns"}};
+  if (r.cpu_producer >= 0 || r.cpu_consumer >= 0) j["cpus"] = {r.cpu_producer, r.cpu_consumer};
+  if (r.floor_rtt_ns) j["floor_rtt_ns"] = *r.floor_rtt_ns;
+  if (r.floor_copy_bytes_per_second) {
+    j["floor_copy_bytes_per_second"] = *r.floor_copy_bytes_per_second;
+  }
   if (!r.options.empty()) {
     json options = json::object();
     for (const OptionRecord& o : r.options) {
@@ -224,6 +229,17 @@ void from_json(const json& j, CellResult& r) {
   take(j, "touch", r.touch);
   take(j, "warmup", r.warmup);
   take(j, "requested", r.requested);
+  if (auto it = j.find("cpus"); it != j.end() && it->is_array() && it->size() == 2 &&
+                                (*it)[0].is_number_integer() && (*it)[1].is_number_integer()) {
+    r.cpu_producer = (*it)[0].get<int>();
+    r.cpu_consumer = (*it)[1].get<int>();
+  }
+  if (auto it = j.find("floor_rtt_ns"); it != j.end() && it->is_number()) {
+    r.floor_rtt_ns = it->get<double>();
+  }
+  if (auto it = j.find("floor_copy_bytes_per_second"); it != j.end() && it->is_number()) {
+    r.floor_copy_bytes_per_second = it->get<double>();
+  }
   if (auto it = j.find("options"); it != j.end() && it->is_object()) {
     for (const auto& [name, o] : it->items()) {
       if (!o.is_object()) continue;
@@ -380,6 +396,8 @@ CellResult make_result(const Cell& cell, const CellRun& run, int family_index, u
   r.repetitions = repetitions;
   r.repetition_index = repetition;
   r.cell_seconds = run.wall_s;
+  r.cpu_producer = cell.cpu_producer;
+  r.cpu_consumer = cell.cpu_consumer;
   // A worker that did not report counts as one that measured nothing.
   const WorkerReport none;
   const WorkerReport& p = run.producer ? *run.producer : none;
@@ -396,6 +414,8 @@ CellResult make_result(const Cell& cell, const CellRun& run, int family_index, u
       static_cast<double>(p.voluntary_switches), static_cast<double>(p.involuntary_switches),
       static_cast<double>(c.voluntary_switches), static_cast<double>(c.involuntary_switches)};
 
+  r.floor_rtt_ns = p.floor_rtt_ns;
+  r.floor_copy_bytes_per_second = p.floor_copy_bytes_per_second;
   if (!run.ok) {
     r.error = run.error.empty() ? "failed" : run.error;
     r.iterations = static_cast<double>(p.count);

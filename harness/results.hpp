@@ -135,6 +135,13 @@ struct CellResult {
   // rate: each message's receive - actual send (latency_histogram: receive - intended).
   std::optional<LatencyHistogram> latency_histogram_sent;
   std::optional<std::string> error;  // why the cell failed
+  // The CPUs its producer and consumer were pinned to (schema 3; -1: not pinned or not known).
+  int cpu_producer = -1, cpu_consumer = -1;
+  // The floor its own two workers measured just before the scenario (harness/floor.hpp; schema
+  // 3): one cache line's round trip, p50 (ns), and one copy of its message by the producer's
+  // core (bytes/s, throughput and fanout). What its "x floor" figures divide by.
+  std::optional<double> floor_rtt_ns;
+  std::optional<double> floor_copy_bytes_per_second;
 };
 // Writes the entry as the results file holds it.
 void to_json(nlohmann::json& j, const CellResult& result);

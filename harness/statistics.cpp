@@ -115,4 +115,12 @@ Estimate ratio(const std::vector<double>& a_samples, const std::vector<double>& 
   return r;
 }
 
+Estimate paired_ratio(const std::vector<std::pair<double, double>>& pairs) {
+  std::vector<double> ratios;
+  for (auto [a, b] : pairs) {
+    if (a > 0 && b > 0) ratios.push_back(a / b);
+  }
+  return estimate(std::move(ratios));
+}
+
 }  // namespace ipcbench

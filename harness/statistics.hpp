@@ -12,13 +12,16 @@
 //   logarithms (a figure that is a time or a rate is positive and skewed; on the log scale its
 //   spread is about symmetric), which assumes the repetitions scatter log-normally. With one
 //   repetition there is no interval.
-// - A ratio of two cells (a row against the baseline, NEW against BASE) is the ratio of their
-//   medians, with Welch's t-interval of the difference of their mean logarithms, turned back
-//   into a ratio. An interval that contains 1 means the two are not distinguishable.
+// - A ratio of two cells measured in the same rounds (a row against its table's baseline, a
+//   figure against the floor) is paired: one ratio per round, and the estimate of those. A ratio
+//   of cells that cannot be paired (NEW against BASE, two runs) is the ratio of their medians,
+//   with Welch's t-interval of the difference of their mean logarithms, turned back into a
+//   ratio. An interval that contains 1 means the two are not distinguishable.
 #pragma once
 
 #include <cstddef>
 #include <optional>
+#include <utility>
 #include <vector>
 
 namespace ipcbench {
@@ -42,6 +45,13 @@ Estimate estimate(std::vector<double> samples);
 
 // The ratio a / b of two cells' figures: median(a) / median(b), with its 95% interval.
 Estimate ratio(const std::vector<double>& a, const std::vector<double>& b);
+
+// A ratio paired in time: the pairs (a, b) were measured close together (one round each, a
+// cell and the baseline of its table, or a figure and the floor its own workers measured), so
+// the machine's drift between rounds cancels. The estimate of the per-pair ratios a / b: their
+// median and its 95% interval as estimate() makes it. Pairs with a side that is not positive are
+// left out.
+Estimate paired_ratio(const std::vector<std::pair<double, double>>& pairs);
 
 // The two-sided 97.5% quantile of Student's t with `df` degrees of freedom (df >= 1).
 double t_quantile_975(double df);

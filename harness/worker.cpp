@@ -2,12 +2,15 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/mman.h>
 #include <sys/vfs.h>
 #include <unistd.h>
 
 #include <csignal>
 #include <cstring>
 
+#include "base/unique_fd.hpp"
+#include "harness/floor.hpp"
 #include "harness/worker_report.hpp"
 
 namespace ipcbench {
@@ -34,6 +37,7 @@ nlohmann::json to_json(const WorkerSpec& s) {
           {"wait", to_string(s.wait)},
           {"touch", to_string(s.touch)},
           {"warmup", s.warmup},
+          {"warmup_budget_ns", s.warmup_budget_ns},
           {"count", s.count},
           {"budget_ns", s.budget_ns},
           {"rate_per_s", s.rate_per_s},
@@ -49,6 +53,7 @@ nlohmann::json to_json(const WorkerSpec& s) {
           {"subscribers", s.subscribers},
           {"subscriber_index", s.subscriber_index},
           {"options", options_json(s.options)},
+          {"floor_path", s.floor_path},
           {"ctl_in", s.ctl_in},
           {"ctl_out", s.ctl_out},
           {"in_fd", s.in_fd},
@@ -64,6 +69,7 @@ WorkerSpec worker_spec_from_json(const nlohmann::json& j) {
   s.wait = parse_wait_mode(j.at("wait").get<std::string>()).value_or(WaitMode::block);
   s.touch = parse_touch(j.at("touch").get<std::string>()).value_or(Touch::full);
   s.warmup = j.at("warmup").get<std::uint64_t>();
+  s.warmup_budget_ns = j.at("warmup_budget_ns").get<std::int64_t>();
   s.count = j.at("count").get<std::uint64_t>();
   s.budget_ns = j.at("budget_ns").get<std::int64_t>();
   s.rate_per_s = j.at("rate_per_s").get<double>();
@@ -78,6 +84,7 @@ WorkerSpec worker_spec_from_json(const nlohmann::json& j) {
   s.peer_addresses = j.at("peer_addresses").get<std::vector<std::string>>();
   s.subscribers = j.at("subscribers").get<unsigned>();
   s.subscriber_index = j.at("subscriber_index").get<unsigned>();
+  s.floor_path = j.at("floor_path").get<std::string>();
   s.options = options_from_json(j.at("options"));
   s.ctl_in = j.at("ctl_in").get<int>();
   s.ctl_out = j.at("ctl_out").get<int>();
@@ -231,6 +238,41 @@ void install_fault_handlers(int control_fd) {
 
 }  // namespace
 
+// The floor (harness/floor.hpp) measured by a cell's own workers right after "go": the producer
+// times round trips of one cache line through the cell's floor file, which the consumer (the
+// first, in fanout) echoes, and copies one message's bytes; the other consumers do nothing.
+struct CellFloor {
+  std::optional<double> rtt_ns;
+  std::optional<double> copy_bytes_per_second;
+};
+
+CellFloor measure_cell_floor(const WorkerSpec& spec, const Clock& clock) {
+  CellFloor floor;
+  if (spec.floor_path.empty() || (spec.role == Role::consumer && spec.subscriber_index != 0)) {
+    return floor;
+  }
+  UniqueFd fd(::open(spec.floor_path.c_str(), O_RDWR | O_CLOEXEC));
+  if (!fd) return floor;
+  void* p = ::mmap(nullptr, sizeof(FloorLines), PROT_READ | PROT_WRITE, MAP_SHARED, fd.get(), 0);
+  if (p == MAP_FAILED) return floor;
+  auto* lines = static_cast<FloorLines*>(p);
+  const std::int64_t now = monotonic_ns();
+  if (spec.role == Role::producer) {
+    Histogram rtts;
+    time_line_round_trips(*lines, clock, kCellFloorLeadIn, kCellFloorTime, now + 1'000'000'000,
+                          rtts);
+    if (rtts.count() > 0) floor.rtt_ns = static_cast<double>(rtts.percentile(50));
+    if (spec.scenario == Scenario::throughput || spec.scenario == Scenario::fanout) {
+      floor.copy_bytes_per_second = copy_bytes_per_second(
+          spec.bytes, monotonic_ns() + std::chrono::nanoseconds(kCellFloorTime).count());
+    }
+  } else {
+    echo_line_round_trips(*lines, now + 1'000'000'000);
+  }
+  ::munmap(p, sizeof(FloorLines));
+  return floor;
+}
+
 void install_worker_fault_handlers(int control_fd) {
   install_fault_handlers(control_fd);
 }
@@ -313,17 +355,19 @@ int worker_main(const std::string& spec_json) {
   }
   control.send(connected);
   if (control.receive_line() != "go") return 1;  // the conductor gave up on this cell
+  Clock clock = spec.tsc ? Clock::tsc(spec.ns_per_tick) : Clock::monotonic();
+  const CellFloor floor = measure_cell_floor(spec, clock);
 
   ScenarioConfig config;
   config.payload_bytes = spec.bytes;
   config.warmup = spec.warmup;
+  config.warmup_budget = std::chrono::nanoseconds(spec.warmup_budget_ns);
   config.count = spec.count;
   config.budget = std::chrono::nanoseconds(spec.budget_ns);
   config.touch = spec.touch;
   config.rate_per_s = spec.rate_per_s;
   config.duration = std::chrono::nanoseconds(spec.duration_ns);
   config.pace_by_spinning = spec.wait == WaitMode::spin;
-  Clock clock = spec.tsc ? Clock::tsc(spec.ns_per_tick) : Clock::monotonic();
   auto latency = std::make_unique<Histogram>();
   auto from_sent = std::make_unique<Histogram>();
   Measurement m;
@@ -361,6 +405,8 @@ int worker_main(const std::string& spec_json) {
   if (m.from_sent) report.latency_sent = sparse(*from_sent);
   report.behind = m.behind;
   report.early = m.early;
+  report.floor_rtt_ns = floor.rtt_ns;
+  report.floor_copy_bytes_per_second = floor.copy_bytes_per_second;
   nlohmann::json event = report;
   event["event"] = "result";
   control.send(event);

@@ -32,6 +32,7 @@ struct WorkerSpec {
   WaitMode wait = WaitMode::block;
   Touch touch = Touch::full;
   std::uint64_t warmup = 0;
+  std::int64_t warmup_budget_ns = 0;  // the warm-up's time bound, 0: none
   std::uint64_t count = 1;
   std::int64_t budget_ns = 0;
   double rate_per_s = 0;         // rate: the offered rate, 0 = max
@@ -48,6 +49,8 @@ struct WorkerSpec {
   unsigned subscribers = 1;          // fanout: N consumers
   unsigned subscriber_index = 0;     // fanout consumer: which it is
   std::vector<OptionValue> options;  // the driver settings (--set) the cell runs with
+  // The cell's floor lines (harness/floor.hpp), a file both workers map; "" on one CPU.
+  std::string floor_path;
   // Descriptor numbers, as the conductor wired them (cell_runner.cpp).
   int ctl_in = -1;   // conductor -> worker
   int ctl_out = -1;  // worker -> conductor

@@ -57,6 +57,10 @@ struct WorkerReport {
   std::optional<LatencyHistogram> latency_sent;  // rate consumer: receive - actual send
   std::uint64_t behind = 0;  // rate producer: messages behind schedule at its last send
   std::uint64_t early = 0;   // rate consumer: messages that arrived "before" they were sent
+  // The producer: the floor (harness/floor.hpp) its cell's two workers measured just before the
+  // scenario: one cache line's round trip (p50, ns) and one copy of the message (bytes/s).
+  std::optional<double> floor_rtt_ns;
+  std::optional<double> floor_copy_bytes_per_second;
 
   bool ok() const { return !error; }
 };

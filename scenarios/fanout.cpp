@@ -35,9 +35,11 @@ Result<void> producer(std::span<Transport* const> channels, unsigned consumers,
     }
     return {};
   };
-  std::uint64_t seq = 0;
-  for (; seq < c.warmup; ++seq) {
-    if (auto ok = send_to_all(seq); !ok) return ok;
+  auto warmed = warm_up(c, send_to_all);
+  if (!warmed) return std::unexpected(warmed.error());
+  std::uint64_t seq = *warmed;
+  for (Transport* t : channels) {  // over a multicast endpoint, once reaches every consumer
+    if (auto ok = send_warmup_end(*t, Direction::request); !ok) return ok;
   }
   out.usage = process_usage();
   out.start_ns = monotonic_ns();
@@ -74,31 +76,30 @@ Result<void> producer(std::span<Transport* const> channels, unsigned consumers,
 
 Result<void> consumer(Transport& t, const ScenarioConfig& c, const Clock& clock, Measurement& out) {
   const std::size_t bytes = c.payload_bytes;
-  const std::uint64_t total = c.warmup + c.count;
-  for (std::uint64_t seq = 0; seq < total; ++seq) {
-    if (seq == c.warmup) {
-      out.usage = process_usage();
-      out.start_ns = monotonic_ns();
-    }
-    auto message = t.receive();
-    const std::uint64_t received = clock.now();
-    if (!message) {
+  std::uint64_t seq = 0;
+  Stamps stamps;
+  for (;; ++seq) {  // the warm-up, until its end
+    auto got = receive_next(t, bytes, seq, Direction::request, c.touch, &stamps);
+    if (!got) return std::unexpected(got.error());
+    if (*got == Received::warmup_end) break;
+    if (*got == Received::stop) return fail(Errc::protocol, "stop message during the warm-up");
+  }
+  out.usage = process_usage();
+  out.start_ns = monotonic_ns();
+  ReceiveStamp now{clock};
+  for (std::uint64_t measured = 0; measured < c.count; ++measured, ++seq) {
+    auto got = receive_next(t, bytes, seq, Direction::request, c.touch, &stamps, &now);
+    const std::uint64_t received = now.at;
+    if (!got) {
       out.end_ns = monotonic_ns();
-      return std::unexpected(message.error());
+      return std::unexpected(got.error());
     }
-    if (message->size() == kStopBytes && message_sequence(*message) == kStopSequence) {
-      t.release();
-      return stream_stopped_early(t, seq, c, out);
-    }
-    const Stamps stamps = read_stamps(*message);
-    auto wrong = check_message(*message, seq, bytes, Direction::request, c.touch, true);
-    t.release();
-    if (wrong) return fail(Errc::protocol, "data check failed: " + *wrong);
-    if (seq < c.warmup) continue;
+    if (*got == Received::stop) return stream_stopped_early(t, measured, out);
+    if (*got == Received::warmup_end) return fail(Errc::protocol, "a second end of the warm-up");
     if (received < stamps.sent) ++out.early;
     if (out.latency)
       out.latency->record(received >= stamps.sent ? clock.to_ns(received - stamps.sent) : 0);
-    out.count = seq - c.warmup + 1;
+    out.count = measured + 1;
   }
   out.end_ns = monotonic_ns();
   out.usage = process_usage() - out.usage;

@@ -196,6 +196,41 @@ Result<bool> receive_message(Transport& t, std::size_t bytes, std::uint64_t seq,
   return true;
 }
 
+Result<Received> receive_next(Transport& t, std::size_t bytes, std::uint64_t seq, Direction dir,
+                              Touch touch, Stamps* stamps, ReceiveStamp* received) {
+  auto message = t.receive();
+  if (received) received->at = received->clock.now();
+  if (!message) return std::unexpected(message.error());
+  if (message->size() == kStopBytes) {
+    const std::uint64_t marker = message_sequence(*message);
+    if (marker == kStopSequence || marker == kWarmupEndSequence) {
+      t.release();
+      return marker == kStopSequence ? Received::stop : Received::warmup_end;
+    }
+  }
+  if (stamps) *stamps = read_stamps(*message);
+  auto wrong = check_message(*message, seq, bytes, dir, touch, stamps != nullptr);
+  t.release();
+  if (wrong) return fail(Errc::protocol, "data check failed: " + *wrong);
+  return Received::message;
+}
+
+Result<void> send_warmup_end(Transport& t, Direction dir) {
+  return send_message(t, kStopBytes, kWarmupEndSequence, dir, Touch::edges);
+}
+
+Result<std::uint64_t> warm_up(const ScenarioConfig& c,
+                              const std::function<Result<void>(std::uint64_t)>& step) {
+  const std::int64_t deadline =
+      c.warmup_budget.count() > 0 ? monotonic_ns() + c.warmup_budget.count() : 0;
+  std::uint64_t seq = 0;
+  for (; seq < c.warmup; ++seq) {
+    if (deadline && monotonic_ns() > deadline) break;
+    if (auto ok = step(seq); !ok) return std::unexpected(ok.error());
+  }
+  return seq;
+}
+
 Result<void> stop_producer(Transport& t, std::size_t bytes) {
   if (auto ok = send_message(t, kStopBytes, kStopSequence, Direction::request, Touch::edges); !ok) {
     return ok;
@@ -210,9 +245,8 @@ Result<void> stop_consumer(Transport& t) {
   return send_message(t, kStopBytes, kStopSequence, Direction::reply, Touch::edges);
 }
 
-Result<void> stream_stopped_early(Transport& t, std::uint64_t seq, const ScenarioConfig& c,
-                                  Measurement& out) {
-  if (seq <= c.warmup) return fail(Errc::protocol, "stop message before the first measured one");
+Result<void> stream_stopped_early(Transport& t, std::uint64_t measured, Measurement& out) {
+  if (measured == 0) return fail(Errc::protocol, "stop message before the first measured one");
   out.end_ns = monotonic_ns();
   out.usage = process_usage() - out.usage;
   return stop_consumer(t);

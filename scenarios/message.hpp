@@ -25,6 +25,9 @@ enum class Direction : std::uint8_t { request = 0, reply = 1 };
 
 inline constexpr std::size_t kMinMessageBytes = 8;                 // room for the sequence number
 inline constexpr std::uint64_t kStopSequence = ~std::uint64_t{0};  // ends a scenario
+// Ends the warm-up: the next message is the first measured one (it keeps the sequence going). The
+// producer warms up for a count or a time, whichever ends first, so only it knows when.
+inline constexpr std::uint64_t kWarmupEndSequence = ~std::uint64_t{0} - 1;
 // The stop message is small whatever the cell's size: the last thing a side sends should be
 // one datagram, so nothing of it is still in flight when the sender closes.
 inline constexpr std::size_t kStopBytes = kMinMessageBytes;

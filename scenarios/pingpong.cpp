@@ -17,9 +17,15 @@ Result<void> producer(Transport& t, const ScenarioConfig& c, const Clock& clock,
     if (!*more) return fail(Errc::protocol, "the consumer stopped early");
     return {};
   };
-  std::uint64_t seq = 0;
-  for (; seq < c.warmup; ++seq) {
-    if (auto ok = round_trip(seq); !ok) return ok;
+  auto warmed = warm_up(c, round_trip);
+  if (!warmed) return std::unexpected(warmed.error());
+  std::uint64_t seq = *warmed;
+  // The consumer learns where the measured round trips begin, and says it has.
+  if (auto ok = send_warmup_end(t, Direction::request); !ok) return ok;
+  auto echo = receive_next(t, bytes, seq, Direction::reply, c.touch);
+  if (!echo) return std::unexpected(echo.error());
+  if (*echo != Received::warmup_end) {
+    return fail(Errc::protocol, "the consumer did not echo the end of the warm-up");
   }
   const std::uint64_t budget_ticks =
       static_cast<std::uint64_t>(static_cast<double>(c.budget.count()) / clock.ns_per_tick());
@@ -45,16 +51,22 @@ Result<void> producer(Transport& t, const ScenarioConfig& c, const Clock& clock,
 
 Result<void> consumer(Transport& t, const ScenarioConfig& c, Measurement& out) {
   const std::size_t bytes = c.payload_bytes;
-  for (std::uint64_t seq = 0;; ++seq) {
-    if (seq == c.warmup) {
+  std::optional<std::uint64_t> first;  // the first measured round trip's sequence number
+  for (std::uint64_t seq = 0;;) {
+    auto got = receive_next(t, bytes, seq, Direction::request, c.touch);
+    if (!got) return std::unexpected(got.error());
+    if (*got == Received::stop) break;
+    if (*got == Received::warmup_end) {
+      if (first) return fail(Errc::protocol, "a second end of the warm-up");
+      first = seq;
+      if (auto ok = send_warmup_end(t, Direction::reply); !ok) return ok;
       out.usage = process_usage();
       out.start_ns = monotonic_ns();
+      continue;
     }
-    auto more = receive_message(t, bytes, seq, Direction::request, c.touch);
-    if (!more) return std::unexpected(more.error());
-    if (!*more) break;
     if (auto ok = send_message(t, bytes, seq, Direction::reply, c.touch); !ok) return ok;
-    if (seq >= c.warmup) out.count = seq - c.warmup + 1;
+    ++seq;
+    if (first) out.count = seq - *first;
   }
   out.end_ns = monotonic_ns();
   out.usage = out.start_ns ? process_usage() - out.usage : ProcessUsage{};

@@ -21,6 +21,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string_view>
 
@@ -40,8 +41,10 @@ std::optional<Scenario> parse_scenario(std::string_view text);
 
 struct ScenarioConfig {
   std::size_t payload_bytes = 64;  // at least kMinMessageBytes
-  std::uint64_t warmup = 0;        // round trips or messages before measuring
-  std::uint64_t count = 1;         // round trips (pingpong) or messages (throughput) measured
+  std::uint64_t warmup = 0;        // round trips or messages before measuring, at most
+  // ... and for at most this long (0: no bound): a slow transport's warm-up need not take long.
+  std::chrono::nanoseconds warmup_budget{0};
+  std::uint64_t count = 1;  // round trips (pingpong) or messages (throughput) measured
   // pingpong, throughput, fanout: the producer stops measuring after this (the consumers see the
   // stop message early; the harness checks they checked every message the producer sent).
   std::chrono::nanoseconds budget = std::chrono::seconds(10);
@@ -104,14 +107,33 @@ Result<void> send_message(Transport& t, std::size_t bytes, std::uint64_t seq, Di
 // Receives the next message and checks it is `seq`; returns false when it is the stop message.
 Result<bool> receive_message(Transport& t, std::size_t bytes, std::uint64_t seq, Direction dir,
                              Touch touch);
+
+// What a receiver in a scenario with a warm-up can get next.
+enum class Received : std::uint8_t { message, stop, warmup_end };
+// Receives the next message: message `seq` (checked; `stamps`, when given, gets its stamps and
+// they are left out of the check), the stop message, or the end of the warm-up. `received`, when
+// given, gets `clock`'s reading as soon as the message is there (before the check).
+struct ReceiveStamp {
+  const Clock& clock;
+  std::uint64_t at = 0;
+};
+Result<Received> receive_next(Transport& t, std::size_t bytes, std::uint64_t seq, Direction dir,
+                              Touch touch, Stamps* stamps = nullptr,
+                              ReceiveStamp* received = nullptr);
+// Sends the end of the warm-up.
+Result<void> send_warmup_end(Transport& t, Direction dir);
+// The producer's warm-up: `step(seq)` for seq = 0, 1, ... until c.warmup steps are done or
+// c.warmup_budget has passed (a bound, checked between steps). The number of steps done.
+Result<std::uint64_t> warm_up(const ScenarioConfig& c,
+                              const std::function<Result<void>(std::uint64_t)>& step);
 // Producer: sends the stop message and waits for the consumer's echo.
 Result<void> stop_producer(Transport& t, std::size_t bytes);
 // Consumer: echoes the stop message.
 Result<void> stop_consumer(Transport& t);
-// A stream's consumer (throughput, fanout) that meets the stop message when it expected message
-// `seq`: the producer's budget ran out. Ends the measured phase and echoes the stop; an error if
-// no measured message came first (the producer sends at least one). The harness checks the count.
-Result<void> stream_stopped_early(Transport& t, std::uint64_t seq, const ScenarioConfig& c,
-                                  Measurement& out);
+// A stream's consumer (throughput, fanout) that meets the stop message after `measured` measured
+// messages, fewer than it was told: the producer's budget ran out. Ends the measured phase and
+// echoes the stop; an error if no measured message came first (the producer sends at least one).
+// The harness checks the count.
+Result<void> stream_stopped_early(Transport& t, std::uint64_t measured, Measurement& out);
 
 }  // namespace ipcbench

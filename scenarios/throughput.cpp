@@ -14,10 +14,12 @@ namespace {
 
 Result<void> producer(Transport& t, const ScenarioConfig& c, Measurement& out) {
   const std::size_t bytes = c.payload_bytes;
-  std::uint64_t seq = 0;
-  for (; seq < c.warmup; ++seq) {
-    if (auto ok = send_message(t, bytes, seq, Direction::request, c.touch); !ok) return ok;
-  }
+  auto warmed = warm_up(c, [&](std::uint64_t seq) {
+    return send_message(t, bytes, seq, Direction::request, c.touch);
+  });
+  if (!warmed) return std::unexpected(warmed.error());
+  std::uint64_t seq = *warmed;
+  if (auto ok = send_warmup_end(t, Direction::request); !ok) return ok;
   out.usage = process_usage();
   out.start_ns = monotonic_ns();
   const BudgetCheck budget(c, out.start_ns);
@@ -37,19 +39,24 @@ Result<void> producer(Transport& t, const ScenarioConfig& c, Measurement& out) {
 
 Result<void> consumer(Transport& t, const ScenarioConfig& c, Measurement& out) {
   const std::size_t bytes = c.payload_bytes;
-  const std::uint64_t total = c.warmup + c.count;
-  for (std::uint64_t seq = 0; seq < total; ++seq) {
-    if (seq == c.warmup) {
-      out.usage = process_usage();
-      out.start_ns = monotonic_ns();
-    }
-    auto more = receive_message(t, bytes, seq, Direction::request, c.touch);
-    if (!more) {
+  std::uint64_t seq = 0;
+  for (;; ++seq) {  // the warm-up, until its end
+    auto got = receive_next(t, bytes, seq, Direction::request, c.touch);
+    if (!got) return std::unexpected(got.error());
+    if (*got == Received::warmup_end) break;
+    if (*got == Received::stop) return fail(Errc::protocol, "stop message during the warm-up");
+  }
+  out.usage = process_usage();
+  out.start_ns = monotonic_ns();
+  for (std::uint64_t measured = 0; measured < c.count; ++measured, ++seq) {
+    auto got = receive_next(t, bytes, seq, Direction::request, c.touch);
+    if (!got) {
       out.end_ns = monotonic_ns();
-      return std::unexpected(more.error());
+      return std::unexpected(got.error());
     }
-    if (!*more) return stream_stopped_early(t, seq, c, out);
-    if (seq >= c.warmup) out.count = seq - c.warmup + 1;
+    if (*got == Received::stop) return stream_stopped_early(t, measured, out);
+    if (*got == Received::warmup_end) return fail(Errc::protocol, "a second end of the warm-up");
+    out.count = measured + 1;
   }
   out.end_ns = monotonic_ns();
   out.usage = process_usage() - out.usage;

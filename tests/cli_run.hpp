@@ -214,11 +214,13 @@ inline std::optional<std::string> in_private_mounts(const std::function<std::str
 }
 
 // The entries of a results document that are repetitions of cells (run_type "iteration"), not
-// the summaries a run appends (run_type "aggregate").
-inline nlohmann::json iteration_entries(const nlohmann::json& doc) {
+// the summaries a run appends (run_type "aggregate"), nor the floor's (`with_floor` false).
+inline nlohmann::json iteration_entries(const nlohmann::json& doc, bool with_floor = false) {
   nlohmann::json out = nlohmann::json::array();
   for (const auto& e : doc.at("benchmarks")) {
-    if (e.value("run_type", "") != "aggregate") out.push_back(e);
+    if (e.value("run_type", "") == "aggregate") continue;
+    if (!with_floor && e.value("transport", "") == "floor") continue;
+    out.push_back(e);
   }
   return out;
 }

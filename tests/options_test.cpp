@@ -4,6 +4,10 @@
 
 #include <map>
 
+#include <fmt/format.h>
+
+#include "harness/process.hpp"
+
 namespace ipcbench {
 namespace {
 
@@ -58,7 +62,15 @@ TEST(ParseOthers, ScenariosTouchWaitCpus) {
   EXPECT_TRUE(parse_waits("spin,block").has_value());
   EXPECT_FALSE(parse_waits("sleepy").has_value());
   EXPECT_FALSE(parse_cpus("0").has_value());
-  EXPECT_FALSE(parse_cpus("0,0").has_value());
+  EXPECT_FALSE(parse_cpus("").has_value());
+  EXPECT_FALSE(parse_cpus("0,1;").has_value());
+  EXPECT_EQ(parse_cpus("0,0").value(), (std::vector<std::pair<int, int>>{{0, 0}}));
+  if (allowed_cpus().size() >= 2) {
+    const int a = allowed_cpus()[0], b = allowed_cpus()[1];
+    const std::string pairs = fmt::format("{},{};{},{};{},{}", a, b, b, a, a, b);
+    EXPECT_EQ(parse_cpus(pairs).value(),
+              (std::vector<std::pair<int, int>>{{a, b}, {b, a}}));  // once each
+  }
   auto missing = parse_cpus("0,4096");
   ASSERT_FALSE(missing.has_value());
   EXPECT_NE(missing.error().find("4096"), std::string::npos);
