@@ -13,12 +13,27 @@ namespace ipcbench {
 
 namespace {
 
-// A cell's key figure in one file: every successful repetition's, and how many failed.
+// A cell's key figure in one file: every successful repetition's, and how many failed; and the
+// same over the floor the repetition's own workers measured (schema 3), as a cost: its x floor.
 struct Figures {
   const CellResult* first = nullptr;
   std::vector<double> values;
+  std::vector<double> x_floor;
   std::size_t failed = 0;
 };
+
+// A repetition's key figure over its own floor, as a cost (higher is worse); 0 without a floor.
+double x_floor(const CellResult& e) {
+  if (e.pingpong && e.floor_rtt_ns) return e.pingpong->p50_ns / *e.floor_rtt_ns;
+  if (e.rate && e.floor_rtt_ns) return e.rate->p99_ns / (*e.floor_rtt_ns / 2);
+  if (e.throughput && e.floor_copy_bytes_per_second && e.throughput->bytes_per_second > 0) {
+    return *e.floor_copy_bytes_per_second / e.throughput->bytes_per_second;
+  }
+  if (e.fanout && e.floor_copy_bytes_per_second && e.fanout->consumer_bytes_per_second_min > 0) {
+    return *e.floor_copy_bytes_per_second / e.fanout->consumer_bytes_per_second_min;
+  }
+  return 0;
+}
 
 std::map<std::string, Figures> key_figures(const ResultsDocument& document,
                                            std::vector<std::string>& order);
@@ -36,6 +51,7 @@ std::map<std::string, Figures> key_figures(const std::vector<ResultsDocument>& d
       if (inserted) it->second.first = figures.first;
       it->second.failed += figures.failed;
       if (!figures.values.empty()) it->second.values.push_back(estimate(figures.values).median);
+      if (!figures.x_floor.empty()) it->second.x_floor.push_back(estimate(figures.x_floor).median);
     }
     for (const auto& name : file_order) {
       if (std::ranges::find(order, name) == order.end()) order.push_back(name);
@@ -52,6 +68,9 @@ std::map<std::string, Figures> key_figures(const ResultsDocument& document,
     if (inserted) {
       it->second.first = &e;
       order.push_back(e.name);
+    }
+    if (!e.error) {
+      if (const double x = x_floor(e); x > 0) it->second.x_floor.push_back(x);
     }
     if (e.error) {
       ++it->second.failed;
@@ -189,13 +208,21 @@ Comparison compare(const std::vector<ResultsDocument>& bases,
     const Scenario scenario = fa.first->scenario;
     if (fa.values.empty() || fb.values.empty()) {
       rows[scenario].push_back({name, fa.values.empty() ? "FAILED" : "",
-                                fb.values.empty() ? "FAILED" : "", "-", "cannot compare: failed"});
+                                fb.values.empty() ? "FAILED" : "", "-", "-",
+                                "cannot compare: failed"});
       continue;
     }
     const Estimate ea = estimate(fa.values), eb = estimate(fb.values);
-    // NEW/BASE of the figure; for a time lower is better, for a rate higher is.
-    const Estimate r = ratio(fb.values, fa.values);
-    const bool lower_is_better = scenario == Scenario::pingpong || scenario == Scenario::rate;
+    // NEW/BASE of the figure; for a time lower is better, for a rate higher is. Where both files
+    // carry each repetition's own floor and the two runs' CPUs were placed differently, the
+    // figures over their floors decide (what the host's placement did cancels within each run).
+    const Estimate raw = ratio(fb.values, fa.values);
+    const Estimate over_floor =
+        fa.x_floor.empty() || fb.x_floor.empty() ? Estimate{} : ratio(fb.x_floor, fa.x_floor);
+    const bool by_floor = pair_moved && over_floor.median > 0;
+    const Estimate& r = by_floor ? over_floor : raw;
+    const bool lower_is_better =
+        by_floor || scenario == Scenario::pingpong || scenario == Scenario::rate;
     std::string verdict;
     if (!r.has_interval()) {
       verdict = runs ? "cannot tell (one run)" : "cannot tell (one repetition)";
@@ -215,11 +242,14 @@ Comparison compare(const std::vector<ResultsDocument>& bases,
         result.regression = true;
       }
     }
-    std::string ratio_text = r.has_interval()
-                                 ? fmt::format("{:.2f}x ({:.2f}-{:.2f})", r.median, *r.low, *r.high)
-                                 : fmt::format("{:.2f}x", r.median);
-    rows[scenario].push_back(
-        {name, with_interval(scenario, ea), with_interval(scenario, eb), ratio_text, verdict});
+    auto ratio_text = [](const Estimate& e) {
+      if (e.median <= 0) return std::string("-");
+      return e.has_interval() ? fmt::format("{:.2f}x ({:.2f}-{:.2f})", e.median, *e.low, *e.high)
+                              : fmt::format("{:.2f}x", e.median);
+    };
+    if (by_floor) verdict += " (x floor)";
+    rows[scenario].push_back({name, with_interval(scenario, ea), with_interval(scenario, eb),
+                              ratio_text(raw), ratio_text(over_floor), verdict});
   }
   for (const auto& [name, figures] : a) {
     if (!b.contains(name)) only.push_back(name + " (only in BASE)");
@@ -227,7 +257,8 @@ Comparison compare(const std::vector<ResultsDocument>& bases,
   for (const auto& [name, figures] : b) {
     if (!a.contains(name)) only.push_back(name + " (only in NEW)");
   }
-  const std::vector<std::string> header = {"cell", "BASE", "NEW", "NEW/BASE (95%)", "verdict"};
+  const std::vector<std::string> header = {
+      "cell", "BASE", "NEW", "NEW/BASE (95%)", "x floor NEW/BASE (95%)", "verdict"};
   if (!rows[Scenario::pingpong].empty()) {
     out += "### pingpong: p50 RTT (lower is better)\n\n" + table(header, rows[Scenario::pingpong]) +
            "\n";
@@ -256,7 +287,10 @@ Comparison compare(const std::vector<ResultsDocument>& bases,
       "Medians over each file's repetitions, ±x% their 95% intervals; NEW/BASE with its 95% "
       "interval. Faster or slower only when the whole interval lies beyond ±{:.0f}%, the drift "
       "allowed between separate runs (--noise; bench/run_drift.sh measures this machine's); "
-      "within drift: the interval excludes 1 but not that band.\n",
+      "within drift: the interval excludes 1 but not that band. x floor NEW/BASE: the same of each "
+      "repetition's figure over the floor its own workers measured just before (files of schema "
+      "3), as a cost (higher is slower, for rates too); where the two runs' CPUs exchanged a "
+      "cache line at different speeds it decides the verdict, marked (x floor).\n",
       options.noise * 100);
   if (!only.empty()) {
     out += "\nNot compared: ";

@@ -16,9 +16,11 @@
 #include <regex>
 #include <set>
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "harness/options.hpp"
+#include "harness/process.hpp"
 #include "tests/cli_run.hpp"
 #include "transports/transport.hpp"
 
@@ -527,6 +529,36 @@ TEST(Cli, CompareNamesACpuPairThatExchangesCacheLinesAtADifferentSpeed) {
     std::filesystem::remove(f);
 }
 
+// Issue 22: where both files carry each repetition's own floor and the two runs' CPUs were placed
+// differently, compare decides on the figures over their floors. shm at 668 ns over a 411 ns
+// pair and at 241 ns over 150 ns is the same transport on another placement, not 2.8x faster.
+TEST(Cli, CompareDecidesOnTheFloorWhenTheHostPlacedTheCpusDifferently) {
+  auto with_floor = [](const std::string& name, double p50, double floor) {
+    const std::string path = write_results(name, "a", {{"shm", {p50 - 2, p50, p50 + 2}}});
+    auto doc = testing::read_json(path);
+    doc["context"]["json_schema_version"] = 3;
+    doc["context"]["clock_skew"] = {
+        {"consumer_minus_producer_ns", 0}, {"uncertainty_ns", floor / 2}, {"samples", 2000}};
+    for (auto& e : doc["benchmarks"])
+      e["floor_rtt_ns"] = floor + (e.at("p50_ns").get<double>() - p50) / 4;
+    std::ofstream(path) << doc.dump();
+    return path;
+  };
+  const auto far = with_floor("floor-far", 668, 411), near = with_floor("floor-near", 241, 150);
+  Ran r = run("compare " + far + " " + near);
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("x floor NEW/BASE"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("| faster"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("(x floor) |"), std::string::npos) << r.out;
+  // Without the floor (files of schema 2) the raw figures decide, as before.
+  const auto far2 = write_results("plain-far", "a", {{"shm", {666, 668, 670}}});
+  const auto near2 = write_results("plain-near", "a", {{"shm", {239, 241, 243}}});
+  r = run("compare " + far2 + " " + near2);
+  EXPECT_NE(r.out.find("| faster"), std::string::npos) << r.out;
+  for (const auto& f : {far, near, far2, near2})
+    std::filesystem::remove(f);
+}
+
 // Several runs a side: the interval is over the runs, so runs that drift apart (each tight
 // within itself, as the runs of this machine are) are not distinguishable, while a slow-down
 // beyond the drift is still caught.
@@ -773,6 +805,96 @@ TEST(TempFile, IsRemovedWhenTheTestEndsHoweverItEnds) {
   };
   body();
   EXPECT_FALSE(std::filesystem::exists(path)) << path;
+}
+
+// Issue 22: rounds run one table at a time, each starting with the table's floor, so the cells a
+// ratio pairs are measured seconds apart; every cell carries the floor its own workers measured.
+TEST(Cli, RoundsRunOneTableAtATimeEachBeginningWithItsFloor) {
+  const testing::TempFile out_file("rounds");
+  const std::string& out = out_file.path;
+  Ran r =
+      run("run --transports pipe,unix-stream --scenarios pingpong,throughput --touch full "
+          "--repetitions 2 --budget 0.05 --out " +
+          out);
+  ASSERT_EQ(r.code, 0) << r.out;
+  auto doc = testing::read_json(out);
+  std::vector<std::string> order;
+  for (const auto& e : testing::iteration_entries(doc, true))
+    order.push_back(e.at("name").get<std::string>() + "#" +
+                    std::to_string(e.at("repetition_index").get<int>()));
+  const std::vector<std::string> expected = {"pingpong/floor/64/spin/full#0",
+                                             "pingpong/pipe/64/block/full#0",
+                                             "pingpong/unix-stream/64/block/full#0",
+                                             "pingpong/floor/64/spin/full#1",
+                                             "pingpong/pipe/64/block/full#1",
+                                             "pingpong/unix-stream/64/block/full#1",
+                                             "throughput/floor/1048576/spin/full#0",
+                                             "throughput/pipe/1048576/block/full#0",
+                                             "throughput/unix-stream/1048576/block/full#0",
+                                             "throughput/floor/1048576/spin/full#1",
+                                             "throughput/pipe/1048576/block/full#1",
+                                             "throughput/unix-stream/1048576/block/full#1"};
+  EXPECT_EQ(order, expected);
+  for (const auto& e : testing::iteration_entries(doc)) {
+    SCOPED_TRACE(e.at("name").get<std::string>());
+    EXPECT_GT(e.at("floor_rtt_ns").get<double>(), 0);
+    if (e.at("scenario") == "throughput") {
+      EXPECT_GT(e.at("floor_copy_bytes_per_second").get<double>(), 0);
+    }
+  }
+  // The tables: the floor's rows, an x floor column, the p50 against shm's not there (no shm).
+  EXPECT_NE(r.out.find("| floor (one cache line) |"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("| floor (one copy)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("p50 x floor"), std::string::npos) << r.out;
+  // Their summaries: x floor with its interval.
+  Ran json = testing::run_cli("report --format json " + out, false);
+  ASSERT_EQ(json.code, 0) << json.out;
+  bool found = false;
+  const auto printed = nlohmann::json::parse(json.out);
+  for (const auto& e : printed.at("benchmarks")) {
+    if (e.at("run_type") == "aggregate" && e.at("run_name") == "pingpong/pipe/64/block/full") {
+      found = true;
+      EXPECT_GT(e.at("p50_x_floor").get<double>(), 1) << e.dump();
+      EXPECT_TRUE(e.at("p50_x_floor_ci95").is_array()) << e.dump();
+    }
+  }
+  EXPECT_TRUE(found);
+}
+
+// --cpus takes several pairs, each a dimension of the cells (named for it); A,A puts both workers
+// on one CPU, where only blocking waits run and there is no cache line to exchange.
+TEST(Cli, SeveralCpuPairsAreEachMeasuredAndOneCpuRunsBlockOnly) {
+  const auto cpus = allowed_cpus();
+  if (cpus.size() < 2) GTEST_SKIP() << "needs two CPUs";
+  const int a = cpus[cpus.size() - 2], b = cpus.back();
+  const testing::TempFile out_file("pairs");
+  const std::string& out = out_file.path;
+  Ran r = run(fmt::format(
+      "run --transports pipe,shm --scenarios pingpong --wait native --repetitions 1 --budget 0.05 "
+      "--cpus '{},{};{},{}' --out {}",
+      a, b, b, b, out));
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("only block runs on one CPU"), std::string::npos) << r.out;  // shm spins
+  auto doc = testing::read_json(out);
+  std::set<std::string> names;
+  for (const auto& e : testing::iteration_entries(doc, true)) {
+    names.insert(e.at("name").get<std::string>());
+    const auto& pair = e.at("cpus");
+    const bool one = pair[0] == pair[1];
+    // Every cell's workers measure the floor where there are two CPUs (the floor's own cells are
+    // the floor).
+    if (e.at("transport") != "floor") {
+      EXPECT_EQ(e.contains("floor_rtt_ns"), !one) << e.dump();
+    }
+  }
+  const std::string two = fmt::format("/cpus{}-{}", a, b), one = fmt::format("/cpus{}-{}", b, b);
+  EXPECT_EQ(names, (std::set<std::string>{
+                       "pingpong/floor/64/spin/full" + two, "pingpong/pipe/64/block/full" + two,
+                       "pingpong/shm/64/spin/full" + two, "pingpong/pipe/64/block/full" + one}));
+  const auto& pairs = doc.at("context").at("cpu_pairs");
+  ASSERT_EQ(pairs.size(), 2u);
+  EXPECT_GT(pairs[0].at("floor_rtt_ns").get<double>(), 0);
+  EXPECT_TRUE(pairs[1].at("one_cpu").get<bool>());
 }
 
 }  // namespace

@@ -140,5 +140,24 @@ TEST(HdrLog, GarbageIsNotAHistogram) {
   EXPECT_FALSE(decode_hdr_histogram("SElTVEYAAAA="));
 }
 
+// A ratio paired in time cancels what moved both sides of a round: two transports measured in
+// rounds on a machine whose speed doubles between rounds keep their ratio, where the ratio of
+// the two medians' independent intervals would hold the drift.
+TEST(Statistics, APairedRatioCancelsADriftBetweenRounds) {
+  const std::vector<double> a = {100, 210, 95, 205, 102}, b = {50, 100, 48, 101, 50};
+  std::vector<std::pair<double, double>> pairs;
+  for (std::size_t i = 0; i < a.size(); ++i)
+    pairs.emplace_back(a[i], b[i]);
+  const Estimate paired = paired_ratio(pairs);
+  ASSERT_TRUE(paired.has_interval());
+  EXPECT_NEAR(paired.median, 2.03, 0.02);
+  EXPECT_LT(paired.relative_half_width(), 0.05);
+  const Estimate apart = ratio(a, b);
+  EXPECT_GT(apart.relative_half_width(), 0.4);
+  // A pair with a side not measured is left out; none left: no estimate.
+  EXPECT_EQ(paired_ratio({{2, 1}, {0, 1}, {4, 2}}).n, 2u);
+  EXPECT_EQ(paired_ratio({{0, 1}}).n, 0u);
+}
+
 }  // namespace
 }  // namespace ipcbench
