@@ -2,12 +2,33 @@
 # Installs what is missing, builds, and runs the whole test suite: the ctest suite (unit,
 # conformance of every transport, end to end), then the zero-copy core's sanitizer builds and
 # fuzz run. Exits non-zero if anything fails.
+#
+# The sanitizer builds compile beside the ctest suite at the lowest priority (nice 19): the suite
+# waits on processes much of the time and leaves a core idle, which they take without slowing
+# it; their tests (and the fuzz run, FUZZ_SECONDS, 20 here) run after it, alone.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 scripts/build.sh
 build=${IPCBENCH_BUILD_DIR:-build}
-(cd "$build" && ctest --output-on-failure -j 2)
+sanitizers=()
 if [ -x zerocopy/ci/sanitizers.sh ]; then
-  zerocopy/ci/sanitizers.sh
+  sanitizers=(zerocopy/ci/sanitizers.sh)
+  export FUZZ_SECONDS=${FUZZ_SECONDS:-20}
+  san_log=$(mktemp /tmp/zerocopy-sanitizers.XXXXXX)
+  trap 'rm -f "$san_log"' EXIT
+  nice -n 19 "${sanitizers[@]}" --build-only > "$san_log" 2>&1 &
+  san_pid=$!
 fi
+status=0
+(cd "$build" && ctest --output-on-failure -j 2) || status=$?
+if [ ${#sanitizers[@]} -gt 0 ]; then
+  if ! wait "$san_pid"; then
+    cat "$san_log"
+    echo "test.sh: the zero-copy sanitizer builds failed" >&2
+    exit 1
+  fi
+  grep -E '^== ' "$san_log" || true
+  "${sanitizers[@]}" --test-only || status=$?
+fi
+exit "$status"

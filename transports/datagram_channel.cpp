@@ -196,18 +196,43 @@ Result<void> DatagramTransport::send_control(FragmentType type, std::uint64_t va
   return m_io.write_datagram({&iov, 1});
 }
 
+// HELLO and HELLO_ACK carry the window and who sends them (transports/peer_hello.hpp): a datagram
+// socket says nothing when its peer dies, so every wait watches the peer's process.
+Result<void> DatagramTransport::send_hello(FragmentType type) {
+  FragmentHeader h{};
+  h.magic = kFragmentMagic;
+  h.type = type;
+  h.seq = m_own_window;
+  h.payload_bytes = sizeof(PeerHello);
+  PeerHello me = hello_from_this_process(kFragmentMagic);
+  iovec iov[2] = {{&h, sizeof h}, {&me, sizeof me}};
+  return m_io.write_datagram({iov, 2});
+}
+
+Result<void> DatagramTransport::watch(const PeerHello& hello) {
+  auto peer = read_hello(std::as_bytes(std::span(&hello, 1)), kFragmentMagic);
+  if (!peer) return std::unexpected(peer.error());
+  m_peer.watch(*peer);
+  return m_io.watch_peer(&m_peer);
+}
+
 Result<void> DatagramTransport::handshake_producer() {
   const auto deadline = monotonic_ns() + std::chrono::nanoseconds(m_endpoint.timeout).count();
   for (;;) {
-    if (auto ok = send_control(FragmentType::hello, m_own_window); !ok) return ok;
+    if (auto ok = send_hello(FragmentType::hello); !ok) return ok;
     pollfd pfd{m_fd, POLLIN, 0};
     if (::poll(&pfd, 1, 50) > 0) {
       FragmentHeader h{};
-      ssize_t n = ::recv(m_fd, &h, sizeof h, MSG_DONTWAIT);
-      if (n == static_cast<ssize_t>(kHeader) && h.magic == kFragmentMagic &&
+      PeerHello hello{};
+      iovec iov[2] = {{&h, sizeof h}, {&hello, sizeof hello}};
+      msghdr msg{};
+      msg.msg_iov = iov;
+      msg.msg_iovlen = 2;
+      ssize_t n = ::recvmsg(m_fd, &msg, MSG_DONTWAIT);
+      if (n == static_cast<ssize_t>(kHeader + sizeof hello) && h.magic == kFragmentMagic &&
           h.type == FragmentType::hello_ack) {
         m_window = h.seq;
-        return {};
+        return watch(hello);
       }
       if (n < 0 && errno == ECONNREFUSED) return fail(Errc::peer_gone, "consumer not there");
     }
@@ -222,19 +247,25 @@ Result<void> DatagramTransport::handshake_consumer() {
     int left = static_cast<int>(std::max<std::int64_t>(0, (deadline - monotonic_ns()) / 1000000));
     if (::poll(&pfd, 1, left) <= 0) return fail(Errc::timeout, "no HELLO from a producer");
     FragmentHeader h{};
+    PeerHello hello{};
     sockaddr_storage from{};
-    socklen_t from_len = sizeof from;
-    ssize_t n =
-        ::recvfrom(m_fd, &h, sizeof h, MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&from), &from_len);
-    if (n != static_cast<ssize_t>(kHeader) || h.magic != kFragmentMagic ||
+    iovec iov[2] = {{&h, sizeof h}, {&hello, sizeof hello}};
+    msghdr msg{};
+    msg.msg_name = &from;
+    msg.msg_namelen = sizeof from;
+    msg.msg_iov = iov;
+    msg.msg_iovlen = 2;
+    ssize_t n = ::recvmsg(m_fd, &msg, MSG_DONTWAIT);
+    if (n != static_cast<ssize_t>(kHeader + sizeof hello) || h.magic != kFragmentMagic ||
         h.type != FragmentType::hello) {
       continue;  // not ours: the only way in is a HELLO
     }
-    if (::connect(m_fd, reinterpret_cast<sockaddr*>(&from), from_len) != 0) {
+    if (::connect(m_fd, reinterpret_cast<sockaddr*>(&from), msg.msg_namelen) != 0) {
       return fail_errno(Errc::resource, "connect to the producer");
     }
     m_window = h.seq;
-    return send_control(FragmentType::hello_ack, m_own_window);
+    if (auto ok = watch(hello); !ok) return ok;
+    return send_hello(FragmentType::hello_ack);
   }
 }
 
@@ -316,9 +347,7 @@ Result<bool> DatagramTransport::pump(bool wait) {
       return false;
     case FragmentType::hello:  // the producer repeats HELLO until it hears HELLO_ACK
       if (m_endpoint.role == Role::consumer) {
-        if (auto ok = send_control(FragmentType::hello_ack, m_own_window); !ok) {
-          return std::unexpected(ok.error());
-        }
+        if (auto ok = send_hello(FragmentType::hello_ack); !ok) return std::unexpected(ok.error());
       }
       return false;
     case FragmentType::hello_ack:

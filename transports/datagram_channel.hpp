@@ -24,7 +24,9 @@
 #include <optional>
 #include <vector>
 
+#include "base/peer_watch.hpp"
 #include "transports/fd_io.hpp"
+#include "transports/peer_hello.hpp"
 #include "transports/transport.hpp"
 
 namespace ipcbench {
@@ -152,7 +154,9 @@ class DatagramTransport : public Transport {
 
  private:
   Result<void> send_control(FragmentType type, std::uint64_t value);
-  Result<void> grant();  // tells the peer what we drained
+  Result<void> send_hello(FragmentType type);  // HELLO or HELLO_ACK: the window, who we are
+  Result<void> watch(const PeerHello& hello);  // the peer a HELLO (or ACK) named
+  Result<void> grant();                        // tells the peer what we drained
   // Reads one datagram (waiting when `wait`) and acts on it. Returns true when a data message
   // became whole (it is then in m_assembly with length m_assembly_bytes).
   Result<bool> pump(bool wait);
@@ -178,6 +182,7 @@ class DatagramTransport : public Transport {
   bool m_in_send = false;
   bool m_peer_waiting = false;  // the peer sent a PROBE we could not answer yet
   TransportStats m_stats;
+  PeerWatch m_peer;  // the peer's process, named in its HELLO or HELLO_ACK
 };
 
 }  // namespace ipcbench

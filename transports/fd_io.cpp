@@ -137,12 +137,26 @@ Result<void> FdIo::wait_for(Attempt&& attempt, short events) {
     }
     return done(attempt(poll_first));
   };
-  const WaitTraits traits{.polls_per_clock_read = 1,  // every try is a system call
-                          .check_every_ns = std::numeric_limits<std::int64_t>::max() / 4,
-                          .waiting_for = events == POLLIN ? "a message" : "room to send",
-                          .try_before_block = poll_first};
+  const WaitTraits traits{
+      .polls_per_clock_read = 1,  // every try is a system call
+      .check_every_ns = m_peer ? kCheckEveryNs : std::numeric_limits<std::int64_t>::max() / 4,
+      .waiting_for = events == POLLIN ? "a message" : "room to send",
+      .try_before_block = poll_first};
+  auto check = [&]() -> Result<void> { return m_peer ? m_peer->check() : no_check(); };
   return wait_until(
-      m_policy, [&] { return done(attempt(true)); }, block_once, no_check, traits);
+      m_policy, [&] { return done(attempt(true)); }, block_once, check, traits);
+}
+
+Result<void> FdIo::watch_peer(PeerWatch* watch) {
+  m_peer = watch;
+  if (is_pipe(m_kind) || !watch) return {};
+  timeval tv{};
+  tv.tv_usec = static_cast<suseconds_t>(kCheckEveryNs / 1000);
+  if (::setsockopt(m_rfd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) != 0 ||
+      ::setsockopt(m_rfd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) != 0) {
+    return fail_errno(Errc::system, "setsockopt(SO_RCVTIMEO/SO_SNDTIMEO)");
+  }
+  return {};
 }
 
 Result<std::size_t> FdIo::read_some(std::span<std::byte> buffer) {

@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <span>
 
+#include "base/peer_watch.hpp"
 #include "base/unique_fd.hpp"
 #include "transports/transport.hpp"
 
@@ -44,6 +45,11 @@ class FdIo {
   // Datagram: one datagram gathered from `iov`.
   Result<void> write_datagram(std::span<const iovec> iov);
 
+  // A peer that a closed socket cannot announce (a datagram socket's): every wait looks at it now
+  // and then (base/peer_watch.hpp) and ends with Errc::peer_gone when it has died; a blocking
+  // socket call is then bounded by that interval instead of the whole timeout. Not owned.
+  Result<void> watch_peer(PeerWatch* watch);
+
  private:
   enum class Io { done, again };
   Result<Io> read_once(std::span<const iovec> iov, bool dont_wait, std::size_t& got,
@@ -58,6 +64,7 @@ class FdIo {
   WaitPolicy m_policy;
   bool m_refused = false;     // a datagram socket learnt that the peer's port is closed
   bool m_poll_first = false;  // a socket's blocking wait: poll() then a try (`pollfirst`)
+  PeerWatch* m_peer = nullptr;
 };
 
 }  // namespace ipcbench

@@ -6,10 +6,18 @@
 #      in threads of one process, where TSan sees both sides of each queue).
 # Exits non-zero on any failure. Takes a few minutes on 2 cores.
 #
-# Usage: zerocopy/ci/sanitizers.sh [BUILD_ROOT]     (default: <repo>/build-zc-sanitizers)
+# Usage: zerocopy/ci/sanitizers.sh [--build-only | --test-only] [BUILD_ROOT]
+#        (default BUILD_ROOT: <repo>/build-zc-sanitizers; --build-only configures and builds both,
+#        --test-only runs the tests of builds made before: scripts/test.sh builds them beside the
+#        main test suite and tests them after it)
 # Environment: JOBS (default 2), FUZZ_SECONDS (default 45), CXX_CLANG (default clang++-14).
 set -euo pipefail
 
+steps=all
+case "${1:-}" in
+  --build-only) steps=build; shift ;;
+  --test-only) steps=test; shift ;;
+esac
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 source_dir="$repo/zerocopy"
 build_root=${1:-"$repo/build-zc-sanitizers"}
@@ -27,16 +35,20 @@ build_and_test() {
   local name=$1 flags=$2
   shift 2
   local dir="$build_root/$name"
-  step "$name: configure"
-  cmake -S "$source_dir" -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-    -DCMAKE_CXX_COMPILER="$clang" \
-    -DCMAKE_CXX_FLAGS="$flags -fno-omit-frame-pointer" \
-    -DCMAKE_EXE_LINKER_FLAGS="$flags" \
-    -DZEROCOPY_BUILD_TESTS=ON -DZEROCOPY_WERROR=ON -DZEROCOPY_TEST_INSTALL=OFF "$@" >/dev/null
-  step "$name: build"
-  nice cmake --build "$dir" -j "$jobs"
-  step "$name: test"
-  ctest --test-dir "$dir" --output-on-failure -j "$jobs" --timeout 600
+  if [ "$steps" != test ]; then
+    step "$name: configure"
+    cmake -S "$source_dir" -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+      -DCMAKE_CXX_COMPILER="$clang" \
+      -DCMAKE_CXX_FLAGS="$flags -fno-omit-frame-pointer" \
+      -DCMAKE_EXE_LINKER_FLAGS="$flags" \
+      -DZEROCOPY_BUILD_TESTS=ON -DZEROCOPY_WERROR=ON -DZEROCOPY_TEST_INSTALL=OFF "$@" >/dev/null
+    step "$name: build"
+    nice cmake --build "$dir" -j "$jobs"
+  fi
+  if [ "$steps" != build ]; then
+    step "$name: test"
+    ctest --test-dir "$dir" --output-on-failure -j "$jobs" --timeout 600
+  fi
 }
 
 command -v "$clang" >/dev/null || { echo "sanitizers.sh: $clang not found" >&2; exit 1; }
@@ -52,15 +64,19 @@ if [[ $(cat /proc/sys/vm/mmap_rnd_bits 2>/dev/null || echo 28) -gt 28 ]] && comm
   tsan_launcher=(setarch "$(uname -m)" -R)
 fi
 dir="$build_root/tsan"
-step "tsan: configure"
-cmake -S "$source_dir" -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DCMAKE_CXX_COMPILER="$clang" \
-  -DCMAKE_CXX_FLAGS="-fsanitize=thread -fno-omit-frame-pointer" \
-  -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=thread" \
-  -DZEROCOPY_BUILD_TESTS=ON -DZEROCOPY_WERROR=ON -DZEROCOPY_TEST_INSTALL=OFF >/dev/null
-step "tsan: build"
-nice cmake --build "$dir" -j "$jobs"
-step "tsan: test"
-"${tsan_launcher[@]}" ctest --test-dir "$dir" --output-on-failure -j "$jobs" --timeout 600
+if [ "$steps" != test ]; then
+  step "tsan: configure"
+  cmake -S "$source_dir" -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DCMAKE_CXX_COMPILER="$clang" \
+    -DCMAKE_CXX_FLAGS="-fsanitize=thread -fno-omit-frame-pointer" \
+    -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=thread" \
+    -DZEROCOPY_BUILD_TESTS=ON -DZEROCOPY_WERROR=ON -DZEROCOPY_TEST_INSTALL=OFF >/dev/null
+  step "tsan: build"
+  nice cmake --build "$dir" -j "$jobs"
+fi
+if [ "$steps" != build ]; then
+  step "tsan: test"
+  "${tsan_launcher[@]}" ctest --test-dir "$dir" --output-on-failure -j "$jobs" --timeout 600
+fi
 
-step "all passed in $((SECONDS - start)) s"
+step "$([ "$steps" = build ] && echo built || echo all passed) in $((SECONDS - start)) s"
