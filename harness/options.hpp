@@ -121,9 +121,10 @@ inline constexpr double kDefaultTimeoutS = 60, kDefaultBudgetS = 10;
 // (--warmup not given) stops after kDefaultWarmupSeconds.
 inline constexpr double kDefaultCellSeconds = 0.2, kQuickCellSeconds = 0.05;
 inline constexpr double kDefaultWarmupSeconds = 0.1;
-// What a cell needs beyond its measured phase: its workers started and connected, its warm-up,
-// its end (a middleware's set-up takes a second or two here).
-inline constexpr double kTimeoutMarginS = 10;
+// What a cell needs beyond its measured phase: its workers started and connected, its warm-up
+// (a default one stops after kDefaultWarmupSeconds), its end (a middleware's set-up takes a
+// second or two here).
+inline constexpr double kTimeoutMarginS = 5;
 inline constexpr std::uint64_t kMaxSpinUs = 1'000'000;
 
 // A whole number for option `flag`, from `lo` to `hi`: decimal digits only (no sign, no unit).

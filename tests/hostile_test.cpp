@@ -272,7 +272,7 @@ TEST(Options, ABudgetTheTimeoutCannotHoldIsAUsageError) {
   EXPECT_EQ(r.code, 2) << r.out;
   EXPECT_NE(r.out.find("--timeout 20"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("--budget 20 s"), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("--timeout 30 or more"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("--timeout 25 or more"), std::string::npos) << r.out;
   EXPECT_EQ(lines(r.out), 1u) << r.out;
   Ran rate = run_cli(
       "run --transports pipe --scenarios rate --rates 1k --duration 100 --timeout 60 --dry-run");

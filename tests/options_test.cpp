@@ -213,8 +213,8 @@ TEST(FitTimeout, AGivenTimeoutThatCannotHoldTheMeasuredPhaseIsAUsageError) {
   o.timeout = std::chrono::seconds(20);
   auto fitted = fit_timeout(o, true);
   ASSERT_FALSE(fitted);
-  EXPECT_NE(fitted.error().find("--timeout 30 or more"), std::string::npos) << fitted.error();
-  o.timeout = std::chrono::seconds(30);
+  EXPECT_NE(fitted.error().find("--timeout 25 or more"), std::string::npos) << fitted.error();
+  o.timeout = std::chrono::seconds(25);
   fitted = fit_timeout(o, true);
   ASSERT_TRUE(fitted);
   EXPECT_FALSE(*fitted);
@@ -224,7 +224,7 @@ TEST(FitTimeout, AGivenTimeoutThatCannotHoldTheMeasuredPhaseIsAUsageError) {
   o.rates = {1};
   fitted = fit_timeout(o, true);
   ASSERT_FALSE(fitted);
-  EXPECT_NE(fitted.error().find("--timeout 36 or more"), std::string::npos) << fitted.error();
+  EXPECT_NE(fitted.error().find("--timeout 31 or more"), std::string::npos) << fitted.error();
 }
 
 TEST(FitTimeout, TheDefaultTimeoutGrowsKeepingItsMarginAndSaysSo) {

@@ -530,7 +530,7 @@ TEST(Reasons, AStoppedPeerIsReportedAsStoppedNotGone) {
   const std::string out = dir / "r.json";
   Background run(
       "run --transports unix-stream --scenarios pingpong --warmup 1000000000 --budget 1 "
-      "--repetitions 1 --timeout 11 --out " +
+      "--repetitions 1 --timeout 6 --out " +
           out,
       dir / "log");
   pid_t consumer = 0;

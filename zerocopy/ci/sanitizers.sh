@@ -41,7 +41,8 @@ build_and_test() {
       -DCMAKE_CXX_COMPILER="$clang" \
       -DCMAKE_CXX_FLAGS="$flags -fno-omit-frame-pointer" \
       -DCMAKE_EXE_LINKER_FLAGS="$flags" \
-      -DZEROCOPY_BUILD_TESTS=ON -DZEROCOPY_WERROR=ON -DZEROCOPY_TEST_INSTALL=OFF "$@" >/dev/null
+      -DZEROCOPY_BUILD_TESTS=ON -DZEROCOPY_WERROR=ON -DZEROCOPY_TEST_INSTALL=OFF \
+      -DZEROCOPY_TEST_SNIPPETS=OFF "$@" >/dev/null
     step "$name: build"
     nice cmake --build "$dir" -j "$jobs"
   fi
@@ -70,7 +71,8 @@ if [ "$steps" != test ]; then
     -DCMAKE_CXX_COMPILER="$clang" \
     -DCMAKE_CXX_FLAGS="-fsanitize=thread -fno-omit-frame-pointer" \
     -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=thread" \
-    -DZEROCOPY_BUILD_TESTS=ON -DZEROCOPY_WERROR=ON -DZEROCOPY_TEST_INSTALL=OFF >/dev/null
+    -DZEROCOPY_BUILD_TESTS=ON -DZEROCOPY_WERROR=ON -DZEROCOPY_TEST_INSTALL=OFF \
+      -DZEROCOPY_TEST_SNIPPETS=OFF >/dev/null
   step "tsan: build"
   nice cmake --build "$dir" -j "$jobs"
 fi
