@@ -8,14 +8,14 @@
 # The reference is five runs merged into one file (the first run's context; every command and
 # the total time in context.runs and context.reference_seconds):
 #   matrix      pingpong 64 B and throughput 1 MiB, every transport in every wait mode it offers,
-#               3 repetitions (20,000 round trips or 1,000 messages, or 2 s, a cell)
-#   pingpong    sizes 8 B to 4 MiB in each transport's native wait mode, 1 repetition
+#               6 rounds (0.2 s of measurement a cell and round: the default)
+#   pingpong    sizes 8 B to 4 MiB in each transport's native wait mode, 1 round of 0.3 s
 #   throughput  sizes 64 B to 64 MiB (x16 steps; 1 MiB comes from the matrix), touch full and
-#               edges, native wait, 1 second of messages at most a cell, 1 repetition
-#   fanout      N = 1, 2, 4 consumers, block, 64 B and 1 MiB, touch full, 2 s at most, 1 repetition
-#   rate        1k, 10k, 100k messages/s and max, 64 B, native wait, 2 s a cell, 1 repetition
-# The sweeps take one repetition each to stay inside the time: their points carry no interval;
-# the matrix's cells do.
+#               edges, native wait, 0.5 s of messages at most a cell, 1 round
+#   fanout      N = 1, 2, 4 consumers, block, 64 B and 1 MiB, touch full, 1 s at most, 1 round
+#   rate        1k, 10k, 100k messages/s and max, 64 B, native wait, 2 s a cell, 1 round
+# The sweeps take one round each to stay inside the time: their points carry no interval; the
+# matrix's cells do (six rounds: the order-statistic interval of the median).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dry_run=
@@ -38,13 +38,13 @@ trap 'rm -rf "$tmp"' EXIT
 
 parts=(matrix pingpong throughput fanout rate)
 declare -A args
-args[matrix]="run --transports all --wait all --repetitions 3 --iterations 20000 --budget 2"
+args[matrix]="run --transports all --wait all --repetitions 6"
 args[pingpong]="run --transports all --scenarios pingpong --sizes 8,512,4KiB,32KiB,256KiB,4MiB
-  --iterations 10000 --budget 1 --repetitions 1"
+  --budget 0.3 --repetitions 1"
 args[throughput]="run --transports all --scenarios throughput
-  --sizes 64,1KiB,16KiB,256KiB,4MiB,64MiB --touch all --budget 1 --repetitions 1"
+  --sizes 64,1KiB,16KiB,256KiB,4MiB,64MiB --touch all --budget 0.5 --repetitions 1"
 args[fanout]="run --transports all --scenarios fanout --subscribers 1,2,4 --wait block
-  --sizes 64,1MiB --touch full --budget 2 --repetitions 1"
+  --sizes 64,1MiB --touch full --budget 1 --repetitions 1"
 args[rate]="run --transports all --scenarios rate --rates 1k,10k,100k,max --sizes 64
   --duration 2 --repetitions 1"
 

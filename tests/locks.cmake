@@ -5,8 +5,8 @@
 #
 # - cpu_spin: the test may spin. Spinning pairs share the two cores, so no two run at once. The
 #   conformance, fault and fanout cases say their wait mode at the end of their name; a `block`
-#   case does not spin and runs beside the others (except a fault case: below). Every test of the
-#   other suites is taken to spin.
+#   case does not spin and runs beside the others (except a fault case: below). The CLI suites'
+#   tests take it by name (below); every test of the other suites is taken to spin.
 # - roudi: the test may start RouDi (iceoryx, cyclonedds-shm), and iceoryx allows one RouDi per
 #   machine: no two such tests run at once, whatever their wait mode. A whole-registry run
 #   (`--transports all`) is one of them.
@@ -37,7 +37,17 @@ foreach(test IN LISTS conformance_tests_TESTS fault_tests_TESTS fanout_tests_TES
     ipcbench_lock("${test}" FALSE)
   endif()
 endforeach()
-foreach(test IN LISTS cli_tests_TESTS safety_tests_TESTS hostile_tests_TESTS shm_ring_tests_TESTS
-        zerocopy_transport_tests_TESTS)
+foreach(test IN LISTS shm_ring_tests_TESTS zerocopy_transport_tests_TESTS)
   ipcbench_lock("${test}" TRUE)
+endforeach()
+# The suites that run the binary as a user would: only the tests whose cells spin take the lock
+# (shared memory in its native mode, --wait all, a whole registry). The others run block cells
+# (a pipe, a socket), read files, or run nothing; a run's floor spins for a fifth of a second
+# at most, and its cells' for 4 ms, which slows a spinning neighbour a moment and is all.
+foreach(test IN LISTS cli_tests_TESTS safety_tests_TESTS hostile_tests_TESTS)
+  if(test MATCHES "QuickRunOfEveryTransport|UnixStreamPollFirst|SeveralCpuPairs|RoudiDevShmCannotHold")
+    ipcbench_lock("${test}" TRUE)
+  else()
+    ipcbench_lock("${test}" FALSE)
+  endif()
 endforeach()
