@@ -174,8 +174,8 @@ int dry_run(const RunOptions& options) {
     fmt::print("{}  ~{}\n", cells[i].name(), format_duration(seconds));
   }
   fmt::print(
-      "{} cells and {} of the floor, x {} rounds{}; about {} ({})\n", measured,
-      cells.size() - measured, options.repetitions,
+      "{} cells and {} of the floor, x {} round{}{}; about {} ({})\n", measured,
+      cells.size() - measured, options.repetitions, options.repetitions == 1 ? "" : "s",
       options.precision ? fmt::format(" (up to {} with --precision)", options.max_repetitions) : "",
       format_duration(total),
       estimate.files()
