@@ -43,7 +43,7 @@ ipcbench_rtt() {
 import json, sys
 d = json.load(open(sys.argv[1]))
 e = [b for b in d["benchmarks"] if b.get("transport") == "cyclonedds" and b.get("run_type") != "aggregate"]
-print(f"{e[0][\"p50_ns\"] / 1000:.1f}" if e and "p50_ns" in e[0] else "nan")' "$tmp/run.json"
+print("%.1f" % (e[0]["p50_ns"] / 1000) if e and "p50_ns" in e[0] else "nan")' "$tmp/run.json"
 }
 
 : > "$tmp/dds"
