@@ -11,6 +11,7 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -120,5 +121,23 @@ static_assert(Histogram::bucket_low(Histogram::index(1000)) <= 1000);
 static_assert(Histogram::bucket_low(Histogram::index(1000)) +
                   Histogram::bucket_width(Histogram::index(1000)) >
               1000);
+
+// A histogram as it travels and is kept (a worker's report, a results file): Histogram::sparse()
+// with the exact sum, min and max, which Histogram::assign() rebuilds from.
+struct LatencyHistogram {
+  std::vector<std::pair<std::uint32_t, std::uint64_t>> buckets;
+  std::uint64_t sum = 0;
+  std::uint64_t min = 0;
+  std::uint64_t max = 0;
+};
+inline LatencyHistogram sparse_of(const Histogram& h) {
+  return LatencyHistogram{h.sparse(), h.sum(), h.min(), h.max()};
+}
+// The histogram `l` was made from (empty when there is none).
+inline Histogram histogram_of(const std::optional<LatencyHistogram>& l) {
+  Histogram h;
+  if (l) h.assign(l->buckets, l->sum, l->min, l->max);
+  return h;
+}
 
 }  // namespace ipcbench

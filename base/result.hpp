@@ -33,8 +33,16 @@ struct Error {
   std::string reason;
 };
 
+// std::expected that may not be dropped: a call whose error nobody looks at does not compile
+// (-Werror=unused-result). Where a caller really does not care, it says so: `(void)call();` with a
+// comment why.
 template <class T>
-using Result = std::expected<T, Error>;
+class [[nodiscard]] Result : public std::expected<T, Error> {
+ public:
+  using std::expected<T, Error>::expected;
+  Result() = default;
+  Result(std::expected<T, Error> e) : std::expected<T, Error>(std::move(e)) {}  // NOLINT
+};
 
 inline std::unexpected<Error> fail(Errc code, std::string reason) {
   return std::unexpected(Error{code, std::move(reason)});

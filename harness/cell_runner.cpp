@@ -450,7 +450,7 @@ WorkerSpec worker_spec(const Cell& cell, const CellContext& context, const std::
   spec.budget_ns = cell.budget.count();
   spec.rate_per_s = cell.rate;
   spec.duration_ns = cell.duration.count();
-  spec.subscribers = cell.scenario == Scenario::fanout ? cell.subscribers : 1;
+  spec.subscribers = cell.consumers();
   for (const CellOption& o : cell.options)
     spec.options.push_back({o.name, o.value});
   spec.token = token;
@@ -488,7 +488,7 @@ CellRun run_cell(const Cell& cell, const CellContext& run_context, const std::st
   }
   const std::string dir = *made_dir;
   const Capabilities caps = find_transport(cell.transport)->capabilities();
-  const unsigned n = cell.scenario == Scenario::fanout ? cell.subscribers : 1;
+  const unsigned n = cell.consumers();
   // Point-to-point fanout: a directory per consumer's channel (worker.cpp names it).
   for (unsigned k = 0; n > 1 && !caps.multicast && k < n; ++k) {
     const std::string sub = channel_dir(dir, k);
@@ -566,8 +566,7 @@ CellRun run_cell(const Cell& cell, const CellContext& run_context, const std::st
       }
     }
   }
-  if (state == Wait::ok &&
-      (cell.scenario == Scenario::throughput || cell.scenario == Scenario::fanout)) {
+  if (state == Wait::ok && cell.scenario->stream) {
     // A stream may end early, on its time budget: every consumer must have checked every message
     // the producer sent, no fewer (a lost tail) and no more.
     for (WorkerProcess* c : consumers) {

@@ -15,35 +15,38 @@ namespace {
 
 // A cell's key figure in one file: every successful repetition's, and how many failed; and the
 // same over the floor the repetition's own workers measured (schema 3), as a cost: its x floor.
-struct Figures {
+struct KeyFigures {
   const CellResult* first = nullptr;
   std::vector<double> values;
   std::vector<double> x_floor;
   std::size_t failed = 0;
 };
 
-// A repetition's key figure over its own floor, as a cost (higher is worse); 0 without a floor.
+// A repetition's figure over its own floor (ScenarioInfo::compare_floor_figure), as a cost
+// (higher is worse); 0 without a floor.
 double x_floor(const CellResult& e) {
-  if (e.pingpong && e.floor_rtt_ns) return e.pingpong->p50_ns / *e.floor_rtt_ns;
-  if (e.rate && e.floor_rtt_ns) return e.rate->p99_ns / (*e.floor_rtt_ns / 2);
-  if (e.throughput && e.floor_copy_bytes_per_second && e.throughput->bytes_per_second > 0) {
-    return *e.floor_copy_bytes_per_second / e.throughput->bytes_per_second;
-  }
-  if (e.fanout && e.floor_copy_bytes_per_second && e.fanout->consumer_bytes_per_second_min > 0) {
-    return *e.floor_copy_bytes_per_second / e.fanout->consumer_bytes_per_second_min;
+  const ScenarioInfo& s = *e.scenario;
+  const double v = e.figure(s.compare_floor_figure);
+  switch (s.compare_floor) {
+    case OverFloor::round_trip:
+      return e.floor_rtt_ns ? v / *e.floor_rtt_ns : 0;
+    case OverFloor::one_way:
+      return e.floor_rtt_ns ? v / (*e.floor_rtt_ns / 2) : 0;
+    case OverFloor::copy:
+      return e.floor_copy_bytes_per_second && v > 0 ? *e.floor_copy_bytes_per_second / v : 0;
   }
   return 0;
 }
 
-std::map<std::string, Figures> key_figures(const ResultsDocument& document,
-                                           std::vector<std::string>& order);
+std::map<std::string, KeyFigures> key_figures(const ResultsDocument& document,
+                                              std::vector<std::string>& order);
 
 // A side of several runs: each cell's figure per file is the median of that file's
 // repetitions; the side's samples are those medians, one a run.
-std::map<std::string, Figures> key_figures(const std::vector<ResultsDocument>& documents,
-                                           std::vector<std::string>& order) {
+std::map<std::string, KeyFigures> key_figures(const std::vector<ResultsDocument>& documents,
+                                              std::vector<std::string>& order) {
   if (documents.size() == 1) return key_figures(documents.front(), order);
-  std::map<std::string, Figures> out;
+  std::map<std::string, KeyFigures> out;
   for (const ResultsDocument& document : documents) {
     std::vector<std::string> file_order;
     for (const auto& [name, figures] : key_figures(document, file_order)) {
@@ -60,9 +63,9 @@ std::map<std::string, Figures> key_figures(const std::vector<ResultsDocument>& d
   return out;
 }
 
-std::map<std::string, Figures> key_figures(const ResultsDocument& document,
-                                           std::vector<std::string>& order) {
-  std::map<std::string, Figures> out;
+std::map<std::string, KeyFigures> key_figures(const ResultsDocument& document,
+                                              std::vector<std::string>& order) {
+  std::map<std::string, KeyFigures> out;
   for (const CellResult& e : document.benchmarks) {
     auto [it, inserted] = out.try_emplace(e.name);
     if (inserted) {
@@ -74,14 +77,8 @@ std::map<std::string, Figures> key_figures(const ResultsDocument& document,
     }
     if (e.error) {
       ++it->second.failed;
-    } else if (e.pingpong) {
-      it->second.values.push_back(e.pingpong->p50_ns);
-    } else if (e.throughput) {
-      it->second.values.push_back(e.throughput->bytes_per_second);
-    } else if (e.rate) {
-      it->second.values.push_back(e.rate->p99_ns);
-    } else if (e.fanout) {
-      it->second.values.push_back(e.fanout->msgs_per_s);
+    } else {
+      it->second.values.push_back(e.figure(e.scenario->key_figure));
     }
   }
   return out;
@@ -110,8 +107,10 @@ std::string context_text(const nlohmann::json& context, const char* key) {
 }
 
 std::string format_value(Scenario scenario, double v) {
-  if (scenario == Scenario::throughput) return fmt::format("{:.2f} GB/s", v / 1e9);
-  if (scenario == Scenario::fanout) return fmt::format("{:.0f} msgs/s", v);
+  if (scenario->compare_format == CompareFormat::gb_per_s) {
+    return fmt::format("{:.2f} GB/s", v / 1e9);
+  }
+  if (scenario->compare_format == CompareFormat::per_s) return fmt::format("{:.0f} msgs/s", v);
   if (v < 1000) return fmt::format("{:.0f} ns", v);
   if (v < 1'000'000) return fmt::format("{:.2f} us", v / 1e3);
   return fmt::format("{:.2f} ms", v / 1e6);
@@ -203,8 +202,8 @@ Comparison compare(const std::vector<ResultsDocument>& bases,
   for (const auto& name : order) {
     auto it = b.find(name);
     if (it == b.end()) continue;
-    const Figures& fa = a[name];
-    const Figures& fb = it->second;
+    const KeyFigures& fa = a[name];
+    const KeyFigures& fb = it->second;
     const Scenario scenario = fa.first->scenario;
     if (fa.values.empty() || fb.values.empty()) {
       rows[scenario].push_back({name, fa.values.empty() ? "FAILED" : "",
@@ -221,8 +220,7 @@ Comparison compare(const std::vector<ResultsDocument>& bases,
         fa.x_floor.empty() || fb.x_floor.empty() ? Estimate{} : ratio(fb.x_floor, fa.x_floor);
     const bool by_floor = pair_moved && over_floor.median > 0;
     const Estimate& r = by_floor ? over_floor : raw;
-    const bool lower_is_better =
-        by_floor || scenario == Scenario::pingpong || scenario == Scenario::rate;
+    const bool lower_is_better = by_floor || scenario->lower_is_better(scenario->key_figure);
     std::string verdict;
     if (!r.has_interval()) {
       verdict = runs ? "cannot tell (one run)" : "cannot tell (one repetition)";
@@ -259,21 +257,13 @@ Comparison compare(const std::vector<ResultsDocument>& bases,
   }
   const std::vector<std::string> header = {
       "cell", "BASE", "NEW", "NEW/BASE (95%)", "x floor NEW/BASE (95%)", "verdict"};
-  if (!rows[Scenario::pingpong].empty()) {
-    out += "### pingpong: p50 RTT (lower is better)\n\n" + table(header, rows[Scenario::pingpong]) +
-           "\n";
-  }
-  if (!rows[Scenario::rate].empty()) {
-    out += "### rate: one-way p99 from the intended send time (lower is better)\n\n" +
-           table(header, rows[Scenario::rate]) + "\n";
-  }
-  if (!rows[Scenario::fanout].empty()) {
-    out += "### fanout: messages/s delivered to every consumer (higher is better)\n\n" +
-           table(header, rows[Scenario::fanout]) + "\n";
-  }
-  if (!rows[Scenario::throughput].empty()) {
-    out += "### throughput: GB/s end to end (higher is better)\n\n" +
-           table(header, rows[Scenario::throughput]) + "\n";
+  // One section a scenario, in the order of their compare_rank.
+  std::vector<Scenario> order_of_sections(scenarios().begin(), scenarios().end());
+  std::ranges::stable_sort(order_of_sections, {}, &ScenarioInfo::compare_rank);
+  for (Scenario scenario : order_of_sections) {
+    auto it = rows.find(scenario);
+    if (it == rows.end() || it->second.empty()) continue;
+    out += fmt::format("### {}\n\n", scenario->compare_heading) + table(header, it->second) + "\n";
   }
   if (rows.empty()) out += "No cell is in both files.\n\n";
   if (runs) {

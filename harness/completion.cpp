@@ -7,7 +7,7 @@
 
 #include "base/wait.hpp"
 #include "scenarios/message.hpp"
-#include "scenarios/scenario.hpp"
+#include "scenarios/registry.hpp"
 #include "transports/transport.hpp"
 
 namespace ipcbench {
@@ -35,6 +35,13 @@ std::vector<std::string> names_of(const Enum (&values)[N]) {
   std::vector<std::string> out;
   for (Enum value : values)
     out.emplace_back(to_string(value));
+  return out;
+}
+
+std::vector<std::string> scenario_words() {
+  std::vector<std::string> out;
+  for (const ScenarioInfo* s : scenarios())
+    out.emplace_back(s->name);
   return out;
 }
 
@@ -138,7 +145,7 @@ ValueCompletion value_completion(std::string_view name) {
   using Kind = ValueCompletion::Kind;
   if (name == "--transports") return {Kind::list, with(transport_names(), {"all"})};
   if (name == "--baseline") return {Kind::word, transport_names()};
-  if (name == "--scenarios") return {Kind::list, with(names_of(kScenarios), {"all"})};
+  if (name == "--scenarios") return {Kind::list, with(scenario_words(), {"all"})};
   if (name == "--wait") return {Kind::list, with(names_of(kWaitModes), {"all"}, {"native"})};
   if (name == "--touch") return {Kind::list, with(names_of(kTouches), {"all"})};
   if (name == "--format") return {Kind::word, {"markdown", "csv", "json"}};

@@ -108,11 +108,12 @@ std::vector<Group> group_cells(std::vector<Cell>& cells) {
   std::map<std::string, bool> floors;  // floor cells made so far, by name
   for (Group& g : groups) {
     const Cell& like = cells[g.cells.front()];
-    const bool copy = like.scenario == Scenario::throughput || like.scenario == Scenario::fanout;
+    const FloorRow kind = like.scenario->floor_row;
     const bool two_cpus =
         like.cpu_producer >= 0 && like.cpu_consumer >= 0 && like.cpu_producer != like.cpu_consumer;
-    if (like.scenario == Scenario::fanout || like.scenario == Scenario::rate) continue;
-    if (!copy && !two_cpus) continue;  // one cache line between one CPU and itself: no floor
+    if (kind == FloorRow::none) continue;
+    // One cache line between one CPU and itself: no floor.
+    if (kind == FloorRow::line && !two_cpus) continue;
     Cell floor = floor_cell(like);
     if (floors.contains(floor.name() + group_key(floor))) continue;
     floors[floor.name() + group_key(floor)] = true;
@@ -134,7 +135,7 @@ std::size_t last_cell_of(const std::vector<Cell>& cells, const std::vector<std::
 
 }  // namespace
 
-// Is the 95% interval of a cell's key figure (pingpong: p50; throughput: bytes/s) within
+// Is the 95% interval of a cell's key figure (ScenarioInfo::key_figure: pingpong's p50) within
 // `precision` of its median? A cell that failed every time is as precise as it will get.
 bool precise_enough(const ResultsDocument& doc, const std::string& name, double precision) {
   std::vector<double> values;
@@ -142,10 +143,7 @@ bool precise_enough(const ResultsDocument& doc, const std::string& name, double 
   for (const CellResult& e : doc.benchmarks) {
     if (e.name != name) continue;
     any = true;
-    if (e.pingpong) values.push_back(e.pingpong->p50_ns);
-    if (e.throughput) values.push_back(e.throughput->bytes_per_second);
-    if (e.rate) values.push_back(e.rate->p99_ns);
-    if (e.fanout) values.push_back(e.fanout->msgs_per_s);
+    if (e.ok()) values.push_back(e.figure(e.scenario->key_figure));
   }
   if (!any || values.empty()) return true;
   const Estimate e = estimate(values);
@@ -209,7 +207,7 @@ int run_matrix(const RunOptions& options) {
   {
     unsigned widest = 1;  // the most consumers of one cell
     for (const Cell& cell : cells) {
-      if (cell.scenario == Scenario::fanout) widest = std::max(widest, cell.subscribers);
+      widest = std::max(widest, cell.consumers());
     }
     const std::uint64_t conductor = kConductorDescriptors + 4ull * (widest + 1);
     const std::uint64_t worker = kWorkerDescriptors + kDescriptorsPerChannel * widest;
@@ -300,7 +298,7 @@ int run_matrix(const RunOptions& options) {
   for (const Cell& cell : cells) {
     const std::string key = Daemons::key_of(cell.transport);
     largest[key] = std::max(largest[key], cell.bytes);
-    const std::size_t consumers = cell.scenario == Scenario::fanout ? cell.subscribers : 1;
+    const std::size_t consumers = cell.consumers();
     widest[key] = std::max(widest[key], consumers);
   }
 
@@ -349,7 +347,7 @@ int run_matrix(const RunOptions& options) {
       const bool floor = cell.transport == kFloorTransport;
       const std::string key = floor ? "" : Daemons::key_of(cell.transport);
       if (floor) {
-        run = cell.scenario == Scenario::throughput || cell.scenario == Scenario::fanout
+        run = cell.scenario->floor_row == FloorRow::copy
                   ? run_copy_floor(cell.cpu_producer, cell.bytes, cell.budget)
                   : run_line_floor(cell.cpu_producer, cell.cpu_consumer, cell.budget, ctx.clock);
       } else if (auto why =

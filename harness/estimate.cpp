@@ -52,9 +52,10 @@ TimeEstimate TimeEstimate::learn(std::vector<std::string> files, std::size_t new
     ++e.m_files;
     for (const CellResult& r : doc->benchmarks) {
       if (r.error || r.iterations <= 0 || r.real_time <= 0 || r.cell_seconds <= 0) continue;
-      if (r.scenario != Scenario::pingpong && r.scenario != Scenario::throughput) continue;
+      const TimeKind kind = r.scenario->time_kind;
+      if (kind == TimeKind::schedule || r.scenario->fan_out) continue;
       const double per_op = r.real_time / 1e9;
-      e.m_per_op[{r.transport, r.scenario, r.payload_bytes, r.wait}].push_back(per_op);
+      e.m_per_op[{r.transport, kind, r.payload_bytes, r.wait}].push_back(per_op);
       const double ops = r.iterations + static_cast<double>(r.warmup);
       e.m_setup[r.transport].push_back(std::max(0.0, r.cell_seconds - ops * per_op));
     }
@@ -74,22 +75,21 @@ double TimeEstimate::seconds(const Cell& cell) const {
     const bool library = info && (info->capabilities().waits.size() == 1 || info->start_daemon);
     setup = library ? kSetUpLibrary : kSetUpKernel;
   }
-  if (cell.scenario == Scenario::rate) {
+  const TimeKind kind = cell.scenario->time_kind;
+  if (kind == TimeKind::schedule) {
     return setup + kRateWarmupSeconds + Seconds(cell.duration).count();
   }
   const std::string wait(to_string(cell.wait));
-  const Scenario scenario =
-      cell.scenario == Scenario::fanout ? Scenario::throughput : cell.scenario;
   double per_op = 0;
-  if (auto it = m_per_op.find({cell.transport, scenario, cell.bytes, wait}); it != m_per_op.end()) {
+  if (auto it = m_per_op.find({cell.transport, kind, cell.bytes, wait}); it != m_per_op.end()) {
     per_op = median(it->second);
-  } else if (scenario == Scenario::pingpong) {
+  } else if (kind == TimeKind::round_trips) {
     per_op = cell.wait == WaitMode::spin ? kSpinRoundTrip : kBlockRoundTrip;
   } else {
     const double rate = cell.wait == WaitMode::spin ? kSpinBytesPerSecond : kBlockBytesPerSecond;
     per_op = static_cast<double>(cell.bytes) / rate + kPerMessage;
   }
-  if (cell.scenario == Scenario::fanout) per_op *= cell.subscribers;
+  per_op *= cell.consumers();  // a fan-out sends each message to each consumer
   const double warmup_budget = Seconds(cell.warmup_budget).count();
   double warmup = static_cast<double>(cell.warmup) * per_op;
   if (warmup_budget > 0) warmup = std::min(warmup, warmup_budget);

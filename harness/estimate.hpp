@@ -32,8 +32,9 @@ class TimeEstimate {
   // Per transport: seconds from its first spawn to its last reap beyond its round trips or
   // messages (set-up and tear-down).
   std::map<std::string, std::vector<double>> m_setup;
-  // Per (transport, scenario, bytes, wait): seconds per round trip or message.
-  std::map<std::tuple<std::string, Scenario, std::size_t, std::string>, std::vector<double>>
+  // Per (transport, kind: a round trip or a message, bytes, wait): seconds per round trip or
+  // message, learned from the scenarios that go from one producer to one consumer.
+  std::map<std::tuple<std::string, TimeKind, std::size_t, std::string>, std::vector<double>>
       m_per_op;
   std::size_t m_files = 0;
 };

@@ -292,8 +292,8 @@ Cell floor_cell(const Cell& like) {
   cell.touch = Touch::full;
   // As long as a default cell measures, never longer: a floor needs no more.
   const auto most = std::chrono::milliseconds(std::llround(kDefaultCellSeconds * 1000));
-  cell.budget = like.scenario == Scenario::rate ? std::chrono::nanoseconds(most)
-                                                : std::min<std::chrono::nanoseconds>(like.budget, most);
+  cell.budget = like.scenario->on_schedule ? std::chrono::nanoseconds(most)
+                                           : std::min<std::chrono::nanoseconds>(like.budget, most);
   cell.cpu_producer = like.cpu_producer;
   cell.cpu_consumer = like.cpu_consumer;
   cell.pair_in_name = like.pair_in_name;

@@ -74,17 +74,18 @@ int main(int argc, char** argv) {
                      "List the transports: name, what it is, its limits, its settings (--set)");
 
   auto* run = app.add_subcommand("run", "Run the comparison matrix; print tables; write JSON");
-  std::string transports_text = "all", scenarios_text = "pingpong,throughput", sizes_text,
-              touch_text, rates_text, duration_text, wait_text = "native", cpus_text, out,
-              iterations_text, messages_text, warmup_text, repetitions_text,
-              timeout_text = fmt::format("{:g}", kDefaultTimeoutS), budget_text, spin_text = "5",
-              precision_text, max_repetitions_text;
+  std::string scenarios_text;
+  for (Scenario s : default_scenarios())
+    scenarios_text += (scenarios_text.empty() ? "" : ",") + std::string(s->name);
+  std::string transports_text = "all", sizes_text, touch_text, rates_text, duration_text,
+              wait_text = "native", cpus_text, out, iterations_text, messages_text, warmup_text,
+              repetitions_text, timeout_text = fmt::format("{:g}", kDefaultTimeoutS), budget_text,
+              spin_text = "5", precision_text, max_repetitions_text;
   std::vector<std::string> label_texts, set_texts;
   bool quick = false;
   run->add_option("--transports", transports_text, "Comma-separated transports, or all")
       ->capture_default_str();
-  run->add_option("--scenarios", scenarios_text,
-                  "pingpong, throughput, rate, fanout (comma-separated) or all")
+  run->add_option("--scenarios", scenarios_text, scenario_names() + " (comma-separated) or all")
       ->capture_default_str();
   auto* sizes_opt = run->add_option(
       "--sizes", sizes_text,
@@ -169,17 +170,25 @@ int main(int argc, char** argv) {
     std::string names;
     for (const auto& info : transports())
       names += (names.empty() ? "" : ", ") + std::string(info.name);
-    run->footer(
-        "Transports: " + names +
-        " (ipcbench list says what each is, its limits and wait modes).\nScenarios: pingpong "
-        "(round trips), throughput (a one-way stream), rate (one-way latency at fixed offered "
-        "rates), fanout (one producer, N consumers); all = the four.\n\nExamples:\n  ipcbench run "
-        "--quick                         a look at "
-        "every transport in a few seconds\n  ipcbench run --transports shm,unix-stream "
-        "--sizes 64,1MiB --precision 5%\n                                               "
-        "repetitions until each figure is known to +-5%\n  ipcbench run --transports pipe "
-        "--scenarios throughput --set pipe.buffer=64KiB,1MiB\n                             "
-        "                  a 64 KiB pipe (the kernel's default size) and a 1 MiB one\n");
+    std::string scenario_list;
+    for (Scenario s : scenarios()) {
+      scenario_list +=
+          fmt::format("{}{} ({})", scenario_list.empty() ? "" : ", ", s->name, s->description);
+    }
+    constexpr const char* kWords[] = {"none", "one",   "two",   "three", "four", "five",
+                                      "six",  "seven", "eight", "nine",  "ten"};
+    const std::size_t n = scenarios().size();
+    run->footer("Transports: " + names +
+                " (ipcbench list says what each is, its limits and wait modes).\nScenarios: " +
+                scenario_list + "; all = the " +
+                (n < std::size(kWords) ? std::string(kWords[n]) : std::to_string(n)) +
+                ".\n\nExamples:\n  ipcbench run "
+                "--quick                         a look at "
+                "every transport in a few seconds\n  ipcbench run --transports shm,unix-stream "
+                "--sizes 64,1MiB --precision 5%\n                                               "
+                "repetitions until each figure is known to +-5%\n  ipcbench run --transports pipe "
+                "--scenarios throughput --set pipe.buffer=64KiB,1MiB\n                             "
+                "                  a 64 KiB pipe (the kernel's default size) and a 1 MiB one\n");
   }
   auto* filter_opt = run->add_option(
       "--filter", filter,

@@ -366,20 +366,28 @@ std::expected<std::vector<Setting>, Usage> parse_settings(
   return sorted;
 }
 
+std::vector<Scenario> default_scenarios() {
+  std::vector<Scenario> out;
+  for (const ScenarioInfo* s : scenarios()) {
+    if (s->by_default) out.push_back(s);
+  }
+  return out;
+}
+
 std::expected<std::vector<Scenario>, Usage> parse_scenarios(std::string_view text) {
-  if (auto bad = empty_item("--scenarios", text, "pingpong, throughput, rate, fanout or all")) {
+  if (auto bad = empty_item("--scenarios", text, scenario_names() + " or all")) {
     return std::unexpected(*bad);
   }
   std::vector<Scenario> out;
   for (const auto& name : split(text, ',')) {
     if (name == "all") {
-      out = {Scenario::pingpong, Scenario::throughput, Scenario::rate, Scenario::fanout};
+      out.assign(scenarios().begin(), scenarios().end());
       continue;
     }
     auto scenario = parse_scenario(name);
     if (!scenario) {
-      return std::unexpected("unknown scenario '" + name +
-                             "'; known: pingpong, throughput, rate, fanout (or all)");
+      return std::unexpected("unknown scenario '" + name + "'; known: " + scenario_names() +
+                             " (or all)");
     }
     if (std::ranges::find(out, *scenario) == out.end()) out.push_back(*scenario);
   }
@@ -453,20 +461,34 @@ std::expected<std::vector<std::pair<int, int>>, Usage> parse_cpus(std::string_vi
   return pairs;
 }
 
-std::size_t queue_depth_for(std::size_t bytes) {
-  return std::clamp<std::size_t>((32u << 20) / std::max<std::size_t>(bytes, 1), 4, 64);
-}
-
 std::string Cell::name() const {
   std::string name = std::string(to_string(scenario)) + "/" + transport_label(transport, options) +
                      "/" + std::to_string(bytes) + "/" + std::string(to_string(wait)) + "/" +
                      std::string(to_string(touch));
-  if (transport != kFloorTransport) {  // the floor (harness/floor.hpp): no rate, no N
-    if (scenario == Scenario::rate) name += rate > 0 ? fmt::format("/{:.0f}", rate) : "/max";
-    if (scenario == Scenario::fanout) name += fmt::format("/n{}", subscribers);
+  // The floor (harness/floor.hpp) has no variants: no rate, no N.
+  if (transport != kFloorTransport && scenario->name_suffix) {
+    name += scenario->name_suffix(Variant{config(), subscribers, {}});
   }
   if (pair_in_name) name += fmt::format("/cpus{}-{}", cpu_producer, cpu_consumer);
   return name;
+}
+
+ScenarioConfig Cell::config() const {
+  ScenarioConfig c;
+  c.payload_bytes = bytes;
+  c.warmup = warmup;
+  c.warmup_budget = warmup_budget;
+  c.count = count;
+  c.budget = budget;
+  c.touch = touch;
+  c.rate_per_s = rate;
+  c.duration = duration;
+  c.pace_by_spinning = wait == WaitMode::spin;
+  return c;
+}
+
+unsigned Cell::consumers() const {
+  return scenario->fan_out ? subscribers : 1;
 }
 
 std::expected<std::vector<unsigned>, Usage> parse_subscribers(std::string_view text) {
@@ -525,19 +547,14 @@ std::expected<std::optional<std::string>, Usage> fit_timeout(RunOptions& options
   // message a second at the slowest rate).
   double measured = 0;
   std::string because;
+  const ScenarioOptions scenario_options = scenario_options_of(options);
   for (Scenario scenario : options.scenarios) {
-    if (scenario == Scenario::rate) {
-      const double duration =
-          Seconds(options.duration.value_or(std::chrono::nanoseconds(std::llround(
-                      (options.quick ? kQuickRateSeconds : kDefaultRateSeconds) * 1e9))))
-              .count();
-      double warmup = kRateWarmupSeconds;
-      for (double rate : options.rates) {
-        if (rate > 0) warmup = std::max(warmup, 1 / rate);
-      }
-      if (duration + warmup > measured) {
-        measured = duration + warmup;
-        because = fmt::format("rate's --duration {:g} s and its warm-up", duration);
+    if (scenario->on_schedule) {
+      const double duration = Seconds(scenario_options.duration).count();
+      const double phase = scenario->longest_phase_s(scenario_options);
+      if (phase > measured) {
+        measured = phase;
+        because = fmt::format("{}'s --duration {:g} s and its warm-up", scenario->name, duration);
       }
     } else if (Seconds(effective_budget(options)).count() > measured) {
       measured = Seconds(effective_budget(options)).count();
@@ -649,51 +666,29 @@ void add_pairs(const Cell& base, const RunOptions& o, std::vector<Cell>& cells,
   }
 }
 
-// A rate cell at each offered rate, a fanout cell for each consumer count; other cells as they are.
-void add_variants(const Cell& base, const RunOptions& o, std::chrono::nanoseconds duration,
+// The scenario's variants of a cell (a rate cell at each offered rate, a fanout cell for each
+// consumer count; others as they are), each on each CPU pair.
+void add_variants(const Cell& base, const RunOptions& o, const ScenarioOptions& so,
                   std::vector<Cell>& cells, std::vector<std::string>& skipped) {
-  if (base.scenario == Scenario::rate) {
-    for (double rate : o.rates) {
-      Cell cell = base;
-      cell.rate = rate;
-      cell.duration = duration;
-      // Warm-up: a fifth of a second of the schedule (1000 messages at max).
-      cell.warmup = o.warmup.value_or(
-          rate > 0 ? std::max<std::uint64_t>(
-                         1, static_cast<std::uint64_t>(std::ceil(rate * kRateWarmupSeconds)))
-                   : 1000);
-      cell.count =
-          rate > 0
-              ? static_cast<std::uint64_t>(rate * std::chrono::duration<double>(duration).count())
-              : 0;
-      add_pairs(cell, o, cells, skipped);
-    }
+  if (!base.scenario->variants) {
+    add_pairs(base, o, cells, skipped);
     return;
   }
-  if (base.scenario == Scenario::fanout) {
-    const std::size_t cpus = std::max<std::size_t>(allowed_cpus().size(), 2);
-    for (unsigned n : o.subscribers) {
-      Cell cell = base;
-      cell.subscribers = n;
-      // N + 1 spinning workers on fewer CPUs would measure the scheduler, not the transport.
-      if (cell.wait == WaitMode::spin && n + 1 > cpus) {
-        skipped.push_back(
-            fmt::format("{}: {} spinning workers on {} CPUs would measure the "
-                        "scheduler, not the transport (block and adaptive run)",
-                        cell.name(), n + 1, cpus));
-        continue;
-      }
-      cell.count =
-          o.messages.value_or(o.quick                          ? kQuickMessages
-                              : cell.bytes < kFanoutSmallBelow ? kDefaultFanoutSmallMessages
-                                                               : kDefaultMessages);
-      if (!o.warmup && cell.bytes >= kFanoutSmallBelow)
-        cell.warmup = default_throughput_warmup(cell.bytes, n);
-      add_pairs(cell, o, cells, skipped);
+  const std::size_t cpus = std::max<std::size_t>(allowed_cpus().size(), 2);
+  for (const Variant& v :
+       base.scenario->variants(so, Variant{base.config(), base.subscribers, {}}, base.wait, cpus)) {
+    Cell cell = base;
+    cell.subscribers = v.subscribers;
+    cell.warmup = v.config.warmup;
+    cell.count = v.config.count;
+    cell.rate = v.config.rate_per_s;
+    cell.duration = v.config.duration;
+    if (!v.refused.empty()) {
+      skipped.push_back(fmt::format("{}: {}", cell.name(), v.refused));
+      continue;
     }
-    return;
+    add_pairs(cell, o, cells, skipped);
   }
-  add_pairs(base, o, cells, skipped);
 }
 
 // A transport's combinations of its settings' values (--set), the first setting's values
@@ -717,65 +712,32 @@ std::vector<std::vector<CellOption>> setting_variants(const RunOptions& o,
 
 }  // namespace
 
-std::uint64_t default_throughput_messages(std::size_t bytes, bool quick) {
-  const double scaled = static_cast<double>(kDefaultMessages) *
-                        static_cast<double>(kDefaultThroughputBytes) /
-                        static_cast<double>(std::max<std::size_t>(bytes, 1));
-  const auto n = std::clamp(static_cast<std::uint64_t>(std::llround(scaled)), kMinDefaultMessages,
-                            kMaxDefaultMessages);
-  return quick ? std::max<std::uint64_t>(n / (kDefaultMessages / kQuickMessages), 4) : n;
-}
-
-std::uint64_t default_throughput_warmup(std::size_t bytes, unsigned consumers) {
-  const std::uint64_t passes = (static_cast<std::uint64_t>(consumers) + 1) * queue_depth_for(bytes);
-  const std::uint64_t at_most = std::max<std::uint64_t>(
-      2, std::min<std::uint64_t>(1000, kMaxStreamWarmupBytes / std::max<std::size_t>(bytes, 1)));
-  return std::clamp<std::uint64_t>(
-      std::max(default_throughput_messages(bytes, false) / 100, passes), 2, at_most);
-}
-
-std::uint64_t default_pingpong_warmup(std::size_t bytes, bool quick) {
-  const std::uint64_t full = quick ? kQuickPingpongWarmup : kDefaultPingpongWarmup;
-  if (bytes <= kPingpongWarmupFullUpTo) return full;
-  const double scaled = static_cast<double>(full) * static_cast<double>(kPingpongWarmupFullUpTo) /
-                        static_cast<double>(bytes);
-  return std::clamp<std::uint64_t>(static_cast<std::uint64_t>(std::llround(scaled)),
-                                   kMinPingpongWarmup, full);
+ScenarioOptions scenario_options_of(const RunOptions& o) {
+  ScenarioOptions so;
+  so.quick = o.quick;
+  so.iterations = o.iterations;
+  so.messages = o.messages;
+  so.warmup = o.warmup;
+  so.rates = o.rates;
+  so.subscribers = o.subscribers;
+  so.duration = o.duration.value_or(std::chrono::nanoseconds(
+      static_cast<std::int64_t>((o.quick ? kQuickRateSeconds : kDefaultRateSeconds) * 1e9)));
+  return so;
 }
 
 std::vector<Cell> expand_cells(const RunOptions& o, std::vector<std::string>& skipped) {
+  const ScenarioOptions so = scenario_options_of(o);
   std::vector<Cell> cells;
   for (Scenario scenario : o.scenarios) {
-    // pingpong and rate: small messages by default, their latency; throughput: 1 MiB.
-    const bool pingpong = scenario != Scenario::throughput;
     std::vector<std::size_t> sizes = o.sizes;
-    if (sizes.empty()) {
-      sizes = scenario == Scenario::fanout
-                  ? std::vector{kDefaultPingpongBytes, kDefaultThroughputBytes}
-                  : std::vector{pingpong ? kDefaultPingpongBytes : kDefaultThroughputBytes};
-    }
+    if (sizes.empty()) sizes.assign(scenario->default_sizes.begin(), scenario->default_sizes.end());
     std::vector<Touch> touches = o.touches;
     if (touches.empty()) {
-      touches = pingpong ? std::vector{Touch::full} : std::vector{Touch::edges, Touch::full};
+      touches.assign(scenario->default_touches.begin(), scenario->default_touches.end());
     }
-    const auto duration = o.duration.value_or(std::chrono::nanoseconds(
-        static_cast<std::int64_t>((o.quick ? kQuickRateSeconds : kDefaultRateSeconds) * 1e9)));
-    std::uint64_t count =
-        pingpong ? o.iterations.value_or(o.quick ? kQuickIterations : kDefaultIterations)
-                 : o.messages.value_or(o.quick ? kQuickMessages : kDefaultMessages);
-    std::uint64_t warmup =
-        o.warmup.value_or(pingpong ? (o.quick ? kQuickPingpongWarmup : kDefaultPingpongWarmup)
-                                   : default_throughput_warmup(kDefaultThroughputBytes));
     for (std::size_t bytes : sizes) {
-      if (scenario == Scenario::throughput) {
-        count = o.messages.value_or(default_throughput_messages(bytes, o.quick));
-        warmup = o.warmup.value_or(default_throughput_warmup(bytes));
-      }
-      if (scenario == Scenario::pingpong)
-        warmup = o.warmup.value_or(default_pingpong_warmup(bytes, o.quick));
-      // fanout: small messages warm up as pingpong; large ones as a stream, per N (add_variants).
-      if (scenario == Scenario::fanout && !o.warmup)
-        warmup = o.quick ? kQuickPingpongWarmup : kDefaultPingpongWarmup;
+      ScenarioConfig defaults;
+      scenario->defaults(so, bytes, defaults);
       for (Touch touch : touches) {
         for (const auto& name : o.transports) {
           const TransportInfo* info = find_transport(name);
@@ -806,8 +768,7 @@ std::vector<Cell> expand_cells(const RunOptions& o, std::vector<std::string>& sk
             skipped.push_back(name + " cannot carry " + format_size(bytes) + " messages");
             continue;
           }
-          if ((scenario == Scenario::rate || scenario == Scenario::fanout) &&
-              bytes < kStampedMinBytes) {
+          if (scenario->stamped && bytes < kStampedMinBytes) {
             skipped.push_back(
                 fmt::format("{} needs messages of {} bytes or more (sequence and "
                             "two clock stamps), not {}",
@@ -822,19 +783,19 @@ std::vector<Cell> expand_cells(const RunOptions& o, std::vector<std::string>& sk
             cell.wait = mode;
             cell.native = native;
             cell.touch = touch;
-            cell.warmup = warmup;
-            cell.count = count;
-            if (!o.warmup && scenario != Scenario::rate) {
+            cell.warmup = defaults.warmup;
+            cell.count = defaults.count;
+            if (!o.warmup && scenario->timed_warmup) {
               cell.warmup_budget =
                   std::chrono::nanoseconds(std::llround(kDefaultWarmupSeconds * 1e9));
             }
-            cell.budget = scenario != Scenario::rate
-                              ? std::chrono::nanoseconds(effective_budget(o))
-                              : std::chrono::nanoseconds(std::chrono::hours(24));
+            // A scheduled scenario runs for its duration: no budget stops it.
+            cell.budget = scenario->on_schedule ? std::chrono::nanoseconds(std::chrono::hours(24))
+                                                : std::chrono::nanoseconds(effective_budget(o));
             // Each combination of the transport's settings (--set) is a cell of its own.
             for (const auto& variant : setting_variants(o, name)) {
               cell.options = variant;
-              add_variants(cell, o, duration, cells, skipped);
+              add_variants(cell, o, so, cells, skipped);
             }
           }
         }

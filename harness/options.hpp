@@ -9,7 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "scenarios/scenario.hpp"
+#include "scenarios/defaults.hpp"
+#include "scenarios/registry.hpp"
 #include "transports/transport.hpp"
 
 namespace ipcbench {
@@ -25,9 +26,13 @@ struct Setting {
   std::vector<std::uint64_t> values;
 };
 
+// What `run` measures without --scenarios: the first two scenarios of the registry (pingpong and
+// throughput).
+std::vector<Scenario> default_scenarios();
+
 struct RunOptions {
   std::vector<std::string> transports;  // registry names
-  std::vector<Scenario> scenarios = {Scenario::pingpong, Scenario::throughput};
+  std::vector<Scenario> scenarios = default_scenarios();
   std::vector<std::size_t> sizes;           // empty: each scenario's default size
   std::optional<std::uint64_t> iterations;  // pingpong round trips
   std::optional<std::uint64_t> messages;    // throughput messages
@@ -66,45 +71,10 @@ struct RunOptions {
 inline constexpr const char* kDefaultBaseline = "shm";  // the transport ratios are to
 // The floor's cells and rows (harness/floor.hpp) go by this name: not a transport.
 inline constexpr const char* kFloorTransport = "floor";
-inline constexpr std::size_t kDefaultPingpongBytes = 64;
-inline constexpr std::size_t kDefaultThroughputBytes = 1 << 20;
-inline constexpr std::uint64_t kDefaultIterations = 100000;
-inline constexpr std::uint64_t kDefaultMessages = 1000;  // throughput at 1 MiB; scaled by size
-inline constexpr std::uint64_t kDefaultPingpongWarmup = 1000;
-inline constexpr std::uint64_t kQuickIterations = 2000;
-inline constexpr std::uint64_t kQuickMessages = 100;
-inline constexpr std::uint64_t kQuickPingpongWarmup = 100;
-inline constexpr std::size_t kPingpongWarmupFullUpTo = 64 * 1024;  // bytes
-inline constexpr std::uint64_t kMinPingpongWarmup = 10;
-inline constexpr double kDefaultRateSeconds = 3, kQuickRateSeconds = 0.5;
-inline constexpr double kRateWarmupSeconds = 0.2;  // rate: unmeasured sending first
 inline constexpr double kMinDurationS = 0.1, kMaxDurationS = 3600;
 inline constexpr double kMaxRate = 10'000'000;  // messages/s
 inline constexpr unsigned kMaxSubscribers = 64;
-// fanout's messages: the throughput's 1000 for large ones, more for small ones (a 64-byte
-// message is over in microseconds).
-inline constexpr std::uint64_t kDefaultFanoutSmallMessages = 20000;
-inline constexpr std::size_t kFanoutSmallBelow = 64 * 1024;
 inline constexpr std::size_t kMaxMessageBytes = 64u << 20;
-// throughput's messages when --messages is not given: about the same bytes a cell whatever the
-// size (1000 at 1 MiB: 16 at 64 MiB, 100000 at 4 KiB and below), so that a size sweep measures
-// small messages for long enough and large ones in seconds, not minutes; --quick a tenth.
-inline constexpr std::uint64_t kMinDefaultMessages = 16, kMaxDefaultMessages = 100000;
-std::uint64_t default_throughput_messages(std::size_t bytes, bool quick);
-// A stream's warm-up (throughput, and fanout's large messages to N consumers): a hundredth of its
-// default messages, and at least enough to go twice through every buffer its queues hold,
-// (consumers + 1) x queue_depth_for(bytes) (64 at 1 MiB to one consumer, 160 to four); at most
-// 1000. The first pass over a queue's memory is cold: with 10 warm-up messages a 1 MiB shm stream
-// measured 5.6 GB/s here and with 70 10.9 GB/s, and zerocopy's producer CPU per message to four
-// consumers was 139 us after 40 and 54 us after 140 (its pool holds about 4 x 32 chunks).
-// At most 256 MiB (4 messages of 64 MiB, once through their queue): the slowest middleware
-// carries 64 MiB in over a second.
-inline constexpr std::uint64_t kMaxStreamWarmupBytes = 256u << 20;
-std::uint64_t default_throughput_warmup(std::size_t bytes, unsigned consumers = 1);
-// pingpong's warm-up: 1000 round trips (100 with --quick) up to 64 KiB, then fewer as messages
-// grow (about the same bytes), at least 10: a thousand 4 MiB round trips over a slow middleware
-// take minutes, and the time budget counts only the measured ones.
-std::uint64_t default_pingpong_warmup(std::size_t bytes, bool quick);
 
 // The ranges of the numeric options (README and --help say the same).
 inline constexpr std::uint64_t kMaxCount = 1'000'000'000;  // --iterations, --messages, --warmup
@@ -178,14 +148,10 @@ struct CellOption {
 std::string transport_label(std::string_view transport, const std::vector<CellOption>& options);
 std::vector<std::string> split(std::string_view text, char sep);
 
-// Messages a producer may have in flight for messages of `bytes` (Endpoint::queue_depth): enough
-// to keep a stream moving, within about 32 MiB per direction; 4 to 64.
-std::size_t queue_depth_for(std::size_t bytes);
-
 // One measurement: transport x scenario x size x wait x touch.
 struct Cell {
   std::string transport;
-  Scenario scenario = Scenario::pingpong;
+  Scenario scenario = scenarios().front();
   std::size_t bytes = 64;
   WaitMode wait = WaitMode::block;
   bool native = false;  // `wait` is the transport's native mode
@@ -203,11 +169,19 @@ struct Cell {
   int cpu_consumer = -1;            // -1: the run's
   bool pair_in_name = false;        // the run has several pairs: the name says which
   std::vector<CellOption> options;  // the driver settings (--set) this cell runs with
-  // "<scenario>/<transport>/<bytes>/<wait>/<touch>", the benchmark's name in the results; a rate
-  // cell adds "/<messages per second>" or "/max", a fanout cell "/n<consumers>". With settings,
-  // the transport part is transport_label(): "throughput/pipe[buffer=1MiB]/1048576/block/full".
+  // "<scenario>/<transport>/<bytes>/<wait>/<touch>", the benchmark's name in the results, and
+  // what the scenario's variant adds (ScenarioInfo::name_suffix: a rate cell "/<messages per
+  // second>" or "/max", a fanout cell "/n<consumers>"). With settings, the transport part is
+  // transport_label(): "throughput/pipe[buffer=1MiB]/1048576/block/full".
   std::string name() const;
+  // What its workers run the scenario with.
+  ScenarioConfig config() const;
+  // Its consumers: `subscribers` where the scenario fans out, else 1.
+  unsigned consumers() const;
 };
+
+// What the run asks of the scenarios' cells (--quick, the counts, rates, consumers, duration).
+ScenarioOptions scenario_options_of(const RunOptions& options);
 
 // The cells in run order. `skipped` gets one line per requested combination a transport cannot
 // run (a wait mode it does not offer).

@@ -19,25 +19,36 @@ namespace {
 // flagged.
 constexpr double kWideInterval = 0.10;
 
-// A figure of a successful repetition, named by its member: a successful cell has its scenario's
-// figures.
-double figure(const CellResult& e, double CellResult::*f) {
-  return e.*f;
+// p99.9 from fewer samples than this (per repetition) is a guess: shown as missing (Mark::thin).
+constexpr double kP999MinSamples = 10'000;
+
+// Two cells of one round whose own floors differ by more than this were measured on different
+// placements of the virtual CPUs (the host moved them between the two cells: here the floor is
+// 120-160 ns on a near placement, 380-560 ns on a far one, and moves within each by up to 1.4x
+// without the transports following): their ratio says more about the host than the
+// transports, and is left out of a paired ratio.
+constexpr double kSamePlacement = 1.8;
+
+// A value of a repetition a column reads: one of its scenario's figures, or what every cell has.
+double value_of(const CellResult& e, Source source, std::string_view figure) {
+  switch (source) {
+    case Source::figure:
+      return e.figure(figure);
+    case Source::cpu_time:
+      return e.cpu_time;
+    case Source::lost:
+      return e.lost;
+    case Source::switches:
+      return switches_per_iteration(e);
+  }
+  return 0;
 }
-double figure(const CellResult& e, double PingpongFigures::*f) {
-  return (*e.pingpong).*f;
-}
-double figure(const CellResult& e, double ThroughputFigures::*f) {
-  return (*e.throughput).*f;
-}
-double figure(const CellResult& e, double RateFigures::*f) {
-  return (*e.rate).*f;
-}
-double figure(const CellResult& e, double FanoutFigures::*f) {
-  return (*e.fanout).*f;
-}
-double figure(const CellResult& e, double (*f)(const CellResult&)) {
-  return f(e);
+
+double median_of(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  const std::size_t n = v.size();
+  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 // All repetitions of one cell in one file.
@@ -51,65 +62,66 @@ struct Row {
   // (as a successful repetition read them back); the floor says which it is.
   std::string label() const {
     if (floor()) {
-      return first->scenario == Scenario::throughput || first->scenario == Scenario::fanout
-                 ? "floor (one copy)"
-                 : "floor (one cache line)";
+      return first->scenario->floor_row == FloorRow::copy ? "floor (one copy)"
+                                                          : "floor (one cache line)";
     }
     return transport_label(good.empty() ? *first : *good.front());
   }
   bool floor() const { return first->transport == kFloorTransport; }
 
+  std::vector<double> values(Source source, std::string_view figure = {}) const {
+    std::vector<double> v;
+    for (const CellResult* e : good)
+      v.push_back(value_of(*e, source, figure));
+    return v;
+  }
+  std::vector<double> values(std::string_view figure) const {
+    return values(Source::figure, figure);
+  }
+  Estimate est(std::string_view figure) const { return estimate(values(figure)); }
+  // The plain median (0 counts: a cell without context switches has 0 of them).
+  double med(Source source, std::string_view figure = {}) const {
+    return median_of(values(source, figure));
+  }
+  double med(std::string_view figure) const { return med(Source::figure, figure); }
+  // The median of `f` of each good repetition (a field every cell has).
+  template <class F>
+  double med_by(F f) const {
+    std::vector<double> v;
+    for (const CellResult* e : good)
+      v.push_back(f(*e));
+    return median_of(std::move(v));
+  }
+
   // A figure of each good repetition against what pairs with it: `partner(e)` (nothing: that
   // repetition is left out), as a paired ratio (statistics.hpp).
-  template <class Member, class Partner>
-  Estimate paired(Member f, Partner partner) const {
+  template <class Partner>
+  Estimate paired(std::string_view figure, Partner partner) const {
     std::vector<std::pair<double, double>> pairs;
     for (const CellResult* e : good) {
-      if (const std::optional<double> b = partner(*e)) pairs.emplace_back(figure(*e, f), *b);
+      if (const std::optional<double> b = partner(*e)) pairs.emplace_back(e->figure(figure), *b);
     }
     return paired_ratio(pairs);
   }
-  // The figure against the floor the cell's own workers measured: a time over one cache line's
-  // round trip (`halved`: over its one-way trip); the floor row itself is 1.
-  template <class Member>
-  Estimate x_floor_time(Member f, bool halved = false) const {
+  // The figure against the floor the cell's own workers measured (OverFloor); the floor row
+  // itself is 1.
+  Estimate over_floor(std::string_view figure, OverFloor how) const {
     if (floor()) return Estimate{1.0, good.size(), {}, {}};
-    return paired(f, [&](const CellResult& e) -> std::optional<double> {
+    if (how == OverFloor::copy) {
+      // A rate against one copy by the producer's core: how many times slower than the copy.
+      std::vector<std::pair<double, double>> pairs;
+      for (const CellResult* e : good) {
+        if (e->floor_copy_bytes_per_second)
+          pairs.emplace_back(*e->floor_copy_bytes_per_second, e->figure(figure));
+      }
+      return paired_ratio(pairs);
+    }
+    // A time over one cache line's round trip (one way: over half of it).
+    const bool halved = how == OverFloor::one_way;
+    return paired(figure, [&](const CellResult& e) -> std::optional<double> {
       if (!e.floor_rtt_ns) return std::nullopt;
       return halved ? *e.floor_rtt_ns / 2 : *e.floor_rtt_ns;
     });
-  }
-  // A rate against one copy by the producer's core: how many times slower than the copy.
-  template <class Member>
-  Estimate x_floor_rate(Member f) const {
-    if (floor()) return Estimate{1.0, good.size(), {}, {}};
-    std::vector<std::pair<double, double>> pairs;
-    for (const CellResult* e : good) {
-      if (e->floor_copy_bytes_per_second)
-        pairs.emplace_back(*e->floor_copy_bytes_per_second, figure(*e, f));
-    }
-    return paired_ratio(pairs);
-  }
-
-  template <class Member>
-  std::vector<double> values(Member f) const {
-    std::vector<double> v;
-    for (const CellResult* e : good)
-      v.push_back(figure(*e, f));
-    return v;
-  }
-  template <class Member>
-  Estimate est(Member f) const {
-    return estimate(values(f));
-  }
-  // The plain median (0 counts: a cell without context switches has 0 of them).
-  template <class Member>
-  double med(Member f) const {
-    std::vector<double> v = values(f);
-    if (v.empty()) return 0;
-    std::sort(v.begin(), v.end());
-    const std::size_t n = v.size();
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
   }
 };
 
@@ -148,18 +160,55 @@ class Style {
   virtual std::vector<std::string> ratio_header(std::string_view name) const = 0;
   // A figure that is not shown (too few samples for it): "-" in Markdown, empty in CSV.
   virtual std::string missing() const = 0;
+
+  // How a number of `format` is written: the style's own way for a time, a rate, GB/s, bytes/s
+  // and a count per iteration; a whole number and a percentage alike in every style.
+  std::string number(Format format, double v) const {
+    switch (format) {
+      case Format::ns:
+        return ns(v);
+      case Format::rate:
+        return rate(v);
+      case Format::gb:
+        return gb(v);
+      case Format::bytes_rate:
+        return bytes_rate(v);
+      case Format::count:
+        return count(v);
+      case Format::whole:
+        return fmt::format("{:.0f}", v);
+      case Format::percent:
+        return fmt::format("{:.0f}%", v * 100);
+    }
+    return "";
+  }
+  // The writer with_interval() takes for `format` (a time, a rate or GB/s).
+  static std::string (Style::*writer(Format format))(double) const {
+    switch (format) {
+      case Format::rate:
+        return &Style::rate;
+      case Format::gb:
+        return &Style::gb;
+      case Format::bytes_rate:
+        return &Style::bytes_rate;
+      case Format::count:
+        return &Style::count;
+      default:
+        return &Style::ns;
+    }
+  }
 };
 
 // One scenario's table in one style: its columns, and its rows by message size.
 struct Section {
-  Scenario scenario = Scenario::pingpong;
+  Scenario scenario = nullptr;
   std::vector<std::string> header;
   std::size_t text_columns = 1;  // the first columns are text (left-aligned), the rest numbers
   std::map<std::size_t, std::vector<std::vector<std::string>>> rows;  // by size, ascending
   bool wide = false;           // a row's interval is wider than the target
   bool single = false;         // a row has one repetition only: no interval
-  bool not_sustained = false;  // rate: a row's producer could not keep its schedule
-  bool skewed = false;         // rate: a row's latency is within the clocks' skew
+  bool not_sustained = false;  // a row's producer could not keep its schedule
+  bool skewed = false;         // a row's latency is within the clocks' skew
   bool thin = false;           // a row's p99.9 is missing: too few samples
 };
 
@@ -215,11 +264,11 @@ struct Cells {
   }
 
   // One scenario's rows by size. Within a size failed cells come last; the others by touch, then
-  // by `key` (the fastest first). One cell's rows from several files stay together, in file
+  // by `key` (the best first). One cell's rows from several files stay together, in file
   // order, placed by the first file's figure.
-  template <class Member>
-  std::map<std::size_t, std::vector<const Row*>> by_size(Scenario scenario, Member key,
-                                                         bool ascending) const {
+  std::map<std::size_t, std::vector<const Row*>> by_size(Scenario scenario,
+                                                         std::string_view key) const {
+    const bool ascending = scenario->lower_is_better(key);
     std::map<std::string, double> place;  // by cell name: the key of its first good row
     for (const Row& r : rows) {
       if (r.first->scenario == scenario && !r.good.empty())
@@ -253,12 +302,12 @@ struct Cells {
   }
 };
 
-// The baseline's pingpong row in a document for a size and CPU pair: its native mode if
+// The baseline's row in a document for the same scenario, size and CPU pair: its native mode if
 // measured, else any mode; none when it was not measured.
 const Row* baseline_row(const Cells& cells, const Row& of, const std::string& baseline) {
   const Row* any = nullptr;
   for (const Row& r : cells.rows) {
-    if (r.file != of.file || r.first->scenario != Scenario::pingpong || r.good.empty()) continue;
+    if (r.file != of.file || r.first->scenario != of.first->scenario || r.good.empty()) continue;
     // A tuned row (--set) is its own configuration: the baseline is the key the user named.
     if (transport_key(*r.first) != baseline || r.first->payload_bytes != of.first->payload_bytes) {
       continue;
@@ -273,18 +322,11 @@ const Row* baseline_row(const Cells& cells, const Row& of, const std::string& ba
   return any;
 }
 
-// Two cells of one round whose own floors differ by more than this were measured on different
-// placements of the virtual CPUs (the host moved them between the two cells: here the floor is
-// 120-160 ns on a near placement, 380-560 ns on a far one, and moves within each by up to 1.4x
-// without the transports following): their ratio says more about the host than the
-// transports, and is left out of a paired ratio.
-constexpr double kSamePlacement = 1.8;
-
-// A row's p50 against the baseline's, paired round by round (the same repetition_index: both
-// measured in one round of their table, seconds apart), leaving out the rounds in which the
+// A row's `figure` against the baseline's, paired round by round (the same repetition_index:
+// both measured in one round of their table, seconds apart), leaving out the rounds in which the
 // host moved the CPUs between the two (kSamePlacement) unless that leaves none; a file without
 // rounds in common falls back to the ratio of the medians.
-Estimate vs_baseline(const Row& r, const Row* base) {
+Estimate vs_baseline(const Row& r, const Row* base, std::string_view figure) {
   if (!base) return {};
   std::map<unsigned, const CellResult*> by_round;
   for (const CellResult* e : base->good)
@@ -299,115 +341,25 @@ Estimate vs_baseline(const Row& r, const Row* base) {
               kSamePlacement * std::min(*e.floor_rtt_ns, *b.floor_rtt_ns)) {
         return std::nullopt;
       }
-      return b.pingpong->p50_ns;
+      return b.figure(figure);
     };
   };
-  if (Estimate paired = r.paired(&PingpongFigures::p50_ns, partner(true)); paired.n > 0) {
-    return paired;
-  }
-  if (Estimate paired = r.paired(&PingpongFigures::p50_ns, partner(false)); paired.n > 0) {
-    return paired;
-  }
-  return ratio(r.values(&PingpongFigures::p50_ns), base->values(&PingpongFigures::p50_ns));
+  if (Estimate paired = r.paired(figure, partner(true)); paired.n > 0) return paired;
+  if (Estimate paired = r.paired(figure, partner(false)); paired.n > 0) return paired;
+  return ratio(r.values(figure), base->values(figure));
 }
-
-// p99.9 from fewer samples than this (per repetition) is a guess: shown as missing.
-constexpr double kP999MinSamples = 10'000;
 
 template <class T>
 void append(std::vector<T>& to, const std::vector<T>& from) {
   to.insert(to.end(), from.begin(), from.end());
 }
 
-// The pingpong table: round-trip times, and each p50 against the baseline transport's.
-Section pingpong_section(const Cells& cells, const Style& style, const std::string& baseline) {
-  Section section;
-  section.scenario = Scenario::pingpong;
-  if (cells.several) section.header.push_back("run");
-  append(section.header, {"transport", "wait", style.header("size", "bytes")});
-  section.text_columns = section.header.size() - 1;
-  append(section.header, style.interval_header("RTT p50", "ns"));
-  append(section.header, style.interval_header("RTT p99", "ns"));
-  section.header.push_back(style.header("RTT p99.9", "ns"));
-  append(section.header, style.interval_header("RTT mean", "ns"));
-  append(section.header, {"round trips/s", style.header("CPU per RT", "ns"), "switches per RT"});
-  append(section.header, style.ratio_header("p50 vs " + baseline));
-  append(section.header, style.ratio_header("p50 x floor"));
-  append(section.header, style.ratio_header("p99 x floor"));
-  for (const auto& [size, list] :
-       cells.by_size(Scenario::pingpong, &PingpongFigures::p50_ns, true)) {
-    for (const Row* r : list) {
-      std::vector<std::string> row = cells.lead(*r);
-      append(row, {r->label(), r->first->wait, style.size(size)});
-      if (r->good.empty()) {
-        row.push_back(error_text(*r));
-        row.resize(section.header.size());
-        section.rows[size].push_back(std::move(row));
-        continue;
-      }
-      const Estimate p50 = r->est(&PingpongFigures::p50_ns);
-      const Estimate p99 = r->est(&PingpongFigures::p99_ns);
-      const Estimate mean = r->est(&PingpongFigures::mean_ns);
-      section.wide |= cells.wide(*r, p50);
-      section.single |= r->good.size() < 2;
-      append(row, style.with_interval(p50, cells.wide(*r, p50), &Style::ns));
-      append(row, style.with_interval(p99, false, &Style::ns));
-      const bool thin = r->med(&CellResult::iterations) < kP999MinSamples;
-      section.thin |= thin;
-      row.push_back(thin ? style.missing() : style.ns(r->med(&PingpongFigures::p999_ns)));
-      append(row, style.with_interval(mean, false, &Style::ns));
-      row.push_back(style.rate(r->med(&PingpongFigures::ops_per_s)));
-      row.push_back(style.ns(r->med(&CellResult::cpu_time)));
-      row.push_back(r->good.front()->switches ? style.count(r->med(&switches_per_iteration)) : "-");
-      append(row, style.ratio(r->floor() ? Estimate{}
-                                         : vs_baseline(*r, baseline_row(cells, *r, baseline))));
-      append(row, style.ratio(r->x_floor_time(&PingpongFigures::p50_ns)));
-      append(row, style.ratio(r->x_floor_time(&PingpongFigures::p99_ns)));
-      section.rows[size].push_back(std::move(row));
-    }
-  }
-  return section;
-}
-
-// The throughput table: rates end to end and at each end.
-Section throughput_section(const Cells& cells, const Style& style) {
-  Section section;
-  section.scenario = Scenario::throughput;
-  if (cells.several) section.header.push_back("run");
-  append(section.header, {"transport", "wait", "touch", style.header("size", "bytes")});
-  section.text_columns = section.header.size() - 1;
-  append(section.header, style.interval_header("msgs/s", "1/s"));
-  append(section.header, style.interval_header("GB/s", "10^9 B/s"));
-  append(section.header, {"producer GB/s", "consumer GB/s", style.header("CPU per msg", "ns"),
-                          "switches per msg", "lost"});
-  append(section.header, style.ratio_header("x floor"));
-  for (const auto& [size, list] :
-       cells.by_size(Scenario::throughput, &ThroughputFigures::bytes_per_second, false)) {
-    for (const Row* r : list) {
-      std::vector<std::string> row = cells.lead(*r);
-      append(row, {r->label(), r->first->wait, r->first->touch, style.size(size)});
-      if (r->good.empty()) {
-        row.push_back(error_text(*r));
-        row.resize(section.header.size());
-        section.rows[size].push_back(std::move(row));
-        continue;
-      }
-      const Estimate msgs = r->est(&ThroughputFigures::msgs_per_s);
-      const Estimate bytes = r->est(&ThroughputFigures::bytes_per_second);
-      section.wide |= cells.wide(*r, bytes);
-      section.single |= r->good.size() < 2;
-      append(row, style.with_interval(msgs, false, &Style::rate));
-      append(row, style.with_interval(bytes, cells.wide(*r, bytes), &Style::gb));
-      row.push_back(style.gb(r->med(&ThroughputFigures::producer_bytes_per_second)));
-      row.push_back(style.gb(r->med(&ThroughputFigures::consumer_bytes_per_second)));
-      row.push_back(style.ns(r->med(&CellResult::cpu_time)));
-      row.push_back(r->good.front()->switches ? style.count(r->med(&switches_per_iteration)) : "-");
-      row.push_back(fmt::format("{:.0f}", r->med(&CellResult::lost)));
-      append(row, style.ratio(r->x_floor_rate(&ThroughputFigures::bytes_per_second)));
-      section.rows[size].push_back(std::move(row));
-    }
-  }
-  return section;
+// "{baseline}" in a scenario's text, as the run names it.
+std::string with_baseline(std::string_view text, const std::string& baseline) {
+  std::string out(text);
+  for (std::size_t at; (at = out.find("{baseline}")) != std::string::npos;)
+    out.replace(at, 10, baseline);
+  return out;
 }
 
 // A rate row's offered rate, from its cell's name (a failed cell has no figures); max is infinite.
@@ -415,136 +367,172 @@ double offered_rate(const Row& r) {
   const std::string& name = r.first->name;
   return name.ends_with("/max") ? INFINITY : std::atof(name.c_str() + name.rfind('/') + 1);
 }
+// A fan-out row's N, from its cell's name.
+int consumers_of(const Row& r) {
+  const auto& name = r.first->name;
+  return std::atoi(name.c_str() + name.rfind("/n") + 2);
+}
 
-// The rate table: the schedule kept or not, and one-way latency from the intended send time
-// (and, beside it, from the actual one). Rows by offered rate within a size, then fastest first.
-Section rate_section(const Cells& cells, const Style& style) {
+std::string key_header(Key key, const Style& style) {
+  switch (key) {
+    case Key::transport:
+      return "transport";
+    case Key::wait:
+      return "wait";
+    case Key::touch:
+      return "touch";
+    case Key::size:
+      return style.header("size", "bytes");
+    case Key::offered:
+      return style.header("offered", "msgs/s");
+    case Key::consumers:
+      return "N";
+    case Key::delivery:
+      return "delivery";
+  }
+  return "";
+}
+
+std::string key_cell(Key key, const Row& r, const Style& style) {
+  switch (key) {
+    case Key::transport:
+      return r.label();
+    case Key::wait:
+      return r.first->wait;
+    case Key::touch:
+      return r.first->touch;
+    case Key::size:
+      return style.size(r.first->payload_bytes);
+    case Key::offered: {
+      const double rate = offered_rate(r);
+      return std::isinf(rate) ? "max" : style.rate(rate);
+    }
+    case Key::consumers:
+      return std::to_string(consumers_of(r));
+    case Key::delivery: {
+      // As a good repetition recorded it, else as the transport delivers here.
+      const FigureSpec* spec = r.first->scenario->figure("delivery");
+      if (!spec) return "";
+      bool native = false;
+      if (!r.good.empty()) {
+        native = r.good.front()->figure("delivery") != 0;
+      } else if (const TransportInfo* info = find_transport(r.first->transport)) {
+        native = info->capabilities().multicast;
+      }
+      return std::string(native ? spec->yes : spec->no);
+    }
+  }
+  return "";
+}
+
+// A scenario's table in one style (ScenarioInfo::table): its key columns, then its columns.
+Section section(const Cells& cells, const Style& style, Scenario scenario,
+                const std::string& baseline) {
+  const Table& table = scenario->table;
   Section section;
-  section.scenario = Scenario::rate;
+  section.scenario = scenario;
   if (cells.several) section.header.push_back("run");
-  append(section.header,
-         {"transport", "wait", style.header("size", "bytes"), style.header("offered", "msgs/s")});
-  section.text_columns = section.header.size() - 2;
-  section.header.push_back(style.header("achieved", "msgs/s"));
-  append(section.header, style.interval_header("one-way p50", "ns"));
-  append(section.header, style.interval_header("p99", "ns"));
-  append(section.header, {style.header("p99.9", "ns"), style.header("max", "ns"),
-                          style.header("from send p50", "ns"), style.header("from send p99", "ns"),
-                          "behind", style.header("CPU per msg", "ns"), "switches per msg"});
-  append(section.header, style.ratio_header("p50 x floor"));
-  for (auto [size, list] : cells.by_size(Scenario::rate, &RateFigures::p99_ns, true)) {
-    // Offered rate first (max last), then the order by_size gave.
-    std::stable_sort(list.begin(), list.end(), [](const Row* a, const Row* b) {
-      return offered_rate(*a) < offered_rate(*b);
-    });
+  for (Key key : table.keys)
+    section.header.push_back(key_header(key, style));
+  section.text_columns = (cells.several ? 1 : 0) + table.text_keys;
+  for (const Column& c : table.columns) {
+    const std::string name = with_baseline(c.header, baseline);
+    switch (c.show) {
+      case Show::interval:
+        append(section.header, style.interval_header(name, c.unit));
+        break;
+      case Show::median:
+        section.header.push_back(c.unit.empty() ? name : style.header(name, c.unit));
+        break;
+      case Show::vs_baseline:
+      case Show::over_floor:
+        append(section.header, style.ratio_header(name));
+        break;
+    }
+  }
+  for (auto [size, list] : cells.by_size(scenario, table.order_by)) {
+    if (table.first_by) {
+      // By that key first (offered rate: max last; N), then in the order by_size gave.
+      const Key by = *table.first_by;
+      std::stable_sort(list.begin(), list.end(), [by](const Row* a, const Row* b) {
+        if (by == Key::offered) return offered_rate(*a) < offered_rate(*b);
+        return consumers_of(*a) < consumers_of(*b);
+      });
+    }
     for (const Row* r : list) {
       std::vector<std::string> row = cells.lead(*r);
-      const double rate = offered_rate(*r);
-      const std::string offered = std::isinf(rate) ? "max" : style.rate(rate);
-      append(row, {r->label(), r->first->wait, style.size(size), offered});
+      for (Key key : table.keys)
+        row.push_back(key_cell(key, *r, style));
       if (r->good.empty()) {
         row.push_back(error_text(*r));
         row.resize(section.header.size());
         section.rows[size].push_back(std::move(row));
         continue;
       }
-      const Estimate p50 = r->est(&RateFigures::p50_ns);
-      const Estimate p99 = r->est(&RateFigures::p99_ns);
-      section.wide |= cells.wide(*r, p99);
       section.single |= r->good.size() < 2;
-      bool sustained = true;
-      for (const CellResult* e : r->good)
-        sustained &= e->rate->sustained;
-      section.not_sustained |= !sustained;
-      row.push_back(style.rate(r->med(&RateFigures::achieved_per_s)) +
-                    (sustained ? "" : " (not sustained)"));
-      // A skew between the two CPUs' clocks as large as the latency makes the figure unreliable.
-      const bool skewed = cells.skew_bound[r->file] > p50.median || r->med(&RateFigures::early) > 0;
-      section.skewed |= skewed;
-      auto p50_cells = style.with_interval(p50, false, &Style::ns);
-      if (skewed) p50_cells.front() += " (skew)";
-      append(row, p50_cells);
-      append(row, style.with_interval(p99, cells.wide(*r, p99), &Style::ns));
-      row.push_back(style.ns(r->med(&RateFigures::p999_ns)));
-      row.push_back(style.ns(r->med(&RateFigures::max_ns)));
-      row.push_back(style.ns(r->med(&RateFigures::sent_p50_ns)));
-      row.push_back(style.ns(r->med(&RateFigures::sent_p99_ns)));
-      row.push_back(fmt::format("{:.0f}", r->med(&RateFigures::behind)));
-      row.push_back(style.ns(r->med(&CellResult::cpu_time)));
-      row.push_back(r->good.front()->switches ? style.count(r->med(&switches_per_iteration)) : "-");
-      append(row, style.ratio(r->x_floor_time(&RateFigures::p50_ns, true)));
-      section.rows[size].push_back(std::move(row));
-    }
-  }
-  return section;
-}
-
-// The fanout table: one producer, N consumers; rows by N within a size, the fastest first.
-Section fanout_section(const Cells& cells, const Style& style) {
-  Section section;
-  section.scenario = Scenario::fanout;
-  if (cells.several) section.header.push_back("run");
-  append(section.header, {"transport", "wait", style.header("size", "bytes"), "N", "delivery"});
-  section.text_columns = section.header.size() - 1;
-  append(section.header, style.interval_header("msgs/s to all", "1/s"));
-  append(
-      section.header,
-      {style.header("per consumer (slowest)", "B/s"), "fairness", style.header("one-way p50", "ns"),
-       style.header("p99", "ns"), style.header("p99.9", "ns"), style.header("max", "ns"),
-       style.header("slowest p99", "ns"), style.header("producer CPU per msg", "ns"),
-       style.header("CPU per msg", "ns"), "switches per msg"});
-  append(section.header, style.ratio_header("x floor"));
-  for (auto [size, list] : cells.by_size(Scenario::fanout, &FanoutFigures::msgs_per_s, false)) {
-    std::stable_sort(list.begin(), list.end(), [](const Row* a, const Row* b) {
-      auto n = [](const Row* r) {
-        const auto& name = r->first->name;
-        return std::atoi(name.c_str() + name.rfind("/n") + 2);
-      };
-      return n(a) < n(b);
-    });
-    for (const Row* r : list) {
-      std::vector<std::string> row = cells.lead(*r);
-      const auto& name = r->first->name;
-      const int n = std::atoi(name.c_str() + name.rfind("/n") + 2);
-      const bool native = find_transport(r->first->transport) &&
-                          find_transport(r->first->transport)->capabilities().multicast;
-      append(row, {r->label(), r->first->wait, style.size(size), std::to_string(n),
-                   r->good.empty()                   ? (native ? "native" : "N copies")
-                   : r->good.front()->fanout->native ? "native"
-                                                     : "N copies"});
-      if (r->good.empty()) {
-        row.push_back(error_text(*r));
-        row.resize(section.header.size());
-        section.rows[size].push_back(std::move(row));
-        continue;
+      for (const Column& c : table.columns) {
+        switch (c.show) {
+          case Show::interval: {
+            const Estimate e = estimate(r->values(c.source, c.figure));
+            const bool wide = c.mark == Mark::wide && cells.wide(*r, e);
+            section.wide |= wide;
+            auto written = style.with_interval(e, wide, Style::writer(c.format));
+            if (c.mark == Mark::skew) {
+              // A skew between the two CPUs' clocks as large as the latency makes the figure
+              // unreliable; so does a message received before it was sent.
+              const bool skewed = cells.skew_bound[r->file] > e.median || r->med(c.flag) > 0;
+              section.skewed |= skewed;
+              if (skewed) written.front() += " (skew)";
+            }
+            append(row, written);
+            break;
+          }
+          case Show::median: {
+            if (c.source == Source::switches && !r->good.front()->switches) {
+              row.push_back("-");
+              break;
+            }
+            if (c.mark == Mark::thin &&
+                r->med_by([](const CellResult& e) { return e.iterations; }) < kP999MinSamples) {
+              section.thin = true;
+              row.push_back(style.missing());
+              break;
+            }
+            std::string cell = style.number(c.format, r->med(c.source, c.figure));
+            if (c.mark == Mark::not_sustained) {
+              bool sustained = true;
+              for (const CellResult* e : r->good)
+                sustained &= e->figure(c.flag) != 0;
+              section.not_sustained |= !sustained;
+              if (!sustained) cell += " (not sustained)";
+            }
+            row.push_back(std::move(cell));
+            break;
+          }
+          case Show::vs_baseline:
+            append(row, style.ratio(r->floor() ? Estimate{}
+                                               : vs_baseline(*r, baseline_row(cells, *r, baseline),
+                                                             c.figure)));
+            break;
+          case Show::over_floor:
+            append(row, style.ratio(r->over_floor(c.figure, c.floor)));
+            break;
+        }
       }
-      const Estimate msgs = r->est(&FanoutFigures::msgs_per_s);
-      section.wide |= cells.wide(*r, msgs);
-      section.single |= r->good.size() < 2;
-      append(row, style.with_interval(msgs, cells.wide(*r, msgs), &Style::rate));
-      row.push_back(style.bytes_rate(r->med(&FanoutFigures::consumer_bytes_per_second_min)));
-      row.push_back(fmt::format("{:.0f}%", r->med(&FanoutFigures::fairness) * 100));
-      row.push_back(style.ns(r->med(&FanoutFigures::p50_ns)));
-      row.push_back(style.ns(r->med(&FanoutFigures::p99_ns)));
-      row.push_back(style.ns(r->med(&FanoutFigures::p999_ns)));
-      row.push_back(style.ns(r->med(&FanoutFigures::max_ns)));
-      row.push_back(style.ns(r->med(&FanoutFigures::slowest_p99_ns)));
-      row.push_back(style.ns(r->med(&FanoutFigures::producer_cpu_per_msg_ns)));
-      row.push_back(style.ns(r->med(&CellResult::cpu_time)));
-      row.push_back(r->good.front()->switches ? style.count(r->med(&switches_per_iteration)) : "-");
-      append(row, style.ratio(r->x_floor_rate(&FanoutFigures::consumer_bytes_per_second_min)));
       section.rows[size].push_back(std::move(row));
     }
   }
   return section;
 }
 
-// The documents' tables, one per scenario, in the order the reporters print them.
+// The documents' tables, one per scenario, in the registry's order.
 std::vector<Section> sections(const std::vector<LabelledDocument>& documents, const Style& style,
                               const std::string& baseline) {
   const Cells cells(documents);
-  return {pingpong_section(cells, style, baseline), throughput_section(cells, style),
-          rate_section(cells, style), fanout_section(cells, style)};
+  std::vector<Section> out;
+  for (Scenario scenario : scenarios())
+    out.push_back(section(cells, style, scenario, baseline));
+  return out;
 }
 
 // --- Markdown ----------------------------------------------------------------------------------
@@ -667,69 +655,13 @@ std::string markdown_table(const Section& section,
 }
 
 std::string heading(Scenario scenario, std::size_t bytes) {
-  switch (scenario) {
-    case Scenario::pingpong:
-      return fmt::format("### pingpong, {} messages: round-trip time (RTT)\n\n",
-                         format_bytes(bytes));
-    case Scenario::throughput:
-      return fmt::format("### throughput, {} messages: one-way stream\n\n", format_bytes(bytes));
-    case Scenario::rate:
-      return fmt::format("### rate, {} messages: one-way latency at a fixed offered rate\n\n",
-                         format_bytes(bytes));
-    case Scenario::fanout:
-      return fmt::format("### fanout, {} messages: one producer, N consumers\n\n",
-                         format_bytes(bytes));
-  }
-  return "";
+  return fmt::format("### {}, {} messages: {}\n\n", scenario->name, format_bytes(bytes),
+                     scenario->table.heading);
 }
 
 // What a scenario's columns mean, after its tables.
 std::string note(Scenario scenario, const std::string& baseline) {
-  switch (scenario) {
-    case Scenario::pingpong:
-      return "RTT = one message there and one back, two processes on two CPUs. Each figure is "
-             "the median over repetitions; ±x% = its 95% interval (ARCHITECTURE.md, "
-             "\"Statistics\"); none with one repetition. CPU per RT = both processes' CPU time "
-             "per round trip (a spinning pair costs two cores); switches per RT = both "
-             "processes' context switches per round trip. p50 vs " +
-             baseline + " = this row's p50 / " + baseline +
-             "'s (its native wait mode) for the same size, paired round by round (each round "
-             "measures a table's cells seconds apart), with its interval; ≈1.0x = the interval "
-             "holds 1: not distinguishable. floor = two processes exchanging one cache line "
-             "between the same two CPUs, right now: not a transport, the cost no transport "
-             "between them can go below. x floor = this row's figure / the floor its own two "
-             "workers measured milliseconds before, per round.\n";
-    case Scenario::throughput:
-      return "GB/s = 10^9 bytes/s end to end (producer's first send to the consumer's last "
-             "check; the producer and consumer columns are each end's own rate), median over "
-             "repetitions, ±x% its 95% interval. touch: edges = the sequence number and last "
-             "byte written and checked, full = every byte. switches per msg = both processes' "
-             "context switches per message. floor = one core copying the message once, right now "
-             "(not a transport); x floor = that copy's rate / this row's, measured by the row's "
-             "own producer just before, per round.\n";
-    case Scenario::rate:
-      return "Open loop: the producer sends on a schedule (offered messages/s; max = back to "
-             "back) and keeps sending when it falls behind. one-way = receive - intended send "
-             "time, so a stall is charged to every message it delays (no coordinated omission); "
-             "from send = receive - actual send time. One clock for both processes; the skew "
-             "between the two CPUs is in the results' context (clock_skew). achieved = the "
-             "producer's rate; not sustained = under 97% of offered, or more than 1 ms behind "
-             "at the end (behind = messages). Medians over repetitions, ±x% the 95% interval. "
-             "p50 x floor = one-way p50 / half the round trip of one cache line between the two "
-             "CPUs, measured by the row's own workers just before.\n";
-    case Scenario::fanout:
-      return "Every message reaches every consumer, checked. delivery: native = published once "
-             "to all N (a multicast transport); N copies = sent N times over N channels. msgs/s "
-             "to all = messages delivered to every consumer per second (producer's first send "
-             "to the last consumer's last check); per consumer = the slowest consumer's bytes/s "
-             "(the producer's first send to that consumer's last check); fairness = (fastest - "
-             "slowest) / median of those rates. one-way = receive - "
-             "send, over every consumer's messages; slowest p99 = the consumer with the worst. "
-             "N + 1 processes share the CPUs: with more processes than CPUs, every rate also "
-             "falls for want of CPU, and spinning cells are not run. x floor = one copy of the "
-             "message by the producer's core / the slowest consumer's rate.\n";
-  }
-  return "";
+  return with_baseline(scenario->table.note, baseline);
 }
 
 // --- CSV -----------------------------------------------------------------------------------------
@@ -918,11 +850,11 @@ std::vector<nlohmann::json> summaries(const ResultsDocument& document,
                         {"wait_is_native", c.wait_is_native},
                         {"touch", c.touch},
                         {"successful_repetitions", r.good.size()},
-                        {"iterations", r.med(&CellResult::iterations)},
-                        {"real_time", r.med(&CellResult::real_time)},
-                        {"cpu_time", r.med(&CellResult::cpu_time)},
+                        {"iterations", r.med_by([](const CellResult& e) { return e.iterations; })},
+                        {"real_time", r.med_by([](const CellResult& e) { return e.real_time; })},
+                        {"cpu_time", r.med(Source::cpu_time)},
                         {"time_unit", "ns"},
-                        {"switches_per_iteration", r.med(&switches_per_iteration)}};
+                        {"switches_per_iteration", r.med(Source::switches)}};
     // The settings as a successful repetition recorded them (asked, and what was granted).
     if (const nlohmann::json entry = *r.good.front(); entry.contains("options")) {
       j["options"] = entry["options"];
@@ -936,49 +868,44 @@ std::vector<nlohmann::json> summaries(const ResultsDocument& document,
     auto put_ratio = [&](const char* key, const Estimate& e) {
       if (e.median > 0) put(key, e);
     };
-    if (c.scenario == Scenario::pingpong) {
-      put("p50_ns", r.est(&PingpongFigures::p50_ns));
-      put("p99_ns", r.est(&PingpongFigures::p99_ns));
-      j["p999_ns"] = r.med(&PingpongFigures::p999_ns);
-      put("mean_ns", r.est(&PingpongFigures::mean_ns));
-      j["ops_per_s"] = r.med(&PingpongFigures::ops_per_s);
-      if (const Row* base = r.floor() ? nullptr : baseline_row(cells, r, baseline)) {
-        const Estimate vs = vs_baseline(r, base);
-        j["baseline"] = baseline;
-        j["p50_vs_baseline"] = vs.median;
-        j["p50_vs_baseline_ci95"] = interval(vs);
+    const ScenarioInfo& scenario = *c.scenario;
+    for (const SummaryField& f : scenario.summary) {
+      const std::string key(f.figure);
+      switch (f.how) {
+        case Summarize::interval:
+          put(key.c_str(), r.est(f.figure));
+          break;
+        case Summarize::median:
+          j[key] = r.med(f.figure);
+          break;
+        case Summarize::all: {
+          bool all = true;
+          for (const CellResult* e : r.good)
+            all &= e->figure(f.figure) != 0;
+          j[key] = all;
+          break;
+        }
+        case Summarize::first: {
+          const FigureSpec* spec = scenario.figure(f.figure);
+          const bool yes = r.good.front()->figure(f.figure) != 0;
+          j[key] = spec ? std::string(yes ? spec->yes : spec->no) : std::string();
+          break;
+        }
       }
-      put_ratio("p50_x_floor", r.x_floor_time(&PingpongFigures::p50_ns));
-      put_ratio("p99_x_floor", r.x_floor_time(&PingpongFigures::p99_ns));
-    } else if (c.scenario == Scenario::fanout) {
-      put("msgs_per_s", r.est(&FanoutFigures::msgs_per_s));
-      j["subscribers"] = r.med(&FanoutFigures::subscribers);
-      j["delivery"] = r.good.front()->fanout->native ? "native" : "N copies";
-      j["consumer_bytes_per_second_min"] = r.med(&FanoutFigures::consumer_bytes_per_second_min);
-      j["p99_ns"] = r.med(&FanoutFigures::p99_ns);
-      j["producer_cpu_per_msg_ns"] = r.med(&FanoutFigures::producer_cpu_per_msg_ns);
-      put_ratio("x_floor", r.x_floor_rate(&FanoutFigures::consumer_bytes_per_second_min));
-    } else if (c.scenario == Scenario::rate) {
-      put("p50_ns", r.est(&RateFigures::p50_ns));
-      put("p99_ns", r.est(&RateFigures::p99_ns));
-      j["p999_ns"] = r.med(&RateFigures::p999_ns);
-      j["achieved_rate"] = r.med(&RateFigures::achieved_per_s);
-      bool sustained = true;
-      for (const CellResult* e : r.good)
-        sustained &= e->rate->sustained;
-      j["sustained"] = sustained;
-      put_ratio("p50_x_floor", r.x_floor_time(&RateFigures::p50_ns, true));
-    } else {
-      put("msgs_per_s", r.est(&ThroughputFigures::msgs_per_s));
-      put("bytes_per_second", r.est(&ThroughputFigures::bytes_per_second));
-      put_ratio("x_floor", r.x_floor_rate(&ThroughputFigures::bytes_per_second));
     }
+    if (!scenario.baseline_figure.empty()) {
+      if (const Row* base = r.floor() ? nullptr : baseline_row(cells, r, baseline)) {
+        const Estimate vs = vs_baseline(r, base, scenario.baseline_figure);
+        const std::string key(scenario.baseline_key);
+        j["baseline"] = baseline;
+        j[key] = vs.median;
+        j[key + "_ci95"] = interval(vs);
+      }
+    }
+    for (const SummaryRatio& ratio : scenario.summary_ratios)
+      put_ratio(std::string(ratio.key).c_str(), r.over_floor(ratio.figure, ratio.floor));
     if (auto target = cells.precision[0]) {
-      const Estimate key = c.scenario == Scenario::pingpong ? r.est(&PingpongFigures::p50_ns)
-                           : c.scenario == Scenario::rate   ? r.est(&RateFigures::p99_ns)
-                           : c.scenario == Scenario::fanout
-                               ? r.est(&FanoutFigures::msgs_per_s)
-                               : r.est(&ThroughputFigures::bytes_per_second);
+      const Estimate key = r.est(scenario.key_figure);
       j["precision_reached"] = key.has_interval() && key.relative_half_width() <= *target;
     }
     out.push_back(std::move(j));

@@ -1,7 +1,6 @@
 #include "harness/resources.hpp"
 
 #include <fcntl.h>
-#include <sys/msg.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <unistd.h>
@@ -9,12 +8,13 @@
 #include <cctype>
 #include <charconv>
 #include <filesystem>
+#include <functional>
 #include <string_view>
 #include <vector>
 
 #include "base/peer_watch.hpp"
 #include "base/unique_fd.hpp"
-#include "transports/sysv_queue.hpp"
+#include "transports/transport.hpp"
 
 namespace ipcbench {
 
@@ -84,14 +84,12 @@ std::vector<const char*> swept_dirs() {
   return dirs;
 }
 
-// Removes the System V queues proven ipcbench's (transports/sysv_queue.hpp) whose name `doomed`
-// accepts. Returns how many.
-template <class Pred>
-int sweep_sysv_queues(Pred&& doomed) {
+// Removes, through each driver's sweep_named hook, the objects without a name in a directory
+// (System V queues) whose name `doomed` accepts. Returns how many.
+int sweep_named(const std::function<bool(const std::string&)>& doomed) {
   int removed = 0;
-  for (int id : sysv::queue_ids()) {
-    auto name = sysv::proven_name(id);
-    if (name && doomed(*name) && ::msgctl(id, IPC_RMID, nullptr) == 0) ++removed;
+  for (const auto& info : transports()) {
+    if (info.sweep_named) removed += info.sweep_named(doomed);
   }
   return removed;
 }
@@ -157,8 +155,7 @@ int sweep_token(const std::string& token) {
       if (remove_if_ours(entry.path())) ++removed;
     }
   }
-  return removed +
-         sweep_sysv_queues([&](const std::string& name) { return named_after(name, token); });
+  return removed + sweep_named([&](const std::string& name) { return named_after(name, token); });
 }
 
 int sweep_stale_resources() {
@@ -174,7 +171,7 @@ int sweep_stale_resources() {
       if (remove_if_ours(entry.path())) ++removed;
     }
   }
-  return removed + sweep_sysv_queues(dead);
+  return removed + sweep_named([&](const std::string& name) { return dead(name); });
 }
 
 }  // namespace ipcbench

@@ -19,10 +19,6 @@ using nlohmann::json;
 
 namespace {
 
-// The percentiles kept for the latency-distribution plot (HdrHistogram style: ever closer to 100).
-constexpr double kSpectrum[] = {0,  10, 20,   25, 30,   40,   50,    60,    70,     75,     80,
-                                90, 95, 97.5, 99, 99.5, 99.9, 99.95, 99.99, 99.995, 99.999, 100};
-
 // A histogram's figure as it was measured: a whole number of nanoseconds.
 json whole(double ns) {
   const bool is_whole = ns >= 0 && ns < 0x1p64 && std::floor(ns) == ns;
@@ -155,65 +151,30 @@ void to_json(json& j, const CellResult& r) {
   }
   j["real_time"] = r.real_time;
   j["cpu_time"] = r.cpu_time;
-  if (const auto& f = r.pingpong) {
-    j["min_ns"] = whole(f->min_ns);
-    j["p50_ns"] = whole(f->p50_ns);
-    j["p90_ns"] = whole(f->p90_ns);
-    j["p99_ns"] = whole(f->p99_ns);
-    j["p999_ns"] = whole(f->p999_ns);
-    j["max_ns"] = whole(f->max_ns);
-    j["mean_ns"] = f->mean_ns;
-    j["ops_per_s"] = f->ops_per_s;
-    j["cpu_cores"] = f->cpu_cores;
+  for (const FigureSpec& spec : r.scenario->figures) {
+    const double v = r.figures.has(spec.key) ? r.figures[spec.key] : spec.fallback;
+    switch (spec.form) {
+      case FigureForm::number:
+        j[spec.key] = v;
+        break;
+      case FigureForm::whole:
+        j[spec.key] = whole(v);
+        break;
+      case FigureForm::flag:
+        j[spec.key] = v != 0;
+        break;
+      case FigureForm::words:
+        j[spec.key] = v != 0 ? spec.yes : spec.no;
+        break;
+    }
+  }
+  if (!r.latency_percentiles.empty()) {
     json spectrum = json::array();
-    for (const auto& [pct, ns] : f->latency_percentiles)
+    for (const auto& [pct, ns] : r.latency_percentiles)
       spectrum.push_back({pct, whole(ns)});
     j["latency_percentiles"] = std::move(spectrum);
   }
-  if (const auto& f = r.rate) {
-    j["offered_rate"] = f->offered_per_s;
-    j["achieved_rate"] = f->achieved_per_s;
-    j["behind_schedule"] = f->behind;
-    j["early"] = f->early;
-    j["sustained"] = f->sustained;
-    j["p50_ns"] = whole(f->p50_ns);
-    j["p90_ns"] = whole(f->p90_ns);
-    j["p99_ns"] = whole(f->p99_ns);
-    j["p999_ns"] = whole(f->p999_ns);
-    j["max_ns"] = whole(f->max_ns);
-    j["mean_ns"] = f->mean_ns;
-    j["sent_p50_ns"] = whole(f->sent_p50_ns);
-    j["sent_p99_ns"] = whole(f->sent_p99_ns);
-    j["sent_p999_ns"] = whole(f->sent_p999_ns);
-    j["sent_max_ns"] = whole(f->sent_max_ns);
-    j["cpu_cores"] = f->cpu_cores;
-  }
   if (r.latency_histogram_sent) j["latency_histogram_sent"] = *r.latency_histogram_sent;
-  if (const auto& f = r.fanout) {
-    j["subscribers"] = f->subscribers;
-    j["delivery"] = f->native ? "native" : "N copies";
-    j["msgs_per_s"] = f->msgs_per_s;
-    j["consumer_bytes_per_second_min"] = f->consumer_bytes_per_second_min;
-    j["consumer_bytes_per_second_median"] = f->consumer_bytes_per_second_median;
-    j["fairness"] = f->fairness;
-    j["p50_ns"] = whole(f->p50_ns);
-    j["p99_ns"] = whole(f->p99_ns);
-    j["p999_ns"] = whole(f->p999_ns);
-    j["max_ns"] = whole(f->max_ns);
-    j["slowest_p50_ns"] = whole(f->slowest_p50_ns);
-    j["slowest_p99_ns"] = whole(f->slowest_p99_ns);
-    j["producer_cpu_per_msg_ns"] = f->producer_cpu_per_msg_ns;
-    j["cpu_cores"] = f->cpu_cores;
-  }
-  if (const auto& f = r.throughput) {
-    j["msgs_per_s"] = f->msgs_per_s;
-    j["bytes_per_second"] = f->bytes_per_second;
-    j["producer_msgs_per_s"] = f->producer_msgs_per_s;
-    j["producer_bytes_per_second"] = f->producer_bytes_per_second;
-    j["consumer_msgs_per_s"] = f->consumer_msgs_per_s;
-    j["consumer_bytes_per_second"] = f->consumer_bytes_per_second;
-    j["cpu_cores"] = f->cpu_cores;
-  }
 }
 
 void from_json(const json& j, CellResult& r) {
@@ -221,7 +182,9 @@ void from_json(const json& j, CellResult& r) {
   take(j, "name", r.name);
   std::string scenario;
   take(j, "scenario", scenario);
-  r.scenario = parse_scenario(scenario).value_or(Scenario::pingpong);
+  // load_results() has refused an unknown scenario; an entry read on its own without one is
+  // taken as the first scenario's.
+  r.scenario = parse_scenario(scenario).value_or(scenarios().front());
   take(j, "transport", r.transport);
   take(j, "payload_bytes", r.payload_bytes);
   take(j, "wait", r.wait);
@@ -294,64 +257,20 @@ void from_json(const json& j, CellResult& r) {
     take(j, "error_message", *r.error);
     return;
   }
-  if (r.scenario == Scenario::fanout) {
-    FanoutFigures& f = r.fanout.emplace();
-    take(j, "subscribers", f.subscribers);
-    std::string delivery;
-    take(j, "delivery", delivery);
-    f.native = delivery == "native";
-    take(j, "msgs_per_s", f.msgs_per_s);
-    take(j, "consumer_bytes_per_second_min", f.consumer_bytes_per_second_min);
-    take(j, "consumer_bytes_per_second_median", f.consumer_bytes_per_second_median);
-    take(j, "fairness", f.fairness);
-    take(j, "p50_ns", f.p50_ns);
-    take(j, "p99_ns", f.p99_ns);
-    take(j, "p999_ns", f.p999_ns);
-    take(j, "max_ns", f.max_ns);
-    take(j, "slowest_p50_ns", f.slowest_p50_ns);
-    take(j, "slowest_p99_ns", f.slowest_p99_ns);
-    take(j, "producer_cpu_per_msg_ns", f.producer_cpu_per_msg_ns);
-    take(j, "cpu_cores", f.cpu_cores);
-  } else if (r.scenario == Scenario::rate) {
-    RateFigures& f = r.rate.emplace();
-    take(j, "offered_rate", f.offered_per_s);
-    take(j, "achieved_rate", f.achieved_per_s);
-    take(j, "behind_schedule", f.behind);
-    take(j, "early", f.early);
-    take(j, "sustained", f.sustained);
-    take(j, "p50_ns", f.p50_ns);
-    take(j, "p90_ns", f.p90_ns);
-    take(j, "p99_ns", f.p99_ns);
-    take(j, "p999_ns", f.p999_ns);
-    take(j, "max_ns", f.max_ns);
-    take(j, "mean_ns", f.mean_ns);
-    take(j, "sent_p50_ns", f.sent_p50_ns);
-    take(j, "sent_p99_ns", f.sent_p99_ns);
-    take(j, "sent_p999_ns", f.sent_p999_ns);
-    take(j, "sent_max_ns", f.sent_max_ns);
-    take(j, "cpu_cores", f.cpu_cores);
-  } else if (r.scenario == Scenario::pingpong) {
-    PingpongFigures& f = r.pingpong.emplace();
-    take(j, "min_ns", f.min_ns);
-    take(j, "p50_ns", f.p50_ns);
-    take(j, "p90_ns", f.p90_ns);
-    take(j, "p99_ns", f.p99_ns);
-    take(j, "p999_ns", f.p999_ns);
-    take(j, "max_ns", f.max_ns);
-    take(j, "mean_ns", f.mean_ns);
-    take(j, "ops_per_s", f.ops_per_s);
-    take(j, "cpu_cores", f.cpu_cores);
-    take(j, "latency_percentiles", f.latency_percentiles);
-  } else {
-    ThroughputFigures& f = r.throughput.emplace();
-    take(j, "msgs_per_s", f.msgs_per_s);
-    take(j, "bytes_per_second", f.bytes_per_second);
-    take(j, "producer_msgs_per_s", f.producer_msgs_per_s);
-    take(j, "producer_bytes_per_second", f.producer_bytes_per_second);
-    take(j, "consumer_msgs_per_s", f.consumer_msgs_per_s);
-    take(j, "consumer_bytes_per_second", f.consumer_bytes_per_second);
-    take(j, "cpu_cores", f.cpu_cores);
+  for (const FigureSpec& spec : r.scenario->figures) {
+    double v = spec.fallback;
+    if (auto it = j.find(spec.key); it != j.end()) {
+      if (spec.form == FigureForm::words && it->is_string()) {
+        v = it->get<std::string>() == spec.yes ? 1 : 0;
+      } else if (spec.form == FigureForm::flag && it->is_boolean()) {
+        v = it->get<bool>() ? 1 : 0;
+      } else if (it->is_number()) {
+        v = it->get<double>();
+      }
+    }
+    r.figures.set(spec.key, v);
   }
+  take(j, "latency_percentiles", r.latency_percentiles);
 }
 
 void to_json(json& j, const ResultsDocument& document) {
@@ -422,141 +341,26 @@ CellResult make_result(const Cell& cell, const CellRun& run, int family_index, u
     return r;
   }
 
-  if (cell.scenario == Scenario::fanout) {
-    // Every consumer's journey; the slowest sets the pace.
-    Histogram all;
-    std::vector<double> rates;
-    double last_end = 0, consumers_cpu = 0, delivered = 0;
-    double slowest_p99 = -1, slowest_p50 = 0;
-    bool first = true;
-    for (const auto& report : run.consumers) {
-      const WorkerReport& w = report ? *report : none;
-      Histogram h;
-      if (w.latency) h.assign(w.latency->buckets, w.latency->sum, w.latency->min, w.latency->max);
-      all.merge(h);
-      // Each consumer's rate over the producer's stream: from its first measured send (one
-      // CLOCK_MONOTONIC for all) to this consumer's last check. Not the consumer's own first to
-      // last receive: a consumer that drains a full socket buffer in one burst would show a rate
-      // the stream never had.
-      const double ns = static_cast<double>(w.end_ns) - static_cast<double>(p.start_ns);
-      rates.push_back(
-          ns > 0 ? static_cast<double>(w.count) * static_cast<double>(cell.bytes) * 1e9 / ns : 0);
-      last_end = std::max(last_end, static_cast<double>(w.end_ns));
-      consumers_cpu += static_cast<double>(w.cpu_ns);
-      delivered =
-          first ? static_cast<double>(w.count) : std::min(delivered, static_cast<double>(w.count));
-      first = false;
-      if (static_cast<double>(h.percentile(99)) > slowest_p99) {
-        slowest_p99 = static_cast<double>(h.percentile(99));
-        slowest_p50 = static_cast<double>(h.percentile(50));
-      }
-    }
-    std::sort(rates.begin(), rates.end());
-    const double median = rates.empty() ? 0
-                          : rates.size() % 2
-                              ? rates[rates.size() / 2]
-                              : (rates[rates.size() / 2 - 1] + rates[rates.size() / 2]) / 2;
-    const double e2e_ns = last_end - static_cast<double>(p.start_ns);
-    r.latency_histogram = LatencyHistogram{all.sparse(), all.sum(), all.min(), all.max()};
-    r.delivered = delivered;
-    r.iterations = delivered;
-    r.real_time = delivered > 0 ? e2e_ns / delivered : 0;
-    r.cpu_time = delivered > 0 ? (p_cpu + consumers_cpu) / delivered : 0;
-    r.consumer_cpu_ns = consumers_cpu;
-    FanoutFigures& f = r.fanout.emplace();
-    f.subscribers = static_cast<double>(cell.subscribers);
-    f.native = find_transport(cell.transport)->capabilities().multicast;
-    f.msgs_per_s = e2e_ns > 0 ? delivered * 1e9 / e2e_ns : 0;
-    f.consumer_bytes_per_second_min = rates.empty() ? 0 : rates.front();
-    f.consumer_bytes_per_second_median = median;
-    f.fairness = median > 0 ? (rates.back() - rates.front()) / median : 0;
-    f.p50_ns = static_cast<double>(all.percentile(50));
-    f.p99_ns = static_cast<double>(all.percentile(99));
-    f.p999_ns = static_cast<double>(all.percentile(99.9));
-    f.max_ns = static_cast<double>(all.max());
-    f.slowest_p50_ns = slowest_p50;
-    f.slowest_p99_ns = std::max(slowest_p99, 0.0);
-    f.producer_cpu_per_msg_ns = p.count > 0 ? p_cpu / static_cast<double>(p.count) : 0;
-    f.cpu_cores = e2e_ns > 0 ? (p_cpu + consumers_cpu) / e2e_ns : 0;
-  } else if (cell.scenario == Scenario::rate) {
-    // The consumer saw every message's journey; the producer kept (or not) the schedule.
-    const auto count = static_cast<double>(c.count);
-    const double p_ns = static_cast<double>(p.end_ns) - static_cast<double>(p.start_ns);
-    const double e2e_ns = static_cast<double>(c.end_ns) - static_cast<double>(p.start_ns);
-    Histogram intended, sent;
-    if (c.latency)
-      intended.assign(c.latency->buckets, c.latency->sum, c.latency->min, c.latency->max);
-    if (c.latency_sent) {
-      sent.assign(c.latency_sent->buckets, c.latency_sent->sum, c.latency_sent->min,
-                  c.latency_sent->max);
-    }
-    r.latency_histogram = c.latency;
-    r.latency_histogram_sent = c.latency_sent;
-    r.iterations = count;
-    r.real_time = intended.mean();
-    r.cpu_time = count > 0 ? (p_cpu + c_cpu) / count : 0;
-    RateFigures& f = r.rate.emplace();
-    f.offered_per_s = cell.rate;
-    f.achieved_per_s = p_ns > 0 ? static_cast<double>(p.count) * 1e9 / p_ns : 0;
-    f.behind = static_cast<double>(p.behind);
-    f.early = static_cast<double>(c.early);
-    // Sustained: nearly the offered rate, and the last send at most 1 ms late.
-    f.sustained = cell.rate <= 0 || (f.achieved_per_s >= 0.97 * cell.rate &&
-                                     f.behind <= std::max(1.0, cell.rate * 1e-3));
-    f.p50_ns = static_cast<double>(intended.percentile(50));
-    f.p90_ns = static_cast<double>(intended.percentile(90));
-    f.p99_ns = static_cast<double>(intended.percentile(99));
-    f.p999_ns = static_cast<double>(intended.percentile(99.9));
-    f.max_ns = static_cast<double>(intended.max());
-    f.mean_ns = intended.mean();
-    f.sent_p50_ns = static_cast<double>(sent.percentile(50));
-    f.sent_p99_ns = static_cast<double>(sent.percentile(99));
-    f.sent_p999_ns = static_cast<double>(sent.percentile(99.9));
-    f.sent_max_ns = static_cast<double>(sent.max());
-    f.cpu_cores = e2e_ns > 0 ? (p_cpu + c_cpu) / e2e_ns : 0;
-  } else if (cell.scenario == Scenario::pingpong) {
-    const auto count = static_cast<double>(p.count);
-    const double wall_ns = static_cast<double>(p.end_ns) - static_cast<double>(p.start_ns);
-    Histogram h;
-    if (p.latency) h.assign(p.latency->buckets, p.latency->sum, p.latency->min, p.latency->max);
-    const double mean = count > 0 ? wall_ns / count : 0;
-    r.iterations = count;
-    r.real_time = mean;
-    r.cpu_time = count > 0 ? (p_cpu + c_cpu) / count : 0;
-    r.latency_histogram = p.latency;
-    PingpongFigures& f = r.pingpong.emplace();
-    f.min_ns = static_cast<double>(h.min());
-    f.p50_ns = static_cast<double>(h.percentile(50));
-    f.p90_ns = static_cast<double>(h.percentile(90));
-    f.p99_ns = static_cast<double>(h.percentile(99));
-    f.p999_ns = static_cast<double>(h.percentile(99.9));
-    f.max_ns = static_cast<double>(h.max());
-    f.mean_ns = mean;
-    f.ops_per_s = mean > 0 ? 1e9 / mean : 0;
-    f.cpu_cores = wall_ns > 0 ? (p_cpu + c_cpu) / wall_ns : 0;
-    for (double pct : kSpectrum)
-      f.latency_percentiles.emplace_back(pct, static_cast<double>(h.percentile(pct)));
-  } else {
-    const auto count = static_cast<double>(c.count);
-    const auto bytes = static_cast<double>(cell.bytes);
-    const double e2e_ns = static_cast<double>(c.end_ns) - static_cast<double>(p.start_ns);
-    const double p_ns = static_cast<double>(p.end_ns) - static_cast<double>(p.start_ns);
-    const double c_ns = static_cast<double>(c.end_ns) - static_cast<double>(c.start_ns);
-    const double rate = e2e_ns > 0 ? count * 1e9 / e2e_ns : 0;
-    const double p_rate = p_ns > 0 ? static_cast<double>(p.count) * 1e9 / p_ns : 0;
-    const double c_rate = c_ns > 0 ? count * 1e9 / c_ns : 0;
-    r.iterations = count;
-    r.real_time = count > 0 ? e2e_ns / count : 0;
-    r.cpu_time = count > 0 ? (p_cpu + c_cpu) / count : 0;
-    ThroughputFigures& f = r.throughput.emplace();
-    f.msgs_per_s = rate;
-    f.bytes_per_second = rate * bytes;
-    f.producer_msgs_per_s = p_rate;
-    f.producer_bytes_per_second = p_rate * bytes;
-    f.consumer_msgs_per_s = c_rate;
-    f.consumer_bytes_per_second = c_rate * bytes;
-    f.cpu_cores = e2e_ns > 0 ? (p_cpu + c_cpu) / e2e_ns : 0;
-  }
+  // The scenario makes its figures of what every consumer reported (a missing report: nothing).
+  std::vector<SideReport> consumers;
+  for (const auto& report : run.consumers)
+    consumers.push_back(report ? *report : none);
+  if (consumers.empty()) consumers.push_back(c);
+  const ScenarioConfig config = cell.config();
+  const TransportInfo* info = find_transport(cell.transport);
+  const CellInputs inputs{config, cell.consumers(),
+                          info && cell.scenario->fan_out && info->capabilities().multicast, p,
+                          consumers};
+  CellOutcome o = cell.scenario->outcome(inputs);
+  r.iterations = o.iterations;
+  r.real_time = o.real_time;
+  r.cpu_time = o.cpu_time;
+  if (o.delivered) r.delivered = *o.delivered;
+  if (o.consumer_cpu_ns) r.consumer_cpu_ns = *o.consumer_cpu_ns;
+  r.latency_histogram = std::move(o.latency_histogram);
+  r.latency_histogram_sent = std::move(o.latency_histogram_sent);
+  r.latency_percentiles = std::move(o.latency_percentiles);
+  r.figures = std::move(o.figures);
   return r;
 }
 
@@ -594,8 +398,8 @@ std::optional<std::string> check_entry(const json& e, std::size_t i) {
     return j.is_string() && parse_scenario(j.get<std::string>()).has_value();
   };
   if (auto bad = want("name", true, is_string, "a string")) return bad;
-  if (auto bad = want("scenario", true, is_scenario, "pingpong, throughput, rate or fanout"))
-    return bad;
+  const std::string scenarios_text = scenario_names(" or ");
+  if (auto bad = want("scenario", true, is_scenario, scenarios_text.c_str())) return bad;
   if (auto bad = want("payload_bytes", true, is_size, "a whole number of bytes")) return bad;
   for (const char* key : {"transport", "wait", "touch"}) {
     if (auto bad = want(key, true, is_string, "a string")) return bad;

@@ -42,57 +42,12 @@ struct OptionRecord {
   std::optional<std::uint64_t> effective;
 };
 
-// A pingpong cell's round-trip times (RTT), in ns.
-struct PingpongFigures {
-  // From the histogram: whole nanoseconds, written as whole numbers.
-  double min_ns = 0, p50_ns = 0, p90_ns = 0, p99_ns = 0, p999_ns = 0, max_ns = 0;
-  double mean_ns = 0;
-  double ops_per_s = 0;                                        // round trips per second
-  double cpu_cores = 0;                                        // both workers' CPU time / wall time
-  std::vector<std::pair<double, double>> latency_percentiles;  // (percentile, ns), 0 to 100
-};
-
-// A throughput cell's rates: end to end, and at each end.
-struct ThroughputFigures {
-  double msgs_per_s = 0, bytes_per_second = 0;
-  double producer_msgs_per_s = 0, producer_bytes_per_second = 0;
-  double consumer_msgs_per_s = 0, consumer_bytes_per_second = 0;
-  double cpu_cores = 0;  // both workers' CPU time / end-to-end time
-};
-
-// A rate cell: the schedule kept (or not), and one-way latency, from the intended send time (no
-// coordinated omission) and from the actual one, in ns.
-struct RateFigures {
-  double offered_per_s = 0;   // 0: as fast as the transport takes them ("max")
-  double achieved_per_s = 0;  // the producer's measured messages over its measured phase
-  double behind = 0;          // messages behind schedule at the producer's last send
-  double early = 0;           // messages received "before" they were sent (clock skew)
-  bool sustained = true;      // achieved >= 97% of offered and at most 1 ms behind at the end
-  double p50_ns = 0, p90_ns = 0, p99_ns = 0, p999_ns = 0, max_ns = 0, mean_ns = 0;
-  double sent_p50_ns = 0, sent_p99_ns = 0, sent_p999_ns = 0, sent_max_ns = 0;
-  double cpu_cores = 0;
-};
-
-// A fanout cell: one producer, N consumers, every message to every consumer.
-struct FanoutFigures {
-  double subscribers = 1;
-  bool native = false;    // published once to all (a multicast transport), else sent N times
-  double msgs_per_s = 0;  // delivered to every consumer, producer's start to the last one's end
-  double consumer_bytes_per_second_min = 0;     // the slowest consumer's own rate
-  double consumer_bytes_per_second_median = 0;  // ... the median consumer's
-  double fairness = 0;  // (fastest - slowest) / median of the consumers' rates; 0 = all equal
-  double p50_ns = 0, p99_ns = 0, p999_ns = 0, max_ns = 0;  // one-way, every consumer's messages
-  double slowest_p50_ns = 0, slowest_p99_ns = 0;           // the consumer whose p99 is the highest
-  double producer_cpu_per_msg_ns = 0;  // the producer's CPU time per message it fanned out
-  double cpu_cores = 0;
-};
-
 // One entry of `benchmarks`: one repetition of one cell.
 struct CellResult {
   // The cell. `wait` and `touch` stay text: a file may name a mode this build does not know, and
   // the tables show it as written.
   std::string name;  // "<scenario>/<transport>/<bytes>/<wait>/<touch>", also the run_name
-  Scenario scenario = Scenario::pingpong;
+  Scenario scenario = scenarios().front();
   std::string transport;
   std::size_t payload_bytes = 0;
   std::string wait;
@@ -125,15 +80,15 @@ struct CellResult {
     double consumer_voluntary = 0, consumer_involuntary = 0;
   };
   std::optional<Switches> switches;
-  // pingpong: every round trip of this repetition, so that repetitions (and files) merge exactly.
+  // The latency histogram the scenario keeps (pingpong: every round trip of this repetition, so
+  // that repetitions and files merge exactly; rate: receive - intended send; fanout: every
+  // consumer's one-way times), and rate's receive - actual send.
   std::optional<LatencyHistogram> latency_histogram;
-  // The figures of the cell's scenario, set exactly when the cell succeeded.
-  std::optional<PingpongFigures> pingpong;
-  std::optional<ThroughputFigures> throughput;
-  std::optional<RateFigures> rate;
-  std::optional<FanoutFigures> fanout;
-  // rate: each message's receive - actual send (latency_histogram: receive - intended).
   std::optional<LatencyHistogram> latency_histogram_sent;
+  // The figures of the cell's scenario (its FigureSpecs, by key), set exactly when the cell
+  // succeeded; and the latency spectrum, (percentile, ns) from 0 to 100, where it keeps one.
+  Figures figures;
+  std::vector<std::pair<double, double>> latency_percentiles;
   std::optional<std::string> error;  // why the cell failed
   // The CPUs its producer and consumer were pinned to (schema 3; -1: not pinned or not known).
   int cpu_producer = -1, cpu_consumer = -1;
@@ -142,6 +97,10 @@ struct CellResult {
   // core (bytes/s, throughput and fanout). What its "x floor" figures divide by.
   std::optional<double> floor_rtt_ns;
   std::optional<double> floor_copy_bytes_per_second;
+
+  bool ok() const { return !error; }
+  // The figure `key` of a successful repetition (0 when it has none).
+  double figure(std::string_view key) const { return figures[key]; }
 };
 // Writes the entry as the results file holds it.
 void to_json(nlohmann::json& j, const CellResult& result);

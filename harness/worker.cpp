@@ -8,6 +8,7 @@
 
 #include <csignal>
 #include <cstring>
+#include <stdexcept>
 
 #include "base/unique_fd.hpp"
 #include "harness/floor.hpp"
@@ -64,10 +65,16 @@ WorkerSpec worker_spec_from_json(const nlohmann::json& j) {
   WorkerSpec s;
   s.role = j.at("role").get<std::string>() == "producer" ? Role::producer : Role::consumer;
   s.transport = j.at("transport").get<std::string>();
-  s.scenario = parse_scenario(j.at("scenario").get<std::string>()).value_or(Scenario::pingpong);
+  // Only the conductor writes specs; a value this build does not know is an error, never a
+  // default.
+  auto known = [](auto parsed, const char* field) {
+    if (!parsed) throw std::invalid_argument(std::string("unknown ") + field);
+    return *parsed;
+  };
+  s.scenario = known(parse_scenario(j.at("scenario").get<std::string>()), "scenario");
   s.bytes = j.at("bytes").get<std::size_t>();
-  s.wait = parse_wait_mode(j.at("wait").get<std::string>()).value_or(WaitMode::block);
-  s.touch = parse_touch(j.at("touch").get<std::string>()).value_or(Touch::full);
+  s.wait = known(parse_wait_mode(j.at("wait").get<std::string>()), "wait");
+  s.touch = known(parse_touch(j.at("touch").get<std::string>()), "touch");
   s.warmup = j.at("warmup").get<std::uint64_t>();
   s.warmup_budget_ns = j.at("warmup_budget_ns").get<std::int64_t>();
   s.count = j.at("count").get<std::uint64_t>();
@@ -262,7 +269,7 @@ CellFloor measure_cell_floor(const WorkerSpec& spec, const Clock& clock) {
     time_line_round_trips(*lines, clock, kCellFloorLeadIn, kCellFloorTime, now + 1'000'000'000,
                           rtts);
     if (rtts.count() > 0) floor.rtt_ns = static_cast<double>(rtts.percentile(50));
-    if (spec.scenario == Scenario::throughput || spec.scenario == Scenario::fanout) {
+    if (spec.scenario->copy_floor) {
       floor.copy_bytes_per_second = copy_bytes_per_second(
           spec.bytes, monotonic_ns() + std::chrono::nanoseconds(kCellFloorTime).count());
     }
@@ -271,6 +278,32 @@ CellFloor measure_cell_floor(const WorkerSpec& spec, const Clock& clock) {
   }
   ::munmap(p, sizeof(FloorLines));
   return floor;
+}
+
+Endpoint endpoint_for(const WorkerSpec& spec, unsigned k) {
+  const TransportInfo* info = find_transport(spec.transport);
+  const bool fanout = spec.scenario->fan_out;
+  const bool multicast = fanout && info && info->capabilities().multicast;
+  const bool channels_apart = fanout && !multicast && spec.subscribers > 1;
+  Endpoint e;
+  e.role = spec.role;
+  e.wait = spec.wait;
+  e.token = channels_apart ? channel_token(spec.token, k) : spec.token;
+  e.dir = channels_apart ? channel_dir(spec.dir, k) : spec.dir;
+  e.max_message_bytes = spec.bytes;
+  e.queue_depth = spec.queue_depth;
+  e.timeout = std::chrono::milliseconds(spec.timeout_ms);
+  e.spin = std::chrono::microseconds(spec.spin_us);
+  e.options = spec.options;
+  // The producer's k-th channel's descriptors are two numbers further per k.
+  const bool producer = spec.role == Role::producer;
+  e.in_fd = spec.in_fd < 0 ? -1 : spec.in_fd + (producer ? 2 * static_cast<int>(k) : 0);
+  e.out_fd = spec.out_fd < 0 ? -1 : spec.out_fd + (producer ? 2 * static_cast<int>(k) : 0);
+  if (multicast) {
+    e.peers = spec.subscribers;  // the group's size, which every member's set-up must agree on
+    e.peer_index = producer ? 0 : k;
+  }
+  return e;
 }
 
 void install_worker_fault_handlers(int control_fd) {
@@ -296,35 +329,13 @@ int worker_main(const std::string& spec_json) {
 
   // The endpoints: one; or, for a fanout producer over a point-to-point transport, one per
   // consumer, each channel under a token and in a directory of its own.
-  const bool fanout = spec.scenario == Scenario::fanout;
-  const bool multicast = fanout && info->capabilities().multicast;
-  const bool channels_apart = fanout && !multicast && spec.subscribers > 1;
-  auto endpoint_for = [&](unsigned k) {
-    Endpoint e;
-    e.role = spec.role;
-    e.wait = spec.wait;
-    e.token = channels_apart ? channel_token(spec.token, k) : spec.token;
-    e.dir = channels_apart ? channel_dir(spec.dir, k) : spec.dir;
-    e.max_message_bytes = spec.bytes;
-    e.queue_depth = spec.queue_depth;
-    e.timeout = std::chrono::milliseconds(spec.timeout_ms);
-    e.spin = std::chrono::microseconds(spec.spin_us);
-    e.options = spec.options;
-    // The producer's k-th channel's descriptors are two numbers further per k.
-    const bool producer = spec.role == Role::producer;
-    e.in_fd = spec.in_fd < 0 ? -1 : spec.in_fd + (producer ? 2 * static_cast<int>(k) : 0);
-    e.out_fd = spec.out_fd < 0 ? -1 : spec.out_fd + (producer ? 2 * static_cast<int>(k) : 0);
-    if (multicast) {
-      e.peers = spec.subscribers;  // the group's size, which every member's set-up must agree on
-      e.peer_index = producer ? 0 : k;
-    }
-    return e;
-  };
+  const bool fanout = spec.scenario->fan_out;
+  const bool channels_apart = fanout && !info->capabilities().multicast && spec.subscribers > 1;
   const unsigned count = spec.role == Role::producer && channels_apart ? spec.subscribers : 1;
   const unsigned first = spec.role == Role::consumer ? spec.subscriber_index : 0;
   std::vector<std::unique_ptr<Transport>> transports;
   for (unsigned k = first; k < first + count; ++k) {
-    auto made = info->make(endpoint_for(k));
+    auto made = info->make(endpoint_for(spec, k));
     if (!made) {
       control.error(made.error());
       return 1;
@@ -371,19 +382,17 @@ int worker_main(const std::string& spec_json) {
   auto latency = std::make_unique<Histogram>();
   auto from_sent = std::make_unique<Histogram>();
   Measurement m;
-  // The side that sees whole journeys records them: the pingpong producer its round trips, the
-  // rate consumer each message's way from the producer.
-  if (spec.role == Role::producer && spec.scenario == Scenario::pingpong) m.latency = latency.get();
-  if (spec.role == Role::consumer && spec.scenario == Scenario::rate) {
-    m.latency = latency.get();
-    m.from_sent = from_sent.get();
-  }
-  if (spec.role == Role::consumer && spec.scenario == Scenario::fanout) m.latency = latency.get();
+  // The side that sees whole journeys records them, as the scenario says (Records): the pingpong
+  // producer its round trips, a rate or fanout consumer each message's way from the producer.
+  const Records& records = spec.scenario->records;
+  const bool producer = spec.role == Role::producer;
+  if (producer ? records.producer_latency : records.consumer_latency) m.latency = latency.get();
+  if (!producer && records.consumer_from_sent) m.from_sent = from_sent.get();
 
   std::vector<Transport*> channels;
   for (auto& t : transports)
     channels.push_back(t.get());
-  auto ran = fanout ? run_fanout(spec.role, channels, spec.subscribers, config, clock, m)
+  auto ran = fanout ? spec.scenario->run(spec.role, channels, spec.subscribers, config, clock, m)
                     : run_scenario(spec.scenario, spec.role, *channels.front(), config, clock, m);
   std::uint64_t lost = 0;
   for (Transport* t : channels)
@@ -398,11 +407,8 @@ int worker_main(const std::string& spec_json) {
   report.voluntary_switches = m.usage.voluntary_switches;
   report.involuntary_switches = m.usage.involuntary_switches;
   report.messages_lost = lost;
-  auto sparse = [](const Histogram& h) {
-    return LatencyHistogram{h.sparse(), h.sum(), h.min(), h.max()};
-  };
-  if (m.latency) report.latency = sparse(*latency);
-  if (m.from_sent) report.latency_sent = sparse(*from_sent);
+  if (m.latency) report.latency = sparse_of(*latency);
+  if (m.from_sent) report.latency_sent = sparse_of(*from_sent);
   report.behind = m.behind;
   report.early = m.early;
   report.floor_rtt_ns = floor.rtt_ns;

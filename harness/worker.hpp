@@ -20,14 +20,14 @@
 
 #include <nlohmann/json.hpp>
 
-#include "scenarios/scenario.hpp"
+#include "scenarios/registry.hpp"
 
 namespace ipcbench {
 
 struct WorkerSpec {
   Role role = Role::producer;
   std::string transport;
-  Scenario scenario = Scenario::pingpong;
+  Scenario scenario = scenarios().front();
   std::size_t bytes = 64;
   WaitMode wait = WaitMode::block;
   Touch touch = Touch::full;
@@ -63,7 +63,8 @@ nlohmann::json to_json(const WorkerSpec& spec);
 nlohmann::json options_json(const std::vector<OptionValue>& options);
 // Throws nlohmann::json::exception on a value that is not a whole number.
 std::vector<OptionValue> options_from_json(const nlohmann::json& j);
-// Throws nlohmann::json::exception on a malformed spec (only the conductor writes specs).
+// Throws nlohmann::json::exception on a malformed spec, std::invalid_argument on a scenario, wait
+// mode or touch this build does not know (only the conductor writes specs).
 WorkerSpec worker_spec_from_json(const nlohmann::json& j);
 
 // Makes SIGBUS (a shared segment truncated under the worker), SIGTERM and SIGHUP report an error
@@ -79,6 +80,11 @@ inline std::string channel_token(const std::string& token, unsigned k) {
 inline std::string channel_dir(const std::string& dir, unsigned k) {
   return dir + "/c" + std::to_string(k);
 }
+
+// The endpoint of a worker's channel k (0; a fanout producer over point-to-point channels has one
+// per consumer, each with its own token and directory and, for stdio pipes, descriptors two
+// numbers further per k). The tests' pairs (tests/pair.cpp) set up their endpoints with it too.
+Endpoint endpoint_for(const WorkerSpec& spec, unsigned k = 0);
 
 // Runs the worker; returns the process's exit code.
 int worker_main(const std::string& spec_json);

@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/result.hpp"
+#include "scenarios/figures.hpp"
 
 namespace ipcbench {
 
@@ -32,31 +33,13 @@ void to_json(nlohmann::json& j, const WorkerError& error);
 // Throws nlohmann::json::exception on a field of the wrong type or an unknown code.
 void from_json(const nlohmann::json& j, WorkerError& error);
 
-// A pingpong producer's round-trip times: Histogram::sparse() with the exact sum, min and max,
-// which Histogram::assign() rebuilds from.
-struct LatencyHistogram {
-  std::vector<std::pair<std::uint32_t, std::uint64_t>> buckets;
-  std::uint64_t sum = 0;
-  std::uint64_t min = 0;
-  std::uint64_t max = 0;
-};
+// LatencyHistogram (base/histogram.hpp) as a report and a results file write it.
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(LatencyHistogram, buckets, sum, min, max)
 
-// What one worker measured. A failed scenario still reports what it measured before it failed.
-struct WorkerReport {
+// What one worker measured (SideReport, scenarios/figures.hpp), what went wrong, and the floor. A
+// failed scenario still reports what it measured before it failed.
+struct WorkerReport : SideReport {
   std::optional<WorkerError> error;  // the scenario failed: why
-  std::uint64_t count = 0;           // round trips or messages measured, every one checked
-  std::int64_t start_ns = 0;         // the measured phase, on the clock both workers share
-  std::int64_t end_ns = 0;
-  std::uint64_t cpu_ns = 0;              // this process's CPU time over the measured phase
-  std::uint64_t voluntary_switches = 0;  // ... and its context switches (base/clock.hpp)
-  std::uint64_t involuntary_switches = 0;
-  std::uint64_t messages_lost = 0;               // TransportStats::messages_lost
-  std::optional<LatencyHistogram> latency;       // pingpong producer: its round trips; rate
-                                                 // consumer: receive - intended send
-  std::optional<LatencyHistogram> latency_sent;  // rate consumer: receive - actual send
-  std::uint64_t behind = 0;  // rate producer: messages behind schedule at its last send
-  std::uint64_t early = 0;   // rate consumer: messages that arrived "before" they were sent
   // The producer: the floor (harness/floor.hpp) its cell's two workers measured just before the
   // scenario: one cache line's round trip (p50, ns) and one copy of the message (bytes/s).
   std::optional<double> floor_rtt_ns;

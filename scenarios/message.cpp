@@ -146,33 +146,11 @@ std::optional<std::string> check_message(std::span<const std::byte> payload, std
 }  // namespace ipcbench
 
 // ---------------------------------------------------------------------------------------------
-// The steps both scenarios are made of.
+// The steps the scenarios are made of.
 
 #include "scenarios/scenario.hpp"
 
 namespace ipcbench {
-
-std::string_view to_string(Scenario scenario) {
-  switch (scenario) {
-    case Scenario::pingpong:
-      return "pingpong";
-    case Scenario::throughput:
-      return "throughput";
-    case Scenario::rate:
-      return "rate";
-    case Scenario::fanout:
-      return "fanout";
-  }
-  return "?";
-}
-
-std::optional<Scenario> parse_scenario(std::string_view text) {
-  if (text == "pingpong") return Scenario::pingpong;
-  if (text == "throughput") return Scenario::throughput;
-  if (text == "rate") return Scenario::rate;
-  if (text == "fanout") return Scenario::fanout;
-  return std::nullopt;
-}
 
 Result<void> send_message(Transport& t, std::size_t bytes, std::uint64_t seq, Direction dir,
                           Touch touch) {

@@ -8,8 +8,14 @@
 // CLOCK_MONOTONIC); how far apart two CPUs read it is measured by the conductor and recorded.
 #include <time.h>
 
+#include <algorithm>
+#include <cmath>
+
+#include <fmt/format.h>
+
 #include "base/wait.hpp"
-#include "scenarios/scenario.hpp"
+#include "scenarios/defaults.hpp"
+#include "scenarios/registry.hpp"
 
 namespace ipcbench {
 
@@ -116,10 +122,189 @@ Result<void> consumer(Transport& t, const ScenarioConfig& c, const Clock& clock,
 
 }  // namespace
 
-Result<void> run_rate(Role role, Transport& transport, const ScenarioConfig& config,
-                      const Clock& clock, Measurement& out) {
-  return role == Role::producer ? producer(transport, config, clock, out)
-                                : consumer(transport, config, clock, out);
+namespace {
+
+Result<void> run_side(Role role, std::span<Transport* const> channels, unsigned,
+                      const ScenarioConfig& config, const Clock& clock, Measurement& out) {
+  Transport& t = *channels.front();
+  return role == Role::producer ? producer(t, config, clock, out) : consumer(t, config, clock, out);
 }
+
+constexpr std::size_t kDefaultSizeList[] = {kDefaultPingpongBytes};
+constexpr Touch kDefaultTouchModes[] = {Touch::full};
+
+void defaults(const ScenarioOptions& o, std::size_t, ScenarioConfig& c) {
+  c.count = o.messages.value_or(o.quick ? kQuickMessages : kDefaultMessages);
+  c.warmup = o.warmup.value_or(o.quick ? kQuickPingpongWarmup : kDefaultPingpongWarmup);
+}
+
+// A cell at each offered rate: measured for the duration, after a warm-up of a fifth of a second
+// of its schedule (1000 messages at max).
+std::vector<Variant> variants(const ScenarioOptions& o, const Variant& base, WaitMode,
+                              std::size_t) {
+  std::vector<Variant> out;
+  for (double rate : o.rates) {
+    Variant v = base;
+    v.config.rate_per_s = rate;
+    v.config.duration = o.duration;
+    v.config.warmup = o.warmup.value_or(
+        rate > 0 ? std::max<std::uint64_t>(
+                       1, static_cast<std::uint64_t>(std::ceil(rate * kRateWarmupSeconds)))
+                 : 1000);
+    v.config.count =
+        rate > 0
+            ? static_cast<std::uint64_t>(rate * std::chrono::duration<double>(o.duration).count())
+            : 0;
+    out.push_back(std::move(v));
+  }
+  return out;
+}
+
+// The duration after a warm-up of a fifth of a second (or one message at the slowest rate).
+double longest_phase_s(const ScenarioOptions& o) {
+  double warmup = kRateWarmupSeconds;
+  for (double rate : o.rates) {
+    if (rate > 0) warmup = std::max(warmup, 1 / rate);
+  }
+  return std::chrono::duration<double>(o.duration).count() + warmup;
+}
+
+std::string name_suffix(const Variant& v) {
+  return v.config.rate_per_s > 0 ? fmt::format("/{:.0f}", v.config.rate_per_s) : "/max";
+}
+
+constexpr FigureSpec kFigures[] = {
+    {"offered_rate", "offered msgs/s (0: max)", "1/s", Better::higher},
+    {"achieved_rate", "achieved msgs/s", "1/s", Better::higher},
+    {"behind_schedule", "messages behind schedule at the last send", "", Better::lower},
+    {"early", "messages received before they were sent (clock skew)", "", Better::lower},
+    {"sustained", "the schedule kept", "", Better::higher, FigureForm::flag, 1},
+    {"p50_ns", "one-way p50", "ns", Better::lower, FigureForm::whole},
+    {"p90_ns", "one-way p90", "ns", Better::lower, FigureForm::whole},
+    {"p99_ns", "one-way p99", "ns", Better::lower, FigureForm::whole},
+    {"p999_ns", "one-way p99.9", "ns", Better::lower, FigureForm::whole},
+    {"max_ns", "one-way max", "ns", Better::lower, FigureForm::whole},
+    {"mean_ns", "one-way mean", "ns", Better::lower},
+    {"sent_p50_ns", "from send p50", "ns", Better::lower, FigureForm::whole},
+    {"sent_p99_ns", "from send p99", "ns", Better::lower, FigureForm::whole},
+    {"sent_p999_ns", "from send p99.9", "ns", Better::lower, FigureForm::whole},
+    {"sent_max_ns", "from send max", "ns", Better::lower, FigureForm::whole},
+    {"cpu_cores", "both workers' CPU time / end-to-end time", "", Better::lower},
+};
+
+// The consumer saw every message's journey; the producer kept (or not) the schedule.
+CellOutcome outcome(const CellInputs& in) {
+  const SideReport& p = in.producer;
+  const SideReport& c = in.consumers.front();
+  const double offered = in.config.rate_per_s;
+  const auto cpu = static_cast<double>(p.cpu_ns) + static_cast<double>(c.cpu_ns);
+  const auto count = static_cast<double>(c.count);
+  const double p_ns = static_cast<double>(p.end_ns) - static_cast<double>(p.start_ns);
+  const double e2e_ns = static_cast<double>(c.end_ns) - static_cast<double>(p.start_ns);
+  const Histogram intended = histogram_of(c.latency);
+  const Histogram sent = histogram_of(c.latency_sent);
+  CellOutcome o;
+  o.latency_histogram = c.latency;
+  o.latency_histogram_sent = c.latency_sent;
+  o.iterations = count;
+  o.real_time = intended.mean();
+  o.cpu_time = count > 0 ? cpu / count : 0;
+  const double achieved = p_ns > 0 ? static_cast<double>(p.count) * 1e9 / p_ns : 0;
+  const auto behind = static_cast<double>(p.behind);
+  Figures& f = o.figures;
+  f.set("offered_rate", offered);
+  f.set("achieved_rate", achieved);
+  f.set("behind_schedule", behind);
+  f.set("early", static_cast<double>(c.early));
+  // Sustained: nearly the offered rate, and the last send at most 1 ms late.
+  f.set("sustained",
+        offered <= 0 || (achieved >= 0.97 * offered && behind <= std::max(1.0, offered * 1e-3)));
+  f.set("p50_ns", static_cast<double>(intended.percentile(50)));
+  f.set("p90_ns", static_cast<double>(intended.percentile(90)));
+  f.set("p99_ns", static_cast<double>(intended.percentile(99)));
+  f.set("p999_ns", static_cast<double>(intended.percentile(99.9)));
+  f.set("max_ns", static_cast<double>(intended.max()));
+  f.set("mean_ns", intended.mean());
+  f.set("sent_p50_ns", static_cast<double>(sent.percentile(50)));
+  f.set("sent_p99_ns", static_cast<double>(sent.percentile(99)));
+  f.set("sent_p999_ns", static_cast<double>(sent.percentile(99.9)));
+  f.set("sent_max_ns", static_cast<double>(sent.max()));
+  f.set("cpu_cores", e2e_ns > 0 ? cpu / e2e_ns : 0);
+  return o;
+}
+
+constexpr Key kKeys[] = {Key::transport, Key::wait, Key::size, Key::offered};
+constexpr Column kColumns[] = {
+    {"achieved", "msgs/s", Show::median, Format::rate, Source::figure, "achieved_rate",
+     Mark::not_sustained, OverFloor::round_trip, "sustained"},
+    {"one-way p50", "ns", Show::interval, Format::ns, Source::figure, "p50_ns", Mark::skew,
+     OverFloor::round_trip, "early"},
+    {"p99", "ns", Show::interval, Format::ns, Source::figure, "p99_ns", Mark::wide},
+    {"p99.9", "ns", Show::median, Format::ns, Source::figure, "p999_ns"},
+    {"max", "ns", Show::median, Format::ns, Source::figure, "max_ns"},
+    {"from send p50", "ns", Show::median, Format::ns, Source::figure, "sent_p50_ns"},
+    {"from send p99", "ns", Show::median, Format::ns, Source::figure, "sent_p99_ns"},
+    {"behind", "", Show::median, Format::whole, Source::figure, "behind_schedule"},
+    {"CPU per msg", "ns", Show::median, Format::ns, Source::cpu_time},
+    {"switches per msg", "", Show::median, Format::count, Source::switches},
+    {"p50 x floor", "", Show::over_floor, Format::ns, Source::figure, "p50_ns", Mark::none,
+     OverFloor::one_way},
+};
+
+constexpr SummaryField kSummary[] = {
+    {"p50_ns", Summarize::interval}, {"p99_ns", Summarize::interval},
+    {"p999_ns", Summarize::median},  {"achieved_rate", Summarize::median},
+    {"sustained", Summarize::all},
+};
+constexpr SummaryRatio kSummaryRatios[] = {{"p50_x_floor", "p50_ns", OverFloor::one_way}};
+
+}  // namespace
+
+// rate: one-way latency at fixed offered rates, open loop.
+extern const ScenarioInfo kRate{
+    .name = "rate",
+    .description = "one-way latency at fixed offered rates",
+    .default_sizes = kDefaultSizeList,
+    .default_touches = kDefaultTouchModes,
+    .defaults = defaults,
+    .variants = variants,
+    .name_suffix = name_suffix,
+    .stamped = true,
+    .on_schedule = true,
+    .longest_phase_s = longest_phase_s,
+    .timed_warmup = false,
+    .run = run_side,
+    .records = {.consumer_latency = true, .consumer_from_sent = true},
+    .figures = kFigures,
+    .outcome = outcome,
+    .key_figure = "p99_ns",
+    .table =
+        {
+            .heading = "one-way latency at a fixed offered rate",
+            .keys = kKeys,
+            .text_keys = 2,
+            .columns = kColumns,
+            .order_by = "p99_ns",
+            .first_by = Key::offered,
+            .note =
+                "Open loop: the producer sends on a schedule (offered messages/s; max = back to "
+                "back) and keeps sending when it falls behind. one-way = receive - intended send "
+                "time, so a stall is charged to every message it delays (no coordinated "
+                "omission); from send = receive - actual send time. One clock for both processes; "
+                "the skew between the two CPUs is in the results' context (clock_skew). achieved "
+                "= the producer's rate; not sustained = under 97% of offered, or more than 1 ms "
+                "behind at the end (behind = messages). Medians over repetitions, ±x% the 95% "
+                "interval. p50 x floor = one-way p50 / half the round trip of one cache line "
+                "between the two CPUs, measured by the row's own workers just before.\n",
+        },
+    .summary = kSummary,
+    .summary_ratios = kSummaryRatios,
+    .compare_heading = "rate: one-way p99 from the intended send time (lower is better)",
+    .compare_format = CompareFormat::time,
+    .compare_rank = 1,
+    .compare_floor_figure = "p99_ns",
+    .compare_floor = OverFloor::one_way,
+    .time_kind = TimeKind::schedule,
+};
 
 }  // namespace ipcbench

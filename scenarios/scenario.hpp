@@ -32,11 +32,10 @@
 
 namespace ipcbench {
 
-enum class Scenario : std::uint8_t { pingpong, throughput, rate, fanout };
-// Every scenario, in the enum's order (what `all` runs; the shell completion offers them).
-inline constexpr Scenario kScenarios[] = {Scenario::pingpong, Scenario::throughput, Scenario::rate,
-                                          Scenario::fanout};
-std::string_view to_string(Scenario scenario);
+// A scenario is its row in the registry (scenarios/registry.hpp): one file of scenarios/ each.
+struct ScenarioInfo;
+using Scenario = const ScenarioInfo*;
+std::string_view to_string(Scenario scenario);  // its name
 std::optional<Scenario> parse_scenario(std::string_view text);
 
 struct ScenarioConfig {
@@ -72,16 +71,8 @@ struct Measurement {
                                    // (the two CPUs' clocks disagree by more than the latency)
 };
 
-Result<void> run_pingpong(Role role, Transport& transport, const ScenarioConfig& config,
-                          const Clock& clock, Measurement& out);
-Result<void> run_throughput(Role role, Transport& transport, const ScenarioConfig& config,
-                            Measurement& out);
-Result<void> run_rate(Role role, Transport& transport, const ScenarioConfig& config,
-                      const Clock& clock, Measurement& out);
-// `channels`: the producer's endpoints (one multicast endpoint, or one per consumer); a
-// consumer's one endpoint. `consumers`: N, which a multicast producer's stop waits to hear from.
-Result<void> run_fanout(Role role, std::span<Transport* const> channels, unsigned consumers,
-                        const ScenarioConfig& config, const Clock& clock, Measurement& out);
+// Runs `scenario`'s side over one channel (a fan-out's one consumer, or its producer over one
+// multicast channel to one consumer), after checking the message is large enough for it.
 Result<void> run_scenario(Scenario scenario, Role role, Transport& transport,
                           const ScenarioConfig& config, const Clock& clock, Measurement& out);
 

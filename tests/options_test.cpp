@@ -55,7 +55,8 @@ TEST(ParseTransports, KnownUnknownAndAll) {
 }
 
 TEST(ParseOthers, ScenariosTouchWaitCpus) {
-  EXPECT_EQ(parse_scenarios("throughput").value(), std::vector<Scenario>{Scenario::throughput});
+  EXPECT_EQ(parse_scenarios("throughput").value(),
+            std::vector<Scenario>{find_scenario("throughput")});
   EXPECT_FALSE(parse_scenarios("latency").has_value());
   EXPECT_EQ(parse_touches("all").value(), (std::vector<Touch>{Touch::edges, Touch::full}));
   EXPECT_FALSE(parse_touches("some").has_value());
@@ -89,7 +90,7 @@ TEST(ExpandCells, DefaultsPerScenario) {
   EXPECT_EQ(cells[2].count, kDefaultMessages);
   o.waits = {"all"};
   o.quick = true;
-  o.scenarios = {Scenario::pingpong};
+  o.scenarios = {find_scenario("pingpong")};
   cells = expand_cells(o, skipped);
   EXPECT_EQ(cells.size(), 6u);  // three modes each
   EXPECT_EQ(cells[0].count, kQuickIterations);
@@ -100,7 +101,7 @@ TEST(ExpandCells, DefaultsPerScenario) {
 TEST(ExpandCells, PingpongWarmupShrinksForLargeMessagesUnlessGiven) {
   RunOptions o;
   o.transports = {"unix-stream"};
-  o.scenarios = {Scenario::pingpong};
+  o.scenarios = {find_scenario("pingpong")};
   o.sizes = {8, 64 * 1024, 256 * 1024, 4u << 20, 64u << 20};
   std::vector<std::string> skipped;
   std::map<std::size_t, std::uint64_t> got;
@@ -125,7 +126,7 @@ TEST(ExpandCells, PingpongWarmupShrinksForLargeMessagesUnlessGiven) {
 TEST(ExpandCells, ThroughputMessagesScaleWithSizeUnlessGiven) {
   RunOptions o;
   o.transports = {"unix-stream"};
-  o.scenarios = {Scenario::throughput};
+  o.scenarios = {find_scenario("throughput")};
   o.touches = {Touch::full};
   o.sizes = {64, 4096, 256 * 1024, 1 << 20, 64u << 20};
   std::vector<std::string> skipped;
@@ -167,7 +168,7 @@ TEST(ExpandCells, ThroughputMessagesScaleWithSizeUnlessGiven) {
 TEST(ExpandCells, FanoutWarmupGoesThroughEveryConsumersQueue) {
   RunOptions o;
   o.transports = {"zerocopy"};
-  o.scenarios = {Scenario::fanout};
+  o.scenarios = {find_scenario("fanout")};
   o.waits = {"block"};
   o.sizes = {64, 1u << 20, 64u << 20};
   o.subscribers = {1, 4};
@@ -192,7 +193,7 @@ TEST(ExpandCells, FanoutWarmupGoesThroughEveryConsumersQueue) {
 TEST(ExpandCells, RateWarmsUpForAFifthOfASecondOfItsScheduleAtLeastOneMessage) {
   RunOptions o;
   o.transports = {"unix-stream"};
-  o.scenarios = {Scenario::rate};
+  o.scenarios = {find_scenario("rate")};
   o.rates = {1, 20, 1000, 0};
   std::vector<std::string> skipped;
   std::map<double, std::uint64_t> got;
@@ -208,7 +209,7 @@ TEST(ExpandCells, RateWarmsUpForAFifthOfASecondOfItsScheduleAtLeastOneMessage) {
 // rate's duration) and a margin for set-up, warm-up and exit.
 TEST(FitTimeout, AGivenTimeoutThatCannotHoldTheMeasuredPhaseIsAUsageError) {
   RunOptions o;
-  o.scenarios = {Scenario::pingpong};
+  o.scenarios = {find_scenario("pingpong")};
   o.budget = std::chrono::seconds(20);
   o.timeout = std::chrono::seconds(20);
   auto fitted = fit_timeout(o, true);
@@ -219,7 +220,7 @@ TEST(FitTimeout, AGivenTimeoutThatCannotHoldTheMeasuredPhaseIsAUsageError) {
   ASSERT_TRUE(fitted);
   EXPECT_FALSE(*fitted);
   // rate: its duration and its warm-up (a second at 1 message/s), not the budget.
-  o.scenarios = {Scenario::rate};
+  o.scenarios = {find_scenario("rate")};
   o.duration = std::chrono::seconds(25);
   o.rates = {1};
   fitted = fit_timeout(o, true);
@@ -229,7 +230,7 @@ TEST(FitTimeout, AGivenTimeoutThatCannotHoldTheMeasuredPhaseIsAUsageError) {
 
 TEST(FitTimeout, TheDefaultTimeoutGrowsKeepingItsMarginAndSaysSo) {
   RunOptions o;
-  o.scenarios = {Scenario::pingpong, Scenario::throughput};
+  o.scenarios = {find_scenario("pingpong"), find_scenario("throughput")};
   auto fitted = fit_timeout(o, false);  // the defaults fit
   ASSERT_TRUE(fitted);
   EXPECT_FALSE(*fitted);

@@ -14,6 +14,7 @@
 
 #include "harness/daemons.hpp"
 #include "harness/resources.hpp"
+#include "harness/worker.hpp"
 
 namespace ipcbench::testing {
 
@@ -143,13 +144,16 @@ PairOutcome run_pair(const PairOptions& o, const Body& producer_body, const Body
   ::mkdir(out.dir.c_str(), 0700);
   const auto deadline = std::chrono::steady_clock::now() + o.deadline;
 
-  Endpoint base;
+  // Each side's endpoint as a worker of the harness sets it up (endpoint_for, harness/worker.hpp).
+  WorkerSpec base;
+  base.transport = o.transport;
   base.wait = o.wait;
   base.token = out.token;
   base.dir = out.dir;
-  base.max_message_bytes = o.max_message_bytes;
+  base.bytes = o.max_message_bytes;
   base.queue_depth = o.queue_depth;
-  base.timeout = o.timeout;
+  base.timeout_ms = o.timeout.count();
+  base.spin_us = Endpoint{}.spin.count();
   base.options = o.options;
 
   int a[2] = {-1, -1}, b[2] = {-1, -1};  // stdio pipes: a producer->consumer, b back
@@ -168,10 +172,11 @@ PairOutcome run_pair(const PairOptions& o, const Body& producer_body, const Body
       for (int fd : close_in_child) {
         if (fd >= 0) ::close(fd);
       }
-      Endpoint e = base;
-      e.role = role;
-      e.in_fd = in_fd;
-      e.out_fd = out_fd;
+      WorkerSpec side = base;
+      side.role = role;
+      side.in_fd = in_fd;
+      side.out_fd = out_fd;
+      const Endpoint e = endpoint_for(side);
       child_main(e, *info, report[1], address, body);
     }
     ::close(report[1]);

@@ -5,7 +5,7 @@
 
 #include <string>
 
-#include "scenarios/scenario.hpp"
+#include "scenarios/registry.hpp"
 #include "tests/pair.hpp"
 
 namespace ipcbench::testing {
@@ -46,7 +46,7 @@ std::pair<std::string, std::string> run_case(const Case& c, std::uint64_t count)
 }
 
 TEST(Warmup, ATimeBoundEndsAnEndlessWarmupAndBothSidesCountTheSame) {
-  for (Scenario s : {Scenario::pingpong, Scenario::throughput}) {
+  for (Scenario s : {find_scenario("pingpong"), find_scenario("throughput")}) {
     // A billion warm-up messages, bounded by 50 ms: the measured ones follow, counted alike.
     auto [producer, consumer] = run_case({s, 1'000'000'000, std::chrono::milliseconds(50)}, 500);
     EXPECT_EQ(producer, "") << to_string(s);
@@ -55,7 +55,7 @@ TEST(Warmup, ATimeBoundEndsAnEndlessWarmupAndBothSidesCountTheSame) {
 }
 
 TEST(Warmup, ACountWithoutATimeBoundIsDoneWholeAndNoWarmupAtAllWorks) {
-  for (Scenario s : {Scenario::pingpong, Scenario::throughput}) {
+  for (Scenario s : {find_scenario("pingpong"), find_scenario("throughput")}) {
     for (std::uint64_t warmup : {0u, 37u}) {
       auto [producer, consumer] = run_case({s, warmup, std::chrono::milliseconds(0)}, 200);
       EXPECT_EQ(producer, "") << to_string(s) << " warm-up " << warmup;

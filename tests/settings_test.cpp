@@ -83,7 +83,7 @@ TEST(ParseSettings, BadInputNamesTheValueAndWhatIsAllowed) {
 TEST(ExpandCells, EachValueAndEachCombinationIsACellOfItsOwn) {
   RunOptions o;
   o.transports = {"pipe", "tcp", "unix-stream"};
-  o.scenarios = {Scenario::throughput};
+  o.scenarios = {find_scenario("throughput")};
   o.touches = {Touch::full};
   o.settings = settings({"pipe.buffer=64KiB,1MiB", "tcp.sndbuf=64KiB,128KiB", "tcp.rcvbuf=1MiB"},
                         o.transports);
@@ -111,7 +111,7 @@ TEST(ExpandCells, EachValueAndEachCombinationIsACellOfItsOwn) {
 TEST(Results, SettingsAreRecordedAskedAndGrantedAndLabelTheRow) {
   Cell cell;
   cell.transport = "tcp";
-  cell.scenario = Scenario::throughput;
+  cell.scenario = find_scenario("throughput");
   cell.bytes = 1 << 20;
   cell.options = {{"sndbuf", OptionUnit::bytes, 64 << 10}, {"rcvbuf", OptionUnit::bytes, 1 << 20}};
   CellRun run;

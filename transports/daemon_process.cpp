@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -14,6 +13,8 @@
 #include <sstream>
 #include <thread>
 #include <utility>
+
+#include "base/spawn.hpp"
 
 namespace ipcbench {
 
@@ -60,40 +61,20 @@ std::string text_tail(const std::string& text, std::size_t bytes) {
 Result<DaemonProcess> DaemonProcess::start(const std::vector<std::string>& argv,
                                            const std::string& log_path,
                                            const std::string& missing) {
-  int log_fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (log_fd < 0) return fail_errno(Errc::resource, "open " + log_path);
-  int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-  std::vector<const char*> args;
-  for (const auto& arg : argv)
-    args.push_back(arg.c_str());
-  args.push_back(nullptr);
-  const std::string exec_failed = "exec " + argv.at(0) + " failed: " + missing + "\n";
-
-  const pid_t parent = ::getpid();
-  pid_t pid = ::fork();
-  if (pid < 0) {
-    ::close(log_fd);
-    ::close(null_fd);
-    return fail_errno(Errc::system, "fork");
-  }
-  if (pid == 0) {
-    // Only async-signal-safe calls from here to exec.
-    ::prctl(PR_SET_PDEATHSIG, SIGTERM);
-    if (::getppid() != parent) ::_exit(127);
-    ::setpgid(0, 0);
-    ::dup2(null_fd, 0);
-    ::dup2(log_fd, 1);
-    ::dup2(log_fd, 2);
-    ::close_range(3, ~0U, 0);
-    ::umask(077);  // what the daemon creates without saying how is this user's alone
-    ::execvp(args[0], const_cast<char* const*>(args.data()));
-    [[maybe_unused]] auto n = ::write(2, exec_failed.data(), exec_failed.size());
-    ::_exit(127);
-  }
-  ::close(log_fd);
-  ::close(null_fd);
+  ChildSpec child;
+  child.argv = argv;
+  child.search_path = true;
+  child.stderr_path = log_path;
+  child.stdout_too = true;
+  child.stdin_null = true;
+  child.death_signal = SIGTERM;
+  child.own_group = true;
+  child.close_others = true;
+  child.exec_failed = "exec " + argv.at(0) + " failed: " + missing + "\n";
+  auto pid = spawn(child);
+  if (!pid) return std::unexpected(pid.error());
   DaemonProcess daemon;
-  daemon.m_pid = pid;
+  daemon.m_pid = *pid;
   daemon.m_log_path = log_path;
   return daemon;
 }

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <string>
 
+#include "base/poll.hpp"
 #include "base/wait.hpp"
 #include "transports/driver_options.hpp"
 
@@ -220,8 +221,8 @@ Result<void> DatagramTransport::handshake_producer() {
   const auto deadline = monotonic_ns() + std::chrono::nanoseconds(m_endpoint.timeout).count();
   for (;;) {
     if (auto ok = send_hello(FragmentType::hello); !ok) return ok;
-    pollfd pfd{m_fd, POLLIN, 0};
-    if (::poll(&pfd, 1, 50) > 0) {
+    // Resends the HELLO every 50 ms until the consumer answers.
+    if (poll_one(m_fd, POLLIN, std::chrono::milliseconds(50), {})) {
       FragmentHeader h{};
       PeerHello hello{};
       iovec iov[2] = {{&h, sizeof h}, {&hello, sizeof hello}};
@@ -243,9 +244,11 @@ Result<void> DatagramTransport::handshake_producer() {
 Result<void> DatagramTransport::handshake_consumer() {
   const auto deadline = monotonic_ns() + std::chrono::nanoseconds(m_endpoint.timeout).count();
   for (;;) {
-    pollfd pfd{m_fd, POLLIN, 0};
-    int left = static_cast<int>(std::max<std::int64_t>(0, (deadline - monotonic_ns()) / 1000000));
-    if (::poll(&pfd, 1, left) <= 0) return fail(Errc::timeout, "no HELLO from a producer");
+    const std::chrono::milliseconds left(
+        std::max<std::int64_t>(0, (deadline - monotonic_ns()) / 1000000));
+    if (auto ready = poll_one(m_fd, POLLIN, left, "no HELLO from a producer"); !ready) {
+      return ready;
+    }
     FragmentHeader h{};
     PeerHello hello{};
     sockaddr_storage from{};

@@ -7,6 +7,8 @@
 #include <cstring>
 #include <string>
 
+#include "base/poll.hpp"
+
 namespace ipcbench {
 
 namespace {
@@ -43,12 +45,9 @@ Result<void> send_setup(int socket, const SlotsSetup& setup, int pass_fd) {
 
 // The peer's set-up message and the descriptor that came with it, if any.
 Result<UniqueFd> receive_setup(int socket, SlotsSetup& setup, std::chrono::milliseconds timeout) {
-  pollfd pfd{socket, POLLIN, 0};
-  int ready;
-  while ((ready = ::poll(&pfd, 1, static_cast<int>(timeout.count()))) < 0 && errno == EINTR) {
+  if (auto ready = poll_one(socket, POLLIN, timeout, "no set-up message from the peer"); !ready) {
+    return std::unexpected(ready.error());
   }
-  if (ready < 0) return fail_errno(Errc::system, "poll");
-  if (ready == 0) return fail(Errc::timeout, "no set-up message from the peer");
   iovec iov{&setup, sizeof setup};
   msghdr msg{};
   msg.msg_iov = &iov;

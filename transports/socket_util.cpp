@@ -7,6 +7,7 @@
 #include <charconv>
 #include <cstring>
 
+#include "base/poll.hpp"
 #include "transports/driver_options.hpp"
 
 namespace ipcbench {
@@ -18,12 +19,9 @@ Result<UniqueFd> make_socket(int domain, int type) {
 }
 
 Result<UniqueFd> accept_within(int listen_fd, std::chrono::milliseconds timeout) {
-  pollfd pfd{listen_fd, POLLIN, 0};
-  for (;;) {
-    int n = ::poll(&pfd, 1, static_cast<int>(timeout.count()));
-    if (n > 0) break;
-    if (n == 0) return fail(Errc::timeout, "no peer connected within the timeout");
-    if (errno != EINTR) return fail_errno(Errc::system, "poll");
+  if (auto ready = poll_one(listen_fd, POLLIN, timeout, "no peer connected within the timeout");
+      !ready) {
+    return std::unexpected(ready.error());
   }
   int fd = ::accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
   if (fd < 0) return fail_errno(Errc::resource, "accept");

@@ -42,6 +42,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <expected>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -216,6 +217,11 @@ struct TransportInfo {
   // recorded ones that no live process still uses. The harness calls it with a cell's directory
   // once the cell's workers have ended, before it removes the directory (also a dead run's).
   void (*sweep_recorded)(const std::string& dir) = nullptr;
+  // Set when the driver makes objects that have no name in a directory (System V queues: a key
+  // and an id): removes those it can prove its own whose name `doomed` accepts, and returns how
+  // many. The harness calls it after each cell (names after the cell's token) and when it sweeps
+  // what killed runs left (names of runs no longer alive).
+  int (*sweep_named)(const std::function<bool(const std::string& name)>& doomed) = nullptr;
   // Set when the driver takes settings (--set): what each is, its range and its default, in the
   // order cell names and labels list them. Called when needed (its ranges may read /proc).
   std::vector<OptionSpec> (*options)() = nullptr;

@@ -19,6 +19,7 @@
 
 #include <csignal>
 
+#include "base/poll.hpp"
 #include "transports/driver_options.hpp"
 #include "transports/socket_util.hpp"
 #include "transports/stream_channel.hpp"
@@ -94,13 +95,10 @@ class FifoTransport final : public StreamTransport {
   }
 
   Result<void> take_hello(int fd) {
-    pollfd pfd{fd, POLLIN, 0};
-    const int ms = static_cast<int>(endpoint().timeout.count());
-    int n;
-    while ((n = ::poll(&pfd, 1, ms)) < 0 && errno == EINTR) {
+    if (auto ready = poll_one(fd, POLLIN, endpoint().timeout, "no hello from the peer on the FIFO");
+        !ready) {
+      return ready;
     }
-    if (n < 0) return fail_errno(Errc::system, "poll");
-    if (n == 0) return fail(Errc::timeout, "no hello from the peer on the FIFO");
     char c = 0;
     const ssize_t got = ::read(fd, &c, 1);
     if (got == 0) return fail(Errc::peer_gone, "the peer closed the FIFO before its hello");

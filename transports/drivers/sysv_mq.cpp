@@ -221,6 +221,17 @@ MachineFacts facts() {
           .unavailable = {}};
 }
 
+// What a killed process left: the queues proven ipcbench's (transports/sysv_queue.hpp) whose name
+// `doomed` accepts.
+int sweep_queues(const std::function<bool(const std::string&)>& doomed) {
+  int removed = 0;
+  for (int id : sysv::queue_ids()) {
+    auto name = sysv::proven_name(id);
+    if (name && doomed(*name) && ::msgctl(id, IPC_RMID, nullptr) == 0) ++removed;
+  }
+  return removed;
+}
+
 }  // namespace
 
 extern const TransportInfo sysv_mq_driver{
@@ -230,6 +241,7 @@ extern const TransportInfo sysv_mq_driver{
         "msgmax fragmented",
     .capabilities = [] { return Capabilities{.native_wait = WaitMode::block}; },
     .make = make_transport<SysvMqTransport>,
-    .here = facts};
+    .here = facts,
+    .sweep_named = sweep_queues};
 
 }  // namespace ipcbench
