@@ -6,6 +6,7 @@
 #include <CLI/CLI.hpp>
 
 #include "base/wait.hpp"
+#include "harness/reporters.hpp"
 #include "scenarios/message.hpp"
 #include "scenarios/registry.hpp"
 #include "transports/transport.hpp"
@@ -148,7 +149,12 @@ ValueCompletion value_completion(std::string_view name) {
   if (name == "--scenarios") return {Kind::list, with(scenario_words(), {"all"})};
   if (name == "--wait") return {Kind::list, with(names_of(kWaitModes), {"all"}, {"native"})};
   if (name == "--touch") return {Kind::list, with(names_of(kTouches), {"all"})};
-  if (name == "--format") return {Kind::word, {"markdown", "csv", "json"}};
+  if (name == "--format") {
+    std::vector<std::string> formats;
+    for (const ReportFormat& f : report_formats())
+      formats.emplace_back(f.name);
+    return {Kind::word, formats};
+  }
   if (name == "--set") return {Kind::prefix, setting_names()};
   if (name == "--out") return {Kind::file, {}};
   if (name == "--export-hdr") return {Kind::directory, {}};

@@ -183,6 +183,282 @@ int dry_run(const RunOptions& options) {
   return 0;
 }
 
+namespace {
+
+// The cells a run measures, or the exit code when there are none or the descriptors they need
+// cannot be had.
+std::expected<std::vector<Cell>, int> cells_to_run(const RunOptions& options) {
+  std::vector<std::string> skipped;
+  std::vector<Cell> cells = filter_cells(expand_cells(options, skipped), options.filter);
+  for (const auto& s : skipped)
+    fmt::print(stderr, "note: skipped: {}\n", s);
+  if (cells.empty()) {
+    fmt::print(stderr, "ipcbench: nothing to run{}\n",
+               options.filter.empty() ? "" : " (no cell matches --filter " + options.filter + ")");
+    return std::unexpected(2);
+  }
+  unsigned widest = 1;  // the most consumers of one cell
+  for (const Cell& cell : cells)
+    widest = std::max(widest, cell.consumers());
+  const std::uint64_t conductor = kConductorDescriptors + 4ull * (widest + 1);
+  const std::uint64_t worker = kWorkerDescriptors + kDescriptorsPerChannel * widest;
+  if (auto why = ensure_descriptors(std::max(conductor, worker))) {
+    fmt::print(stderr, "ipcbench: {}\n", *why);
+    return std::unexpected(2);
+  }
+  return cells;
+}
+
+// Each CPU pair: where its two CPUs sit, and what one cache line between them costs now.
+nlohmann::json describe_cpu_pairs(const RunOptions& options, const Clock& clock) {
+  nlohmann::json pairs = nlohmann::json::array();
+  for (auto [a, b] : options.cpu_pairs) {
+    nlohmann::json pair = {{"producer", a}, {"consumer", b}, {"one_cpu", a == b}};
+    if (a != b) {
+      const nlohmann::json topology = pair_topology(a, b);
+      pair["same_physical_core"] = topology.value("same_physical_core", false);
+      pair["same_numa_node"] = topology.value("same_numa_node", false);
+      pair["shared_caches"] = topology.value("shared_caches", nlohmann::json::array());
+      const CellRun floor = run_line_floor(a, b, std::chrono::milliseconds(100), clock);
+      pair["floor_rtt_ns"] = nullptr;
+      if (floor.ok && floor.producer && floor.producer->latency) {
+        pair["floor_rtt_ns"] = histogram_of(floor.producer->latency).percentile(50);
+      }
+    }
+    pairs.push_back(std::move(pair));
+  }
+  return pairs;
+}
+
+// The results' context: the machine (its warnings printed), the CPU pairs, the clocks' skew, what
+// the run was asked, the transports it measures.
+nlohmann::json run_context(const RunOptions& options, const CellContext& ctx,
+                           const std::vector<Cell>& cells) {
+  Machine machine = inspect_machine();
+  std::vector<std::string> warnings =
+      stability_warnings(machine, ctx.cpu_producer, ctx.cpu_consumer);
+  if (!warnings.empty()) {
+    fmt::print(stderr, "Warnings: these may make results unstable\n");
+    for (const auto& w : warnings)
+      fmt::print(stderr, "  - {}\n", w);
+    fmt::print(stderr, "\n");
+  }
+  nlohmann::json context = make_context(machine, ctx.clock, ctx.clock.overhead_ns(),
+                                        ctx.cpu_producer, ctx.cpu_consumer, warnings);
+  context["repetitions"] = options.repetitions;
+  context["cpu_pairs"] = describe_cpu_pairs(options, ctx.clock);
+  // One-way times compare clock readings of two CPUs: how far apart they read.
+  if (auto skew = measure_clock_skew(ctx.clock, ctx.cpu_producer, ctx.cpu_consumer)) {
+    context["clock_skew"] = {{"consumer_minus_producer_ns", skew->skew_ns},
+                             {"uncertainty_ns", skew->uncertainty_ns},
+                             {"samples", skew->samples}};
+  } else {
+    context["clock_skew"] = nullptr;
+  }
+  if (options.precision) {
+    context["precision"] = *options.precision;
+    context["max_repetitions"] = options.max_repetitions;
+  }
+  if (!options.label.empty()) context["label"] = options.label;
+  for (const auto& [key, value] : options.labels)
+    context["labels"][key] = value;
+  std::vector<std::string> measured;  // in run order, once each
+  for (const Cell& cell : cells) {
+    if (std::find(measured.begin(), measured.end(), cell.transport) == measured.end()) {
+      measured.push_back(cell.transport);
+    }
+  }
+  context["transports"] = describe_transports(measured);
+  return context;
+}
+
+// One run of the matrix once its cells, context and output are set: the schedule of rounds, the
+// daemons, the results file rewritten after every cell, and the end.
+//
+// The schedule: one table's cells at a time (a group), in rounds, so that the cells a ratio pairs
+// are measured seconds apart, not minutes (bench/floor_drift.py: the floor here kept within 10%
+// over 1 s in 98% of pairs of windows, over 10 s in 88%). A group's round starts with its floor
+// cell (harness/floor.hpp), run by the first group that needs that floor.
+class MatrixRun {
+ public:
+  MatrixRun(const RunOptions& options, std::vector<Cell> cells, const CellContext& ctx,
+            ResultsDocument doc, ResultsOutput& output)
+      : m_options(options),
+        m_cells(std::move(cells)),
+        m_ctx(ctx),
+        m_doc(std::move(doc)),
+        m_output(output) {
+    // Each daemon, for the transports that need one, serves the largest message of their cells
+    // (transports that share a daemon share it: Daemons::key_of).
+    for (const Cell& cell : m_cells) {
+      const std::string key = Daemons::key_of(cell.transport);
+      m_largest[key] = std::max(m_largest[key], cell.bytes);
+      m_widest[key] = std::max<std::size_t>(m_widest[key], cell.consumers());
+    }
+    m_groups = group_cells(m_cells);
+    m_runs.assign(m_cells.size(), 0);
+    for (const Group& g : m_groups)
+      m_planned += (g.cells.size() + (g.floor ? 1 : 0)) * options.repetitions;
+    // Where each daemon is used last in the planned rounds: it stops after that cell. With
+    // --precision more rounds may follow, and daemons stop at the end.
+    for (std::size_t gi = 0; gi < m_groups.size(); ++gi) {
+      for (std::size_t i : m_groups[gi].cells) {
+        const std::string key = Daemons::key_of(m_cells[i].transport);
+        if (!key.empty()) m_last_use[key] = {gi, options.repetitions - 1};
+      }
+    }
+  }
+
+  // Every group's rounds, then the end: the process's exit code.
+  int run() {
+    for (std::size_t gi = 0; gi < m_groups.size() && !m_interrupted; ++gi)
+      run_group(gi);
+    return finish();
+  }
+
+ private:
+  // A group's rounds, and with --precision more rounds of its cells whose interval is still too
+  // wide, each with the group's baseline cells (the ratios pair them round by round) and its
+  // floor.
+  void run_group(std::size_t gi) {
+    const Group& g = m_groups[gi];
+    for (unsigned rep = 0; rep < m_options.repetitions && !m_interrupted; ++rep)
+      run_round(gi, g.cells, rep);
+    for (unsigned rep = m_options.repetitions;
+         m_options.precision && rep < m_options.max_repetitions && !m_interrupted; ++rep) {
+      std::vector<std::size_t> imprecise;
+      for (std::size_t i : g.cells) {
+        if (!precise_enough(m_doc, m_cells[i].name(), *m_options.precision)) imprecise.push_back(i);
+      }
+      if (imprecise.empty()) break;
+      for (std::size_t i : g.cells) {
+        if (m_cells[i].transport == kDefaultBaseline &&
+            std::ranges::find(imprecise, i) == imprecise.end())
+          imprecise.push_back(i);
+      }
+      std::ranges::sort(imprecise);
+      m_planned = m_done + (imprecise.size() + 1) * (m_options.max_repetitions - rep);
+      run_round(gi, imprecise, rep);
+    }
+  }
+
+  // One round of group `gi`: its floor cell, then each cell of `round` once, in order.
+  void run_round(std::size_t gi, const std::vector<std::size_t>& round, unsigned rep) {
+    std::vector<std::size_t> order;
+    if (m_groups[gi].floor) order.push_back(*m_groups[gi].floor);
+    order.insert(order.end(), round.begin(), round.end());
+    for (std::size_t i : order) {
+      if (m_interrupted) return;
+      const Cell& cell = m_cells[i];
+      show_progress(cell);
+      const bool floor = cell.transport == kFloorTransport;
+      const std::string key = floor ? "" : Daemons::key_of(cell.transport);
+      const CellRun run = run_one(cell, key);
+      if (!key.empty() && !m_options.precision && m_last_use[key] == std::pair{gi, rep} &&
+          i == last_cell_of(m_cells, round, key)) {
+        m_daemons.stop(cell.transport);
+      }
+      ++m_done;
+      if (g_interrupted) {
+        m_interrupted = true;
+        return;  // an interrupted cell is not a measurement
+      }
+      record(i, run);
+    }
+  }
+
+  CellRun run_one(const Cell& cell, const std::string& key) {
+    CellRun run;
+    if (cell.transport == kFloorTransport) {
+      return cell.scenario->floor_row == FloorRow::copy
+                 ? run_copy_floor(cell.cpu_producer, cell.bytes, cell.budget)
+                 : run_line_floor(cell.cpu_producer, cell.cpu_consumer, cell.budget, m_ctx.clock);
+    }
+    if (auto why = m_daemons.ensure(cell.transport, m_largest[key], m_ctx.timeout, m_widest[key])) {
+      run.error = *why;
+      return run;
+    }
+    return run_cell(cell, m_ctx, cell_token(m_spawned++));
+  }
+
+  void show_progress(const Cell& cell) const {
+    if (!m_tty) return;
+    const double elapsed = std::chrono::duration<double>(Steady::now() - m_started).count();
+    const std::string eta = m_done ? format_duration(elapsed / m_done * (m_planned - m_done)) : "?";
+    fmt::print(stderr, "\r\033[K[{}/{}] {} (elapsed {}, left ~{})", m_done + 1, m_planned,
+               cell.name(), format_duration(elapsed), eta);
+  }
+
+  // The cell's result into the document, and the document into the results file.
+  void record(std::size_t i, const CellRun& run) {
+    const Cell& cell = m_cells[i];
+    if (!run.ok) {
+      ++m_failed;
+      if (m_tty) fmt::print(stderr, "\r\033[K");
+      fmt::print(stderr, "FAILED {}: {}\n", cell.name(), run.error);
+    }
+    m_doc.benchmarks.push_back(
+        make_result(cell, run, static_cast<int>(i), m_runs[i]++, m_options.repetitions));
+    if (auto err = m_output.write(m_results_file.render(m_doc), false)) {
+      fmt::print(stderr, "ipcbench: {}\n", *err);
+      m_lost = true;
+    }
+  }
+
+  // The file's last write, the HdrHistogram logs, the tables; the exit code.
+  int finish() {
+    // Each entry says how many repetitions its cell had in the end.
+    for (CellResult& e : m_doc.benchmarks)
+      e.repetitions = m_runs[static_cast<std::size_t>(e.family_index)];
+    if (m_tty) fmt::print(stderr, "\r\033[K");
+    if (auto err = m_output.write(m_results_file.render(m_doc), true)) {
+      fmt::print(stderr, "ipcbench: {}\n", *err);
+      m_lost = true;
+    }
+    if (!m_options.export_hdr.empty()) {
+      if (auto written = export_hdr(m_doc, m_options.export_hdr); !written) {
+        fmt::print(stderr, "ipcbench: {}\n", written.error());
+        m_lost = true;
+      } else {
+        fmt::print(stderr, "HdrHistogram logs: {} file(s) in {}\n", written->size(),
+                   m_options.export_hdr);
+      }
+    }
+    const std::string& out = m_output.path();
+    std::FILE* console = m_output.console();
+    fmt::print(console, "{}", MarkdownReporter(kDefaultBaseline).render(m_doc));
+    fmt::print(console, "\nResults: {} ({} cells{}, {})\n", out == "-" ? "standard output" : out,
+               m_doc.benchmarks.size(), m_failed ? fmt::format(", {} failed", m_failed) : "",
+               format_duration(std::chrono::duration<double>(Steady::now() - m_started).count()));
+    if (m_interrupted) {
+      fmt::print(stderr, "ipcbench: interrupted; the cells measured so far are in {}\n", out);
+      return 130;
+    }
+    return m_failed || m_lost ? 1 : 0;
+  }
+
+  const RunOptions& m_options;
+  std::vector<Cell> m_cells;
+  const CellContext& m_ctx;
+  ResultsDocument m_doc;
+  ResultsOutput& m_output;
+  const JsonReporter m_results_file;  // the file holds what `report --format json` prints
+  Daemons m_daemons;
+  std::map<std::string, std::size_t> m_largest, m_widest;
+  std::vector<Group> m_groups;
+  std::vector<unsigned> m_runs;  // repetitions of each cell so far
+  std::map<std::string, std::pair<std::size_t, unsigned>> m_last_use;  // key: (group, round)
+  const bool m_tty = ::isatty(2);
+  const Steady::time_point m_started = Steady::now();
+  std::size_t m_done = 0, m_planned = 0;
+  std::size_t m_spawned = 0;  // cells run by workers: their tokens' numbers (the floor has none)
+  int m_failed = 0;
+  bool m_interrupted = false;
+  bool m_lost = false;  // the results could not be written: not a success whatever the cells did
+};
+
+}  // namespace
+
 int run_matrix(const RunOptions& options) {
   if (options.dry_run) return dry_run(options);
   // The results' destination first: a bad --out is a usage error before anything runs.
@@ -191,31 +467,10 @@ int run_matrix(const RunOptions& options) {
     fmt::print(stderr, "ipcbench: {}\n", output.error());
     return 2;
   }
-  std::FILE* console = output->console();
   install_signal_handlers();
   sweep_stale_resources();
-  std::vector<std::string> skipped;
-  std::vector<Cell> cells = filter_cells(expand_cells(options, skipped), options.filter);
-  for (const auto& s : skipped)
-    fmt::print(stderr, "note: skipped: {}\n", s);
-  if (cells.empty()) {
-    fmt::print(stderr, "ipcbench: nothing to run{}\n",
-               options.filter.empty() ? "" : " (no cell matches --filter " + options.filter + ")");
-    return 2;
-  }
-
-  {
-    unsigned widest = 1;  // the most consumers of one cell
-    for (const Cell& cell : cells) {
-      widest = std::max(widest, cell.consumers());
-    }
-    const std::uint64_t conductor = kConductorDescriptors + 4ull * (widest + 1);
-    const std::uint64_t worker = kWorkerDescriptors + kDescriptorsPerChannel * widest;
-    if (auto why = ensure_descriptors(std::max(conductor, worker))) {
-      fmt::print(stderr, "ipcbench: {}\n", *why);
-      return 2;
-    }
-  }
+  auto cells = cells_to_run(options);
+  if (!cells) return cells.error();
 
   CellContext ctx;
   ctx.exe = self_executable();
@@ -226,208 +481,14 @@ int run_matrix(const RunOptions& options) {
   ctx.spin = options.spin;
   ctx.interrupt_fd = g_signal_pipe[0];
   ctx.interrupted = &g_interrupted;
-  const double overhead = ctx.clock.overhead_ns();
 
-  Machine machine = inspect_machine();
-  std::vector<std::string> warnings =
-      stability_warnings(machine, ctx.cpu_producer, ctx.cpu_consumer);
-  if (!warnings.empty()) {
-    fmt::print(stderr, "Warnings: these may make results unstable\n");
-    for (const auto& w : warnings)
-      fmt::print(stderr, "  - {}\n", w);
-    fmt::print(stderr, "\n");
-  }
   ResultsDocument doc;
-  doc.context =
-      make_context(machine, ctx.clock, overhead, ctx.cpu_producer, ctx.cpu_consumer, warnings);
-  doc.context["repetitions"] = options.repetitions;
-  // Each CPU pair: where its two CPUs sit, and what one cache line between them costs now.
-  doc.context["cpu_pairs"] = nlohmann::json::array();
-  for (auto [a, b] : options.cpu_pairs) {
-    nlohmann::json pair = {{"producer", a}, {"consumer", b}, {"one_cpu", a == b}};
-    if (a != b) {
-      const nlohmann::json topology = pair_topology(a, b);
-      pair["same_physical_core"] = topology.value("same_physical_core", false);
-      pair["same_numa_node"] = topology.value("same_numa_node", false);
-      pair["shared_caches"] = topology.value("shared_caches", nlohmann::json::array());
-      const CellRun floor = run_line_floor(a, b, std::chrono::milliseconds(100), ctx.clock);
-      pair["floor_rtt_ns"] = nullptr;
-      if (floor.ok && floor.producer && floor.producer->latency) {
-        Histogram h;
-        const auto& l = *floor.producer->latency;
-        h.assign(l.buckets, l.sum, l.min, l.max);
-        pair["floor_rtt_ns"] = h.percentile(50);
-      }
-    }
-    doc.context["cpu_pairs"].push_back(std::move(pair));
-  }
-  // One-way times compare clock readings of two CPUs: how far apart they read.
-  if (auto skew = measure_clock_skew(ctx.clock, ctx.cpu_producer, ctx.cpu_consumer)) {
-    doc.context["clock_skew"] = {{"consumer_minus_producer_ns", skew->skew_ns},
-                                 {"uncertainty_ns", skew->uncertainty_ns},
-                                 {"samples", skew->samples}};
-  } else {
-    doc.context["clock_skew"] = nullptr;
-  }
-  if (options.precision) {
-    doc.context["precision"] = *options.precision;
-    doc.context["max_repetitions"] = options.max_repetitions;
-  }
-  if (!options.label.empty()) doc.context["label"] = options.label;
-  for (const auto& [key, value] : options.labels)
-    doc.context["labels"][key] = value;
-  {
-    std::vector<std::string> measured;  // in run order, once each
-    for (const Cell& cell : cells) {
-      if (std::find(measured.begin(), measured.end(), cell.transport) == measured.end()) {
-        measured.push_back(cell.transport);
-      }
-    }
-    doc.context["transports"] = describe_transports(measured);
-  }
-  const JsonReporter results_file;  // the file holds what `report --format json` prints
-  if (auto err = output->write(results_file.render(doc), false)) {
+  doc.context = run_context(options, ctx, *cells);
+  if (auto err = output->write(JsonReporter().render(doc), false)) {
     fmt::print(stderr, "ipcbench: {}\n", *err);
     return 2;
   }
-
-  // Each daemon, for the transports that need one, serves the largest message of their cells
-  // (transports that share a daemon share it: Daemons::key_of).
-  Daemons daemons;
-  std::map<std::string, std::size_t> largest, widest;
-  for (const Cell& cell : cells) {
-    const std::string key = Daemons::key_of(cell.transport);
-    largest[key] = std::max(largest[key], cell.bytes);
-    const std::size_t consumers = cell.consumers();
-    widest[key] = std::max(widest[key], consumers);
-  }
-
-  // The schedule: one table's cells at a time (a group), in rounds, so that the cells a ratio
-  // pairs are measured seconds apart, not minutes (bench/floor_drift.py: the floor here kept
-  // within 10% over 1 s in 98% of pairs of windows, over 10 s in 88%). A group's round starts
-  // with its floor cell (harness/floor.hpp), run by the first group that needs that floor.
-  const std::vector<Group> groups = group_cells(cells);
-  const bool tty = ::isatty(2);
-  const auto run_started = Steady::now();
-  std::vector<unsigned> runs(cells.size(), 0);  // repetitions of each cell so far
-  std::size_t done = 0;
-  std::size_t spawned = 0;  // cells run by workers: their tokens' numbers (the floor has none)
-  std::size_t planned = 0;
-  for (const Group& g : groups)
-    planned += (g.cells.size() + (g.floor ? 1 : 0)) * options.repetitions;
-  // Where each daemon is used last in the planned rounds: it stops after that cell. With
-  // --precision more rounds may follow, and daemons stop at the end.
-  std::map<std::string, std::pair<std::size_t, unsigned>> last_use;  // key: (group, round)
-  for (std::size_t gi = 0; gi < groups.size(); ++gi) {
-    for (std::size_t i : groups[gi].cells) {
-      const std::string key = Daemons::key_of(cells[i].transport);
-      if (!key.empty()) last_use[key] = {gi, options.repetitions - 1};
-    }
-  }
-  int failed = 0;
-  bool interrupted = false;
-  bool lost = false;  // the results could not be written: not a success whatever the cells did
-
-  // One round of group `gi`: its floor cell, then each cell of `round` once, in order.
-  auto run_round = [&](std::size_t gi, const std::vector<std::size_t>& round, unsigned rep,
-                       bool with_floor) {
-    std::vector<std::size_t> order;
-    if (with_floor && groups[gi].floor) order.push_back(*groups[gi].floor);
-    order.insert(order.end(), round.begin(), round.end());
-    for (std::size_t i : order) {
-      if (interrupted) return;
-      const Cell& cell = cells[i];
-      if (tty) {
-        double elapsed = std::chrono::duration<double>(Steady::now() - run_started).count();
-        std::string eta = done ? format_duration(elapsed / done * (planned - done)) : "?";
-        fmt::print(stderr, "\r\033[K[{}/{}] {} (elapsed {}, left ~{})", done + 1, planned,
-                   cell.name(), format_duration(elapsed), eta);
-      }
-      CellRun run;
-      const bool floor = cell.transport == kFloorTransport;
-      const std::string key = floor ? "" : Daemons::key_of(cell.transport);
-      if (floor) {
-        run = cell.scenario->floor_row == FloorRow::copy
-                  ? run_copy_floor(cell.cpu_producer, cell.bytes, cell.budget)
-                  : run_line_floor(cell.cpu_producer, cell.cpu_consumer, cell.budget, ctx.clock);
-      } else if (auto why =
-                     daemons.ensure(cell.transport, largest[key], ctx.timeout, widest[key])) {
-        run.error = *why;
-      } else {
-        run = run_cell(cell, ctx, cell_token(spawned++));
-      }
-      if (!key.empty() && !options.precision && last_use[key] == std::pair{gi, rep} &&
-          i == last_cell_of(cells, round, key)) {
-        daemons.stop(cell.transport);
-      }
-      ++done;
-      if (g_interrupted) {
-        interrupted = true;
-        return;  // an interrupted cell is not a measurement
-      }
-      if (!run.ok) {
-        ++failed;
-        if (tty) fmt::print(stderr, "\r\033[K");
-        fmt::print(stderr, "FAILED {}: {}\n", cell.name(), run.error);
-      }
-      doc.benchmarks.push_back(
-          make_result(cell, run, static_cast<int>(i), runs[i]++, options.repetitions));
-      if (auto err = output->write(results_file.render(doc), false)) {
-        fmt::print(stderr, "ipcbench: {}\n", *err);
-        lost = true;
-      }
-    }
-  };
-  for (std::size_t gi = 0; gi < groups.size() && !interrupted; ++gi) {
-    const Group& g = groups[gi];
-    for (unsigned rep = 0; rep < options.repetitions && !interrupted; ++rep)
-      run_round(gi, g.cells, rep, true);
-    // --precision: more rounds of the group's cells whose interval is still too wide, each with
-    // the group's baseline cells (the ratios pair them round by round) and its floor.
-    for (unsigned rep = options.repetitions;
-         options.precision && rep < options.max_repetitions && !interrupted; ++rep) {
-      std::vector<std::size_t> imprecise;
-      for (std::size_t i : g.cells) {
-        if (!precise_enough(doc, cells[i].name(), *options.precision)) imprecise.push_back(i);
-      }
-      if (imprecise.empty()) break;
-      for (std::size_t i : g.cells) {
-        if (cells[i].transport == kDefaultBaseline &&
-            std::ranges::find(imprecise, i) == imprecise.end())
-          imprecise.push_back(i);
-      }
-      std::ranges::sort(imprecise);
-      planned = done + (imprecise.size() + 1) * (options.max_repetitions - rep);
-      run_round(gi, imprecise, rep, true);
-    }
-  }
-  // Each entry says how many repetitions its cell had in the end.
-  for (CellResult& e : doc.benchmarks)
-    e.repetitions = runs[static_cast<std::size_t>(e.family_index)];
-  if (tty) fmt::print(stderr, "\r\033[K");
-  if (auto err = output->write(results_file.render(doc), true)) {
-    fmt::print(stderr, "ipcbench: {}\n", *err);
-    lost = true;
-  }
-  if (!options.export_hdr.empty()) {
-    if (auto written = export_hdr(doc, options.export_hdr); !written) {
-      fmt::print(stderr, "ipcbench: {}\n", written.error());
-      lost = true;
-    } else {
-      fmt::print(stderr, "HdrHistogram logs: {} file(s) in {}\n", written->size(),
-                 options.export_hdr);
-    }
-  }
-  const std::string& out = output->path();
-  fmt::print(console, "{}", MarkdownReporter(kDefaultBaseline).render(doc));
-  fmt::print(console, "\nResults: {} ({} cells{}, {})\n", out == "-" ? "standard output" : out,
-             doc.benchmarks.size(), failed ? fmt::format(", {} failed", failed) : "",
-             format_duration(std::chrono::duration<double>(Steady::now() - run_started).count()));
-  if (interrupted) {
-    fmt::print(stderr, "ipcbench: interrupted; the cells measured so far are in {}\n", out);
-    return 130;
-  }
-  return failed || lost ? 1 : 0;
+  return MatrixRun(options, std::move(*cells), ctx, std::move(doc), *output).run();
 }
 
 }  // namespace ipcbench

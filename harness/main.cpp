@@ -62,111 +62,153 @@ int list_transports() {
   return 0;
 }
 
-}  // namespace
+// A subcommand: what it declares on the command line, and what it does with what was given. Each
+// keeps what its options were given in members, so that main() is a table of subcommands.
+class Command {
+ public:
+  virtual ~Command() = default;
+  // Declares the subcommand and its options on `app`; returns the subcommand.
+  virtual CLI::App* declare(CLI::App& app) = 0;
+  // Runs it once the command line is parsed; the process's exit code.
+  virtual int run() = 0;
+};
 
-int main(int argc, char** argv) {
-  CLI::App app{"ipcbench: measure inter-process communication on this machine"};
-  app.require_subcommand(1);
-  app.set_help_all_flag("--help-all", "Show every subcommand's options");
-  app.set_version_flag("--version", version_text(), "The version and the commit it was built from");
+class ListCommand final : public Command {
+ public:
+  CLI::App* declare(CLI::App& app) override {
+    return app.add_subcommand(
+        "list", "List the transports: name, what it is, its limits, its settings (--set)");
+  }
+  int run() override { return list_transports(); }
+};
 
-  app.add_subcommand("list",
-                     "List the transports: name, what it is, its limits, its settings (--set)");
+// `run`: what its options were given, as text (each is parsed, and its range checked, when the
+// command runs: a bad value is one line naming it and what is allowed).
+class RunCommand final : public Command {
+ public:
+  CLI::App* declare(CLI::App& app) override {
+    CLI::App* run =
+        app.add_subcommand("run", "Run the comparison matrix; print tables; write JSON");
+    declare_what(run);
+    declare_how(run);
+    return run;
+  }
 
-  auto* run = app.add_subcommand("run", "Run the comparison matrix; print tables; write JSON");
-  std::string scenarios_text;
-  for (Scenario s : default_scenarios())
-    scenarios_text += (scenarios_text.empty() ? "" : ",") + std::string(s->name);
-  std::string transports_text = "all", sizes_text, touch_text, rates_text, duration_text,
-              wait_text = "native", cpus_text, out, iterations_text, messages_text, warmup_text,
-              repetitions_text, timeout_text = fmt::format("{:g}", kDefaultTimeoutS), budget_text,
-              spin_text = "5", precision_text, max_repetitions_text;
-  std::vector<std::string> label_texts, set_texts;
-  bool quick = false;
-  run->add_option("--transports", transports_text, "Comma-separated transports, or all")
-      ->capture_default_str();
-  run->add_option("--scenarios", scenarios_text, scenario_names() + " (comma-separated) or all")
-      ->capture_default_str();
-  auto* sizes_opt = run->add_option(
-      "--sizes", sizes_text,
-      "Message sizes, 8 B to 64 MiB: list (64,1MiB) or range (8..4MiB doubles, 8..4MiB:8 times "
-      "8); default 64 for pingpong, 1MiB for throughput");
-  auto* iterations_opt =
-      run->add_option("--iterations", iterations_text,
-                      fmt::format("pingpong round trips measured, 1 to {} (default {})", kMaxCount,
-                                  kDefaultIterations));
-  auto* messages_opt = run->add_option(
-      "--messages", messages_text,
-      fmt::format("throughput messages measured, 1 to {} (default {} at 1 MiB, "
-                  "scaled to the same bytes a cell: {} to {}; --quick a tenth)",
-                  kMaxCount, kDefaultMessages, kMinDefaultMessages, kMaxDefaultMessages));
-  auto* warmup_opt = run->add_option(
-      "--warmup", warmup_text,
-      fmt::format("unmeasured round trips/messages first, 0 to {} (default {} pingpong; "
-                  "throughput {} at 1 MiB: twice through the queue's buffers, or a hundredth of "
-                  "its messages if more)",
-                  kMaxCount, kDefaultPingpongWarmup, default_throughput_warmup(1u << 20)));
-  auto* rates_opt = run->add_option(
-      "--rates", rates_text,
-      fmt::format("rate: offered rates, messages/s, 1 to {:.0f} (k = 1000, M = 10^6) or max "
-                  "(default 1k,10k,100k,max)",
-                  kMaxRate));
-  auto* duration_opt = run->add_option(
-      "--duration", duration_text,
-      fmt::format("rate: seconds measured per cell, {:g} to {:g} (default {:g}; --quick {:g})",
-                  kMinDurationS, kMaxDurationS, kDefaultRateSeconds, kQuickRateSeconds));
-  std::string subscribers_text;
-  auto* subscribers_opt = run->add_option(
-      "--subscribers", subscribers_text,
-      fmt::format("fanout: consumers per cell, 1 to {} (default 1,2,4)", kMaxSubscribers));
-  auto* repetitions_opt = run->add_option(
-      "--repetitions", repetitions_text,
-      fmt::format("Repeat each cell N times (interleaved), 1 to {} (default {}; --quick 1)",
-                  kMaxRepetitions, kDefaultRepetitions));
-  auto* precision_opt = run->add_option(
-      "--precision", precision_text,
-      "Add interleaved repetitions until each cell's 95% interval is within P of its median "
-      "(e.g. 5%), up to --max-repetitions");
-  auto* max_repetitions_opt = run->add_option(
-      "--max-repetitions", max_repetitions_text,
-      fmt::format("With --precision: at most N repetitions of a cell, 2 to {} (default {})",
-                  kMaxRepetitions, kDefaultMaxRepetitions));
-  run->add_option("--label", label_texts,
-                  "NAME: the label of this run's rows in `report` of several files (default the "
-                  "host name); KEY=VALUE: recorded in the results' context (repeatable)");
-  run->add_option("--set", set_texts,
-                  "TRANSPORT.SETTING=VALUE[,VALUE...]: a driver setting (ipcbench list shows each "
-                  "transport's, with its range); several values make separate cells "
-                  "(repeatable)");
-  auto* touch_opt = run->add_option(
-      "--touch", touch_text,
-      "edges|full|all: bytes written and checked (default full for pingpong, both for "
-      "throughput)");
-  run->add_option("--wait", wait_text, "native|spin|block|adaptive|all (comma-separated)")
-      ->capture_default_str();
-  run->add_option(
-         "--spin-us", spin_text,
-         fmt::format("adaptive: spin this many microseconds, then block; 0 to {}", kMaxSpinUs))
-      ->capture_default_str();
-  run->add_option("--cpus", cpus_text,
-                  "A,B: pin producer to A, consumer to B (default the last two); several pairs "
-                  "A,B;C,D measure each; A,A puts both on one CPU (block only)");
-  auto* timeout_opt =
-      run->add_option("--timeout", timeout_text,
-                      fmt::format("Seconds before a cell's workers are killed, {:g} to {:g}",
-                                  kMinTimeoutS, kMaxTimeoutS))
-          ->capture_default_str();
-  auto* budget_opt = run->add_option(
-      "--budget", budget_text,
-      fmt::format("pingpong, throughput, fanout: seconds each cell measures per round, at most "
-                  "(its count is an upper bound), {:g} to {:g} (default {:g}; --quick {:g}; {:g} "
-                  "with --iterations or --messages)",
-                  kMinBudgetS, kMaxBudgetS, kDefaultCellSeconds, kQuickCellSeconds,
-                  kDefaultBudgetS));
-  run->add_flag("--quick", quick, "Fewer round trips and messages: a fast look, not a reference");
-  std::string filter;
-  bool dry = false;
-  {
+  int run() override {
+    RunOptions o;
+    if (auto bad = parse_what(o)) return usage_error(*bad);
+    if (auto bad = parse_how(o)) return usage_error(*bad);
+    if (auto bad = parse_placement(o)) return usage_error(*bad);
+    return run_matrix(o);
+  }
+
+ private:
+  // What is measured: transports, scenarios, sizes, counts, rates, consumers.
+  void declare_what(CLI::App* run) {
+    for (Scenario s : default_scenarios())
+      scenarios_text += (scenarios_text.empty() ? "" : ",") + std::string(s->name);
+    run->add_option("--transports", transports_text, "Comma-separated transports, or all")
+        ->capture_default_str();
+    run->add_option("--scenarios", scenarios_text, scenario_names() + " (comma-separated) or all")
+        ->capture_default_str();
+    sizes_opt = run->add_option(
+        "--sizes", sizes_text,
+        "Message sizes, 8 B to 64 MiB: list (64,1MiB) or range (8..4MiB doubles, 8..4MiB:8 times "
+        "8); default 64 for pingpong, 1MiB for throughput");
+    iterations_opt =
+        run->add_option("--iterations", iterations_text,
+                        fmt::format("pingpong round trips measured, 1 to {} (default {})",
+                                    kMaxCount, kDefaultIterations));
+    messages_opt = run->add_option(
+        "--messages", messages_text,
+        fmt::format("throughput messages measured, 1 to {} (default {} at 1 MiB, "
+                    "scaled to the same bytes a cell: {} to {}; --quick a tenth)",
+                    kMaxCount, kDefaultMessages, kMinDefaultMessages, kMaxDefaultMessages));
+    warmup_opt = run->add_option(
+        "--warmup", warmup_text,
+        fmt::format("unmeasured round trips/messages first, 0 to {} (default {} pingpong; "
+                    "throughput {} at 1 MiB: twice through the queue's buffers, or a hundredth of "
+                    "its messages if more)",
+                    kMaxCount, kDefaultPingpongWarmup, default_throughput_warmup(1u << 20)));
+    rates_opt = run->add_option(
+        "--rates", rates_text,
+        fmt::format("rate: offered rates, messages/s, 1 to {:.0f} (k = 1000, M = 10^6) or max "
+                    "(default 1k,10k,100k,max)",
+                    kMaxRate));
+    duration_opt = run->add_option(
+        "--duration", duration_text,
+        fmt::format("rate: seconds measured per cell, {:g} to {:g} (default {:g}; --quick {:g})",
+                    kMinDurationS, kMaxDurationS, kDefaultRateSeconds, kQuickRateSeconds));
+    subscribers_opt = run->add_option(
+        "--subscribers", subscribers_text,
+        fmt::format("fanout: consumers per cell, 1 to {} (default 1,2,4)", kMaxSubscribers));
+  }
+
+  // How: rounds, precision, labels, settings, touch, wait, placement, time, output.
+  void declare_how(CLI::App* run) {
+    repetitions_opt = run->add_option(
+        "--repetitions", repetitions_text,
+        fmt::format("Repeat each cell N times (interleaved), 1 to {} (default {}; --quick 1)",
+                    kMaxRepetitions, kDefaultRepetitions));
+    precision_opt = run->add_option(
+        "--precision", precision_text,
+        "Add interleaved repetitions until each cell's 95% interval is within P of its median "
+        "(e.g. 5%), up to --max-repetitions");
+    max_repetitions_opt = run->add_option(
+        "--max-repetitions", max_repetitions_text,
+        fmt::format("With --precision: at most N repetitions of a cell, 2 to {} (default {})",
+                    kMaxRepetitions, kDefaultMaxRepetitions));
+    run->add_option("--label", label_texts,
+                    "NAME: the label of this run's rows in `report` of several files (default the "
+                    "host name); KEY=VALUE: recorded in the results' context (repeatable)");
+    run->add_option("--set", set_texts,
+                    "TRANSPORT.SETTING=VALUE[,VALUE...]: a driver setting (ipcbench list shows "
+                    "each transport's, with its range); several values make separate cells "
+                    "(repeatable)");
+    touch_opt = run->add_option(
+        "--touch", touch_text,
+        "edges|full|all: bytes written and checked (default full for pingpong, both for "
+        "throughput)");
+    run->add_option("--wait", wait_text, "native|spin|block|adaptive|all (comma-separated)")
+        ->capture_default_str();
+    run->add_option(
+           "--spin-us", spin_text,
+           fmt::format("adaptive: spin this many microseconds, then block; 0 to {}", kMaxSpinUs))
+        ->capture_default_str();
+    run->add_option("--cpus", cpus_text,
+                    "A,B: pin producer to A, consumer to B (default the last two); several pairs "
+                    "A,B;C,D measure each; A,A puts both on one CPU (block only)");
+    timeout_opt =
+        run->add_option("--timeout", timeout_text,
+                        fmt::format("Seconds before a cell's workers are killed, {:g} to {:g}",
+                                    kMinTimeoutS, kMaxTimeoutS))
+            ->capture_default_str();
+    budget_opt = run->add_option(
+        "--budget", budget_text,
+        fmt::format("pingpong, throughput, fanout: seconds each cell measures per round, at most "
+                    "(its count is an upper bound), {:g} to {:g} (default {:g}; --quick {:g}; "
+                    "{:g} with --iterations or --messages)",
+                    kMinBudgetS, kMaxBudgetS, kDefaultCellSeconds, kQuickCellSeconds,
+                    kDefaultBudgetS));
+    run->add_flag("--quick", quick, "Fewer round trips and messages: a fast look, not a reference");
+    run->footer(footer());
+    filter_opt = run->add_option(
+        "--filter", filter,
+        "Only the cells whose name (scenario/transport/bytes/wait/touch) matches this regular "
+        "expression; -REGEX: all but those");
+    run->add_flag("--dry-run", dry,
+                  "List the cells a run would measure and an estimate of the time");
+    hdr_opt = run->add_option(
+        "--export-hdr", hdr_dir,
+        "At the end, write each pingpong cell's round trips to DIR in HdrHistogram's interval log "
+        "format (one .hlog a cell, an interval a repetition)");
+    out_opt = run->add_option(
+        "--out", out,
+        "Results file (default results/run-<date>-<time>.json); - writes the JSON to standard "
+        "output and the tables to standard error");
+  }
+
+  static std::string footer() {
     std::string names;
     for (const auto& info : transports())
       names += (names.empty() ? "" : ", ") + std::string(info.name);
@@ -178,77 +220,381 @@ int main(int argc, char** argv) {
     constexpr const char* kWords[] = {"none", "one",   "two",   "three", "four", "five",
                                       "six",  "seven", "eight", "nine",  "ten"};
     const std::size_t n = scenarios().size();
-    run->footer("Transports: " + names +
-                " (ipcbench list says what each is, its limits and wait modes).\nScenarios: " +
-                scenario_list + "; all = the " +
-                (n < std::size(kWords) ? std::string(kWords[n]) : std::to_string(n)) +
-                ".\n\nExamples:\n  ipcbench run "
-                "--quick                         a look at "
-                "every transport in a few seconds\n  ipcbench run --transports shm,unix-stream "
-                "--sizes 64,1MiB --precision 5%\n                                               "
-                "repetitions until each figure is known to +-5%\n  ipcbench run --transports pipe "
-                "--scenarios throughput --set pipe.buffer=64KiB,1MiB\n                             "
-                "                  a 64 KiB pipe (the kernel's default size) and a 1 MiB one\n");
+    return "Transports: " + names +
+           " (ipcbench list says what each is, its limits and wait modes).\nScenarios: " +
+           scenario_list + "; all = the " +
+           (n < std::size(kWords) ? std::string(kWords[n]) : std::to_string(n)) +
+           ".\n\nExamples:\n  ipcbench run "
+           "--quick                         a look at "
+           "every transport in a few seconds\n  ipcbench run --transports shm,unix-stream "
+           "--sizes 64,1MiB --precision 5%\n                                               "
+           "repetitions until each figure is known to +-5%\n  ipcbench run --transports pipe "
+           "--scenarios throughput --set pipe.buffer=64KiB,1MiB\n                             "
+           "                  a 64 KiB pipe (the kernel's default size) and a 1 MiB one\n";
   }
-  auto* filter_opt = run->add_option(
-      "--filter", filter,
-      "Only the cells whose name (scenario/transport/bytes/wait/touch) matches this regular "
-      "expression; -REGEX: all but those");
-  run->add_flag("--dry-run", dry, "List the cells a run would measure and an estimate of the time");
-  std::string run_hdr_dir;
-  auto* run_hdr_opt = run->add_option(
-      "--export-hdr", run_hdr_dir,
-      "At the end, write each pingpong cell's round trips to DIR in HdrHistogram's interval log "
-      "format (one .hlog a cell, an interval a repetition)");
-  auto* out_opt = run->add_option(
-      "--out", out,
-      "Results file (default results/run-<date>-<time>.json); - writes the JSON to standard "
-      "output and the tables to standard error");
 
-  auto* report = app.add_subcommand("report", "Print the comparison tables of result files");
-  std::vector<std::string> report_files;
-  std::string format_text = "markdown", baseline = kDefaultBaseline;
-  report->add_option("files", report_files, "Result files (JSON)")->required();
-  report->add_option("--format", format_text, "markdown|csv|json")->capture_default_str();
-  std::string report_hdr_dir;
-  auto* report_hdr_opt = report->add_option(
-      "--export-hdr", report_hdr_dir,
-      "Also write each pingpong cell's round trips to DIR in HdrHistogram's interval log format");
-  auto* baseline_opt =
-      report->add_option("--baseline", baseline, "Transport the pingpong ratio is to")
-          ->capture_default_str();
+  // Parses `text` with `parse` into `into` when `opt` was given.
+  template <class T, class Parse>
+  static std::optional<Usage> parse_given(CLI::Option* opt, const std::string& text, Parse parse,
+                                          T& into) {
+    if (!opt->count()) return std::nullopt;
+    auto value = parse(text);
+    if (!value) return value.error();
+    into = *value;
+    return std::nullopt;
+  }
 
-  auto* compare_cmd = app.add_subcommand(
-      "compare", "Compare two result files cell by cell: faster, slower or not distinguishable");
-  std::string compare_base, compare_new, fail_above_text;
-  compare_cmd
-      ->add_option("base", compare_base,
-                   "The results to compare against (JSON); several runs: A.json,B.json,...")
-      ->required();
-  compare_cmd
-      ->add_option("new", compare_new, "The new results (JSON); several runs: comma-separated")
-      ->required();
-  auto* fail_above_opt = compare_cmd->add_option(
-      "--fail-above", fail_above_text,
-      "Exit 1 when a cell got significantly slower by more than this (e.g. 10%)");
-  std::string noise_text = fmt::format("{:.0f}%", CompareOptions::kDefaultCompareNoise * 100);
-  compare_cmd
-      ->add_option("--noise", noise_text,
-                   "The drift between separate runs a change must exceed to count, 0% to 100% "
-                   "(bench/run_drift.sh measures it)")
-      ->capture_default_str();
+  std::optional<Usage> parse_what(RunOptions& o) const {
+    auto transports_list = parse_transports(transports_text);
+    if (!transports_list) return transports_list.error();
+    o.transports = *transports_list;
+    auto settings = parse_settings(set_texts, o.transports);
+    if (!settings) return settings.error();
+    o.settings = *settings;
+    auto scenarios_list = parse_scenarios(scenarios_text);
+    if (!scenarios_list) return scenarios_list.error();
+    o.scenarios = *scenarios_list;
+    if (auto bad = parse_given(sizes_opt, sizes_text, parse_sizes, o.sizes)) return bad;
+    if (auto bad = parse_given(touch_opt, touch_text, parse_touches, o.touches)) return bad;
+    auto waits = parse_waits(wait_text);
+    if (!waits) return waits.error();
+    o.waits = *waits;
+    auto count_from = [](const char* flag, std::uint64_t lo) {
+      return [flag, lo](const std::string& text) { return parse_count(flag, text, lo, kMaxCount); };
+    };
+    if (auto bad = parse_given(iterations_opt, iterations_text, count_from("--iterations", 1),
+                               o.iterations)) {
+      return bad;
+    }
+    if (auto bad =
+            parse_given(messages_opt, messages_text, count_from("--messages", 1), o.messages)) {
+      return bad;
+    }
+    if (auto bad = parse_given(warmup_opt, warmup_text, count_from("--warmup", 0), o.warmup)) {
+      return bad;
+    }
+    if (auto bad = parse_given(rates_opt, rates_text, parse_rates, o.rates)) return bad;
+    if (auto bad =
+            parse_given(subscribers_opt, subscribers_text, parse_subscribers, o.subscribers)) {
+      return bad;
+    }
+    if (duration_opt->count()) {
+      auto seconds = parse_seconds("--duration", duration_text, kMinDurationS, kMaxDurationS);
+      if (!seconds) return seconds.error();
+      o.duration = std::chrono::nanoseconds(std::llround(*seconds * 1e9));
+    }
+    return std::nullopt;
+  }
 
-  auto* completion = app.add_subcommand(
-      "completion", "Print a shell completion script: source <(ipcbench completion bash)");
+  std::optional<Usage> parse_rounds(RunOptions& o) const {
+    o.repetitions = quick ? 1 : kDefaultRepetitions;
+    if (repetitions_opt->count()) {
+      auto repetitions = parse_count("--repetitions", repetitions_text, 1, kMaxRepetitions);
+      if (!repetitions) return repetitions.error();
+      o.repetitions = static_cast<unsigned>(*repetitions);
+    }
+    if (precision_opt->count()) {
+      auto precision = parse_fraction("--precision", precision_text, kMinPrecision, kMaxPrecision);
+      if (!precision) return precision.error();
+      o.precision = *precision;
+      o.repetitions = std::max(o.repetitions, 2u);  // an interval needs two
+    }
+    if (max_repetitions_opt->count()) {
+      if (!precision_opt->count()) {
+        return "--max-repetitions " + max_repetitions_text + ": goes with --precision";
+      }
+      auto max = parse_count("--max-repetitions", max_repetitions_text, 2, kMaxRepetitions);
+      if (!max) return max.error();
+      o.max_repetitions = static_cast<unsigned>(*max);
+    }
+    if (o.precision && o.max_repetitions < o.repetitions) {
+      return fmt::format("--max-repetitions {}: fewer than --repetitions {}", o.max_repetitions,
+                         o.repetitions);
+    }
+    return std::nullopt;
+  }
+
+  std::optional<Usage> parse_how(RunOptions& o) const {
+    if (auto bad = parse_rounds(o)) return bad;
+    for (const auto& text : label_texts) {
+      if (auto ok = parse_label(text, o); !ok) return ok.error();
+    }
+    auto timeout_s = parse_seconds("--timeout", timeout_text, kMinTimeoutS, kMaxTimeoutS);
+    if (!timeout_s) return timeout_s.error();
+    if (budget_opt->count()) {
+      auto budget_s = parse_seconds("--budget", budget_text, kMinBudgetS, kMaxBudgetS);
+      if (!budget_s) return budget_s.error();
+      o.budget = std::chrono::milliseconds(std::llround(*budget_s * 1000));
+    }
+    auto spin_us = parse_count("--spin-us", spin_text, 0, kMaxSpinUs);
+    if (!spin_us) return spin_us.error();
+    o.timeout = std::chrono::milliseconds(std::llround(*timeout_s * 1000));
+    o.spin = std::chrono::microseconds(*spin_us);
+    o.quick = quick;
+    auto fitted = fit_timeout(o, timeout_opt->count() > 0);
+    if (!fitted) return fitted.error();
+    if (*fitted) fmt::print(stderr, "note: {}\n", **fitted);
+    if (filter_opt->count()) {
+      if (auto bad = check_filter(filter)) return bad;
+      o.filter = filter;
+    }
+    o.dry_run = dry;
+    if (hdr_opt->count()) {
+      if (hdr_dir.empty()) return "--export-hdr '': expected a directory";
+      o.export_hdr = hdr_dir;
+    }
+    if (out_opt->count() && out.empty()) {
+      return "--out '': expected a file path, or - for standard output";
+    }
+    o.out = out;
+    return std::nullopt;
+  }
+
+  // The CPU pairs (the last two CPUs by default; the one CPU where there is one), and the wait
+  // modes one CPU cannot run.
+  std::optional<Usage> parse_placement(RunOptions& o) const {
+    if (!cpus_text.empty()) {
+      auto cpus = parse_cpus(cpus_text);
+      if (!cpus) return cpus.error();
+      o.cpu_pairs = *cpus;
+    } else {
+      auto allowed = allowed_cpus();
+      if (allowed.size() >= 2) {
+        o.cpu_pairs = {{allowed[allowed.size() - 2], allowed[allowed.size() - 1]}};
+      } else if (allowed.size() == 1) {
+        o.cpu_pairs = {{allowed[0], allowed[0]}};
+      }
+    }
+    if (!o.cpu_pairs.empty()) {
+      o.cpu_producer = o.cpu_pairs.front().first;
+      o.cpu_consumer = o.cpu_pairs.front().second;
+    }
+    // A wait mode asked for by name cannot run where both workers share one CPU.
+    for (auto [a, b] : o.cpu_pairs) {
+      for (const std::string wait : {"spin", "adaptive"}) {
+        if (a == b && std::ranges::find(o.waits, wait) != o.waits.end()) {
+          return fmt::format(
+              "--wait {} with the CPU pair {},{}: both workers take turns on one CPU, and a {} "
+              "wait spins through the other's turn; only block runs on one CPU",
+              wait, a, b, wait);
+        }
+      }
+    }
+    return std::nullopt;
+  }
+
+  std::string scenarios_text,
+      transports_text = "all", sizes_text, touch_text, rates_text, duration_text,
+      wait_text = "native", cpus_text, out, iterations_text, messages_text, warmup_text,
+      repetitions_text, timeout_text = fmt::format("{:g}", kDefaultTimeoutS), budget_text,
+      spin_text = "5", precision_text, max_repetitions_text, subscribers_text, filter, hdr_dir;
+  std::vector<std::string> label_texts, set_texts;
+  bool quick = false, dry = false;
+  CLI::Option *sizes_opt = nullptr, *iterations_opt = nullptr, *messages_opt = nullptr,
+              *warmup_opt = nullptr, *rates_opt = nullptr, *duration_opt = nullptr,
+              *subscribers_opt = nullptr, *repetitions_opt = nullptr, *precision_opt = nullptr,
+              *max_repetitions_opt = nullptr, *touch_opt = nullptr, *timeout_opt = nullptr,
+              *budget_opt = nullptr, *filter_opt = nullptr, *hdr_opt = nullptr, *out_opt = nullptr;
+};
+
+class ReportCommand final : public Command {
+ public:
+  CLI::App* declare(CLI::App& app) override {
+    CLI::App* report = app.add_subcommand("report", "Print the comparison tables of result files");
+    report->add_option("files", files, "Result files (JSON)")->required();
+    report->add_option("--format", format_text, report_format_names("|"))->capture_default_str();
+    hdr_opt = report->add_option(
+        "--export-hdr", hdr_dir,
+        "Also write each pingpong cell's round trips to DIR in HdrHistogram's interval log "
+        "format");
+    baseline_opt = report->add_option("--baseline", baseline, "Transport the pingpong ratio is to")
+                       ->capture_default_str();
+    return report;
+  }
+
+  int run() override {
+    std::unique_ptr<Reporter> reporter = make_reporter(format_text, baseline);
+    if (!reporter) {
+      return usage_error("unknown --format '" + format_text +
+                         "'; known: " + report_format_names(", "));
+    }
+    auto documents = load();
+    if (!documents) return usage_error(documents.error());
+    if (hdr_opt->count()) {
+      if (hdr_dir.empty()) return usage_error("--export-hdr '': expected a directory");
+      for (const auto& d : *documents) {
+        const std::string prefix = documents->size() > 1 ? d.label + "_" : "";
+        auto written = export_hdr(d.document, hdr_dir, prefix);
+        if (!written) return usage_error(written.error());
+      }
+    }
+    fmt::print("{}", reporter->render(*documents));
+    return 0;
+  }
+
+ private:
+  // Each file on its own, never pooled: its rows carry its label. The --baseline must be in one.
+  std::expected<std::vector<LabelledDocument>, Usage> load() const {
+    std::vector<LabelledDocument> documents;
+    std::vector<std::string> present;
+    for (const auto& file : files) {
+      auto doc = load_results(file);
+      if (!doc) return std::unexpected(doc.error());
+      for (const auto& e : doc->benchmarks) {
+        // A tuned configuration (--set) is named as its cells are: "pipe[buffer=1MiB]". The
+        // floor is no transport: no ratio is to it.
+        if (e.transport == kFloorTransport) continue;
+        if (std::ranges::find(present, transport_key(e)) == present.end())
+          present.push_back(transport_key(e));
+      }
+      documents.push_back({label_of(*doc, file), std::move(*doc)});
+    }
+    // Two files of one label (two runs on one host) are told apart by their file names.
+    for (auto& d : documents) {
+      // A copy: the loop below renames `d` itself first.
+      const std::string label = d.label;
+      if (std::ranges::count(documents, label, &LabelledDocument::label) > 1) {
+        for (std::size_t i = 0; i < documents.size(); ++i) {
+          if (documents[i].label == label) documents[i].label += " (" + files[i] + ")";
+        }
+      }
+    }
+    if (baseline_opt->count() && std::ranges::find(present, baseline) == present.end()) {
+      std::string names;
+      for (const auto& t : present)
+        names += (names.empty() ? "" : ", ") + t;
+      return std::unexpected(
+          fmt::format("--baseline {}: not in these results; transports present: {}", baseline,
+                      names.empty() ? "none" : names));
+    }
+    return documents;
+  }
+
+  std::vector<std::string> files;
+  std::string format_text = "markdown", baseline = kDefaultBaseline, hdr_dir;
+  CLI::Option *hdr_opt = nullptr, *baseline_opt = nullptr;
+};
+
+class CompareCommand final : public Command {
+ public:
+  CLI::App* declare(CLI::App& app) override {
+    CLI::App* compare_cmd = app.add_subcommand(
+        "compare", "Compare two result files cell by cell: faster, slower or not distinguishable");
+    compare_cmd
+        ->add_option("base", base_text,
+                     "The results to compare against (JSON); several runs: A.json,B.json,...")
+        ->required();
+    compare_cmd
+        ->add_option("new", new_text, "The new results (JSON); several runs: comma-separated")
+        ->required();
+    fail_above_opt = compare_cmd->add_option(
+        "--fail-above", fail_above_text,
+        "Exit 1 when a cell got significantly slower by more than this (e.g. 10%)");
+    compare_cmd
+        ->add_option("--noise", noise_text,
+                     "The drift between separate runs a change must exceed to count, 0% to 100% "
+                     "(bench/run_drift.sh measures it)")
+        ->capture_default_str();
+    return compare_cmd;
+  }
+
+  int run() override {
+    CompareOptions co;
+    if (fail_above_opt->count()) {
+      auto fraction = parse_fraction("--fail-above", fail_above_text, 0, 100);
+      if (!fraction) return usage_error(fraction.error());
+      co.fail_above = *fraction;
+    }
+    auto noise = parse_fraction("--noise", noise_text, 0, 1);
+    if (!noise) return usage_error(noise.error());
+    co.noise = *noise;
+    auto base = load_side(base_text);
+    if (!base) return usage_error(base.error());
+    auto next = load_side(new_text);
+    if (!next) return usage_error(next.error());
+    Comparison c = compare(*base, *next, co);
+    fmt::print("{}", c.text);
+    return c.regression ? 1 : 0;
+  }
+
+ private:
+  // One side: a file, or several runs, comma-separated.
+  static std::expected<std::vector<ResultsDocument>, std::string> load_side(
+      const std::string& list) {
+    std::vector<ResultsDocument> side;
+    for (const auto& path : split(list, ',')) {
+      if (path.empty()) {
+        return std::unexpected(fmt::format(
+            "compare: '{}': an empty file name; several runs are comma-separated files", list));
+      }
+      auto document = load_results(path);
+      if (!document) return std::unexpected(document.error());
+      side.push_back(std::move(*document));
+    }
+    return side;
+  }
+
+  std::string base_text, new_text, fail_above_text,
+      noise_text = fmt::format("{:.0f}%", CompareOptions::kDefaultCompareNoise * 100);
+  CLI::Option* fail_above_opt = nullptr;
+};
+
+class CompletionCommand final : public Command {
+ public:
+  CLI::App* declare(CLI::App& app) override {
+    m_app = &app;
+    CLI::App* completion = app.add_subcommand(
+        "completion", "Print a shell completion script: source <(ipcbench completion bash)");
+    completion->add_option("shell", shell, "The shell: bash")
+        ->required()
+        ->check(CLI::IsMember(kCompletionShells));
+    return completion;
+  }
+  int run() override {
+    fmt::print("{}", bash_completion(*m_app));
+    return 0;
+  }
+
+ private:
+  const CLI::App* m_app = nullptr;
   std::string shell;
-  completion->add_option("shell", shell, "The shell: bash")
-      ->required()
-      ->check(CLI::IsMember(kCompletionShells));
+};
 
-  auto* worker = app.add_subcommand("worker", "");  // hidden: one side of one cell
-  worker->group("");
+// Hidden: one side of one cell, started by the conductor.
+class WorkerCommand final : public Command {
+ public:
+  CLI::App* declare(CLI::App& app) override {
+    CLI::App* worker = app.add_subcommand("worker", "");
+    worker->group("");
+    worker->add_option("--spec", spec)->required();
+    return worker;
+  }
+  int run() override { return worker_main(spec); }
+
+ private:
   std::string spec;
-  worker->add_option("--spec", spec)->required();
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"ipcbench: measure inter-process communication on this machine"};
+  app.require_subcommand(1);
+  app.set_help_all_flag("--help-all", "Show every subcommand's options");
+  app.set_version_flag("--version", version_text(), "The version and the commit it was built from");
+
+  // The subcommands, in the order --help lists them.
+  ListCommand list;
+  RunCommand run;
+  ReportCommand report;
+  CompareCommand compare;
+  CompletionCommand completion;
+  WorkerCommand worker;
+  std::vector<std::pair<CLI::App*, Command*>> commands;
+  for (Command* c :
+       std::initializer_list<Command*>{&list, &run, &report, &compare, &completion, &worker}) {
+    commands.emplace_back(c->declare(app), c);
+  }
 
   try {
     app.parse(argc, argv);
@@ -263,231 +609,8 @@ int main(int argc, char** argv) {
     if (what.empty()) what = e.get_name();
     return usage_error(what + " (see ipcbench --help)");
   }
-
-  if (app.got_subcommand(worker)) return worker_main(spec);
-  if (app.got_subcommand("list")) return list_transports();
-  if (app.got_subcommand(completion)) {
-    fmt::print("{}", bash_completion(app));
-    return 0;
+  for (auto [sub, command] : commands) {
+    if (app.got_subcommand(sub)) return command->run();
   }
-
-  if (app.got_subcommand(compare_cmd)) {
-    CompareOptions co;
-    if (fail_above_opt->count()) {
-      auto fraction = parse_fraction("--fail-above", fail_above_text, 0, 100);
-      if (!fraction) return usage_error(fraction.error());
-      co.fail_above = *fraction;
-    }
-    auto noise = parse_fraction("--noise", noise_text, 0, 1);
-    if (!noise) return usage_error(noise.error());
-    co.noise = *noise;
-    auto load_side =
-        [](const std::string& list) -> std::expected<std::vector<ResultsDocument>, std::string> {
-      std::vector<ResultsDocument> side;
-      for (const auto& path : split(list, ',')) {
-        if (path.empty()) {
-          return std::unexpected(fmt::format(
-              "compare: '{}': an empty file name; several runs are comma-separated files", list));
-        }
-        auto document = load_results(path);
-        if (!document) return std::unexpected(document.error());
-        side.push_back(std::move(*document));
-      }
-      return side;
-    };
-    auto base = load_side(compare_base);
-    if (!base) return usage_error(base.error());
-    auto next = load_side(compare_new);
-    if (!next) return usage_error(next.error());
-    Comparison c = compare(*base, *next, co);
-    fmt::print("{}", c.text);
-    return c.regression ? 1 : 0;
-  }
-
-  if (app.got_subcommand(report)) {
-    std::unique_ptr<Reporter> reporter;
-    if (format_text == "markdown") {
-      reporter = std::make_unique<MarkdownReporter>(baseline);
-    } else if (format_text == "csv") {
-      reporter = std::make_unique<CsvReporter>(baseline);
-    } else if (format_text == "json") {
-      reporter = std::make_unique<JsonReporter>(baseline);
-    } else {
-      return usage_error("unknown --format '" + format_text + "'; known: markdown, csv, json");
-    }
-    // Each file on its own, never pooled: its rows carry its label.
-    std::vector<LabelledDocument> documents;
-    std::vector<std::string> present;
-    for (const auto& file : report_files) {
-      auto doc = load_results(file);
-      if (!doc) return usage_error(doc.error());
-      for (const auto& e : doc->benchmarks) {
-        // A tuned configuration (--set) is named as its cells are: "pipe[buffer=1MiB]".
-        if (std::ranges::find(present, transport_key(e)) == present.end())
-          present.push_back(transport_key(e));
-      }
-      documents.push_back({label_of(*doc, file), std::move(*doc)});
-    }
-    // Two files of one label (two runs on one host) are told apart by their file names.
-    for (auto& d : documents) {
-      // A copy: the loop below renames `d` itself first.
-      const std::string label = d.label;
-      if (std::ranges::count(documents, label, &LabelledDocument::label) > 1) {
-        for (std::size_t i = 0; i < documents.size(); ++i) {
-          if (documents[i].label == label) documents[i].label += " (" + report_files[i] + ")";
-        }
-      }
-    }
-    if (baseline_opt->count() && std::ranges::find(present, baseline) == present.end()) {
-      std::string names;
-      for (const auto& t : present)
-        names += (names.empty() ? "" : ", ") + t;
-      return usage_error(fmt::format("--baseline {}: not in these results; transports present: {}",
-                                     baseline, names.empty() ? "none" : names));
-    }
-    if (report_hdr_opt->count()) {
-      if (report_hdr_dir.empty()) return usage_error("--export-hdr '': expected a directory");
-      for (const auto& d : documents) {
-        const std::string prefix = documents.size() > 1 ? d.label + "_" : "";
-        auto written = export_hdr(d.document, report_hdr_dir, prefix);
-        if (!written) return usage_error(written.error());
-      }
-    }
-    fmt::print("{}", reporter->render(documents));
-    return 0;
-  }
-
-  // run
-  RunOptions o;
-  auto transports_list = parse_transports(transports_text);
-  if (!transports_list) return usage_error(transports_list.error());
-  o.transports = *transports_list;
-  auto settings = parse_settings(set_texts, o.transports);
-  if (!settings) return usage_error(settings.error());
-  o.settings = *settings;
-  auto scenarios_list = parse_scenarios(scenarios_text);
-  if (!scenarios_list) return usage_error(scenarios_list.error());
-  o.scenarios = *scenarios_list;
-  if (sizes_opt->count()) {
-    auto sizes = parse_sizes(sizes_text);
-    if (!sizes) return usage_error(sizes.error());
-    o.sizes = *sizes;
-  }
-  if (touch_opt->count()) {
-    auto touches = parse_touches(touch_text);
-    if (!touches) return usage_error(touches.error());
-    o.touches = *touches;
-  }
-  auto waits = parse_waits(wait_text);
-  if (!waits) return usage_error(waits.error());
-  o.waits = *waits;
-  auto count = [&](CLI::Option* opt, const std::string& text, std::uint64_t lo,
-                   std::optional<std::uint64_t>& into) -> std::optional<std::string> {
-    if (!opt->count()) return std::nullopt;
-    auto value = parse_count(opt->get_name(), text, lo, kMaxCount);
-    if (!value) return value.error();
-    into = *value;
-    return std::nullopt;
-  };
-  if (auto bad = count(iterations_opt, iterations_text, 1, o.iterations)) return usage_error(*bad);
-  if (auto bad = count(messages_opt, messages_text, 1, o.messages)) return usage_error(*bad);
-  if (auto bad = count(warmup_opt, warmup_text, 0, o.warmup)) return usage_error(*bad);
-  if (rates_opt->count()) {
-    auto rates = parse_rates(rates_text);
-    if (!rates) return usage_error(rates.error());
-    o.rates = *rates;
-  }
-  if (subscribers_opt->count()) {
-    auto subscribers = parse_subscribers(subscribers_text);
-    if (!subscribers) return usage_error(subscribers.error());
-    o.subscribers = *subscribers;
-  }
-  if (duration_opt->count()) {
-    auto seconds = parse_seconds("--duration", duration_text, kMinDurationS, kMaxDurationS);
-    if (!seconds) return usage_error(seconds.error());
-    o.duration = std::chrono::nanoseconds(std::llround(*seconds * 1e9));
-  }
-  o.repetitions = quick ? 1 : kDefaultRepetitions;
-  if (repetitions_opt->count()) {
-    auto repetitions = parse_count("--repetitions", repetitions_text, 1, kMaxRepetitions);
-    if (!repetitions) return usage_error(repetitions.error());
-    o.repetitions = static_cast<unsigned>(*repetitions);
-  }
-  if (precision_opt->count()) {
-    auto precision = parse_fraction("--precision", precision_text, kMinPrecision, kMaxPrecision);
-    if (!precision) return usage_error(precision.error());
-    o.precision = *precision;
-    o.repetitions = std::max(o.repetitions, 2u);  // an interval needs two
-  }
-  if (max_repetitions_opt->count()) {
-    if (!precision_opt->count()) {
-      return usage_error("--max-repetitions " + max_repetitions_text + ": goes with --precision");
-    }
-    auto max = parse_count("--max-repetitions", max_repetitions_text, 2, kMaxRepetitions);
-    if (!max) return usage_error(max.error());
-    o.max_repetitions = static_cast<unsigned>(*max);
-  }
-  if (o.precision && o.max_repetitions < o.repetitions) {
-    return usage_error(fmt::format("--max-repetitions {}: fewer than --repetitions {}",
-                                   o.max_repetitions, o.repetitions));
-  }
-  for (const auto& text : label_texts) {
-    if (auto ok = parse_label(text, o); !ok) return usage_error(ok.error());
-  }
-  auto timeout_s = parse_seconds("--timeout", timeout_text, kMinTimeoutS, kMaxTimeoutS);
-  if (!timeout_s) return usage_error(timeout_s.error());
-  if (budget_opt->count()) {
-    auto budget_s = parse_seconds("--budget", budget_text, kMinBudgetS, kMaxBudgetS);
-    if (!budget_s) return usage_error(budget_s.error());
-    o.budget = std::chrono::milliseconds(std::llround(*budget_s * 1000));
-  }
-  auto spin_us = parse_count("--spin-us", spin_text, 0, kMaxSpinUs);
-  if (!spin_us) return usage_error(spin_us.error());
-  o.timeout = std::chrono::milliseconds(std::llround(*timeout_s * 1000));
-  o.spin = std::chrono::microseconds(*spin_us);
-  o.quick = quick;
-  auto fitted = fit_timeout(o, timeout_opt->count() > 0);
-  if (!fitted) return usage_error(fitted.error());
-  if (*fitted) fmt::print(stderr, "note: {}\n", **fitted);
-  if (filter_opt->count()) {
-    if (auto bad = check_filter(filter)) return usage_error(*bad);
-    o.filter = filter;
-  }
-  o.dry_run = dry;
-  if (run_hdr_opt->count()) {
-    if (run_hdr_dir.empty()) return usage_error("--export-hdr '': expected a directory");
-    o.export_hdr = run_hdr_dir;
-  }
-  if (out_opt->count() && out.empty()) {
-    return usage_error("--out '': expected a file path, or - for standard output");
-  }
-  o.out = out;
-  if (!cpus_text.empty()) {
-    auto cpus = parse_cpus(cpus_text);
-    if (!cpus) return usage_error(cpus.error());
-    o.cpu_pairs = *cpus;
-  } else {
-    auto allowed = allowed_cpus();
-    if (allowed.size() >= 2) {
-      o.cpu_pairs = {{allowed[allowed.size() - 2], allowed[allowed.size() - 1]}};
-    } else if (allowed.size() == 1) {
-      o.cpu_pairs = {{allowed[0], allowed[0]}};
-    }
-  }
-  if (!o.cpu_pairs.empty()) {
-    o.cpu_producer = o.cpu_pairs.front().first;
-    o.cpu_consumer = o.cpu_pairs.front().second;
-  }
-  // A wait mode asked for by name cannot run where both workers share one CPU.
-  for (auto [a, b] : o.cpu_pairs) {
-    for (const std::string wait : {"spin", "adaptive"}) {
-      if (a == b && std::ranges::find(o.waits, wait) != o.waits.end()) {
-        return usage_error(fmt::format(
-            "--wait {} with the CPU pair {},{}: both workers take turns on one CPU, and a {} "
-            "wait spins through the other's turn; only block runs on one CPU",
-            wait, a, b, wait));
-      }
-    }
-  }
-  return run_matrix(o);
+  return kUsageError;  // require_subcommand(1) holds this unreachable
 }

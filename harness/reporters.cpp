@@ -926,4 +926,37 @@ std::string JsonReporter::render(const std::vector<LabelledDocument>& documents)
   return (documents.size() == 1 ? all[0] : all).dump(2) + "\n";
 }
 
+namespace {
+
+template <class R>
+std::unique_ptr<Reporter> make(std::string baseline) {
+  return std::make_unique<R>(std::move(baseline));
+}
+
+constexpr ReportFormat kFormats[] = {
+    {"markdown", make<MarkdownReporter>},
+    {"csv", make<CsvReporter>},
+    {"json", make<JsonReporter>},
+};
+
+}  // namespace
+
+std::span<const ReportFormat> report_formats() {
+  return kFormats;
+}
+
+std::unique_ptr<Reporter> make_reporter(std::string_view name, std::string baseline) {
+  for (const ReportFormat& f : kFormats) {
+    if (f.name == name) return f.make(std::move(baseline));
+  }
+  return nullptr;
+}
+
+std::string report_format_names(std::string_view separator) {
+  std::string out;
+  for (const ReportFormat& f : kFormats)
+    out += (out.empty() ? "" : std::string(separator)) + std::string(f.name);
+  return out;
+}
+
 }  // namespace ipcbench

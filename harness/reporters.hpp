@@ -6,6 +6,8 @@
 // host name), so one table compares machines, kernels or builds side by side.
 #pragma once
 
+#include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -75,5 +77,17 @@ class JsonReporter final : public Reporter {
  private:
   std::string m_baseline;
 };
+
+// The report formats `report --format` offers, by name, in the order --help lists them: a new
+// format is a Reporter and one row here (reporters.cpp).
+struct ReportFormat {
+  std::string_view name;
+  std::unique_ptr<Reporter> (*make)(std::string baseline);
+};
+std::span<const ReportFormat> report_formats();
+// The reporter of format `name` with ratios to `baseline`; nullptr when there is no such format.
+std::unique_ptr<Reporter> make_reporter(std::string_view name, std::string baseline);
+// "markdown|csv|json" (with `separator` "|").
+std::string report_format_names(std::string_view separator);
 
 }  // namespace ipcbench

@@ -310,6 +310,88 @@ void install_worker_fault_handlers(int control_fd) {
   install_fault_handlers(control_fd);
 }
 
+namespace {
+
+// The worker's channels, made, listening (the consumer says where) and connected: one; or, for a
+// fanout producer over a point-to-point transport, one per consumer, each channel under a token
+// and in a directory of its own.
+Result<std::vector<std::unique_ptr<Transport>>> set_up_channels(const WorkerSpec& spec,
+                                                                const TransportInfo& info,
+                                                                Control& control) {
+  const bool channels_apart =
+      spec.scenario->fan_out && !info.capabilities().multicast && spec.subscribers > 1;
+  const unsigned count = spec.role == Role::producer && channels_apart ? spec.subscribers : 1;
+  const unsigned first = spec.role == Role::consumer ? spec.subscriber_index : 0;
+  std::vector<std::unique_ptr<Transport>> transports;
+  for (unsigned k = first; k < first + count; ++k) {
+    auto made = info.make(endpoint_for(spec, k));
+    if (!made) return std::unexpected(made.error());
+    transports.push_back(std::move(*made));
+  }
+  if (spec.role == Role::consumer) {
+    auto address = transports.front()->listen();
+    if (!address) return fail(address.error().code, "listen: " + address.error().reason);
+    control.send({{"event", "listening"}, {"address", *address}});
+  }
+  for (unsigned k = 0; k < transports.size(); ++k) {
+    const std::string address =
+        spec.role == Role::producer && k < spec.peer_addresses.size() ? spec.peer_addresses[k] : "";
+    if (auto ok = transports[k]->connect(address); !ok) {
+      return fail(ok.error().code, "connect: " + ok.error().reason);
+    }
+  }
+  return transports;
+}
+
+ScenarioConfig config_of(const WorkerSpec& spec) {
+  ScenarioConfig config;
+  config.payload_bytes = spec.bytes;
+  config.warmup = spec.warmup;
+  config.warmup_budget = std::chrono::nanoseconds(spec.warmup_budget_ns);
+  config.count = spec.count;
+  config.budget = std::chrono::nanoseconds(spec.budget_ns);
+  config.touch = spec.touch;
+  config.rate_per_s = spec.rate_per_s;
+  config.duration = std::chrono::nanoseconds(spec.duration_ns);
+  config.pace_by_spinning = spec.wait == WaitMode::spin;
+  return config;
+}
+
+// Runs the scenario's side over the channels; what it measured, and how it ended.
+WorkerReport run_side(const WorkerSpec& spec, std::span<Transport* const> channels,
+                      const Clock& clock) {
+  auto latency = std::make_unique<Histogram>();
+  auto from_sent = std::make_unique<Histogram>();
+  Measurement m;
+  // The side that sees whole journeys records them, as the scenario says (Records): the pingpong
+  // producer its round trips, a rate or fanout consumer each message's way from the producer.
+  const Records& records = spec.scenario->records;
+  const bool producer = spec.role == Role::producer;
+  if (producer ? records.producer_latency : records.consumer_latency) m.latency = latency.get();
+  if (!producer && records.consumer_from_sent) m.from_sent = from_sent.get();
+  const ScenarioConfig config = config_of(spec);
+  auto ran = spec.scenario->fan_out
+                 ? spec.scenario->run(spec.role, channels, spec.subscribers, config, clock, m)
+                 : run_scenario(spec.scenario, spec.role, *channels.front(), config, clock, m);
+  WorkerReport report;
+  if (!ran) report.error = WorkerError{ran.error().code, ran.error().reason};
+  report.count = m.count;
+  report.start_ns = m.start_ns;
+  report.end_ns = m.end_ns;
+  report.cpu_ns = m.usage.cpu_ns;
+  report.voluntary_switches = m.usage.voluntary_switches;
+  report.involuntary_switches = m.usage.involuntary_switches;
+  for (Transport* t : channels)
+    report.messages_lost += t->stats().messages_lost;
+  if (m.latency) report.latency = sparse_of(*latency);
+  if (m.from_sent) report.latency_sent = sparse_of(*from_sent);
+  report.behind = m.behind;
+  report.early = m.early;
+  return report;
+}
+
+}  // namespace
+
 int worker_main(const std::string& spec_json) {
   std::signal(SIGPIPE, SIG_IGN);
   WorkerSpec spec;
@@ -326,42 +408,15 @@ int worker_main(const std::string& spec_json) {
     control.error({Errc::unsupported, "unknown transport " + spec.transport});
     return 1;
   }
-
-  // The endpoints: one; or, for a fanout producer over a point-to-point transport, one per
-  // consumer, each channel under a token and in a directory of its own.
-  const bool fanout = spec.scenario->fan_out;
-  const bool channels_apart = fanout && !info->capabilities().multicast && spec.subscribers > 1;
-  const unsigned count = spec.role == Role::producer && channels_apart ? spec.subscribers : 1;
-  const unsigned first = spec.role == Role::consumer ? spec.subscriber_index : 0;
-  std::vector<std::unique_ptr<Transport>> transports;
-  for (unsigned k = first; k < first + count; ++k) {
-    auto made = info->make(endpoint_for(spec, k));
-    if (!made) {
-      control.error(made.error());
-      return 1;
-    }
-    transports.push_back(std::move(*made));
-  }
-  if (spec.role == Role::consumer) {
-    auto address = transports.front()->listen();
-    if (!address) {
-      control.error({address.error().code, "listen: " + address.error().reason});
-      return 1;
-    }
-    control.send({{"event", "listening"}, {"address", *address}});
-  }
-  for (unsigned k = 0; k < transports.size(); ++k) {
-    const std::string address =
-        spec.role == Role::producer && k < spec.peer_addresses.size() ? spec.peer_addresses[k] : "";
-    if (auto ok = transports[k]->connect(address); !ok) {
-      control.error({ok.error().code, "connect: " + ok.error().reason});
-      return 1;
-    }
+  auto transports = set_up_channels(spec, *info, control);
+  if (!transports) {
+    control.error(transports.error());
+    return 1;
   }
   // What the kernel granted for the cell's settings: every channel is set up alike, the first
   // speaks for them.
   nlohmann::json connected = {{"event", "connected"}};
-  if (auto granted = transports.front()->granted_options(); !granted.empty()) {
+  if (auto granted = transports->front()->granted_options(); !granted.empty()) {
     connected["options"] = options_json(granted);
   }
   control.send(connected);
@@ -369,55 +424,18 @@ int worker_main(const std::string& spec_json) {
   Clock clock = spec.tsc ? Clock::tsc(spec.ns_per_tick) : Clock::monotonic();
   const CellFloor floor = measure_cell_floor(spec, clock);
 
-  ScenarioConfig config;
-  config.payload_bytes = spec.bytes;
-  config.warmup = spec.warmup;
-  config.warmup_budget = std::chrono::nanoseconds(spec.warmup_budget_ns);
-  config.count = spec.count;
-  config.budget = std::chrono::nanoseconds(spec.budget_ns);
-  config.touch = spec.touch;
-  config.rate_per_s = spec.rate_per_s;
-  config.duration = std::chrono::nanoseconds(spec.duration_ns);
-  config.pace_by_spinning = spec.wait == WaitMode::spin;
-  auto latency = std::make_unique<Histogram>();
-  auto from_sent = std::make_unique<Histogram>();
-  Measurement m;
-  // The side that sees whole journeys records them, as the scenario says (Records): the pingpong
-  // producer its round trips, a rate or fanout consumer each message's way from the producer.
-  const Records& records = spec.scenario->records;
-  const bool producer = spec.role == Role::producer;
-  if (producer ? records.producer_latency : records.consumer_latency) m.latency = latency.get();
-  if (!producer && records.consumer_from_sent) m.from_sent = from_sent.get();
-
   std::vector<Transport*> channels;
-  for (auto& t : transports)
+  for (auto& t : *transports)
     channels.push_back(t.get());
-  auto ran = fanout ? spec.scenario->run(spec.role, channels, spec.subscribers, config, clock, m)
-                    : run_scenario(spec.scenario, spec.role, *channels.front(), config, clock, m);
-  std::uint64_t lost = 0;
-  for (Transport* t : channels)
-    lost += t->stats().messages_lost;
-
-  WorkerReport report;
-  if (!ran) report.error = WorkerError{ran.error().code, ran.error().reason};
-  report.count = m.count;
-  report.start_ns = m.start_ns;
-  report.end_ns = m.end_ns;
-  report.cpu_ns = m.usage.cpu_ns;
-  report.voluntary_switches = m.usage.voluntary_switches;
-  report.involuntary_switches = m.usage.involuntary_switches;
-  report.messages_lost = lost;
-  if (m.latency) report.latency = sparse_of(*latency);
-  if (m.from_sent) report.latency_sent = sparse_of(*from_sent);
-  report.behind = m.behind;
-  report.early = m.early;
+  WorkerReport report = run_side(spec, channels, clock);
   report.floor_rtt_ns = floor.rtt_ns;
   report.floor_copy_bytes_per_second = floor.copy_bytes_per_second;
   nlohmann::json event = report;
   event["event"] = "result";
   control.send(event);
-  transports.clear();  // remove what they made before we say goodbye
-  return ran ? 0 : 1;
+  const bool ok = report.ok();
+  transports->clear();  // remove what they made before we say goodbye
+  return ok ? 0 : 1;
 }
 
 }  // namespace ipcbench

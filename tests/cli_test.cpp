@@ -112,7 +112,11 @@ TEST(Cli, UsageErrorsExitTwoWithOneLineNamingTheValue) {
         Bad{"run --transports pipe --set pipe", "--set pipe:", "<transport>.<setting>=<value>"},
         Bad{"report --baseline nope " + std::string(IPCBENCH_SOURCE_DIR) +
                 "/results/reference.json",
-            "nope", "transports present: pipe"}}) {
+            "nope", "transports present: pipe"},
+        // The floor rows are no transport: nothing is a ratio to them.
+        Bad{"report --baseline floor " + std::string(IPCBENCH_SOURCE_DIR) +
+                "/results/reference.json",
+            "--baseline floor", "transports present: pipe"}}) {
     Ran r = run(b.args);
     EXPECT_EQ(r.code, 2) << b.args << "\n" << r.out;
     EXPECT_NE(r.out.find(b.names), std::string::npos) << b.args << "\n" << r.out;
@@ -164,7 +168,7 @@ TEST(Cli, ReportPrintsSlowRatesWithTwoSignificantDigits) {
 TEST(Cli, ReportFormatJsonPrintsEachFileWithItsSummaries) {
   const std::string reference = std::string(IPCBENCH_SOURCE_DIR) + "/results/reference.json";
   auto doc = testing::read_json(reference);
-  const auto cells = testing::iteration_entries(doc);
+  const auto cells = testing::iteration_entries(doc, /*with_floor=*/true);
   Ran one = testing::run_cli("report --format json " + reference, false);
   ASSERT_EQ(one.code, 0) << one.out;
   auto printed = nlohmann::json::parse(one.out);
