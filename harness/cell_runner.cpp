@@ -471,6 +471,47 @@ double cpu_ns(const std::optional<ChildExit>& exit) {
   return ns(exit->usage.ru_utime) + ns(exit->usage.ru_stime);
 }
 
+// What the workers reported, into the cell's run: their reports, their processes' CPU time, and
+// what the kernel granted (the producer's report of a setting, else the first consumer's).
+void collect(WorkerGroup& group, const std::vector<WorkerProcess*>& consumers, CellRun& run) {
+  run.producer_process_cpu_ns = cpu_ns(group.producer().exit);
+  run.producer = group.producer().result;
+  for (WorkerProcess* c : consumers) {
+    run.consumer_process_cpu_ns += cpu_ns(c->exit);
+    run.consumers.push_back(c->result);
+  }
+  run.consumer = run.consumers.empty() ? std::nullopt : run.consumers.front();
+  run.granted = group.producer().granted;
+  for (const OptionValue& o : group.consumer(0).granted) {
+    if (std::ranges::find(run.granted, o.name, &OptionValue::name) == run.granted.end()) {
+      run.granted.push_back(o);
+    }
+  }
+}
+
+// Why a cell whose workers all reported failed, if it did: a scenario that failed, a worker that
+// did not exit cleanly, or a stream whose consumers checked another count than the producer sent.
+std::optional<std::string> judge(const Cell& cell, WorkerGroup& group,
+                                 const std::vector<WorkerProcess*>& consumers, const CellRun& run) {
+  for (WorkerProcess* w : group.all()) {
+    if (!w->result->ok()) return worker_failure(*w, "the end");
+    if (!w->exit->success()) {
+      return fmt::format("{} {} after reporting", w->name(), w->exit->describe());
+    }
+  }
+  if (cell.scenario->stream) {
+    // A stream may end early, on its time budget: every consumer must have checked every message
+    // the producer sent, no fewer (a lost tail) and no more.
+    for (WorkerProcess* c : consumers) {
+      if (c->result->count != run.producer->count) {
+        return fmt::format("{} checked {} measured messages of the {} the producer sent", c->name(),
+                           c->result->count, run.producer->count);
+      }
+    }
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 CellRun run_cell(const Cell& cell, const CellContext& run_context, const std::string& token) {
@@ -536,46 +577,11 @@ CellRun run_cell(const Cell& cell, const CellContext& run_context, const std::st
     state = group.wait_for(group.all(), Step::result, why);
   }
   group.reap(state == Wait::ok);
-  run.producer_process_cpu_ns = cpu_ns(group.producer().exit);
-  run.producer = group.producer().result;
-  for (WorkerProcess* c : consumers) {
-    run.consumer_process_cpu_ns += cpu_ns(c->exit);
-    run.consumers.push_back(c->result);
-  }
-  run.consumer = run.consumers.empty() ? std::nullopt : run.consumers.front();
-  // What the kernel granted: the producer's report of a setting, else the (first) consumer's.
-  run.granted = group.producer().granted;
-  for (const OptionValue& o : group.consumer(0).granted) {
-    if (std::ranges::find(run.granted, o.name, &OptionValue::name) == run.granted.end()) {
-      run.granted.push_back(o);
-    }
-  }
-
+  collect(group, consumers, run);
   if (state == Wait::ok) {
-    // All reported: the cell succeeded if every scenario did and every worker exited cleanly.
-    for (WorkerProcess* w : group.all()) {
-      if (!w->result->ok()) {
-        why = worker_failure(*w, "the end");
-        state = Wait::failed;
-        break;
-      }
-      if (!w->exit->success()) {
-        why = fmt::format("{} {} after reporting", w->name(), w->exit->describe());
-        state = Wait::failed;
-        break;
-      }
-    }
-  }
-  if (state == Wait::ok && cell.scenario->stream) {
-    // A stream may end early, on its time budget: every consumer must have checked every message
-    // the producer sent, no fewer (a lost tail) and no more.
-    for (WorkerProcess* c : consumers) {
-      if (c->result->count != run.producer->count) {
-        why = fmt::format("{} checked {} measured messages of the {} the producer sent", c->name(),
-                          c->result->count, run.producer->count);
-        state = Wait::failed;
-        break;
-      }
+    if (auto failed = judge(cell, group, consumers, run)) {
+      why = *failed;
+      state = Wait::failed;
     }
   }
   run.ok = state == Wait::ok;
