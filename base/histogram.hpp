@@ -133,11 +133,15 @@ struct LatencyHistogram {
 inline LatencyHistogram sparse_of(const Histogram& h) {
   return LatencyHistogram{h.sparse(), h.sum(), h.min(), h.max()};
 }
-// The histogram `l` was made from (empty when there is none).
-inline Histogram histogram_of(const std::optional<LatencyHistogram>& l) {
+// The histogram `l` was made from.
+inline Histogram histogram_of(const LatencyHistogram& l) {
   Histogram h;
-  if (l) h.assign(l->buckets, l->sum, l->min, l->max);
+  h.assign(l.buckets, l.sum, l.min, l.max);
   return h;
+}
+// ... or an empty one when there is none.
+inline Histogram histogram_of(const std::optional<LatencyHistogram>& l) {
+  return l ? histogram_of(*l) : Histogram();
 }
 
 }  // namespace ipcbench

@@ -44,6 +44,23 @@ namespace {
 
 }  // namespace
 
+pid_t fork_tied(int death_signal) {
+  const pid_t parent = ::getpid();
+  const pid_t pid = ::fork();
+  if (pid != 0) return pid;
+  // The child: only async-signal-safe calls here.
+  ::prctl(PR_SET_PDEATHSIG, death_signal);
+  if (::getppid() != parent) _exit(127);  // the parent died before prctl took effect
+  return 0;
+}
+
+bool pin_to_cpu(int cpu) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  return ::sched_setaffinity(0, sizeof set, &set) == 0;
+}
+
 Result<pid_t> spawn(const ChildSpec& spec) {
   std::vector<char*> argv;
   for (const auto& arg : spec.argv)
@@ -65,15 +82,11 @@ Result<pid_t> spawn(const ChildSpec& spec) {
     input = UniqueFd(::open("/dev/null", O_RDONLY | O_CLOEXEC));
     if (!input) return fail_errno(Errc::resource, "open /dev/null");
   }
-  const pid_t parent = ::getpid();
-
-  pid_t pid = ::fork();
+  const pid_t pid = fork_tied(spec.death_signal);
   if (pid < 0) return fail_errno(Errc::resource, "fork");
   if (pid > 0) return pid;
 
   // The child: only async-signal-safe calls from here to exec.
-  ::prctl(PR_SET_PDEATHSIG, spec.death_signal);
-  if (::getppid() != parent) _exit(127);  // the parent died before prctl took effect
   if (spec.own_group) ::setpgid(0, 0);
   if (input && ::dup2(input.get(), 0) < 0) child_fail("stdin");
   if (output) {
@@ -89,12 +102,7 @@ Result<pid_t> spawn(const ChildSpec& spec) {
     if (::dup2(moved[i], spec.descriptors[i].second) < 0) child_fail("dup2");  // clears CLOEXEC
   }
   if (spec.close_others) ::close_range(static_cast<unsigned>(above_targets), ~0U, 0);
-  if (spec.cpu >= 0) {
-    cpu_set_t set;
-    CPU_ZERO(&set);
-    CPU_SET(spec.cpu, &set);
-    if (::sched_setaffinity(0, sizeof set, &set) != 0) child_fail("sched_setaffinity");
-  }
+  if (spec.cpu >= 0 && !pin_to_cpu(spec.cpu)) child_fail("sched_setaffinity");
   ::signal(SIGPIPE, SIG_DFL);
   ::umask(077);
   if (spec.search_path) {

@@ -40,6 +40,14 @@ struct ChildExit {
   bool success() const;
 };
 
+// fork(), with a child that dies with this process (PR_SET_PDEATHSIG `death_signal`; a child
+// whose parent was already gone exits at once, 127). As fork(): 0 in the child, the child's pid
+// here, -1 (errno) when it failed. For a child that runs code of this program (the floor's
+// processes); spawn() execs one.
+pid_t fork_tied(int death_signal = SIGKILL);
+// Pins the calling process to `cpu`; false (errno) when it may not run there.
+bool pin_to_cpu(int cpu);
+
 // Starts the child; its pid. A file it should write that cannot be made is an error here, before
 // the fork.
 Result<pid_t> spawn(const ChildSpec& spec);

@@ -26,16 +26,8 @@ struct KeyFigures {
 // (higher is worse); 0 without a floor.
 double x_floor(const CellResult& e) {
   const ScenarioInfo& s = *e.scenario;
-  const double v = e.figure(s.compare_floor_figure);
-  switch (s.compare_floor) {
-    case OverFloor::round_trip:
-      return e.floor_rtt_ns ? v / *e.floor_rtt_ns : 0;
-    case OverFloor::one_way:
-      return e.floor_rtt_ns ? v / (*e.floor_rtt_ns / 2) : 0;
-    case OverFloor::copy:
-      return e.floor_copy_bytes_per_second && v > 0 ? *e.floor_copy_bytes_per_second / v : 0;
-  }
-  return 0;
+  const auto pair = over_floor(e, s.compare_floor_figure, s.compare_floor);
+  return pair && pair->second > 0 ? pair->first / pair->second : 0;
 }
 
 std::map<std::string, KeyFigures> key_figures(const ResultsDocument& document,

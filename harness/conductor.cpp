@@ -133,6 +133,21 @@ std::size_t last_cell_of(const std::vector<Cell>& cells, const std::vector<std::
   return last;
 }
 
+// The cells the options ask for, in run order, each combination skipped noted on stderr; the
+// exit code (2) when none is left.
+std::expected<std::vector<Cell>, int> planned_cells(const RunOptions& options) {
+  std::vector<std::string> skipped;
+  std::vector<Cell> cells = filter_cells(expand_cells(options, skipped), options.filter);
+  for (const auto& s : skipped)
+    fmt::print(stderr, "note: skipped: {}\n", s);
+  if (cells.empty()) {
+    fmt::print(stderr, "ipcbench: nothing to run{}\n",
+               options.filter.empty() ? "" : " (no cell matches --filter " + options.filter + ")");
+    return std::unexpected(2);
+  }
+  return cells;
+}
+
 }  // namespace
 
 // Is the 95% interval of a cell's key figure (ScenarioInfo::key_figure: pingpong's p50) within
@@ -153,15 +168,9 @@ bool precise_enough(const ResultsDocument& doc, const std::string& name, double 
 // --dry-run: the cells a run would measure, in order, with an estimate of the time (learned from
 // the results in results/ where there are some).
 int dry_run(const RunOptions& options) {
-  std::vector<std::string> skipped;
-  std::vector<Cell> cells = filter_cells(expand_cells(options, skipped), options.filter);
-  for (const auto& s : skipped)
-    fmt::print(stderr, "note: skipped: {}\n", s);
-  if (cells.empty()) {
-    fmt::print(stderr, "ipcbench: nothing to run{}\n",
-               options.filter.empty() ? "" : " (no cell matches --filter " + options.filter + ")");
-    return 2;
-  }
+  auto planned = planned_cells(options);
+  if (!planned) return planned.error();
+  std::vector<Cell>& cells = *planned;
   const std::size_t measured = cells.size();
   group_cells(cells);  // appends the floor cells the rounds will run
   const TimeEstimate estimate = TimeEstimate::learn(TimeEstimate::files_in("results"));
@@ -188,17 +197,10 @@ namespace {
 // The cells a run measures, or the exit code when there are none or the descriptors they need
 // cannot be had.
 std::expected<std::vector<Cell>, int> cells_to_run(const RunOptions& options) {
-  std::vector<std::string> skipped;
-  std::vector<Cell> cells = filter_cells(expand_cells(options, skipped), options.filter);
-  for (const auto& s : skipped)
-    fmt::print(stderr, "note: skipped: {}\n", s);
-  if (cells.empty()) {
-    fmt::print(stderr, "ipcbench: nothing to run{}\n",
-               options.filter.empty() ? "" : " (no cell matches --filter " + options.filter + ")");
-    return std::unexpected(2);
-  }
+  auto cells = planned_cells(options);
+  if (!cells) return cells;
   unsigned widest = 1;  // the most consumers of one cell
-  for (const Cell& cell : cells)
+  for (const Cell& cell : *cells)
     widest = std::max(widest, cell.consumers());
   const std::uint64_t conductor = kConductorDescriptors + 4ull * (widest + 1);
   const std::uint64_t worker = kWorkerDescriptors + kDescriptorsPerChannel * widest;

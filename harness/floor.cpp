@@ -1,9 +1,7 @@
 #include "harness/floor.hpp"
 
-#include <sched.h>
 #include <signal.h>
 #include <sys/mman.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -25,13 +23,6 @@ namespace {
 constexpr std::uint64_t kDone = 1;
 constexpr std::uint64_t kMinFloorRoundTrips = 100;
 
-bool pin_to(int cpu) {
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  CPU_SET(cpu, &set);
-  return ::sched_setaffinity(0, sizeof set, &set) == 0;
-}
-
 // What a forked floor process leaves for the conductor, in shared memory.
 struct FloorShared {
   FloorLines lines;
@@ -46,12 +37,9 @@ struct FloorShared {
 // Forks `body` into a child pinned to `cpu` that dies with the conductor; its pid or -1.
 template <class Body>
 pid_t fork_pinned(int cpu, FloorShared& shared, Body body) {
-  const pid_t parent = ::getpid();
-  const pid_t pid = ::fork();
+  const pid_t pid = fork_tied();
   if (pid != 0) return pid;
-  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-  if (::getppid() != parent) ::_exit(1);
-  if (!pin_to(cpu)) {
+  if (!pin_to_cpu(cpu)) {
     shared.ready.fetch_sub(100);
     ::_exit(1);
   }
@@ -226,7 +214,7 @@ CellRun run_line_floor(int cpu_a, int cpu_b, std::chrono::nanoseconds time, cons
   producer.cpu_ns = s.usage.cpu_ns;
   producer.voluntary_switches = s.usage.voluntary_switches;
   producer.involuntary_switches = s.usage.involuntary_switches;
-  producer.latency = LatencyHistogram{s.rtts.sparse(), s.rtts.sum(), s.rtts.min(), s.rtts.max()};
+  producer.latency = sparse_of(s.rtts);
   WorkerReport consumer;
   consumer.count = producer.count;
   consumer.start_ns = s.start_ns;

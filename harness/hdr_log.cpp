@@ -155,8 +155,7 @@ std::int64_t HdrCounts::value_at_percentile(double p) const {
 }
 
 std::string encode_hdr_histogram(const LatencyHistogram& latency) {
-  Histogram h;
-  h.assign(latency.buckets, latency.sum, latency.min, latency.max);
+  const Histogram h = histogram_of(latency);
   std::vector<std::int64_t> counts(counts_length(), 0);
   std::size_t used = 0;
   for (const auto& [index, count] : latency.buckets) {

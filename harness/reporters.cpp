@@ -103,25 +103,15 @@ struct Row {
     }
     return paired_ratio(pairs);
   }
-  // The figure against the floor the cell's own workers measured (OverFloor); the floor row
-  // itself is 1.
+  // The figure against the floor the cell's own workers measured (over_floor(), results.hpp),
+  // paired round by round; the floor row itself is 1.
   Estimate over_floor(std::string_view figure, OverFloor how) const {
     if (floor()) return Estimate{1.0, good.size(), {}, {}};
-    if (how == OverFloor::copy) {
-      // A rate against one copy by the producer's core: how many times slower than the copy.
-      std::vector<std::pair<double, double>> pairs;
-      for (const CellResult* e : good) {
-        if (e->floor_copy_bytes_per_second)
-          pairs.emplace_back(*e->floor_copy_bytes_per_second, e->figure(figure));
-      }
-      return paired_ratio(pairs);
+    std::vector<std::pair<double, double>> pairs;
+    for (const CellResult* e : good) {
+      if (auto pair = ipcbench::over_floor(*e, figure, how)) pairs.push_back(*pair);
     }
-    // A time over one cache line's round trip (one way: over half of it).
-    const bool halved = how == OverFloor::one_way;
-    return paired(figure, [&](const CellResult& e) -> std::optional<double> {
-      if (!e.floor_rtt_ns) return std::nullopt;
-      return halved ? *e.floor_rtt_ns / 2 : *e.floor_rtt_ns;
-    });
+    return paired_ratio(pairs);
   }
 };
 

@@ -286,6 +286,17 @@ void from_json(const json& j, ResultsDocument& document) {
   }
 }
 
+std::optional<std::pair<double, double>> over_floor(const CellResult& e, std::string_view figure,
+                                                    OverFloor how) {
+  if (how == OverFloor::copy) {
+    if (!e.floor_copy_bytes_per_second) return std::nullopt;
+    return std::pair{*e.floor_copy_bytes_per_second, e.figure(figure)};
+  }
+  if (!e.floor_rtt_ns) return std::nullopt;
+  return std::pair{e.figure(figure),
+                   how == OverFloor::one_way ? *e.floor_rtt_ns / 2 : *e.floor_rtt_ns};
+}
+
 double switches_per_iteration(const CellResult& r) {
   if (!r.switches) return 0;
   const auto& s = *r.switches;

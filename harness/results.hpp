@@ -125,6 +125,13 @@ std::string transport_key(const CellResult& result);
 // granted, "tcp[sndbuf=64KiB→128KiB]".
 std::string transport_label(const CellResult& result);
 
+// A successful repetition's `figure` against the floor its own workers measured, as the two sides
+// of a cost ratio (how many times the floor it costs): a time over the cache line's round trip
+// (OverFloor::one_way: over half of it), or the copy's rate over a rate. Nothing when the
+// repetition has no such floor. The tables pair these round by round; `compare` divides them.
+std::optional<std::pair<double, double>> over_floor(const CellResult& e, std::string_view figure,
+                                                    OverFloor how);
+
 // Context switches per iteration, both workers (voluntary + involuntary); 0 when not recorded.
 double switches_per_iteration(const CellResult& result);
 

@@ -370,9 +370,7 @@ WorkerReport run_side(const WorkerSpec& spec, std::span<Transport* const> channe
   if (producer ? records.producer_latency : records.consumer_latency) m.latency = latency.get();
   if (!producer && records.consumer_from_sent) m.from_sent = from_sent.get();
   const ScenarioConfig config = config_of(spec);
-  auto ran = spec.scenario->fan_out
-                 ? spec.scenario->run(spec.role, channels, spec.subscribers, config, clock, m)
-                 : run_scenario(spec.scenario, spec.role, *channels.front(), config, clock, m);
+  auto ran = run_scenario(spec.scenario, spec.role, channels, spec.subscribers, config, clock, m);
   WorkerReport report;
   if (!ran) report.error = WorkerError{ran.error().code, ran.error().reason};
   report.count = m.count;

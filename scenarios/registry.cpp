@@ -60,8 +60,9 @@ bool ScenarioInfo::lower_is_better(std::string_view key) const {
   return !f || f->better == Better::lower;
 }
 
-Result<void> run_scenario(Scenario scenario, Role role, Transport& transport,
-                          const ScenarioConfig& config, const Clock& clock, Measurement& out) {
+Result<void> run_scenario(Scenario scenario, Role role, std::span<Transport* const> channels,
+                          unsigned consumers, const ScenarioConfig& config, const Clock& clock,
+                          Measurement& out) {
   if (config.payload_bytes < kMinMessageBytes) {
     return fail(Errc::unsupported, "messages need at least 8 bytes (the sequence number)");
   }
@@ -69,8 +70,13 @@ Result<void> run_scenario(Scenario scenario, Role role, Transport& transport,
     return fail(Errc::unsupported, std::string(scenario->name) +
                                        " messages need at least 32 bytes (sequence, stamps)");
   }
+  return scenario->run(role, channels, consumers, config, clock, out);
+}
+
+Result<void> run_scenario(Scenario scenario, Role role, Transport& transport,
+                          const ScenarioConfig& config, const Clock& clock, Measurement& out) {
   Transport* one = &transport;
-  return scenario->run(role, std::span<Transport* const>(&one, 1), 1, config, clock, out);
+  return run_scenario(scenario, role, std::span<Transport* const>(&one, 1), 1, config, clock, out);
 }
 
 }  // namespace ipcbench

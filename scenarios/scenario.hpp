@@ -23,6 +23,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <span>
 #include <string_view>
 
 #include "base/clock.hpp"
@@ -71,8 +72,13 @@ struct Measurement {
                                    // (the two CPUs' clocks disagree by more than the latency)
 };
 
-// Runs `scenario`'s side over one channel (a fan-out's one consumer, or its producer over one
-// multicast channel to one consumer), after checking the message is large enough for it.
+// Runs `scenario`'s side, after checking the message is large enough for it: a producer over its
+// channels (one, or one per consumer for a fan-out over point-to-point channels) to `consumers`
+// consumers, a consumer over its one.
+Result<void> run_scenario(Scenario scenario, Role role, std::span<Transport* const> channels,
+                          unsigned consumers, const ScenarioConfig& config, const Clock& clock,
+                          Measurement& out);
+// ... over one channel to one consumer.
 Result<void> run_scenario(Scenario scenario, Role role, Transport& transport,
                           const ScenarioConfig& config, const Clock& clock, Measurement& out);
 
