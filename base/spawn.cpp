@@ -103,7 +103,7 @@ Result<pid_t> spawn(const ChildSpec& spec) {
   }
   if (spec.close_others) ::close_range(static_cast<unsigned>(above_targets), ~0U, 0);
   if (spec.cpu >= 0 && !pin_to_cpu(spec.cpu)) child_fail("sched_setaffinity");
-  ::signal(SIGPIPE, SIG_DFL);
+  if (spec.default_sigpipe) ::signal(SIGPIPE, SIG_DFL);
   ::umask(077);
   if (spec.search_path) {
     ::execvp(argv[0], argv.data());

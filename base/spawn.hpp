@@ -30,7 +30,11 @@ struct ChildSpec {
   int death_signal = SIGKILL;  // sent to it when the process that started it dies
   bool own_group = false;      // a process group of its own (a Ctrl-C does not reach it)
   bool close_others = false;   // closes every other descriptor (else: they are O_CLOEXEC)
-  std::string exec_failed;     // written to its stderr when exec fails ("" : "exec: <why>")
+  // SIGPIPE back to its default in the child (a worker: a write to a dead peer ends it, as a
+  // program's would). false: as this process has it (the conductor ignores it), for a daemon
+  // that writes to its clients' sockets and must outlive one that was killed (RouDi).
+  bool default_sigpipe = true;
+  std::string exec_failed;  // written to its stderr when exec fails ("" : "exec: <why>")
 };
 
 struct ChildExit {

@@ -70,6 +70,7 @@ Result<DaemonProcess> DaemonProcess::start(const std::vector<std::string>& argv,
   child.death_signal = SIGTERM;
   child.own_group = true;
   child.close_others = true;
+  child.default_sigpipe = false;  // as it was before spawn() served the daemons too
   child.exec_failed = "exec " + argv.at(0) + " failed: " + missing + "\n";
   auto pid = spawn(child);
   if (!pid) return std::unexpected(pid.error());
