@@ -70,7 +70,7 @@ class Figures {
   std::vector<std::pair<std::string, double>> m_values;
 };
 
-// What one worker measured, as the conductor got it (harness/worker_report.hpp adds what went
+// What one worker measured, as the conductor got it (harness/run/worker_report.hpp adds what went
 // wrong and the floor). A worker that did not report counts as one that measured nothing.
 struct SideReport {
   std::uint64_t count = 0;    // round trips or messages measured, every one checked

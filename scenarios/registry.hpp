@@ -60,8 +60,8 @@ struct Records {
 
 // --- the floor ---------------------------------------------------------------------------------
 
-// What a scenario's table measures its floor with (harness/floor.hpp): one cache line's round trip
-// between the two CPUs, one copy of the message by the producer's core, or no floor row.
+// What a scenario's table measures its floor with (harness/run/floor.hpp): one cache line's round
+// trip between the two CPUs, one copy of the message by the producer's core, or no floor row.
 enum class FloorRow : std::uint8_t { none, line, copy };
 // How a figure is set against the floor its cell's workers measured: a time over the line's round
 // trip, over its one way (half of it), or the copy's rate over a rate (all: how many times the

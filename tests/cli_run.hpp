@@ -20,7 +20,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "harness/resources.hpp"
+#include "harness/run/resources.hpp"
 
 namespace ipcbench::testing {
 

@@ -19,8 +19,8 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "harness/options.hpp"
-#include "harness/process.hpp"
+#include "harness/cli/options.hpp"
+#include "harness/run/process.hpp"
 #include "tests/cli_run.hpp"
 #include "transports/transport.hpp"
 

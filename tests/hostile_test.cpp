@@ -20,7 +20,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "harness/options.hpp"
+#include "harness/run/plan.hpp"
 #include "tests/cli_run.hpp"
 #include "transports/roudi.hpp"
 

@@ -22,6 +22,10 @@ forbid() {
   done
 }
 forbid harness -- scenarios transports base zerocopy
+# The harness's rooms (ARCHITECTURE.md, "The harness's rooms"): cli -> run -> report -> results.
+forbid harness/cli -- harness/run harness/report harness/results
+forbid harness/run -- harness/report harness/results
+forbid harness/report -- harness/results
 forbid scenarios -- transports base zerocopy
 forbid transports -- base zerocopy
 forbid base -- zerocopy

@@ -1,4 +1,4 @@
-#include "harness/options.hpp"
+#include "harness/cli/options.hpp"
 
 #include <gtest/gtest.h>
 
@@ -6,7 +6,7 @@
 
 #include <fmt/format.h>
 
-#include "harness/process.hpp"
+#include "harness/run/process.hpp"
 
 namespace ipcbench {
 namespace {
@@ -61,6 +61,10 @@ TEST(ParseOthers, ScenariosTouchWaitCpus) {
   EXPECT_EQ(parse_touches("all").value(), (std::vector<Touch>{Touch::edges, Touch::full}));
   EXPECT_FALSE(parse_touches("some").has_value());
   EXPECT_TRUE(parse_waits("spin,block").has_value());
+  // Parsed once, into typed choices: each kind, and a repeat kept once.
+  EXPECT_EQ(parse_waits("native,all,adaptive,native").value(),
+            (std::vector<WaitChoice>{WaitChoice::native(), WaitChoice::all(),
+                                     WaitChoice::only(WaitMode::adaptive)}));
   EXPECT_FALSE(parse_waits("sleepy").has_value());
   EXPECT_FALSE(parse_cpus("0").has_value());
   EXPECT_FALSE(parse_cpus("").has_value());
@@ -88,7 +92,7 @@ TEST(ExpandCells, DefaultsPerScenario) {
   EXPECT_EQ(cells[0].count, kDefaultIterations);
   EXPECT_EQ(cells[2].name(), "throughput/unix-stream/1048576/block/edges");
   EXPECT_EQ(cells[2].count, kDefaultMessages);
-  o.waits = {"all"};
+  o.waits = {WaitChoice::all()};
   o.quick = true;
   o.scenarios = {find_scenario("pingpong")};
   cells = expand_cells(o, skipped);
@@ -169,7 +173,7 @@ TEST(ExpandCells, FanoutWarmupGoesThroughEveryConsumersQueue) {
   RunOptions o;
   o.transports = {"zerocopy"};
   o.scenarios = {find_scenario("fanout")};
-  o.waits = {"block"};
+  o.waits = {WaitChoice::only(WaitMode::block)};
   o.sizes = {64, 1u << 20, 64u << 20};
   o.subscribers = {1, 4};
   std::vector<std::string> skipped;

@@ -12,9 +12,9 @@
 #include <filesystem>
 #include <thread>
 
-#include "harness/daemons.hpp"
-#include "harness/resources.hpp"
-#include "harness/worker.hpp"
+#include "harness/run/daemons.hpp"
+#include "harness/run/resources.hpp"
+#include "harness/run/worker.hpp"
 
 namespace ipcbench::testing {
 
@@ -144,7 +144,8 @@ PairOutcome run_pair(const PairOptions& o, const Body& producer_body, const Body
   ::mkdir(out.dir.c_str(), 0700);
   const auto deadline = std::chrono::steady_clock::now() + o.deadline;
 
-  // Each side's endpoint as a worker of the harness sets it up (endpoint_for, harness/worker.hpp).
+  // Each side's endpoint as a worker of the harness sets it up (endpoint_for,
+  // harness/run/worker.hpp).
   WorkerSpec base;
   base.transport = o.transport;
   base.wait = o.wait;

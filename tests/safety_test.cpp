@@ -29,7 +29,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/peer_watch.hpp"
-#include "harness/worker.hpp"
+#include "harness/run/worker.hpp"
 #include "tests/cli_run.hpp"
 #include "transports/sysv_queue.hpp"
 

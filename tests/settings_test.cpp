@@ -6,8 +6,10 @@
 
 #include <nlohmann/json.hpp>
 
-#include "harness/options.hpp"
-#include "harness/results.hpp"
+#include "harness/cli/options.hpp"
+#include "harness/report/reporter.hpp"
+#include "harness/results/results.hpp"
+#include "harness/run/cell_run.hpp"
 
 namespace ipcbench {
 namespace {
@@ -149,6 +151,59 @@ TEST(Results, SettingsAreRecordedAskedAndGrantedAndLabelTheRow) {
   EXPECT_FALSE(nlohmann::json(plain).contains("options"));
   EXPECT_EQ(transport_key(plain), "pipe");
   EXPECT_EQ(transport_label(plain), "pipe");
+}
+
+// A cell's variant (rate's offered rate, fanout's consumers) is a typed field of its entry, failed
+// or not, read back as written: the tables' offered and N columns come from it, not from the
+// name. (They read the name's last part before, and showed "-" for every rate row of a run of
+// several CPU pairs, whose names end in "/cpus<a>-<b>".)
+TEST(Results, TheVariantIsAFieldOfEveryEntryFailedOrNot) {
+  Cell cell;
+  cell.transport = "shm";
+  cell.scenario = find_scenario("rate");
+  cell.bytes = 64;
+  cell.rate = 1000;
+  cell.cpu_producer = 0;
+  cell.cpu_consumer = 1;
+  cell.pair_in_name = true;
+  CellRun failed;
+  failed.error = "set-up failed";
+  const nlohmann::json j = make_result(cell, failed, 0, 0, 1);
+  EXPECT_EQ(j.at("name"), "rate/shm/64/block/full/1000/cpus0-1");
+  EXPECT_EQ(j.at("offered_rate"), 1000.0);
+  EXPECT_FALSE(j.contains("subscribers"));
+  const CellResult back = j.get<CellResult>();
+  EXPECT_EQ(back.offered_rate, 1000.0);
+  EXPECT_EQ(nlohmann::json(back), j);
+  // Two CPU pairs: each row says which it was measured on (they looked the same before).
+  cell.cpu_producer = 1;
+  cell.cpu_consumer = 0;
+  ResultsDocument doc;
+  doc.benchmarks = {back, make_result(cell, failed, 1, 0, 1)};
+  const std::string csv = make_reporter("csv", kDefaultBaseline)->render(doc);
+  EXPECT_NE(csv.find("\"shm (cpus 0,1)\",block,64,1000.0,FAILED"), std::string::npos) << csv;
+  EXPECT_NE(csv.find("\"shm (cpus 1,0)\",block,64,1000.0,FAILED"), std::string::npos) << csv;
+  doc.benchmarks.pop_back();
+  EXPECT_EQ(make_reporter("csv", kDefaultBaseline)->render(doc).find("cpus"), std::string::npos);
+
+  cell.scenario = find_scenario("fanout");
+  cell.subscribers = 4;
+  cell.pair_in_name = false;
+  const CellResult fanout = nlohmann::json(make_result(cell, failed, 0, 0, 1)).get<CellResult>();
+  EXPECT_EQ(fanout.consumers, 4u);
+  EXPECT_FALSE(fanout.offered_rate);
+
+  // A failed entry of a file from before these fields: its variant from its name.
+  nlohmann::json old = j;
+  old.erase("offered_rate");
+  old["name"] = "rate/shm/64/block/full/max/cpus0-1";
+  EXPECT_EQ(old.get<CellResult>().offered_rate, 0.0);
+  old["name"] = "rate/shm/64/block/full/100000";
+  EXPECT_EQ(old.get<CellResult>().offered_rate, 100000.0);
+
+  // An entry of an unknown scenario is refused, never taken for another scenario's.
+  old["scenario"] = "latency";
+  EXPECT_THROW(old.get<CellResult>(), std::invalid_argument);
 }
 
 }  // namespace

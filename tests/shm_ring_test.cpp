@@ -17,7 +17,7 @@
 #include <random>
 #include <thread>
 
-#include "harness/resources.hpp"
+#include "harness/run/resources.hpp"
 #include "tests/pair.hpp"
 #include "transports/shm_ring.hpp"
 

@@ -1,13 +1,13 @@
-// The statistics behind every interval and verdict (harness/statistics.hpp), and the
-// HdrHistogram export (harness/hdr_log.hpp).
+// The statistics behind every interval and verdict (harness/results/statistics.hpp), and the
+// HdrHistogram export (harness/results/hdr_log.hpp).
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <random>
 
 #include "base/histogram.hpp"
-#include "harness/hdr_log.hpp"
-#include "harness/statistics.hpp"
+#include "harness/results/hdr_log.hpp"
+#include "harness/results/statistics.hpp"
 
 namespace ipcbench {
 namespace {

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "harness/resources.hpp"
+#include "harness/run/resources.hpp"
 #include "tests/pair.hpp"
 
 namespace ipcbench::testing {

@@ -1,5 +1,5 @@
 // System V message queues have no names, only a key and an id: how ipcbench's are made and known
-// again, by the sysv-mq driver that makes them and by the harness's sweep (harness/resources.*)
+// again, by the sysv-mq driver that makes them and by the harness's sweep (harness/run/resources.*)
 // that removes what a killed process left.
 //
 // - The key: the FNV-1a hash (32 bits) of the queue's name, "<token>-a" or "<token>-b" (never
