@@ -22,11 +22,17 @@ for name in rtt rtt_distribution rtt_vs_size throughput_vs_size cpu_cost fanout 
 done
 # PNG files, not something named so.
 grep -q "P   N   G" <<< "$(head -c 8 "$tmp/plots/rate.png" | od -An -c)" || fail "rate.png is not a PNG"
-# Two files are plotted side by side, each under its own label, never pooled.
-cp "$tmp/all.json" "$tmp/again.json"
-/usr/bin/python3 "$plot" "$tmp/all.json" "$tmp/again.json" --out "$tmp/two" > /dev/null \
+# Two files are plotted side by side, each under its own label, never pooled (their fanout cells
+# alone: drawing every plot again would tell nothing more, in 13 s).
+/usr/bin/python3 -c '
+import json, sys
+doc = json.load(open(sys.argv[1]))
+doc["benchmarks"] = [e for e in doc["benchmarks"] if e.get("scenario") == "fanout"]
+json.dump(doc, open(sys.argv[2], "w"))' "$tmp/all.json" "$tmp/fan.json"
+cp "$tmp/fan.json" "$tmp/again.json"
+/usr/bin/python3 "$plot" "$tmp/fan.json" "$tmp/again.json" --out "$tmp/two" > /dev/null \
   || fail "plot.py failed on two files"
-grep -q "all.json" "$tmp/two/fanout.svg" || fail "the first file's label is missing from fanout.svg"
+grep -q "fan.json" "$tmp/two/fanout.svg" || fail "the first file's label is missing from fanout.svg"
 grep -q "again.json" "$tmp/two/fanout.svg" || fail "the second file's label is missing from fanout.svg"
 # A file with nothing to plot is an error that says so.
 echo '{"context": {}, "benchmarks": []}' > "$tmp/empty.json"

@@ -1,6 +1,7 @@
 // The scenario registry (scenarios/registry.hpp), as tests/registry_test.cpp checks the
 // transports': every scenario file's row is listed, and every row is whole: each figure a table,
-// summary, ratio or comparison names is one the scenario declares and makes.
+// summary, ratio or comparison names is one the scenario declares and makes. And the list of
+// report formats: every format's file is in it.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -9,6 +10,7 @@
 #include <set>
 #include <sstream>
 
+#include "harness/report/reporter.hpp"
 #include "scenarios/registry.hpp"
 
 namespace ipcbench {
@@ -32,6 +34,32 @@ TEST(ScenarioRegistry, EveryScenarioFileIsListed) {
     }
   }
   EXPECT_EQ(rows, scenarios().size()) << "rows defined in scenarios/*.cpp against rows listed";
+}
+
+// The same for the report formats: a format's file not in kFormats (harness/report/reporter.cpp)
+// would compile and never be offered.
+TEST(ReportFormats, EveryFormatFileIsListedOnce) {
+  const std::filesystem::path dir = std::filesystem::path(IPCBENCH_SOURCE_DIR) / "harness/report";
+  const std::regex row(R"re(extern const ReportFormat k\w+\{\s*"([^"]+)")re");
+  std::set<std::string> defined;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    if (entry.path().extension() != ".cpp") continue;
+    std::ifstream in(entry.path());
+    std::stringstream text;
+    text << in.rdbuf();
+    const std::string source = text.str();
+    for (std::sregex_iterator it(source.begin(), source.end(), row), end; it != end; ++it) {
+      EXPECT_TRUE(defined.insert((*it)[1].str()).second) << "format " << (*it)[1] << " twice";
+      EXPECT_NE(make_reporter((*it)[1].str(), "shm"), nullptr)
+          << entry.path() << " defines format " << (*it)[1]
+          << ", which harness/report/reporter.cpp does not list";
+    }
+  }
+  std::set<std::string> listed;
+  for (const ReportFormat* f : report_formats())
+    listed.emplace(f->name);
+  EXPECT_EQ(defined, listed);
+  EXPECT_EQ(report_format_names("|"), "markdown|csv|json");
 }
 
 TEST(ScenarioRegistry, EveryRowIsWhole) {

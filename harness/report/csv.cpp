@@ -83,8 +83,6 @@ std::string CsvReporter::render(const std::vector<LabelledDocument>& documents) 
 
 }  // namespace
 
-extern const ReportFormat kCsvFormat{"csv", [](std::string baseline) -> std::unique_ptr<Reporter> {
-                                       return std::make_unique<CsvReporter>(std::move(baseline));
-                                     }};
+extern const ReportFormat kCsvFormat{"csv", make_reporter_of<CsvReporter>};
 
 }  // namespace ipcbench

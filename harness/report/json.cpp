@@ -123,9 +123,6 @@ std::string JsonReporter::render(const std::vector<LabelledDocument>& documents)
 
 }  // namespace
 
-extern const ReportFormat kJsonFormat{"json",
-                                      [](std::string baseline) -> std::unique_ptr<Reporter> {
-                                        return std::make_unique<JsonReporter>(std::move(baseline));
-                                      }};
+extern const ReportFormat kJsonFormat{"json", make_reporter_of<JsonReporter>};
 
 }  // namespace ipcbench

@@ -204,9 +204,6 @@ std::string MarkdownReporter::render(const std::vector<LabelledDocument>& docume
 
 }  // namespace
 
-extern const ReportFormat kMarkdownFormat{
-    "markdown", [](std::string baseline) -> std::unique_ptr<Reporter> {
-      return std::make_unique<MarkdownReporter>(std::move(baseline));
-    }};
+extern const ReportFormat kMarkdownFormat{"markdown", make_reporter_of<MarkdownReporter>};
 
 }  // namespace ipcbench

@@ -45,6 +45,11 @@ struct ReportFormat {
   std::string_view name;
   std::unique_ptr<Reporter> (*make)(std::string baseline);
 };
+// A format's `make`: its Reporter with ratios to `baseline`.
+template <class R>
+std::unique_ptr<Reporter> make_reporter_of(std::string baseline) {
+  return std::make_unique<R>(std::move(baseline));
+}
 // The formats in the order --help lists them.
 std::vector<const ReportFormat*> report_formats();
 // The reporter of format `name` with ratios to `baseline`; nullptr when there is no such format.
