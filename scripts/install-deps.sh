@@ -12,6 +12,8 @@ required=(build-essential cmake pkg-config git libcli11-dev libfmt-dev nlohmann-
 # dpkg-dev (dpkg-shlibdeps) and file let cpack compute the .deb's Depends, lintian checks the
 # packages, bash-completion loads the completion script, man-db renders the pages.
 required+=(help2man dpkg-dev file lintian bash-completion man-db)
+# The `bmf` test validates `report --format bmf` against Bencher's published JSON schema.
+required+=(python3-jsonschema)
 # clang and its runtime build the fuzz target; the rest are the libraries of the optional drivers,
 # read from their declarations (the DEBIAN lines of transports/CMakeLists.txt), the one list.
 here=$(cd "$(dirname "$0")/.." && pwd)

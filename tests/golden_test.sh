@@ -22,6 +22,7 @@ cases=(
   "report.md|report run.json"
   "report.csv|report --format csv run.json"
   "report.json|report --format json run.json"
+  "report.bmf|report --format bmf run.json"
   "report-baseline.md|report --baseline unix-stream run.json"
   "report-old.md|report old.json"
   "report-old.csv|report --format csv old.json"

@@ -29,13 +29,13 @@ std::string label_of(const ResultsDocument& document, const std::string& fallbac
   return fallback;
 }
 
-// The formats, each defined in its own file (markdown.cpp, csv.cpp, json.cpp): a new format is a
-// file and one line here.
-extern const ReportFormat kMarkdownFormat, kCsvFormat, kJsonFormat;
+// The formats, each defined in its own file (markdown.cpp, csv.cpp, json.cpp, bmf.cpp): a new
+// format is a file and one line here.
+extern const ReportFormat kMarkdownFormat, kCsvFormat, kJsonFormat, kBmfFormat;
 
 namespace {
 
-const ReportFormat* const kFormats[] = {&kMarkdownFormat, &kCsvFormat, &kJsonFormat};
+const ReportFormat* const kFormats[] = {&kMarkdownFormat, &kCsvFormat, &kJsonFormat, &kBmfFormat};
 
 }  // namespace
 

@@ -39,8 +39,8 @@ class Reporter {
 };
 
 // A report format `report --format` offers: its name, and how to make its Reporter with ratios to
-// `baseline`. Each format is a file of its own (markdown.cpp, csv.cpp, json.cpp) defining its
-// ReportFormat, listed in reporter.cpp: a new format is a file and one line there.
+// `baseline`. Each format is a file of its own (markdown.cpp, csv.cpp, json.cpp, bmf.cpp) defining
+// its ReportFormat, listed in reporter.cpp: a new format is a file and one line there.
 struct ReportFormat {
   std::string_view name;
   std::unique_ptr<Reporter> (*make)(std::string baseline);
