@@ -71,6 +71,29 @@ void sort_by_declaration(std::vector<OptionRecord>& options, const std::string& 
   std::ranges::stable_sort(options, {}, rank);
 }
 
+// The entry's settings ("options"), asked and granted, in the driver's order.
+std::vector<OptionRecord> read_options(const json& j, const std::string& transport) {
+  std::vector<OptionRecord> out;
+  if (auto it = j.find("options"); it != j.end() && it->is_object()) {
+    for (const auto& [name, o] : it->items()) {
+      if (!o.is_object()) continue;
+      OptionRecord& record = out.emplace_back();
+      record.name = name;
+      take(o, "asked", record.asked);
+      std::string unit;
+      take(o, "unit", unit);
+      record.unit = unit == "count" ? OptionUnit::count : OptionUnit::bytes;
+      std::uint64_t effective = 0;
+      if (o.contains("effective") && o["effective"].is_number_unsigned()) {
+        take(o, "effective", effective);
+        record.effective = effective;
+      }
+    }
+  }
+  sort_by_declaration(out, transport);
+  return out;
+}
+
 // The cell's variant: its fields where the entry has them (every entry of this build's files).
 // A failed entry of an older file has none: its variant is read from its name, as the scenario's
 // name_suffix wrote it ("/max" or "/<rate>"; "/n<consumers>"), before the CPU pair a run of
@@ -254,23 +277,7 @@ void from_json(const json& j, CellResult& r) {
   if (auto it = j.find("floor_copy_bytes_per_second"); it != j.end() && it->is_number()) {
     r.floor_copy_bytes_per_second = it->get<double>();
   }
-  if (auto it = j.find("options"); it != j.end() && it->is_object()) {
-    for (const auto& [name, o] : it->items()) {
-      if (!o.is_object()) continue;
-      OptionRecord& record = r.options.emplace_back();
-      record.name = name;
-      take(o, "asked", record.asked);
-      std::string unit;
-      take(o, "unit", unit);
-      record.unit = unit == "count" ? OptionUnit::count : OptionUnit::bytes;
-      std::uint64_t effective = 0;
-      if (o.contains("effective") && o["effective"].is_number_unsigned()) {
-        take(o, "effective", effective);
-        record.effective = effective;
-      }
-    }
-  }
-  sort_by_declaration(r.options, r.transport);
+  r.options = read_options(j, r.transport);
   read_variant(j, r);
   take(j, "family_index", r.family_index);
   take(j, "repetitions", r.repetitions);
