@@ -5,7 +5,8 @@
 #
 # The sanitizer builds compile beside the ctest suite at the lowest priority (nice 19): the suite
 # waits on processes much of the time and leaves a core idle, which they take without slowing
-# it; their tests (and the fuzz run, FUZZ_SECONDS, 20 here) run after it, alone.
+# it. The fuzz run (FUZZ_SECONDS, 20 here: a time, not a count of inputs) follows them there, at
+# the same priority; their other tests run after the suite, alone.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -17,7 +18,8 @@ if [ -x zerocopy/ci/sanitizers.sh ]; then
   export FUZZ_SECONDS=${FUZZ_SECONDS:-20}
   san_log=$(mktemp /tmp/zerocopy-sanitizers.XXXXXX)
   trap 'rm -f "$san_log"' EXIT
-  nice -n 19 "${sanitizers[@]}" --build-only > "$san_log" 2>&1 &
+  { nice -n 19 "${sanitizers[@]}" --build-only && nice -n 19 "${sanitizers[@]}" --fuzz-only; } \
+    > "$san_log" 2>&1 &
   san_pid=$!
 fi
 status=0
@@ -25,10 +27,10 @@ status=0
 if [ ${#sanitizers[@]} -gt 0 ]; then
   if ! wait "$san_pid"; then
     cat "$san_log"
-    echo "test.sh: the zero-copy sanitizer builds failed" >&2
+    echo "test.sh: the zero-copy sanitizer builds or their fuzz run failed" >&2
     exit 1
   fi
   grep -E '^== ' "$san_log" || true
-  "${sanitizers[@]}" --test-only || status=$?
+  "${sanitizers[@]}" --unit-only || status=$?
 fi
 exit "$status"

@@ -6,10 +6,12 @@
 #      in threads of one process, where TSan sees both sides of each queue).
 # Exits non-zero on any failure. Takes a few minutes on 2 cores.
 #
-# Usage: zerocopy/ci/sanitizers.sh [--build-only | --test-only] [BUILD_ROOT]
+# Usage: zerocopy/ci/sanitizers.sh [--build-only | --test-only | --fuzz-only | --unit-only]
+#        [BUILD_ROOT]
 #        (default BUILD_ROOT: <repo>/build-zc-sanitizers; --build-only configures and builds both,
-#        --test-only runs the tests of builds made before: scripts/test.sh builds them beside the
-#        main test suite and tests them after it)
+#        --test-only runs the tests of builds made before, --fuzz-only only the fuzz run of the
+#        ASan build and --unit-only the rest: scripts/test.sh builds them and runs the fuzz beside
+#        the main test suite, and runs the rest after it)
 # Environment: JOBS (default 2), FUZZ_SECONDS (default 45), CXX_CLANG (default clang++-14).
 set -euo pipefail
 
@@ -17,7 +19,13 @@ steps=all
 case "${1:-}" in
   --build-only) steps=build; shift ;;
   --test-only) steps=test; shift ;;
+  --fuzz-only) steps=fuzz; shift ;;
+  --unit-only) steps=unit; shift ;;
 esac
+# Which of a build's tests the test step runs: all, the fuzz run alone, or all but it.
+ctest_select=()
+[ "$steps" = fuzz ] && ctest_select=(-R '^zerocopy_fuzz_run$')
+[ "$steps" = unit ] && ctest_select=(-E '^zerocopy_fuzz_run$')
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 source_dir="$repo/zerocopy"
 build_root=${1:-"$repo/build-zc-sanitizers"}
@@ -35,7 +43,7 @@ build_and_test() {
   local name=$1 flags=$2
   shift 2
   local dir="$build_root/$name"
-  if [ "$steps" != test ]; then
+  if [ "$steps" = build ] || [ "$steps" = all ]; then
     step "$name: configure"
     cmake -S "$source_dir" -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
       -DCMAKE_CXX_COMPILER="$clang" \
@@ -48,7 +56,7 @@ build_and_test() {
   fi
   if [ "$steps" != build ]; then
     step "$name: test"
-    ctest --test-dir "$dir" --output-on-failure -j "$jobs" --timeout 600
+    ctest --test-dir "$dir" --output-on-failure -j "$jobs" --timeout 600 "${ctest_select[@]}"
   fi
 }
 
@@ -65,7 +73,7 @@ if [[ $(cat /proc/sys/vm/mmap_rnd_bits 2>/dev/null || echo 28) -gt 28 ]] && comm
   tsan_launcher=(setarch "$(uname -m)" -R)
 fi
 dir="$build_root/tsan"
-if [ "$steps" != test ]; then
+if [ "$steps" = build ] || [ "$steps" = all ]; then
   step "tsan: configure"
   cmake -S "$source_dir" -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DCMAKE_CXX_COMPILER="$clang" \
@@ -76,7 +84,7 @@ if [ "$steps" != test ]; then
   step "tsan: build"
   nice cmake --build "$dir" -j "$jobs"
 fi
-if [ "$steps" != build ]; then
+if [ "$steps" != build ] && [ "$steps" != fuzz ]; then
   step "tsan: test"
   "${tsan_launcher[@]}" ctest --test-dir "$dir" --output-on-failure -j "$jobs" --timeout 600
 fi

@@ -30,6 +30,12 @@ extern zerocopy::Subscriber<Pose>& subscriber;
 extern zerocopy::Subscriber<Pose>& pose_subscriber;
 extern zerocopy::Listener& heartbeat_listener;
 PRELUDE
+# With GCC, the prelude (which includes the whole library) is parsed once, as a precompiled
+# header every snippet picks up (13 snippets: 16 s -> 4 s here); without one, each parses it.
+if "$cxx" --version 2>/dev/null | grep -q "Free Software Foundation"; then
+  "$cxx" -std=c++20 -x c++-header -I "$root/include" "$work/prelude.hpp" \
+    -o "$work/prelude.hpp.gch" 2> /dev/null || rm -f "$work/prelude.hpp.gch"
+fi
 
 # snippet NAME FILE: wraps FILE's code and compiles it.
 compile() {
