@@ -356,10 +356,13 @@ class MatrixRun {
       const bool floor = cell.transport == kFloorTransport;
       const std::string key = floor ? "" : Daemons::key_of(cell.transport);
       const CellRun run = run_one(cell, key);
-      if (!key.empty() && !m_options.precision && m_last_use[key] == std::pair{gi, rep} &&
-          i == last_cell_of(m_cells, round, key)) {
-        m_daemons.stop(cell.transport);
-      }
+      // A daemon is stopped after its last cell; and after a cell that failed, so that the next
+      // cell gets a fresh one: a worker killed in the middle of a call can leave the daemon
+      // waiting on a lock it held (RouDi here: the next cell then timed out waiting for
+      // 'listening' or 'connected', about one run in six under load).
+      const bool last = !m_options.precision && m_last_use[key] == std::pair{gi, rep} &&
+                        i == last_cell_of(m_cells, round, key);
+      if (!key.empty() && (last || !run.ok)) m_daemons.stop(cell.transport);
       ++m_done;
       if (g_interrupted) {
         m_interrupted = true;
