@@ -22,6 +22,25 @@ cmake -S "$root/tests/install_app" -B "$work/app" -DCMAKE_BUILD_TYPE=Release \
 cmake --build "$work/app" > "$work/app.log" || { cat "$work/app.log"; exit 1; }
 "$work/app/app"
 
+echo "== find_package refuses another 0.x minor version"
+# While 0.x a minor version may change the API (CHANGELOG.md): a request for another minor
+# version must not find this one.
+version=$(sed -n 's/^#define ZEROCOPY_VERSION_STRING "\(.*\)"/\1/p' \
+  "$root/include/zerocopy/version.hpp")
+minor=$(echo "$version" | cut -d. -f2)
+for want in "0.$((minor - 1))" "0.$((minor + 1))"; do
+  probe="$work/probe-$want"
+  mkdir -p "$probe"
+  printf 'cmake_minimum_required(VERSION 3.25)\nproject(probe LANGUAGES NONE)\nfind_package(zerocopy %s REQUIRED)\n' \
+    "$want" > "$probe/CMakeLists.txt"
+  if cmake -S "$probe" -B "$probe/build" -DCMAKE_PREFIX_PATH="$work/prefix" > "$probe.log" 2>&1; then
+    echo "FAIL: find_package(zerocopy $want) accepted zerocopy $version"
+    exit 1
+  fi
+  grep -q "compatible with requested version" "$probe.log" || { cat "$probe.log"; exit 1; }
+  echo "find_package(zerocopy $want): refused ($version installed)"
+done
+
 if command -v pkg-config > /dev/null; then
   echo "== pkg-config"
   flags=$(PKG_CONFIG_PATH="$work/prefix/lib/pkgconfig:$work/prefix/lib64/pkgconfig" \

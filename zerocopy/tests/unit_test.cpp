@@ -46,9 +46,12 @@ TEST(Expected, HoldsAValueOrAnError) {
 }
 
 TEST(Version, HeaderAndLayout) {
-  EXPECT_STREQ(kVersionString, "0.1.0");
+  EXPECT_STREQ(kVersionString, "0.2.0");
   EXPECT_EQ(kVersionMajor, 0);
-  EXPECT_EQ(kVersionMinor, 1);
+  EXPECT_EQ(kVersionMinor, 2);
+  EXPECT_EQ(std::to_string(kVersionMajor) + "." + std::to_string(kVersionMinor) + "." +
+                std::to_string(kVersionPatch),
+            kVersionString);
 }
 
 TEST(Errors, HaveNames) {

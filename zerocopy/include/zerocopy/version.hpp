@@ -1,12 +1,13 @@
-// The library's version. CMake reads the three numbers below (one source of truth), and every
+// The library's version (CHANGELOG.md says what each changed). CMake reads the three numbers
+// below (one source of truth), and every
 // shared-memory segment records kLayoutVersion, so processes built from incompatible versions
 // refuse each other's segments with ServiceError::version_mismatch instead of misreading them.
 #pragma once
 
 #define ZEROCOPY_VERSION_MAJOR 0
-#define ZEROCOPY_VERSION_MINOR 1
+#define ZEROCOPY_VERSION_MINOR 2
 #define ZEROCOPY_VERSION_PATCH 0
-#define ZEROCOPY_VERSION_STRING "0.1.0"
+#define ZEROCOPY_VERSION_STRING "0.2.0"
 
 namespace zerocopy {
 
