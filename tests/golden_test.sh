@@ -9,6 +9,8 @@
 #             failed cell, driver settings, the floor rows, several CPU pairs
 #   old.json  a part of the reference run of schema 2 (37a724b): what older files read as
 #   disjoint.json  tcp's pingpong cells of that reference: no cell in common with run.json
+#   compact.json  run.json as this build writes a results file (no indentation, an entry a line,
+#             the summaries after the repetitions): its report must be run.json's, byte for byte
 # Usage: golden_test.sh IPCBENCH [--regenerate]
 set -euo pipefail
 exe=$(realpath "$1")
@@ -23,6 +25,7 @@ cases=(
   "report.csv|report --format csv run.json"
   "report.json|report --format json run.json"
   "report.bmf|report --format bmf run.json"
+  "report.md|report compact.json"
   "report-baseline.md|report --baseline unix-stream run.json"
   "report-old.md|report old.json"
   "report-old.csv|report --format csv old.json"

@@ -44,7 +44,7 @@ fi
 echo "== from /: ipcbench run --quick --transports pipe,shm"
 (cd / && "$prefix/bin/ipcbench" run --quick --transports pipe,shm --out "$work/run.json") \
   > "$work/run.log" 2>&1 || { cat "$work/run.log"; fail "the installed ipcbench run"; }
-grep -q '"name": "pingpong/shm/' "$work/run.json" || fail "no shm cell in the results"
+grep -q '"name":"pingpong/shm/' "$work/run.json" || fail "no shm cell in the results"
 grep -q pipe <<< "$(cd / && "$prefix/bin/ipcbench" report "$work/run.json")" || fail "ipcbench report"
 grep -q "ipcbench-plot (ipcbench) [0-9]" <<< "$("$prefix/bin/ipcbench-plot" --version)" ||
   fail "ipcbench-plot --version"
