@@ -3,6 +3,9 @@
 # and g++ 12 at least), with sudo when not root. Installs only what is missing; the peers'
 # libraries (iceoryx, ZeroMQ) are optional: where the distribution lacks them, the build goes on
 # without those transports and `ipcbench list` says what to install.
+#   scripts/install-deps.sh [--tests]
+# --tests (scripts/test.sh): also what only tests use: chromium, the browser the `html_report`
+# test shows `report --format html` in (without it that test is skipped).
 set -euo pipefail
 
 required=(build-essential cmake pkg-config git libcli11-dev libfmt-dev nlohmann-json3-dev
@@ -14,6 +17,12 @@ required=(build-essential cmake pkg-config git libcli11-dev libfmt-dev nlohmann-
 required+=(help2man dpkg-dev file lintian bash-completion man-db)
 # The `bmf` test validates `report --format bmf` against Bencher's published JSON schema.
 required+=(python3-jsonschema)
+if [ "${1:-}" = --tests ]; then
+  required+=(chromium)
+elif [ $# -gt 0 ]; then
+  echo "install-deps: unknown argument '$1'; allowed: --tests" >&2
+  exit 2
+fi
 # clang and its runtime build the fuzz target; the rest are the libraries of the optional drivers,
 # read from their declarations (the DEBIAN lines of transports/CMakeLists.txt), the one list.
 here=$(cd "$(dirname "$0")/.." && pwd)

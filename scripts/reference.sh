@@ -80,11 +80,22 @@ for d in docs:
     doc["benchmarks"] += d["benchmarks"]
 doc["context"]["runs"] = commands
 doc["context"]["reference_seconds"] = seconds
+# The layout ipcbench writes: the context on the first line, an entry of benchmarks a line.
+def compact(v):
+    return json.dumps(v, separators=(",", ":"), ensure_ascii=False)
 with open(out, "w") as f:
-    json.dump(doc, f, indent=2)
-    f.write("\n")
+    f.write('{"context":' + compact(doc["context"]) + ',\n"benchmarks":[\n')
+    f.write(",\n".join(compact(e) for e in doc["benchmarks"]))
+    f.write("\n]}\n")
 PY
 scripts/update_readme.py "$ipcbench"
 /usr/bin/python3 scripts/plot.py results/reference.json --out plots/
+# The HTML report's first screen, for README (where chromium is: install-deps.sh --tests).
+if browser=$(command -v chromium); then
+  "$ipcbench" report --format html results/reference.json > "$tmp/reference.html"
+  "$browser" --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=1280,1400 \
+    --user-data-dir="$tmp/chromium" --screenshot="$PWD/plots/report.png" \
+    "file://$tmp/reference.html" 2> /dev/null
+fi
 echo "reference: results/reference.json, README.md and plots/ regenerated in $((seconds / 60)) min" \
   "$((seconds % 60)) s"

@@ -9,7 +9,7 @@
 # the same priority; their other tests run after the suite, alone.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/install-deps.sh
+scripts/install-deps.sh --tests
 scripts/build.sh
 build=${IPCBENCH_BUILD_DIR:-build}
 sanitizers=()

@@ -63,7 +63,7 @@ expect "$transports all" ipcbench run --transports ""
 expect "$scenarios all" ipcbench run --scenarios ""
 expect "native spin block adaptive all" ipcbench run --wait ""
 expect "edges full all" ipcbench run --touch ""
-expect "markdown csv json bmf" ipcbench report --format ""
+expect "markdown csv json bmf html" ipcbench report --format ""
 expect "$transports" ipcbench report --baseline ""
 expect "bash" ipcbench completion ""
 # --set: every setting `ipcbench list` shows, as TRANSPORT.SETTING=

@@ -136,14 +136,35 @@ TEST(Out, AnExistingFileOfAnotherUserKeepsItsOwnerAndPermissions) {
 
 TEST(Report, ADirectoryIsAUsageErrorNotAnAbort) {
   Scratch dir;
-  for (const std::string& args :
-       {"report " + dir.path().string(), "compare " + small_results() + " " + dir.path().string(),
-        "compare " + dir.path().string() + " " + small_results()}) {
+  for (const std::string& args : {"compare " + small_results() + " " + dir.path().string(),
+                                  "compare " + dir.path().string() + " " + small_results()}) {
     Ran r = run_cli(args);
     EXPECT_EQ(r.code, 2) << args << "\n" << r.out;
     EXPECT_NE(r.out.find(dir.path().string() + ": Is a directory"), std::string::npos) << r.out;
     EXPECT_EQ(lines(r.out), 1u) << r.out;
   }
+  // report reads a directory's *.json files; one without any is a usage error.
+  Ran r = run_cli("report " + dir.path().string());
+  EXPECT_EQ(r.code, 2) << r.out;
+  EXPECT_NE(r.out.find(dir.path().string() + "': a directory without results files (*.json)"),
+            std::string::npos)
+      << r.out;
+  EXPECT_EQ(lines(r.out), 1u) << r.out;
+}
+
+TEST(Report, ADirectoryIsItsJsonFilesInNameOrder) {
+  Scratch dir;
+  const std::string a = dir.path() / "a.json", b = dir.path() / "b.json";
+  std::filesystem::copy_file(small_results(), b);
+  std::filesystem::copy_file(small_results(), a);
+  std::ofstream(dir.path() / "notes.txt") << "not results\n";
+  std::filesystem::create_directory(dir.path() / "sub");
+  Ran files = run_cli("report " + a + " " + b);
+  Ran directory = run_cli("report " + dir.path().string());
+  ASSERT_EQ(files.code, 0) << files.out;
+  EXPECT_EQ(directory.code, 0) << directory.out;
+  EXPECT_EQ(directory.out, files.out);
+  EXPECT_NE(files.out.find("(" + a + ")"), std::string::npos) << files.out;
 }
 
 TEST(Report, ANewerSchemaIsRefusedWithTheVersionsThisBuildReads) {

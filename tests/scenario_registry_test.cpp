@@ -59,7 +59,7 @@ TEST(ReportFormats, EveryFormatFileIsListedOnce) {
   for (const ReportFormat* f : report_formats())
     listed.emplace(f->name);
   EXPECT_EQ(defined, listed);
-  EXPECT_EQ(report_format_names("|"), "markdown|csv|json|bmf");
+  EXPECT_EQ(report_format_names("|"), "markdown|csv|json|bmf|html");
 }
 
 TEST(ScenarioRegistry, EveryRowIsWhole) {

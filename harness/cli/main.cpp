@@ -3,7 +3,9 @@
 // worker).
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 
@@ -397,11 +399,43 @@ class RunCommand final : public Command {
               *budget_opt = nullptr, *filter_opt = nullptr, *hdr_opt = nullptr, *out_opt = nullptr;
 };
 
+// The files `report` reads: each path given, a directory replaced by the *.json files in it
+// (not its subdirectories), in name order.
+std::expected<std::vector<std::string>, Usage> expand_directories(
+    const std::vector<std::string>& paths) {
+  std::vector<std::string> out;
+  for (const std::string& path : paths) {
+    std::error_code ec;
+    if (!std::filesystem::is_directory(path, ec)) {
+      out.push_back(path);
+      continue;
+    }
+    std::vector<std::string> found;
+    for (const auto& entry : std::filesystem::directory_iterator(path, ec)) {
+      if (entry.is_regular_file(ec) && entry.path().extension() == ".json") {
+        found.push_back(entry.path().string());
+      }
+    }
+    if (ec)
+      return std::unexpected(
+          fmt::format("'{}': cannot read the directory: {}", path, ec.message()));
+    if (found.empty()) {
+      return std::unexpected(fmt::format("'{}': a directory without results files (*.json)", path));
+    }
+    std::ranges::sort(found);
+    out.insert(out.end(), found.begin(), found.end());
+  }
+  return out;
+}
+
 class ReportCommand final : public Command {
  public:
   CLI::App* declare(CLI::App& app) override {
     CLI::App* report = app.add_subcommand("report", "Print the comparison tables of result files");
-    report->add_option("files", files, "Result files (JSON)")->required();
+    report
+        ->add_option("files", files,
+                     "Result files (JSON); a directory stands for its *.json files, in name order")
+        ->required();
     report->add_option("--format", format_text, report_format_names("|"))->capture_default_str();
     hdr_opt = report->add_option(
         "--export-hdr", hdr_dir,
@@ -435,9 +469,11 @@ class ReportCommand final : public Command {
  private:
   // Each file on its own, never pooled: its rows carry its label. The --baseline must be in one.
   std::expected<std::vector<LabelledDocument>, Usage> load() const {
+    auto paths = expand_directories(files);
+    if (!paths) return std::unexpected(paths.error());
     std::vector<LabelledDocument> documents;
     std::vector<std::string> present;
-    for (const auto& file : files) {
+    for (const auto& file : *paths) {
       auto doc = load_results(file);
       if (!doc) return std::unexpected(doc.error());
       for (const auto& e : doc->benchmarks) {
@@ -455,7 +491,7 @@ class ReportCommand final : public Command {
       const std::string label = d.label;
       if (std::ranges::count(documents, label, &LabelledDocument::label) > 1) {
         for (std::size_t i = 0; i < documents.size(); ++i) {
-          if (documents[i].label == label) documents[i].label += " (" + files[i] + ")";
+          if (documents[i].label == label) documents[i].label += " (" + (*paths)[i] + ")";
         }
       }
     }

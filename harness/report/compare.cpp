@@ -1,6 +1,7 @@
 #include "harness/report/compare.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <vector>
 
@@ -13,15 +14,6 @@ namespace ipcbench {
 
 namespace {
 
-// A cell's key figure in one file: every successful repetition's, and how many failed; and the
-// same over the floor the repetition's own workers measured (schema 3), as a cost: its x floor.
-struct KeyFigures {
-  const CellResult* first = nullptr;
-  std::vector<double> values;
-  std::vector<double> x_floor;
-  std::size_t failed = 0;
-};
-
 // A repetition's figure over its own floor (ScenarioInfo::compare_floor_figure), as a cost
 // (higher is worse); 0 without a floor.
 double x_floor(const CellResult& e) {
@@ -30,30 +22,7 @@ double x_floor(const CellResult& e) {
   return pair && pair->second > 0 ? pair->first / pair->second : 0;
 }
 
-std::map<std::string, KeyFigures> key_figures(const ResultsDocument& document,
-                                              std::vector<std::string>& order);
-
-// A side of several runs: each cell's figure per file is the median of that file's
-// repetitions; the side's samples are those medians, one a run.
-std::map<std::string, KeyFigures> key_figures(const std::vector<ResultsDocument>& documents,
-                                              std::vector<std::string>& order) {
-  if (documents.size() == 1) return key_figures(documents.front(), order);
-  std::map<std::string, KeyFigures> out;
-  for (const ResultsDocument& document : documents) {
-    std::vector<std::string> file_order;
-    for (const auto& [name, figures] : key_figures(document, file_order)) {
-      auto [it, inserted] = out.try_emplace(name);
-      if (inserted) it->second.first = figures.first;
-      it->second.failed += figures.failed;
-      if (!figures.values.empty()) it->second.values.push_back(estimate(figures.values).median);
-      if (!figures.x_floor.empty()) it->second.x_floor.push_back(estimate(figures.x_floor).median);
-    }
-    for (const auto& name : file_order) {
-      if (std::ranges::find(order, name) == order.end()) order.push_back(name);
-    }
-  }
-  return out;
-}
+}  // namespace
 
 std::map<std::string, KeyFigures> key_figures(const ResultsDocument& document,
                                               std::vector<std::string>& order) {
@@ -76,10 +45,6 @@ std::map<std::string, KeyFigures> key_figures(const ResultsDocument& document,
   return out;
 }
 
-// Two runs whose CPU pairs exchange a cache line this many times slower or faster ran on
-// differently placed CPUs (here: about 150 ns against 410 ns, as the host moves the vCPUs).
-constexpr double kPairMovedRatio = 1.5;
-
 // The shortest round trip of the clock-skew exchange between the two workers' CPUs; 0 if the
 // file has none.
 double pair_round_trip_ns(const nlohmann::json& context) {
@@ -90,6 +55,30 @@ double pair_round_trip_ns(const nlohmann::json& context) {
     return 0;
   }
   return 2 * skew["uncertainty_ns"].get<double>();
+}
+
+namespace {
+
+// A side of several runs: each cell's figure per file is the median of that file's
+// repetitions; the side's samples are those medians, one a run.
+std::map<std::string, KeyFigures> key_figures(const std::vector<ResultsDocument>& documents,
+                                              std::vector<std::string>& order) {
+  if (documents.size() == 1) return key_figures(documents.front(), order);
+  std::map<std::string, KeyFigures> out;
+  for (const ResultsDocument& document : documents) {
+    std::vector<std::string> file_order;
+    for (const auto& [name, figures] : key_figures(document, file_order)) {
+      auto [it, inserted] = out.try_emplace(name);
+      if (inserted) it->second.first = figures.first;
+      it->second.failed += figures.failed;
+      if (!figures.values.empty()) it->second.values.push_back(estimate(figures.values).median);
+      if (!figures.x_floor.empty()) it->second.x_floor.push_back(estimate(figures.x_floor).median);
+    }
+    for (const auto& name : file_order) {
+      if (std::ranges::find(order, name) == order.end()) order.push_back(name);
+    }
+  }
+  return out;
 }
 
 std::string context_text(const nlohmann::json& context, const char* key) {
@@ -133,6 +122,35 @@ std::string table(const std::vector<std::string>& header,
 }
 
 }  // namespace
+
+Verdict judge(const KeyFigures& base, const KeyFigures& next, bool pair_moved, double noise) {
+  Verdict v;
+  const Scenario scenario = base.first->scenario;
+  // NEW/BASE of the figure; for a time lower is better, for a rate higher is. Where both files
+  // carry each repetition's own floor and the two runs' CPUs were placed differently, the
+  // figures over their floors decide (what the host's placement did cancels within each run).
+  v.raw = ratio(next.values, base.values);
+  if (!base.x_floor.empty() && !next.x_floor.empty())
+    v.over_floor = ratio(next.x_floor, base.x_floor);
+  v.by_floor = pair_moved && v.over_floor.median > 0;
+  const Estimate& r = v.by_floor ? v.over_floor : v.raw;
+  const bool lower_is_better = v.by_floor || scenario->lower_is_better(scenario->key_figure);
+  // The noise band: NEW/BASE within [1 / (1 + noise), 1 + noise] is drift between runs.
+  const double band_high = 1 + noise, band_low = 1 / band_high;
+  if (!r.has_interval()) {
+    v.change = Change::cannot_tell;
+  } else if (r.contains(1.0)) {
+    v.change = Change::same;
+  } else if (*r.low<band_high&& * r.high> band_low) {
+    // The repetitions say it moved, but not by more than separate runs drift.
+    v.change = Change::drift;
+  } else {
+    const bool bigger = *r.low > 1;
+    v.change = bigger != lower_is_better ? Change::faster : Change::slower;
+    v.by = std::abs(lower_is_better ? r.median - 1 : 1 / r.median - 1);
+  }
+  return v;
+}
 
 Comparison compare(const std::vector<ResultsDocument>& bases,
                    const std::vector<ResultsDocument>& nexts, const CompareOptions& options) {
@@ -189,8 +207,6 @@ Comparison compare(const std::vector<ResultsDocument>& bases,
   auto b = key_figures(nexts, unused);
   std::map<Scenario, std::vector<std::vector<std::string>>> rows;
   std::vector<std::string> only;
-  // The noise band: NEW/BASE within [1 / (1 + noise), 1 + noise] is drift between runs.
-  const double band_high = 1 + options.noise, band_low = 1 / band_high;
   for (const auto& name : order) {
     auto it = b.find(name);
     if (it == b.end()) continue;
@@ -204,42 +220,38 @@ Comparison compare(const std::vector<ResultsDocument>& bases,
       continue;
     }
     const Estimate ea = estimate(fa.values), eb = estimate(fb.values);
-    // NEW/BASE of the figure; for a time lower is better, for a rate higher is. Where both files
-    // carry each repetition's own floor and the two runs' CPUs were placed differently, the
-    // figures over their floors decide (what the host's placement did cancels within each run).
-    const Estimate raw = ratio(fb.values, fa.values);
-    const Estimate over_floor =
-        fa.x_floor.empty() || fb.x_floor.empty() ? Estimate{} : ratio(fb.x_floor, fa.x_floor);
-    const bool by_floor = pair_moved && over_floor.median > 0;
-    const Estimate& r = by_floor ? over_floor : raw;
-    const bool lower_is_better = by_floor || scenario->lower_is_better(scenario->key_figure);
+    const Verdict v = judge(fa, fb, pair_moved, options.noise);
     std::string verdict;
-    if (!r.has_interval()) {
-      verdict = runs ? "cannot tell (one run)" : "cannot tell (one repetition)";
-    } else if (r.contains(1.0)) {
-      verdict = "not distinguishable";
-    } else if (*r.low<band_high&& * r.high> band_low) {
-      // The repetitions say it moved, but not by more than separate runs drift.
-      verdict = fmt::format("within drift (±{:.0f}%)", options.noise * 100);
-    } else {
-      const bool bigger = *r.low > 1;
-      const bool faster = bigger != lower_is_better;
-      verdict = faster ? "faster" : "slower";
-      const double change = lower_is_better ? r.median - 1 : 1 / r.median - 1;
-      if (!faster && options.fail_above && change > *options.fail_above) {
-        verdict += fmt::format(" by {:.0f}% (over the {:.0f}% allowed)", change * 100,
-                               *options.fail_above * 100);
-        result.regression = true;
-      }
+    switch (v.change) {
+      case Change::cannot_tell:
+        verdict = runs ? "cannot tell (one run)" : "cannot tell (one repetition)";
+        break;
+      case Change::same:
+        verdict = "not distinguishable";
+        break;
+      case Change::drift:
+        verdict = fmt::format("within drift (±{:.0f}%)", options.noise * 100);
+        break;
+      case Change::faster:
+        verdict = "faster";
+        break;
+      case Change::slower:
+        verdict = "slower";
+        if (options.fail_above && v.by > *options.fail_above) {
+          verdict += fmt::format(" by {:.0f}% (over the {:.0f}% allowed)", v.by * 100,
+                                 *options.fail_above * 100);
+          result.regression = true;
+        }
+        break;
     }
     auto ratio_text = [](const Estimate& e) {
       if (e.median <= 0) return std::string("-");
       return e.has_interval() ? fmt::format("{:.2f}x ({:.2f}-{:.2f})", e.median, *e.low, *e.high)
                               : fmt::format("{:.2f}x", e.median);
     };
-    if (by_floor) verdict += " (x floor)";
+    if (v.by_floor) verdict += " (x floor)";
     rows[scenario].push_back({name, with_interval(scenario, ea), with_interval(scenario, eb),
-                              ratio_text(raw), ratio_text(over_floor), verdict});
+                              ratio_text(v.raw), ratio_text(v.over_floor), verdict});
   }
   for (const auto& [name, figures] : a) {
     if (!b.contains(name)) only.push_back(name + " (only in BASE)");

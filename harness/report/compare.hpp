@@ -10,11 +10,13 @@
 // too: a difference of CPU, kernel, build or commit is printed first, since it may be the reason.
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "harness/results/results.hpp"
+#include "harness/results/statistics.hpp"
 
 namespace ipcbench {
 
@@ -30,6 +32,44 @@ struct Comparison {
   std::string text;         // the tables, in Markdown
   bool regression = false;  // a cell got slower by more than fail_above
 };
+
+// A cell's key figure in one file: every successful repetition's, and how many failed; and the
+// same over the floor the repetition's own workers measured (schema 3), as a cost: its x floor.
+struct KeyFigures {
+  const CellResult* first = nullptr;
+  std::vector<double> values;
+  std::vector<double> x_floor;
+  std::size_t failed = 0;
+};
+// Every cell's key figures in one file, by name; `order`: the names as they first appear.
+std::map<std::string, KeyFigures> key_figures(const ResultsDocument& document,
+                                              std::vector<std::string>& order);
+
+// Two runs whose CPU pairs exchange a cache line this many times slower or faster ran on
+// differently placed CPUs (here: about 150 ns against 410 ns, as the host moves the vCPUs).
+inline constexpr double kPairMovedRatio = 1.5;
+// The shortest round trip of the clock-skew exchange between the two workers' CPUs; 0 if the
+// file has none.
+double pair_round_trip_ns(const nlohmann::json& context);
+
+// What a change of a cell's key figure from BASE to NEW is.
+enum class Change : std::uint8_t {
+  cannot_tell,  // one repetition (or one run) a side: no interval
+  same,         // NEW/BASE's interval holds 1
+  drift,        // it excludes 1 but not the noise band: separate runs drift that much
+  faster,
+  slower,
+};
+struct Verdict {
+  Estimate raw;           // NEW/BASE of the figure
+  Estimate over_floor;    // NEW/BASE of the figure over each repetition's floor (none: median 0)
+  bool by_floor = false;  // the floors decided (the CPU pairs moved between the runs)
+  Change change = Change::cannot_tell;
+  double by = 0;  // how much slower or faster, as a fraction (faster, slower)
+};
+// The verdict `compare` gives a cell with figures `base` and `next` (both with values): by the
+// figures over their floors where `pair_moved` and both have them, else by the figures.
+Verdict judge(const KeyFigures& base, const KeyFigures& next, bool pair_moved, double noise);
 
 // One file a side: each cell's repetitions are the samples. Several runs a side (each a separate
 // `ipcbench run`, made at different times): a cell's figure in each file is the median of that

@@ -29,13 +29,14 @@ std::string label_of(const ResultsDocument& document, const std::string& fallbac
   return fallback;
 }
 
-// The formats, each defined in its own file (markdown.cpp, csv.cpp, json.cpp, bmf.cpp): a new
-// format is a file and one line here.
-extern const ReportFormat kMarkdownFormat, kCsvFormat, kJsonFormat, kBmfFormat;
+// The formats, each defined in its own file (markdown.cpp, csv.cpp, json.cpp, bmf.cpp, html.cpp): a
+// new format is a file and one line here.
+extern const ReportFormat kMarkdownFormat, kCsvFormat, kJsonFormat, kBmfFormat, kHtmlFormat;
 
 namespace {
 
-const ReportFormat* const kFormats[] = {&kMarkdownFormat, &kCsvFormat, &kJsonFormat, &kBmfFormat};
+const ReportFormat* const kFormats[] = {&kMarkdownFormat, &kCsvFormat, &kJsonFormat, &kBmfFormat,
+                                        &kHtmlFormat};
 
 }  // namespace
 

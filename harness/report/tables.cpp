@@ -268,4 +268,55 @@ std::vector<Section> sections(const std::vector<LabelledDocument>& documents, co
   return out;
 }
 
+std::vector<std::string> footnotes(const std::vector<Section>& all,
+                                   const std::vector<LabelledDocument>& documents) {
+  bool wide = false, single = false, not_sustained = false, skewed = false, thin = false;
+  for (const Section& section : all) {
+    wide |= section.wide;
+    single |= section.single;
+    not_sustained |= section.not_sustained;
+    skewed |= section.skewed;
+    thin |= section.thin;
+  }
+  std::vector<std::string> out;
+  if (thin) {
+    out.push_back(
+        "p99.9 \"-\": the cell measured fewer than 10,000 round trips a repetition, and a "
+        "99.9th percentile of fewer is a guess; give it more (--budget) to see it.");
+  }
+  if (wide) {
+    std::optional<double> target;
+    for (const auto& d : documents) {
+      if (d.document.context.is_object() && d.document.context.contains("precision")) {
+        target = d.document.context["precision"].get<double>();
+      }
+    }
+    out.push_back(
+        target ? fmt::format("(!) the interval is wider than the --precision target (±{:g}%) "
+                             "after --max-repetitions: the machine is noisy for this cell; keep "
+                             "it otherwise idle, pin with --cpus, or allow more repetitions.",
+                             *target * 100)
+               : "(!) the interval is wider than ±10%: close other programs, pin with "
+                 "--cpus, raise --repetitions (or use --precision 5%), and read the "
+                 "median.");
+  }
+  if (skewed) {
+    out.push_back(
+        "(skew): the two CPUs' clocks read further apart (context clock_skew, with its "
+        "uncertainty) than this one-way time, or a message arrived before it was sent: the "
+        "figure is not trustworthy here.");
+  }
+  if (not_sustained) {
+    out.push_back(
+        "not sustained: the producer could not keep the offered rate; its latencies grow "
+        "with the backlog and show what that rate costs, not what the transport does at it.");
+  }
+  if (single) {
+    out.push_back(
+        "One repetition gives no interval: run with --repetitions 3 or more to see how "
+        "much a figure moves.");
+  }
+  return out;
+}
+
 }  // namespace ipcbench

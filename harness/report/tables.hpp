@@ -292,4 +292,9 @@ std::string with_baseline(std::string_view text, const std::string& baseline);
 std::vector<Section> sections(const std::vector<LabelledDocument>& documents, const Style& style,
                               const std::string& baseline);
 
+// The notes under the tables for what their rows are marked with ((!), (skew), not sustained, a
+// missing p99.9, one repetition), one paragraph each.
+std::vector<std::string> footnotes(const std::vector<Section>& sections,
+                                   const std::vector<LabelledDocument>& documents);
+
 }  // namespace ipcbench
