@@ -154,21 +154,27 @@
   const PALETTE = ['#0969da', '#cf222e', '#1a7f37', '#8250df', '#bf8700', '#0a7d8c', '#e16f24',
     '#6e7781', '#d63384', '#116329', '#953800', '#4d2d8f'];
   const DASHES = ['', '6 3', '2 2', '8 3 2 3'];
-  const styleOf = new Map();
-  function seriesStyle(name) {
-    if (!styleOf.has(name)) {
-      const i = styleOf.size;
-      styleOf.set(name, { color: PALETTE[i % PALETTE.length],
-        dash: DASHES[Math.floor(i / PALETTE.length) % DASHES.length] });
-    }
-    return styleOf.get(name);
+  // A line's colour and dash, the same for one name in every panel of a kind (plots, history).
+  function styles() {
+    const of = new Map();
+    return (name) => {
+      if (!of.has(name)) {
+        const i = of.size;
+        of.set(name, { color: PALETTE[i % PALETTE.length],
+          dash: DASHES[Math.floor(i / PALETTE.length) % DASHES.length] });
+      }
+      return of.get(name);
+    };
   }
+  const plotStyle = styles(), machineStyle = styles();
   function el(name, attrs, parent) {
     const e = document.createElementNS(SVG, name);
     for (const k in attrs) e.setAttribute(k, attrs[k]);
     if (parent) parent.appendChild(e);
     return e;
   }
+  // Ticks for a log axis from lo to hi: decades (and 2, 5 within them over a short range); over
+  // less than about a factor of 3, evenly spaced round numbers.
   function logTicks(lo, hi) {
     const ticks = [];
     for (let d = Math.floor(Math.log10(lo)); d <= Math.ceil(Math.log10(hi)); d++) {
@@ -177,7 +183,15 @@
         if (t >= lo && t <= hi) ticks.push(t);
       }
     }
-    return ticks;
+    if (ticks.length >= 3) return ticks;
+    const span = hi - lo;
+    let step = Math.pow(10, Math.floor(Math.log10(span / 4)));
+    for (const m of [1, 2, 5, 10]) {
+      if (span / (m * step) <= 5) { step *= m; break; }
+    }
+    const even = [];
+    for (let t = Math.ceil(lo / step) * step; t <= hi; t += step) even.push(+t.toPrecision(12));
+    return even;
   }
   // A plot's box: its title, then what the caller adds (an SVG, a legend).
   function plotBox(text) {
@@ -191,7 +205,7 @@
   }
   // opts: {title, xs: [{v, label}] (categories) or null for a log axis of numbers, xfmt,
   // ylabel, yfmt, series: [{name, points: [{x, y, lo, hi, tip, ring}]}]}
-  function chart(opts, hidden, redraw) {
+  function chart(opts, hidden, redraw, seriesStyle) {
     const box = plotBox(opts.title);
     const W = 640, H = 300, L = 78, R = 28, T = 10, B = 34;
     const svg = el('svg', { viewBox: '0 0 ' + W + ' ' + H, role: 'img' }, box);
@@ -280,7 +294,7 @@
 
   // opts: {title, xlabel, fmt, lower, items: [{name, y, lo, hi, tip}]}: one bar per item, best
   // first, on a log axis, with its interval.
-  function ranked(opts) {
+  function ranked(opts, seriesStyle) {
     const box = plotBox(opts.title);
     const items = opts.items.slice().sort((a, b) => (opts.lower ? a.y - b.y : b.y - a.y));
     const W = 640, L = 190, R = 28, T = 6, B = 30, RH = 15;
@@ -350,7 +364,7 @@
             const p = s.points[0];
             items.push({ name: s.name, y: p.y, lo: p.lo, hi: p.hi, tip: p.tip });
           }
-          const box = ranked({ title: heading + ', ' + at, xlabel: f.label, fmt: (v) => fmtValue(f.unit, v), lower: f.lower, items: items });
+          const box = ranked({ title: heading + ', ' + at, xlabel: f.label, fmt: (v) => fmtValue(f.unit, v), lower: f.lower, items: items }, plotStyle);
           box.dataset.scenario = plot.scenario;
           area.appendChild(box);
           continue;
@@ -367,7 +381,7 @@
           xs: xs, xfmt: fmtSize, xlabel: plot.x === 'size' ? 'message size' : plot.x === 'N' ? 'subscribers N' : 'offered msgs/s',
           ylabel: f.label, yfmt: (v) => fmtValue(f.unit, v),
           series: Array.from(series.values()),
-        }, hiddenSeries, drawPlots);
+        }, hiddenSeries, drawPlots, plotStyle);
         box.dataset.scenario = plot.scenario;
         area.appendChild(box);
       }
@@ -410,7 +424,7 @@
       }
       const box = chart({ title: c.name + ': ' + c.figure.label, xs: xs, xlabel: 'commit (in date order)',
         ylabel: c.figure.label, yfmt: (v) => fmtValue(c.figure.unit, v), series: Array.from(series.values()) },
-      hiddenMachines, drawHistory);
+      hiddenMachines, drawHistory, machineStyle);
       box.id = 'h-' + h.cells.indexOf(c);
       area.appendChild(box);
     });
