@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <set>
 
 #include <fmt/format.h>
 
@@ -190,6 +191,27 @@ TEST(ExpandCells, FanoutWarmupGoesThroughEveryConsumersQueue) {
   o.warmup = 7;  // given: as given
   for (const auto& c : expand_cells(o, skipped))
     EXPECT_EQ(c.warmup, 7u) << c.name();
+}
+
+// zerocopy's service holds 63 processes: 64 consumers failed every such cell with "max_nodes = 67
+// is outside [1, 63]"; now they are skipped with the reason, and 62 (the most) are a cell.
+TEST(ExpandCells, FanoutBeyondATransportsMostConsumersIsSkippedWithTheReason) {
+  RunOptions o;
+  o.transports = {"zerocopy", "unix-stream"};
+  o.scenarios = {find_scenario("fanout")};
+  o.waits = {WaitChoice::only(WaitMode::block)};
+  o.sizes = {64};
+  o.subscribers = {62, 64};
+  std::vector<std::string> skipped;
+  std::set<std::string> names;
+  for (const auto& c : expand_cells(o, skipped))
+    names.insert(c.name());
+  EXPECT_EQ(names, (std::set<std::string>{"fanout/zerocopy/64/block/full/n62",
+                                          "fanout/unix-stream/64/block/full/n62",
+                                          "fanout/unix-stream/64/block/full/n64"}));
+  EXPECT_EQ(skipped,
+            std::vector<std::string>{
+                "fanout/zerocopy/64/block/full/n64: zerocopy serves at most 62 consumers"});
 }
 
 // README promised "a fifth of a second of the schedule" as rate's warm-up, but it was at least 10

@@ -43,6 +43,7 @@
 #include <cstdint>
 #include <expected>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <span>
@@ -75,6 +76,8 @@ struct Capabilities {
   // One producer endpoint serves many consumers and publishes each message once to all (see the
   // contract above); false: point to point, one channel per consumer.
   bool multicast = false;
+  // The most consumers one producer can serve in a cell (fanout's N): a library's own limit.
+  std::size_t max_consumers = std::numeric_limits<std::size_t>::max();
 
   // A library whose own threads move the bytes and sleep in the kernel whatever the caller does
   // (nng, the DDS libraries, gRPC): `block` is the only mode the caller can choose.

@@ -160,6 +160,12 @@ void add_variants(const Cell& base, const RunOptions& o, const ScenarioOptions& 
       skipped.push_back(fmt::format("{}: {}", cell.name(), v.refused));
       continue;
     }
+    const std::size_t most = find_transport(cell.transport)->capabilities().max_consumers;
+    if (cell.subscribers > most) {
+      skipped.push_back(
+          fmt::format("{}: {} serves at most {} consumers", cell.name(), cell.transport, most));
+      continue;
+    }
     add_pairs(cell, o, cells, skipped);
   }
 }

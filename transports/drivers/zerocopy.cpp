@@ -252,10 +252,12 @@ class ZeroCopyTransport final : public Transport {
     auto service = m_node->service_builder(name)
                        .publish_subscribe<Payload>()
                        // one producer, N consumers (Endpoint::peers): N subscribers of p2c,
-                       // N publishers to c2p; every node a process of the cell
+                       // N publishers to c2p; every node a process of the cell (at most 63:
+                       // capabilities() says so)
                        .max_publishers(m_endpoint.peers)
                        .max_subscribers(m_endpoint.peers)
-                       .max_nodes(m_endpoint.peers + 3)
+                       .max_nodes(static_cast<std::uint32_t>(
+                           std::min<std::size_t>(m_endpoint.peers + 3, zc::kMaxNodes)))
                        .history_size(0)
                        .subscriber_max_buffer_size(depth)
                        .subscriber_max_borrowed_samples(1)
@@ -283,8 +285,12 @@ class ZeroCopyTransport final : public Transport {
   std::optional<Error> m_last_error;
 };
 
+// A service holds at most kMaxNodes (63) processes: the producer's and 62 consumers'.
 Capabilities capabilities() {
-  return {.zero_copy = true, .native_wait = WaitMode::spin, .multicast = true};
+  return {.zero_copy = true,
+          .native_wait = WaitMode::spin,
+          .multicast = true,
+          .max_consumers = zc::kMaxNodes - 1};
 }
 
 Result<std::unique_ptr<Transport>> make(const Endpoint& endpoint) {

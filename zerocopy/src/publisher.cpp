@@ -117,7 +117,7 @@ class PublisherPort {
       channel.in_flight[index >> 6] |= std::uint64_t{1} << (index & 63);
       ++delivered;
     }
-    if (delivered != 0) notify_subscribers();
+    if (delivered != 0 && m_request.wake_on_send) notify_subscribers();
     m_refcount[index] += delivered;
     if (m_service->options().history_size != 0) remember(entry);
     unref(index);  // the loan's reference
@@ -147,6 +147,14 @@ class PublisherPort {
     --m_loans;
     unref(index);
   }
+
+  // Publisher::notify(): wakes the connected subscribers that sleep, whatever woke them before.
+  std::size_t notify() noexcept {
+    if (m_service->change_counter() != m_seen_change) update_connections();
+    if (m_broken) return 0;
+    return notify_subscribers();
+  }
+  std::uint64_t wakeups() const noexcept { return m_wakeups; }
 
   // ---- connections ----
   std::size_t update_connections() noexcept {
@@ -266,6 +274,7 @@ class PublisherPort {
     if ((waiters & ~kFdArmed) != 0) {
       event.seq.fetch_add(1, std::memory_order_release);
       futex_wake_all(&event.seq);
+      ++m_wakeups;
     }
     // One byte per arming, whichever publisher finds the bit first.
     if ((waiters & kFdArmed) != 0 &&
@@ -274,7 +283,10 @@ class PublisherPort {
         auto slot = static_cast<std::uint32_t>(&channel - m_channels.data());
         channel.fifo = fifo_open_writer(m_service->subscriber_fifo(slot, channel.generation));
       }
-      if (channel.fifo >= 0) fifo_poke(channel.fifo);
+      if (channel.fifo >= 0) {
+        fifo_poke(channel.fifo);
+        ++m_wakeups;
+      }
     }
   }
 
@@ -374,14 +386,19 @@ class PublisherPort {
   // the argument). A fence rather than seq_cst stores: a locked store would wait for the payload's
   // cache lines before even asking for the slot's, putting two transfers in a row on the path to
   // the subscriber; with a plain store both are requested at once and the fence only holds us.
-  void notify_subscribers() noexcept {
+  // Returns how many subscribers it woke.
+  std::size_t notify_subscribers() noexcept {
     std::atomic_thread_fence(std::memory_order_seq_cst);
+    std::size_t woken = 0;
     for (std::uint32_t c : m_connected) {
       std::uint32_t waiters =
           m_channels[c].subscriber_event->waiters.load(std::memory_order_relaxed);
-      if (waiters != 0) [[unlikely]]
+      if (waiters != 0) [[unlikely]] {
         wake(m_channels[c], waiters);
+        ++woken;
+      }
     }
+    return woken;
   }
 
   void remember(QueueEntry entry) noexcept {
@@ -463,6 +480,7 @@ class PublisherPort {
   std::byte* m_chunks = nullptr;
   std::byte* m_headers = nullptr;  // ChunkHeader + user header per chunk
   std::uint64_t m_sequence = 0;    // samples sent
+  std::uint64_t m_wakeups = 0;     // futex wakes and FIFO pokes made (wakeups())
   std::uint32_t m_refs = 1;        // the handle + one per loan
   std::uint32_t m_loans = 0;
   std::vector<std::uint32_t> m_free;  // LIFO: the chunk used last is reused first (warm)
@@ -722,6 +740,12 @@ void* publisher_user_header(PublisherPort* port, std::uint32_t index, std::size_
 }
 std::string publisher_corruption(const PublisherPort* port) {
   return port->corruption();
+}
+std::size_t publisher_notify(PublisherPort* port) noexcept {
+  return port->notify();
+}
+std::uint64_t publisher_wakeups(const PublisherPort* port) noexcept {
+  return port->wakeups();
 }
 
 }  // namespace zerocopy::detail

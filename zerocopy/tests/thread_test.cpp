@@ -167,6 +167,52 @@ TEST_F(Threaded, WaitWakesUpForEachSample) {
   EXPECT_EQ(received.load(), kCount);
 }
 
+// wake_on_send(false): send() never wakes a sleeping subscriber; notify() does, and says how many
+// it woke; wakeups() counts them.
+TEST_F(Threaded, WithoutWakeOnSendOnlyNotifyWakesASleeper) {
+  auto service = node()
+                     .service_builder("notify")
+                     .publish_subscribe<std::uint64_t>()
+                     .overflow(Overflow::backpressure)
+                     .subscriber_max_buffer_size(64)
+                     .create();
+  ASSERT_TRUE(service);
+  auto publisher = service->publisher_builder().wake_on_send(false).create();
+  auto subscriber = service->subscriber_builder().create();
+  ASSERT_TRUE(publisher && subscriber);
+  ASSERT_EQ(publisher->update_connections(), 1u);
+  // Nobody sleeps yet: nothing to wake.
+  EXPECT_EQ(publisher->notify(), 0u);
+  EXPECT_EQ(publisher->wakeups(), 0u);
+  constexpr std::uint64_t kCount = 50;
+  std::atomic<std::uint64_t> received{0};
+  std::thread reader([&] {
+    auto deadline = std::chrono::steady_clock::now() + 30s;
+    while (received < kCount && before(deadline)) {
+      (void)subscriber->wait(30s);
+      while (auto sample = subscriber->receive()) {
+        if (!sample->has_value()) break;
+        if (**sample == received) ++received;
+      }
+    }
+  });
+  // The reader is asleep once a notify() finds it so (it wakes, finds nothing, sleeps again).
+  auto deadline = std::chrono::steady_clock::now() + 30s;
+  while (publisher->notify() == 0 && before(deadline))
+    std::this_thread::sleep_for(1ms);
+  EXPECT_EQ(publisher->wakeups(), 1u);
+  for (std::uint64_t i = 0; i < kCount; ++i)
+    ASSERT_EQ(publisher->send_copy(i).value(), 1u);
+  // The sends queued and woke nobody, whether the reader slept through them or not.
+  EXPECT_EQ(publisher->wakeups(), 1u);
+  while (received < kCount && before(deadline)) {
+    publisher->notify();
+    std::this_thread::sleep_for(1ms);
+  }
+  reader.join();
+  EXPECT_EQ(received.load(), kCount);
+}
+
 TEST_F(Threaded, OneMebibyteSlicesWithEdges) {
   constexpr std::size_t kSize = 1 << 20;
   auto service = node()

@@ -274,6 +274,15 @@ class Publisher {
   std::uint32_t chunks_total() const noexcept { return detail::publisher_chunks_total(m_port); }
   std::uint32_t chunks_in_use() noexcept { return detail::publisher_chunks_in_use(m_port); }
 
+  // Wakes every connected subscriber that sleeps in wait() (or whose WaitSet waits on it), and
+  // returns how many it woke: one futex wake (a system call) each. send() does this itself
+  // unless the builder said wake_on_send(false); then a burst of k sends and one notify() wake
+  // each sleeper once instead of k times. Cheap when nobody sleeps (a read of a word each).
+  std::size_t notify() noexcept { return detail::publisher_notify(m_port); }
+  // How many wake-ups (futex wakes of a sleeping subscriber, bytes to a WaitSet's FIFO) this
+  // publisher has made since it was created: what sending to sleeping subscribers costs it.
+  std::uint64_t wakeups() const noexcept { return detail::publisher_wakeups(m_port); }
+
  private:
   explicit Publisher(detail::PublisherPort* port) : m_port(port) {}
   template <class U>
@@ -314,6 +323,15 @@ class PublisherBuilder {
   // (PublisherCreateError::insufficient_memory) instead of failing later.
   PublisherBuilder& prefault(bool value = true) {
     m_request.prefault = value;
+    return *this;
+  }
+  // Whether send() wakes the subscribers that sleep in wait() (default true). Each sleeping
+  // subscriber costs a send one wake-up (a futex wake, a system call: about a microsecond or more
+  // each, so N sleeping subscribers cost the publisher N of them per sample). With false, send()
+  // only queues and notify() wakes: a publisher that sends in bursts calls notify() once a
+  // burst. A subscriber that sleeps is then woken by notify() only (or its wait's timeout).
+  PublisherBuilder& wake_on_send(bool value = true) {
+    m_request.wake_on_send = value;
     return *this;
   }
   // Records the publish time of every sample (Sample::header().publish_time_ns): a clock read

@@ -63,8 +63,9 @@ struct PublisherRequest {
   std::uint32_t max_loaned_samples = 2;
   BackpressureWait backpressure_wait = BackpressureWait::block;
   std::chrono::nanoseconds backpressure_timeout = std::chrono::seconds(1);
-  bool prefault = false;    // allocate and map the whole segment at creation
-  bool timestamps = false;  // record each sample's publish time
+  bool prefault = false;     // allocate and map the whole segment at creation
+  bool timestamps = false;   // record each sample's publish time
+  bool wake_on_send = true;  // send() wakes the subscribers that sleep (else notify() does)
 };
 
 struct Loan {
@@ -79,6 +80,8 @@ void publisher_drop(PublisherPort* port) noexcept;    // one fewer; the last one
 Expected<Loan, LoanError> publisher_loan(PublisherPort* port, std::size_t bytes) noexcept;
 Expected<std::size_t, SendError> publisher_send(PublisherPort* port, std::uint32_t index,
                                                 std::size_t bytes) noexcept;
+std::size_t publisher_notify(PublisherPort* port) noexcept;
+std::uint64_t publisher_wakeups(const PublisherPort* port) noexcept;
 void publisher_return_loan(PublisherPort* port, std::uint32_t index) noexcept;
 std::size_t publisher_update_connections(PublisherPort* port) noexcept;
 bool publisher_wait_for_subscribers(PublisherPort* port, std::size_t count,
