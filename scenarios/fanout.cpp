@@ -257,6 +257,9 @@ constexpr Column kColumns[] = {
      "producer_cpu_per_msg_ns"},
     {"CPU per msg", "ns", Show::median, Format::ns, Source::cpu_time},
     {"switches per msg", "", Show::median, Format::count, Source::switches},
+    {"peak RSS", "bytes", Show::median, Format::bytes, Source::peak_rss},
+    {"shared memory", "bytes", Show::median, Format::bytes, Source::shared},
+    {"daemon RSS", "bytes", Show::median, Format::bytes, Source::daemon_rss},
     {"x floor", "", Show::over_floor, Format::bytes_rate, Source::figure,
      "consumer_bytes_per_second_min", Mark::none, OverFloor::copy},
 };

@@ -247,6 +247,9 @@ constexpr Column kColumns[] = {
     {"behind", "", Show::median, Format::whole, Source::figure, "behind_schedule"},
     {"CPU per msg", "ns", Show::median, Format::ns, Source::cpu_time},
     {"switches per msg", "", Show::median, Format::count, Source::switches},
+    {"peak RSS", "bytes", Show::median, Format::bytes, Source::peak_rss},
+    {"shared memory", "bytes", Show::median, Format::bytes, Source::shared},
+    {"daemon RSS", "bytes", Show::median, Format::bytes, Source::daemon_rss},
     {"p50 x floor", "", Show::over_floor, Format::ns, Source::figure, "p50_ns", Mark::none,
      OverFloor::one_way},
 };

@@ -79,6 +79,7 @@ enum class Format : std::uint8_t {
   count,       // a count per iteration, two decimals
   whole,       // a whole number
   percent,     // a fraction as a whole percentage
+  bytes,       // an amount of memory
 };
 // Where a column's figure comes from: one of the scenario's figures, or what every cell has.
 enum class Source : std::uint8_t {
@@ -86,6 +87,10 @@ enum class Source : std::uint8_t {
   cpu_time,  // both workers' CPU time per iteration
   lost,      // messages a datagram transport detected lost
   switches,  // both workers' context switches per iteration ("-" when not recorded)
+  // Memory (CellResult::Memory; a column of them is shown only when a row of its table has it):
+  peak_rss,    // the larger of the two workers' peak resident sets (fanout: of any consumer)
+  shared,      // the larger of the two sides' mapped shared memory
+  daemon_rss,  // the transport's daemon's resident memory
 };
 enum class Show : std::uint8_t {
   interval,     // the median over rounds with its 95% interval

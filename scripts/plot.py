@@ -340,6 +340,63 @@ def plot_rtt_vs_size(rows, ctx, out_dir, written):
     save(fig, out_dir, "rtt_vs_size", written)
 
 
+def fmt_bytes(v, _pos=None):
+    for unit, size in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if v >= size:
+            return "%g %s" % (round(v / size, 1), unit)
+    return "%g B" % v
+
+
+def plot_memory(rows, ctx, out_dir, written):
+    """Memory against message size (files that recorded it): per transport, the shared memory its
+    channels mapped and the workers' peak resident set, from the pingpong cells (else
+    throughput's)."""
+    for scenario in ("pingpong", "throughput"):
+        lines = {}
+        for reps in rows.values():
+            e = reps[0]
+            if e["scenario"] != scenario or "producer_peak_rss_bytes" not in e:
+                continue
+            key = series_name(e)
+            shared = med(reps, "producer_shared_bytes") or 0
+            rss = max(med(reps, "producer_peak_rss_bytes") or 0,
+                      med(reps, "consumer_peak_rss_bytes") or 0)
+            lines.setdefault(key, {})[e["payload_bytes"]] = (shared, rss)
+        if lines:
+            break
+    lines = {k: sorted(v.items()) for k, v in lines.items()}
+    if not lines:
+        return
+    colors = transport_colors(rows)
+    sizes = sorted({p[0] for pts in lines.values() for p in pts})
+    fig, axes = panels(2)
+    for ax, (index, title) in zip(axes, ((0, "shared memory mapped by a worker's channels"),
+                                         (1, "peak resident set of a worker (the larger)"))):
+        for key, pts in sorted(lines.items(), key=lambda kv: -kv[1][-1][1][index]):
+            xs = [p[0] for p in pts]
+            # a transport that maps nothing shared (a kernel mechanism) has no point on a log axis
+            ys = [p[1][index] if p[1][index] > 0 else float("nan") for p in pts]
+            ax.plot(xs, ys, marker="o", markersize=3, color=colors.get(key.split(": ")[-1]),
+                    label=key)
+        ax.set_xscale("log", base=2)
+        ax.set_yscale("log")
+        ax.set_xticks(sizes)
+        ax.set_xticklabels([size_text(n) for n in sizes], rotation=45, ha="right", fontsize=8)
+        ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
+        ax.yaxis.set_major_locator(matplotlib.ticker.LogLocator(base=16))
+        ax.yaxis.set_minor_locator(matplotlib.ticker.LogLocator(base=2))
+        ax.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+        ax.yaxis.set_major_formatter(FuncFormatter(fmt_bytes))
+        ax.set_xlabel("message size")
+        ax.set_title(title, fontsize=10)
+        ax.grid(which="both", alpha=0.3)
+    axes[0].legend(fontsize=7, loc="upper left")
+    fig.suptitle("%s: memory against message size (kernel mechanisms map nothing shared: "
+                 "their buffers are the kernel's)\n%s" % (scenario, machine_caption(ctx)),
+                 fontsize=10)
+    save(fig, out_dir, "memory", written)
+
+
 def series_name(e):
     """A transport's name (with its settings: transport_of), prefixed by its file's label when
     several files are plotted."""
@@ -656,7 +713,7 @@ def main():
         description="Plot ipcbench result files: PNG and SVG of what they contain: pingpong "
         "RTT per transport, its distribution and against message size; throughput per "
         "transport, against message size and its CPU cost; fanout against the number of "
-        "consumers; rate's one-way latency against offered rate.",
+        "consumers; rate's one-way latency against offered rate; memory against message size.",
         epilog="Needs matplotlib (Debian: python3-matplotlib). Several files are never pooled: "
         "each file's cells are plotted on their own, labelled with the file's --label.")
     parser.add_argument("files", nargs="+", metavar="FILE", help="result files (JSON) of ipcbench "
@@ -679,6 +736,7 @@ def main():
     plot_cpu_cost(rows, ctx, args.out, written)
     plot_fanout(rows, ctx, args.out, written)
     plot_rate(rows, ctx, args.out, written)
+    plot_memory(rows, ctx, args.out, written)
     if not written:
         sys.exit("%s: nothing to plot in %s"
                  % (os.path.basename(sys.argv[0]), ", ".join(args.files)))

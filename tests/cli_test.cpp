@@ -392,6 +392,13 @@ TEST(Cli, ARunRecordsLabelsTopologySwitchesHistogramsAndSummaries) {
     }
     // Blocking pipes sleep on every round trip: the switches show it.
     EXPECT_GT(e.at("consumer_voluntary_switches").get<double>(), 0);
+    // Memory: both workers' peak resident sets (a worker is megabytes), nothing shared (a pipe's
+    // buffer is the kernel's), no daemon.
+    EXPECT_GT(e.at("producer_peak_rss_bytes").get<double>(), 1 << 20) << e.dump();
+    EXPECT_GT(e.at("consumer_peak_rss_bytes").get<double>(), 1 << 20) << e.dump();
+    EXPECT_EQ(e.at("producer_shared_bytes").get<double>(), 0) << e.dump();
+    EXPECT_EQ(e.at("consumer_shared_bytes").get<double>(), 0) << e.dump();
+    EXPECT_FALSE(e.contains("daemon_rss_bytes")) << e.dump();
     const auto& h = e.at("latency_histogram");
     std::uint64_t count = 0;
     for (const auto& bucket : h.at("buckets"))

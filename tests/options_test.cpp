@@ -1,6 +1,8 @@
 #include "harness/cli/options.hpp"
 
 #include <gtest/gtest.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <map>
 #include <set>
@@ -282,6 +284,27 @@ TEST(Labels, NamesKeysAndValuesArePrintableWithoutPipesAndOfASaneLength) {
     EXPECT_FALSE(parse_label(bad, fresh)) << bad;
   }
   EXPECT_FALSE(parse_label("second", o));  // one NAME
+}
+
+// What a worker reports as its channels' shared memory: a shared mapping counts by its size while
+// mapped; a private one does not.
+TEST(Process, SharedMappedBytesCountsSharedMappingsOnly) {
+  const std::uint64_t before = shared_mapped_bytes();
+  const int fd = ::memfd_create("ipcbench-test", 0);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::ftruncate(fd, 3 << 20), 0);
+  void* shared = ::mmap(nullptr, 3 << 20, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  void* priv = ::mmap(nullptr, 5 << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  ASSERT_NE(shared, MAP_FAILED);
+  ASSERT_NE(priv, MAP_FAILED);
+  EXPECT_EQ(shared_mapped_bytes() - before, std::uint64_t{3} << 20);
+  ::munmap(shared, 3 << 20);
+  ::munmap(priv, 5 << 20);
+  ::close(fd);
+  EXPECT_EQ(shared_mapped_bytes(), before);
+  // This process's resident memory is some megabytes; a process that is not there has none.
+  EXPECT_GT(resident_bytes(::getpid()).value_or(0), std::uint64_t{1} << 20);
+  EXPECT_FALSE(resident_bytes(-1));
 }
 
 }  // namespace

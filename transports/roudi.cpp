@@ -243,6 +243,9 @@ class Roudi final : public Daemon {
       : m_process(std::move(process)), m_log_path(std::move(log_path)), m_ours(true) {}
 
   bool alive() const override { return m_ours ? m_process.alive() : roudi_serving(); }
+  std::optional<int> pid() const override {
+    return m_ours ? std::optional<int>(m_process.pid()) : std::nullopt;
+  }
 
   ~Roudi() override {
     if (!m_ours) return;

@@ -179,6 +179,8 @@ class Daemon {
   virtual ~Daemon() = default;
   // Still serving? The conductor starts a new one before the next cell if not.
   virtual bool alive() const { return true; }
+  // Its process, when this object started one (its memory is reported with each cell).
+  virtual std::optional<int> pid() const { return std::nullopt; }
 };
 
 struct DaemonConfig {

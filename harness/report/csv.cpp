@@ -17,6 +17,7 @@ class CsvStyle final : public Style {
   }
   std::string bytes_rate(double b) const override { return fmt::format("{:.0f}", b); }
   std::string size(std::size_t bytes) const override { return std::to_string(bytes); }
+  std::string memory(double bytes) const override { return fmt::format("{:.0f}", bytes); }
   std::string header(std::string_view name, std::string_view unit) const override {
     return fmt::format("{} ({})", name, unit);
   }

@@ -94,6 +94,7 @@ class HtmlStyle final : public PersonStyle {
   std::string gb(double v) const override { return keyed(v) + PersonStyle::gb(v); }
   std::string bytes_rate(double v) const override { return keyed(v) + PersonStyle::bytes_rate(v); }
   std::string count(double v) const override { return keyed(v) + PersonStyle::count(v); }
+  std::string memory(double v) const override { return keyed(v) + PersonStyle::memory(v); }
   std::string size(std::size_t bytes) const override {
     return keyed(static_cast<double>(bytes)) + PersonStyle::size(bytes);
   }

@@ -45,6 +45,13 @@ class PersonStyle : public Style {
     return fmt::format("{:.0f} kB/s", b / 1e3);
   }
   std::string size(std::size_t bytes) const override { return format_bytes(bytes); }
+  std::string memory(double bytes) const override {
+    if (bytes >= 1024.0 * 1024 * 1024)
+      return fmt::format("{:.2f} GiB", bytes / (1024.0 * 1024 * 1024));
+    if (bytes >= 1024.0 * 1024) return fmt::format("{:.1f} MiB", bytes / (1024.0 * 1024));
+    if (bytes >= 1024) return fmt::format("{:.0f} KiB", bytes / 1024);
+    return fmt::format("{:.0f} B", bytes);
+  }
   std::string header(std::string_view name, std::string_view) const override {
     return std::string(name);
   }

@@ -15,6 +15,13 @@ double value_of(const CellResult& e, Source source, std::string_view figure) {
       return e.lost;
     case Source::switches:
       return switches_per_iteration(e);
+    case Source::peak_rss:
+      return std::max(e.memory.producer_peak_rss.value_or(0),
+                      e.memory.consumer_peak_rss.value_or(0));
+    case Source::shared:
+      return std::max(e.memory.producer_shared.value_or(0), e.memory.consumer_shared.value_or(0));
+    case Source::daemon_rss:
+      return e.memory.daemon_rss.value_or(0);
   }
   return 0;
 }
@@ -95,6 +102,23 @@ void append(std::vector<T>& to, const std::vector<T>& from) {
   to.insert(to.end(), from.begin(), from.end());
 }
 
+bool is_memory(Source source) {
+  return source == Source::peak_rss || source == Source::shared || source == Source::daemon_rss;
+}
+// Did the repetition measure this memory figure?
+bool has_memory(const CellResult& e, Source source) {
+  switch (source) {
+    case Source::peak_rss:
+      return e.memory.producer_peak_rss || e.memory.consumer_peak_rss;
+    case Source::shared:
+      return e.memory.producer_shared || e.memory.consumer_shared;
+    case Source::daemon_rss:
+      return e.memory.daemon_rss.has_value();
+    default:
+      return false;
+  }
+}
+
 // A row's offered rate (messages/s); max (0 in the cell) is infinite.
 double offered_rate(const Row& r) {
   const double rate = r.first->offered_rate.value_or(0);
@@ -167,7 +191,26 @@ Section section(const Cells& cells, const Style& style, Scenario scenario,
   for (Key key : table.keys)
     section.header.push_back(key_header(key, style));
   section.text_columns = (cells.several ? 1 : 0) + table.text_keys;
+  // A memory column only where a row of this table measured it (files before memory was
+  // recorded, a transport without a daemon).
+  auto shown = [&](const Column& c) {
+    if (!is_memory(c.source)) return true;
+    for (const Row& r : cells.rows) {
+      if (r.first->scenario != scenario) continue;
+      for (const CellResult* e : r.good) {
+        if (has_memory(*e, c.source)) return true;
+      }
+    }
+    return false;
+  };
+  std::vector<const Column*> columns;
   for (const Column& c : table.columns) {
+    if (!shown(c)) continue;
+    columns.push_back(&c);
+    section.memory |= is_memory(c.source);
+  }
+  for (const Column* column : columns) {
+    const Column& c = *column;
     const std::string name = with_baseline(c.header, baseline);
     switch (c.show) {
       case Show::interval:
@@ -202,7 +245,8 @@ Section section(const Cells& cells, const Style& style, Scenario scenario,
         continue;
       }
       section.single |= r->good.size() < 2;
-      for (const Column& c : table.columns) {
+      for (const Column* column : columns) {
+        const Column& c = *column;
         switch (c.show) {
           case Show::interval: {
             const Estimate e = estimate(r->values(c.source, c.figure));
@@ -222,6 +266,10 @@ Section section(const Cells& cells, const Style& style, Scenario scenario,
           case Show::median: {
             if (c.source == Source::switches && !r->good.front()->switches) {
               row.push_back("-");
+              break;
+            }
+            if (is_memory(c.source) && !has_memory(*r->good.front(), c.source)) {
+              row.push_back(style.missing());
               break;
             }
             if (c.mark == Mark::thin &&
@@ -271,7 +319,9 @@ std::vector<Section> sections(const std::vector<LabelledDocument>& documents, co
 std::vector<std::string> footnotes(const std::vector<Section>& all,
                                    const std::vector<LabelledDocument>& documents) {
   bool wide = false, single = false, not_sustained = false, skewed = false, thin = false;
+  bool memory = false;
   for (const Section& section : all) {
+    memory |= section.memory;
     wide |= section.wide;
     single |= section.single;
     not_sustained |= section.not_sustained;
@@ -310,6 +360,14 @@ std::vector<std::string> footnotes(const std::vector<Section>& all,
     out.push_back(
         "not sustained: the producer could not keep the offered rate; its latencies grow "
         "with the backlog and show what that rate costs, not what the transport does at it.");
+  }
+  if (memory) {
+    out.push_back(
+        "peak RSS: the larger of the two workers' peak resident sets (fanout: of any consumer), "
+        "the worker itself included (its code, libraries and histograms); shared memory: what the "
+        "transport's channels mapped shared in a worker (segments, queues, pools, by their mapped "
+        "size; a kernel mechanism's buffers are the kernel's, not counted); daemon RSS: the "
+        "resident memory of the transport's daemon (RouDi, dbus-daemon) after the cell.");
   }
   if (single) {
     out.push_back(

@@ -115,6 +115,8 @@ class Style {
   virtual std::string bytes_rate(double bytes_per_second) const = 0;
   virtual std::string count(double per_iteration) const = 0;
   virtual std::string size(std::size_t bytes) const = 0;
+  // An amount of memory (Markdown: "25.6 MiB"; CSV: bytes).
+  virtual std::string memory(double bytes) const = 0;
   // A column's header: its name, and the unit its numbers are in where the style needs it.
   virtual std::string header(std::string_view name, std::string_view unit) const = 0;
   // A median with its interval, written by `write` (ns, rate, gb): one cell in Markdown
@@ -148,6 +150,8 @@ class Style {
         return fmt::format("{:.0f}", v);
       case Format::percent:
         return fmt::format("{:.0f}%", v * 100);
+      case Format::bytes:
+        return memory(v);
     }
     return "";
   }
@@ -179,6 +183,7 @@ struct Section {
   bool not_sustained = false;  // a row's producer could not keep its schedule
   bool skewed = false;         // a row's latency is within the clocks' skew
   bool thin = false;           // a row's p99.9 is missing: too few samples
+  bool memory = false;         // it shows memory columns
 };
 
 // Every cell of the documents, each file's repetitions of a cell together, in the order the

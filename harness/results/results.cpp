@@ -72,6 +72,30 @@ void sort_by_declaration(std::vector<OptionRecord>& options, const std::string& 
 }
 
 // The entry's settings ("options"), asked and granted, in the driver's order.
+// The memory fields of an entry (CellResult::Memory), each written only when measured.
+constexpr std::pair<const char*, std::optional<double> CellResult::Memory::*> kMemoryFields[] = {
+    {"producer_peak_rss_bytes", &CellResult::Memory::producer_peak_rss},
+    {"consumer_peak_rss_bytes", &CellResult::Memory::consumer_peak_rss},
+    {"producer_shared_bytes", &CellResult::Memory::producer_shared},
+    {"consumer_shared_bytes", &CellResult::Memory::consumer_shared},
+    {"daemon_rss_bytes", &CellResult::Memory::daemon_rss},
+};
+
+void write_memory(json& j, const CellResult::Memory& m) {
+  for (const auto& [key, field] : kMemoryFields) {
+    if (m.*field) j[key] = *(m.*field);
+  }
+}
+
+// Absent or not a number: not measured.
+CellResult::Memory read_memory(const json& j) {
+  CellResult::Memory m;
+  for (const auto& [key, field] : kMemoryFields) {
+    if (auto it = j.find(key); it != j.end() && it->is_number()) m.*field = it->get<double>();
+  }
+  return m;
+}
+
 std::vector<OptionRecord> read_options(const json& j, const std::string& transport) {
   std::vector<OptionRecord> out;
   if (auto it = j.find("options"); it != j.end() && it->is_object()) {
@@ -190,6 +214,7 @@ void to_json(json& j, const CellResult& r) {
   if (r.offered_rate) j[kOfferedRateField] = *r.offered_rate;
   if (r.consumers) j[kConsumersField] = *r.consumers;
   if (r.floor_rtt_ns) j["floor_rtt_ns"] = *r.floor_rtt_ns;
+  write_memory(j, r.memory);
   if (r.floor_copy_bytes_per_second) {
     j["floor_copy_bytes_per_second"] = *r.floor_copy_bytes_per_second;
   }
@@ -278,6 +303,7 @@ void from_json(const json& j, CellResult& r) {
     r.floor_copy_bytes_per_second = it->get<double>();
   }
   r.options = read_options(j, r.transport);
+  r.memory = read_memory(j);
   read_variant(j, r);
   take(j, "family_index", r.family_index);
   take(j, "repetitions", r.repetitions);

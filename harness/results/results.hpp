@@ -123,6 +123,16 @@ struct CellResult {
   // core (bytes/s, throughput and fanout). What its "x floor" figures divide by.
   std::optional<double> floor_rtt_ns;
   std::optional<double> floor_copy_bytes_per_second;
+  // What the cell's processes held (absent in older files, and for the floor): each worker's peak
+  // resident set (the consumers' largest), the shared memory each side's channels mapped
+  // (segments, queues, pools; a kernel mechanism's buffers are the kernel's and not counted), and
+  // the transport's daemon's resident memory after the cell. Bytes.
+  struct Memory {
+    std::optional<double> producer_peak_rss, consumer_peak_rss;
+    std::optional<double> producer_shared, consumer_shared;
+    std::optional<double> daemon_rss;
+  };
+  Memory memory;
 
   bool ok() const { return !error; }
   // The figure `key` of a successful repetition (0 when it has none).

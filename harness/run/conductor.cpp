@@ -383,7 +383,9 @@ class MatrixRun {
       run.error = *why;
       return run;
     }
-    return run_cell(cell, m_ctx, cell_token(m_spawned++));
+    run = run_cell(cell, m_ctx, cell_token(m_spawned++));
+    run.daemon_rss_bytes = m_daemons.resident_bytes(cell.transport);
+    return run;
   }
 
   void show_progress(const Cell& cell) const {

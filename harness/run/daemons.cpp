@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "harness/run/plan.hpp"
+#include "harness/run/process.hpp"
 #include "harness/run/resources.hpp"
 
 namespace ipcbench {
@@ -67,6 +68,14 @@ void Daemons::stop(const std::string& transport) {
   it->second.daemon.reset();  // its destructor stops it
   fs::remove_all(it->second.dir);
   m_running.erase(it);
+}
+
+std::optional<std::uint64_t> Daemons::resident_bytes(const std::string& transport) const {
+  auto it = m_running.find(key_of(transport));
+  if (it == m_running.end() || !it->second.daemon) return std::nullopt;
+  const std::optional<int> pid = it->second.daemon->pid();
+  if (!pid) return std::nullopt;
+  return ipcbench::resident_bytes(*pid);
 }
 
 }  // namespace ipcbench

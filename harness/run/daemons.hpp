@@ -35,6 +35,9 @@ class Daemons {
                                     std::size_t max_consumers = 1);
   // Stops the daemon `transport` uses (and every transport that shares it).
   void stop(const std::string& transport);
+  // The resident memory of the daemon `transport` uses, now; none without one (or one this
+  // object did not start).
+  std::optional<std::uint64_t> resident_bytes(const std::string& transport) const;
 
   // The daemon `transport` uses, named after the first transport in the registry with the same
   // start_daemon; "" for a transport without one.

@@ -24,4 +24,10 @@ std::optional<std::string> ensure_descriptors(std::uint64_t needed);
 // The CPUs this process may run on (sched_getaffinity).
 std::vector<int> allowed_cpus();
 
+// The bytes of this process's shared mappings (a 's' in /proc/self/maps: shared memory segments,
+// memfds, SysV segments, files mapped MAP_SHARED), by their mapped size; 0 if maps is unreadable.
+std::uint64_t shared_mapped_bytes();
+// A process's resident memory now (VmRSS of /proc/<pid>/status), in bytes; none if unreadable.
+std::optional<std::uint64_t> resident_bytes(int pid);
+
 }  // namespace ipcbench

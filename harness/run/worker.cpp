@@ -12,6 +12,7 @@
 
 #include "base/unique_fd.hpp"
 #include "harness/run/floor.hpp"
+#include "harness/run/process.hpp"
 #include "harness/run/worker_report.hpp"
 
 namespace ipcbench {
@@ -406,6 +407,7 @@ int worker_main(const std::string& spec_json) {
     control.error({Errc::unsupported, "unknown transport " + spec.transport});
     return 1;
   }
+  const std::uint64_t shared_before = shared_mapped_bytes();
   auto transports = set_up_channels(spec, *info, control);
   if (!transports) {
     control.error(transports.error());
@@ -426,6 +428,8 @@ int worker_main(const std::string& spec_json) {
   for (auto& t : *transports)
     channels.push_back(t.get());
   WorkerReport report = run_side(spec, channels, clock);
+  const std::uint64_t shared_after = shared_mapped_bytes();
+  report.shared_bytes = shared_after > shared_before ? shared_after - shared_before : 0;
   report.floor_rtt_ns = floor.rtt_ns;
   report.floor_copy_bytes_per_second = floor.copy_bytes_per_second;
   nlohmann::json event = report;

@@ -42,6 +42,7 @@ void to_json(json& j, const WorkerReport& report) {
   if (report.floor_copy_bytes_per_second) {
     j["floor_copy_bytes_per_second"] = *report.floor_copy_bytes_per_second;
   }
+  if (report.shared_bytes) j["shared_bytes"] = *report.shared_bytes;
 }
 
 void from_json(const json& j, WorkerReport& report) {
@@ -67,6 +68,10 @@ void from_json(const json& j, WorkerReport& report) {
   report.floor_copy_bytes_per_second.reset();
   if (auto it = j.find("floor_copy_bytes_per_second"); it != j.end()) {
     report.floor_copy_bytes_per_second = it->get<double>();
+  }
+  report.shared_bytes.reset();
+  if (auto it = j.find("shared_bytes"); it != j.end()) {
+    report.shared_bytes = it->get<std::uint64_t>();
   }
 }
 

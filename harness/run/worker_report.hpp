@@ -42,6 +42,9 @@ struct WorkerReport : SideReport {
   // scenario: one cache line's round trip (p50, ns) and one copy of the message (bytes/s).
   std::optional<double> floor_rtt_ns;
   std::optional<double> floor_copy_bytes_per_second;
+  // The shared memory this worker's channels mapped (segments, queues, pools; shared_mapped_bytes()
+  // after the scenario less before the channels), in bytes.
+  std::optional<std::uint64_t> shared_bytes;
 
   bool ok() const { return !error; }
 };

@@ -373,6 +373,7 @@ class PrivateBus final : public Daemon {
     m_process.stop(SIGTERM, std::chrono::seconds(5));
   }
   bool alive() const override { return m_process.alive(); }
+  std::optional<int> pid() const override { return m_process.pid(); }
 
  private:
   DaemonProcess m_process;
