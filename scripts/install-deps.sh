@@ -17,6 +17,9 @@ required=(build-essential cmake pkg-config git libcli11-dev libfmt-dev nlohmann-
 required+=(help2man dpkg-dev file lintian bash-completion man-db)
 # The `bmf` test validates `report --format bmf` against Bencher's published JSON schema.
 required+=(python3-jsonschema)
+# ccache: scripts/build.sh and scripts/test.sh compile through it when it is there, so that a
+# second build of the same sources (another clone, the tests' own builds) reuses the first's.
+required+=(ccache)
 if [ "${1:-}" = --tests ]; then
   required+=(chromium)
 elif [ $# -gt 0 ]; then

@@ -32,6 +32,7 @@ Installed (cmake --install, the .deb) as `ipcbench-plot`, run by /usr/bin/python
 
 import argparse
 import json
+import math
 import os
 import statistics
 import subprocess
@@ -549,6 +550,18 @@ def plot_cpu_cost(rows, ctx, out_dir, written):
     save(fig, out_dir, "cpu_cost", written)
 
 
+def spaced_labels(ns):
+    """Tick labels for the values ns on a log axis, blank where one would crowd the last one
+    written (62 beside 64)."""
+    labels, last = [], None
+    for n in ns:
+        crowded = last is not None and math.log2(n / last) < 0.3
+        labels.append("" if crowded else str(n))
+        if not crowded:
+            last = n
+    return labels
+
+
 def plot_fanout(rows, ctx, out_dir, written):
     lines = {}
     for reps in rows.values():
@@ -559,7 +572,8 @@ def plot_fanout(rows, ctx, out_dir, written):
         key = (e["payload_bytes"], name, e["wait"], e["touch"])
         lines.setdefault(key, []).append((int(e["subscribers"]),
                                           med(reps, "consumer_bytes_per_second_min"),
-                                          med(reps, "p99_ns")))
+                                          med(reps, "p99_ns"),
+                                          med(reps, "producer_cpu_per_msg_ns")))
     if not lines:
         return
     colors = transport_colors(rows)
@@ -567,7 +581,7 @@ def plot_fanout(rows, ctx, out_dir, written):
     show_wait = len({k[2] for k in lines}) > 1
     show_touch = len({k[3] for k in lines}) > 1
     ns = sorted({p[0] for pts in lines.values() for p in pts})
-    fig, grid = plt.subplots(2, len(sizes), figsize=(6.5 * len(sizes), 9.5), sharex=True,
+    fig, grid = plt.subplots(3, len(sizes), figsize=(6.5 * len(sizes), 13.5), sharex=True,
                              squeeze=False)
     for col, size in enumerate(sizes):
         for key in sorted(k for k in lines if k[0] == size):
@@ -583,20 +597,26 @@ def plot_fanout(rows, ctx, out_dir, written):
                               markersize=3, linestyle=style, color=color, label=text)
             grid[1][col].plot([p[0] for p in pts], [p[2] for p in pts], marker="o",
                               markersize=3, linestyle=style, color=color, label=text)
-        top, bottom = grid[0][col], grid[1][col]
+            cpu = [(p[0], p[3]) for p in pts if p[3]]  # files before the figure lack it
+            grid[2][col].plot([c[0] for c in cpu], [c[1] for c in cpu], marker="o",
+                              markersize=3, linestyle=style, color=color, label=text)
+        top, middle, bottom = grid[0][col], grid[1][col], grid[2][col]
         top.set_title("%s messages" % size_text(size), fontsize=10)
         top.set_yscale("log")
         top.set_ylabel("slowest consumer's GB/s (10^9 bytes/s)")
         plain_log_labels(top)
+        middle.set_yscale("log")
+        middle.yaxis.set_major_formatter(FuncFormatter(fmt_ns))
+        middle.set_ylabel("one-way delivery p99, all consumers")
         bottom.set_yscale("log")
         bottom.yaxis.set_major_formatter(FuncFormatter(fmt_ns))
-        bottom.set_ylabel("one-way delivery p99, all consumers")
+        bottom.set_ylabel("producer CPU per message (all N deliveries)")
         bottom.set_xlabel("consumers (N)")
         bottom.set_xscale("log", base=2)
         bottom.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
         bottom.set_xticks(ns)
-        bottom.set_xticklabels([str(n) for n in ns])
-        for ax in (top, bottom):
+        bottom.set_xticklabels(spaced_labels(ns))
+        for ax in (top, middle, bottom):
             ax.grid(which="both", alpha=0.3)
     side_legend(fig, grid[0])
     fig.suptitle("fanout: one producer, N consumers, every message checked by every consumer; "

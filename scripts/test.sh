@@ -10,6 +10,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh --tests
+# Every build, the tests' own (the install tests, the sanitizer builds) included, compiles through
+# ccache: on a machine that built these sources before, most of the compiling is a lookup.
+if command -v ccache > /dev/null; then
+  export CMAKE_CXX_COMPILER_LAUNCHER=ccache CMAKE_C_COMPILER_LAUNCHER=ccache
+fi
 scripts/build.sh
 build=${IPCBENCH_BUILD_DIR:-build}
 sanitizers=()
