@@ -42,9 +42,11 @@ Result<void> producer(Transport& t, const ScenarioConfig& c, const Clock& clock,
     }
     const std::uint64_t t1 = clock.now();
     if (out.latency) out.latency->record(clock.to_ns(t1 - t0));
+    if (out.timeline) out.timeline->record(clock.to_ns(t1 - first), clock.to_ns(t1 - t0));
     out.count = i + 1;
     if (t1 - first > budget_ticks) break;
   }
+  if (out.timeline) out.timeline->finish();
   out.end_ns = monotonic_ns();
   out.usage = process_usage() - out.usage;
   return stop_producer(t, bytes);

@@ -28,6 +28,7 @@
 
 #include "base/clock.hpp"
 #include "base/histogram.hpp"
+#include "base/timeline.hpp"
 #include "scenarios/message.hpp"
 #include "transports/transport.hpp"
 
@@ -67,9 +68,11 @@ struct Measurement {
   Histogram* latency = nullptr;    // pingpong producer: each RTT in ns (set by the caller);
                                    // rate consumer: receive - intended send, ns
   Histogram* from_sent = nullptr;  // rate consumer: receive - actual send, ns
-  std::uint64_t behind = 0;        // rate producer: messages behind schedule at its last send
-  std::uint64_t early = 0;         // rate consumer: messages received "before" they were sent
-                                   // (the two CPUs' clocks disagree by more than the latency)
+  // pingpong producer: each RTT by when it ended, per window of time (set by the caller)
+  LatencyTimeline* timeline = nullptr;
+  std::uint64_t behind = 0;  // rate producer: messages behind schedule at its last send
+  std::uint64_t early = 0;   // rate consumer: messages received "before" they were sent
+                             // (the two CPUs' clocks disagree by more than the latency)
 };
 
 // Runs `scenario`'s side, after checking the message is large enough for it: a producer over its

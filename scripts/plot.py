@@ -398,6 +398,48 @@ def plot_memory(rows, ctx, out_dir, written):
     save(fig, out_dir, "memory", written)
 
 
+def plot_latency_over_time(rows, ctx, out_dir, written):
+    """Each pingpong cell's RTT percentiles per window of its measured phase (files that recorded
+    them): the smallest size, each transport in its native wait mode, the first repetition; a
+    panel each, the fastest first. Jitter and periodic stalls show as the p99 and max lines'
+    spikes."""
+    cells = []
+    for reps in rows.values():
+        e = reps[0]
+        if e["scenario"] != "pingpong" or not e.get("latency_over_time") or \
+                not e.get("wait_is_native", True):
+            continue
+        cells.append(e)
+    if not cells:
+        return
+    smallest = min(e["payload_bytes"] for e in cells)
+    cells = sorted((e for e in cells if e["payload_bytes"] == smallest), key=lambda e: e["p50_ns"])
+    columns = min(4, len(cells))
+    lines = (len(cells) + columns - 1) // columns
+    fig, grid = plt.subplots(lines, columns, figsize=(4.2 * columns, 2.8 * lines), squeeze=False)
+    for ax, e in zip([a for row in grid for a in row], cells):
+        t = e["latency_over_time"]
+        ms = [w[0] / 1e6 for w in t["windows"]]
+        for index, name, style in ((4, "max", ":"), (3, "p99", "-"), (2, "p50", "-")):
+            ax.plot(ms, [w[index] for w in t["windows"]], linestyle=style, linewidth=1,
+                    marker="o" if len(ms) < 8 else None, markersize=2, label=name)
+        ax.set_yscale("log")
+        ax.yaxis.set_major_formatter(FuncFormatter(fmt_ns))
+        ax.set_title("%s (%s)" % (series_name(e), e["wait"]), fontsize=9)
+        ax.tick_params(labelsize=7)
+        ax.grid(which="both", alpha=0.3)
+    for ax in [a for row in grid for a in row][len(cells):]:
+        ax.set_visible(False)
+    grid[0][0].legend(fontsize=7)
+    for ax in grid[-1]:
+        ax.set_xlabel("time into the measured phase (ms)", fontsize=8)
+    fig.suptitle("pingpong RTT per %g ms window over each cell's run, %s messages (first "
+                 "repetition)\n%s" % (cells[0]["latency_over_time"]["window_ns"] / 1e6,
+                                      size_text(smallest), machine_caption(ctx)), fontsize=10)
+    fig.tight_layout(rect=(0, 0, 1, 0.95))
+    save(fig, out_dir, "latency_over_time", written)
+
+
 def series_name(e):
     """A transport's name (with its settings: transport_of), prefixed by its file's label when
     several files are plotted."""
@@ -757,6 +799,7 @@ def main():
     plot_fanout(rows, ctx, args.out, written)
     plot_rate(rows, ctx, args.out, written)
     plot_memory(rows, ctx, args.out, written)
+    plot_latency_over_time(rows, ctx, args.out, written)
     if not written:
         sys.exit("%s: nothing to plot in %s"
                  % (os.path.basename(sys.argv[0]), ", ".join(args.files)))

@@ -399,6 +399,18 @@ TEST(Cli, ARunRecordsLabelsTopologySwitchesHistogramsAndSummaries) {
     EXPECT_EQ(e.at("producer_shared_bytes").get<double>(), 0) << e.dump();
     EXPECT_EQ(e.at("consumer_shared_bytes").get<double>(), 0) << e.dump();
     EXPECT_FALSE(e.contains("daemon_rss_bytes")) << e.dump();
+    // The round trips per window of time: every one in a window, the windows in time order.
+    const auto& over_time = e.at("latency_over_time");
+    EXPECT_GE(over_time.at("window_ns").get<double>(), 10e6);
+    double in_windows = 0, last_start = -1;
+    for (const auto& w : over_time.at("windows")) {
+      EXPECT_GT(w[0].get<double>(), last_start) << w;
+      last_start = w[0].get<double>();
+      in_windows += w[1].get<double>();
+      EXPECT_LE(w[2].get<double>(), w[3].get<double>()) << w;  // p50 <= p99
+      EXPECT_LE(w[3].get<double>(), w[4].get<double>()) << w;  // p99 <= max
+    }
+    EXPECT_EQ(in_windows, e.at("iterations").get<double>());
     const auto& h = e.at("latency_histogram");
     std::uint64_t count = 0;
     for (const auto& bucket : h.at("buckets"))

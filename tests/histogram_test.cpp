@@ -1,4 +1,5 @@
 #include "base/histogram.hpp"
+#include "base/timeline.hpp"
 
 #include <gtest/gtest.h>
 
@@ -97,6 +98,28 @@ TEST(Histogram, EmptyIsZero) {
   EXPECT_EQ(h.percentile(50), 0u);
   EXPECT_EQ(h.min(), 0u);
   EXPECT_EQ(h.mean(), 0.0);
+}
+
+// Samples land in the window of when they were taken; an empty window (a stall longer than a
+// window) is not written; finish() closes the last one.
+TEST(LatencyTimeline, WindowsHoldTheirSamplesPercentiles) {
+  LatencyTimeline t(10'000'000);
+  for (std::uint64_t v = 1; v <= 100; ++v)
+    t.record(v * 1000, v);            // 1 to 100 ns, in the first 0.1 ms
+  t.record(35'000'000, 5000);         // after a stall of two windows
+  EXPECT_EQ(t.windows().size(), 1u);  // the second is still open
+  t.finish();
+  ASSERT_EQ(t.windows().size(), 2u);
+  const auto& first = t.windows()[0];
+  EXPECT_EQ(first.start_ns, 0u);
+  EXPECT_EQ(first.count, 100u);
+  EXPECT_EQ(first.p50_ns, 50u);
+  EXPECT_EQ(first.p99_ns, 99u);
+  EXPECT_EQ(first.max_ns, 100u);
+  const auto& second = t.windows()[1];
+  EXPECT_EQ(second.start_ns, 30'000'000u);
+  EXPECT_EQ(second.count, 1u);
+  EXPECT_EQ(second.max_ns, 5000u);
 }
 
 }  // namespace

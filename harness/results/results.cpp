@@ -1,6 +1,7 @@
 #include "harness/results/results.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cmath>
 #include <cstring>
@@ -235,6 +236,7 @@ void to_json(json& j, const CellResult& r) {
     j["consumer_involuntary_switches"] = s->consumer_involuntary;
   }
   if (r.latency_histogram) j["latency_histogram"] = *r.latency_histogram;
+  if (r.latency_over_time) j["latency_over_time"] = *r.latency_over_time;
   if (r.error) {
     // As Google Benchmark writes a failed run: times of 0 (its compare.py needs the fields).
     j["error_occurred"] = true;
@@ -336,6 +338,13 @@ void from_json(const json& j, CellResult& r) {
   };
   histogram("latency_histogram", r.latency_histogram);
   histogram("latency_histogram_sent", r.latency_histogram_sent);
+  if (auto it = j.find("latency_over_time"); it != j.end()) {
+    try {
+      r.latency_over_time = it->get<LatencyOverTime>();
+    } catch (const json::exception&) {
+      // as a histogram of the wrong shape: left out
+    }
+  }
   bool failed = false;
   take(j, "error_occurred", failed);
   if (failed) {
@@ -505,6 +514,22 @@ std::expected<ResultsDocument, std::string> load_results(const std::string& path
     if (auto bad = check_entry(benchmarks[i], i)) return std::unexpected(path + ": " + *bad);
   }
   return doc.get<ResultsDocument>();
+}
+
+void to_json(json& j, const LatencyOverTime& t) {
+  json windows = json::array();
+  for (const LatencyTimeline::Window& w : t.windows)
+    windows.push_back({w.start_ns, w.count, w.p50_ns, w.p99_ns, w.max_ns});
+  j = {{"window_ns", t.window_ns}, {"windows", std::move(windows)}};
+}
+
+void from_json(const json& j, LatencyOverTime& t) {
+  t.window_ns = j.at("window_ns").get<std::uint64_t>();
+  t.windows.clear();
+  for (const json& w : j.at("windows")) {
+    const auto v = w.get<std::array<std::uint64_t, 5>>();
+    t.windows.push_back({v[0], v[1], v[2], v[3], v[4]});
+  }
 }
 
 }  // namespace ipcbench

@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/histogram.hpp"
+#include "base/timeline.hpp"
 #include "scenarios/figures.hpp"
 #include "scenarios/registry.hpp"
 #include "transports/transport.hpp"
@@ -42,6 +43,17 @@ std::string format_option(OptionUnit unit, std::uint64_t value);
 
 // LatencyHistogram (base/histogram.hpp) as a results file and a worker's report write it.
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(LatencyHistogram, buckets, sum, min, max)
+
+// A cell's latency per window of time (base/timeline.hpp; pingpong: its round trips by when they
+// ended), as a results file and a worker's report write it: {"window_ns": W, "windows":
+// [[start_ns, count, p50_ns, p99_ns, max_ns], ...]}.
+struct LatencyOverTime {
+  std::uint64_t window_ns = 0;
+  std::vector<LatencyTimeline::Window> windows;
+};
+void to_json(nlohmann::json& j, const LatencyOverTime& t);
+// Throws nlohmann::json::exception on a field of the wrong shape.
+void from_json(const nlohmann::json& j, LatencyOverTime& t);
 
 // One setting of a cell: a value of one of the run's Settings.
 struct CellOption {
@@ -111,6 +123,8 @@ struct CellResult {
   // consumer's one-way times), and rate's receive - actual send.
   std::optional<LatencyHistogram> latency_histogram;
   std::optional<LatencyHistogram> latency_histogram_sent;
+  // The latency per window of time over the measured phase (pingpong), where it was recorded.
+  std::optional<LatencyOverTime> latency_over_time;
   // The figures of the cell's scenario (its FigureSpecs, by key), set exactly when the cell
   // succeeded; and the latency spectrum, (percentile, ns) from 0 to 100, where it keeps one.
   Figures figures;

@@ -358,17 +358,25 @@ ScenarioConfig config_of(const WorkerSpec& spec) {
   return config;
 }
 
+// The latency over time's windows: 10 ms, or the budget's 500th part when that is longer.
+constexpr std::uint64_t kTimelineWindowNs = 10'000'000;
+constexpr std::uint64_t kTimelineWindows = 500;
+
 // Runs the scenario's side over the channels; what it measured, and how it ended.
 WorkerReport run_side(const WorkerSpec& spec, std::span<Transport* const> channels,
                       const Clock& clock) {
   auto latency = std::make_unique<Histogram>();
   auto from_sent = std::make_unique<Histogram>();
+  // Windows of 10 ms, or more for a long budget: at most about 500 of them.
+  auto timeline = std::make_unique<LatencyTimeline>(
+      std::max<std::uint64_t>(kTimelineWindowNs, spec.budget_ns / kTimelineWindows));
   Measurement m;
   // The side that sees whole journeys records them, as the scenario says (Records): the pingpong
   // producer its round trips, a rate or fanout consumer each message's way from the producer.
   const Records& records = spec.scenario->records;
   const bool producer = spec.role == Role::producer;
   if (producer ? records.producer_latency : records.consumer_latency) m.latency = latency.get();
+  if (producer && records.producer_latency) m.timeline = timeline.get();
   if (!producer && records.consumer_from_sent) m.from_sent = from_sent.get();
   const ScenarioConfig config = config_of(spec);
   auto ran = run_scenario(spec.scenario, spec.role, channels, spec.subscribers, config, clock, m);
@@ -384,6 +392,9 @@ WorkerReport run_side(const WorkerSpec& spec, std::span<Transport* const> channe
     report.messages_lost += t->stats().messages_lost;
   if (m.latency) report.latency = sparse_of(*latency);
   if (m.from_sent) report.latency_sent = sparse_of(*from_sent);
+  if (m.timeline && !timeline->windows().empty()) {
+    report.timeline = LatencyOverTime{timeline->window_ns(), timeline->windows()};
+  }
   report.behind = m.behind;
   report.early = m.early;
   return report;

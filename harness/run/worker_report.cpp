@@ -43,6 +43,7 @@ void to_json(json& j, const WorkerReport& report) {
     j["floor_copy_bytes_per_second"] = *report.floor_copy_bytes_per_second;
   }
   if (report.shared_bytes) j["shared_bytes"] = *report.shared_bytes;
+  if (report.timeline) j["timeline"] = *report.timeline;
 }
 
 void from_json(const json& j, WorkerReport& report) {
@@ -69,6 +70,8 @@ void from_json(const json& j, WorkerReport& report) {
   if (auto it = j.find("floor_copy_bytes_per_second"); it != j.end()) {
     report.floor_copy_bytes_per_second = it->get<double>();
   }
+  report.timeline.reset();
+  if (auto it = j.find("timeline"); it != j.end()) report.timeline = it->get<LatencyOverTime>();
   report.shared_bytes.reset();
   if (auto it = j.find("shared_bytes"); it != j.end()) {
     report.shared_bytes = it->get<std::uint64_t>();

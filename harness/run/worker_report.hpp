@@ -45,6 +45,8 @@ struct WorkerReport : SideReport {
   // The shared memory this worker's channels mapped (segments, queues, pools; shared_mapped_bytes()
   // after the scenario less before the channels), in bytes.
   std::optional<std::uint64_t> shared_bytes;
+  // The pingpong producer: its round trips per window of time.
+  std::optional<LatencyOverTime> timeline;
 
   bool ok() const { return !error; }
 };
