@@ -57,6 +57,16 @@ double pair_round_trip_ns(const nlohmann::json& context) {
   return 2 * skew["uncertainty_ns"].get<double>();
 }
 
+bool pair_moved(const std::vector<double>& round_trips_ns) {
+  std::vector<double> known;
+  for (double rtt : round_trips_ns) {
+    if (rtt > 0) known.push_back(rtt);
+  }
+  if (known.empty()) return false;
+  const auto [lo, hi] = std::ranges::minmax(known);
+  return hi > kPairMovedRatio * lo;
+}
+
 namespace {
 
 // A side of several runs: each cell's figure per file is the median of that file's
@@ -123,7 +133,7 @@ std::string table(const std::vector<std::string>& header,
 
 }  // namespace
 
-Verdict judge(const KeyFigures& base, const KeyFigures& next, bool pair_moved, double noise) {
+Verdict judge(const KeyFigures& base, const KeyFigures& next, bool moved, double noise) {
   Verdict v;
   const Scenario scenario = base.first->scenario;
   // NEW/BASE of the figure; for a time lower is better, for a rate higher is. Where both files
@@ -132,7 +142,7 @@ Verdict judge(const KeyFigures& base, const KeyFigures& next, bool pair_moved, d
   v.raw = ratio(next.values, base.values);
   if (!base.x_floor.empty() && !next.x_floor.empty())
     v.over_floor = ratio(next.x_floor, base.x_floor);
-  v.by_floor = pair_moved && v.over_floor.median > 0;
+  v.by_floor = moved && v.over_floor.median > 0;
   const Estimate& r = v.by_floor ? v.over_floor : v.raw;
   const bool lower_is_better = v.by_floor || scenario->lower_is_better(scenario->key_figure);
   // The noise band: NEW/BASE within [1 / (1 + noise), 1 + noise] is drift between runs.
@@ -176,23 +186,19 @@ Comparison compare(const std::vector<ResultsDocument>& bases,
     std::string text;
     for (const ResultsDocument& d : side) {
       const double rtt = pair_round_trip_ns(d.context);
-      if (rtt > 0) pair_rtts.push_back(rtt);
+      pair_rtts.push_back(rtt);
       text += (text.empty() ? "" : ", ") + (rtt > 0 ? fmt::format("{:.0f} ns", rtt) : "-");
     }
     return text;
   };
   const std::string base_rtts = pair_rtt_text(bases), next_rtts = pair_rtt_text(nexts);
-  bool pair_moved = false;
-  if (!pair_rtts.empty()) {
-    const auto [lo, hi] = std::ranges::minmax(pair_rtts);
-    pair_moved = hi > kPairMovedRatio * lo;
-  }
-  if (pair_moved) differences.push_back({"CPU pair's cache-line round trip", base_rtts, next_rtts});
+  const bool moved = pair_moved(pair_rtts);
+  if (moved) differences.push_back({"CPU pair's cache-line round trip", base_rtts, next_rtts});
   out += "### What differs between the two runs\n\n";
   out += differences.empty() ? "Nothing of the machine or the build (same host, CPU, kernel, "
                                "build and commit).\n\n"
                              : table({"context", "BASE", "NEW"}, differences) + "\n";
-  if (pair_moved) {
+  if (moved) {
     out += fmt::format(
         "The two workers' CPUs exchanged a cache line at different speeds in these runs (the "
         "shortest round trip of the clock-skew exchange at each run's start, over {:.1f}x "
@@ -220,7 +226,7 @@ Comparison compare(const std::vector<ResultsDocument>& bases,
       continue;
     }
     const Estimate ea = estimate(fa.values), eb = estimate(fb.values);
-    const Verdict v = judge(fa, fb, pair_moved, options.noise);
+    const Verdict v = judge(fa, fb, moved, options.noise);
     std::string verdict;
     switch (v.change) {
       case Change::cannot_tell:

@@ -51,6 +51,9 @@ inline constexpr double kPairMovedRatio = 1.5;
 // The shortest round trip of the clock-skew exchange between the two workers' CPUs; 0 if the
 // file has none.
 double pair_round_trip_ns(const nlohmann::json& context);
+// Were the runs of these pair round trips (pair_round_trip_ns; 0: not known, left out) made on
+// differently placed CPUs: is the largest over kPairMovedRatio times the smallest?
+bool pair_moved(const std::vector<double>& round_trips_ns);
 
 // What a change of a cell's key figure from BASE to NEW is.
 enum class Change : std::uint8_t {
@@ -68,8 +71,8 @@ struct Verdict {
   double by = 0;  // how much slower or faster, as a fraction (faster, slower)
 };
 // The verdict `compare` gives a cell with figures `base` and `next` (both with values): by the
-// figures over their floors where `pair_moved` and both have them, else by the figures.
-Verdict judge(const KeyFigures& base, const KeyFigures& next, bool pair_moved, double noise);
+// figures over their floors where `moved` (pair_moved()) and both have them, else by the figures.
+Verdict judge(const KeyFigures& base, const KeyFigures& next, bool moved, double noise);
 
 // One file a side: each cell's repetitions are the samples. Several runs a side (each a separate
 // `ipcbench run`, made at different times): a cell's figure in each file is the median of that

@@ -285,14 +285,26 @@ nlohmann::json history_data(const std::vector<LabelledDocument>& documents) {
                     {"date", context_value(d.context, "date")},
                     {"file", documents[i].label}});
   }
-  // One machine's files in date order (ISO 8601 dates sort as text).
+  // One machine's files in date order (ISO 8601 dates sort as text); each consecutive pair of
+  // them, and whether the host placed the CPUs differently between the two (compare's test).
   std::map<std::string, std::vector<std::size_t>> by_machine;
   for (std::size_t i = 0; i < documents.size(); ++i)
     by_machine[machine[i]].push_back(i);
+  struct Step {
+    std::size_t from, to;
+    bool moved;
+  };
+  std::vector<Step> steps;
   for (auto& [m, list] : by_machine) {
     std::ranges::stable_sort(list, {}, [&](std::size_t i) {
       return context_value(documents[i].document.context, "date");
     });
+    for (std::size_t k = 1; k < list.size(); ++k) {
+      const std::size_t a = list[k - 1], b = list[k];
+      steps.push_back({a, b,
+                       pair_moved({pair_round_trip_ns(documents[a].document.context),
+                                   pair_round_trip_ns(documents[b].document.context)})});
+    }
   }
 
   nlohmann::json cells = nlohmann::json::array();
@@ -310,24 +322,16 @@ nlohmann::json history_data(const std::vector<LabelledDocument>& documents) {
     }
     if (!first) continue;
     nlohmann::json changes = nlohmann::json::array();
-    for (const auto& [m, list] : by_machine) {
-      for (std::size_t k = 1; k < list.size(); ++k) {
-        const std::size_t a = list[k - 1], b = list[k];
-        auto fa = figures[a].find(name), fb = figures[b].find(name);
-        if (fa == figures[a].end() || fb == figures[b].end() || fa->second.values.empty() ||
-            fb->second.values.empty()) {
-          continue;
-        }
-        const double ra = pair_round_trip_ns(documents[a].document.context);
-        const double rb = pair_round_trip_ns(documents[b].document.context);
-        const bool moved =
-            ra > 0 && rb > 0 && std::max(ra, rb) > kPairMovedRatio * std::min(ra, rb);
-        const Verdict v =
-            judge(fa->second, fb->second, moved, CompareOptions::kDefaultCompareNoise);
-        if (v.change != Change::faster && v.change != Change::slower) continue;
-        changes.push_back({a, b, v.change == Change::faster ? "faster" : "slower",
-                           v.by_floor ? v.over_floor.median : v.raw.median, v.by_floor});
+    for (const auto& [a, b, moved] : steps) {
+      auto fa = figures[a].find(name), fb = figures[b].find(name);
+      if (fa == figures[a].end() || fb == figures[b].end() || fa->second.values.empty() ||
+          fb->second.values.empty()) {
+        continue;
       }
+      const Verdict v = judge(fa->second, fb->second, moved, CompareOptions::kDefaultCompareNoise);
+      if (v.change != Change::faster && v.change != Change::slower) continue;
+      changes.push_back({a, b, v.change == Change::faster ? "faster" : "slower",
+                         v.by_floor ? v.over_floor.median : v.raw.median, v.by_floor});
     }
     cells.push_back({{"name", name},
                      {"scenario", first->scenario->name},
@@ -373,8 +377,8 @@ class HtmlReporter final : public Reporter {
 };
 
 std::string HtmlReporter::render(const std::vector<LabelledDocument>& documents) const {
-  const std::vector<Section> all = sections(documents, HtmlStyle(), m_baseline);
   const Cells cells(documents);
+  const std::vector<Section> all = sections(cells, HtmlStyle(), m_baseline);
   const nlohmann::json history = history_data(documents);
   std::string labels;
   for (const auto& d : documents)

@@ -309,7 +309,10 @@ Section section(const Cells& cells, const Style& style, Scenario scenario,
 
 std::vector<Section> sections(const std::vector<LabelledDocument>& documents, const Style& style,
                               const std::string& baseline) {
-  const Cells cells(documents);
+  return sections(Cells(documents), style, baseline);
+}
+
+std::vector<Section> sections(const Cells& cells, const Style& style, const std::string& baseline) {
   std::vector<Section> out;
   for (Scenario scenario : scenarios())
     out.push_back(section(cells, style, scenario, baseline));

@@ -296,9 +296,11 @@ std::string with_baseline(std::string_view text, const std::string& baseline);
 // The documents' tables, one per scenario, in the registry's order.
 std::vector<Section> sections(const std::vector<LabelledDocument>& documents, const Style& style,
                               const std::string& baseline);
+// The same from the documents' cells, for a reporter that uses them too.
+std::vector<Section> sections(const Cells& cells, const Style& style, const std::string& baseline);
 
 // The notes under the tables for what their rows are marked with ((!), (skew), not sustained, a
-// missing p99.9, one repetition), one paragraph each.
+// missing p99.9, one repetition) and for their memory columns, one paragraph each.
 std::vector<std::string> footnotes(const std::vector<Section>& sections,
                                    const std::vector<LabelledDocument>& documents);
 
