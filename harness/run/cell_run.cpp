@@ -49,14 +49,8 @@ CellResult make_result(const Cell& cell, const CellRun& run, int family_index, u
 
   r.floor_rtt_ns = p.floor_rtt_ns;
   r.floor_copy_bytes_per_second = p.floor_copy_bytes_per_second;
-  auto as_double = [](std::optional<std::uint64_t> v) -> std::optional<double> {
-    if (!v) return std::nullopt;
-    return static_cast<double>(*v);
-  };
-  r.memory.producer_peak_rss = as_double(run.producer_peak_rss_bytes);
-  r.memory.consumer_peak_rss = as_double(run.consumer_peak_rss_bytes);
-  r.memory.daemon_rss = as_double(run.daemon_rss_bytes);
-  r.memory.producer_shared = as_double(p.shared_bytes);
+  r.memory = run.memory;
+  if (p.shared_bytes) r.memory.producer_shared = static_cast<double>(*p.shared_bytes);
   for (const auto& report : run.consumers) {
     if (report && report->shared_bytes) {
       r.memory.consumer_shared = std::max(r.memory.consumer_shared.value_or(0),

@@ -23,11 +23,10 @@ struct CellRun {
   double producer_process_cpu_ns = 0;                  // whole process, from wait4
   double consumer_process_cpu_ns = 0;
   double wall_s = 0;  // the cell from first spawn to last reap
-  // Memory: each worker's peak resident set (wait4's ru_maxrss; the consumers' largest), and the
-  // resident memory of the transport's daemon after the cell.
-  std::optional<std::uint64_t> producer_peak_rss_bytes;
-  std::optional<std::uint64_t> consumer_peak_rss_bytes;
-  std::optional<std::uint64_t> daemon_rss_bytes;
+  // Memory as the conductor sees it: each worker's peak resident set (wait4's ru_maxrss; the
+  // consumers' largest) and the resident memory of the transport's daemon after the cell. What
+  // the workers' channels mapped comes with their reports.
+  CellResult::Memory memory;
   // What the kernel granted for the cell's driver settings, as the workers read it back (the
   // producer's report of a setting, else the consumer's); empty when set-up did not get so far.
   std::vector<OptionValue> granted;

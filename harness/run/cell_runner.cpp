@@ -471,22 +471,22 @@ double cpu_ns(const std::optional<ChildExit>& exit) {
   return ns(exit->usage.ru_utime) + ns(exit->usage.ru_stime);
 }
 
-// A reaped worker's peak resident set (ru_maxrss is in KiB); none if it was not reaped.
-std::optional<std::uint64_t> peak_rss(const std::optional<ChildExit>& exit) {
+// A reaped worker's peak resident set in bytes (ru_maxrss is in KiB); none if it was not reaped.
+std::optional<double> peak_rss(const std::optional<ChildExit>& exit) {
   if (!exit || exit->usage.ru_maxrss <= 0) return std::nullopt;
-  return static_cast<std::uint64_t>(exit->usage.ru_maxrss) * 1024;
+  return static_cast<double>(exit->usage.ru_maxrss) * 1024;
 }
 
 // What the workers reported, into the cell's run: their reports, their processes' CPU time, and
 // what the kernel granted (the producer's report of a setting, else the first consumer's).
 void collect(WorkerGroup& group, const std::vector<WorkerProcess*>& consumers, CellRun& run) {
   run.producer_process_cpu_ns = cpu_ns(group.producer().exit);
-  run.producer_peak_rss_bytes = peak_rss(group.producer().exit);
+  run.memory.producer_peak_rss = peak_rss(group.producer().exit);
   run.producer = group.producer().result;
   for (WorkerProcess* c : consumers) {
     run.consumer_process_cpu_ns += cpu_ns(c->exit);
     if (auto rss = peak_rss(c->exit)) {
-      run.consumer_peak_rss_bytes = std::max(run.consumer_peak_rss_bytes.value_or(0), *rss);
+      run.memory.consumer_peak_rss = std::max(run.memory.consumer_peak_rss.value_or(0), *rss);
     }
     run.consumers.push_back(c->result);
   }

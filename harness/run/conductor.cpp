@@ -384,7 +384,9 @@ class MatrixRun {
       return run;
     }
     run = run_cell(cell, m_ctx, cell_token(m_spawned++));
-    run.daemon_rss_bytes = m_daemons.resident_bytes(cell.transport);
+    if (auto rss = m_daemons.resident_bytes(cell.transport)) {
+      run.memory.daemon_rss = static_cast<double>(*rss);
+    }
     return run;
   }
 
