@@ -81,6 +81,25 @@ struct WaitTraits {
   bool try_before_block = true;
 };
 
+namespace detail {
+enum class OneTryState : std::uint8_t { off, armed, tried, found_nothing };
+inline thread_local OneTryState t_one_try = OneTryState::off;
+}  // namespace detail
+
+// For a caller that waits on many endpoints itself (reqresp's server, woken by epoll): within
+// its scope, the first wait_until() on this thread makes one try and returns at once, Errc::timeout
+// and found_nothing() when the try found nothing (a readiness that was not, or no longer, a
+// message). Later waits in the same call (the rest of a message already on its way) wait as
+// usual. Destroy it before the next call that may wait.
+class OneTry {
+ public:
+  OneTry() { detail::t_one_try = detail::OneTryState::armed; }
+  ~OneTry() { detail::t_one_try = detail::OneTryState::off; }
+  OneTry(const OneTry&) = delete;
+  OneTry& operator=(const OneTry&) = delete;
+  bool found_nothing() const { return detail::t_one_try == detail::OneTryState::found_nothing; }
+};
+
 // A check() for drivers that have nothing to look at beyond what their calls report.
 inline Result<void> no_check() {
   return {};
@@ -90,6 +109,14 @@ template <class Try, class Block, class Check>
 Result<void> wait_until(const WaitPolicy& policy, Try&& try_once, Block&& block_once, Check&& check,
                         const WaitTraits& traits = {}) {
   Result<bool> done = false;
+  if (detail::t_one_try == detail::OneTryState::armed) [[unlikely]] {  // OneTry
+    detail::t_one_try = detail::OneTryState::tried;
+    done = try_once();
+    if (!done) return std::unexpected(done.error());
+    if (*done) return {};
+    detail::t_one_try = detail::OneTryState::found_nothing;
+    return fail(Errc::timeout, "nothing there yet (one try)");
+  }
   if (policy.mode != WaitMode::block || traits.try_before_block) {
     done = try_once();  // the fast path: no clock read
     if (!done) return std::unexpected(done.error());

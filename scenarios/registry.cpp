@@ -16,10 +16,8 @@ std::span<const ScenarioInfo* const> scenarios() {
   // that names them all (tests/scenario_registry_test.cpp fails when a file of scenarios/ defines
   // a row that is not here).
   static const ScenarioInfo* const kAll[] = {
-      IPCBENCH_SCENARIO(kPingpong),
-      IPCBENCH_SCENARIO(kThroughput),
-      IPCBENCH_SCENARIO(kRate),
-      IPCBENCH_SCENARIO(kFanout),
+      IPCBENCH_SCENARIO(kPingpong), IPCBENCH_SCENARIO(kThroughput), IPCBENCH_SCENARIO(kRate),
+      IPCBENCH_SCENARIO(kFanout),   IPCBENCH_SCENARIO(kReqresp),
   };
   return kAll;
 }

@@ -31,6 +31,7 @@ struct ScenarioOptions {
   std::optional<std::uint64_t> warmup;      // --warmup
   std::vector<double> rates;                // --rates: messages/s, 0 = max
   std::vector<unsigned> subscribers;        // --subscribers
+  std::vector<unsigned> clients;            // --clients
   std::chrono::nanoseconds duration{0};     // --duration (or its default): a schedule's length
 };
 
@@ -192,6 +193,12 @@ struct ScenarioInfo {
   double (*longest_phase_s)(const ScenarioOptions& options) = nullptr;
   bool timed_warmup = true;  // a default warm-up stops after kDefaultWarmupSeconds
   bool fan_out = false;      // one producer, `subscribers` consumers
+  // ... each of which talks to the producer alone (request-response): the producer gets one
+  // point-to-point channel per consumer, whether or not the transport multicasts.
+  bool fan_in = false;
+  // Why this scenario's cell of `consumers` in `wait` cannot run over a transport that can do
+  // `caps`, or "" when it can; nullptr: every transport runs every cell.
+  std::string (*refuse)(const Capabilities& caps, unsigned consumers, WaitMode wait) = nullptr;
   // What its workers run and record.
   RunSide run = nullptr;
   Records records = {};
@@ -222,6 +229,11 @@ struct ScenarioInfo {
   TimeKind time_kind = TimeKind::round_trips;
 
   const FigureSpec* figure(std::string_view key) const;
+  // Does the producer of a cell of this scenario over a transport with `caps` hold one endpoint
+  // serving every consumer (a multicast transport's fan-out), rather than one per consumer?
+  bool one_endpoint_for_all(const Capabilities& caps) const {
+    return fan_out && !fan_in && caps.multicast;
+  }
   // Is `key`'s figure lower-is-better?
   bool lower_is_better(std::string_view key) const;
 };

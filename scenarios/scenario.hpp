@@ -15,6 +15,9 @@
 //   consumer: once over a multicast endpoint, or N times over N point-to-point endpoints; every
 //   consumer checks every message and records its one-way time (receive - send). The budget
 //   stops it early, as it does throughput.
+// - reqresp: N clients, one server. Each client runs pingpong's closed loop over a channel of its
+//   own and times its round trips; the server answers every one from one thread (one channel:
+//   receive(); more: one epoll over their readable_fd()).
 // All end with a stop message the consumer echoes, so that neither side tears the channel down
 // while the other still needs it.
 #pragma once
@@ -126,6 +129,11 @@ Result<void> send_warmup_end(Transport& t, Direction dir);
 // c.warmup_budget has passed (a bound, checked between steps). The number of steps done.
 Result<std::uint64_t> warm_up(const ScenarioConfig& c,
                               const std::function<Result<void>(std::uint64_t)>& step);
+// A closed loop over `t` (pingpong's producer, a reqresp client; `peer` names the other side in
+// errors): the warm-up's round trips, its end (which the peer echoes), the measured round trips,
+// each timed into out.latency (and out.timeline), until c.count or c.budget, and the stop.
+Result<void> closed_loop(Transport& t, const ScenarioConfig& c, const Clock& clock,
+                         Measurement& out, std::string_view peer);
 // Producer: sends the stop message and waits for the consumer's echo.
 Result<void> stop_producer(Transport& t, std::size_t bytes);
 // Consumer: echoes the stop message.

@@ -18,6 +18,8 @@ Writes, for what the files contain:
   cpu_cost.png        both workers' CPU time per message against size (throughput scenario)
   fanout.png          per-consumer GB/s (the slowest consumer) and delivery p99 against the
                       number of consumers N, per transport; a column per message size
+  reqresp.png         requests/s the server answers, the slowest client's RTT p99 and the
+                      server's CPU per request against the number of clients N, per transport
   rate.png            one-way p50, p99 and p99.9 against offered rate, log-log (the hockey
                       stick), per transport; a max cell is drawn at the rate it achieved
   rate_at_10k.png     the same percentiles at one offered rate (10k/s, else the middle one)
@@ -604,6 +606,26 @@ def spaced_labels(ns):
     return labels
 
 
+def n_column(grid, col, ns, title, ylabels, xlabel):
+    """A column of three panels against N (fanout, reqresp): a rate on top, two times below, on
+    log axes, N on a log-2 axis."""
+    top, middle, bottom = grid[0][col], grid[1][col], grid[2][col]
+    top.set_title(title, fontsize=10)
+    top.set_yscale("log")
+    plain_log_labels(top)
+    for ax, label in zip((top, middle, bottom), ylabels):
+        ax.set_ylabel(label)
+        ax.grid(which="both", alpha=0.3)
+    for ax in (middle, bottom):
+        ax.set_yscale("log")
+        ax.yaxis.set_major_formatter(FuncFormatter(fmt_ns))
+    bottom.set_xlabel(xlabel)
+    bottom.set_xscale("log", base=2)
+    bottom.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
+    bottom.set_xticks(ns)
+    bottom.set_xticklabels(spaced_labels(ns))
+
+
 def plot_fanout(rows, ctx, out_dir, written):
     lines = {}
     for reps in rows.values():
@@ -642,24 +664,9 @@ def plot_fanout(rows, ctx, out_dir, written):
             cpu = [(p[0], p[3]) for p in pts if p[3]]  # files before the figure lack it
             grid[2][col].plot([c[0] for c in cpu], [c[1] for c in cpu], marker="o",
                               markersize=3, linestyle=style, color=color, label=text)
-        top, middle, bottom = grid[0][col], grid[1][col], grid[2][col]
-        top.set_title("%s messages" % size_text(size), fontsize=10)
-        top.set_yscale("log")
-        top.set_ylabel("slowest consumer's GB/s (10^9 bytes/s)")
-        plain_log_labels(top)
-        middle.set_yscale("log")
-        middle.yaxis.set_major_formatter(FuncFormatter(fmt_ns))
-        middle.set_ylabel("one-way delivery p99, all consumers")
-        bottom.set_yscale("log")
-        bottom.yaxis.set_major_formatter(FuncFormatter(fmt_ns))
-        bottom.set_ylabel("producer CPU per message (all N deliveries)")
-        bottom.set_xlabel("consumers (N)")
-        bottom.set_xscale("log", base=2)
-        bottom.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
-        bottom.set_xticks(ns)
-        bottom.set_xticklabels(spaced_labels(ns))
-        for ax in (top, middle, bottom):
-            ax.grid(which="both", alpha=0.3)
+        n_column(grid, col, ns, "%s messages" % size_text(size),
+                 ("slowest consumer's GB/s (10^9 bytes/s)", "one-way delivery p99, all consumers",
+                  "producer CPU per message (all N deliveries)"), "consumers (N)")
     side_legend(fig, grid[0])
     fig.suptitle("fanout: one producer, N consumers, every message checked by every consumer; "
                  "solid = native multicast, dashed = N copies over N channels\n"
@@ -668,6 +675,42 @@ def plot_fanout(rows, ctx, out_dir, written):
                                  max(1, int(ctx.get("num_cpus", 2)) - 1), machine_caption(ctx)),
                  fontsize=9)
     save(fig, out_dir, "fanout", written)
+
+
+def plot_reqresp(rows, ctx, out_dir, written):
+    lines = {}
+    for reps in rows.values():
+        e = reps[0]
+        if e["scenario"] != "reqresp":
+            continue
+        key = (e["payload_bytes"], series_name(e), e["wait"])
+        lines.setdefault(key, []).append((int(e["clients"]), med(reps, "requests_per_s"),
+                                          med(reps, "slowest_p99_ns"),
+                                          med(reps, "server_cpu_per_request_ns")))
+    if not lines:
+        return
+    colors = transport_colors(rows)
+    sizes = sorted({k[0] for k in lines})
+    ns = sorted({p[0] for pts in lines.values() for p in pts})
+    fig, grid = plt.subplots(3, len(sizes), figsize=(6.5 * len(sizes), 13.5), sharex=True,
+                             squeeze=False)
+    for col, size in enumerate(sizes):
+        for key in sorted(k for k in lines if k[0] == size):
+            pts = sorted(lines[key])
+            text = "%s %s" % (key[1], key[2])
+            style = "-" if key[2] == "block" else ":"
+            color = color_of(colors, key[1])
+            for row, index in ((0, 1), (1, 2), (2, 3)):
+                grid[row][col].plot([p[0] for p in pts], [p[index] for p in pts], marker="o",
+                                    markersize=3, linestyle=style, color=color, label=text)
+        n_column(grid, col, ns, "%s requests and responses" % size_text(size),
+                 ("requests/s the server answers", "the slowest client's RTT p99",
+                  "server CPU per request"), "clients (N)")
+    side_legend(fig, grid[0])
+    fig.suptitle("reqresp: N clients in closed loops, one server answering all from one thread "
+                 "(beyond one client: one epoll, block)\nN + 1 processes share %s CPUs\n%s"
+                 % (ctx.get("num_cpus", "?"), machine_caption(ctx)), fontsize=9)
+    save(fig, out_dir, "reqresp", written)
 
 
 def rate_rows(rows):
@@ -797,6 +840,7 @@ def main():
     plot_throughput_vs_size(rows, ctx, args.out, written)
     plot_cpu_cost(rows, ctx, args.out, written)
     plot_fanout(rows, ctx, args.out, written)
+    plot_reqresp(rows, ctx, args.out, written)
     plot_rate(rows, ctx, args.out, written)
     plot_memory(rows, ctx, args.out, written)
     plot_latency_over_time(rows, ctx, args.out, written)

@@ -2,6 +2,9 @@
 // the real harness: each consumer checks every message (sequence and pattern), so a cell that
 // succeeds delivered every message whole, in order, once, to every consumer. A multicast
 // transport must say it published once ("native"); a point-to-point one that it sent N copies.
+// And the other way (the reqresp scenario): one and three clients of one server, every request
+// and response checked; a transport without a descriptor to wait on is refused three clients
+// with its reason, never run half-way.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -35,6 +38,30 @@ std::string fanout_wait(const std::string& transport) {
   return wait;
 }
 
+// `ipcbench run ARGS --out <a temporary file>`: what it printed and its cells, and the names its
+// run left behind.
+struct Outcome {
+  Ran ran;
+  bool read = false;  // the results file was there
+  nlohmann::json cells;
+  std::vector<std::string> left;
+};
+Outcome run_cells(const std::string& tag, const std::string& args) {
+  const testing::TempFile out_file(tag);
+  const std::string& out = out_file.path;
+  Background run("run " + args + " --out " + out, out + ".log");
+  const int code = run.wait();
+  Outcome o;
+  o.ran = Ran{code, read_file(out + ".log")};
+  std::filesystem::remove(out + ".log");
+  o.left = names_of_run(run.pid());
+  std::ifstream in(out);
+  if (!in) return o;
+  o.read = true;
+  o.cells = iteration_entries(nlohmann::json::parse(in));
+  return o;
+}
+
 class Fanout : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(Fanout, OneProducerReachesOneAndThreeConsumersWithEveryMessage) {
@@ -43,19 +70,13 @@ TEST_P(Fanout, OneProducerReachesOneAndThreeConsumersWithEveryMessage) {
   const Capabilities caps = info->capabilities();
   const std::string wait = fanout_wait(GetParam());
   const std::string subscribers = wait == "spin" ? "1" : "1,3";
-  const testing::TempFile out_file("fanout-" + std::string(GetParam()));
-  const std::string& out = out_file.path;
-  Background run("run --transports " + GetParam() + " --scenarios fanout --subscribers " +
-                     subscribers + " --sizes 64,64KiB --wait " + wait +
-                     " --messages 200 --warmup 5 --repetitions 1 --out " + out,
-                 out + ".log");
-  const int code = run.wait();
-  const Ran r{code, read_file(out + ".log")};
-  std::filesystem::remove(out + ".log");
-  std::ifstream in(out);
-  ASSERT_TRUE(in) << r.out;
-  auto doc = nlohmann::json::parse(in);
-  const auto cells = iteration_entries(doc);
+  const Outcome o = run_cells("fanout-" + GetParam(),
+                              "--transports " + GetParam() + " --scenarios fanout --subscribers " +
+                                  subscribers + " --sizes 64,64KiB --wait " + wait +
+                                  " --messages 200 --warmup 5 --repetitions 1");
+  const Ran& r = o.ran;
+  ASSERT_TRUE(o.read) << r.out;
+  const auto& cells = o.cells;
   ASSERT_EQ(cells.size(), subscribers == "1" ? 2u : 4u) << r.out;
   for (const auto& e : cells) {
     const std::string name = e.at("name");
@@ -73,8 +94,59 @@ TEST_P(Fanout, OneProducerReachesOneAndThreeConsumersWithEveryMessage) {
         << name;
   }
   EXPECT_EQ(r.code, 0) << r.out;
-  EXPECT_EQ(names_of_run(run.pid()), std::vector<std::string>{});
+  EXPECT_EQ(o.left, std::vector<std::string>{});
 }
+
+class Reqresp : public ::testing::TestWithParam<std::string> {};
+
+// The mode a transport's reqresp cells run in here: block, the one mode several clients run in.
+std::string reqresp_wait(const std::string& transport) {
+  const Capabilities caps = find_transport(transport)->capabilities();
+  return std::ranges::find(caps.waits, WaitMode::block) != caps.waits.end()
+             ? "block"
+             : std::string(to_string(caps.waits.front()));
+}
+
+TEST_P(Reqresp, OneServerAnswersOneAndThreeClientsEveryRequest) {
+  const Capabilities caps = find_transport(GetParam())->capabilities();
+  const std::string wait = reqresp_wait(GetParam());
+  const Outcome o =
+      run_cells("reqresp-" + GetParam(), "--transports " + GetParam() +
+                                             " --scenarios reqresp --clients 1,3 --wait " + wait +
+                                             " --iterations 300 --warmup 5 --repetitions 1");
+  const Ran& r = o.ran;
+  ASSERT_TRUE(o.read) << r.out;
+  const auto& cells = o.cells;
+  const bool three = caps.pollable && wait == "block";
+  ASSERT_EQ(cells.size(), three ? 2u : 1u) << r.out;
+  for (const auto& e : cells) {
+    const std::string name = e.at("name");
+    ASSERT_FALSE(e.value("error_occurred", false)) << name << ": " << e.value("error_message", "");
+    const double n = e.at("clients").get<double>();
+    // Each client measured 300 round trips; the server answered, while all of them measured, at
+    // most all of those, and at least one.
+    EXPECT_GE(e.at("iterations").get<double>(), 1) << name;
+    EXPECT_LE(e.at("iterations").get<double>(), 300 * n) << name;
+    EXPECT_GT(e.at("requests_per_s").get<double>(), 0) << name;
+    EXPECT_GE(e.at("slowest_p99_ns").get<double>(), e.at("p50_ns").get<double>()) << name;
+    EXPECT_GT(e.at("server_cpu_per_request_ns").get<double>(), 0) << name;
+  }
+  if (!three) {
+    EXPECT_NE(r.out.find("reqresp/" + GetParam() + "/64/" + wait + "/full/c3: "), std::string::npos)
+        << r.out;
+  }
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_EQ(o.left, std::vector<std::string>{});
+}
+
+INSTANTIATE_TEST_SUITE_P(Registry, Reqresp, ::testing::ValuesIn(available()),
+                         [](const ::testing::TestParamInfo<std::string>& p) {
+                           std::string name = p.param + "_" + reqresp_wait(p.param);
+                           for (auto& c : name) {
+                             if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+                           }
+                           return name;
+                         });
 
 INSTANTIATE_TEST_SUITE_P(Registry, Fanout, ::testing::ValuesIn(available()),
                          [](const ::testing::TestParamInfo<std::string>& p) {

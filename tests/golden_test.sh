@@ -9,6 +9,7 @@
 #             failed cell, driver settings, the floor rows, several CPU pairs
 #   old.json  a part of the reference run of schema 2 (37a724b): what older files read as
 #   disjoint.json  tcp's pingpong cells of that reference: no cell in common with run.json
+#   reqresp.json  a reqresp run (unix-stream, zerocopy, sysv-mq; 1, 2 and 4 clients; three rounds)
 #   compact.json  run.json as this build writes a results file (no indentation, an entry a line,
 #             the summaries after the repetitions): its report must be run.json's, byte for byte
 # Usage: golden_test.sh IPCBENCH [--regenerate]
@@ -35,6 +36,7 @@ cases=(
   "compare.md|compare old.json run.json"
   "compare-self.md|compare run.json run.json"
   "compare-disjoint.md|compare run.json disjoint.json"
+  "report-reqresp.md|report reqresp.json"
 )
 failures=0
 for c in "${cases[@]}"; do

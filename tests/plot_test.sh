@@ -22,6 +22,10 @@ for name in rtt rtt_distribution rtt_vs_size throughput_vs_size cpu_cost fanout 
 done
 # PNG files, not something named so.
 grep -q "P   N   G" <<< "$(head -c 8 "$tmp/plots/rate.png" | od -An -c)" || fail "rate.png is not a PNG"
+# reqresp's plot, from the stored reqresp run beside run.json.
+/usr/bin/python3 "$plot" "$(dirname "$run_json")/reqresp.json" --out "$tmp/reqresp" > /dev/null \
+  || fail "plot.py failed on a reqresp run"
+[ -s "$tmp/reqresp/reqresp.png" ] || fail "plot.py did not draw reqresp.png"
 # Two files are plotted side by side, each under its own label, never pooled (their fanout cells
 # alone: drawing every plot again would tell nothing more, in 13 s).
 /usr/bin/python3 -c '

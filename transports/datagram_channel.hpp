@@ -140,6 +140,7 @@ class DatagramTransport : public Transport {
   TransportStats stats() const override;
   // The socket's `sndbuf`/`rcvbuf` settings as granted, those given.
   std::vector<OptionValue> granted_options() const override;
+  int readable_fd() override { return m_io.read_fd(); }
 
  protected:
   const Endpoint& endpoint() const { return m_endpoint; }

@@ -28,6 +28,8 @@ class FdIo {
   // Configures rfd and wfd (the same descriptor for a socket) for the endpoint's wait mode.
   // Does not take ownership.
   Result<void> configure(int rfd, int wfd, Kind kind, const Endpoint& endpoint);
+  // The descriptor it reads from (-1 before configure()): Transport::readable_fd().
+  int read_fd() const { return m_rfd; }
 
   // Stream: some bytes (at least one), waiting per the wait mode.
   Result<std::size_t> read_some(std::span<std::byte> buffer);

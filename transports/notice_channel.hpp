@@ -55,6 +55,7 @@ class NoticeTransport : public Transport {
   Result<void> send(std::size_t bytes) override;
   Result<std::span<const std::byte>> receive() override;
   void release() override;
+  int readable_fd() override { return m_io.read_fd(); }
 
  protected:
   // `socket_name`: the listening socket's file name in the cell's directory.

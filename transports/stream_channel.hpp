@@ -25,9 +25,9 @@ static_assert(sizeof(StreamFrameHeader) == 8);
 Result<std::size_t> frame_payload(std::span<const std::byte> bytes, std::size_t max_message_bytes);
 
 // What a socket stream transport offers: any size up to 64 MiB, reliable, every wait mode
-// (FdIo), blocking natively.
+// (FdIo), blocking natively, a descriptor to wait on.
 inline Capabilities stream_capabilities() {
-  return {.native_wait = WaitMode::block};
+  return {.native_wait = WaitMode::block, .pollable = true};
 }
 
 // The parts of a stream transport that do not depend on how the descriptors were made.
@@ -41,6 +41,7 @@ class StreamTransport : public Transport {
   void release() override;
   // The pipe's `buffer` (pipe, fifo, vmsplice) or the socket's `sndbuf`/`rcvbuf`, those given.
   std::vector<OptionValue> granted_options() const override;
+  int readable_fd() override { return m_io.read_fd(); }
 
  protected:
   // Called by the concrete transport once its descriptors carry bytes both ways. A pipe's

@@ -31,6 +31,10 @@
 //   and receive() takes the next message any of them sent. Any other transport is point to point:
 //   the harness gives the producer N endpoints, one per consumer, each under a token of its own,
 //   and the producer sends each message N times, as an application would.
+// - N consumers, one producer that answers each (the reqresp scenario): always one point-to-point
+//   endpoint per consumer, multicast or not. Beyond one, the producer waits on all of them in one
+//   epoll over their readable_fd() (Capabilities::pollable), and receives from a channel epoll
+//   reports with one try (OneTry, base/wait.hpp): a readiness may have nothing behind it.
 // - Settings (`--set <transport>.<name>=<value>`): a driver that takes any declares them in its
 //   row (TransportInfo::options: name, range, default); an endpoint gets those a cell was given
 //   in Endpoint::options (already checked against the ranges), applies them during set-up, and
@@ -78,6 +82,9 @@ struct Capabilities {
   bool multicast = false;
   // The most consumers one producer can serve in a cell (fanout's N): a library's own limit.
   std::size_t max_consumers = std::numeric_limits<std::size_t>::max();
+  // Transport::readable_fd() gives a descriptor: one thread can sleep on many endpoints in one
+  // epoll (the reqresp scenario's server, beyond one client).
+  bool pollable = false;
 
   // A library whose own threads move the bytes and sleep in the kernel whatever the caller does
   // (nng, the DDS libraries, gRPC): `block` is the only mode the caller can choose.
@@ -168,6 +175,13 @@ class Transport {
   // stream (a send buffer on the producer, a receive buffer on the consumer); the results keep
   // the producer's value of a setting both report.
   virtual std::vector<OptionValue> granted_options() const { return {}; }
+  // After connect(), on a transport whose Capabilities::pollable is set: a descriptor that epoll
+  // reports readable (level-triggered) whenever receive() may have a message to return, or its
+  // peer is gone, so that one thread can wait on many endpoints at once, as a server waits on its
+  // clients ("may": a readiness can be spurious; the caller then receives with OneTry). It stays
+  // the endpoint's, made on the first call where the transport makes one: the caller only waits
+  // on it. -1 on any other transport.
+  virtual int readable_fd() { return -1; }
 };
 
 // A process a transport needs running while its cells run (iceoryx's RouDi broker, say). The

@@ -22,6 +22,7 @@
 #include "harness/run/environment.hpp"
 #include "harness/run/process.hpp"
 #include "harness/run/worker.hpp"
+#include "scenarios/registry.hpp"
 
 namespace {
 
@@ -49,8 +50,16 @@ int list_transports() {
     if (!info.unavailable.empty()) {
       line += fmt::format(" [unavailable: {}]", info.unavailable);
     } else {
-      line += fmt::format(" [{}; waits {}, native {}]", caps.zero_copy ? "zero-copy" : "copies",
-                          waits, to_string(caps.native_wait));
+      // What a scenario's cells of several consumers refuse this transport (reqresp: one client
+      // at most without a descriptor to wait on).
+      std::string refused;
+      for (Scenario s : scenarios()) {
+        if (!s->refuse) continue;
+        if (std::string why = s->refuse(caps, 2, WaitMode::block); !why.empty())
+          refused += fmt::format("; {}: {}", s->name, why);
+      }
+      line += fmt::format(" [{}; waits {}, native {}{}]", caps.zero_copy ? "zero-copy" : "copies",
+                          waits, to_string(caps.native_wait), refused);
     }
     fmt::print("{}\n", line);
     // Its settings (--set), one line each: what, the range, the default.
@@ -144,6 +153,9 @@ class RunCommand final : public Command {
     subscribers_opt = run->add_option(
         "--subscribers", subscribers_text,
         fmt::format("fanout: consumers per cell, 1 to {} (default 1,2,4)", kMaxSubscribers));
+    clients_opt = run->add_option(
+        "--clients", clients_text,
+        fmt::format("reqresp: clients per cell, 1 to {} (default 1,2,4,8,16)", kMaxSubscribers));
   }
 
   // How: rounds, precision, labels, settings, touch, wait, placement, time, output.
@@ -276,10 +288,13 @@ class RunCommand final : public Command {
       return bad;
     }
     if (auto bad = parse_given(rates_opt, rates_text, parse_rates, o.rates)) return bad;
-    if (auto bad =
-            parse_given(subscribers_opt, subscribers_text, parse_subscribers, o.subscribers)) {
+    if (auto bad = parse_given(
+            subscribers_opt, subscribers_text,
+            [](std::string_view text) { return parse_subscribers(text); }, o.subscribers)) {
       return bad;
     }
+    auto parse_clients = [](std::string_view text) { return parse_subscribers(text, "--clients"); };
+    if (auto bad = parse_given(clients_opt, clients_text, parse_clients, o.clients)) return bad;
     if (duration_opt->count()) {
       auto seconds = parse_seconds("--duration", duration_text, kMinDurationS, kMaxDurationS);
       if (!seconds) return seconds.error();
@@ -389,14 +404,16 @@ class RunCommand final : public Command {
       transports_text = "all", sizes_text, touch_text, rates_text, duration_text,
       wait_text = "native", cpus_text, out, iterations_text, messages_text, warmup_text,
       repetitions_text, timeout_text = fmt::format("{:g}", kDefaultTimeoutS), budget_text,
-      spin_text = "5", precision_text, max_repetitions_text, subscribers_text, filter, hdr_dir;
+      spin_text = "5", precision_text, max_repetitions_text, subscribers_text, clients_text, filter,
+      hdr_dir;
   std::vector<std::string> label_texts, set_texts;
   bool quick = false, dry = false;
   CLI::Option *sizes_opt = nullptr, *iterations_opt = nullptr, *messages_opt = nullptr,
               *warmup_opt = nullptr, *rates_opt = nullptr, *duration_opt = nullptr,
-              *subscribers_opt = nullptr, *repetitions_opt = nullptr, *precision_opt = nullptr,
-              *max_repetitions_opt = nullptr, *touch_opt = nullptr, *timeout_opt = nullptr,
-              *budget_opt = nullptr, *filter_opt = nullptr, *hdr_opt = nullptr, *out_opt = nullptr;
+              *subscribers_opt = nullptr, *clients_opt = nullptr, *repetitions_opt = nullptr,
+              *precision_opt = nullptr, *max_repetitions_opt = nullptr, *touch_opt = nullptr,
+              *timeout_opt = nullptr, *budget_opt = nullptr, *filter_opt = nullptr,
+              *hdr_opt = nullptr, *out_opt = nullptr;
 };
 
 // The files `report` reads: each path given, a directory replaced by the *.json files in it

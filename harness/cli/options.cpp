@@ -436,12 +436,14 @@ std::expected<std::vector<std::pair<int, int>>, Usage> parse_cpus(std::string_vi
   return pairs;
 }
 
-std::expected<std::vector<unsigned>, Usage> parse_subscribers(std::string_view text) {
-  const std::string allowed = fmt::format("consumer counts from 1 to {}", kMaxSubscribers);
-  if (auto bad = empty_item("--subscribers", text, allowed)) return std::unexpected(*bad);
+std::expected<std::vector<unsigned>, Usage> parse_subscribers(std::string_view text,
+                                                              std::string_view flag) {
+  const std::string allowed = fmt::format(
+      "{} counts from 1 to {}", flag == "--clients" ? "client" : "consumer", kMaxSubscribers);
+  if (auto bad = empty_item(flag, text, allowed)) return std::unexpected(*bad);
   std::vector<unsigned> out;
   for (const auto& item : split(text, ',')) {
-    auto n = parse_count("--subscribers", item, 1, kMaxSubscribers);
+    auto n = parse_count(flag, item, 1, kMaxSubscribers);
     if (!n) return std::unexpected(n.error());
     if (std::ranges::find(out, static_cast<unsigned>(*n)) == out.end()) {
       out.push_back(static_cast<unsigned>(*n));

@@ -71,7 +71,7 @@ CellResult make_result(const Cell& cell, const CellRun& run, int family_index, u
   const ScenarioConfig config = cell.config();
   const TransportInfo* info = find_transport(cell.transport);
   const CellInputs inputs{config, cell.consumers(),
-                          info && cell.scenario->fan_out && info->capabilities().multicast, p,
+                          info && cell.scenario->one_endpoint_for_all(info->capabilities()), p,
                           consumers};
   CellOutcome o = cell.scenario->outcome(inputs);
   r.iterations = o.iterations;

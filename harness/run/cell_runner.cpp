@@ -541,7 +541,7 @@ CellRun run_cell(const Cell& cell, const CellContext& run_context, const std::st
   const Capabilities caps = find_transport(cell.transport)->capabilities();
   const unsigned n = cell.consumers();
   // Point-to-point fanout: a directory per consumer's channel (worker.cpp names it).
-  for (unsigned k = 0; n > 1 && !caps.multicast && k < n; ++k) {
+  for (unsigned k = 0; n > 1 && !cell.scenario->one_endpoint_for_all(caps) && k < n; ++k) {
     const std::string sub = channel_dir(dir, k);
     if (::mkdir(sub.c_str(), 0700) != 0) {
       run.error = fmt::format("cannot make {}: {}", sub, std::strerror(errno));

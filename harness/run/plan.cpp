@@ -160,11 +160,18 @@ void add_variants(const Cell& base, const RunOptions& o, const ScenarioOptions& 
       skipped.push_back(fmt::format("{}: {}", cell.name(), v.refused));
       continue;
     }
-    const std::size_t most = find_transport(cell.transport)->capabilities().max_consumers;
-    if (cell.subscribers > most) {
-      skipped.push_back(
-          fmt::format("{}: {} serves at most {} consumers", cell.name(), cell.transport, most));
+    const Capabilities caps = find_transport(cell.transport)->capabilities();
+    if (cell.scenario->one_endpoint_for_all(caps) && cell.subscribers > caps.max_consumers) {
+      skipped.push_back(fmt::format("{}: {} serves at most {} consumers", cell.name(),
+                                    cell.transport, caps.max_consumers));
       continue;
+    }
+    if (cell.scenario->refuse) {
+      if (std::string why = cell.scenario->refuse(caps, cell.subscribers, cell.wait);
+          !why.empty()) {
+        skipped.push_back(fmt::format("{}: {}", cell.name(), why));
+        continue;
+      }
     }
     add_pairs(cell, o, cells, skipped);
   }
@@ -199,6 +206,7 @@ ScenarioOptions scenario_options_of(const RunOptions& o) {
   so.warmup = o.warmup;
   so.rates = o.rates;
   so.subscribers = o.subscribers;
+  so.clients = o.clients;
   so.duration = o.duration.value_or(std::chrono::nanoseconds(
       static_cast<std::int64_t>((o.quick ? kQuickRateSeconds : kDefaultRateSeconds) * 1e9)));
   return so;

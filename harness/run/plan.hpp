@@ -54,6 +54,7 @@ struct RunOptions {
   std::optional<std::uint64_t> warmup;
   std::vector<double> rates = {1000, 10000, 100000, 0};  // rate: messages/s; 0 = max
   std::vector<unsigned> subscribers = {1, 2, 4};         // fanout: consumers per cell
+  std::vector<unsigned> clients = {1, 2, 4, 8, 16};      // reqresp: clients per cell
   std::optional<std::chrono::nanoseconds> duration;      // rate: the measured phase per cell
   unsigned repetitions = 3;
   // --precision: keep adding interleaved repetitions of the cells whose 95% interval is wider

@@ -284,7 +284,7 @@ CellFloor measure_cell_floor(const WorkerSpec& spec, const Clock& clock) {
 Endpoint endpoint_for(const WorkerSpec& spec, unsigned k) {
   const TransportInfo* info = find_transport(spec.transport);
   const bool fanout = spec.scenario->fan_out;
-  const bool multicast = fanout && info && info->capabilities().multicast;
+  const bool multicast = info && spec.scenario->one_endpoint_for_all(info->capabilities());
   const bool channels_apart = fanout && !multicast && spec.subscribers > 1;
   Endpoint e;
   e.role = spec.role;
@@ -319,8 +319,9 @@ namespace {
 Result<std::vector<std::unique_ptr<Transport>>> set_up_channels(const WorkerSpec& spec,
                                                                 const TransportInfo& info,
                                                                 Control& control) {
-  const bool channels_apart =
-      spec.scenario->fan_out && !info.capabilities().multicast && spec.subscribers > 1;
+  const bool channels_apart = spec.scenario->fan_out &&
+                              !spec.scenario->one_endpoint_for_all(info.capabilities()) &&
+                              spec.subscribers > 1;
   const unsigned count = spec.role == Role::producer && channels_apart ? spec.subscribers : 1;
   const unsigned first = spec.role == Role::consumer ? spec.subscriber_index : 0;
   std::vector<std::unique_ptr<Transport>> transports;

@@ -146,7 +146,7 @@ extern const TransportInfo cma_driver{
     .description =
         "cross-memory attach: process_vm_readv from the sender's memory, announced by "
         "a notice on a Unix seqpacket socket; needs ptrace rights over the peer",
-    .capabilities = [] { return Capabilities{.native_wait = WaitMode::block}; },
+    .capabilities = [] { return Capabilities{.native_wait = WaitMode::block, .pollable = true}; },
     .make = make_transport<CmaTransport>,
     .here = facts};
 

@@ -120,7 +120,7 @@ extern const TransportInfo fifo_driver{
     .description =
         "two named pipes (mkfifo) in a private temp dir, opened by path; length-prefixed "
         "stream; 64 KiB pipe buffer",
-    .capabilities = [] { return Capabilities{.native_wait = WaitMode::block}; },
+    .capabilities = [] { return Capabilities{.native_wait = WaitMode::block, .pollable = true}; },
     .make = make_transport<FifoTransport>,
     .options = [] { return std::vector{pipe_buffer_option()}; }};
 

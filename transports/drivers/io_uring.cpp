@@ -240,7 +240,7 @@ extern const TransportInfo io_uring_driver{
     .description =
         "Unix domain stream socket driven through io_uring (liburing); each send is submitted "
         "with the next receive, armed ahead; spin polls the completion queue; length-prefixed",
-    .capabilities = stream_capabilities,
+    .capabilities = [] { return Capabilities{.native_wait = WaitMode::block}; },
     .make = make_transport<IoUringTransport>,
     .options = [] { return socket_buffer_options("net.core.wmem_default, the kernel's", false); }};
 

@@ -110,7 +110,10 @@ extern const TransportInfo memfd_uds_driver{
         "a sealed memfd pool per side, passed once over a Unix seqpacket socket (SCM_RIGHTS); "
         "messages written and read in place, each announced by a 24-byte notice; slots "
         "returned by credits; queue-depth slots of the message size",
-    .capabilities = [] { return Capabilities{.zero_copy = true, .native_wait = WaitMode::block}; },
+    .capabilities =
+        [] {
+          return Capabilities{.zero_copy = true, .native_wait = WaitMode::block, .pollable = true};
+        },
     .make = make_transport<MemfdUdsTransport>};
 
 }  // namespace ipcbench

@@ -22,7 +22,10 @@ extern const TransportInfo pipe_driver{
         "anonymous pipes as the consumer's stdin/stdout; length-prefixed stream; "
         "64 KiB pipe buffer",
     .capabilities =
-        [] { return Capabilities{.native_wait = WaitMode::block, .stdio_pipes = true}; },
+        [] {
+          return Capabilities{
+              .native_wait = WaitMode::block, .stdio_pipes = true, .pollable = true};
+        },
     .make = make_transport<PipeTransport>,
     .options = [] { return std::vector{pipe_buffer_option()}; }};
 

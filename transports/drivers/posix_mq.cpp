@@ -129,6 +129,9 @@ class PosixMqTransport final : public QueueTransport {
   }
 
   // The producer's report of the queue it sends on, as the kernel made it.
+  // A queue descriptor is a file descriptor on Linux: epoll says when a message is queued.
+  int readable_fd() override { return m_in.try_fd.get(); }
+
   std::vector<OptionValue> granted_options() const override {
     mq_attr attr{};
     if (endpoint().role != Role::producer || !m_out.block_fd ||
@@ -215,7 +218,7 @@ extern const TransportInfo posix_mq_driver{
     .description =
         "POSIX message queue pair (mq_open); copies in and out; larger messages than "
         "msgsize_max fragmented",
-    .capabilities = [] { return Capabilities{.native_wait = WaitMode::block}; },
+    .capabilities = [] { return Capabilities{.native_wait = WaitMode::block, .pollable = true}; },
     .make = make_transport<PosixMqTransport>,
     .here = facts,
     .options = options};

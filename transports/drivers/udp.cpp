@@ -65,7 +65,10 @@ extern const TransportInfo udp_driver{
         "UDP over loopback; fragments of 65,000 B, credit window, loss detected "
         "and counted (no retransmission)",
     .capabilities =
-        [] { return Capabilities{.kernel_reliable = false, .native_wait = WaitMode::block}; },
+        [] {
+          return Capabilities{
+              .kernel_reliable = false, .native_wait = WaitMode::block, .pollable = true};
+        },
     .make = make_transport<UdpTransport>,
     .options = udp_options};
 

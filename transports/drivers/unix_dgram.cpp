@@ -54,7 +54,7 @@ extern const TransportInfo unix_dgram_driver{
     .description =
         "Unix domain datagram sockets, one path per side; fragments of 64 KiB, "
         "sender blocks when the peer lags; loss detected",
-    .capabilities = [] { return Capabilities{.native_wait = WaitMode::block}; },
+    .capabilities = [] { return Capabilities{.native_wait = WaitMode::block, .pollable = true}; },
     .make = make_transport<UnixDgramTransport>,
     .options =
         [] { return socket_buffer_options("4MiB, forced past wmem_max where permitted", false); }};

@@ -40,7 +40,7 @@ extern const TransportInfo unix_seqpacket_driver{
         "Unix domain SOCK_SEQPACKET socket (path in a private temp dir); one message per send, "
         "fragments only beyond the send buffer (4 MiB asked, wmem_max without CAP_NET_ADMIN) "
         "or 4 MiB (the largest datagram the kernel can allocate)",
-    .capabilities = [] { return Capabilities{.native_wait = WaitMode::block}; },
+    .capabilities = [] { return Capabilities{.native_wait = WaitMode::block, .pollable = true}; },
     .make = make_transport<UnixSeqpacketTransport>,
     .options =
         [] { return socket_buffer_options("4MiB, forced past wmem_max where permitted", false); }};

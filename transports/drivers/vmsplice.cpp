@@ -80,7 +80,10 @@ extern const TransportInfo vmsplice_driver{
         "as pipe, but frames go in with vmsplice(2) from a ring of the writer's pages: the "
         "writer's copy is saved, the reader's read() copy remains; 64 KiB pipe buffer",
     .capabilities =
-        [] { return Capabilities{.native_wait = WaitMode::block, .stdio_pipes = true}; },
+        [] {
+          return Capabilities{
+              .native_wait = WaitMode::block, .stdio_pipes = true, .pollable = true};
+        },
     .make = make_transport<VmspliceTransport>,
     .options = [] { return std::vector{pipe_buffer_option()}; }};
 

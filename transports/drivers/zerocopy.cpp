@@ -151,6 +151,15 @@ class ZeroCopyTransport final : public Transport {
 
   void release() override { m_received.reset(); }
 
+  // The subscriber's notification FIFO (made on the first call): readable whenever receive() may
+  // have a sample, until a receive() finds nothing. Not made unless asked: while it exists, a
+  // publisher that finds the subscriber idle also writes a byte into it.
+  int readable_fd() override {
+    if (!m_subscriber) return -1;
+    auto fd = m_subscriber->notification_fd();
+    return fd ? *fd : -1;
+  }
+
  private:
   std::int64_t timeout_ns() const { return std::chrono::nanoseconds(m_endpoint.timeout).count(); }
 
@@ -290,7 +299,8 @@ Capabilities capabilities() {
   return {.zero_copy = true,
           .native_wait = WaitMode::spin,
           .multicast = true,
-          .max_consumers = zc::kMaxNodes - 1};
+          .max_consumers = zc::kMaxNodes - 1,
+          .pollable = true};
 }
 
 Result<std::unique_ptr<Transport>> make(const Endpoint& endpoint) {
