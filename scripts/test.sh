@@ -14,6 +14,8 @@ scripts/install-deps.sh --tests
 # ccache: on a machine that built these sources before, most of the compiling is a lookup.
 if command -v ccache > /dev/null; then
   export CMAKE_CXX_COMPILER_LAUNCHER=ccache CMAKE_C_COMPILER_LAUNCHER=ccache
+  # ... the precompiled headers' users too (scripts/build.sh).
+  export CCACHE_SLOPPINESS=${CCACHE_SLOPPINESS:-pch_defines,time_macros}
 fi
 scripts/build.sh
 build=${IPCBENCH_BUILD_DIR:-build}

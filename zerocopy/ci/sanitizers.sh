@@ -50,7 +50,7 @@ build_and_test() {
       -DCMAKE_CXX_FLAGS="$flags -fno-omit-frame-pointer" \
       -DCMAKE_EXE_LINKER_FLAGS="$flags" \
       -DZEROCOPY_BUILD_TESTS=ON -DZEROCOPY_WERROR=ON -DZEROCOPY_TEST_INSTALL=OFF \
-      -DZEROCOPY_TEST_SNIPPETS=OFF "$@" >/dev/null
+      -DZEROCOPY_TEST_SNIPPETS=OFF -DZEROCOPY_BUILD_EXAMPLES=OFF "$@" >/dev/null
     step "$name: build"
     nice cmake --build "$dir" -j "$jobs"
   fi
@@ -80,7 +80,7 @@ if [ "$steps" = build ] || [ "$steps" = all ]; then
     -DCMAKE_CXX_FLAGS="-fsanitize=thread -fno-omit-frame-pointer" \
     -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=thread" \
     -DZEROCOPY_BUILD_TESTS=ON -DZEROCOPY_WERROR=ON -DZEROCOPY_TEST_INSTALL=OFF \
-      -DZEROCOPY_TEST_SNIPPETS=OFF >/dev/null
+      -DZEROCOPY_TEST_SNIPPETS=OFF -DZEROCOPY_BUILD_EXAMPLES=OFF >/dev/null
   step "tsan: build"
   nice cmake --build "$dir" -j "$jobs"
 fi
