@@ -117,8 +117,11 @@ std::string table(const std::vector<std::string>& header,
                   const std::vector<std::vector<std::string>>& rows) {
   auto line = [](const std::vector<std::string>& cells) {
     std::string s = "|";
-    for (const auto& c : cells)
-      s += " " + markdown_cell(c) + " |";
+    for (const auto& c : cells) {
+      s += ' ';
+      s += markdown_cell(c);
+      s += " |";
+    }
     return s + "\n";
   };
   std::string out = line(header);

@@ -52,8 +52,10 @@ std::string csv_line(const std::vector<std::string>& cells) {
     return q + "\"";
   };
   std::string out;
-  for (std::size_t i = 0; i < cells.size(); ++i)
-    out += (i ? "," : "") + quoted(cells[i]);
+  for (std::size_t i = 0; i < cells.size(); ++i) {
+    if (i) out += ',';
+    out += quoted(cells[i]);
+  }
   return out + "\n";
 }
 

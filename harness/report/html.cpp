@@ -141,8 +141,8 @@ std::string html_table(const Section& section, std::size_t bytes,
       out += "<td";
       if (i < section.text_columns) out += " class=\"text\"";
       if (c.key) out += fmt::format(" data-v=\"{:.9g}\"", *c.key);
-      if (!c.title.empty()) out += " title=\"" + escape(c.title) + "\"";
-      out += ">" + escape(c.text) + "</td>";
+      if (!c.title.empty()) out += fmt::format(" title=\"{}\"", escape(c.title));
+      out += fmt::format(">{}</td>", escape(c.text));
     }
     out += "</tr>\n";
   }

@@ -3,6 +3,8 @@
 // columns mean; `baseline` is the transport the ratio columns are to.
 #include <algorithm>
 
+#include <fmt/format.h>
+
 #include "harness/report/person_style.hpp"
 
 namespace ipcbench {
@@ -42,8 +44,8 @@ std::string markdown_table(const Section& section,
   std::string out = line(header);
   std::string sep = "|";
   for (std::size_t i = 0; i < header.size(); ++i) {
-    sep += (i < section.text_columns ? " " + std::string(width[i], '-') + " |"
-                                     : " " + std::string(width[i] - 1, '-') + ": |");
+    sep += i < section.text_columns ? fmt::format(" {} |", std::string(width[i], '-'))
+                                    : fmt::format(" {}: |", std::string(width[i] - 1, '-'));
   }
   out += sep + "\n";
   for (const auto& r : escaped)

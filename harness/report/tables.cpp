@@ -366,7 +366,8 @@ std::vector<std::string> footnotes(const std::vector<Section>& all,
   }
   if (memory) {
     out.push_back(
-        "peak RSS: the larger of the two workers' peak resident sets (fanout, reqresp: of any consumer or client), "
+        "peak RSS: the larger of the two workers' peak resident sets (fanout, reqresp: of any "
+        "consumer or client), "
         "the worker itself included (its code, libraries and histograms); shared memory: what the "
         "transport's channels mapped shared in a worker (segments, queues, pools, by their mapped "
         "size; a kernel mechanism's buffers are the kernel's, not counted); daemon RSS: the "
