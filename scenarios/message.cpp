@@ -211,48 +211,66 @@ Result<std::uint64_t> warm_up(const ScenarioConfig& c,
   return seq;
 }
 
-Result<void> closed_loop(Transport& t, const ScenarioConfig& c, const Clock& clock,
-                         Measurement& out, std::string_view peer) {
+Result<void> round_trip(Transport& t, const ScenarioConfig& c, std::uint64_t seq,
+                        std::string_view peer) {
   const std::size_t bytes = c.payload_bytes;
-  auto round_trip = [&](std::uint64_t seq) -> Result<void> {
-    if (auto ok = send_message(t, bytes, seq, Direction::request, c.touch); !ok) return ok;
-    auto more = receive_message(t, bytes, seq, Direction::reply, c.touch);
-    if (!more) return std::unexpected(more.error());
-    if (!*more) return fail(Errc::protocol, fmt::format("the {} stopped early", peer));
-    return {};
-  };
-  auto warmed = warm_up(c, round_trip);
-  if (!warmed) return std::unexpected(warmed.error());
-  std::uint64_t seq = *warmed;
-  // The peer learns where the measured round trips begin, and says it has.
+  if (auto ok = send_message(t, bytes, seq, Direction::request, c.touch); !ok) return ok;
+  auto more = receive_message(t, bytes, seq, Direction::reply, c.touch);
+  if (!more) return std::unexpected(more.error());
+  if (!*more) return fail(Errc::protocol, fmt::format("the {} stopped early", peer));
+  return {};
+}
+
+Result<void> end_phase(Transport& t, const ScenarioConfig& c, std::uint64_t seq,
+                       std::string_view peer) {
   if (auto ok = send_warmup_end(t, Direction::request); !ok) return ok;
-  auto echo = receive_next(t, bytes, seq, Direction::reply, c.touch);
+  auto echo = receive_next(t, c.payload_bytes, seq, Direction::reply, c.touch);
   if (!echo) return std::unexpected(echo.error());
   if (*echo != Received::warmup_end) {
     return fail(Errc::protocol, fmt::format("the {} did not echo the end of the warm-up", peer));
   }
+  return {};
+}
+
+Result<std::uint64_t> timed_round_trips(Transport& t, const ScenarioConfig& c, const Clock& clock,
+                                        std::uint64_t seq, std::uint64_t count,
+                                        std::chrono::nanoseconds budget, Histogram* into,
+                                        LatencyTimeline* timeline, Measurement& out,
+                                        std::string_view peer) {
   const std::uint64_t budget_ticks =
-      static_cast<std::uint64_t>(static_cast<double>(c.budget.count()) / clock.ns_per_tick());
+      static_cast<std::uint64_t>(static_cast<double>(budget.count()) / clock.ns_per_tick());
   out.usage = process_usage();
   out.start_ns = monotonic_ns();
   const std::uint64_t first = clock.now();
-  for (std::uint64_t i = 0; i < c.count; ++i, ++seq) {
+  for (std::uint64_t i = 0; i < count; ++i, ++seq) {
     const std::uint64_t t0 = clock.now();
-    if (auto ok = round_trip(seq); !ok) {
+    if (auto ok = round_trip(t, c, seq, peer); !ok) {
       out.end_ns = monotonic_ns();
       out.usage = process_usage() - out.usage;
-      return ok;
+      return std::unexpected(ok.error());
     }
     const std::uint64_t t1 = clock.now();
-    if (out.latency) out.latency->record(clock.to_ns(t1 - t0));
-    if (out.timeline) out.timeline->record(clock.to_ns(t1 - first), clock.to_ns(t1 - t0));
+    if (into) into->record(clock.to_ns(t1 - t0));
+    if (timeline) timeline->record(clock.to_ns(t1 - first), clock.to_ns(t1 - t0));
     out.count = i + 1;
     if (t1 - first > budget_ticks) break;
   }
-  if (out.timeline) out.timeline->finish();
+  if (timeline) timeline->finish();
   out.end_ns = monotonic_ns();
   out.usage = process_usage() - out.usage;
-  return stop_producer(t, bytes);
+  return seq;
+}
+
+Result<void> closed_loop(Transport& t, const ScenarioConfig& c, const Clock& clock,
+                         Measurement& out, std::string_view peer) {
+  auto warmed = warm_up(c, [&](std::uint64_t seq) { return round_trip(t, c, seq, peer); });
+  if (!warmed) return std::unexpected(warmed.error());
+  // The peer learns where the measured round trips begin, and says it has.
+  if (auto ok = end_phase(t, c, *warmed, peer); !ok) return ok;
+  auto done = timed_round_trips(t, c, clock, *warmed, c.count, c.budget, out.latency, out.timeline,
+                                out, peer);
+  if (!done) return std::unexpected(done.error());
+  return stop_producer(t, c.payload_bytes);
 }
 
 Result<void> stop_producer(Transport& t, std::size_t bytes) {

@@ -17,7 +17,7 @@ std::span<const ScenarioInfo* const> scenarios() {
   // a row that is not here).
   static const ScenarioInfo* const kAll[] = {
       IPCBENCH_SCENARIO(kPingpong), IPCBENCH_SCENARIO(kThroughput), IPCBENCH_SCENARIO(kRate),
-      IPCBENCH_SCENARIO(kFanout),   IPCBENCH_SCENARIO(kReqresp),
+      IPCBENCH_SCENARIO(kFanout),   IPCBENCH_SCENARIO(kReqresp),    IPCBENCH_SCENARIO(kLoaded),
   };
   return kAll;
 }

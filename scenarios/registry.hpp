@@ -57,6 +57,8 @@ struct Records {
   bool producer_latency = false;    // the producer times each round trip
   bool consumer_latency = false;    // each consumer records each message's one-way time
   bool consumer_from_sent = false;  // ... and, apart, from its actual send time
+  bool producer_idle = false;       // the producer also times round trips with nothing beside
+                                    // them (loaded), in Measurement::from_sent
 };
 
 // --- the floor ---------------------------------------------------------------------------------
@@ -199,6 +201,9 @@ struct ScenarioInfo {
   // Why this scenario's cell of `consumers` in `wait` cannot run over a transport that can do
   // `caps`, or "" when it can; nullptr: every transport runs every cell.
   std::string (*refuse)(const Capabilities& caps, unsigned consumers, WaitMode wait) = nullptr;
+  // A second channel between the same two workers carries a stream of messages this large beside
+  // the first (loaded: a bulk stream under the round trips); 0: one channel.
+  std::size_t load_bytes = 0;
   // What its workers run and record.
   RunSide run = nullptr;
   Records records = {};
@@ -234,6 +239,8 @@ struct ScenarioInfo {
   bool one_endpoint_for_all(const Capabilities& caps) const {
     return fan_out && !fan_in && caps.multicast;
   }
+  // The channels between its producer and each consumer: 2 with a load beside, else 1.
+  unsigned channels_per_pair() const { return load_bytes > 0 ? 2 : 1; }
   // Is `key`'s figure lower-is-better?
   bool lower_is_better(std::string_view key) const;
 };

@@ -134,6 +134,19 @@ Result<std::uint64_t> warm_up(const ScenarioConfig& c,
 // each timed into out.latency (and out.timeline), until c.count or c.budget, and the stop.
 Result<void> closed_loop(Transport& t, const ScenarioConfig& c, const Clock& clock,
                          Measurement& out, std::string_view peer);
+// Its steps. One round trip: request `seq`, its reply, both checked.
+Result<void> round_trip(Transport& t, const ScenarioConfig& c, std::uint64_t seq,
+                        std::string_view peer);
+// The end of the warm-up (or another phase), which the peer echoes; `seq` is the next message's.
+Result<void> end_phase(Transport& t, const ScenarioConfig& c, std::uint64_t seq,
+                       std::string_view peer);
+// Round trips from `seq` on, each timed into `into` (and `timeline`), until `count` or `budget`;
+// out.count, start_ns, end_ns and usage cover them. The next sequence number.
+Result<std::uint64_t> timed_round_trips(Transport& t, const ScenarioConfig& c, const Clock& clock,
+                                        std::uint64_t seq, std::uint64_t count,
+                                        std::chrono::nanoseconds budget, Histogram* into,
+                                        LatencyTimeline* timeline, Measurement& out,
+                                        std::string_view peer);
 // Producer: sends the stop message and waits for the consumer's echo.
 Result<void> stop_producer(Transport& t, std::size_t bytes);
 // Consumer: echoes the stop message.

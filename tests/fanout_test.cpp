@@ -27,15 +27,14 @@ std::vector<std::string> available() {
   return out;
 }
 
-// The mode a transport's fanout cells run in: one that does not spin where it offers one (four
-// processes share two CPUs), adaptive before block. Test names end with it (tests/locks.cmake).
+// The mode a transport's fanout and reqresp cells run in: block where it offers it (four processes
+// share two CPUs; a block case runs beside the spinning tests, tests/locks.cmake), else the first
+// it offers. Test names end with it. The conformance suite runs every mode 1 -> 1.
 std::string fanout_wait(const std::string& transport) {
   const Capabilities caps = find_transport(transport)->capabilities();
-  std::string wait = "spin";
-  for (WaitMode mode : {WaitMode::block, WaitMode::adaptive}) {
-    if (std::ranges::find(caps.waits, mode) != caps.waits.end()) wait = to_string(mode);
-  }
-  return wait;
+  return std::ranges::find(caps.waits, WaitMode::block) != caps.waits.end()
+             ? "block"
+             : std::string(to_string(caps.waits.front()));
 }
 
 // `ipcbench run ARGS --out <a temporary file>`: what it printed and its cells, and the names its
@@ -99,17 +98,9 @@ TEST_P(Fanout, OneProducerReachesOneAndThreeConsumersWithEveryMessage) {
 
 class Reqresp : public ::testing::TestWithParam<std::string> {};
 
-// The mode a transport's reqresp cells run in here: block, the one mode several clients run in.
-std::string reqresp_wait(const std::string& transport) {
-  const Capabilities caps = find_transport(transport)->capabilities();
-  return std::ranges::find(caps.waits, WaitMode::block) != caps.waits.end()
-             ? "block"
-             : std::string(to_string(caps.waits.front()));
-}
-
 TEST_P(Reqresp, OneServerAnswersOneAndThreeClientsEveryRequest) {
   const Capabilities caps = find_transport(GetParam())->capabilities();
-  const std::string wait = reqresp_wait(GetParam());
+  const std::string wait = fanout_wait(GetParam());
   const Outcome o =
       run_cells("reqresp-" + GetParam(), "--transports " + GetParam() +
                                              " --scenarios reqresp --clients 1,3 --wait " + wait +
@@ -139,9 +130,33 @@ TEST_P(Reqresp, OneServerAnswersOneAndThreeClientsEveryRequest) {
   EXPECT_EQ(o.left, std::vector<std::string>{});
 }
 
+// The loaded scenario: two channels between the same two workers, the round trips timed idle and
+// beside a stream whose every message is checked; a transport with one channel only is refused
+// with its reason.
+TEST(Loaded, RoundTripsAreTimedIdleAndBesideAStreamOverASecondChannel) {
+  const Outcome o = run_cells("loaded",
+                              "--transports unix-stream,shm,zerocopy,pipe --scenarios loaded "
+                              "--wait block --iterations 400 --warmup 5 --repetitions 1");
+  const Ran& r = o.ran;
+  ASSERT_TRUE(o.read) << r.out;
+  ASSERT_EQ(o.cells.size(), 3u) << r.out;
+  for (const auto& e : o.cells) {
+    const std::string name = e.at("name");
+    ASSERT_FALSE(e.value("error_occurred", false)) << name << ": " << e.value("error_message", "");
+    EXPECT_GT(e.at("idle_p50_ns").get<double>(), 0) << name;
+    EXPECT_GT(e.at("p50_ns").get<double>(), 0) << name;
+    EXPECT_GE(e.at("delivered").get<double>(), 1) << name;  // stream messages, each checked
+    EXPECT_GT(e.at("load_bytes_per_second").get<double>(), 0) << name;
+    EXPECT_LE(e.at("iterations").get<double>(), 200) << name;  // half the round trips each phase
+  }
+  EXPECT_NE(r.out.find("loaded/pipe/64/block/full: "), std::string::npos) << r.out;
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_EQ(o.left, std::vector<std::string>{});
+}
+
 INSTANTIATE_TEST_SUITE_P(Registry, Reqresp, ::testing::ValuesIn(available()),
                          [](const ::testing::TestParamInfo<std::string>& p) {
-                           std::string name = p.param + "_" + reqresp_wait(p.param);
+                           std::string name = p.param + "_" + fanout_wait(p.param);
                            for (auto& c : name) {
                              if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
                            }

@@ -95,6 +95,7 @@ struct WorkerProcess {
   std::optional<char> state;  // process_state(), taken before a failed cell's workers are reaped
   // What it reported, each event the first time it came.
   std::optional<std::string> address;  // "listening": where the producer connects
+  std::vector<std::string> addresses;  // ... to each of its channels (one, or two with a load)
   bool connected = false;
   std::vector<OptionValue> granted;  // "connected": what the kernel granted for the settings
   std::optional<WorkerReport> result;
@@ -148,6 +149,7 @@ struct WorkerProcess {
       const std::string kind = event.at("event").get<std::string>();
       if (kind == "listening" && !address) {
         address = event.at("address").get<std::string>();
+        addresses = event.value("addresses", std::vector<std::string>{*address});
       } else if (kind == "connected") {
         connected = true;
         if (auto it = event.find("options"); it != event.end()) granted = options_from_json(*it);
@@ -540,8 +542,12 @@ CellRun run_cell(const Cell& cell, const CellContext& run_context, const std::st
   const std::string dir = *made_dir;
   const Capabilities caps = find_transport(cell.transport)->capabilities();
   const unsigned n = cell.consumers();
-  // Point-to-point fanout: a directory per consumer's channel (worker.cpp names it).
-  for (unsigned k = 0; n > 1 && !cell.scenario->one_endpoint_for_all(caps) && k < n; ++k) {
+  // Point-to-point fanout: a directory per consumer's channel (worker.cpp names it); a load beside:
+  // one per channel of the pair.
+  const unsigned apart = cell.scenario->channels_per_pair() > 1 ? cell.scenario->channels_per_pair()
+                         : n > 1 && !cell.scenario->one_endpoint_for_all(caps) ? n
+                                                                               : 0;
+  for (unsigned k = 0; k < apart; ++k) {
     const std::string sub = channel_dir(dir, k);
     if (::mkdir(sub.c_str(), 0700) != 0) {
       run.error = fmt::format("cannot make {}: {}", sub, std::strerror(errno));
@@ -577,7 +583,8 @@ CellRun run_cell(const Cell& cell, const CellContext& run_context, const std::st
   if (state == Wait::ok) {
     WorkerSpec producer = spec;
     for (WorkerProcess* c : consumers)
-      producer.peer_addresses.push_back(*c->address);
+      producer.peer_addresses.insert(producer.peer_addresses.end(), c->addresses.begin(),
+                                     c->addresses.end());
     if (!group.start_producer(producer, why)) state = Wait::failed;
   }
   // 3. All connected: go. 4. All report.

@@ -294,7 +294,7 @@ class MatrixRun {
     // (transports that share a daemon share it: Daemons::key_of).
     for (const Cell& cell : m_cells) {
       const std::string key = Daemons::key_of(cell.transport);
-      m_largest[key] = std::max(m_largest[key], cell.bytes);
+      m_largest[key] = std::max({m_largest[key], cell.bytes, cell.scenario->load_bytes});
       m_widest[key] = std::max<std::size_t>(m_widest[key], cell.consumers());
     }
     m_groups = group_cells(m_cells);

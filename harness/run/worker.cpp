@@ -14,6 +14,7 @@
 #include "harness/run/floor.hpp"
 #include "harness/run/process.hpp"
 #include "harness/run/worker_report.hpp"
+#include "scenarios/defaults.hpp"
 
 namespace ipcbench {
 
@@ -285,14 +286,17 @@ Endpoint endpoint_for(const WorkerSpec& spec, unsigned k) {
   const TransportInfo* info = find_transport(spec.transport);
   const bool fanout = spec.scenario->fan_out;
   const bool multicast = info && spec.scenario->one_endpoint_for_all(info->capabilities());
-  const bool channels_apart = fanout && !multicast && spec.subscribers > 1;
+  // A load beside the first channel: channel 1 carries its larger messages.
+  const bool load = spec.scenario->load_bytes > 0 && k == 1;
+  const bool channels_apart =
+      (fanout && !multicast && spec.subscribers > 1) || spec.scenario->channels_per_pair() > 1;
   Endpoint e;
   e.role = spec.role;
   e.wait = spec.wait;
   e.token = channels_apart ? channel_token(spec.token, k) : spec.token;
   e.dir = channels_apart ? channel_dir(spec.dir, k) : spec.dir;
-  e.max_message_bytes = spec.bytes;
-  e.queue_depth = spec.queue_depth;
+  e.max_message_bytes = load ? spec.scenario->load_bytes : spec.bytes;
+  e.queue_depth = load ? queue_depth_for(spec.scenario->load_bytes) : spec.queue_depth;
   e.timeout = std::chrono::milliseconds(spec.timeout_ms);
   e.spin = std::chrono::microseconds(spec.spin_us);
   e.options = spec.options;
@@ -322,8 +326,12 @@ Result<std::vector<std::unique_ptr<Transport>>> set_up_channels(const WorkerSpec
   const bool channels_apart = spec.scenario->fan_out &&
                               !spec.scenario->one_endpoint_for_all(info.capabilities()) &&
                               spec.subscribers > 1;
-  const unsigned count = spec.role == Role::producer && channels_apart ? spec.subscribers : 1;
-  const unsigned first = spec.role == Role::consumer ? spec.subscriber_index : 0;
+  // Two channels to the one peer where a load runs beside (both sides hold both).
+  const unsigned pair = spec.scenario->channels_per_pair();
+  const unsigned count = pair > 1                                        ? pair
+                         : spec.role == Role::producer && channels_apart ? spec.subscribers
+                                                                         : 1;
+  const unsigned first = spec.role == Role::consumer && pair == 1 ? spec.subscriber_index : 0;
   std::vector<std::unique_ptr<Transport>> transports;
   for (unsigned k = first; k < first + count; ++k) {
     auto made = info.make(endpoint_for(spec, k));
@@ -331,9 +339,14 @@ Result<std::vector<std::unique_ptr<Transport>>> set_up_channels(const WorkerSpec
     transports.push_back(std::move(*made));
   }
   if (spec.role == Role::consumer) {
-    auto address = transports.front()->listen();
-    if (!address) return fail(address.error().code, "listen: " + address.error().reason);
-    control.send({{"event", "listening"}, {"address", *address}});
+    std::vector<std::string> addresses;
+    for (auto& t : transports) {
+      auto address = t->listen();
+      if (!address) return fail(address.error().code, "listen: " + address.error().reason);
+      addresses.push_back(*address);
+    }
+    control.send(
+        {{"event", "listening"}, {"address", addresses.front()}, {"addresses", addresses}});
   }
   for (unsigned k = 0; k < transports.size(); ++k) {
     const std::string address =
@@ -378,7 +391,7 @@ WorkerReport run_side(const WorkerSpec& spec, std::span<Transport* const> channe
   const bool producer = spec.role == Role::producer;
   if (producer ? records.producer_latency : records.consumer_latency) m.latency = latency.get();
   if (producer && records.producer_latency) m.timeline = timeline.get();
-  if (!producer && records.consumer_from_sent) m.from_sent = from_sent.get();
+  if (producer ? records.producer_idle : records.consumer_from_sent) m.from_sent = from_sent.get();
   const ScenarioConfig config = config_of(spec);
   auto ran = run_scenario(spec.scenario, spec.role, channels, spec.subscribers, config, clock, m);
   WorkerReport report;
