@@ -47,10 +47,16 @@ void send_stream(Transport& t, Touch touch, const std::atomic<bool>& stop, Strea
   s.ended = stop_producer(t, kLoadBytes);
 }
 
-// The consumer's stream: every message checked, until the stop message, which it echoes.
-void receive_stream(Transport& t, Touch touch, Stream& s) {
+// The consumer's stream: every message checked, until the stop message, which it echoes; or until
+// `abandon` (the round trips failed), seen at the next message (the producer streams until its
+// own round trips end).
+void receive_stream(Transport& t, Touch touch, const std::atomic<bool>& abandon, Stream& s) {
   s.start_ns = monotonic_ns();
   for (std::uint64_t seq = 0;; ++seq) {
+    if (abandon.load(std::memory_order_relaxed)) {
+      s.ended = fail(Errc::protocol, "the stream was abandoned: the round trips failed");
+      return;
+    }
     auto got = receive_next(t, kLoadBytes, seq, Direction::request, touch);
     if (!got) {
       s.ended = std::unexpected(got.error());
@@ -100,10 +106,14 @@ Result<void> producer(Transport& ping, Transport& load, const ScenarioConfig& c,
 Result<void> consumer(Transport& ping, Transport& load, const ScenarioConfig& c, Measurement& out) {
   const std::size_t bytes = c.payload_bytes;
   Stream stream;
+  std::atomic<bool> abandon{false};
   std::thread receiver;
   unsigned phases = 0;
   auto finish = [&](Result<void> ok) -> Result<void> {
-    if (receiver.joinable()) receiver.join();  // the stream ends before the stop, or fails
+    // The stream ends before the stop; after a failure, at its next message: this process must
+    // exit for the producer to see it gone.
+    if (!ok) abandon.store(true, std::memory_order_relaxed);
+    if (receiver.joinable()) receiver.join();
     if (!ok) return ok;
     if (phases < 2) return fail(Errc::protocol, "the producer stopped before the stream");
     if (!stream.ended) return std::unexpected(stream.ended.error());
@@ -121,7 +131,7 @@ Result<void> consumer(Transport& ping, Transport& load, const ScenarioConfig& c,
       if (++phases > 2) return finish(fail(Errc::protocol, "a third end of a phase"));
       if (phases == 2) {
         out.usage = process_usage();
-        receiver = std::thread([&] { receive_stream(load, c.touch, stream); });
+        receiver = std::thread([&] { receive_stream(load, c.touch, abandon, stream); });
       }
       if (auto ok = send_warmup_end(ping, Direction::reply); !ok) return finish(ok);
       continue;

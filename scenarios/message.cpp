@@ -242,13 +242,14 @@ Result<std::uint64_t> timed_round_trips(Transport& t, const ScenarioConfig& c, c
   out.usage = process_usage();
   out.start_ns = monotonic_ns();
   const std::uint64_t first = clock.now();
-  for (std::uint64_t i = 0; i < count; ++i, ++seq) {
+  for (std::uint64_t i = 0; i < count; ++i) {
     const std::uint64_t t0 = clock.now();
     if (auto ok = round_trip(t, c, seq, peer); !ok) {
       out.end_ns = monotonic_ns();
       out.usage = process_usage() - out.usage;
       return std::unexpected(ok.error());
     }
+    ++seq;  // before a break on the budget too: the caller goes on from the next one
     const std::uint64_t t1 = clock.now();
     if (into) into->record(clock.to_ns(t1 - t0));
     if (timeline) timeline->record(clock.to_ns(t1 - first), clock.to_ns(t1 - t0));
