@@ -14,8 +14,8 @@
 #               edges, native wait, 0.5 s of messages at most a cell, 1 round
 #   fanout      N = 1, 2, 4 consumers, block, 64 B and 1 MiB, touch full, 1 s at most, 1 round
 #   rate        1k, 10k, 100k messages/s and max, 64 B, native wait, 2 s a cell, 1 round
-#   reqresp     N = 1, 4, 16 clients, block, 64 B, 0.5 s a cell, 3 rounds
-#   loaded      64 B round trips idle and beside a 1 MiB stream, block, 1 s a cell, 3 rounds
+#   reqresp     N = 1, 4, 16 clients, block, 64 B, 0.5 s a cell, 1 round
+#   loaded      64 B round trips idle and beside a 1 MiB stream, block, 1 s a cell, 1 round
 # The sweeps take one round each to stay inside the time: their points carry no interval; the
 # matrix's cells do (six rounds: the order-statistic interval of the median).
 set -euo pipefail
@@ -50,8 +50,8 @@ args[fanout]="run --transports all --scenarios fanout --subscribers 1,2,4 --wait
 args[rate]="run --transports all --scenarios rate --rates 1k,10k,100k,max --sizes 64
   --duration 2 --repetitions 1"
 args[reqresp]="run --transports all --scenarios reqresp --clients 1,4,16 --wait block --budget 0.5
-  --repetitions 3"
-args[loaded]="run --transports all --scenarios loaded --wait block --budget 1 --repetitions 3"
+  --repetitions 1"
+args[loaded]="run --transports all --scenarios loaded --wait block --budget 1 --repetitions 1"
 
 if [ -n "$dry_run" ]; then
   for part in "${parts[@]}"; do
