@@ -241,6 +241,14 @@ struct ScenarioInfo {
   }
   // The channels between its producer and each consumer: 2 with a load beside, else 1.
   unsigned channels_per_pair() const { return load_bytes > 0 ? 2 : 1; }
+  // The channels its producer holds in a cell of `consumers` over a transport with `caps`: two
+  // where a load runs beside, one per consumer where a fan-out goes over point-to-point channels,
+  // else one. Beyond one, channel k has a token and a directory of its own
+  // (harness/run/worker.hpp).
+  unsigned producer_channels(const Capabilities& caps, unsigned consumers) const {
+    if (channels_per_pair() > 1) return channels_per_pair();
+    return fan_out && !one_endpoint_for_all(caps) ? consumers : 1;
+  }
   // Is `key`'s figure lower-is-better?
   bool lower_is_better(std::string_view key) const;
 };

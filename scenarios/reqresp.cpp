@@ -37,6 +37,7 @@ constexpr int kServerIdleMs = 10'000;
 // The server's state of one client's channel.
 struct Client {
   Transport* channel = nullptr;
+  int fd = -1;             // its readable_fd(), beyond one client
   std::uint64_t next = 0;  // the sequence number its next request carries
   bool warmed = false;
   bool stopped = false;
@@ -111,7 +112,7 @@ class Server {
     UniqueFd epoll(::epoll_create1(EPOLL_CLOEXEC));
     if (!epoll) return fail_errno(Errc::system, "epoll_create1");
     for (std::uint32_t i = 0; i < m_clients.size(); ++i) {
-      const int fd = m_clients[i].channel->readable_fd();
+      const int fd = m_clients[i].fd = m_clients[i].channel->readable_fd();
       if (fd < 0) {
         return fail(Errc::unsupported,
                     "the transport has no descriptor to wait on several channels at once");
@@ -138,8 +139,7 @@ class Server {
         if (k.stopped) continue;
         if (auto ok = serve(k, true); !ok) return ok;
         // A client that stopped closes its end: its descriptor would stay readable.
-        if (k.stopped &&
-            ::epoll_ctl(epoll.get(), EPOLL_CTL_DEL, k.channel->readable_fd(), nullptr) != 0) {
+        if (k.stopped && ::epoll_ctl(epoll.get(), EPOLL_CTL_DEL, k.fd, nullptr) != 0) {
           return fail_errno(Errc::system, "epoll_ctl(DEL)");
         }
       }

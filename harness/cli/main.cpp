@@ -293,7 +293,9 @@ class RunCommand final : public Command {
             [](std::string_view text) { return parse_subscribers(text); }, o.subscribers)) {
       return bad;
     }
-    auto parse_clients = [](std::string_view text) { return parse_subscribers(text, "--clients"); };
+    auto parse_clients = [](std::string_view text) {
+      return parse_subscribers(text, "--clients", "client");
+    };
     if (auto bad = parse_given(clients_opt, clients_text, parse_clients, o.clients)) return bad;
     if (duration_opt->count()) {
       auto seconds = parse_seconds("--duration", duration_text, kMinDurationS, kMaxDurationS);

@@ -437,9 +437,9 @@ std::expected<std::vector<std::pair<int, int>>, Usage> parse_cpus(std::string_vi
 }
 
 std::expected<std::vector<unsigned>, Usage> parse_subscribers(std::string_view text,
-                                                              std::string_view flag) {
-  const std::string allowed = fmt::format(
-      "{} counts from 1 to {}", flag == "--clients" ? "client" : "consumer", kMaxSubscribers);
+                                                              std::string_view flag,
+                                                              std::string_view what) {
+  const std::string allowed = fmt::format("{} counts from 1 to {}", what, kMaxSubscribers);
   if (auto bad = empty_item(flag, text, allowed)) return std::unexpected(*bad);
   std::vector<unsigned> out;
   for (const auto& item : split(text, ',')) {

@@ -47,10 +47,11 @@ std::expected<std::vector<std::size_t>, Usage> parse_sizes(std::string_view text
 std::expected<std::vector<std::string>, Usage> parse_transports(std::string_view text);
 std::expected<std::vector<Scenario>, Usage> parse_scenarios(std::string_view text);
 std::expected<std::vector<Touch>, Usage> parse_touches(std::string_view text);
-// "1,2,4": fanout's consumer counts (or reqresp's client counts, `flag` "--clients"), 1 to
-// kMaxSubscribers.
+// "1,2,4": fanout's consumer counts, 1 to kMaxSubscribers (or reqresp's: `flag` "--clients",
+// `what` "client").
 std::expected<std::vector<unsigned>, Usage> parse_subscribers(
-    std::string_view text, std::string_view flag = "--subscribers");
+    std::string_view text, std::string_view flag = "--subscribers",
+    std::string_view what = "consumer");
 // "1k,10k,100k,max": messages per second (k = 1000, M = 1000000), 1 to kMaxRate, or max (0).
 std::expected<std::vector<double>, Usage> parse_rates(std::string_view text);
 std::expected<std::vector<WaitChoice>, Usage> parse_waits(std::string_view text);

@@ -121,8 +121,8 @@ std::vector<OptionRecord> read_options(const json& j, const std::string& transpo
 
 // The cell's variant: its fields where the entry has them (every entry of this build's files).
 // A failed entry of an older file has none: its variant is read from its name, as the scenario's
-// name_suffix wrote it ("/max" or "/<rate>"; "/n<consumers>", "/c<clients>"), before the CPU pair a
-// run of several pairs adds ("/cpus<producer>-<consumer>").
+// name_suffix wrote it ("/max" or "/<rate>"; "/n<consumers>"), before the CPU pair a run of
+// several pairs adds ("/cpus<producer>-<consumer>"). (reqresp, newer, always has the field.)
 void read_variant(const json& j, CellResult& r) {
   std::string_view name = r.name;
   if (const auto at = name.rfind("/cpus"); at != std::string_view::npos) name = name.substr(0, at);
@@ -135,7 +135,7 @@ void read_variant(const json& j, CellResult& r) {
   }
   if (auto it = j.find(kConsumersField); it != j.end() && it->is_number() && *it >= 0) {
     r.consumers = static_cast<unsigned>(it->get<double>());
-  } else if (variant && r.scenario->fan_out && (tail.starts_with('n') || tail.starts_with('c'))) {
+  } else if (variant && r.scenario->fan_out && tail.starts_with('n')) {
     r.consumers = static_cast<unsigned>(std::atoi(tail.c_str() + 1));
   }
 }

@@ -542,12 +542,10 @@ CellRun run_cell(const Cell& cell, const CellContext& run_context, const std::st
   const std::string dir = *made_dir;
   const Capabilities caps = find_transport(cell.transport)->capabilities();
   const unsigned n = cell.consumers();
-  // Point-to-point fanout: a directory per consumer's channel (worker.cpp names it); a load beside:
-  // one per channel of the pair.
-  const unsigned apart = cell.scenario->channels_per_pair() > 1 ? cell.scenario->channels_per_pair()
-                         : n > 1 && !cell.scenario->one_endpoint_for_all(caps) ? n
-                                                                               : 0;
-  for (unsigned k = 0; k < apart; ++k) {
+  // Several channels (a point-to-point fanout, a load beside): a directory each (worker.cpp names
+  // them).
+  const unsigned channels = cell.scenario->producer_channels(caps, n);
+  for (unsigned k = 0; channels > 1 && k < channels; ++k) {
     const std::string sub = channel_dir(dir, k);
     if (::mkdir(sub.c_str(), 0700) != 0) {
       run.error = fmt::format("cannot make {}: {}", sub, std::strerror(errno));

@@ -284,12 +284,11 @@ CellFloor measure_cell_floor(const WorkerSpec& spec, const Clock& clock) {
 
 Endpoint endpoint_for(const WorkerSpec& spec, unsigned k) {
   const TransportInfo* info = find_transport(spec.transport);
-  const bool fanout = spec.scenario->fan_out;
-  const bool multicast = info && spec.scenario->one_endpoint_for_all(info->capabilities());
+  const Capabilities caps = info ? info->capabilities() : Capabilities{};
+  const bool multicast = spec.scenario->one_endpoint_for_all(caps);
   // A load beside the first channel: channel 1 carries its larger messages.
   const bool load = spec.scenario->load_bytes > 0 && k == 1;
-  const bool channels_apart =
-      (fanout && !multicast && spec.subscribers > 1) || spec.scenario->channels_per_pair() > 1;
+  const bool channels_apart = spec.scenario->producer_channels(caps, spec.subscribers) > 1;
   Endpoint e;
   e.role = spec.role;
   e.wait = spec.wait;
@@ -318,19 +317,17 @@ void install_worker_fault_handlers(int control_fd) {
 namespace {
 
 // The worker's channels, made, listening (the consumer says where) and connected: one; or, for a
-// fanout producer over a point-to-point transport, one per consumer, each channel under a token
-// and in a directory of its own.
+// fanout producer over a point-to-point transport, one per consumer; or two on each side where a
+// load runs beside; each channel of several under a token and in a directory of its own.
 Result<std::vector<std::unique_ptr<Transport>>> set_up_channels(const WorkerSpec& spec,
                                                                 const TransportInfo& info,
                                                                 Control& control) {
-  const bool channels_apart = spec.scenario->fan_out &&
-                              !spec.scenario->one_endpoint_for_all(info.capabilities()) &&
-                              spec.subscribers > 1;
-  // Two channels to the one peer where a load runs beside (both sides hold both).
+  // A consumer holds the channels of its pair (two where a load runs beside: both sides hold
+  // both); channel k of a fan-out is consumer k's.
   const unsigned pair = spec.scenario->channels_per_pair();
-  const unsigned count = pair > 1                                        ? pair
-                         : spec.role == Role::producer && channels_apart ? spec.subscribers
-                                                                         : 1;
+  const unsigned count = spec.role == Role::producer ? spec.scenario->producer_channels(
+                                                           info.capabilities(), spec.subscribers)
+                                                     : pair;
   const unsigned first = spec.role == Role::consumer && pair == 1 ? spec.subscriber_index : 0;
   std::vector<std::unique_ptr<Transport>> transports;
   for (unsigned k = first; k < first + count; ++k) {
