@@ -7,8 +7,9 @@
 // epoll reports, with one try (base/wait.hpp's OneTry: a readiness may have nothing behind it).
 // Every request and response is checked.
 //
-// Each client warms up, says so (the warm-up's end, which the server echoes), measures for its
-// count or its budget, and ends with the stop message, which the server echoes. The server
+// Each client warms up, says so (the warm-up's end, which the server echoes to every client once
+// the last has said so), measures for its count or its budget, and ends with the stop message,
+// which the server echoes. The server
 // measures while every client is measuring: from the last client's end of warm-up to the first
 // client's stop. Its requests per second and CPU per request come from that window, when N
 // clients really were waiting on it.
@@ -84,14 +85,18 @@ class Server {
         if (m_open) ++m_out.count;
         return {};
       case Received::warmup_end:
+        // Echoed to every client at once when the last has warmed up: all of them measure from
+        // then on, so that no client can stop before the window opens.
         if (k.warmed) return fail(Errc::protocol, "a client ended its warm-up twice");
         k.warmed = true;
-        if (++m_warmed == m_clients.size() && !m_closed) {  // every client measures from now
-          m_open = true;
-          m_out.usage = process_usage();
-          m_out.start_ns = monotonic_ns();
+        if (++m_warmed < m_clients.size()) return {};
+        m_open = true;
+        m_out.usage = process_usage();
+        m_out.start_ns = monotonic_ns();
+        for (Client& each : m_clients) {
+          if (auto ok = send_warmup_end(*each.channel, Direction::reply); !ok) return ok;
         }
-        return send_warmup_end(*k.channel, Direction::reply);
+        return {};
       case Received::stop:
         k.stopped = true;
         ++m_stopped;
