@@ -148,7 +148,39 @@ void zerocopy_64B_batch8(benchmark::State& state) {
                          benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
 }
 
+// Request-response in one thread: the client's request, the server's receive and answer, the
+// client's receive; against two publish-subscribe round trips (u64 each way), it is what the
+// correlation (headers, pending requests, targeted send) costs.
+void zerocopy_request_response_u64(benchmark::State& state) {
+  auto node = make_node();
+  auto service = node.service_builder("bench/rr")
+                     .request_response<std::uint64_t, std::uint64_t>()
+                     .open_or_create();
+  if (!service) {
+    state.SkipWithError(service.error().message.c_str());
+    return;
+  }
+  auto server = service->server_builder().create();
+  auto client = service->client_builder().create();
+  if (!server || !client || !client->wait_for_server(std::chrono::seconds(1))) {
+    state.SkipWithError("port creation failed");
+    return;
+  }
+  std::uint64_t sequence = 0;
+  for (auto _ : state) {
+    auto pending = client->send_copy(sequence);
+    auto request = server->receive();
+    (void)request->respond_copy(**request + 1);
+    request->reset();
+    auto response = pending->receive();
+    if (**response != sequence + 1) std::abort();
+    ++sequence;
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
 BENCHMARK(zerocopy_u64_safe_overflow)->Name("zerocopy/roundtrip/u64/safe_overflow");
+BENCHMARK(zerocopy_request_response_u64)->Name("zerocopy/request_response/u64");
 BENCHMARK(zerocopy_64B_safe_overflow)->Name("zerocopy/roundtrip/64/safe_overflow");
 BENCHMARK(zerocopy_64B_backpressure)->Name("zerocopy/roundtrip/64/backpressure");
 BENCHMARK(zerocopy_64B_batch8)->Name("zerocopy/batch8/64/backpressure");

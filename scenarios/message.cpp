@@ -195,6 +195,31 @@ Result<Received> receive_next(Transport& t, std::size_t bytes, std::uint64_t seq
   return Received::message;
 }
 
+Result<Received> receive_from_any(Transport& t, std::size_t bytes,
+                                  std::span<const std::uint64_t> next, Direction dir, Touch touch,
+                                  std::uint32_t& peer) {
+  auto message = t.receive();
+  if (!message) return std::unexpected(message.error());
+  peer = t.peer();
+  if (peer >= next.size()) {
+    t.release();
+    return fail(Errc::protocol,
+                fmt::format("a message from consumer {}, of {} consumers", peer, next.size()));
+  }
+  if (message->size() == kStopBytes) {
+    const std::uint64_t marker = message_sequence(*message);
+    if (marker == kStopSequence || marker == kWarmupEndSequence) {
+      t.release();
+      return marker == kStopSequence ? Received::stop : Received::warmup_end;
+    }
+  }
+  auto wrong = check_message(*message, next[peer], bytes, dir, touch);
+  t.release();
+  if (wrong)
+    return fail(Errc::protocol, fmt::format("data check failed: {} (consumer {})", *wrong, peer));
+  return Received::message;
+}
+
 Result<void> send_warmup_end(Transport& t, Direction dir) {
   return send_message(t, kStopBytes, kWarmupEndSequence, dir, Touch::edges);
 }

@@ -196,7 +196,8 @@ struct ScenarioInfo {
   bool timed_warmup = true;  // a default warm-up stops after kDefaultWarmupSeconds
   bool fan_out = false;      // one producer, `subscribers` consumers
   // ... each of which talks to the producer alone (request-response): the producer gets one
-  // point-to-point channel per consumer, whether or not the transport multicasts.
+  // point-to-point channel per consumer, whether or not the transport multicasts, unless the
+  // transport serves many natively (Capabilities::fan_in).
   bool fan_in = false;
   // Why this scenario's cell of `consumers` in `wait` cannot run over a transport that can do
   // `caps`, or "" when it can; nullptr: every transport runs every cell.
@@ -236,8 +237,9 @@ struct ScenarioInfo {
   const FigureSpec* figure(std::string_view key) const;
   // Does the producer of a cell of this scenario over a transport with `caps` hold one endpoint
   // serving every consumer (a multicast transport's fan-out), rather than one per consumer?
+  // (For a fan-in scenario: a transport that answers many clients natively, Capabilities::fan_in.)
   bool one_endpoint_for_all(const Capabilities& caps) const {
-    return fan_out && !fan_in && caps.multicast;
+    return fan_out && (fan_in ? caps.fan_in : caps.multicast);
   }
   // The channels between its producer and each consumer: 2 with a load beside, else 1.
   unsigned channels_per_pair() const { return load_bytes > 0 ? 2 : 1; }

@@ -35,27 +35,32 @@ namespace {
 // The server gives up when no client has sent anything for this long.
 constexpr int kServerIdleMs = 10'000;
 
-// The server's state of one client's channel.
+// The server's state of one client.
 struct Client {
-  Transport* channel = nullptr;
-  int fd = -1;             // its readable_fd(), beyond one client
-  std::uint64_t next = 0;  // the sequence number its next request carries
+  Transport* channel = nullptr;  // its own, or (native fan-in) the one all clients share
+  int fd = -1;                   // its readable_fd(), epoll beyond one client
   bool warmed = false;
   bool stopped = false;
 };
 
 class Server {
  public:
-  Server(std::span<Transport* const> channels, const ScenarioConfig& c, Measurement& out)
-      : m_c(c), m_out(out) {
-    for (Transport* t : channels)
-      m_clients.push_back({t});
+  // One channel per client; or one channel for all of them, a transport that serves many
+  // natively (Endpoint::fan_in): then `clients` says how many.
+  Server(std::span<Transport* const> channels, unsigned clients, const ScenarioConfig& c,
+         Measurement& out)
+      : m_c(c), m_out(out), m_native(channels.size() == 1 && clients > 1) {
+    const std::size_t n = m_native ? clients : channels.size();
+    for (std::size_t i = 0; i < n; ++i)
+      m_clients.push_back({channels[m_native ? 0 : i]});
+    m_next.assign(n, 0);
   }
 
   Result<void> run() {
+    if (m_native) return run_native();
     if (m_clients.size() == 1) {
       while (!m_clients.front().stopped) {
-        if (auto ok = serve(m_clients.front()); !ok) return ok;
+        if (auto ok = serve(0); !ok) return ok;
       }
       return {};
     }
@@ -63,25 +68,33 @@ class Server {
   }
 
  private:
-  // Answers what the client sent next: a request, the end of its warm-up, or its stop. `woken`:
-  // epoll said the channel is readable, which may be a readiness with nothing behind it (a
-  // descriptor that says "may have": zerocopy's), so the receive makes one try and a channel that
-  // has nothing is left for the next wake-up.
-  Result<void> serve(Client& k, bool woken = false) {
-    const std::size_t bytes = m_c.payload_bytes;
+  // Receives what client `i` sent next and answers it. `woken`: epoll said the channel is
+  // readable, which may be a readiness with nothing behind it (a descriptor that says "may have":
+  // zerocopy's), so the receive makes one try and a channel that has nothing is left for the next
+  // wake-up.
+  Result<void> serve(std::uint32_t i, bool woken = false) {
     Result<Received> got = Received::message;
     {
       std::optional<OneTry> one_try;
       if (woken) one_try.emplace();
-      got = receive_next(*k.channel, bytes, k.next, Direction::request, m_c.touch);
+      got = receive_next(*m_clients[i].channel, m_c.payload_bytes, m_next[i], Direction::request,
+                         m_c.touch);
       if (!got && one_try && one_try->found_nothing()) return {};
     }
     if (!got) return std::unexpected(got.error());
-    switch (*got) {
+    return answer(i, *got);
+  }
+
+  // Answers client `i`'s message: a request, the end of its warm-up, or its stop.
+  Result<void> answer(std::uint32_t i, Received got) {
+    Client& k = m_clients[i];
+    switch (got) {
       case Received::message:
-        if (auto ok = send_message(*k.channel, bytes, k.next, Direction::reply, m_c.touch); !ok)
+        if (auto ok =
+                send_message(*k.channel, m_c.payload_bytes, m_next[i], Direction::reply, m_c.touch);
+            !ok)
           return ok;
-        ++k.next;
+        ++m_next[i];
         if (m_open) ++m_out.count;
         return {};
       case Received::warmup_end:
@@ -93,8 +106,12 @@ class Server {
         m_open = true;
         m_out.usage = process_usage();
         m_out.start_ns = monotonic_ns();
-        for (Client& each : m_clients) {
-          if (auto ok = send_warmup_end(*each.channel, Direction::reply); !ok) return ok;
+        for (std::uint32_t each = 0; each < m_clients.size(); ++each) {
+          Transport& channel = *m_clients[each].channel;
+          if (m_native) {
+            if (auto ok = channel.select_peer(each); !ok) return ok;
+          }
+          if (auto ok = send_warmup_end(channel, Direction::reply); !ok) return ok;
         }
         return {};
       case Received::stop:
@@ -109,6 +126,21 @@ class Server {
           m_open = false;
         }
         return stop_consumer(*k.channel);
+    }
+    return {};
+  }
+
+  // Native fan-in: the transport's receive() waits for any client (per the cell's wait mode) and
+  // says whose the message is; its send() answers that client.
+  Result<void> run_native() {
+    Transport& channel = *m_clients.front().channel;
+    while (m_stopped < m_clients.size()) {
+      std::uint32_t peer = 0;
+      auto got =
+          receive_from_any(channel, m_c.payload_bytes, m_next, Direction::request, m_c.touch, peer);
+      if (!got) return std::unexpected(got.error());
+      if (m_clients[peer].stopped) return fail(Errc::protocol, "a client sent after its stop");
+      if (auto ok = answer(peer, *got); !ok) return ok;
     }
     return {};
   }
@@ -140,9 +172,10 @@ class Server {
         return fail(Errc::timeout, fmt::format("no client sent anything for {} ms", kServerIdleMs));
       }
       for (int e = 0; e < n; ++e) {
-        Client& k = m_clients[ready[e].data.u32];
+        const std::uint32_t i = ready[e].data.u32;
+        Client& k = m_clients[i];
         if (k.stopped) continue;
-        if (auto ok = serve(k, true); !ok) return ok;
+        if (auto ok = serve(i, true); !ok) return ok;
         // A client that stopped closes its end: its descriptor would stay readable.
         if (k.stopped && ::epoll_ctl(epoll.get(), EPOLL_CTL_DEL, k.fd, nullptr) != 0) {
           return fail_errno(Errc::system, "epoll_ctl(DEL)");
@@ -154,14 +187,16 @@ class Server {
 
   const ScenarioConfig& m_c;
   Measurement& m_out;
+  const bool m_native;
   std::vector<Client> m_clients;
+  std::vector<std::uint64_t> m_next;  // the sequence number each client's next request carries
   std::size_t m_warmed = 0, m_stopped = 0;
   bool m_open = false, m_closed = false;
 };
 
-Result<void> run_side(Role role, std::span<Transport* const> channels, unsigned,
+Result<void> run_side(Role role, std::span<Transport* const> channels, unsigned clients,
                       const ScenarioConfig& config, const Clock& clock, Measurement& out) {
-  if (role == Role::producer) return Server(channels, config, out).run();
+  if (role == Role::producer) return Server(channels, clients, config, out).run();
   // A client is pingpong's producer, over its own channel to the shared server.
   return closed_loop(*channels.front(), config, clock, out, "server");
 }
@@ -174,8 +209,9 @@ void defaults(const ScenarioOptions& o, std::size_t bytes, ScenarioConfig& c) {
   c.warmup = o.warmup.value_or(default_pingpong_warmup(bytes, o.quick));
 }
 
-// A cell for each client count. Beyond one client the server sleeps in epoll: block only, and
-// N + 1 spinning workers on fewer CPUs would measure the scheduler.
+// A cell for each client count. Beyond one client the server sleeps until any client is ready
+// (in epoll, or in the transport's own wait for many): block only, and N + 1 spinning workers on
+// fewer CPUs would measure the scheduler.
 std::vector<Variant> variants(const ScenarioOptions& o, const Variant& base, WaitMode wait,
                               std::size_t) {
   std::vector<Variant> out;
@@ -184,7 +220,7 @@ std::vector<Variant> variants(const ScenarioOptions& o, const Variant& base, Wai
     v.subscribers = n;
     if (n > 1 && wait != WaitMode::block) {
       v.refused = fmt::format(
-          "beyond one client the server sleeps in one epoll over the {} channels: block only", n);
+          "beyond one client the server sleeps until any of the {} is ready: block only", n);
     }
     out.push_back(std::move(v));
   }
@@ -192,7 +228,7 @@ std::vector<Variant> variants(const ScenarioOptions& o, const Variant& base, Wai
 }
 
 std::string refuse(const Capabilities& caps, unsigned clients, WaitMode) {
-  if (clients > 1 && !caps.pollable) {
+  if (clients > 1 && !caps.pollable && !caps.fan_in) {
     return "no descriptor to wait on several channels at once (Transport::readable_fd()): one "
            "client only";
   }

@@ -123,6 +123,12 @@ struct ReceiveStamp {
 Result<Received> receive_next(Transport& t, std::size_t bytes, std::uint64_t seq, Direction dir,
                               Touch touch, Stamps* stamps = nullptr,
                               ReceiveStamp* received = nullptr);
+// A fan-in producer's receive (Endpoint::fan_in): the next message from any consumer, checked
+// against next[its peer()], the sequence that consumer's next message carries; `peer` gets whose
+// it is.
+Result<Received> receive_from_any(Transport& t, std::size_t bytes,
+                                  std::span<const std::uint64_t> next, Direction dir, Touch touch,
+                                  std::uint32_t& peer);
 // Sends the end of the warm-up.
 Result<void> send_warmup_end(Transport& t, Direction dir);
 // The producer's warm-up: `step(seq)` for seq = 0, 1, ... until c.warmup steps are done or

@@ -108,7 +108,7 @@ TEST_P(Reqresp, OneServerAnswersOneAndThreeClientsEveryRequest) {
   const Ran& r = o.ran;
   ASSERT_TRUE(o.read) << r.out;
   const auto& cells = o.cells;
-  const bool three = caps.pollable && wait == "block";
+  const bool three = (caps.pollable || caps.fan_in) && wait == "block";
   ASSERT_EQ(cells.size(), three ? 2u : 1u) << r.out;
   for (const auto& e : cells) {
     const std::string name = e.at("name");
@@ -152,6 +152,33 @@ TEST(Loaded, RoundTripsAreTimedIdleAndBesideAStreamOverASecondChannel) {
   EXPECT_NE(r.out.find("loaded/pipe/64/block/full: "), std::string::npos) << r.out;
   EXPECT_EQ(r.code, 0) << r.out;
   EXPECT_EQ(o.left, std::vector<std::string>{});
+}
+
+// A transport that serves many clients itself (Capabilities::fan_in: zerocopy's request-response)
+// runs one client in every wait mode it offers, through the same single endpoint as for many.
+// (The name ends in _spin: it spins, and takes the cpu_spin lock.)
+TEST(ReqrespNative, OneClientInEveryWaitModeOfTheServersOwnEndpoint_spin) {
+  for (const TransportInfo& info : transports()) {
+    const Capabilities caps = info.capabilities();
+    if (!caps.fan_in) continue;
+    std::string waits;
+    for (WaitMode w : caps.waits)
+      waits += (waits.empty() ? "" : ",") + std::string(to_string(w));
+    const std::string name(info.name);
+    const Outcome o =
+        run_cells("reqresp-native-" + name, "--transports " + name +
+                                                " --scenarios reqresp --clients 1 --wait " + waits +
+                                                " --iterations 300 --warmup 5 --repetitions 1");
+    ASSERT_TRUE(o.read) << o.ran.out;
+    ASSERT_EQ(o.cells.size(), caps.waits.size()) << o.ran.out;
+    for (const auto& e : o.cells) {
+      EXPECT_FALSE(e.value("error_occurred", false))
+          << e.at("name").get<std::string>() << ": " << e.value("error_message", "");
+      EXPECT_GE(e.at("iterations").get<double>(), 1);
+    }
+    EXPECT_EQ(o.ran.code, 0) << o.ran.out;
+    EXPECT_EQ(o.left, std::vector<std::string>{});
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Registry, Reqresp, ::testing::ValuesIn(available()),

@@ -31,10 +31,16 @@
 //   and receive() takes the next message any of them sent. Any other transport is point to point:
 //   the harness gives the producer N endpoints, one per consumer, each under a token of its own,
 //   and the producer sends each message N times, as an application would.
-// - N consumers, one producer that answers each (the reqresp scenario): always one point-to-point
-//   endpoint per consumer, multicast or not. Beyond one, the producer waits on all of them in one
-//   epoll over their readable_fd() (Capabilities::pollable), and receives from a channel epoll
-//   reports with one try (OneTry, base/wait.hpp): a readiness may have nothing behind it.
+// - N consumers, one producer that answers each (the reqresp scenario). A transport that serves
+//   many clients natively (Capabilities::fan_in: a request-response library) gives the producer
+//   one endpoint, made with Endpoint::fan_in and Endpoint::peers = N, serving N consumer endpoints
+//   (peer_index 0..N-1, one token): receive() takes the next message any of them sent (waiting
+//   per Endpoint::wait), peer() says whose, and send() answers it (select_peer() picks another
+//   consumer with a message unanswered). Every consumer message gets exactly one answer. Any other
+//   transport gets one point-to-point endpoint per consumer, multicast or not; beyond one, the
+//   producer waits on all of them in one epoll over their readable_fd() (Capabilities::pollable),
+//   and receives from a channel epoll reports with one try (OneTry, base/wait.hpp): a readiness
+//   may have nothing behind it.
 // - Settings (`--set <transport>.<name>=<value>`): a driver that takes any declares them in its
 //   row (TransportInfo::options: name, range, default); an endpoint gets those a cell was given
 //   in Endpoint::options (already checked against the ranges), applies them during set-up, and
@@ -85,6 +91,9 @@ struct Capabilities {
   // Transport::readable_fd() gives a descriptor: one thread can sleep on many endpoints in one
   // epoll (the reqresp scenario's server, beyond one client).
   bool pollable = false;
+  // One producer endpoint answers many consumers' messages, each to its sender (see the contract
+  // above): the reqresp scenario's server uses it instead of one channel per client.
+  bool fan_in = false;
 
   // A library whose own threads move the bytes and sleep in the kernel whatever the caller does
   // (nng, the DDS libraries, gRPC): `block` is the only mode the caller can choose.
@@ -134,6 +143,9 @@ struct Endpoint {
   std::uint32_t peers = 1;       // multicast: the consumers the producer's endpoint serves
                                  // (every member of the group is told)
   std::uint32_t peer_index = 0;  // multicast consumer: which of them this is (0..peers-1)
+  // The producer answers each consumer's messages to it alone (a fan-in scenario over a
+  // Capabilities::fan_in transport), rather than sending every message to every consumer.
+  bool fan_in = false;
   // The driver's settings this cell was given (--set), each one the driver declares, within its
   // range; the others are not here.
   std::vector<OptionValue> options;
@@ -182,6 +194,14 @@ class Transport {
   // the endpoint's, made on the first call where the transport makes one: the caller only waits
   // on it. -1 on any other transport.
   virtual int readable_fd() { return -1; }
+  // A fan-in producer (Endpoint::fan_in) only: the consumer (its peer_index) whose message
+  // receive() returned last, and the one the next send() answers.
+  virtual std::uint32_t peer() const { return 0; }
+  // A fan-in producer only: the next send() answers consumer `peer_index` (which must have a
+  // message of its own unanswered) instead of the last one receive() returned.
+  virtual Result<void> select_peer(std::uint32_t) {
+    return fail(Errc::unsupported, "not a fan-in endpoint");
+  }
 };
 
 // A process a transport needs running while its cells run (iceoryx's RouDi broker, say). The

@@ -58,6 +58,8 @@ int list_transports() {
         if (std::string why = s->refuse(caps, 2, WaitMode::block); !why.empty())
           refused += fmt::format("; {}: {}", s->name, why);
       }
+      // A transport that answers many clients itself says so: its reqresp cells go through it.
+      if (caps.fan_in) refused += "; reqresp: its own request-response, one server for all clients";
       line += fmt::format(" [{}; waits {}, native {}{}]", caps.zero_copy ? "zero-copy" : "copies",
                           waits, to_string(caps.native_wait), refused);
     }

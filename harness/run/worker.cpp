@@ -306,6 +306,7 @@ Endpoint endpoint_for(const WorkerSpec& spec, unsigned k) {
   if (multicast) {
     e.peers = spec.subscribers;  // the group's size, which every member's set-up must agree on
     e.peer_index = producer ? 0 : k;
+    e.fan_in = spec.scenario->fan_in;
   }
   return e;
 }

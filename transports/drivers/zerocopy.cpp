@@ -11,6 +11,9 @@
 // futex event. A peer that leaves or is killed is found every 10 ms of waiting (its publisher
 // disappears from the service once dead nodes are cleared): Errc::peer_gone.
 //
+// The reqresp scenario's server and clients use zerocopy's request-response service instead
+// (ZeroCopyFanIn below): one endpoint for the server, whatever the number of clients.
+//
 // Corruption: zerocopy checks the shared memory (headers, checksums, slot and queue words) on its
 // slow paths and says `corrupted`; so does this transport, every 10 ms of waiting and before it
 // reports a timeout or a departed peer, so that a segment that was overwritten, truncated or
@@ -18,7 +21,9 @@
 #include <time.h>
 
 #include <algorithm>
+#include <cstring>
 #include <optional>
+#include <vector>
 
 #include "base/wait.hpp"
 #include "transports/transport.hpp"
@@ -31,6 +36,29 @@ namespace zc = zerocopy;
 using Payload = std::byte[];
 
 constexpr std::int64_t kLivenessPeriodNs = 10'000'000;
+
+// The cell's error for shared memory that failed zerocopy's checks; `what` says what was wrong.
+std::unexpected<Error> corrupted(const std::string& what) {
+  return fail(Errc::corrupted, "zerocopy: " + (what.empty() ? std::string("no detail") : what));
+}
+
+// A node under the cell's token (the shared-memory prefix), named by its role.
+Result<zc::Node> make_node(const Endpoint& endpoint) {
+  zc::NodeConfig config;
+  config.prefix = endpoint.token;
+  config.name = std::string(to_string(endpoint.role));
+  config.open_timeout = endpoint.timeout;
+  auto node = zc::Node::create(config);
+  if (!node) return fail(Errc::resource, "zerocopy: " + node.error().message);
+  return std::move(*node);
+}
+
+// A service that could not be opened: corrupted, or a timeout, or out of resources.
+std::unexpected<Error> service_failed(const zc::Error<zc::ServiceError>& error) {
+  if (error.code == zc::ServiceError::corrupted) return corrupted(error.message);
+  return fail(error.code == zc::ServiceError::timeout ? Errc::timeout : Errc::resource,
+              "zerocopy: " + error.message);
+}
 
 class ZeroCopyTransport final : public Transport {
  public:
@@ -163,11 +191,6 @@ class ZeroCopyTransport final : public Transport {
  private:
   std::int64_t timeout_ns() const { return std::chrono::nanoseconds(m_endpoint.timeout).count(); }
 
-  // The cell's error for shared memory that failed zerocopy's checks; `what` says what was wrong.
-  static std::unexpected<Error> corrupted(const std::string& what) {
-    return fail(Errc::corrupted, "zerocopy: " + (what.empty() ? std::string("no detail") : what));
-  }
-
   // Both directions' shared memory, checked now (a slow path: a few microseconds).
   Result<void> check_integrity() {
     if (m_subscriber && !m_subscriber->check_integrity()) {
@@ -209,12 +232,8 @@ class ZeroCopyTransport final : public Transport {
   }
 
   Result<void> open_ports() {
-    zc::NodeConfig config;
-    config.prefix = m_endpoint.token;
-    config.name = std::string(to_string(m_endpoint.role));
-    config.open_timeout = m_endpoint.timeout;
-    auto node = zc::Node::create(config);
-    if (!node) return fail(Errc::resource, "zerocopy: " + node.error().message);
+    auto node = make_node(m_endpoint);
+    if (!node) return std::unexpected(node.error());
     m_node.emplace(std::move(*node));
 
     const bool producer = m_endpoint.role == Role::producer;
@@ -272,14 +291,7 @@ class ZeroCopyTransport final : public Transport {
                        .subscriber_max_borrowed_samples(1)
                        .overflow(zc::Overflow::backpressure)
                        .open_or_create();
-    if (!service) {
-      if (service.error().code == zc::ServiceError::corrupted) {
-        return corrupted(service.error().message);
-      }
-      return fail(
-          service.error().code == zc::ServiceError::timeout ? Errc::timeout : Errc::resource,
-          "zerocopy: " + service.error().message);
-    }
+    if (!service) return service_failed(service.error());
     return std::move(*service);
   }
 
@@ -294,13 +306,315 @@ class ZeroCopyTransport final : public Transport {
   std::optional<Error> m_last_error;
 };
 
+// The reqresp scenario's server and clients (Endpoint::fan_in): one request-response service,
+// "ipcbench/rr", under the cell's token. The producer is its server: receive() takes the next
+// request from any client (waiting per the policy: polling the server's queues, or sleeping on
+// its futex event) and keeps it open until send() answers it, zero-copy, into that client's
+// response queue. Each consumer is a client: send() is a request, receive() its response. A
+// client's first request, in connect(), carries its peer_index, which names it from then on.
+class ZeroCopyFanIn final : public Transport {
+ public:
+  using Service = zc::RequestResponseService<Payload, Payload>;
+
+  explicit ZeroCopyFanIn(const Endpoint& endpoint) : m_endpoint(endpoint), m_open(endpoint.peers) {}
+
+  ~ZeroCopyFanIn() override {
+    m_response.reset();
+    m_pending.reset();
+    m_request_loan.reset();
+    m_response_loan.reset();
+    m_open.clear();
+    m_client.reset();
+    m_server.reset();
+    if (m_service) m_service->cleanup_dead_nodes();  // a dead peer would keep the segments
+  }
+
+  Result<std::string> listen() override {
+    if (auto ok = open(); !ok) return std::unexpected(ok.error());
+    return std::string{};
+  }
+
+  Result<void> connect(std::string_view) override {
+    if (!m_service) {
+      if (auto ok = open(); !ok) return ok;
+    }
+    if (m_endpoint.role == Role::consumer) {
+      if (!m_client->wait_for_server(m_endpoint.timeout)) {
+        return fail(Errc::timeout, "zerocopy: no server within the timeout");
+      }
+      // The greeting: our peer_index, answered once the server has heard every client.
+      auto loaned = loan(sizeof(std::uint32_t));
+      if (!loaned) return std::unexpected(loaned.error());
+      std::memcpy(loaned->data(), &m_endpoint.peer_index, sizeof(std::uint32_t));
+      if (auto ok = send(sizeof(std::uint32_t)); !ok) return ok;
+      auto answer = receive();
+      if (!answer) return std::unexpected(answer.error());
+      const bool empty = answer->empty();
+      release();
+      if (!empty) return fail(Errc::protocol, "zerocopy: the server's greeting was not empty");
+      return {};
+    }
+    // The server: every client's greeting, then an empty answer to each.
+    for (std::uint32_t heard = 0; heard < m_endpoint.peers; ++heard) {
+      auto greeting = receive();
+      if (!greeting) return std::unexpected(greeting.error());
+      release();
+    }
+    for (std::uint32_t peer = 0; peer < m_endpoint.peers; ++peer) {
+      if (auto ok = select_peer(peer); !ok) return ok;
+      if (auto loaned = loan(0); !loaned) return std::unexpected(loaned.error());
+      if (auto ok = send(0); !ok) return ok;
+    }
+    return {};
+  }
+
+  Result<std::span<std::byte>> loan(std::size_t bytes) override {
+    if (bytes > m_endpoint.max_message_bytes) {
+      return fail(Errc::message_too_large, "zerocopy: " + std::to_string(bytes) +
+                                               " bytes exceed the endpoint's maximum of " +
+                                               std::to_string(m_endpoint.max_message_bytes));
+    }
+    if (m_endpoint.role == Role::consumer) {
+      m_request_loan.reset();
+      auto request = m_client->loan_slice_uninit(bytes);
+      if (!request) return loan_failed(request.error());
+      m_request_loan.emplace(std::move(*request));
+      return m_request_loan->payload_mut();
+    }
+    m_response_loan.reset();
+    if (!m_open[m_peer]) {
+      return fail(Errc::protocol,
+                  "zerocopy: client " + std::to_string(m_peer) + " has no request to answer");
+    }
+    auto response = m_open[m_peer]->loan_slice_uninit(bytes);
+    if (!response) return loan_failed(response.error());
+    m_response_loan.emplace(std::move(*response));
+    return m_response_loan->payload_mut();
+  }
+
+  Result<void> send(std::size_t bytes) override {
+    if (m_endpoint.role == Role::consumer) {
+      if (!m_request_loan) return fail(Errc::protocol, "zerocopy: send() without a loan");
+      auto request = std::move(*m_request_loan);
+      m_request_loan.reset();
+      if (!request.set_len(bytes)) return too_many_bytes();
+      auto pending = std::move(request).send();
+      if (!pending) {
+        switch (pending.error()) {
+          case zc::RequestSendError::no_server:
+            return fail(Errc::peer_gone, "zerocopy: the server is gone");
+          case zc::RequestSendError::corrupted:
+            return corrupted(m_client->corruption());
+          default:
+            return fail(Errc::protocol, "zerocopy: request not sent: " +
+                                            std::string(zc::to_string(pending.error())));
+        }
+      }
+      m_pending.emplace(std::move(*pending));
+      return {};
+    }
+    if (!m_response_loan) return fail(Errc::protocol, "zerocopy: send() without a loan");
+    auto response = std::move(*m_response_loan);
+    m_response_loan.reset();
+    if (!response.set_len(bytes)) return too_many_bytes();
+    auto sent = std::move(response).send();
+    m_open[m_peer].reset();  // answered: the request's chunk goes back to its client
+    if (!sent && sent.error() == zc::RespondError::corrupted) {
+      return corrupted(m_server->corruption());
+    }
+    if (!sent) {
+      return fail(Errc::peer_gone, "zerocopy: client " + std::to_string(m_peer) + " is gone");
+    }
+    return {};
+  }
+
+  Result<std::span<const std::byte>> receive() override {
+    m_view = {};
+    m_response.reset();  // the last response, if not released (its request stays pending)
+    return m_endpoint.role == Role::consumer ? receive_response() : receive_request();
+  }
+
+  void release() override {
+    m_view = {};
+    if (m_endpoint.role == Role::consumer) {
+      m_response.reset();
+      m_pending.reset();  // one answer per request
+    }
+  }
+
+  std::uint32_t peer() const override { return m_peer; }
+  Result<void> select_peer(std::uint32_t peer) override {
+    if (m_endpoint.role != Role::producer || peer >= m_open.size() || !m_open[peer]) {
+      return fail(Errc::protocol,
+                  "zerocopy: client " + std::to_string(peer) + " has no request to answer");
+    }
+    m_peer = peer;
+    return {};
+  }
+
+ private:
+  static std::unexpected<Error> too_many_bytes() {
+    return fail(Errc::message_too_large, "zerocopy: send() of more bytes than were loaned");
+  }
+  static std::unexpected<Error> loan_failed(zc::LoanError error) {
+    return fail(Errc::resource, "zerocopy: loan failed: " + std::string(zc::to_string(error)));
+  }
+
+  // The client: the response to its pending request.
+  Result<std::span<const std::byte>> receive_response() {
+    if (!m_pending) return fail(Errc::protocol, "zerocopy: receive() without a request");
+    auto try_once = [&]() -> Result<bool> { return take(m_pending->receive()); };
+    auto block_once = [&](std::int64_t max_ns) -> Result<bool> {
+      return take(m_pending->timed_receive(std::chrono::nanoseconds(max_ns)));
+    };
+    auto check = [&]() -> Result<void> {
+      m_service->cleanup_dead_nodes();
+      if (m_client->update_connections() == 0) {
+        return fail(Errc::peer_gone, "zerocopy: the server is gone");
+      }
+      return {};
+    };
+    auto ok = wait_until(m_endpoint.policy(), try_once, block_once, check,
+                         WaitTraits{.check_every_ns = kLivenessPeriodNs});
+    if (!ok) return std::unexpected(ok.error());
+    return m_view;
+  }
+  Result<bool> take(zc::Expected<zc::Response<Payload>, zc::ResponseReceiveError> got) {
+    if (!got) {
+      if (got.error() == zc::ResponseReceiveError::server_gone) {
+        return fail(Errc::peer_gone, "zerocopy: the server is gone");
+      }
+      if (got.error() == zc::ResponseReceiveError::corrupted) {
+        return corrupted(m_client->corruption());
+      }
+      return fail(Errc::protocol,
+                  "zerocopy: receive failed: " + std::string(zc::to_string(got.error())));
+    }
+    if (!*got) return false;
+    m_response.emplace(std::move(*got));
+    m_view = m_response->payload();
+    return true;
+  }
+
+  // The server: the next request from any client, kept open until send() answers it.
+  Result<std::span<const std::byte>> receive_request() {
+    auto try_once = [&]() -> Result<bool> {
+      auto request = m_server->receive();
+      if (!request) {
+        if (request.error() == zc::ReceiveError::corrupted) {
+          return corrupted(m_server->corruption());
+        }
+        return fail(Errc::protocol,
+                    "zerocopy: receive failed: " + std::string(zc::to_string(request.error())));
+      }
+      if (!*request) return false;
+      return open_request(std::move(*request));
+    };
+    auto block_once = [&](std::int64_t max_ns) -> Result<bool> {
+      m_server->wait(std::chrono::nanoseconds(max_ns));
+      return try_once();
+    };
+    auto check = [&]() -> Result<void> {
+      m_service->cleanup_dead_nodes();
+      if (m_server->update_connections() < m_known) {
+        return fail(Errc::peer_gone, "zerocopy: a client is gone");
+      }
+      return {};
+    };
+    auto ok = wait_until(m_endpoint.policy(), try_once, block_once, check,
+                         WaitTraits{.check_every_ns = kLivenessPeriodNs});
+    if (!ok) return std::unexpected(ok.error());
+    return m_view;
+  }
+  // Whose request it is: the client's greeting named it; later requests go by its ClientId.
+  Result<bool> open_request(zc::ActiveRequest<Payload, Payload> request) {
+    std::uint32_t peer = 0;
+    auto known = std::find(m_clients.begin(), m_clients.end(), request.client());
+    if (known != m_clients.end()) {
+      peer = static_cast<std::uint32_t>(known - m_clients.begin());
+    } else {
+      if (request.len() != sizeof(std::uint32_t)) {
+        return fail(Errc::protocol, "zerocopy: a request from a client that did not greet");
+      }
+      std::memcpy(&peer, request.payload().data(), sizeof peer);
+      if (peer >= m_open.size() || m_ids[peer]) {
+        return fail(Errc::protocol, "zerocopy: a greeting from client " + std::to_string(peer) +
+                                        ", unknown or twice");
+      }
+      m_ids[peer] = true;
+      m_clients[peer] = request.client();
+      ++m_known;
+    }
+    if (m_open[peer]) {
+      return fail(Errc::protocol,
+                  "zerocopy: client " + std::to_string(peer) + " sent again before its answer");
+    }
+    m_open[peer].emplace(std::move(request));
+    m_peer = peer;
+    m_view = m_open[peer]->payload();
+    return true;
+  }
+
+  Result<void> open() {
+    auto node = make_node(m_endpoint);
+    if (!node) return std::unexpected(node.error());
+    m_node.emplace(std::move(*node));
+    const std::uint32_t peers = m_endpoint.peers;
+    auto service =
+        m_node->service_builder("ipcbench/rr")
+            .request_response<Payload, Payload>()
+            .max_clients(peers)
+            .max_servers(1)
+            .max_pending_requests(1)       // a closed loop: one request in flight per client
+            .max_borrowed_requests(peers)  // the server holds one open request per client
+            .max_nodes(static_cast<std::uint32_t>(std::min<std::size_t>(peers + 3, zc::kMaxNodes)))
+            .open_or_create();
+    if (!service) return service_failed(service.error());
+    m_service.emplace(std::move(*service));
+    const std::size_t most =
+        std::max<std::size_t>(m_endpoint.max_message_bytes, sizeof(std::uint32_t));
+    if (m_endpoint.role == Role::consumer) {
+      auto client =
+          m_service->client_builder().max_slice_len(most).send_timeout(m_endpoint.timeout).create();
+      if (!client) return fail(Errc::resource, "zerocopy: " + client.error().message);
+      m_client.emplace(std::move(*client));
+      return {};
+    }
+    auto server = m_service->server_builder().max_slice_len(most).create();
+    if (!server) return fail(Errc::resource, "zerocopy: " + server.error().message);
+    m_server.emplace(std::move(*server));
+    m_clients.assign(peers, zc::ClientId{});
+    m_ids.assign(peers, false);
+    return {};
+  }
+
+  Endpoint m_endpoint;
+  std::optional<zc::Node> m_node;
+  std::optional<Service> m_service;
+  // The client's side.
+  std::optional<zc::Client<Payload, Payload>> m_client;
+  std::optional<zc::RequestMut<Payload, Payload>> m_request_loan;
+  std::optional<zc::PendingResponse<Payload, Payload>> m_pending;
+  std::optional<zc::Response<Payload>> m_response;
+  // The server's side: each client's id and its request not yet answered.
+  std::optional<zc::Server<Payload, Payload>> m_server;
+  std::vector<std::optional<zc::ActiveRequest<Payload, Payload>>> m_open;
+  std::vector<zc::ClientId> m_clients;
+  std::vector<bool> m_ids;  // the client has greeted
+  std::uint32_t m_known = 0;
+  std::optional<zc::ResponseMut<Payload>> m_response_loan;
+  std::uint32_t m_peer = 0;  // whose request receive() returned last / send() answers
+  std::span<const std::byte> m_view;
+};
+
 // A service holds at most kMaxNodes (63) processes: the producer's and 62 consumers'.
 Capabilities capabilities() {
   return {.zero_copy = true,
           .native_wait = WaitMode::spin,
           .multicast = true,
           .max_consumers = zc::kMaxNodes - 1,
-          .pollable = true};
+          .pollable = true,
+          .fan_in = true};
 }
 
 Result<std::unique_ptr<Transport>> make(const Endpoint& endpoint) {
@@ -311,6 +625,7 @@ Result<std::unique_ptr<Transport>> make(const Endpoint& endpoint) {
     return fail(Errc::resource,
                 "zerocopy: the token '" + endpoint.token + "' is not a valid shared-memory prefix");
   }
+  if (endpoint.fan_in) return std::make_unique<ZeroCopyFanIn>(endpoint);
   return std::make_unique<ZeroCopyTransport>(endpoint);
 }
 

@@ -95,6 +95,48 @@ Expected<std::shared_ptr<detail::ServiceImpl>, Error<ServiceError>> look_at(
   return detail::ServiceImpl::attach(state, segment, std::move(opened->mapping));
 }
 
+bool ends_with(std::string_view text, std::string_view suffix) {
+  return text.size() > suffix.size() && text.substr(text.size() - suffix.size()) == suffix;
+}
+
+// A request-response service's two segments ("<name>?request", "<name>?response") become one
+// entry under <name>; a half whose other half is missing stays as it is, under its own name.
+void merge_request_response(std::vector<ServiceInfo>& services) {
+  const std::string_view request_suffix = detail::kRequestSuffix;
+  const std::string_view response_suffix = detail::kResponseSuffix;
+  std::map<std::string, std::size_t> requests;
+  for (std::size_t i = 0; i < services.size(); ++i) {
+    if (services[i].problem.empty() && ends_with(services[i].name, request_suffix)) {
+      requests[services[i].name.substr(0, services[i].name.size() - request_suffix.size())] = i;
+    }
+  }
+  std::vector<bool> merged(services.size(), false);
+  for (std::size_t i = 0; i < services.size(); ++i) {
+    const ServiceInfo& half = services[i];
+    if (!half.problem.empty() || !ends_with(half.name, response_suffix)) continue;
+    auto partner = requests.find(half.name.substr(0, half.name.size() - response_suffix.size()));
+    if (partner == requests.end()) continue;
+    ServiceInfo& service = services[partner->second];
+    service.name = partner->first;
+    service.is_request_response = true;
+    service.response_type_name = half.type_name;
+    service.response_type_size = half.type_size;
+    service.response_segment = half.segment;
+    for (const NodeInfo& node : half.nodes) {
+      bool known = std::any_of(service.nodes.begin(), service.nodes.end(), [&](const NodeInfo& n) {
+        return n.pid == node.pid && n.node_id == node.node_id;
+      });
+      if (!known) service.nodes.push_back(node);
+    }
+    merged[i] = true;
+  }
+  std::vector<ServiceInfo> kept;
+  for (std::size_t i = 0; i < services.size(); ++i) {
+    if (!merged[i]) kept.push_back(std::move(services[i]));
+  }
+  services = std::move(kept);
+}
+
 }  // namespace
 
 Expected<std::vector<ServiceInfo>, Error<NodeError>> list_services(std::string_view prefix) {
@@ -117,6 +159,7 @@ Expected<std::vector<ServiceInfo>, Error<NodeError>> list_services(std::string_v
     }
     result.push_back(describe(**service));
   }
+  merge_request_response(result);
   std::sort(result.begin(), result.end(), [](const ServiceInfo& a, const ServiceInfo& b) {
     return std::tie(a.name, a.segment) < std::tie(b.name, b.segment);
   });
@@ -130,16 +173,33 @@ Expected<ServiceInfo, Error<ServiceError>> service_info(std::string_view name,
         ServiceError::invalid_name,
         quoted(name) + " under prefix " + quoted(prefix) + " is not a valid service name"});
   }
-  std::string segment = detail::service_segment_name(prefix, detail::hash_name(name));
-  auto service = look_at(observer(prefix), segment);
-  if (!service && service.error().code != ServiceError::does_not_exist) {
-    return unexpected(std::move(service).error());
+  auto state = observer(prefix);
+  auto find = [&](const std::string& full) -> Expected<ServiceInfo, Error<ServiceError>> {
+    std::string segment = detail::service_segment_name(prefix, detail::hash_name(full));
+    auto service = look_at(state, segment);
+    if (!service && service.error().code != ServiceError::does_not_exist) {
+      return unexpected(std::move(service).error());
+    }
+    if (!service || (*service)->name() != full) {
+      return unexpected(Error<ServiceError>{ServiceError::does_not_exist,
+                                            "service " + quoted(name) + " does not exist"});
+    }
+    return describe(**service);
+  };
+  auto found = find(std::string(name));
+  if (!found && found.error().code == ServiceError::does_not_exist) {
+    // A request-response service: its two halves, shown as one.
+    auto requests = find(std::string(name) + detail::kRequestSuffix);
+    if (!requests) return requests;
+    auto responses = find(std::string(name) + detail::kResponseSuffix);
+    if (!responses && responses.error().code != ServiceError::does_not_exist) return responses;
+    std::vector<ServiceInfo> halves{std::move(*requests)};
+    if (responses) halves.push_back(std::move(*responses));
+    merge_request_response(halves);
+    found = std::move(halves.front());
   }
-  if (!service || (*service)->name() != name) {
-    return unexpected(Error<ServiceError>{ServiceError::does_not_exist,
-                                          "service " + quoted(name) + " does not exist"});
-  }
-  ServiceInfo info = describe(**service);
+  if (!found) return found;
+  ServiceInfo info = std::move(*found);
   if (!info.problem.empty()) {
     return unexpected(Error<ServiceError>{ServiceError::corrupted, info.problem});
   }

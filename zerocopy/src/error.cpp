@@ -130,4 +130,72 @@ std::string_view to_string(WaitSetError error) {
   return "unknown";
 }
 
+std::string_view to_string(ClientCreateError error) {
+  switch (error) {
+    case ClientCreateError::exceeds_max_clients:
+      return "exceeds_max_clients";
+    case ClientCreateError::invalid_options:
+      return "invalid_options";
+    case ClientCreateError::corrupted:
+      return "corrupted";
+    case ClientCreateError::insufficient_memory:
+      return "insufficient_memory";
+    case ClientCreateError::system:
+      return "system";
+  }
+  return "unknown";
+}
+
+std::string_view to_string(ServerCreateError error) {
+  switch (error) {
+    case ServerCreateError::exceeds_max_servers:
+      return "exceeds_max_servers";
+    case ServerCreateError::invalid_options:
+      return "invalid_options";
+    case ServerCreateError::corrupted:
+      return "corrupted";
+    case ServerCreateError::insufficient_memory:
+      return "insufficient_memory";
+    case ServerCreateError::system:
+      return "system";
+  }
+  return "unknown";
+}
+
+std::string_view to_string(RequestSendError error) {
+  switch (error) {
+    case RequestSendError::no_server:
+      return "no_server";
+    case RequestSendError::exceeds_max_pending:
+      return "exceeds_max_pending";
+    case RequestSendError::timeout:
+      return "timeout";
+    case RequestSendError::corrupted:
+      return "corrupted";
+  }
+  return "unknown";
+}
+
+std::string_view to_string(ResponseReceiveError error) {
+  switch (error) {
+    case ResponseReceiveError::server_gone:
+      return "server_gone";
+    case ResponseReceiveError::exceeds_max_borrows:
+      return "exceeds_max_borrows";
+    case ResponseReceiveError::corrupted:
+      return "corrupted";
+  }
+  return "unknown";
+}
+
+std::string_view to_string(RespondError error) {
+  switch (error) {
+    case RespondError::client_gone:
+      return "client_gone";
+    case RespondError::corrupted:
+      return "corrupted";
+  }
+  return "unknown";
+}
+
 }  // namespace zerocopy

@@ -66,7 +66,10 @@ class PublisherPort {
     return Loan{m_chunks + std::uint64_t{index} * m_config.chunk_stride, index};
   }
 
-  Expected<std::size_t, SendError> send(std::uint32_t index, std::size_t bytes) noexcept {
+  // `target`, when given, is the one subscriber to deliver to (request-response: a response goes
+  // to the client that asked); if it is not connected (any more), nobody receives the sample.
+  Expected<std::size_t, SendError> send(std::uint32_t index, std::size_t bytes,
+                                        const SubscriberId* target = nullptr) noexcept {
     --m_loans;
     if (m_service->change_counter() != m_seen_change) update_connections();
     // Now and then (and for good once something failed): the slow-path checks.
@@ -100,24 +103,20 @@ class PublisherPort {
       }
     }
     std::uint32_t delivered = 0;
-    for (std::uint32_t c : m_connected) {
-      Channel& channel = m_channels[c];
-      if (channel.submission.full(channel.tail, channel.head_cache)) {
-        if (!plausible_head(channel)) continue;
-        // Safe overflow: the oldest undelivered sample makes room. (Under backpressure the
-        // queue has room: wait_for_room saw it, and only we fill it.)
-        if (auto evicted = channel.submission.steal_oldest(channel.tail)) {
-          take_back(channel, evicted->index);
-          channel.control->lost.fetch_add(1, std::memory_order_relaxed);
-        }
-        if (channel.submission.full(channel.tail, channel.head_cache)) continue;
+    if (target == nullptr) [[likely]] {
+      for (std::uint32_t c : m_connected)
+        delivered += deliver(m_channels[c], entry);
+      if (delivered != 0 && m_request.wake_on_send) notify_subscribers();
+    } else if (target->slot < m_channels.size() && m_channels[target->slot].connected &&
+               m_channels[target->slot].generation == target->generation) {
+      Channel& channel = m_channels[target->slot];
+      delivered = deliver(channel, entry);
+      if (delivered != 0 && m_request.wake_on_send) {
+        std::atomic_thread_fence(std::memory_order_seq_cst);  // as in notify_subscribers()
+        std::uint32_t waiters = channel.subscriber_event->waiters.load(std::memory_order_relaxed);
+        if (waiters != 0) wake(channel, waiters);
       }
-      channel.submission.push(channel.tail, entry);
-      if (channel.remote) cache_demote(channel.submission.slot_address(channel.tail - 1));
-      channel.in_flight[index >> 6] |= std::uint64_t{1} << (index & 63);
-      ++delivered;
     }
-    if (delivered != 0 && m_request.wake_on_send) notify_subscribers();
     m_refcount[index] += delivered;
     if (m_service->options().history_size != 0) remember(entry);
     unref(index);  // the loan's reference
@@ -262,6 +261,24 @@ class PublisherPort {
     std::uint64_t next_chunk = ~std::uint64_t{0};  // the hint last written
     std::vector<std::uint64_t> in_flight;          // bit per chunk
   };
+
+  // Queues `entry` for one subscriber: 1 if it went in, 0 if the queue stayed full.
+  std::uint32_t deliver(Channel& channel, QueueEntry entry) noexcept {
+    if (channel.submission.full(channel.tail, channel.head_cache)) {
+      if (!plausible_head(channel)) return 0;
+      // Safe overflow: the oldest undelivered sample makes room. (Under backpressure the
+      // queue has room: wait_for_room saw it, and only we fill it.)
+      if (auto evicted = channel.submission.steal_oldest(channel.tail)) {
+        take_back(channel, evicted->index);
+        channel.control->lost.fetch_add(1, std::memory_order_relaxed);
+      }
+      if (channel.submission.full(channel.tail, channel.head_cache)) return 0;
+    }
+    channel.submission.push(channel.tail, entry);
+    if (channel.remote) cache_demote(channel.submission.slot_address(channel.tail - 1));
+    channel.in_flight[entry.index >> 6] |= std::uint64_t{1} << (entry.index & 63);
+    return 1;
+  }
 
   void close_fifo(Channel& channel) noexcept {
     if (channel.fifo >= 0) ::close(std::exchange(channel.fifo, -1));
@@ -706,6 +723,13 @@ Expected<std::size_t, SendError> publisher_send(PublisherPort* port, std::uint32
                                                 std::size_t bytes) noexcept {
   auto result = port->send(index, bytes);
   port->drop();  // the loan's reference on the port
+  return result;
+}
+Expected<std::size_t, SendError> publisher_send_to(PublisherPort* port, std::uint32_t index,
+                                                   std::size_t bytes,
+                                                   SubscriberId target) noexcept {
+  auto result = port->send(index, bytes, &target);
+  port->drop();
   return result;
 }
 void publisher_return_loan(PublisherPort* port, std::uint32_t index) noexcept {

@@ -608,14 +608,9 @@ std::optional<Error<ServiceError>> check_compatible(const ServiceImpl& service,
   return std::nullopt;
 }
 
-}  // namespace
-
-Expected<std::shared_ptr<ServiceImpl>, Error<ServiceError>> open_service(
+// open_service, the name checked (and suffixed for request-response).
+Expected<std::shared_ptr<ServiceImpl>, Error<ServiceError>> open_named_service(
     const std::shared_ptr<NodeState>& node, const ServiceRequest& request, OpenMode mode) {
-  if (!valid_service_name(request.name)) {
-    return unexpected(service_error(ServiceError::invalid_name,
-                                    "'" + request.name + "' is not a valid service name"));
-  }
   const PayloadLayout& payload = request.payload;
   if (payload.type_name.empty() || payload.type_name.size() > kMaxTypeNameLength ||
       payload.size == 0 || payload.size > (std::size_t{1} << 32) || payload.alignment == 0 ||
@@ -756,6 +751,22 @@ Expected<std::shared_ptr<ServiceImpl>, Error<ServiceError>> open_service(
                                             " nodes"));
     }
   }
+}
+
+}  // namespace
+
+Expected<std::shared_ptr<ServiceImpl>, Error<ServiceError>> open_service(
+    const std::shared_ptr<NodeState>& node, const ServiceRequest& request, OpenMode mode) {
+  if (!valid_service_name(request.name)) {
+    return unexpected(service_error(ServiceError::invalid_name,
+                                    "'" + request.name + "' is not a valid service name"));
+  }
+  if (request.role != ServiceRole::publish_subscribe) {
+    ServiceRequest half = request;
+    half.name += request.role == ServiceRole::requests ? kRequestSuffix : kResponseSuffix;
+    return open_named_service(node, half, mode);
+  }
+  return open_named_service(node, request, mode);
 }
 
 const ServiceOptions& service_options(const ServiceImpl& service) {

@@ -322,6 +322,7 @@ class SubscriberPort {
 
   // What the last corrupted error was about.
   std::string corruption() const { return m_corruption; }
+  SubscriberId id() const noexcept { return {m_slot, m_generation}; }
 
   SampleHeader sample_header(const void* connection_ptr, std::uint32_t index,
                              std::uint32_t position) const noexcept {
@@ -550,6 +551,9 @@ std::size_t subscriber_update_connections(SubscriberPort* port) noexcept {
 }
 bool subscriber_check(SubscriberPort* port) noexcept {
   return port->check();
+}
+SubscriberId subscriber_id(const SubscriberPort* port) noexcept {
+  return port->id();
 }
 std::string subscriber_corruption(const SubscriberPort* port) {
   return port->corruption();

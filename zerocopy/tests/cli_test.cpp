@@ -95,6 +95,30 @@ TEST_F(Cli, ListsServicesPortsAndNodes) {
   EXPECT_EQ(run("bogus", 2).find("usage"), 0u);
 }
 
+TEST_F(Cli, ShowsARequestResponseServiceAsOne) {
+  auto service = node()
+                     .service_builder("cli/square")
+                     .request_response<std::uint64_t, std::uint32_t>()
+                     .open_or_create()
+                     .value();
+  auto server = service.server_builder().create().value();
+  auto client = service.client_builder().create().value();
+  const std::string pid = std::to_string(::getpid());
+  std::string list = run("service list");
+  EXPECT_TRUE(contains(list, "cli/square")) << list;
+  EXPECT_TRUE(contains(list, "u64 -> u32")) << list;
+  EXPECT_FALSE(contains(list, "?request")) << list;
+  std::string show = run("service show cli/square");
+  EXPECT_TRUE(contains(show, "kind: request-response")) << show;
+  EXPECT_TRUE(contains(show, "response type: u32, size 4")) << show;
+  EXPECT_TRUE(contains(show, "clients: 1\n  slot 0 generation 1 pid " + pid)) << show;
+  EXPECT_TRUE(contains(show, "servers: 1")) << show;
+  std::string nodes = run("node list");
+  EXPECT_TRUE(contains(nodes, "cli/square")) << nodes;
+  EXPECT_FALSE(contains(nodes, "?")) << nodes;
+  EXPECT_TRUE(contains(run("echo cli/square --count 1", 1), "is a request-response service"));
+}
+
 TEST_F(Cli, EchoAndHzSubscribeToAnyType) {
   auto values = node()
                     .service_builder("cli/echo")
@@ -109,7 +133,9 @@ TEST_F(Cli, EchoAndHzSubscribeToAnyType) {
     ASSERT_EQ(publisher.send_copy(0x0102030405060708).value(), 1u);
     ASSERT_EQ(publisher.send_copy(0x41).value(), 1u);
     EXPECT_EQ(echo.finish(), 0);
-    EXPECT_TRUE(contains(echo.output(), "sample 0: 8 bytes, publisher 0.1 sequence 1\n  00000000  08 07 06 05 04 03 02 01"))
+    EXPECT_TRUE(contains(
+        echo.output(),
+        "sample 0: 8 bytes, publisher 0.1 sequence 1\n  00000000  08 07 06 05 04 03 02 01"))
         << echo.output();
     EXPECT_TRUE(contains(echo.output(), "|A.......|")) << echo.output();
   }

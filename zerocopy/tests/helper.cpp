@@ -85,6 +85,49 @@ int main(int argc, char** argv) {
     return 0;
   }
 
+  // Request-response modes: SERVICE squares u64s.
+  auto rr_service = [&] {
+    return node->service_builder(service_name)
+        .request_response<std::uint64_t, std::uint64_t>()
+        .open_or_create();
+  };
+  if (mode == "rr-server") {  // answers n requests with their squares, then holds on until killed
+    auto service = rr_service();
+    if (!service) return 2;
+    auto server = service->server_builder().create();
+    if (!server) return 2;
+    say("serving");
+    std::uint64_t served = 0;
+    auto deadline = std::chrono::steady_clock::now() + 20s;
+    while (served < n && std::chrono::steady_clock::now() < deadline) {
+      auto request = server->receive();
+      if (!request) return 6;
+      if (!*request) {
+        server->wait(100ms);
+        continue;
+      }
+      if (!request->respond_copy(**request * **request)) return 7;
+      ++served;
+    }
+    say("served " + std::to_string(served));
+    hear();  // "quit" (or eof), unless killed first
+    return 0;
+  }
+  if (mode == "rr-client") {  // sends n requests (1..n) and holds them pending until killed
+    auto service = rr_service();
+    if (!service) return 2;
+    auto client = service->client_builder().create();
+    if (!client || !client->wait_for_server(10s)) return 2;
+    std::vector<zerocopy::PendingResponse<std::uint64_t, std::uint64_t>> pending;
+    for (std::uint64_t i = 1; i <= n; ++i) {
+      auto sent = client->send_copy(i);
+      if (!sent) return 3;
+      pending.push_back(std::move(*sent));
+    }
+    say("sent");
+    sleep_until_killed();
+  }
+
   // WaitSet modes: a u64 service SERVICE (safe overflow, buffer 64) and an event service
   // SERVICE/events.
   auto ws_service = [&] {

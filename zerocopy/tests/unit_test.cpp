@@ -46,7 +46,7 @@ TEST(Expected, HoldsAValueOrAnError) {
 }
 
 TEST(Version, HeaderAndLayout) {
-  EXPECT_STREQ(kVersionString, "0.2.1");
+  EXPECT_STREQ(kVersionString, "0.2.2");
   EXPECT_EQ(kVersionMajor, 0);
   EXPECT_EQ(kVersionMinor, 2);
   EXPECT_EQ(std::to_string(kVersionMajor) + "." + std::to_string(kVersionMinor) + "." +

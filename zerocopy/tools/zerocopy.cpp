@@ -73,6 +73,7 @@ int fail(const std::string& message) {
 
 std::string type_of(const zc::ServiceInfo& info) {
   if (info.is_event) return "event";
+  if (info.is_request_response) return info.type_name + " -> " + info.response_type_name;
   return info.type_name + " (" + std::to_string(info.type_size) + " B)";
 }
 
@@ -116,8 +117,16 @@ int service_show(const std::string& prefix, const std::string& name) {
   if (!info) return fail(info.error().message);
   const zc::ServiceOptions& o = info->options;
   std::printf("name: %s\nsegment: /dev/shm/%s\n", info->name.c_str(), info->segment.c_str());
-  std::printf("kind: %s\n", info->is_event ? "event" : "publish-subscribe");
-  std::printf("type: %s%s, size %" PRIu64 ", alignment %" PRIu64 "\n", info->type_name.c_str(),
+  std::printf("kind: %s\n", info->is_event              ? "event"
+                            : info->is_request_response ? "request-response"
+                                                        : "publish-subscribe");
+  if (info->is_request_response) {
+    std::printf("response segment: /dev/shm/%s\n", info->response_segment.c_str());
+    std::printf("response type: %s, size %" PRIu64 "\n", info->response_type_name.c_str(),
+                info->response_type_size);
+  }
+  std::printf("%s: %s%s, size %" PRIu64 ", alignment %" PRIu64 "\n",
+              info->is_request_response ? "request type" : "type", info->type_name.c_str(),
               info->is_slice ? " (slice)" : "", info->type_size, info->type_alignment);
   if (!info->user_header_type.empty()) {
     std::printf("user header: %s, size %" PRIu64 ", alignment %" PRIu64 "\n",
@@ -131,8 +140,14 @@ int service_show(const std::string& prefix, const std::string& name) {
       o.history_size, o.subscriber_max_buffer_size, o.subscriber_max_borrowed_samples,
       o.max_publishers, o.max_subscribers, o.max_nodes,
       o.overflow == zc::Overflow::backpressure ? "backpressure" : "safe_overflow");
-  print_ports(info->is_event ? "notifiers" : "publishers", info->publishers);
-  print_ports(info->is_event ? "listeners" : "subscribers", info->subscribers);
+  print_ports(info->is_event              ? "notifiers"
+              : info->is_request_response ? "clients"
+                                          : "publishers",
+              info->publishers);
+  print_ports(info->is_event              ? "listeners"
+              : info->is_request_response ? "servers"
+                                          : "subscribers",
+              info->subscribers);
   std::printf("nodes: %zu\n", info->nodes.size());
   for (const auto& node : info->nodes) {
     std::printf("  pid %u id %016" PRIx64 "%s\n", node.pid, node.node_id,
@@ -192,6 +207,10 @@ struct Limits {
 int watch(const std::string& prefix, const std::string& name, const Limits& limits, bool echo) {
   auto info = zc::service_info(name, prefix);
   if (!info) return fail(info.error().message);
+  if (info->is_request_response) {
+    return fail("'" + name + "' is a request-response service; " + (echo ? "echo" : "hz") +
+                " watches publish-subscribe services");
+  }
   auto state = std::make_shared<zc::detail::NodeState>();
   state->config.prefix = prefix;
   state->config.name = "zerocopy-cli";

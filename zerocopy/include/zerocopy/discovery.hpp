@@ -43,7 +43,14 @@ struct ServiceInfo {
   std::uint64_t type_size = 0;
   std::uint64_t type_alignment = 0;
   bool is_slice = false;
-  bool is_event = false;         // an event service (type zerocopy::EventId)
+  bool is_event = false;  // an event service (type zerocopy::EventId)
+  // A request-response service (its two segments shown as one): type_name and the user header
+  // describe the requests, response_type_name and response_type_size the responses; publishers
+  // are its clients and subscribers its servers.
+  bool is_request_response = false;
+  std::string response_type_name;
+  std::uint64_t response_type_size = 0;
+  std::string response_segment;
   std::string user_header_type;  // "" when the service has no user header
   std::uint64_t user_header_size = 0;
   std::uint64_t user_header_alignment = 1;

@@ -69,6 +69,43 @@ enum class ReceiveError {
               // its checks: every later receive says so too. See Subscriber::corruption().
 };
 
+// Request-response (request_response.hpp).
+enum class ClientCreateError {
+  exceeds_max_clients,  // all max_clients slots are taken
+  invalid_options,      // a pool too large, a zero size
+  corrupted,            // one of the service's segments fails its checks (message: what is wrong)
+  insufficient_memory,  // the client's request segment does not fit (message: size and room)
+  system,
+};
+
+enum class ServerCreateError {
+  exceeds_max_servers,  // all max_servers slots are taken
+  invalid_options,
+  corrupted,
+  insufficient_memory,  // the server's response segment does not fit
+  system,
+};
+
+enum class RequestSendError {
+  no_server,            // no server is connected: nobody received the request
+  exceeds_max_pending,  // max_pending_requests PendingResponses of this client are alive
+  timeout,              // the server's queue for this client stayed full (requests given up and
+                        // not read yet) for the client's send_timeout: nobody received it
+  corrupted,            // a segment fails its checks (see Client::corruption())
+};
+
+enum class ResponseReceiveError {
+  server_gone,          // no server is connected any more (it left or its process died), and no
+                        // response to this request is waiting
+  exceeds_max_borrows,  // the client holds max_pending_requests responses already
+  corrupted,            // the response segment fails its checks (see Client::corruption())
+};
+
+enum class RespondError {
+  client_gone,  // the client that asked is not connected any more: nobody received the response
+  corrupted,    // a segment fails its checks (see Server::corruption())
+};
+
 enum class WaitSetError {
   invalid_argument,  // a zero period, a negative descriptor, an attachment of another WaitSet
   system,            // an operating-system call failed (message: which and why)
@@ -95,5 +132,10 @@ std::string_view to_string(SendError error);
 std::string_view to_string(ReceiveError error);
 std::string_view to_string(WaitResult result);
 std::string_view to_string(WaitSetError error);
+std::string_view to_string(ClientCreateError error);
+std::string_view to_string(ServerCreateError error);
+std::string_view to_string(RequestSendError error);
+std::string_view to_string(ResponseReceiveError error);
+std::string_view to_string(RespondError error);
 
 }  // namespace zerocopy

@@ -13,6 +13,13 @@ struct PublisherId {
   friend auto operator<=>(const PublisherId&, const PublisherId&) = default;
 };
 
+// A subscriber of a service: its slot and generation (never reused while the service exists).
+struct SubscriberId {
+  std::uint32_t slot = 0;
+  std::uint64_t generation = 0;
+  friend auto operator<=>(const SubscriberId&, const SubscriberId&) = default;
+};
+
 struct SampleHeader {
   PublisherId origin;
   std::uint64_t sequence = 0;  // 1, 2, ... per publisher in the order sent (gaps: samples lost)

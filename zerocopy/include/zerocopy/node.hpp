@@ -107,13 +107,22 @@ class ServiceBuilderPubSub {
     if (!impl) return unexpected(std::move(impl).error());
     return Service<T>(std::move(*impl));
   }
+  // Request-response opens its two halves as publish-subscribe services of their own role.
+  ServiceBuilderPubSub& role(detail::ServiceRole value) {
+    m_request.role = value;
+    return *this;
+  }
   friend class ServiceBuilder;
+  template <class Req, class Resp>
+  friend class ServiceBuilderRequestResponse;
 
   std::shared_ptr<detail::NodeState> m_node;
   detail::ServiceRequest m_request;
 };
 
 class ServiceBuilderEvent;
+template <class Req, class Resp>
+class ServiceBuilderRequestResponse;
 
 class ServiceBuilder {
  public:
@@ -124,6 +133,10 @@ class ServiceBuilder {
   }
   // An event service: notifiers and listeners of event ids, no payload (event.hpp).
   ServiceBuilderEvent event() const;
+  // A request-response service: clients send Req and receive Resp from a server
+  // (request_response.hpp). Either may be a slice (U[]).
+  template <class Req, class Resp>
+  ServiceBuilderRequestResponse<Req, Resp> request_response() const;
 
  private:
   ServiceBuilder(std::shared_ptr<detail::NodeState> node, std::string_view name)
@@ -180,4 +193,5 @@ bool is_valid_prefix(std::string_view prefix) noexcept;
 
 }  // namespace zerocopy
 
-#include "zerocopy/event.hpp"  // ServiceBuilder::event()
+#include "zerocopy/event.hpp"             // ServiceBuilder::event()
+#include "zerocopy/request_response.hpp"  // ServiceBuilder::request_response()

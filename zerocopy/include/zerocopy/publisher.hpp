@@ -32,6 +32,8 @@ template <class T>
 class Publisher;
 template <class T>
 class SampleMut;
+template <class T>
+class ResponseMut;
 
 namespace detail {
 // What a loaned sample holds: the port it came from (kept alive by the loan), where its payload
@@ -70,6 +72,10 @@ class LoanedSample {
   }
   Expected<std::size_t, SendError> send_and_release() noexcept {
     return publisher_send(std::exchange(m_port, nullptr), m_index, m_len * sizeof(Element));
+  }
+  Expected<std::size_t, SendError> send_to_and_release(SubscriberId target) noexcept {
+    return publisher_send_to(std::exchange(m_port, nullptr), m_index, m_len * sizeof(Element),
+                             target);
   }
 
   PublisherPort* m_port;
@@ -182,8 +188,13 @@ class SampleMut : public detail::LoanedSample<T> {
  private:
   explicit SampleMut(Base&& other) noexcept : Base(std::move(other)) {}
   using Base::Base;
+  // To one subscriber only (a server's response to the client that asked).
+  Expected<std::size_t, SendError> send_to(detail::SubscriberId target) && noexcept {
+    return this->send_to_and_release(target);
+  }
   friend class Publisher<T>;
   friend class SampleMutUninit<T>;
+  friend class ResponseMut<T>;
 };
 
 template <class T>

@@ -178,6 +178,8 @@ class Subscriber {
   // zc_p_..._00_1: its static configuration changed after it was mapped and fails its checksum";
   // empty if nothing.
   std::string corruption() const { return detail::subscriber_corruption(m_port); }
+  // Identifies this subscriber in its service (its slot and generation).
+  SubscriberId id() const noexcept { return detail::subscriber_id(m_port); }
 
  private:
   explicit Subscriber(detail::SubscriberPort* port) : m_port(port) {}

@@ -8,6 +8,7 @@
 #include "zerocopy/expected.hpp"
 #include "zerocopy/node.hpp"
 #include "zerocopy/publisher.hpp"
+#include "zerocopy/request_response.hpp"
 #include "zerocopy/service.hpp"
 #include "zerocopy/subscriber.hpp"
 #include "zerocopy/type_name.hpp"

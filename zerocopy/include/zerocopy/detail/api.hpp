@@ -35,8 +35,17 @@ struct PayloadLayout {
 
 enum class OpenMode : std::uint8_t { open, create, open_or_create };
 
+// What a service segment carries: publish-subscribe samples (events too), or one half of a
+// request-response service, whose two segments are the services "<name>?request" (clients publish,
+// servers subscribe) and "<name>?response" (servers publish, clients subscribe). No user's
+// service name holds a '?', so they never meet a publish-subscribe service's.
+enum class ServiceRole : std::uint8_t { publish_subscribe, requests, responses };
+inline constexpr const char* kRequestSuffix = "?request";
+inline constexpr const char* kResponseSuffix = "?response";
+
 struct ServiceRequest {
-  std::string name;
+  std::string name;  // as the user gave it (the role adds its suffix)
+  ServiceRole role = ServiceRole::publish_subscribe;
   PayloadLayout payload;
   // Set by the builder. On create, unset ones take their defaults; on open, the set ones are
   // requirements the existing service must meet.
@@ -82,6 +91,10 @@ Expected<std::size_t, SendError> publisher_send(PublisherPort* port, std::uint32
                                                 std::size_t bytes) noexcept;
 std::size_t publisher_notify(PublisherPort* port) noexcept;
 std::uint64_t publisher_wakeups(const PublisherPort* port) noexcept;
+using SubscriberId = ::zerocopy::SubscriberId;
+// Sends to `target` alone; 0 delivered if it is not connected.
+Expected<std::size_t, SendError> publisher_send_to(PublisherPort* port, std::uint32_t index,
+                                                   std::size_t bytes, SubscriberId target) noexcept;
 void publisher_return_loan(PublisherPort* port, std::uint32_t index) noexcept;
 std::size_t publisher_update_connections(PublisherPort* port) noexcept;
 bool publisher_wait_for_subscribers(PublisherPort* port, std::size_t count,
@@ -123,6 +136,7 @@ const void* subscriber_user_header(const SubscriberPort* port, const void* conne
                                    std::size_t alignment) noexcept;
 std::uint64_t subscriber_lost_samples(SubscriberPort* port) noexcept;
 std::string subscriber_corruption(const SubscriberPort* port);
+SubscriberId subscriber_id(const SubscriberPort* port) noexcept;
 Expected<int, Error<WaitSetError>> subscriber_notification_fd(SubscriberPort* port);
 
 }  // namespace zerocopy::detail
