@@ -179,6 +179,14 @@ class ZeroCopyTransport final : public Transport {
 
   void release() override { m_received.reset(); }
 
+  // `inline` as given (the producer says it, once): it applies where the cell's messages are at
+  // most 120 bytes.
+  std::vector<OptionValue> granted_options() const override {
+    auto given = m_endpoint.option("inline");
+    if (!given || m_endpoint.role != Role::producer) return {};
+    return {OptionValue{"inline", *given}};
+  }
+
   // The subscriber's notification FIFO (made on the first call): readable whenever receive() may
   // have a sample, until a receive() finds nothing. Not made unless asked: while it exists, a
   // publisher that finds the subscriber idle also writes a byte into it.
@@ -252,6 +260,7 @@ class ZeroCopyTransport final : public Transport {
             .max_slice_len(std::max<std::size_t>(m_endpoint.max_message_bytes, 1))
             .max_loaned_samples(1)
             .prefault(true)
+            .inline_payloads(m_endpoint.option("inline").value_or(1) != 0)
             .backpressure_timeout(m_endpoint.timeout)
             .backpressure_wait(m_endpoint.wait == WaitMode::spin ? zc::BackpressureWait::spin
                                                                  : zc::BackpressureWait::block)
@@ -617,6 +626,22 @@ Capabilities capabilities() {
           .fan_in = true};
 }
 
+// --set zerocopy.inline=0 keeps every payload in its chunk (zero-copy at every size); by default
+// payloads of up to 120 bytes are copied into the queue slot (PublisherBuilder::inline_payloads).
+std::vector<OptionSpec> options() {
+  return {OptionSpec{.name = "inline",
+                     .description =
+                         "1: payloads of up to 120 bytes travel copied in the queue slot, with the "
+                         "entry that announces them, where a cell's messages are that small "
+                         "(PublisherBuilder::inline_payloads); 0: every payload in its chunk, "
+                         "zero-copy",
+                     .unit = OptionUnit::count,
+                     .min = 0,
+                     .max = 1,
+                     .max_source = "",
+                     .default_text = "1"}};
+}
+
 Result<std::unique_ptr<Transport>> make(const Endpoint& endpoint) {
   if (endpoint.max_message_bytes > capabilities().max_message_bytes) {
     return fail(Errc::message_too_large, "zerocopy: messages up to 64 MiB");
@@ -635,8 +660,10 @@ extern const TransportInfo zerocopy_driver{
     .name = "zerocopy",
     .description =
         "this project's zero-copy pub/sub core (zerocopy/): shared-memory chunk pools, "
-        "lock-free SPSC queues, futex wake-ups; backpressure, up to 64 MiB",
+        "lock-free SPSC queues, futex wake-ups; backpressure, up to 64 MiB; payloads of up to "
+        "120 B copied inline in the queue slot unless --set zerocopy.inline=0",
     .capabilities = capabilities,
-    .make = make};
+    .make = make,
+    .options = options};
 
 }  // namespace ipcbench

@@ -141,8 +141,10 @@ class SubscriberConnection {
   std::uint64_t connected_generation() const noexcept {
     return m_control->connected_generation.load(std::memory_order_acquire);
   }
-  // The next entry: nothing when empty, ReceiveError::corrupted for an invalid one.
-  Expected<std::optional<Received>, ReceiveError> receive() noexcept;
+  // The next entry: nothing when empty, ReceiveError::corrupted for an invalid one. An inline
+  // payload is copied into `inline_out` (kInlineBytes of room), which the Received points to.
+  Expected<std::optional<Received>, ReceiveError> receive(
+      std::uint64_t* inline_out = nullptr) noexcept;
   // Gives chunk `index` back to the publisher.
   void release(std::uint32_t index) noexcept;
   bool empty() const noexcept { return m_submission.empty(); }
@@ -171,6 +173,8 @@ class SubscriberConnection {
   std::string verify(std::uint64_t generation, bool connected) const noexcept;
   // The entry receive() refused last, described.
   std::string bad_entry() const;
+  // After taking an entry: wake the publisher if it sleeps for room (backpressure, block).
+  void wake_blocked_publisher() noexcept;
 
  private:
   const PublisherHeader* m_header = nullptr;
@@ -187,6 +191,9 @@ class SubscriberConnection {
   // under backpressure).
   std::uint64_t m_next_position = 0;
 };
+
+// Received::index of a sample whose payload came inline: this plus the subscriber's buffer.
+inline constexpr std::uint32_t kInlineSampleBase = 1u << 16;
 
 // Ports run their slow-path checks (the service's and the publisher segments' headers and
 // words) after this many receive() calls that found nothing, or sends.

@@ -116,12 +116,14 @@ std::optional<PublisherConfig> publisher_layout(const PublisherParams& params) {
   config.submission_capacity = next_pow2(params.buffer_size);
   config.completion_capacity = next_pow2(params.num_chunks);
   config.publisher_may_block = params.publisher_may_block ? 1 : 0;
+  if (params.inline_bytes != 0 && params.inline_bytes != kInlineBytes) return std::nullopt;
+  config.inline_bytes = params.inline_bytes;
   config.max_payload_bytes = params.max_payload_bytes;
   config.payload_alignment = params.payload_alignment;
   std::uint64_t chunk_alignment =
       params.payload_alignment > kCacheLine ? params.payload_alignment : kCacheLine;
   config.chunk_stride = round_up(params.max_payload_bytes, chunk_alignment);
-  config.channel_stride = completion_slots_offset(config.submission_capacity) +
+  config.channel_stride = completion_slots_offset(config.submission_capacity, config.inline_bytes) +
                           round_up(std::uint64_t{config.completion_capacity} * 8, kCacheLine);
   config.channels_offset = sizeof(PublisherHeader);
   config.user_header_size = params.user_header_size;
@@ -148,7 +150,9 @@ std::string validate_publisher_config(const PublisherConfig& config, std::size_t
   if (std::uint64_t sum = checksum_of(config); sum != config.checksum) {
     return checksum_mismatch(config.checksum, sum);
   }
-  if (config.safe_overflow > 1 || config.publisher_may_block > 1) return "bad flags";
+  if (config.safe_overflow > 1 || config.publisher_may_block > 1 || config.reserved != 0) {
+    return "bad flags";
+  }
   // The buffer size is not stored; the submission capacity is its power-of-two rounding, and
   // any buffer size that rounds to it yields the same layout.
   PublisherParams params{config.service_hash,
@@ -162,7 +166,8 @@ std::string validate_publisher_config(const PublisherConfig& config, std::size_t
                          config.safe_overflow == 1,
                          config.publisher_may_block == 1,
                          config.user_header_size,
-                         config.user_header_alignment};
+                         config.user_header_alignment,
+                         config.inline_bytes};
   auto expected = publisher_layout(params);
   if (!expected) return "parameters out of range";
   const PublisherConfig& e = *expected;

@@ -49,6 +49,11 @@ inline constexpr std::uint64_t kServiceMagic = 0x7a63'7376'6331'0a01ULL;
 inline constexpr std::uint64_t kPublisherMagic = 0x7a63'7075'6231'0a01ULL;
 inline constexpr std::uint32_t kStateReady = 0x52454459;  // "REDY"
 inline constexpr std::size_t kMaxSegmentBytes = std::size_t{1} << 40;
+// Small payloads inline: a submission slot of two cache lines carries the entry word and up to
+// kInlineBytes of payload, so that a small message crosses between the processes in the lines
+// that announce it (as a plain shared-memory ring's do) instead of in a chunk after them.
+inline constexpr std::uint32_t kInlineSlotBytes = 128;
+inline constexpr std::uint32_t kInlineBytes = kInlineSlotBytes - 8;
 
 constexpr std::uint64_t round_up(std::uint64_t value, std::uint64_t to) {
   return (value + to - 1) / to * to;
@@ -233,6 +238,10 @@ struct PublisherConfig {
   std::uint32_t submission_capacity;  // power of two
   std::uint32_t completion_capacity;  // power of two, >= num_chunks
   std::uint32_t publisher_may_block;  // subscribers wake the publisher's space event
+  // 0, or kInlineBytes: each submission slot is then kInlineSlotBytes long and a payload of up to
+  // kInlineBytes travels in it, after the entry word (see IndexQueue), instead of in a chunk.
+  std::uint32_t inline_bytes;
+  std::uint32_t reserved;  // 0
   std::uint64_t max_payload_bytes;
   std::uint64_t payload_alignment;
   std::uint64_t chunk_stride;
@@ -319,6 +328,7 @@ struct PublisherParams {
   bool publisher_may_block;
   std::uint32_t user_header_size = 0;
   std::uint32_t user_header_alignment = 1;  // a power of two <= 64 (1 when there is none)
+  std::uint32_t inline_bytes = 0;           // 0 or kInlineBytes
 };
 
 // The canonical layout for `params`; nullopt if a parameter is out of range. total_size may
@@ -332,8 +342,16 @@ std::string validate_publisher_config(const PublisherConfig& config, std::size_t
 constexpr std::uint64_t submission_slots_offset() {
   return sizeof(ChannelControl);
 }
-constexpr std::uint64_t completion_slots_offset(std::uint32_t submission_capacity) {
-  return sizeof(ChannelControl) + round_up(std::uint64_t{submission_capacity} * 8, kCacheLine);
+// A submission slot's bytes: the entry word, and an inline payload's room after it when the
+// publisher sends small payloads inline (PublisherConfig::inline_bytes).
+constexpr std::uint64_t submission_slot_bytes(std::uint32_t inline_bytes) {
+  return inline_bytes != 0 ? kInlineSlotBytes : 8;
+}
+constexpr std::uint64_t completion_slots_offset(std::uint32_t submission_capacity,
+                                                std::uint32_t inline_bytes) {
+  return sizeof(ChannelControl) +
+         round_up(std::uint64_t{submission_capacity} * submission_slot_bytes(inline_bytes),
+                  kCacheLine);
 }
 
 // ---- names ----

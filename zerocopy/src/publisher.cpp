@@ -92,11 +92,12 @@ class PublisherPort {
     if (m_request.timestamps) [[unlikely]]
       chunk_header(index)->publish_time_ns = monotonic_ns();
     QueueEntry entry{index, static_cast<std::uint32_t>(bytes)};
+    const bool in_line = m_config.inline_bytes != 0;  // the payload goes into the queue slots
     // For a subscriber in another process, a small payload's lines go to the shared cache before
     // the entry that announces them, so it fetches both from there at once instead of snooping
     // this core for one after the other. (In one process the hint would only cost: the reader
     // is this core.)
-    if (m_demote && bytes <= kDemoteMaxBytes) {
+    if (m_demote && !in_line && bytes <= kDemoteMaxBytes) {
       const std::byte* chunk = m_chunks + std::uint64_t{index} * m_config.chunk_stride;
       for (std::size_t at = 0; at < std::max<std::size_t>(bytes, 1); at += 64) {
         cache_demote(chunk + at);
@@ -117,10 +118,11 @@ class PublisherPort {
         if (waiters != 0) wake(channel, waiters);
       }
     }
-    m_refcount[index] += delivered;
+    // An inline payload was copied into the queues: the chunk is free again at once.
+    if (!in_line) m_refcount[index] += delivered;
     if (m_service->options().history_size != 0) remember(entry);
     unref(index);  // the loan's reference
-    if (m_demote) announce_next_chunk();
+    if (m_demote && !in_line) announce_next_chunk();
     if (m_broken) [[unlikely]] {
       return unexpected(SendError::corrupted);  // a queue was found broken on the way
     }
@@ -269,10 +271,23 @@ class PublisherPort {
       // Safe overflow: the oldest undelivered sample makes room. (Under backpressure the
       // queue has room: wait_for_room saw it, and only we fill it.)
       if (auto evicted = channel.submission.steal_oldest(channel.tail)) {
-        take_back(channel, evicted->index);
+        if (evicted->index != kInlineIndex) take_back(channel, evicted->index);
         channel.control->lost.fetch_add(1, std::memory_order_relaxed);
       }
       if (channel.submission.full(channel.tail, channel.head_cache)) return 0;
+    }
+    if (m_config.inline_bytes != 0) {
+      channel.submission.push_inline(
+          channel.tail, m_chunks + std::uint64_t{entry.index} * m_config.chunk_stride, entry.size);
+      if (channel.remote) {
+        const auto* slot =
+            static_cast<const std::byte*>(channel.submission.slot_address(channel.tail - 1));
+        for (std::size_t at = 0; at < std::min<std::size_t>(entry.size + 8, kInlineSlotBytes);
+             at += kCacheLine) {
+          cache_demote(slot + at);
+        }
+      }
+      return 1;
     }
     channel.submission.push(channel.tail, entry);
     if (channel.remote) cache_demote(channel.submission.slot_address(channel.tail - 1));
@@ -570,6 +585,13 @@ Expected<void, Error<PublisherCreateError>> PublisherPort::init() {
       !m_safe_overflow && m_request.backpressure_wait == BackpressureWait::block;
   params.user_header_size = service.user_header_size;
   params.user_header_alignment = service.user_header_alignment;
+  // Small payloads travel inline in the queue slots: where nothing else needs the chunk after the
+  // send (no user header, no history, no publish time) and the payload fits.
+  params.inline_bytes = m_request.inline_payloads && params.max_payload_bytes <= kInlineBytes &&
+                                service.user_header_size == 0 && options.history_size == 0 &&
+                                !m_request.timestamps && service.type_alignment <= 8
+                            ? kInlineBytes
+                            : 0;
   auto layout = publisher_layout(params);
   if (!layout)
     return fail(PublisherCreateError::invalid_options, "the pool's sizes are out of range");
@@ -613,14 +635,17 @@ Expected<void, Error<PublisherCreateError>> PublisherPort::init() {
   for (std::uint32_t c = 0; c < m_config.num_channels; ++c) {
     std::byte* at = base + m_config.channels_offset + c * m_config.channel_stride;
     auto* control = new (at) ChannelControl{};
+    const auto stride =
+        static_cast<std::uint32_t>(submission_slot_bytes(m_config.inline_bytes) / 8);
     auto* submission_slots = new (at + submission_slots_offset())
-        std::atomic<std::uint64_t>[m_config.submission_capacity] {};
-    auto* completion_slots = new (at + completion_slots_offset(m_config.submission_capacity))
-        std::atomic<std::uint64_t>[m_config.completion_capacity] {};
+        std::atomic<std::uint64_t>[std::uint64_t{m_config.submission_capacity} * stride] {};
+    auto* completion_slots =
+        new (at + completion_slots_offset(m_config.submission_capacity, m_config.inline_bytes))
+            std::atomic<std::uint64_t>[m_config.completion_capacity] {};
     Channel& channel = m_channels[c];
     channel.control = control;
-    channel.submission =
-        IndexQueue(&control->submission_head, submission_slots, m_config.submission_capacity);
+    channel.submission = IndexQueue(&control->submission_head, submission_slots,
+                                    m_config.submission_capacity, stride);
     channel.completion =
         IndexQueue(&control->completion_head, completion_slots, m_config.completion_capacity);
     channel.in_flight.assign((m_config.num_chunks + 63) / 64, 0);

@@ -35,10 +35,21 @@
 // Nothing in a slot is trusted: the index and size are checked against the segment's limits by
 // the caller, and an entry that is garbage reads as "empty" or as an invalid index, never as a
 // reason to touch memory outside the segment.
+//
+// Inline payloads: a queue may have slots of several words (`stride`): the entry word, then room
+// for a small payload. push_inline() stores the payload's words (relaxed) before the entry
+// (release), with kInlineIndex as the entry's chunk index; the consumer copies them out after
+// reading the entry (acquire) and before handing the slot back (the head store, or the CAS that
+// claims it), so that it never reads words the producer may already be rewriting for a later lap
+// into a payload it keeps. The words are atomics on both sides: a copy that raced a steal is
+// thrown away with the failed CAS, and is no data race.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <optional>
 
 namespace zerocopy::detail {
@@ -47,6 +58,8 @@ struct QueueEntry {
   std::uint32_t index;
   std::uint32_t size;
 };
+// The chunk index of an entry whose payload is in its slot (chunk indexes stop at 65534).
+inline constexpr std::uint32_t kInlineIndex = 0xffff;
 
 class IndexQueue {
  public:
@@ -55,9 +68,16 @@ class IndexQueue {
 
   IndexQueue() = default;
   // `head` and `slots` point into a validated segment; `capacity` is a power of two.
+  // `stride`: words per slot (1: the entry alone; more: an inline payload's room after it).
   IndexQueue(std::atomic<std::uint64_t>* head, std::atomic<std::uint64_t>* slots,
-             std::uint32_t capacity)
-      : m_head(head), m_slots(slots), m_mask(capacity - 1), m_shift(log2(capacity)) {}
+             std::uint32_t capacity, std::uint32_t stride = 1)
+      : m_head(head),
+        m_slots(slots),
+        m_mask(capacity - 1),
+        m_shift(log2(capacity)),
+        m_stride(stride) {}
+  // Bytes of payload a slot carries inline (0: none).
+  std::uint32_t inline_capacity() const noexcept { return (m_stride - 1) * 8; }
 
   std::uint32_t capacity() const noexcept { return static_cast<std::uint32_t>(m_mask + 1); }
 
@@ -75,13 +95,23 @@ class IndexQueue {
   }
   // Caller checked !full(). Publishes the entry (and the payload written before it).
   void push(std::uint64_t& tail, QueueEntry entry) noexcept {
-    m_slots[tail & m_mask].store(encode(tail, m_shift, entry), std::memory_order_release);
+    slot(tail).store(encode(tail, m_shift, entry), std::memory_order_release);
     ++tail;
   }
-  // The slot a position lands in (to hint the cache about it after a push).
-  const void* slot_address(std::uint64_t position) const noexcept {
-    return &m_slots[position & m_mask];
+  // Caller checked !full() and size <= inline_capacity(). The payload goes into the slot, the
+  // entry (kInlineIndex, size) after it.
+  void push_inline(std::uint64_t& tail, const std::byte* payload, std::uint32_t size) noexcept {
+    std::atomic<std::uint64_t>* words = &slot(tail) + 1;
+    for (std::uint32_t w = 0; w * 8 < size; ++w) {
+      std::uint64_t word = 0;
+      std::memcpy(&word, payload + w * 8, std::min<std::uint32_t>(8, size - w * 8));
+      words[w].store(word, std::memory_order_relaxed);
+    }
+    push(tail, QueueEntry{kInlineIndex, size});
   }
+  // The slot a position lands in (to hint the cache about it after a push).
+  const void* slot_address(std::uint64_t position) const noexcept { return &slot(position); }
+  std::uint32_t slot_bytes() const noexcept { return m_stride * 8; }
   bool try_push(std::uint64_t& tail, std::uint64_t& head_cache, QueueEntry entry) noexcept {
     if (full(tail, head_cache)) return false;
     push(tail, entry);
@@ -93,7 +123,7 @@ class IndexQueue {
     std::uint64_t head = m_head->load(std::memory_order_acquire);
     if (tail - head <= m_mask) return std::nullopt;
     // Our own write; relaxed suffices, and the CAS below decides who owns it.
-    std::uint64_t raw = m_slots[head & m_mask].load(std::memory_order_relaxed);
+    std::uint64_t raw = slot(head).load(std::memory_order_relaxed);
     if (!m_head->compare_exchange_strong(head, head + 1, std::memory_order_acq_rel,
                                          std::memory_order_acquire)) {
       return std::nullopt;
@@ -103,45 +133,53 @@ class IndexQueue {
 
   // ---- consumer side ----
   // Single consumer, no stealing producer: a plain store hands the slot back.
-  // `position`, when given, receives the entry's position in the queue.
-  std::optional<QueueEntry> pop(std::uint64_t* position = nullptr) noexcept {
+  // `position`, when given, receives the entry's position in the queue. An inline entry's payload
+  // is copied into `inline_out` (inline_capacity() bytes of room) first.
+  std::optional<QueueEntry> pop(std::uint64_t* position = nullptr,
+                                std::uint64_t* inline_out = nullptr) noexcept {
     std::uint64_t head = m_head->load(std::memory_order_relaxed);
-    std::uint64_t raw = m_slots[head & m_mask].load(std::memory_order_acquire);
+    std::uint64_t raw = slot(head).load(std::memory_order_acquire);
     if (!is_entry_for(raw, head)) return std::nullopt;
+    QueueEntry entry = decode(raw);
+    if (entry.index == kInlineIndex) copy_inline(head, entry.size, inline_out);
     m_head->store(head + 1, std::memory_order_release);
     if (position != nullptr) *position = head;
-    return decode(raw);
+    return entry;
   }
   // The producer may steal (safe overflow): claim the entry with a CAS.
-  std::optional<QueueEntry> pop_contended(std::uint64_t* position = nullptr) noexcept {
+  std::optional<QueueEntry> pop_contended(std::uint64_t* position = nullptr,
+                                          std::uint64_t* inline_out = nullptr) noexcept {
     std::uint64_t head = m_head->load(std::memory_order_acquire);
     // Bounded: each failed CAS means the producer stole an entry, and it can steal at most
     // `capacity` entries before it must wait for us; beyond that the segment is being abused.
     for (std::uint32_t attempt = 0; attempt <= m_mask + 1; ++attempt) {
-      std::uint64_t raw = m_slots[head & m_mask].load(std::memory_order_acquire);
+      std::uint64_t raw = slot(head).load(std::memory_order_acquire);
       if (!is_entry_for(raw, head)) {
         std::uint64_t now = m_head->load(std::memory_order_acquire);
         if (now == head) return std::nullopt;
         head = now;
         continue;
       }
+      QueueEntry entry = decode(raw);
+      // Copied before the claim: once the CAS succeeds, nobody wrote the slot since it was read.
+      if (entry.index == kInlineIndex) copy_inline(head, entry.size, inline_out);
       if (m_head->compare_exchange_strong(head, head + 1, std::memory_order_acq_rel,
                                           std::memory_order_acquire)) {
         if (position != nullptr) *position = head;
-        return decode(raw);
+        return entry;
       }
     }
     return std::nullopt;
   }
   bool empty() const noexcept {
     std::uint64_t head = m_head->load(std::memory_order_acquire);
-    return !is_entry_for(m_slots[head & m_mask].load(std::memory_order_acquire), head);
+    return !is_entry_for(slot(head).load(std::memory_order_acquire), head);
   }
 
   // Only while neither side uses the queue (the publisher, before announcing a connection).
   void reset() noexcept {
     for (std::uint64_t i = 0; i <= m_mask; ++i)
-      m_slots[i].store(0, std::memory_order_relaxed);
+      slot(i).store(0, std::memory_order_relaxed);
     m_head->store(0, std::memory_order_relaxed);
   }
   std::uint64_t head() const noexcept { return m_head->load(std::memory_order_acquire); }
@@ -152,6 +190,18 @@ class IndexQueue {
     while ((std::uint32_t{1} << shift) < value)
       ++shift;
     return shift;
+  }
+  std::atomic<std::uint64_t>& slot(std::uint64_t position) const noexcept {
+    return m_slots[(position & m_mask) * m_stride];
+  }
+  // An inline entry's payload words into `out`; a size beyond the slot's room (a corrupt entry:
+  // the caller refuses it) copies what there is room for.
+  void copy_inline(std::uint64_t position, std::uint32_t size, std::uint64_t* out) const noexcept {
+    if (out == nullptr) return;
+    const std::atomic<std::uint64_t>* words = &slot(position) + 1;
+    const std::uint32_t count = std::min<std::uint32_t>((size + 7) / 8, m_stride - 1);
+    for (std::uint32_t w = 0; w < count; ++w)
+      out[w] = words[w].load(std::memory_order_relaxed);
   }
   bool is_entry_for(std::uint64_t raw, std::uint64_t position) const noexcept {
     return (raw & kWritten) != 0 && ((raw >> 48) & kLapMask) == ((position >> m_shift) & kLapMask);
@@ -165,6 +215,7 @@ class IndexQueue {
   std::atomic<std::uint64_t>* m_slots = nullptr;
   std::uint64_t m_mask = 0;
   std::uint32_t m_shift = 0;
+  std::uint32_t m_stride = 1;
 };
 
 static_assert(std::atomic<std::uint64_t>::is_always_lock_free,

@@ -18,6 +18,7 @@
 
 #include <unistd.h>
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <vector>
@@ -50,33 +51,54 @@ std::optional<SubscriberConnection> SubscriberConnection::attach(std::byte* base
   connection.m_submission =
       IndexQueue(&connection.m_control->submission_head,
                  reinterpret_cast<std::atomic<std::uint64_t>*>(at + submission_slots_offset()),
-                 config.submission_capacity);
+                 config.submission_capacity,
+                 static_cast<std::uint32_t>(submission_slot_bytes(config.inline_bytes) / 8));
   connection.m_completion =
       IndexQueue(&connection.m_control->completion_head,
                  reinterpret_cast<std::atomic<std::uint64_t>*>(
-                     at + completion_slots_offset(config.submission_capacity)),
+                     at + completion_slots_offset(config.submission_capacity, config.inline_bytes)),
                  config.completion_capacity);
   connection.m_chunks = base + config.chunks_offset;
   connection.m_headers = base + config.headers_offset;
   return connection;
 }
 
-Expected<std::optional<Received>, ReceiveError> SubscriberConnection::receive() noexcept {
+Expected<std::optional<Received>, ReceiveError> SubscriberConnection::receive(
+    std::uint64_t* inline_out) noexcept {
   std::uint64_t position = 0;
-  auto entry =
-      m_config.safe_overflow ? m_submission.pop_contended(&position) : m_submission.pop(&position);
+  auto entry = m_config.safe_overflow ? m_submission.pop_contended(&position, inline_out)
+                                      : m_submission.pop(&position, inline_out);
   if (!entry) {
     // Polling an empty queue: keep the chunk the publisher fills next warm (see
     // ChannelControl::next_chunk), so that its cache line travels with the queue slot's.
+    if (m_config.inline_bytes != 0) {
+      // The next slot's second line, where an inline payload beyond the first line's room ends.
+      __builtin_prefetch(static_cast<const std::byte*>(m_submission.slot_address(m_next_position)) +
+                         kCacheLine);
+      return std::optional<Received>{};
+    }
     std::uint64_t next = m_control->next_chunk.load(std::memory_order_relaxed);
     if (next < m_config.num_chunks) __builtin_prefetch(m_chunks + next * m_config.chunk_stride);
     return std::optional<Received>{};
   }
   m_next_position = position + 1;
+  if (entry->index == kInlineIndex && m_config.inline_bytes != 0 &&
+      entry->size <= m_config.max_payload_bytes) {
+    wake_blocked_publisher();
+    return std::optional<Received>(Received{inline_out, entry->size, nullptr, kInlineSampleBase,
+                                            static_cast<std::uint32_t>(position)});
+  }
   if (entry->index >= m_config.num_chunks || entry->size > m_config.max_payload_bytes) {
     m_bad = *entry;
     return unexpected(ReceiveError::corrupted);
   }
+  wake_blocked_publisher();
+  return std::optional<Received>(
+      Received{m_chunks + std::uint64_t{entry->index} * m_config.chunk_stride, entry->size, nullptr,
+               entry->index, static_cast<std::uint32_t>(position)});
+}
+
+void SubscriberConnection::wake_blocked_publisher() noexcept {
   if (m_config.publisher_may_block) {
     // The publisher may sleep waiting for the slot we just freed: the Event protocol with the
     // roles swapped (our head store, a fence, then its sleeper count).
@@ -87,9 +109,6 @@ Expected<std::optional<Received>, ReceiveError> SubscriberConnection::receive() 
       futex_wake_all(&space.seq);
     }
   }
-  return std::optional<Received>(
-      Received{m_chunks + std::uint64_t{entry->index} * m_config.chunk_stride, entry->size, nullptr,
-               entry->index, static_cast<std::uint32_t>(position)});
 }
 
 std::string SubscriberConnection::verify(std::uint64_t generation, bool connected) const noexcept {
@@ -167,6 +186,8 @@ class SubscriberPort {
     // A bit a departed subscriber of this slot may have left: ours now, and not armed.
     m_event->waiters.fetch_and(~kFdArmed, std::memory_order_relaxed);
     m_max_borrowed = m_service->options().subscriber_max_borrowed_samples;
+    m_inline.reserve(m_max_borrowed + 1);
+    m_inline_free.reserve(m_max_borrowed + 1);
     m_connections.reserve(m_service->options().max_publishers);
     m_refused.assign(m_service->options().max_publishers, 0);
     m_service->activate_subscriber(m_slot, m_generation);
@@ -182,6 +203,13 @@ class SubscriberPort {
     const std::size_t count = m_connections.size();
     std::size_t i = m_next;
     bool sweep = false;
+    // Where an inline payload goes: a buffer not held by any Sample (there is one: fewer than
+    // max_borrowed are held).
+    if (m_inline_free.empty()) {
+      m_inline_free.push_back(static_cast<std::uint32_t>(m_inline.size()));
+      m_inline.emplace_back();
+    }
+    const std::uint32_t spare = m_inline_free.back();
     for (std::size_t k = 0; k < count; ++k, ++i) {
       if (i >= count) i = 0;
       Connection& connection = *m_connections[i];
@@ -193,7 +221,7 @@ class SubscriberPort {
         }
         connection.pending = false;
       }
-      auto received = connection.link.receive();
+      auto received = connection.link.receive(m_inline[spare].data());
       if (!received) {
         refuse(connection, connection.link.bad_entry());
         m_report_pending = false;  // reported right here
@@ -201,6 +229,10 @@ class SubscriberPort {
         return received;
       }
       if (received->has_value()) {
+        if ((*received)->index == kInlineSampleBase) {
+          (*received)->index = kInlineSampleBase + spare;
+          m_inline_free.pop_back();
+        }
         (*received)->connection = &connection;
         ++connection.borrowed;
         ++m_borrowed;
@@ -227,7 +259,11 @@ class SubscriberPort {
 
   void release(void* connection_ptr, std::uint32_t index) noexcept {
     auto& connection = *static_cast<Connection*>(connection_ptr);
-    if (!connection.broken) connection.link.release(index);
+    if (index >= kInlineSampleBase) {
+      m_inline_free.push_back(index - kInlineSampleBase);  // no chunk to give back
+    } else if (!connection.broken) {
+      connection.link.release(index);
+    }
     --connection.borrowed;
     --m_borrowed;
     if (connection.closing && connection.borrowed == 0) sweep_connections();
@@ -327,8 +363,9 @@ class SubscriberPort {
   SampleHeader sample_header(const void* connection_ptr, std::uint32_t index,
                              std::uint32_t position) const noexcept {
     const auto& connection = *static_cast<const Connection*>(connection_ptr);
-    ChunkHeader header;
-    std::memcpy(&header, connection.link.header(index), sizeof header);
+    ChunkHeader header{};  // an inline payload has no chunk, and no publish time
+    if (index < kInlineSampleBase)
+      std::memcpy(&header, connection.link.header(index), sizeof header);
     return {{connection.slot, connection.generation},
             connection.link.sequence_at(position),
             header.publish_time_ns};
@@ -506,6 +543,10 @@ class SubscriberPort {
   std::uint32_t m_refs = 1;  // the handle + one per borrowed sample
   std::uint32_t m_borrowed = 0;
   std::uint32_t m_max_borrowed = 1;
+  // The inline payloads this subscriber holds (one buffer per Sample at most: reserved for
+  // max_borrowed at creation, so they never move), and those free.
+  std::vector<std::array<std::uint64_t, kInlineBytes / 8>> m_inline;
+  std::vector<std::uint32_t> m_inline_free;
   std::uint32_t m_empty_polls = 0;
   std::size_t m_next = 0;
   std::uint64_t m_seen_change = ~std::uint64_t{0};

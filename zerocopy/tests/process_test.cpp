@@ -215,7 +215,8 @@ TEST_F(MultiProcess, PublisherKilledHoldingLoansIsReclaimed) {
 TEST_F(MultiProcess, SubscriberKilledHoldingSamplesIsReclaimed) {
   auto service = stream_service();
   ASSERT_TRUE(service);
-  auto publisher = service->publisher_builder().create();
+  // Chunks, not inline payloads: this is about the chunks a dead subscriber held.
+  auto publisher = service->publisher_builder().inline_payloads(false).create();
   ASSERT_TRUE(publisher);
   Child child({"hold-samples", prefix(), "stream", "2"});
   ASSERT_EQ(child.read_line(), "subscribed");

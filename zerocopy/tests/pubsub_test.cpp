@@ -223,6 +223,102 @@ TEST_F(PubSubTest, BackpressureFailsAfterItsTimeoutAndDeliversNothing) {
   }
 }
 
+TEST_F(PubSubTest, ASmallPayloadTravelsInlineAndItsChunkIsFreeAtOnce) {
+  auto service = node()
+                     .service_builder("inline")
+                     .publish_subscribe<std::uint64_t>()
+                     .max_subscribers(2)
+                     .subscriber_max_buffer_size(2)
+                     .subscriber_max_borrowed_samples(3)
+                     .create();
+  ASSERT_TRUE(service);
+  auto publisher = service->publisher_builder().create();
+  ASSERT_TRUE(publisher);
+  auto first = service->subscriber_builder().create();
+  auto second = service->subscriber_builder().create();
+  ASSERT_TRUE(first && second);
+  ASSERT_EQ(publisher->update_connections(), 2u);
+  for (std::uint64_t v = 1; v <= 2; ++v)
+    ASSERT_EQ(publisher->send_copy(v).value(), 2u);
+  // Copied into both queues: no chunk stays in use.
+  EXPECT_EQ(publisher->chunks_in_use(), 0u);
+  auto a = first->receive();
+  auto b = second->receive();
+  ASSERT_TRUE(a && *a && b && *b);
+  EXPECT_EQ(**a, 1u);
+  EXPECT_EQ(**b, 1u);
+  EXPECT_NE(&**a, &**b);  // each subscriber's own copy
+  EXPECT_EQ(a->header().sequence, 1u);
+  EXPECT_EQ(a->header().origin, publisher->id());
+  EXPECT_EQ(a->header().publish_time_ns, 0);
+  // Held samples keep their values while more arrive and are taken.
+  ASSERT_EQ(publisher->send_copy(3).value(), 2u);
+  auto a2 = first->receive();
+  auto a3 = first->receive();
+  ASSERT_TRUE(a2 && *a2 && a3 && *a3);
+  EXPECT_EQ(**a, 1u);
+  EXPECT_EQ(**a2, 2u);
+  EXPECT_EQ(**a3, 3u);
+  EXPECT_EQ(a3->header().sequence, 3u);
+  // Safe overflow: the second subscriber's full queue loses its oldest, counted.
+  a2->reset();
+  ASSERT_EQ(publisher->send_copy(4).value(), 2u);
+  ASSERT_EQ(publisher->send_copy(5).value(), 2u);
+  EXPECT_EQ(second->lost_samples(), 2u);
+  auto b4 = second->receive();
+  ASSERT_TRUE(b4 && *b4);
+  EXPECT_EQ(**b4, 4u);
+  EXPECT_EQ(b4->header().sequence, 4u);
+  EXPECT_EQ(publisher->chunks_in_use(), 0u);
+}
+
+TEST_F(PubSubTest, OnlySmallPayloadsWithoutHistoryOrHeadersTravelInline) {
+  auto slices = node().service_builder("inline/slices").publish_subscribe<char[]>().create();
+  ASSERT_TRUE(slices);
+  auto subscriber = slices->subscriber_builder().create();
+  ASSERT_TRUE(subscriber);
+  // Up to 120 bytes: inline; beyond, chunks.
+  for (std::size_t most : {std::size_t{120}, std::size_t{121}}) {
+    auto publisher = slices->publisher_builder().max_slice_len(most).create();
+    ASSERT_TRUE(publisher);
+    ASSERT_EQ(publisher->update_connections(), 1u);
+    auto sample = publisher->loan_slice_uninit(most);
+    ASSERT_TRUE(sample);
+    for (std::size_t i = 0; i < most; ++i)
+      sample->payload_mut()[i] = static_cast<char>('a' + i % 26);
+    ASSERT_EQ(std::move(*sample).assume_init().send().value(), 1u);
+    EXPECT_EQ(publisher->chunks_in_use(), most <= 120 ? 0u : 1u) << most;
+    auto received = subscriber->receive();
+    ASSERT_TRUE(received && *received);
+    ASSERT_EQ(received->len(), most);
+    for (std::size_t i = 0; i < most; ++i)
+      ASSERT_EQ(received->payload()[i], static_cast<char>('a' + i % 26)) << i;
+  }
+  // History keeps chunks for late subscribers: no inline.
+  auto kept = node()
+                  .service_builder("inline/history")
+                  .publish_subscribe<std::uint64_t>()
+                  .history_size(1)
+                  .create();
+  ASSERT_TRUE(kept);
+  auto keeper = kept->publisher_builder().create();
+  ASSERT_TRUE(keeper);
+  ASSERT_TRUE(keeper->send_copy(5));
+  EXPECT_EQ(keeper->chunks_in_use(), 1u);
+  // Publish times live in the chunk's header: no inline.
+  auto timed_service =
+      node().service_builder("inline/timed").publish_subscribe<std::uint64_t>().create();
+  ASSERT_TRUE(timed_service);
+  auto timed = timed_service->publisher_builder().timestamps().create();
+  auto reader = timed_service->subscriber_builder().create();
+  ASSERT_TRUE(timed && reader);
+  ASSERT_EQ(timed->send_copy(6).value(), 1u);
+  EXPECT_EQ(timed->chunks_in_use(), 1u);
+  auto stamped = reader->receive();
+  ASSERT_TRUE(stamped && *stamped);
+  EXPECT_GT(stamped->header().publish_time_ns, 0);
+}
+
 TEST_F(PubSubTest, FanOutToFourSubscribersCountsReferencesDownToZero) {
   auto service = node()
                      .service_builder("fanout")
@@ -231,7 +327,8 @@ TEST_F(PubSubTest, FanOutToFourSubscribersCountsReferencesDownToZero) {
                      .subscriber_max_buffer_size(4)
                      .create();
   ASSERT_TRUE(service);
-  auto publisher = service->publisher_builder().create();
+  // Chunks, not inline payloads: this is about the chunk's references.
+  auto publisher = service->publisher_builder().inline_payloads(false).create();
   ASSERT_TRUE(publisher);
   std::vector<Subscriber<std::uint64_t>> subscribers;
   for (int i = 0; i < 4; ++i) {

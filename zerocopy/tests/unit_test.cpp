@@ -46,9 +46,10 @@ TEST(Expected, HoldsAValueOrAnError) {
 }
 
 TEST(Version, HeaderAndLayout) {
-  EXPECT_STREQ(kVersionString, "0.2.2");
+  EXPECT_STREQ(kVersionString, "0.3.0");
   EXPECT_EQ(kVersionMajor, 0);
-  EXPECT_EQ(kVersionMinor, 2);
+  EXPECT_EQ(kVersionMinor, 3);
+  EXPECT_EQ(kLayoutVersion, 4u);
   EXPECT_EQ(std::to_string(kVersionMajor) + "." + std::to_string(kVersionMinor) + "." +
                 std::to_string(kVersionPatch),
             kVersionString);
@@ -140,8 +141,9 @@ TEST(IndexQueue, StaleEntriesReadAsEmpty) {
 
 // A publisher segment built in ordinary memory, for the reader's validation tests.
 struct FakeSegment {
-  explicit FakeSegment(std::uint32_t chunks = 4) {
+  explicit FakeSegment(std::uint32_t chunks = 4, std::uint32_t inline_bytes = 0) {
     detail::PublisherParams params{};
+    params.inline_bytes = inline_bytes;
     params.service_hash = 1;
     params.generation = 1;
     params.num_channels = 2;
@@ -163,7 +165,7 @@ struct FakeSegment {
     return reinterpret_cast<std::atomic<std::uint64_t>*>(memory + config.channels_offset +
                                                          channel * config.channel_stride +
                                                          detail::submission_slots_offset()) +
-           i;
+           i * detail::submission_slot_bytes(config.inline_bytes) / 8;
   }
 
   detail::PublisherConfig config{};
@@ -230,6 +232,39 @@ TEST(Reader, RefusesEntriesOutsideThePool) {
   auto bad_size = link->receive();
   ASSERT_FALSE(bad_size);
   EXPECT_EQ(bad_size.error(), ReceiveError::corrupted);
+}
+
+TEST(Reader, TakesAnInlinePayloadAndRefusesOneLargerThanItsSlot) {
+  FakeSegment segment(4, detail::kInlineBytes);
+  auto link = detail::SubscriberConnection::attach(segment.memory, segment.size, 0, nullptr);
+  ASSERT_TRUE(link);
+  // Entry 0: 16 inline bytes after the entry word.
+  segment.submission_slot(0, 0)[1].store(0x0102030405060708);
+  segment.submission_slot(0, 0)[2].store(0x1112131415161718);
+  segment.submission_slot(0, 0)->store(
+      IndexQueue::encode(0, 2, QueueEntry{detail::kInlineIndex, 16}));
+  std::uint64_t copy[detail::kInlineBytes / 8] = {};
+  auto taken = link->receive(copy);
+  ASSERT_TRUE(taken && *taken);
+  EXPECT_EQ((*taken)->payload, copy);
+  EXPECT_EQ((*taken)->bytes, 16u);
+  EXPECT_EQ(copy[0], 0x0102030405060708u);
+  EXPECT_EQ(copy[1], 0x1112131415161718u);
+  // Entry 1: more than the publisher's largest payload (64): refused, and nothing beyond the
+  // slot's room copied.
+  segment.submission_slot(0, 1)->store(
+      IndexQueue::encode(1, 2, QueueEntry{detail::kInlineIndex, 200}));
+  auto too_large = link->receive(copy);
+  ASSERT_FALSE(too_large);
+  EXPECT_EQ(too_large.error(), ReceiveError::corrupted);
+  // An inline entry from a publisher whose slots have no room for one: refused.
+  FakeSegment plain;
+  auto plain_link = detail::SubscriberConnection::attach(plain.memory, plain.size, 0, nullptr);
+  ASSERT_TRUE(plain_link);
+  plain.submission_slot(0, 0)->store(IndexQueue::encode(0, 2, QueueEntry{detail::kInlineIndex, 8}));
+  auto no_room = plain_link->receive(copy);
+  ASSERT_FALSE(no_room);
+  EXPECT_EQ(no_room.error(), ReceiveError::corrupted);
 }
 
 TEST(Layout, ServiceConfigValidation) {

@@ -296,7 +296,8 @@ TEST_F(MultiProcessWaitSet, WaitSetInAnotherProcessIsWokenByOurPublisher) {
   Child child({"ws-receive", prefix(), "ws", "1000"});
   ASSERT_EQ(child.read_line(), "ready");
   auto svc = service();
-  auto publisher = svc.publisher_builder().create().value();
+  // Chunks, not inline payloads: the chunks in use pace the sends below.
+  auto publisher = svc.publisher_builder().inline_payloads(false).create().value();
   ASSERT_TRUE(publisher.wait_for_subscribers(1, 10s));
   for (std::uint64_t i = 0; i < 1000; ++i) {
     // Safe overflow would drop samples the child has not taken yet: send when there is room.

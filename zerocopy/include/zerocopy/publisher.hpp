@@ -345,6 +345,18 @@ class PublisherBuilder {
     m_request.wake_on_send = value;
     return *this;
   }
+  // Whether a small payload travels inline (default true): where the publisher's largest payload
+  // is at most 120 bytes (aligned to at most 8), the service keeps no history and has no user
+  // header, and the publisher records no publish time, send() copies the payload into each
+  // subscriber's queue slot (two cache lines, with the entry that announces it) and the chunk is
+  // free again at once; a subscriber copies it out of the slot into its Sample. A small message
+  // then crosses between the processes in the lines that announce it, as in a plain shared-memory
+  // ring, instead of in a chunk read after them. With false, every payload stays in its chunk
+  // (zero-copy at every size).
+  PublisherBuilder& inline_payloads(bool value = true) {
+    m_request.inline_payloads = value;
+    return *this;
+  }
   // Records the publish time of every sample (Sample::header().publish_time_ns): a clock read
   // per send (about 20 ns here), hence off by default.
   PublisherBuilder& timestamps(bool value = true) {

@@ -5,9 +5,9 @@
 #pragma once
 
 #define ZEROCOPY_VERSION_MAJOR 0
-#define ZEROCOPY_VERSION_MINOR 2
-#define ZEROCOPY_VERSION_PATCH 2
-#define ZEROCOPY_VERSION_STRING "0.2.2"
+#define ZEROCOPY_VERSION_MINOR 3
+#define ZEROCOPY_VERSION_PATCH 0
+#define ZEROCOPY_VERSION_STRING "0.3.0"
 
 namespace zerocopy {
 
@@ -20,6 +20,7 @@ inline constexpr const char* kVersionString = ZEROCOPY_VERSION_STRING;
 // independently of the API version above.
 // 2: checksums of the static configurations.
 // 3: bit 31 of a subscriber's sleeper count arms its notification FIFO.
-inline constexpr unsigned kLayoutVersion = 3;
+// 4: small payloads inline in the submission slots (PublisherConfig::inline_bytes).
+inline constexpr unsigned kLayoutVersion = 4;
 
 }  // namespace zerocopy

@@ -75,6 +75,7 @@ struct PublisherRequest {
   bool prefault = false;     // allocate and map the whole segment at creation
   bool timestamps = false;   // record each sample's publish time
   bool wake_on_send = true;  // send() wakes the subscribers that sleep (else notify() does)
+  bool inline_payloads = true;  // small payloads travel in the queue slots (layout 4)
 };
 
 struct Loan {
