@@ -85,6 +85,11 @@ struct SideReport {
   std::optional<LatencyHistogram> latency_sent;  // a consumer's, from the actual send
   std::uint64_t behind = 0;  // a scheduled producer: messages behind schedule at its last send
   std::uint64_t early = 0;   // a consumer: messages that arrived "before" they were sent
+  // overload: a consumer's messages missing from the sequence it received, and those it received
+  // more than 1 ms after their intended send time; the producer's time inside send().
+  std::uint64_t lost = 0;
+  std::uint64_t late = 0;
+  std::uint64_t blocked_ns = 0;
 };
 
 // What a scenario's outcome() gets: the cell and what each of its workers reported.

@@ -148,8 +148,11 @@ std::optional<std::string> check_message(std::span<const std::byte> payload, std
 // ---------------------------------------------------------------------------------------------
 // The steps the scenarios are made of.
 
+#include <time.h>
+
 #include <fmt/format.h>
 
+#include "base/wait.hpp"
 #include "scenarios/scenario.hpp"
 
 namespace ipcbench {
@@ -218,6 +221,33 @@ Result<Received> receive_from_any(Transport& t, std::size_t bytes,
   if (wrong)
     return fail(Errc::protocol, fmt::format("data check failed: {} (consumer {})", *wrong, peer));
   return Received::message;
+}
+
+// Waits until the clock reads `when`: sleeps while far away (a sleep wakes tens of microseconds
+// late), spins the last stretch.
+// With `spin`, spins all the way.
+void wait_until_tick(const Clock& clock, std::uint64_t when, bool spin) {
+  const double ns_per_tick = clock.ns_per_tick();
+  constexpr double kSleepAboveNs = 300'000, kWakeEarlyNs = 200'000;
+  for (std::uint64_t now = clock.now(); now < when; now = clock.now()) {
+    const double left_ns = static_cast<double>(when - now) * ns_per_tick;
+    if (!spin && left_ns > kSleepAboveNs) {
+      const auto nap = static_cast<long>(left_ns - kWakeEarlyNs);
+      timespec ts{nap / 1'000'000'000, nap % 1'000'000'000};
+      ::nanosleep(&ts, nullptr);
+    } else {
+      cpu_relax();
+    }
+  }
+}
+
+Result<void> send_stamped(Transport& t, std::size_t bytes, std::uint64_t seq, Touch touch,
+                          std::uint64_t intended, const Clock& clock) {
+  auto buffer = t.loan(bytes);
+  if (!buffer) return std::unexpected(buffer.error());
+  fill_message(*buffer, seq, Direction::request, touch);
+  stamp_message(*buffer, {intended, clock.now()});
+  return t.send(bytes);
 }
 
 Result<void> send_warmup_end(Transport& t, Direction dir) {

@@ -21,33 +21,6 @@ namespace ipcbench {
 
 namespace {
 
-// Waits until the clock reads `when`: sleeps while far away (a sleep wakes tens of microseconds
-// late), spins the last stretch.
-// With `spin`, spins all the way.
-void wait_until_tick(const Clock& clock, std::uint64_t when, bool spin) {
-  const double ns_per_tick = clock.ns_per_tick();
-  constexpr double kSleepAboveNs = 300'000, kWakeEarlyNs = 200'000;
-  for (std::uint64_t now = clock.now(); now < when; now = clock.now()) {
-    const double left_ns = static_cast<double>(when - now) * ns_per_tick;
-    if (!spin && left_ns > kSleepAboveNs) {
-      const auto nap = static_cast<long>(left_ns - kWakeEarlyNs);
-      timespec ts{nap / 1'000'000'000, nap % 1'000'000'000};
-      ::nanosleep(&ts, nullptr);
-    } else {
-      cpu_relax();
-    }
-  }
-}
-
-Result<void> send_stamped(Transport& t, std::size_t bytes, std::uint64_t seq, Touch touch,
-                          std::uint64_t intended, const Clock& clock) {
-  auto buffer = t.loan(bytes);
-  if (!buffer) return std::unexpected(buffer.error());
-  fill_message(*buffer, seq, Direction::request, touch);
-  stamp_message(*buffer, {intended, clock.now()});
-  return t.send(bytes);
-}
-
 Result<void> producer(Transport& t, const ScenarioConfig& c, const Clock& clock, Measurement& out) {
   const std::size_t bytes = c.payload_bytes;
   const bool max = c.rate_per_s <= 0;

@@ -18,6 +18,7 @@ std::span<const ScenarioInfo* const> scenarios() {
   static const ScenarioInfo* const kAll[] = {
       IPCBENCH_SCENARIO(kPingpong), IPCBENCH_SCENARIO(kThroughput), IPCBENCH_SCENARIO(kRate),
       IPCBENCH_SCENARIO(kFanout),   IPCBENCH_SCENARIO(kReqresp),    IPCBENCH_SCENARIO(kLoaded),
+      IPCBENCH_SCENARIO(kOverload),
   };
   return kAll;
 }

@@ -73,9 +73,12 @@ struct Measurement {
   Histogram* from_sent = nullptr;  // rate consumer: receive - actual send, ns
   // pingpong producer: each RTT by when it ended, per window of time (set by the caller)
   LatencyTimeline* timeline = nullptr;
-  std::uint64_t behind = 0;  // rate producer: messages behind schedule at its last send
-  std::uint64_t early = 0;   // rate consumer: messages received "before" they were sent
-                             // (the two CPUs' clocks disagree by more than the latency)
+  std::uint64_t behind = 0;      // rate producer: messages behind schedule at its last send
+  std::uint64_t early = 0;       // rate consumer: messages received "before" they were sent
+                                 // (the two CPUs' clocks disagree by more than the latency)
+  std::uint64_t lost = 0;        // overload consumer: messages missing from the sequence
+  std::uint64_t late = 0;        // overload consumer: received over 1 ms after intended
+  std::uint64_t blocked_ns = 0;  // overload producer: time inside loan() and send()
 };
 
 // Runs `scenario`'s side, after checking the message is large enough for it: a producer over its
@@ -123,6 +126,13 @@ struct ReceiveStamp {
 Result<Received> receive_next(Transport& t, std::size_t bytes, std::uint64_t seq, Direction dir,
                               Touch touch, Stamps* stamps = nullptr,
                               ReceiveStamp* received = nullptr);
+// On a schedule (rate, overload): waits until `clock` reads `when`, sleeping while it is far away
+// (a sleep wakes tens of microseconds late) and spinning the last stretch; with `spin`, spinning
+// all the way.
+void wait_until_tick(const Clock& clock, std::uint64_t when, bool spin);
+// Sends message `seq` of `bytes` stamped with its intended send time and the actual one.
+Result<void> send_stamped(Transport& t, std::size_t bytes, std::uint64_t seq, Touch touch,
+                          std::uint64_t intended, const Clock& clock);
 // A fan-in producer's receive (Endpoint::fan_in): the next message from any consumer, checked
 // against next[its peer()], the sequence that consumer's next message carries; `peer` gets whose
 // it is.

@@ -49,7 +49,7 @@ results=$work/every-transport.json
   done
   printf ']}\n'
 } > "$results"
-scenarios="pingpong throughput rate fanout reqresp loaded"
+scenarios="pingpong throughput rate fanout reqresp loaded overload"
 [ -n "$transports" ] || fail "ipcbench list printed no transports"
 for t in $transports; do
   grep -qw -- "$t" "$script" || fail "transport $t is not in the script"

@@ -181,6 +181,32 @@ TEST(ReqrespNative, OneClientInEveryWaitModeOfTheServersOwnEndpoint_spin) {
   }
 }
 
+// overload: zerocopy dropping (safe overflow) and blocking (backpressure), and a kernel stream.
+// What is lost is accounted for: sent = delivered + lost, the consumer's sequence check saw at
+// most that many gaps (the rest after its last message), and a transport that blocks loses
+// nothing. (The consumer and the paced producer spin: the name ends in _spin for the lock.)
+TEST(Overload, EveryMessageIsDeliveredOrCountedLost_spin) {
+  const Outcome o = run_cells("overload",
+                              "--transports zerocopy,unix-stream --scenarios overload --wait block "
+                              "--set zerocopy.drop=0,1 --duration 0.2 --repetitions 1");
+  ASSERT_TRUE(o.read) << o.ran.out;
+  ASSERT_EQ(o.cells.size(), 3u) << o.ran.out;
+  for (const auto& e : o.cells) {
+    const std::string name = e.at("name");
+    ASSERT_FALSE(e.value("error_occurred", false)) << name << ": " << e.value("error_message", "");
+    const double sent = e.at("sent"), delivered = e.at("delivered"), lost = e.at("lost");
+    EXPECT_GT(delivered, 0) << name;
+    EXPECT_EQ(sent, delivered + lost) << name;
+    EXPECT_LE(e.at("lost_in_sequence").get<double>(), lost) << name;
+    EXPECT_GE(e.at("late").get<double>(), 0) << name;
+    if (name.find("drop=1") == std::string::npos) {
+      EXPECT_EQ(lost, 0) << name << ": backpressure loses nothing";
+    }
+  }
+  EXPECT_EQ(o.ran.code, 0) << o.ran.out;
+  EXPECT_EQ(o.left, std::vector<std::string>{});
+}
+
 INSTANTIATE_TEST_SUITE_P(Registry, Reqresp, ::testing::ValuesIn(available()),
                          [](const ::testing::TestParamInfo<std::string>& p) {
                            std::string name = p.param + "_" + fanout_wait(p.param);

@@ -10,6 +10,7 @@
 #   old.json  a part of the reference run of schema 2 (37a724b): what older files read as
 #   disjoint.json  tcp's pingpong cells of that reference: no cell in common with run.json
 #   reqresp.json  a reqresp run (unix-stream, zerocopy, sysv-mq; 1, 2 and 4 clients; three rounds)
+#   overload.json  an overload run (zerocopy dropping and blocking, unix-stream; two rounds)
 #   compact.json  run.json as this build writes a results file (no indentation, an entry a line,
 #             the summaries after the repetitions): its report must be run.json's, byte for byte
 # Usage: golden_test.sh IPCBENCH [--regenerate]
@@ -37,6 +38,7 @@ cases=(
   "compare-self.md|compare run.json run.json"
   "compare-disjoint.md|compare run.json disjoint.json"
   "report-reqresp.md|report reqresp.json"
+  "report-overload.md|report overload.json"
 )
 failures=0
 for c in "${cases[@]}"; do

@@ -127,8 +127,9 @@ TEST(ScenarioRegistry, NamesParseBack) {
   for (const ScenarioInfo* s : scenarios())
     EXPECT_EQ(parse_scenario(s->name), std::optional<Scenario>(s));
   EXPECT_EQ(parse_scenario("ping-pong"), std::nullopt);
-  EXPECT_EQ(scenario_names(), "pingpong, throughput, rate, fanout, reqresp, loaded");
-  EXPECT_EQ(scenario_names(" or "), "pingpong, throughput, rate, fanout, reqresp or loaded");
+  EXPECT_EQ(scenario_names(), "pingpong, throughput, rate, fanout, reqresp, loaded, overload");
+  EXPECT_EQ(scenario_names(" or "),
+            "pingpong, throughput, rate, fanout, reqresp, loaded or overload");
 }
 
 }  // namespace

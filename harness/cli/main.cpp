@@ -150,8 +150,9 @@ class RunCommand final : public Command {
                     kMaxRate));
     duration_opt = run->add_option(
         "--duration", duration_text,
-        fmt::format("rate: seconds measured per cell, {:g} to {:g} (default {:g}; --quick {:g})",
-                    kMinDurationS, kMaxDurationS, kDefaultRateSeconds, kQuickRateSeconds));
+        fmt::format(
+            "rate, overload: seconds measured per cell, {:g} to {:g} (default {:g}; --quick {:g})",
+            kMinDurationS, kMaxDurationS, kDefaultRateSeconds, kQuickRateSeconds));
     subscribers_opt = run->add_option(
         "--subscribers", subscribers_text,
         fmt::format("fanout: consumers per cell, 1 to {} (default 1,2,4)", kMaxSubscribers));

@@ -409,6 +409,9 @@ WorkerReport run_side(const WorkerSpec& spec, std::span<Transport* const> channe
   }
   report.behind = m.behind;
   report.early = m.early;
+  report.lost = m.lost;
+  report.late = m.late;
+  report.blocked_ns = m.blocked_ns;
   return report;
 }
 

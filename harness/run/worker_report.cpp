@@ -38,6 +38,9 @@ void to_json(json& j, const WorkerReport& report) {
   if (report.latency_sent) j["latency_sent"] = *report.latency_sent;
   if (report.behind) j["behind"] = report.behind;
   if (report.early) j["early"] = report.early;
+  if (report.lost) j["lost"] = report.lost;
+  if (report.late) j["late"] = report.late;
+  if (report.blocked_ns) j["blocked_ns"] = report.blocked_ns;
   if (report.floor_rtt_ns) j["floor_rtt_ns"] = *report.floor_rtt_ns;
   if (report.floor_copy_bytes_per_second) {
     j["floor_copy_bytes_per_second"] = *report.floor_copy_bytes_per_second;
@@ -64,6 +67,9 @@ void from_json(const json& j, WorkerReport& report) {
   }
   report.behind = j.value("behind", std::uint64_t{0});
   report.early = j.value("early", std::uint64_t{0});
+  report.lost = j.value("lost", std::uint64_t{0});
+  report.late = j.value("late", std::uint64_t{0});
+  report.blocked_ns = j.value("blocked_ns", std::uint64_t{0});
   report.floor_rtt_ns.reset();
   if (auto it = j.find("floor_rtt_ns"); it != j.end()) report.floor_rtt_ns = it->get<double>();
   report.floor_copy_bytes_per_second.reset();

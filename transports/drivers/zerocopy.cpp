@@ -182,9 +182,12 @@ class ZeroCopyTransport final : public Transport {
   // `inline` as given (the producer says it, once): it applies where the cell's messages are at
   // most 120 bytes.
   std::vector<OptionValue> granted_options() const override {
-    auto given = m_endpoint.option("inline");
-    if (!given || m_endpoint.role != Role::producer) return {};
-    return {OptionValue{"inline", *given}};
+    std::vector<OptionValue> granted;
+    if (m_endpoint.role != Role::producer) return granted;
+    for (const char* name : {"inline", "drop"}) {
+      if (auto given = m_endpoint.option(name)) granted.push_back({name, *given});
+    }
+    return granted;
   }
 
   // The subscriber's notification FIFO (made on the first call): readable whenever receive() may
@@ -286,20 +289,24 @@ class ZeroCopyTransport final : public Transport {
   Result<zc::Service<Payload>> open_service(const char* name) {
     auto depth = static_cast<std::uint32_t>(
         std::clamp<std::size_t>(m_endpoint.queue_depth, 1, zc::kMaxBufferSize));
-    auto service = m_node->service_builder(name)
-                       .publish_subscribe<Payload>()
-                       // one producer, N consumers (Endpoint::peers): N subscribers of p2c,
-                       // N publishers to c2p; every node a process of the cell (at most 63:
-                       // capabilities() says so)
-                       .max_publishers(m_endpoint.peers)
-                       .max_subscribers(m_endpoint.peers)
-                       .max_nodes(static_cast<std::uint32_t>(
-                           std::min<std::size_t>(m_endpoint.peers + 3, zc::kMaxNodes)))
-                       .history_size(0)
-                       .subscriber_max_buffer_size(depth)
-                       .subscriber_max_borrowed_samples(1)
-                       .overflow(zc::Overflow::backpressure)
-                       .open_or_create();
+    auto service =
+        m_node->service_builder(name)
+            .publish_subscribe<Payload>()
+            // one producer, N consumers (Endpoint::peers): N subscribers of p2c,
+            // N publishers to c2p; every node a process of the cell (at most 63:
+            // capabilities() says so)
+            .max_publishers(m_endpoint.peers)
+            .max_subscribers(m_endpoint.peers)
+            .max_nodes(static_cast<std::uint32_t>(
+                std::min<std::size_t>(m_endpoint.peers + 3, zc::kMaxNodes)))
+            .history_size(0)
+            .subscriber_max_buffer_size(depth)
+            .subscriber_max_borrowed_samples(1)
+            // drop=1: a full queue loses its oldest message (safe overflow); else
+            // the publisher waits for room (backpressure)
+            .overflow(m_endpoint.option("drop").value_or(0) != 0 ? zc::Overflow::safe_overflow
+                                                                 : zc::Overflow::backpressure)
+            .open_or_create();
     if (!service) return service_failed(service.error());
     return std::move(*service);
   }
@@ -639,7 +646,17 @@ std::vector<OptionSpec> options() {
                      .min = 0,
                      .max = 1,
                      .max_source = "",
-                     .default_text = "1"}};
+                     .default_text = "1"},
+          OptionSpec{.name = "drop",
+                     .description = "1: a full queue loses its oldest message to make room "
+                                    "(safe overflow: the producer never waits, the consumer's "
+                                    "sequence check sees the gap); 0: the producer waits for "
+                                    "room (backpressure)",
+                     .unit = OptionUnit::count,
+                     .min = 0,
+                     .max = 1,
+                     .max_source = "",
+                     .default_text = "0"}};
 }
 
 Result<std::unique_ptr<Transport>> make(const Endpoint& endpoint) {
