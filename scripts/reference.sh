@@ -5,7 +5,7 @@
 #   scripts/reference.sh            the whole reference (under 30 minutes on 2 cores)
 #   scripts/reference.sh --dry-run  each part's cells and estimated time; nothing run or written
 #
-# The reference is seven runs merged into one file (the first run's context; every command and
+# The reference is eight runs merged into one file (the first run's context; every command and
 # the total time in context.runs and context.reference_seconds):
 #   matrix      pingpong 64 B and throughput 1 MiB, every transport in every wait mode it offers,
 #               6 rounds (0.2 s of measurement a cell and round: the default)
@@ -16,6 +16,8 @@
 #   rate        1k, 10k, 100k messages/s and max, 64 B, native wait, 2 s a cell, 1 round
 #   reqresp     N = 1, 4, 16 clients, block, 64 B, 0.5 s a cell, 1 round
 #   loaded      64 B round trips idle and beside a 1 MiB stream, block, 1 s a cell, 1 round
+#   overload    twice the consumer's pace, block, 64 B, 0.5 s a cell, zerocopy dropping and
+#               blocking, 1 round
 # The sweeps take one round each to stay inside the time: their points carry no interval; the
 # matrix's cells do (six rounds: the order-statistic interval of the median).
 set -euo pipefail
@@ -38,7 +40,7 @@ ipcbench="$build/ipcbench"
 tmp=$(mktemp -d /tmp/ipcbench-reference.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 
-parts=(matrix pingpong throughput fanout rate reqresp loaded)
+parts=(matrix pingpong throughput fanout rate reqresp loaded overload)
 declare -A args
 args[matrix]="run --transports all --wait all --repetitions 6"
 args[pingpong]="run --transports all --scenarios pingpong --sizes 8,512,4KiB,32KiB,256KiB,4MiB
@@ -52,6 +54,8 @@ args[rate]="run --transports all --scenarios rate --rates 1k,10k,100k,max --size
 args[reqresp]="run --transports all --scenarios reqresp --clients 1,4,16 --wait block --budget 0.5
   --repetitions 1"
 args[loaded]="run --transports all --scenarios loaded --wait block --budget 1 --repetitions 1"
+args[overload]="run --transports all --scenarios overload --wait block --duration 0.5
+  --set zerocopy.drop=0,1 --repetitions 1"
 
 if [ -n "$dry_run" ]; then
   for part in "${parts[@]}"; do
