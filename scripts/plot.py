@@ -708,7 +708,8 @@ def plot_reqresp(rows, ctx, out_dir, written):
                   "server CPU per request"), "clients (N)")
     side_legend(fig, grid[0])
     fig.suptitle("reqresp: N clients in closed loops, one server answering all from one thread "
-                 "(beyond one client: one epoll, block)\nN + 1 processes share %s CPUs\n%s"
+                 "(beyond one client, block: one epoll, or zerocopy's own request-response)\n"
+                 "N + 1 processes share %s CPUs\n%s"
                  % (ctx.get("num_cpus", "?"), machine_caption(ctx)), fontsize=9)
     save(fig, out_dir, "reqresp", written)
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Replaces README.md's results section (between the results:begin and results:end markers) with
 the tables `ipcbench report` prints for results/reference.json's headline cells, and says whether
-it changed. Headline cells: pingpong at 64 B, throughput at 1 MiB, every fanout, rate, reqresp and loaded cell.
+it changed. Headline cells: pingpong at 64 B, throughput at 1 MiB, every fanout, rate, reqresp,
+loaded and overload cell.
 The size sweeps are left to the plots (and to `ipcbench report results/reference.json`).
 
     scripts/update_readme.py IPCBENCH [--check]
@@ -22,7 +23,7 @@ END = "<!-- results:end -->"
 def headline(entry):
     scenario, size = entry.get("scenario"), entry.get("payload_bytes")
     return ((scenario == "pingpong" and size == 64) or (scenario == "throughput" and size == 1 << 20)
-            or scenario in ("fanout", "rate", "reqresp", "loaded"))
+            or scenario in ("fanout", "rate", "reqresp", "loaded", "overload"))
 
 
 def headline_report(ipcbench, reference):

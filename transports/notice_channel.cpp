@@ -82,6 +82,17 @@ NoticeTransport::NoticeTransport(const Endpoint& endpoint, std::string socket_na
       m_slots(static_cast<std::uint32_t>(std::max<std::size_t>(endpoint.queue_depth, 1))),
       m_slot_bytes(round_up(std::max<std::size_t>(endpoint.max_message_bytes, 1), 64)) {}
 
+// Closing a Unix socket with data unread resets the connection, and the peer then loses the
+// notices still queued for it (a producer that only sends leaves the consumer's credits unread,
+// and its last messages were gone: ECONNRESET before them). So read what is there first.
+NoticeTransport::~NoticeTransport() {
+  const int fd = socket();
+  if (fd < 0) return;
+  char discard[sizeof(Notice)];
+  while (::recv(fd, discard, sizeof discard, MSG_DONTWAIT) > 0) {
+  }
+}
+
 Result<std::string> NoticeTransport::listen() {
   return m_connection.listen(m_endpoint.dir + "/" + m_socket_name);
 }

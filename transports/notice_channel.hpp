@@ -49,6 +49,7 @@ static_assert(sizeof(Notice) == 24);
 
 class NoticeTransport : public Transport {
  public:
+  ~NoticeTransport() override;
   Result<std::string> listen() override;
   Result<void> connect(std::string_view peer_address) override;
   Result<std::span<std::byte>> loan(std::size_t bytes) override;
