@@ -13,6 +13,7 @@
 // overflow. --buffer: each subscriber's queue capacity (a publisher reads its subscriber's head
 // once per lap of the queue: with 1 or 2, at almost every send).
 #include <sched.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -89,10 +90,15 @@ void send(Ends& e, std::size_t size, std::uint64_t value) {
   std::memcpy(sample.payload_mut().data(), &value, std::min<std::size_t>(8, size));
   (void)std::move(sample).assume_init().send().value();
 }
+// The next value; ~0 when nothing came for 10 s (the peer is gone: give up, never spin forever).
 std::uint64_t receive(Ends& e) {
-  for (;;) {
+  const std::int64_t give_up = now_ns() + 10'000'000'000LL;
+  for (std::uint32_t polls = 0;; ++polls) {
     auto sample = e.subscriber.receive().value();
-    if (!sample) continue;
+    if (!sample) {
+      if ((polls & 0xffff) == 0 && now_ns() > give_up) return ~std::uint64_t{0};
+      continue;
+    }
     std::uint64_t value = 0;
     std::memcpy(&value, sample.payload().data(), std::min<std::size_t>(8, sample.len()));
     return value;
@@ -139,12 +145,24 @@ int main(int argc, char** argv) {
   pid_t child = ::fork();
   if (child == 0) {
     pin(o.cpu_b);
-    auto node = zc::Node::create(config).value();
-    Ends e = open_ends(node, o, "pong", "ping");
-    if (!e.publisher.wait_for_subscribers(1, std::chrono::seconds(10))) std::_Exit(3);
-    for (long i = 0; i < total; ++i)
-      send(e, o.size, receive(e));
-    std::_Exit(0);
+    int status = 0;
+    {  // the ports and the node leave the services before the process ends
+      auto node = zc::Node::create(config).value();
+      Ends e = open_ends(node, o, "pong", "ping");
+      if (e.publisher.wait_for_subscribers(1, std::chrono::seconds(10))) {
+        for (long i = 0; i < total; ++i) {
+          const std::uint64_t value = receive(e);
+          if (value == ~std::uint64_t{0}) {
+            status = 4;  // the parent stopped answering
+            break;
+          }
+          send(e, o.size, value);
+        }
+      } else {
+        status = 3;
+      }
+    }
+    std::_Exit(status);
   }
   pin(o.cpu_a);
   auto node = zc::Node::create(config).value();
@@ -162,7 +180,10 @@ int main(int argc, char** argv) {
     const std::int64_t t0 = now_ns();
     send(e, o.size, static_cast<std::uint64_t>(i));
     if (receive(e) != static_cast<std::uint64_t>(i)) {
-      std::fprintf(stderr, "zerocopy_pingpong: round trip %ld came back wrong\n", i);
+      std::fprintf(stderr, "zerocopy_pingpong: round trip %ld came back wrong or not at all\n", i);
+      ::kill(child, SIGKILL);
+      ::waitpid(child, nullptr, 0);
+      node.cleanup_dead_nodes();
       return 1;
     }
     if (i >= o.warmup) rtt.push_back(now_ns() - t0);
