@@ -112,11 +112,7 @@ class PublisherPort {
                m_channels[target->slot].generation == target->generation) {
       Channel& channel = m_channels[target->slot];
       delivered = deliver(channel, entry);
-      if (delivered != 0 && m_request.wake_on_send) {
-        std::atomic_thread_fence(std::memory_order_seq_cst);  // as in notify_subscribers()
-        std::uint32_t waiters = channel.subscriber_event->waiters.load(std::memory_order_relaxed);
-        if (waiters != 0) wake(channel, waiters);
-      }
+      if (delivered != 0 && m_request.wake_on_send) notify_subscribers(&channel);
     }
     // An inline payload was copied into the queues: the chunk is free again at once.
     if (!in_line) m_refcount[index] += delivered;
@@ -418,19 +414,22 @@ class PublisherPort {
   // the argument). A fence rather than seq_cst stores: a locked store would wait for the payload's
   // cache lines before even asking for the slot's, putting two transfers in a row on the path to
   // the subscriber; with a plain store both are requested at once and the fence only holds us.
-  // Returns how many subscribers it woke.
-  std::size_t notify_subscribers() noexcept {
+  // Returns how many subscribers it woke. `only`: that subscriber alone (a targeted send).
+  std::size_t notify_subscribers(Channel* only = nullptr) noexcept {
     std::atomic_thread_fence(std::memory_order_seq_cst);
+    if (only != nullptr) return wake_if_sleeping(*only);
     std::size_t woken = 0;
-    for (std::uint32_t c : m_connected) {
-      std::uint32_t waiters =
-          m_channels[c].subscriber_event->waiters.load(std::memory_order_relaxed);
-      if (waiters != 0) [[unlikely]] {
-        wake(m_channels[c], waiters);
-        ++woken;
-      }
-    }
+    for (std::uint32_t c : m_connected)
+      woken += wake_if_sleeping(m_channels[c]);
     return woken;
+  }
+  // After notify_subscribers()'s fence: 1 if the channel's subscriber slept and was woken.
+  std::size_t wake_if_sleeping(Channel& channel) noexcept {
+    std::uint32_t waiters = channel.subscriber_event->waiters.load(std::memory_order_relaxed);
+    if (waiters == 0) [[likely]]
+      return 0;
+    wake(channel, waiters);
+    return 1;
   }
 
   void remember(QueueEntry entry) noexcept {

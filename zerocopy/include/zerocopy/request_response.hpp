@@ -539,11 +539,12 @@ class Server {
 };
 
 namespace detail {
+// A port's creation error as the client's or the server's: `exceeds` stands for a full table.
 template <class To>
-To port_error(PublisherCreateError from) {
+To port_error(PublisherCreateError from, To exceeds) {
   switch (from) {
     case PublisherCreateError::exceeds_max_publishers:
-      return To{0};  // the caller's "exceeds" value
+      return exceeds;
     case PublisherCreateError::invalid_options:
       return To::invalid_options;
     case PublisherCreateError::corrupted:
@@ -556,10 +557,10 @@ To port_error(PublisherCreateError from) {
   return To::system;
 }
 template <class To>
-To port_error(SubscriberCreateError from) {
+To port_error(SubscriberCreateError from, To exceeds) {
   switch (from) {
     case SubscriberCreateError::exceeds_max_subscribers:
-      return To{0};
+      return exceeds;
     case SubscriberCreateError::corrupted:
       return To::corrupted;
     case SubscriberCreateError::system:
@@ -586,8 +587,9 @@ class ClientBuilder {
   }
   Expected<Client<Req, Resp>, Error<ClientCreateError>> create() const {
     auto fail = [](auto error) {
-      return unexpected(Error<ClientCreateError>{detail::port_error<ClientCreateError>(error.code),
-                                                 std::move(error.message)});
+      return unexpected(Error<ClientCreateError>{
+          detail::port_error(error.code, ClientCreateError::exceeds_max_clients),
+          std::move(error.message)});
     };
     // The subscriber first: its id goes into every request.
     auto responses = m_responses.subscriber_builder().create();
@@ -628,8 +630,9 @@ class ServerBuilder {
   }
   Expected<Server<Req, Resp>, Error<ServerCreateError>> create() const {
     auto fail = [](auto error) {
-      return unexpected(Error<ServerCreateError>{detail::port_error<ServerCreateError>(error.code),
-                                                 std::move(error.message)});
+      return unexpected(Error<ServerCreateError>{
+          detail::port_error(error.code, ServerCreateError::exceeds_max_servers),
+          std::move(error.message)});
     };
     auto requests = m_requests.subscriber_builder().create();
     if (!requests) return fail(std::move(requests).error());
