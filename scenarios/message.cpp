@@ -179,17 +179,25 @@ Result<bool> receive_message(Transport& t, std::size_t bytes, std::uint64_t seq,
   return true;
 }
 
+namespace {
+// The stop message or the end of the warm-up, or nothing for any other message.
+std::optional<Received> control_message(std::span<const std::byte> message) {
+  if (message.size() != kStopBytes) return std::nullopt;
+  const std::uint64_t marker = message_sequence(message);
+  if (marker == kStopSequence) return Received::stop;
+  if (marker == kWarmupEndSequence) return Received::warmup_end;
+  return std::nullopt;
+}
+}  // namespace
+
 Result<Received> receive_next(Transport& t, std::size_t bytes, std::uint64_t seq, Direction dir,
                               Touch touch, Stamps* stamps, ReceiveStamp* received) {
   auto message = t.receive();
   if (received) received->at = received->clock.now();
   if (!message) return std::unexpected(message.error());
-  if (message->size() == kStopBytes) {
-    const std::uint64_t marker = message_sequence(*message);
-    if (marker == kStopSequence || marker == kWarmupEndSequence) {
-      t.release();
-      return marker == kStopSequence ? Received::stop : Received::warmup_end;
-    }
+  if (auto control = control_message(*message)) {
+    t.release();
+    return *control;
   }
   if (stamps) *stamps = read_stamps(*message);
   auto wrong = check_message(*message, seq, bytes, dir, touch, stamps != nullptr);
@@ -209,12 +217,9 @@ Result<Received> receive_from_any(Transport& t, std::size_t bytes,
     return fail(Errc::protocol,
                 fmt::format("a message from consumer {}, of {} consumers", peer, next.size()));
   }
-  if (message->size() == kStopBytes) {
-    const std::uint64_t marker = message_sequence(*message);
-    if (marker == kStopSequence || marker == kWarmupEndSequence) {
-      t.release();
-      return marker == kStopSequence ? Received::stop : Received::warmup_end;
-    }
+  if (auto control = control_message(*message)) {
+    t.release();
+    return *control;
   }
   auto wrong = check_message(*message, next[peer], bytes, dir, touch);
   t.release();

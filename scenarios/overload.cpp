@@ -119,12 +119,6 @@ Result<void> consumer(Transport& t, const ScenarioConfig& c, const Clock& clock,
   return stop_consumer(t);
 }
 
-Result<void> run_side(Role role, std::span<Transport* const> channels, unsigned,
-                      const ScenarioConfig& config, const Clock& clock, Measurement& out) {
-  Transport& t = *channels.front();
-  return role == Role::producer ? producer(t, config, clock, out) : consumer(t, config, clock, out);
-}
-
 constexpr std::size_t kDefaultSizeList[] = {kDefaultPingpongBytes};
 constexpr Touch kDefaultTouchModes[] = {Touch::full};
 
@@ -248,7 +242,7 @@ extern const ScenarioInfo kOverload{
     .on_schedule = true,
     .longest_phase_s = longest_phase_s,
     .timed_warmup = false,
-    .run = run_side,
+    .run = one_channel_side<producer, consumer>,
     .records = {.consumer_latency = true},
     .figures = kFigures,
     .outcome = outcome,

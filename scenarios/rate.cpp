@@ -97,12 +97,6 @@ Result<void> consumer(Transport& t, const ScenarioConfig& c, const Clock& clock,
 
 namespace {
 
-Result<void> run_side(Role role, std::span<Transport* const> channels, unsigned,
-                      const ScenarioConfig& config, const Clock& clock, Measurement& out) {
-  Transport& t = *channels.front();
-  return role == Role::producer ? producer(t, config, clock, out) : consumer(t, config, clock, out);
-}
-
 constexpr std::size_t kDefaultSizeList[] = {kDefaultPingpongBytes};
 constexpr Touch kDefaultTouchModes[] = {Touch::full};
 
@@ -249,7 +243,7 @@ extern const ScenarioInfo kRate{
     .on_schedule = true,
     .longest_phase_s = longest_phase_s,
     .timed_warmup = false,
-    .run = run_side,
+    .run = one_channel_side<producer, consumer>,
     .records = {.consumer_latency = true, .consumer_from_sent = true},
     .figures = kFigures,
     .outcome = outcome,

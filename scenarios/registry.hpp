@@ -51,6 +51,15 @@ struct Variant {
 using RunSide = Result<void> (*)(Role role, std::span<Transport* const> channels,
                                  unsigned consumers, const ScenarioConfig& config,
                                  const Clock& clock, Measurement& out);
+// The RunSide of a scenario whose producer and consumer each hold one channel (rate, overload).
+using OneChannelSide = Result<void> (*)(Transport& t, const ScenarioConfig& config,
+                                        const Clock& clock, Measurement& out);
+template <OneChannelSide Producer, OneChannelSide Consumer>
+Result<void> one_channel_side(Role role, std::span<Transport* const> channels, unsigned,
+                              const ScenarioConfig& config, const Clock& clock, Measurement& out) {
+  Transport& t = *channels.front();
+  return role == Role::producer ? Producer(t, config, clock, out) : Consumer(t, config, clock, out);
+}
 
 // Which sides record which histograms (Measurement::latency, ::from_sent).
 struct Records {
