@@ -716,7 +716,7 @@ TEST(Cli, UnixStreamPollFirstCarriesEveryMessageInEveryWaitMode) {
   const std::string& out = out_file.path;
   Ran r =
       run("run --transports unix-stream --scenarios pingpong,throughput --wait all --touch full "
-          "--sizes 64,1MiB --iterations 2000 --messages 50 --warmup 5 --repetitions 1 "
+          "--sizes 64,1MiB --iterations 200 --messages 50 --warmup 5 --repetitions 1 "
           "--set unix-stream.pollfirst=1 --set unix-stream.sndbuf=64KiB --out " +
           out);
   ASSERT_EQ(r.code, 0) << r.out;

@@ -32,6 +32,10 @@ build_root=${1:-"$repo/build-zc-sanitizers"}
 jobs=${JOBS:-2}
 fuzz_seconds=${FUZZ_SECONDS:-45}
 clang=${CXX_CLANG:-clang++-14}
+# -O1 and line tables only, as the sanitizers' manuals advise: their reports still name file and
+# line, and both builds compile in a fifth less CPU time than at RelWithDebInfo's -O2 -g (245 ->
+# 193 CPU-seconds here), their tests in the same time.
+sanitizer_opt="-O1 -gline-tables-only -DNDEBUG"
 
 export ASAN_OPTIONS="abort_on_error=1:detect_leaks=1:strict_string_checks=1:detect_stack_use_after_return=1"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
@@ -46,6 +50,7 @@ build_and_test() {
   if [ "$steps" = build ] || [ "$steps" = all ]; then
     step "$name: configure"
     cmake -S "$source_dir" -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+      -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="$sanitizer_opt" \
       -DCMAKE_CXX_COMPILER="$clang" \
       -DCMAKE_CXX_FLAGS="$flags -fno-omit-frame-pointer" \
       -DCMAKE_EXE_LINKER_FLAGS="$flags" \
@@ -76,6 +81,7 @@ dir="$build_root/tsan"
 if [ "$steps" = build ] || [ "$steps" = all ]; then
   step "tsan: configure"
   cmake -S "$source_dir" -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="$sanitizer_opt" \
     -DCMAKE_CXX_COMPILER="$clang" \
     -DCMAKE_CXX_FLAGS="-fsanitize=thread -fno-omit-frame-pointer" \
     -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=thread" \
