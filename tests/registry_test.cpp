@@ -64,9 +64,17 @@ TEST(Registry, SettingsAreNamedDescribedAndHaveARange) {
   }
   for (const char* t : {"tcp", "tcp-nodelay", "udp"}) {
     const auto specs = options_of(*find_transport(t));
-    ASSERT_EQ(specs.size(), 2u) << t;
+    ASSERT_EQ(specs.size(), std::string_view(t) == "udp" ? 3u : 2u) << t;
     EXPECT_EQ(specs[0].name, "sndbuf") << t;
     EXPECT_EQ(specs[1].name, "rcvbuf") << t;
+  }
+  // The settings that choose dropping over flow control (the overload scenario).
+  EXPECT_EQ(options_of(*find_transport("udp")).at(2).name, "credit");
+  for (const char* t : {"zerocopy", "cyclonedds", "cyclonedds-shm"}) {
+    bool drop = false;
+    for (const auto& o : options_of(*find_transport(t)))
+      drop |= o.name == "drop" && o.min == 0 && o.max == 1;
+    EXPECT_TRUE(drop) << t;
   }
   // A Unix socket ignores its receive buffer (unix(7)): only the send buffer is offered.
   for (const char* t : {"unix-stream", "unix-dgram", "unix-seqpacket", "io-uring"}) {

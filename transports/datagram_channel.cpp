@@ -63,12 +63,28 @@ Result<std::optional<std::size_t>> Reassembler::add(const FragmentHeader& h, std
   if (h.seq > m_next_fragment) {
     std::uint64_t missing = h.seq - m_next_fragment;
     std::uint64_t expected = m_next_fragment;
+    const bool placed_at_start = m_assembled == 0;  // where the caller put this one's payload
     m_next_fragment = h.seq + 1;
     drop_partial();
     m_resync = true;  // this fragment's payload is at the wrong offset: skip to the next message
-    return fail(Errc::protocol, std::to_string(missing) + " fragment(s) lost before " +
-                                    describe(h) + ": expected fragment " +
-                                    std::to_string(expected));
+    if (m_lossy) {
+      // Counted (the partial message above, whole ones by their numbers), not an error. A
+      // message's first fragment placed at offset 0 begins its message; placed behind the part
+      // of a dropped one, it is lost as well.
+      if (h.fragment_index != 0) return std::optional<std::size_t>{};
+      if (!placed_at_start) {
+        if (h.message >= m_next_message) {
+          m_lost += h.message - m_next_message + 1;
+          m_next_message = h.message + 1;
+        }
+        return std::optional<std::size_t>{};
+      }
+      m_next_fragment = h.seq;
+    } else {
+      return fail(Errc::protocol, std::to_string(missing) + " fragment(s) lost before " +
+                                      describe(h) + ": expected fragment " +
+                                      std::to_string(expected));
+    }
   }
   ++m_next_fragment;
 
@@ -133,12 +149,12 @@ Result<std::optional<std::size_t>> Reassembler::add(const FragmentHeader& h, std
 // DatagramTransport
 
 DatagramTransport::DatagramTransport(const Endpoint& endpoint, std::size_t max_datagram,
-                                     bool credit_window)
+                                     bool credit_window, bool lossy)
     : m_endpoint(endpoint),
       m_credit_window(credit_window),
       m_tx(endpoint.max_message_bytes),
       m_fragmenter(max_datagram == 0 ? 0 : max_datagram - kHeader),
-      m_reassembler(endpoint.max_message_bytes),
+      m_reassembler(endpoint.max_message_bytes, lossy),
       m_assembly(endpoint.max_message_bytes),
       m_current(endpoint.max_message_bytes) {}
 
@@ -401,7 +417,11 @@ Result<std::span<const std::byte>> DatagramTransport::receive() {
 }
 
 std::vector<OptionValue> DatagramTransport::granted_options() const {
-  return m_fd < 0 ? std::vector<OptionValue>{} : granted_socket_buffers(m_fd, m_endpoint);
+  if (m_fd < 0) return {};
+  auto granted = granted_socket_buffers(m_fd, m_endpoint);
+  for (auto& given : granted_as_given(m_endpoint, {"credit"}))  // udp's
+    granted.push_back(std::move(given));
+  return granted;
 }
 
 TransportStats DatagramTransport::stats() const {

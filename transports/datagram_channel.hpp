@@ -57,13 +57,18 @@ static_assert(sizeof(FragmentHeader) == 40);
 // payload bytes themselves are placed by the caller at assembled() before add() is called.
 class Reassembler {
  public:
-  explicit Reassembler(std::size_t max_message_bytes) : m_max(max_message_bytes) {}
+  // `lossy`: the sender runs without flow control and the kernel may drop datagrams (udp with
+  // --set udp.credit=0): a gap in the fragment numbers is counted and skipped, not an error.
+  explicit Reassembler(std::size_t max_message_bytes, bool lossy = false)
+      : m_max(max_message_bytes), m_lossy(lossy) {}
 
   // Where the payload of the next fragment belongs in the message buffer.
   std::size_t assembled() const { return m_assembled; }
   // One data fragment whose payload (`received` bytes) was placed at assembled(). Returns the
   // message's length once it is whole, nullopt while it is not; an error for a lost, duplicated,
-  // reordered or malformed fragment (after which it resynchronises at the next message).
+  // reordered or malformed fragment (after which it resynchronises at the next message). Lossy: a
+  // lost fragment is no error; the message it belonged to is counted lost, and a fragment after
+  // the gap that begins a message begins it.
   Result<std::optional<std::size_t>> add(const FragmentHeader& header, std::size_t received);
 
   std::uint64_t messages_lost() const { return m_lost; }
@@ -73,6 +78,7 @@ class Reassembler {
   void drop_partial();
 
   std::size_t m_max;
+  bool m_lossy;
   std::uint64_t m_next_fragment = 0;
   std::uint64_t m_next_message = 0;
   bool m_in_message = false;
@@ -131,7 +137,10 @@ class DatagramTransport : public Transport {
   // `max_datagram`: the largest datagram, header included; 0: the socket's own limit, learnt in
   // prepare(). `credit_window`: run the credit protocol (needed where the kernel drops datagrams
   // that do not fit the receiver's buffer, as UDP does; not where the sender blocks instead).
-  DatagramTransport(const Endpoint& endpoint, std::size_t max_datagram, bool credit_window);
+  // `lossy`: no credit window where the kernel drops: a lost datagram is counted, not an error
+  // (Reassembler).
+  DatagramTransport(const Endpoint& endpoint, std::size_t max_datagram, bool credit_window,
+                    bool lossy = false);
 
   Result<std::span<std::byte>> loan(std::size_t bytes) override;
   Result<void> send(std::size_t bytes) override;

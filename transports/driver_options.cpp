@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 
 #include <string>
+#include <utility>
 
 #include "transports/kernel_setting.hpp"
 
@@ -36,22 +37,18 @@ OptionSpec pipe_buffer_option() {
 }
 
 OptionSpec poll_first_option() {
-  return {.name = kPollFirst,
-          .description =
-              "1: a blocking wait sleeps in poll() for readiness, then makes a "
-              "non-blocking call, as an event loop does; 0: it sleeps in the call itself "
-              "(recvmsg/sendmsg with SO_RCVTIMEO), as a blocking read loop does",
-          .unit = OptionUnit::count,
-          .min = 0,
-          .max = 1,
-          .max_source = {},
-          .default_text = "0, the blocking call"};
+  OptionSpec spec = switch_option(kPollFirst,
+                                  "1: a blocking wait sleeps in poll() for readiness, then makes a "
+                                  "non-blocking call, as an event loop does; 0: it sleeps in the "
+                                  "call itself (recvmsg/sendmsg with SO_RCVTIMEO), as a blocking "
+                                  "read loop does",
+                                  false);
+  spec.default_text = "0, the blocking call";
+  return spec;
 }
 
 std::vector<OptionValue> granted_poll_first(const Endpoint& endpoint) {
-  auto value = endpoint.option(kPollFirst);
-  if (endpoint.role != Role::producer || !value) return {};
-  return {{kPollFirst, *value}};
+  return granted_as_given(endpoint, {kPollFirst});
 }
 
 Result<void> apply_pipe_buffer(int write_fd, const Endpoint& endpoint) {
@@ -117,6 +114,26 @@ std::vector<OptionValue> granted_socket_buffers(int fd, const Endpoint& endpoint
   socklen_t len = sizeof value;
   if (::getsockopt(fd, SOL_SOCKET, producer ? SO_SNDBUF : SO_RCVBUF, &value, &len) != 0) return {};
   return {{name, static_cast<std::uint64_t>(value)}};
+}
+
+OptionSpec switch_option(std::string name, std::string description, bool on_by_default) {
+  return {.name = std::move(name),
+          .description = std::move(description),
+          .unit = OptionUnit::count,
+          .min = 0,
+          .max = 1,
+          .max_source = {},
+          .default_text = on_by_default ? "1" : "0"};
+}
+
+std::vector<OptionValue> granted_as_given(const Endpoint& endpoint,
+                                          std::initializer_list<const char*> names) {
+  std::vector<OptionValue> granted;
+  if (endpoint.role != Role::producer) return granted;
+  for (const char* name : names) {
+    if (auto given = endpoint.option(name)) granted.push_back({name, *given});
+  }
+  return granted;
 }
 
 }  // namespace ipcbench

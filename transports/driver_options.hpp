@@ -4,6 +4,7 @@
 // here, once.
 #pragma once
 
+#include <initializer_list>
 #include <string>
 #include <vector>
 
@@ -47,5 +48,12 @@ OptionSpec poll_first_option();
 // The producer's report of `pollfirst` when it was given: the value it waits by (nothing for
 // the kernel to round).
 std::vector<OptionValue> granted_poll_first(const Endpoint& endpoint);
+
+// A setting that is on (1) or off (0), taken as given: `description` says what each does.
+OptionSpec switch_option(std::string name, std::string description, bool on_by_default);
+// The producer's report of the settings among `names` that were given, as given (nothing the
+// kernel rounds: a switch, a mode). The consumer reports none, so that each is reported once.
+std::vector<OptionValue> granted_as_given(const Endpoint& endpoint,
+                                          std::initializer_list<const char*> names);
 
 }  // namespace ipcbench

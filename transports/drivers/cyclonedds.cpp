@@ -18,6 +18,10 @@
 // producer runs ahead. So the two sides keep a credit window of that depth
 // (transports/credit_window.hpp), granted on two more topics (<token>_p2c_credit, ...) of depth 1
 // (a grant is a running count: only the latest matters): the depth is never exceeded.
+// --set cyclonedds.drop=1 (or cyclonedds-shm.drop=1) turns the window off: the producer writes
+// when its schedule says, and the history loses its oldest unread sample, as DDS does for an
+// application without flow control of its own; the consumer's sequence check counts each loss
+// (the overload scenario; the others fail at the first).
 //
 // `cyclonedds`: Cyclone's own networking, restricted to the loopback interface: RTPS over UDP on
 // 127.0.0.1, unicast discovery (no multicast on lo), Cyclone's defaults otherwise (14,720-byte
@@ -58,6 +62,7 @@
 #include "transports/credit_window.hpp"
 #include "transports/daemon_process.hpp"
 #include "transports/dds_names.hpp"
+#include "transports/driver_options.hpp"
 #include "transports/iceoryx_runtime.hpp"
 #include "transports/roudi.hpp"
 #include "transports/transport.hpp"
@@ -95,7 +100,10 @@ std::string domain_config(bool shm) {
 class CycloneTransport final : public Transport {
  public:
   CycloneTransport(const Endpoint& endpoint, bool shm)
-      : m_endpoint(endpoint), m_shm(shm), m_credits(endpoint.queue_depth) {}
+      : m_endpoint(endpoint),
+        m_shm(shm),
+        m_drop(endpoint.option("drop").value_or(0) != 0),
+        m_credits(endpoint.queue_depth) {}
 
   ~CycloneTransport() override {
     release_sample();
@@ -167,12 +175,16 @@ class CycloneTransport final : public Transport {
       return fail(Errc::message_too_large,
                   "send of " + std::to_string(bytes) + " bytes, more than were loaned");
     }
-    auto ok = wait_for(m_endpoint.wait, m_credit_waitset, "credit from the receiver",
-                       [&]() -> Result<bool> {
-                         if (auto got = take_credits(); !got) return std::unexpected(got.error());
-                         return m_credits.may_send();
-                       });
-    if (!ok) return ok;
+    if (!m_drop) {
+      auto ok = wait_for(m_endpoint.wait, m_credit_waitset, "credit from the receiver",
+                         [&]() -> Result<bool> {
+                           if (auto got = take_credits(); !got) {
+                             return std::unexpected(got.error());
+                           }
+                           return m_credits.may_send();
+                         });
+      if (!ok) return ok;
+    }
     if (auto written = write(m_data_out, kData, m_tx.data(), bytes); !written) return written;
     m_credits.sent();
     return {};
@@ -190,9 +202,15 @@ class CycloneTransport final : public Transport {
                                       sample->data._length);
   }
 
+  // `drop` as given, said by the producer, whose writes it governs.
+  std::vector<OptionValue> granted_options() const override {
+    return granted_as_given(m_endpoint, {"drop"});
+  }
+
   void release() override {
     if (!m_sample[0]) return;
     release_sample();
+    if (m_drop) return;
     if (auto grant = m_credits.consumed()) {
       (void)write(m_credit_out, kCredit, &*grant, sizeof *grant);
     }
@@ -449,6 +467,7 @@ class CycloneTransport final : public Transport {
 
   Endpoint m_endpoint;
   bool m_shm;
+  bool m_drop;  // --set cyclonedds.drop=1: no credit window
   CreditWindow m_credits;
   std::shared_ptr<IceoryxRuntime> m_runtime;
   dds_entity_t m_domain = 0;
@@ -464,6 +483,16 @@ class CycloneTransport final : public Transport {
   std::array<void*, 1> m_sample{};
   bool m_taken_early = false;
 };
+
+// --set cyclonedds.drop: the credit window (0, the default) or none (1).
+std::vector<OptionSpec> options() {
+  return {switch_option("drop",
+                        "1: no credit window: the producer writes when it will, and the reader's "
+                        "KEEP_LAST(queue depth) history loses its oldest unread sample (the "
+                        "consumer's sequence check counts each); 0: a credit window of the "
+                        "history's depth, nothing lost",
+                        false)};
+}
 
 Result<std::unique_ptr<Transport>> make_udp(const Endpoint& endpoint) {
   return std::make_unique<CycloneTransport>(endpoint, false);
@@ -492,6 +521,7 @@ extern const TransportInfo cyclonedds_driver{
         "depth; lease 2 s; block only: Cyclone's own threads receive and deliver",
     .capabilities = [] { return Capabilities::block_only(); },
     .make = make_udp,
+    .options = options,
 };
 
 extern const TransportInfo cyclonedds_shm_driver{
@@ -506,6 +536,7 @@ extern const TransportInfo cyclonedds_shm_driver{
     .make = make_shm,
     .start_daemon = start_roudi,
     .here = shm_facts,
+    .options = options,
 };
 
 }  // namespace ipcbench

@@ -3,6 +3,12 @@
 // overrunning the receiver's socket buffer, and a lost, duplicated or reordered fragment is
 // detected and reported (transports/datagram_channel.hpp). A vanished peer is noticed by the
 // receive timeout, or at once when the kernel reports the port unreachable.
+//
+// --set udp.credit=0 turns the credit window off: UDP as an application without flow control
+// sees it, where a datagram that does not fit the consumer's socket buffer is dropped by the
+// kernel. The consumer then counts each lost message and goes on (a message of several fragments
+// that lost one is dropped whole), which is what the overload scenario measures; a scenario that
+// needs every message fails at the first gap, saying so.
 #include <netinet/in.h>
 
 #include "transports/datagram_channel.hpp"
@@ -14,10 +20,15 @@ namespace {
 
 constexpr std::size_t kMaxDatagram = 65000;  // under UDP's 65,507-byte limit over IPv4
 
+// --set udp.credit: the credit window (1, the default) or none (0: the kernel may drop).
+bool credit(const Endpoint& endpoint) {
+  return endpoint.option("credit").value_or(1) != 0;
+}
+
 class UdpTransport final : public DatagramTransport {
  public:
   explicit UdpTransport(const Endpoint& endpoint)
-      : DatagramTransport(endpoint, kMaxDatagram, true) {}
+      : DatagramTransport(endpoint, kMaxDatagram, credit(endpoint), !credit(endpoint)) {}
 
   Result<std::string> listen() override {
     if (auto ok = bind_loopback(); !ok) return std::unexpected(ok.error());
@@ -54,6 +65,12 @@ std::vector<OptionSpec> udp_options() {
   // lost). Twice that, granted, holds one with room to spare.
   options[1].min = 64 << 10;
   options[1].description += "; at least 64KiB, so that a 65,000-byte fragment fits";
+  options.push_back(switch_option(
+      "credit",
+      "1: a credit window keeps the producer from overrunning the consumer's socket buffer; 0: "
+      "no flow control, the kernel drops what does not fit and the consumer counts each lost "
+      "message (the scenarios other than overload fail at the first)",
+      true));
   return options;
 }
 

@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "base/wait.hpp"
+#include "transports/driver_options.hpp"
 #include "transports/transport.hpp"
 #include "zerocopy/zerocopy.hpp"
 
@@ -182,12 +183,7 @@ class ZeroCopyTransport final : public Transport {
   // `inline` as given (the producer says it, once): it applies where the cell's messages are at
   // most 120 bytes.
   std::vector<OptionValue> granted_options() const override {
-    std::vector<OptionValue> granted;
-    if (m_endpoint.role != Role::producer) return granted;
-    for (const char* name : {"inline", "drop"}) {
-      if (auto given = m_endpoint.option(name)) granted.push_back({name, *given});
-    }
-    return granted;
+    return granted_as_given(m_endpoint, {"inline", "drop"});
   }
 
   // The subscriber's notification FIFO (made on the first call): readable whenever receive() may
@@ -636,27 +632,17 @@ Capabilities capabilities() {
 // --set zerocopy.inline=0 keeps every payload in its chunk (zero-copy at every size); by default
 // payloads of up to 120 bytes are copied into the queue slot (PublisherBuilder::inline_payloads).
 std::vector<OptionSpec> options() {
-  return {OptionSpec{.name = "inline",
-                     .description =
-                         "1: payloads of up to 120 bytes travel copied in the queue slot, with the "
-                         "entry that announces them, where a cell's messages are that small "
-                         "(PublisherBuilder::inline_payloads); 0: every payload in its chunk, "
-                         "zero-copy",
-                     .unit = OptionUnit::count,
-                     .min = 0,
-                     .max = 1,
-                     .max_source = "",
-                     .default_text = "1"},
-          OptionSpec{.name = "drop",
-                     .description = "1: a full queue loses its oldest message to make room "
-                                    "(safe overflow: the producer never waits, the consumer's "
-                                    "sequence check sees the gap); 0: the producer waits for "
-                                    "room (backpressure)",
-                     .unit = OptionUnit::count,
-                     .min = 0,
-                     .max = 1,
-                     .max_source = "",
-                     .default_text = "0"}};
+  return {switch_option("inline",
+                        "1: payloads of up to 120 bytes travel copied in the queue slot, with the "
+                        "entry that announces them, where a cell's messages are that small "
+                        "(PublisherBuilder::inline_payloads); 0: every payload in its chunk, "
+                        "zero-copy",
+                        true),
+          switch_option("drop",
+                        "1: a full queue loses its oldest message to make room (safe overflow: "
+                        "the producer never waits, the consumer's sequence check sees the gap); "
+                        "0: the producer waits for room (backpressure)",
+                        false)};
 }
 
 Result<std::unique_ptr<Transport>> make(const Endpoint& endpoint) {
