@@ -119,6 +119,7 @@ void work(const Clock& clock) {
 
 Result<void> consumer(Transport& t, const ScenarioConfig& c, const Clock& clock, Measurement& out) {
   std::uint64_t expected = 0;  // the sequence number the next message carries if none is lost
+  std::uint64_t first = 0;     // when the first measured message came (the timeline's origin)
   for (;;) {
     auto message = t.receive();
     const std::uint64_t received = clock.now();
@@ -152,11 +153,14 @@ Result<void> consumer(Transport& t, const ScenarioConfig& c, const Clock& clock,
       const std::uint64_t one_way =
           received >= stamps.intended ? clock.to_ns(received - stamps.intended) : 0;
       if (out.latency) out.latency->record(one_way);
+      if (out.count == 0) first = received;
+      if (out.timeline) out.timeline->record(clock.to_ns(received - first), one_way);
       if (static_cast<std::int64_t>(one_way) > kLateNs) ++out.late;
       ++out.count;
     }
     work(clock);
   }
+  if (out.timeline) out.timeline->finish();
   out.end_ns = monotonic_ns();
   out.usage = out.start_ns ? process_usage() - out.usage : ProcessUsage{};
   return stop_consumer(t);

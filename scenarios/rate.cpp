@@ -60,6 +60,7 @@ Result<void> producer(Transport& t, const ScenarioConfig& c, const Clock& clock,
 
 Result<void> consumer(Transport& t, const ScenarioConfig& c, const Clock& clock, Measurement& out) {
   const std::size_t bytes = c.payload_bytes;
+  std::uint64_t first = 0;  // when the first measured message came (the timeline's origin)
   for (std::uint64_t seq = 0;; ++seq) {
     if (seq == c.warmup) {
       out.usage = process_usage();
@@ -86,8 +87,11 @@ Result<void> consumer(Transport& t, const ScenarioConfig& c, const Clock& clock,
     };
     if (out.latency) out.latency->record(one_way(stamps.intended));
     if (out.from_sent) out.from_sent->record(one_way(stamps.sent));
+    if (seq == c.warmup) first = received;
+    if (out.timeline) out.timeline->record(clock.to_ns(received - first), one_way(stamps.intended));
     out.count = seq - c.warmup + 1;
   }
+  if (out.timeline) out.timeline->finish();
   out.end_ns = monotonic_ns();
   out.usage = out.start_ns ? process_usage() - out.usage : ProcessUsage{};
   return stop_consumer(t);

@@ -23,6 +23,9 @@ Writes, for what the files contain:
   rate.png            one-way p50, p99 and p99.9 against offered rate, log-log (the hockey
                       stick), per transport; a max cell is drawn at the rate it achieved
   rate_at_10k.png     the same percentiles at one offered rate (10k/s, else the middle one)
+  latency_over_time.png  pingpong's RTT p50, p99 and max per window of each cell's measured
+                      phase (files that recorded them): jitter, periodic stalls, drift
+  rate_over_time.png  the same for rate's one-way times at the rate of rate_at_10k.png
 Each in .svg too. The machine (from the file's context) is in every title.
 
 Needs matplotlib (Debian: python3-matplotlib). When this interpreter lacks it, the script re-runs
@@ -400,18 +403,27 @@ def plot_memory(rows, ctx, out_dir, written):
     save(fig, out_dir, "memory", written)
 
 
-def plot_latency_over_time(rows, ctx, out_dir, written):
-    """Each pingpong cell's RTT percentiles per window of its measured phase (files that recorded
-    them): the smallest size, each transport in its native wait mode, the first repetition; a
-    panel each, the fastest first. Jitter and periodic stalls show as the p99 and max lines'
-    spikes."""
+def plot_latency_over_time(rows, ctx, out_dir, written, scenario="pingpong"):
+    """Each cell's percentiles per window of its measured phase (files that recorded them):
+    pingpong's RTT (latency_over_time), or rate's one-way time at one offered rate, 10k/s else
+    the middle one (rate_over_time); the smallest size, each transport in its native wait mode,
+    the first repetition; a panel each, the fastest first. Jitter and periodic stalls show as the
+    p99 and max lines' spikes."""
     cells = []
     for reps in rows.values():
         e = reps[0]
-        if e["scenario"] != "pingpong" or not e.get("latency_over_time") or \
+        if e["scenario"] != scenario or not e.get("latency_over_time") or \
                 not e.get("wait_is_native", True):
             continue
         cells.append(e)
+    what = "RTT"
+    if scenario == "rate":
+        rates = sorted({e.get("offered_rate") or 0 for e in cells} - {0})
+        if not rates:
+            return
+        rate = 10000 if 10000 in rates else rates[len(rates) // 2]
+        cells = [e for e in cells if e.get("offered_rate") == rate]
+        what = "one-way time at %s messages/s" % fmt_rate(rate, None)
     if not cells:
         return
     smallest = min(e["payload_bytes"] for e in cells)
@@ -435,11 +447,13 @@ def plot_latency_over_time(rows, ctx, out_dir, written):
     grid[0][0].legend(fontsize=7)
     for ax in grid[-1]:
         ax.set_xlabel("time into the measured phase (ms)", fontsize=8)
-    fig.suptitle("pingpong RTT per %g ms window over each cell's run, %s messages (first "
-                 "repetition)\n%s" % (cells[0]["latency_over_time"]["window_ns"] / 1e6,
+    fig.suptitle("%s %s per %g ms window over each cell's run, %s messages (first "
+                 "repetition)\n%s" % (scenario, what,
+                                      cells[0]["latency_over_time"]["window_ns"] / 1e6,
                                       size_text(smallest), machine_caption(ctx)), fontsize=10)
     fig.tight_layout(rect=(0, 0, 1, 0.95))
-    save(fig, out_dir, "latency_over_time", written)
+    save(fig, out_dir, "latency_over_time" if scenario == "pingpong" else "rate_over_time",
+         written)
 
 
 def series_name(e):
@@ -845,6 +859,7 @@ def main():
     plot_rate(rows, ctx, args.out, written)
     plot_memory(rows, ctx, args.out, written)
     plot_latency_over_time(rows, ctx, args.out, written)
+    plot_latency_over_time(rows, ctx, args.out, written, "rate")
     if not written:
         sys.exit("%s: nothing to plot in %s"
                  % (os.path.basename(sys.argv[0]), ", ".join(args.files)))

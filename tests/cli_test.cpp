@@ -665,6 +665,22 @@ TEST(Cli, RateRunsOnItsScheduleAndRecordsBothOneWayTimes) {
   EXPECT_GE(scheduled.at("p99_ns").get<double>(), scheduled.at("sent_p99_ns").get<double>());
   EXPECT_TRUE(scheduled.at("latency_histogram").is_object());
   EXPECT_TRUE(scheduled.at("latency_histogram_sent").is_object());
+  // The one-way times per window of time: every measured message in one, in time order.
+  const std::vector<const nlohmann::json*> rate_cells{&scheduled,
+                                                      &cells["rate/unix-stream/64/block/full/max"]};
+  for (const nlohmann::json* cell : rate_cells) {
+    const auto& over_time = cell->at("latency_over_time");
+    EXPECT_GE(over_time.at("window_ns").get<double>(), 10e6);
+    double in_windows = 0, last_start = -1;
+    for (const auto& w : over_time.at("windows")) {
+      EXPECT_GT(w[0].get<double>(), last_start) << w;
+      last_start = w[0].get<double>();
+      in_windows += w[1].get<double>();
+      EXPECT_LE(w[2].get<double>(), w[3].get<double>()) << w;  // p50 <= p99
+      EXPECT_LE(w[3].get<double>(), w[4].get<double>()) << w;  // p99 <= max
+    }
+    EXPECT_EQ(in_windows, cell->at("iterations").get<double>()) << cell->at("name");
+  }
   // A unit check, not a speed check: a one-way time is positive and shorter than the whole run
   // took on the wall clock (a wrong unit or a wrong stamp breaks one or the other; how one-way
   // compares with half a round trip is measured by the closing note, not asserted here).

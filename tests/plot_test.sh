@@ -38,6 +38,20 @@ cp "$tmp/fan.json" "$tmp/again.json"
   || fail "plot.py failed on two files"
 grep -q "fan.json" "$tmp/two/fanout.svg" || fail "the first file's label is missing from fanout.svg"
 grep -q "again.json" "$tmp/two/fanout.svg" || fail "the second file's label is missing from fanout.svg"
+# rate's one-way times over time (rate_over_time), drawn from the windows a rate cell records: the
+# stored run has none, so its rate cells are given some (two windows each) and only they plotted.
+/usr/bin/python3 -c '
+import json, sys
+doc = json.load(open(sys.argv[1]))
+doc["benchmarks"] = [e for e in doc["benchmarks"] if e.get("scenario") == "rate"]
+for e in doc["benchmarks"]:
+    e["latency_over_time"] = {"window_ns": 10000000,
+                              "windows": [[0, 10, 1000, 2000, 3000], [10000000, 10, 1100, 2500, 9000]]}
+json.dump(doc, open(sys.argv[2], "w"))' "$tmp/all.json" "$tmp/rate.json"
+/usr/bin/python3 "$plot" "$tmp/rate.json" --out "$tmp/rate" > "$tmp/rate-written" \
+  || fail "plot.py failed on rate cells with windows"
+[ -s "$tmp/rate/rate_over_time.png" ] || fail "plot.py did not draw rate_over_time.png"
+grep -q "per 10 ms window" "$tmp/rate/rate_over_time.svg" || fail "rate_over_time.svg has no title"
 # A file with nothing to plot is an error that says so.
 echo '{"context": {}, "benchmarks": []}' > "$tmp/empty.json"
 if /usr/bin/python3 "$plot" "$tmp/empty.json" --out "$tmp/none" 2> "$tmp/err"; then

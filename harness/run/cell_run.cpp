@@ -81,7 +81,7 @@ CellResult make_result(const Cell& cell, const CellRun& run, int family_index, u
   if (o.consumer_cpu_ns) r.consumer_cpu_ns = *o.consumer_cpu_ns;
   r.latency_histogram = std::move(o.latency_histogram);
   r.latency_histogram_sent = std::move(o.latency_histogram_sent);
-  r.latency_over_time = p.timeline;
+  r.latency_over_time = p.timeline ? p.timeline : c.timeline;  // whichever side recorded it
   r.latency_percentiles = std::move(o.latency_percentiles);
   r.figures = std::move(o.figures);
   return r;

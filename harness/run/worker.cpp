@@ -370,7 +370,7 @@ ScenarioConfig config_of(const WorkerSpec& spec) {
   return config;
 }
 
-// The latency over time's windows: 10 ms, or the budget's 500th part when that is longer.
+// The latency over time's windows: 10 ms, or the measured phase's 500th part when that is longer.
 constexpr std::uint64_t kTimelineWindowNs = 10'000'000;
 constexpr std::uint64_t kTimelineWindows = 500;
 
@@ -379,16 +379,23 @@ WorkerReport run_side(const WorkerSpec& spec, std::span<Transport* const> channe
                       const Clock& clock) {
   auto latency = std::make_unique<Histogram>();
   auto from_sent = std::make_unique<Histogram>();
-  // Windows of 10 ms, or more for a long budget: at most about 500 of them.
-  auto timeline = std::make_unique<LatencyTimeline>(
-      std::max<std::uint64_t>(kTimelineWindowNs, spec.budget_ns / kTimelineWindows));
+  // Windows of 10 ms, or more for a long measured phase (the budget; a scheduled scenario's
+  // duration): at most about 500 of them.
+  const std::int64_t phase_ns = spec.scenario->on_schedule ? spec.duration_ns : spec.budget_ns;
+  auto timeline = std::make_unique<LatencyTimeline>(std::max<std::uint64_t>(
+      kTimelineWindowNs,
+      static_cast<std::uint64_t>(std::max<std::int64_t>(phase_ns, 0)) / kTimelineWindows));
   Measurement m;
   // The side that sees whole journeys records them, as the scenario says (Records): the pingpong
   // producer its round trips, a rate or fanout consumer each message's way from the producer.
   const Records& records = spec.scenario->records;
   const bool producer = spec.role == Role::producer;
-  if (producer ? records.producer_latency : records.consumer_latency) m.latency = latency.get();
-  if (producer && records.producer_latency) m.timeline = timeline.get();
+  // ...and its percentiles per window of time, where the scenario records them (pingpong's and
+  // loaded's round trips, rate's and overload's one-way times).
+  if (producer ? records.producer_latency : records.consumer_latency) {
+    m.latency = latency.get();
+    m.timeline = timeline.get();
+  }
   if (producer ? records.producer_idle : records.consumer_from_sent) m.from_sent = from_sent.get();
   const ScenarioConfig config = config_of(spec);
   auto ran = run_scenario(spec.scenario, spec.role, channels, spec.subscribers, config, clock, m);
