@@ -207,6 +207,22 @@ TEST(Cli, ReportFormatJsonPrintsEachFileWithItsSummaries) {
   EXPECT_EQ(both[1], printed);
 }
 
+// A cell's latency_over_time: windows of at least 10 ms in time order, each p50 <= p99 <= max, and
+// every measured sample (iterations) in one of them.
+void expect_windows_hold_every_sample(const nlohmann::json& cell) {
+  const auto& over_time = cell.at("latency_over_time");
+  EXPECT_GE(over_time.at("window_ns").get<double>(), 10e6);
+  double in_windows = 0, last_start = -1;
+  for (const auto& w : over_time.at("windows")) {
+    EXPECT_GT(w[0].get<double>(), last_start) << w;
+    last_start = w[0].get<double>();
+    in_windows += w[1].get<double>();
+    EXPECT_LE(w[2].get<double>(), w[3].get<double>()) << w;  // p50 <= p99
+    EXPECT_LE(w[3].get<double>(), w[4].get<double>()) << w;  // p99 <= max
+  }
+  EXPECT_EQ(in_windows, cell.at("iterations").get<double>()) << cell.at("name");
+}
+
 TEST(Cli, QuickRunOfEveryTransportProducesCompleteJson) {
   namespace fs = std::filesystem;
   const testing::TempFile out_file("e2e");
@@ -400,17 +416,7 @@ TEST(Cli, ARunRecordsLabelsTopologySwitchesHistogramsAndSummaries) {
     EXPECT_EQ(e.at("consumer_shared_bytes").get<double>(), 0) << e.dump();
     EXPECT_FALSE(e.contains("daemon_rss_bytes")) << e.dump();
     // The round trips per window of time: every one in a window, the windows in time order.
-    const auto& over_time = e.at("latency_over_time");
-    EXPECT_GE(over_time.at("window_ns").get<double>(), 10e6);
-    double in_windows = 0, last_start = -1;
-    for (const auto& w : over_time.at("windows")) {
-      EXPECT_GT(w[0].get<double>(), last_start) << w;
-      last_start = w[0].get<double>();
-      in_windows += w[1].get<double>();
-      EXPECT_LE(w[2].get<double>(), w[3].get<double>()) << w;  // p50 <= p99
-      EXPECT_LE(w[3].get<double>(), w[4].get<double>()) << w;  // p99 <= max
-    }
-    EXPECT_EQ(in_windows, e.at("iterations").get<double>());
+    expect_windows_hold_every_sample(e);
     const auto& h = e.at("latency_histogram");
     std::uint64_t count = 0;
     for (const auto& bucket : h.at("buckets"))
@@ -668,19 +674,8 @@ TEST(Cli, RateRunsOnItsScheduleAndRecordsBothOneWayTimes) {
   // The one-way times per window of time: every measured message in one, in time order.
   const std::vector<const nlohmann::json*> rate_cells{&scheduled,
                                                       &cells["rate/unix-stream/64/block/full/max"]};
-  for (const nlohmann::json* cell : rate_cells) {
-    const auto& over_time = cell->at("latency_over_time");
-    EXPECT_GE(over_time.at("window_ns").get<double>(), 10e6);
-    double in_windows = 0, last_start = -1;
-    for (const auto& w : over_time.at("windows")) {
-      EXPECT_GT(w[0].get<double>(), last_start) << w;
-      last_start = w[0].get<double>();
-      in_windows += w[1].get<double>();
-      EXPECT_LE(w[2].get<double>(), w[3].get<double>()) << w;  // p50 <= p99
-      EXPECT_LE(w[3].get<double>(), w[4].get<double>()) << w;  // p99 <= max
-    }
-    EXPECT_EQ(in_windows, cell->at("iterations").get<double>()) << cell->at("name");
-  }
+  for (const nlohmann::json* cell : rate_cells)
+    expect_windows_hold_every_sample(*cell);
   // A unit check, not a speed check: a one-way time is positive and shorter than the whole run
   // took on the wall clock (a wrong unit or a wrong stamp breaks one or the other; how one-way
   // compares with half a round trip is measured by the closing note, not asserted here).
