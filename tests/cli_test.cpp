@@ -423,8 +423,15 @@ TEST(Cli, ARunRecordsLabelsTopologySwitchesHistogramsAndSummaries) {
       count += bucket[1].get<std::uint64_t>();
     EXPECT_EQ(count, e.at("iterations").get<std::uint64_t>());
   }
-  // The floor's two rounds and its summary beside the cell's.
+  // The floor's two rounds and its summary beside the cell's. Each round of the floor makes as
+  // many round trips as the cells (500; it checks its count every 16), or at least 100 if its
+  // time ran out first, never a fifth of a second's worth.
   EXPECT_EQ(testing::iteration_entries(doc, true).size(), 4u);
+  for (const auto& e : testing::iteration_entries(doc, true)) {
+    if (e.at("transport") != "floor") continue;
+    EXPECT_GE(e.at("iterations").get<double>(), 100) << e.dump();
+    EXPECT_LE(e.at("iterations").get<double>(), 500 + 16) << e.dump();
+  }
   nlohmann::json summary;
   for (const auto& e : doc.at("benchmarks")) {
     if (e.at("run_type") == "aggregate" && e.at("run_name") == entries[0].at("name")) summary = e;

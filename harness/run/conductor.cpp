@@ -377,7 +377,8 @@ class MatrixRun {
     if (cell.transport == kFloorTransport) {
       return cell.scenario->floor_row == FloorRow::copy
                  ? run_copy_floor(cell.cpu_producer, cell.bytes, cell.budget)
-                 : run_line_floor(cell.cpu_producer, cell.cpu_consumer, cell.budget, m_ctx.clock);
+                 : run_line_floor(cell.cpu_producer, cell.cpu_consumer, cell.budget, m_ctx.clock,
+                                  cell.count);
     }
     if (auto why = m_daemons.ensure(cell.transport, m_largest[key], m_ctx.timeout, m_widest[key])) {
       run.error = *why;

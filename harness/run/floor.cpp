@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <new>
@@ -88,12 +89,11 @@ void reap(pid_t pid) {
 
 }  // namespace
 
-std::pair<std::int64_t, std::int64_t> time_line_round_trips(FloorLines& lines, const Clock& clock,
-                                                            std::chrono::nanoseconds lead_in,
-                                                            std::chrono::nanoseconds time,
-                                                            std::int64_t give_up_ns,
-                                                            Histogram& rtts,
-                                                            bool (*peer_alive)(void*), void* peer) {
+std::pair<std::int64_t, std::int64_t> time_line_round_trips(
+    FloorLines& lines, const Clock& clock, std::chrono::nanoseconds lead_in,
+    std::chrono::nanoseconds time, std::int64_t give_up_ns, Histogram& rtts,
+    bool (*peer_alive)(void*), void* peer, std::uint64_t most) {
+  if (most != 0) most = std::max(most, kMinFloorRoundTrips);
   auto finish = [&](std::int64_t begin, std::int64_t end) {
     lines.done.store(kDone, std::memory_order_release);
     return std::pair{begin, end};
@@ -114,6 +114,7 @@ std::pair<std::int64_t, std::int64_t> time_line_round_trips(FloorLines& lines, c
       // Until its time is up, and at least kMinFloorRoundTrips recorded: on a loaded machine the
       // echo side may get its CPU seldom (then the floor says so), but a floor is always measured.
       if (now > deadline && (rtts.count() >= kMinFloorRoundTrips || now > give_up_ns)) break;
+      if (most != 0 && rtts.count() >= most) break;
       if (peer_alive && !peer_alive(peer)) break;
     }
     const std::uint64_t t0 = clock.now();
@@ -168,7 +169,8 @@ double copy_bytes_per_second(std::size_t bytes, std::int64_t deadline_ns) {
                      : 0;
 }
 
-CellRun run_line_floor(int cpu_a, int cpu_b, std::chrono::nanoseconds time, const Clock& clock) {
+CellRun run_line_floor(int cpu_a, int cpu_b, std::chrono::nanoseconds time, const Clock& clock,
+                       std::uint64_t most) {
   if (cpu_a < 0 || cpu_b < 0 || cpu_a == cpu_b) {
     return failed("the line floor needs two CPUs (one cache line between them)");
   }
@@ -185,7 +187,7 @@ CellRun run_line_floor(int cpu_a, int cpu_b, std::chrono::nanoseconds time, cons
     const ProcessUsage before = process_usage();
     std::tie(s.start_ns, s.end_ns) = time_line_round_trips(
         s.lines, clock, kCellFloorLeadIn, time, monotonic_ns() + time.count() + 5'000'000'000LL,
-        s.rtts, alive, &peer);
+        s.rtts, alive, &peer, most);
     s.usage = process_usage() - before;
   });
   if (timer < 0) {
@@ -282,6 +284,9 @@ Cell floor_cell(const Cell& like) {
   const auto most = std::chrono::milliseconds(std::llround(kDefaultCellSeconds * 1000));
   cell.budget = like.scenario->on_schedule ? std::chrono::nanoseconds(most)
                                            : std::min<std::chrono::nanoseconds>(like.budget, most);
+  // ...and, where its cells stop at a count (--iterations), as many round trips as they make (at
+  // least 100): a run of ten round trips a cell does not spin both CPUs for a fifth of a second.
+  cell.count = like.scenario->on_schedule ? 0 : like.count;
   cell.cpu_producer = like.cpu_producer;
   cell.cpu_consumer = like.cpu_consumer;
   cell.pair_in_name = like.pair_in_name;

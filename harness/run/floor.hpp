@@ -43,12 +43,13 @@ inline constexpr std::chrono::milliseconds kCellFloorLeadIn{1};
 
 // The timing side: waits (up to `give_up_ns`) until the echo side answers, then makes round
 // trips through `lines` for `lead_in` unrecorded (two CPUs that slept are waking up) and `time`
-// recorded into `rtts` (ns). Stops early when the echo side is gone (`peer_alive` false, asked
-// now and then); then sets `done`. The monotonic times the recorded part began and ended.
+// recorded into `rtts` (ns), or until `most` are recorded (0: no such bound; at least 100 all
+// the same). Stops early when the echo side is gone (`peer_alive` false, asked now and then);
+// then sets `done`. The monotonic times the recorded part began and ended.
 std::pair<std::int64_t, std::int64_t> time_line_round_trips(
     FloorLines& lines, const Clock& clock, std::chrono::nanoseconds lead_in,
     std::chrono::nanoseconds time, std::int64_t give_up_ns, Histogram& rtts,
-    bool (*peer_alive)(void*) = nullptr, void* peer = nullptr);
+    bool (*peer_alive)(void*) = nullptr, void* peer = nullptr, std::uint64_t most = 0);
 // The echo side: answers until the timing side sets `done`, or `give_up_ns` (monotonic) passes.
 void echo_line_round_trips(FloorLines& lines, std::int64_t give_up_ns);
 // One core copying `bytes` from one buffer to another (both touched first) until `deadline_ns`,
@@ -58,7 +59,8 @@ double copy_bytes_per_second(std::size_t bytes, std::int64_t deadline_ns);
 // A floor cell of the line kind: two processes forked and pinned to `cpu_a` (timing) and `cpu_b`
 // (echo) exchange one cache line for `time`; the run as a pingpong cell's producer would report
 // it (its round trips, their histogram, its CPU time). The error when the CPUs cannot be pinned.
-CellRun run_line_floor(int cpu_a, int cpu_b, std::chrono::nanoseconds time, const Clock& clock);
+CellRun run_line_floor(int cpu_a, int cpu_b, std::chrono::nanoseconds time, const Clock& clock,
+                       std::uint64_t most = 0);
 // A floor cell of the copy kind: one process forked and pinned to `cpu` copies `bytes` for
 // `time`; as a throughput cell's two reports (the same count both ends).
 CellRun run_copy_floor(int cpu, std::size_t bytes, std::chrono::nanoseconds time);
