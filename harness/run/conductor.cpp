@@ -221,7 +221,10 @@ nlohmann::json describe_cpu_pairs(const RunOptions& options, const Clock& clock)
       pair["same_physical_core"] = topology.value("same_physical_core", false);
       pair["same_numa_node"] = topology.value("same_numa_node", false);
       pair["shared_caches"] = topology.value("shared_caches", nlohmann::json::array());
-      const CellRun floor = run_line_floor(a, b, std::chrono::milliseconds(100), clock);
+      // 0.1 s of round trips, or as many as the run's pingpong cells make (--iterations; at
+      // least 100), as the tables' floors do.
+      const CellRun floor = run_line_floor(a, b, std::chrono::milliseconds(100), clock,
+                                           options.iterations.value_or(0));
       pair["floor_rtt_ns"] = nullptr;
       if (floor.ok && floor.producer && floor.producer->latency) {
         pair["floor_rtt_ns"] = histogram_of(floor.producer->latency).percentile(50);
