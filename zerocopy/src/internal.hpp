@@ -125,6 +125,9 @@ Expected<std::shared_ptr<Mapping>, SysError> create_service_segment(const NodeSt
                                                                     const ServiceRequest& request,
                                                                     const ServiceOptions& options);
 
+// Received::index of a sample whose payload came inline: this plus the subscriber's buffer.
+inline constexpr std::uint32_t kInlineSampleBase = 1u << 16;
+
 // The subscriber's end of one publisher's channel: everything it reads from the publisher's
 // segment goes through here, validated. Works on any memory block, so the fuzz target can feed
 // it arbitrary bytes.
@@ -142,9 +145,11 @@ class SubscriberConnection {
     return m_control->connected_generation.load(std::memory_order_acquire);
   }
   // The next entry: nothing when empty, ReceiveError::corrupted for an invalid one. An inline
-  // payload is copied into `inline_out` (kInlineBytes of room), which the Received points to.
+  // payload is copied into `inline_out` (kInlineBytes of room), which the Received points to, with
+  // `inline_index` as its index; `tag` is the Received's connection.
   Expected<std::optional<Received>, ReceiveError> receive(
-      std::uint64_t* inline_out = nullptr) noexcept;
+      std::uint64_t* inline_out = nullptr, std::uint32_t inline_index = kInlineSampleBase,
+      void* tag = nullptr) noexcept;
   // Gives chunk `index` back to the publisher.
   void release(std::uint32_t index) noexcept;
   bool empty() const noexcept { return m_submission.empty(); }
@@ -191,9 +196,6 @@ class SubscriberConnection {
   // under backpressure).
   std::uint64_t m_next_position = 0;
 };
-
-// Received::index of a sample whose payload came inline: this plus the subscriber's buffer.
-inline constexpr std::uint32_t kInlineSampleBase = 1u << 16;
 
 // Ports run their slow-path checks (the service's and the publisher segments' headers and
 // words) after this many receive() calls that found nothing, or sends.

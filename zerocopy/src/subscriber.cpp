@@ -64,7 +64,7 @@ std::optional<SubscriberConnection> SubscriberConnection::attach(std::byte* base
 }
 
 Expected<std::optional<Received>, ReceiveError> SubscriberConnection::receive(
-    std::uint64_t* inline_out) noexcept {
+    std::uint64_t* inline_out, std::uint32_t inline_index, void* tag) noexcept {
   std::uint64_t position = 0;
   auto entry = m_config.safe_overflow ? m_submission.pop_contended(&position, inline_out)
                                       : m_submission.pop(&position, inline_out);
@@ -85,8 +85,8 @@ Expected<std::optional<Received>, ReceiveError> SubscriberConnection::receive(
   if (entry->index == kInlineIndex && m_config.inline_bytes != 0 &&
       entry->size <= m_config.max_payload_bytes) {
     wake_blocked_publisher();
-    return std::optional<Received>(Received{inline_out, entry->size, nullptr, kInlineSampleBase,
-                                            static_cast<std::uint32_t>(position)});
+    return std::optional<Received>(
+        Received{inline_out, entry->size, tag, inline_index, static_cast<std::uint32_t>(position)});
   }
   if (entry->index >= m_config.num_chunks || entry->size > m_config.max_payload_bytes) {
     m_bad = *entry;
@@ -94,7 +94,7 @@ Expected<std::optional<Received>, ReceiveError> SubscriberConnection::receive(
   }
   wake_blocked_publisher();
   return std::optional<Received>(
-      Received{m_chunks + std::uint64_t{entry->index} * m_config.chunk_stride, entry->size, nullptr,
+      Received{m_chunks + std::uint64_t{entry->index} * m_config.chunk_stride, entry->size, tag,
                entry->index, static_cast<std::uint32_t>(position)});
 }
 
@@ -221,7 +221,10 @@ class SubscriberPort {
         }
         connection.pending = false;
       }
-      auto received = connection.link.receive(m_inline[spare].data());
+      // Made whole where it is made (its inline index, its connection): a Received patched here
+      // field by field and then copied cost a store-forwarding stall on every receive.
+      auto received =
+          connection.link.receive(m_inline[spare].data(), kInlineSampleBase + spare, &connection);
       if (!received) {
         refuse(connection, connection.link.bad_entry());
         m_report_pending = false;  // reported right here
@@ -229,11 +232,7 @@ class SubscriberPort {
         return received;
       }
       if (received->has_value()) {
-        if ((*received)->index == kInlineSampleBase) {
-          (*received)->index = kInlineSampleBase + spare;
-          m_inline_free.pop_back();
-        }
-        (*received)->connection = &connection;
+        if ((*received)->index >= kInlineSampleBase) m_inline_free.pop_back();
         ++connection.borrowed;
         ++m_borrowed;
         ++m_refs;
