@@ -335,9 +335,15 @@ Result<void> closed_loop(Transport& t, const ScenarioConfig& c, const Clock& clo
 }
 
 Result<void> stop_producer(Transport& t, std::size_t bytes) {
-  if (auto ok = send_message(t, kStopBytes, kStopSequence, Direction::request, Touch::edges); !ok) {
-    return ok;
-  }
+  if (auto ok = send_stop(t); !ok) return ok;
+  return receive_stop_echo(t, bytes);
+}
+
+Result<void> send_stop(Transport& t) {
+  return send_message(t, kStopBytes, kStopSequence, Direction::request, Touch::edges);
+}
+
+Result<void> receive_stop_echo(Transport& t, std::size_t bytes) {
   auto more = receive_message(t, bytes, kStopSequence, Direction::reply, Touch::edges);
   if (!more) return std::unexpected(more.error());
   if (*more) return fail(Errc::protocol, "the consumer did not echo the stop message");

@@ -45,10 +45,7 @@ Result<void> stop_tolerating_loss(Transport& t, std::size_t bytes) {
   const int fd = t.readable_fd();
   for (const int wait_ms : {10, 100, 1000}) {
     if (fd < 0) break;
-    if (auto ok = send_message(t, kStopBytes, kStopSequence, Direction::request, Touch::edges);
-        !ok) {
-      return ok;
-    }
+    if (auto ok = send_stop(t); !ok) return ok;
     const std::int64_t until = monotonic_ns() + std::int64_t{wait_ms} * 1'000'000;
     for (std::int64_t left = until - monotonic_ns(); left > 0; left = until - monotonic_ns()) {
       auto ready = poll_one(fd, POLLIN, std::chrono::milliseconds((left + 999'999) / 1'000'000),
@@ -58,15 +55,10 @@ Result<void> stop_tolerating_loss(Transport& t, std::size_t bytes) {
         return ready;
       }
       // A readiness may have nothing behind it (base/wait.hpp's OneTry).
-      Result<bool> more = true;
-      {
-        OneTry one_try;
-        more = receive_message(t, bytes, kStopSequence, Direction::reply, Touch::edges);
-        if (!more && one_try.found_nothing()) continue;
-      }
-      if (!more) return std::unexpected(more.error());
-      if (*more) return fail(Errc::protocol, "the consumer did not echo the stop message");
-      return {};
+      OneTry one_try;
+      auto echo = receive_stop_echo(t, bytes);
+      if (!echo && one_try.found_nothing()) continue;
+      return echo;
     }
   }
   return stop_producer(t, bytes);
@@ -149,11 +141,11 @@ Result<void> consumer(Transport& t, const ScenarioConfig& c, const Clock& clock,
       if (out.count == 0) {
         out.usage = process_usage();
         out.start_ns = monotonic_ns();
+        first = received;
       }
       const std::uint64_t one_way =
           received >= stamps.intended ? clock.to_ns(received - stamps.intended) : 0;
       if (out.latency) out.latency->record(one_way);
-      if (out.count == 0) first = received;
       if (out.timeline) out.timeline->record(clock.to_ns(received - first), one_way);
       if (static_cast<std::int64_t>(one_way) > kLateNs) ++out.late;
       ++out.count;
@@ -307,9 +299,9 @@ extern const ScenarioInfo kOverload{
                 "back, sends at once when let, never skipping. sent, delivered = messages per "
                 "second while measuring; lost = (sent - delivered) / sent: a transport that "
                 "drops (zerocopy.drop=1, udp.credit=0, cyclonedds.drop=1) loses them, and the "
-                "consumer's "
-                "sequence check counts each gap (lost in sequence; the rest were lost after its "
-                "last message); late = delivered more than 1 ms after the intended send time; "
+                "consumer's sequence check counts each gap (lost in sequence; the rest were lost "
+                "after its last message); late = delivered more than 1 ms after the intended send "
+                "time; "
                 "producer blocked = its time inside loan() and send(): a transport with "
                 "backpressure holds it back instead. one-way = receive - intended send time, of "
                 "the delivered messages.\n",

@@ -163,8 +163,11 @@ Result<std::uint64_t> timed_round_trips(Transport& t, const ScenarioConfig& c, c
                                         std::chrono::nanoseconds budget, Histogram* into,
                                         LatencyTimeline* timeline, Measurement& out,
                                         std::string_view peer);
-// Producer: sends the stop message and waits for the consumer's echo.
+// Producer: sends the stop message and waits for the consumer's echo (the two halves below).
 Result<void> stop_producer(Transport& t, std::size_t bytes);
+Result<void> send_stop(Transport& t);
+// The consumer's echo of the stop, the next message; any other is a protocol error.
+Result<void> receive_stop_echo(Transport& t, std::size_t bytes);
 // Consumer: echoes the stop message.
 Result<void> stop_consumer(Transport& t);
 // A stream's consumer (throughput, fanout) that meets the stop message after `measured` measured
