@@ -83,12 +83,21 @@ std::unexpected<Error> dds_fail(Errc code, std::string_view what, dds_return_t r
   return fail(code, std::string(what) + ": " + dds_strretcode(rc));
 }
 
+// Unicast discovery finds a participant at the ports of indices 0..MaxAutoParticipantIndex only,
+// and a process takes the first free index: Cyclone's default of 9 leaves the tenth process of a
+// cell (fanout to 9 subscribers and more) without one. A cell has at most 65 (fanout to 64); each
+// SPDP announcement goes to every index's port, so the bound is not made larger than that needs.
+constexpr int kMaxParticipantIndex = 72;
+
 std::string domain_config(bool shm) {
   return std::string(
              "<CycloneDDS><Domain id=\"any\">"
              "<General><Interfaces><NetworkInterface name=\"lo\"/></Interfaces>"
              "<AllowMulticast>false</AllowMulticast></General>"
              "<Discovery><ParticipantIndex>auto</ParticipantIndex>"
+             "<MaxAutoParticipantIndex>" +
+         std::to_string(kMaxParticipantIndex) +
+         "</MaxAutoParticipantIndex>"
              "<Peers><Peer address=\"127.0.0.1\"/></Peers>"
              "<LeaseDuration>2s</LeaseDuration></Discovery>"
              "<SharedMemory><Enable>") +

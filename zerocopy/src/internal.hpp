@@ -144,12 +144,25 @@ class SubscriberConnection {
   std::uint64_t connected_generation() const noexcept {
     return m_control->connected_generation.load(std::memory_order_acquire);
   }
-  // The next entry: nothing when empty, ReceiveError::corrupted for an invalid one. An inline
-  // payload is copied into `inline_out` (kInlineBytes of room), which the Received points to, with
-  // `inline_index` as its index; `tag` is the Received's connection.
+  // The next entry into *out (Receipt::sample), Receipt::nothing when empty,
+  // Receipt::corrupted for an invalid one. An inline payload is copied into `inline_out`
+  // (kInlineBytes of room), which the Received points to, with `inline_index` as its index; `tag`
+  // is the Received's connection.
+  Receipt take(Received* out, std::uint64_t* inline_out = nullptr,
+               std::uint32_t inline_index = kInlineSampleBase, void* tag = nullptr) noexcept;
+  // take() as a value (the tests and the fuzz target).
   Expected<std::optional<Received>, ReceiveError> receive(
-      std::uint64_t* inline_out = nullptr, std::uint32_t inline_index = kInlineSampleBase,
-      void* tag = nullptr) noexcept;
+      std::uint64_t* inline_out = nullptr) noexcept {
+    Received received;
+    switch (take(&received, inline_out)) {
+      case Receipt::sample:
+        return std::optional<Received>(received);
+      case Receipt::nothing:
+        return std::optional<Received>();
+      default:
+        return unexpected(ReceiveError::corrupted);
+    }
+  }
   // Gives chunk `index` back to the publisher.
   void release(std::uint32_t index) noexcept;
   bool empty() const noexcept { return m_submission.empty(); }

@@ -17,9 +17,13 @@
 #include "internal.hpp"
 
 #include <unistd.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <cstddef>
 #include <cstring>
 #include <vector>
 
@@ -63,8 +67,32 @@ std::optional<SubscriberConnection> SubscriberConnection::attach(std::byte* base
   return connection;
 }
 
-Expected<std::optional<Received>, ReceiveError> SubscriberConnection::receive(
-    std::uint64_t* inline_out, std::uint32_t inline_index, void* tag) noexcept {
+namespace {
+
+// *out = {payload, bytes, tag, index, position}, as two whole 16-byte stores where the target has
+// them (subscriber_receive in api.hpp says why).
+inline void store_received(Received* out, const void* payload, std::size_t bytes, void* tag,
+                           std::uint32_t index, std::uint64_t position) noexcept {
+#if defined(__SSE2__)
+  static_assert(sizeof(Received) == 32 && offsetof(Received, connection) == 16 &&
+                offsetof(Received, index) == 24 && offsetof(Received, position) == 28);
+  auto* at = reinterpret_cast<__m128i*>(out);
+  _mm_storeu_si128(
+      at, _mm_set_epi64x(static_cast<long long>(bytes),
+                         static_cast<long long>(reinterpret_cast<std::uintptr_t>(payload))));
+  const std::uint64_t index_position = std::uint64_t{index} | (position << 32);
+  _mm_storeu_si128(at + 1,
+                   _mm_set_epi64x(static_cast<long long>(index_position),
+                                  static_cast<long long>(reinterpret_cast<std::uintptr_t>(tag))));
+#else
+  *out = Received{payload, bytes, tag, index, static_cast<std::uint32_t>(position)};
+#endif
+}
+
+}  // namespace
+
+Receipt SubscriberConnection::take(Received* out, std::uint64_t* inline_out,
+                                   std::uint32_t inline_index, void* tag) noexcept {
   std::uint64_t position = 0;
   auto entry = m_config.safe_overflow ? m_submission.pop_contended(&position, inline_out)
                                       : m_submission.pop(&position, inline_out);
@@ -75,27 +103,27 @@ Expected<std::optional<Received>, ReceiveError> SubscriberConnection::receive(
       // The next slot's second line, where an inline payload beyond the first line's room ends.
       __builtin_prefetch(static_cast<const std::byte*>(m_submission.slot_address(m_next_position)) +
                          kCacheLine);
-      return std::optional<Received>{};
+      return Receipt::nothing;
     }
     std::uint64_t next = m_control->next_chunk.load(std::memory_order_relaxed);
     if (next < m_config.num_chunks) __builtin_prefetch(m_chunks + next * m_config.chunk_stride);
-    return std::optional<Received>{};
+    return Receipt::nothing;
   }
   m_next_position = position + 1;
   if (entry->index == kInlineIndex && m_config.inline_bytes != 0 &&
       entry->size <= m_config.max_payload_bytes) {
     wake_blocked_publisher();
-    return std::optional<Received>(
-        Received{inline_out, entry->size, tag, inline_index, static_cast<std::uint32_t>(position)});
+    store_received(out, inline_out, entry->size, tag, inline_index, position);
+    return Receipt::sample;
   }
   if (entry->index >= m_config.num_chunks || entry->size > m_config.max_payload_bytes) {
     m_bad = *entry;
-    return unexpected(ReceiveError::corrupted);
+    return Receipt::corrupted;
   }
   wake_blocked_publisher();
-  return std::optional<Received>(
-      Received{m_chunks + std::uint64_t{entry->index} * m_config.chunk_stride, entry->size, tag,
-               entry->index, static_cast<std::uint32_t>(position)});
+  store_received(out, m_chunks + std::uint64_t{entry->index} * m_config.chunk_stride, entry->size,
+                 tag, entry->index, position);
+  return Receipt::sample;
 }
 
 void SubscriberConnection::wake_blocked_publisher() noexcept {
@@ -196,9 +224,9 @@ class SubscriberPort {
   }
 
   // ---- hot path ----
-  Expected<std::optional<Received>, ReceiveError> receive() noexcept {
-    if (m_broken) return unexpected(ReceiveError::corrupted);
-    if (m_borrowed >= m_max_borrowed) return unexpected(ReceiveError::exceeds_max_borrows);
+  Receipt receive(Received* out) noexcept {
+    if (m_broken) return Receipt::corrupted;
+    if (m_borrowed >= m_max_borrowed) return Receipt::exceeds_max_borrows;
     if (m_service->change_counter() != m_seen_change) update_connections();
     const std::size_t count = m_connections.size();
     std::size_t i = m_next;
@@ -221,23 +249,22 @@ class SubscriberPort {
         }
         connection.pending = false;
       }
-      // Made whole where it is made (its inline index, its connection): a Received patched here
-      // field by field and then copied cost a store-forwarding stall on every receive.
-      auto received =
-          connection.link.receive(m_inline[spare].data(), kInlineSampleBase + spare, &connection);
-      if (!received) {
+      // Written once, where the caller wants it (its inline index, its connection).
+      const Receipt receipt =
+          connection.link.take(out, m_inline[spare].data(), kInlineSampleBase + spare, &connection);
+      if (receipt == Receipt::corrupted) {
         refuse(connection, connection.link.bad_entry());
         m_report_pending = false;  // reported right here
         sweep_connections();
-        return received;
+        return receipt;
       }
-      if (received->has_value()) {
-        if ((*received)->index >= kInlineSampleBase) m_inline_free.pop_back();
+      if (receipt == Receipt::sample) {
+        if (out->index >= kInlineSampleBase) m_inline_free.pop_back();
         ++connection.borrowed;
         ++m_borrowed;
         ++m_refs;
         m_next = i + 1;
-        return received;
+        return receipt;
       }
       sweep |= connection.closing;
     }
@@ -251,9 +278,9 @@ class SubscriberPort {
     }
     if (m_broken || m_report_pending) {
       m_report_pending = false;
-      return unexpected(ReceiveError::corrupted);
+      return Receipt::corrupted;
     }
-    return std::optional<Received>{};
+    return Receipt::nothing;
   }
 
   void release(void* connection_ptr, std::uint32_t index) noexcept {
@@ -573,8 +600,8 @@ void subscriber_retain(SubscriberPort* port) noexcept {
 void subscriber_drop(SubscriberPort* port) noexcept {
   port->drop();
 }
-Expected<std::optional<Received>, ReceiveError> subscriber_receive(SubscriberPort* port) noexcept {
-  return port->receive();
+Receipt subscriber_receive(SubscriberPort* port, Received* out) noexcept {
+  return port->receive(out);
 }
 void subscriber_release(SubscriberPort* port, void* connection, std::uint32_t index) noexcept {
   port->release(connection, index);

@@ -245,17 +245,20 @@ int watch(const std::string& prefix, const std::string& name, const Limits& limi
       window_start = now;
       in_window = 0;
     }
-    auto received = zc::detail::subscriber_receive(*port);
-    if (!received) {
-      status = fail(std::string("receive: ") + std::string(zc::to_string(received.error())) + " " +
-                    zc::detail::subscriber_corruption(*port));
-      break;
-    }
-    if (!received->has_value()) {
+    zc::detail::Received sample{};
+    const zc::detail::Receipt receipt = zc::detail::subscriber_receive(*port, &sample);
+    if (receipt == zc::detail::Receipt::nothing) {
       zc::detail::subscriber_wait(*port, std::chrono::milliseconds(100));
       continue;
     }
-    const zc::detail::Received& sample = **received;
+    if (receipt != zc::detail::Receipt::sample) {
+      const auto error = receipt == zc::detail::Receipt::corrupted
+                             ? zc::ReceiveError::corrupted
+                             : zc::ReceiveError::exceeds_max_borrows;
+      status = fail(std::string("receive: ") + std::string(zc::to_string(error)) + " " +
+                    zc::detail::subscriber_corruption(*port));
+      break;
+    }
     if (echo) {
       zc::SampleHeader header = zc::detail::subscriber_sample_header(*port, sample.connection,
                                                                      sample.index, sample.position);

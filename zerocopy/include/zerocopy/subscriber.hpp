@@ -90,8 +90,6 @@ class Sample {
   std::size_t size_bytes() const noexcept { return m_received.bytes; }
 
  private:
-  Sample(detail::SubscriberPort* port, const detail::Received& received)
-      : m_port(port), m_received(received) {}
   // Reading the payload of an empty Sample is undefined, as with std::optional (no check on the
   // hot path); the metadata calls, off it, abort instead.
   const Element* element() const noexcept {
@@ -131,10 +129,22 @@ class Subscriber {
   // and the others keep working; or the service's segment failed its checks: then every later
   // receive() says so too. corruption() says what was wrong.
   Expected<Sample<T>, ReceiveError> receive() noexcept {
-    auto received = detail::subscriber_receive(m_port);
-    if (!received) return unexpected(received.error());
-    if (!received->has_value()) return Sample<T>();
-    return Sample<T>(m_port, **received);
+    // The library writes the sample's Received into the Sample returned (no copy in between).
+    Expected<Sample<T>, ReceiveError> out{Sample<T>()};
+    switch (detail::subscriber_receive(m_port, &out->m_received)) {
+      case detail::Receipt::sample:
+        out->m_port = m_port;
+        break;
+      case detail::Receipt::nothing:
+        break;
+      case detail::Receipt::exceeds_max_borrows:
+        out = unexpected(ReceiveError::exceeds_max_borrows);
+        break;
+      case detail::Receipt::corrupted:
+        out = unexpected(ReceiveError::corrupted);
+        break;
+    }
+    return out;
   }
   // Samples this subscriber lost since it was created: under safe overflow, the publishers took
   // them back from its full queue to make room for newer ones (0 under backpressure).

@@ -72,9 +72,9 @@ struct PublisherRequest {
   std::uint32_t max_loaned_samples = 2;
   BackpressureWait backpressure_wait = BackpressureWait::block;
   std::chrono::nanoseconds backpressure_timeout = std::chrono::seconds(1);
-  bool prefault = false;     // allocate and map the whole segment at creation
-  bool timestamps = false;   // record each sample's publish time
-  bool wake_on_send = true;  // send() wakes the subscribers that sleep (else notify() does)
+  bool prefault = false;        // allocate and map the whole segment at creation
+  bool timestamps = false;      // record each sample's publish time
+  bool wake_on_send = true;     // send() wakes the subscribers that sleep (else notify() does)
   bool inline_payloads = true;  // small payloads travel in the queue slots (layout 4)
 };
 
@@ -124,7 +124,12 @@ Expected<SubscriberPort*, Error<SubscriberCreateError>> create_subscriber(
     const std::shared_ptr<ServiceImpl>& service);
 void subscriber_retain(SubscriberPort* port) noexcept;
 void subscriber_drop(SubscriberPort* port) noexcept;
-Expected<std::optional<Received>, ReceiveError> subscriber_receive(SubscriberPort* port) noexcept;
+// What subscriber_receive() found: a sample (written to *out), nothing, or an error.
+enum class Receipt : std::uint8_t { sample, nothing, exceeds_max_borrows, corrupted };
+// Writes the Received with whole 16-byte stores where the target has them, so that a copy of it
+// made right after (a Sample moved) loads what it stores (a copy that loads two field stores at
+// once waits for them to reach the cache: a store-forwarding stall on every receive).
+Receipt subscriber_receive(SubscriberPort* port, Received* out) noexcept;
 void subscriber_release(SubscriberPort* port, void* connection, std::uint32_t index) noexcept;
 bool subscriber_has_samples(SubscriberPort* port) noexcept;
 WaitResult subscriber_wait(SubscriberPort* port, std::chrono::nanoseconds timeout) noexcept;
