@@ -2,9 +2,10 @@
 // kWorkNs on each message (its pace: kConsumerPace messages/s); the producer keeps rate's
 // schedule at twice that (open loop: when the transport holds it up, it sends at once when let,
 // never skipping a message). What the transport does with the excess is the result:
-// - a transport that drops (--set zerocopy.drop=1, udp.credit=0, cyclonedds.drop=1) delivers
-//   some and loses the others: the consumer's sequence check counts every gap, and the producer's
-//   count of what it sent gives the messages lost after the consumer's last one as well;
+// - a transport that drops (--set zerocopy.drop=1, udp.credit=0, cyclonedds.drop=1,
+//   fastdds.drop=1) delivers some and loses the others: the consumer's sequence check counts
+//   every gap, and the producer's count of what it sent gives the messages lost after the
+//   consumer's last one as well;
 // - a transport with backpressure holds the producer back: its time inside send() is reported,
 //   and the messages it delivers come ever later after their intended send time.
 // Every delivered message is checked (its content for its own sequence number); a message that
@@ -298,7 +299,8 @@ extern const ScenarioInfo kOverload{
                 "the producer offers 40,000/s on a schedule and, when the transport holds it "
                 "back, sends at once when let, never skipping. sent, delivered = messages per "
                 "second while measuring; lost = (sent - delivered) / sent: a transport that "
-                "drops (zerocopy.drop=1, udp.credit=0, cyclonedds.drop=1) loses them, and the "
+                "drops (zerocopy.drop=1, udp.credit=0, cyclonedds.drop=1, fastdds.drop=1) loses "
+                "them, and the "
                 "consumer's sequence check counts each gap (lost in sequence; the rest were lost "
                 "after its last message); late = delivered more than 1 ms after the intended send "
                 "time; "

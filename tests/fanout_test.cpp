@@ -181,20 +181,21 @@ TEST(ReqrespNative, OneClientInEveryWaitModeOfTheServersOwnEndpoint_spin) {
   }
 }
 
-// overload: zerocopy dropping (safe overflow) and blocking (backpressure), and a kernel stream.
+// overload: zerocopy dropping (safe overflow) and blocking (backpressure), a kernel stream, udp
+// and the DDS libraries dropping.
 // What is lost is accounted for: sent = delivered + lost, the consumer's sequence check saw at
 // most that many gaps (the rest after its last message), and a transport that blocks loses
 // nothing. (The consumer and the paced producer spin: the name ends in _spin for the lock.)
 TEST(Overload, EveryMessageIsDeliveredOrCountedLost_spin) {
   const Outcome o = run_cells("overload",
-                              "--transports zerocopy,unix-stream,udp,cyclonedds --scenarios "
-                              "overload --wait block --set zerocopy.drop=0,1 --set udp.credit=0 "
-                              "--set udp.rcvbuf=64KiB --set cyclonedds.drop=1 --duration 0.2 "
-                              "--repetitions 1");
+                              "--transports zerocopy,unix-stream,udp,cyclonedds,fastdds-shm "
+                              "--scenarios overload --wait block --set zerocopy.drop=0,1 "
+                              "--set udp.credit=0 --set udp.rcvbuf=64KiB --set cyclonedds.drop=1 "
+                              "--set fastdds-shm.drop=1 --duration 0.2 --repetitions 1");
   ASSERT_TRUE(o.read) << o.ran.out;
   // udp's small buffer fills at once: its newest messages are dropped, the first stop message
   // among them, which the producer sends again (scenarios/overload.cpp).
-  ASSERT_EQ(o.cells.size(), 5u) << o.ran.out;
+  ASSERT_EQ(o.cells.size(), 6u) << o.ran.out;
   for (const auto& e : o.cells) {
     const std::string name = e.at("name");
     ASSERT_FALSE(e.value("error_occurred", false)) << name << ": " << e.value("error_message", "");

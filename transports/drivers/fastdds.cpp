@@ -30,8 +30,12 @@
 // that many and kSpareSamples more for the hellos and grants between them: no message is ever
 // replaced. (KEEP_ALL should block the writer instead; with Fast DDS 2.9 here, write() failed at
 // once with a timeout as soon as the history held that many unacknowledged hellos.) Every sample
-// starts with a frame
-// header (transports/frame.hpp): the scenario's data, a hello, a grant.
+// starts with a frame header (transports/frame.hpp): the scenario's data, a hello, a grant.
+// --set fastdds.drop=1 (each of the three rows) turns the window off: the producer writes when its
+// schedule says, the histories lose their oldest samples as DDS does for an application without
+// flow control of its own, and the reader takes a data sample only when receive() wants one (so
+// the history, not an inbox of ours, is what fills); the consumer's sequence check counts each
+// loss (the overload scenario; the others fail at the first).
 //
 // Set-up: matching is not enough (a sample written before the peer's reader has matched our
 // writer is not sent to it). Each side writes a hello every 5 ms, saying whether it has heard the
@@ -85,6 +89,7 @@
 
 #include "transports/credit_window.hpp"
 #include "transports/dds_names.hpp"
+#include "transports/driver_options.hpp"
 #include "transports/frame.hpp"
 #include "transports/shm_names.hpp"
 #include "transports/transport.hpp"
@@ -312,7 +317,10 @@ void sweep_recorded_names(const std::string& dir) {
 class FastddsTransport final : public Transport {
  public:
   FastddsTransport(const Endpoint& endpoint, Path path)
-      : m_endpoint(endpoint), m_path(path), m_credits(endpoint.queue_depth) {}
+      : m_endpoint(endpoint),
+        m_path(path),
+        m_drop(endpoint.option("drop").value_or(0) != 0),
+        m_credits(endpoint.queue_depth) {}
 
   ~FastddsTransport() override {
     if (m_participant) {
@@ -393,8 +401,10 @@ class FastddsTransport final : public Transport {
       return fail(Errc::message_too_large,
                   "send of " + std::to_string(bytes) + " bytes, more than were loaned");
     }
-    auto ok = wait_for("credit from the receiver", [&] { return m_credits.may_send(); });
-    if (!ok) return ok;
+    if (!m_drop) {
+      auto ok = wait_for("credit from the receiver", [&] { return m_credits.may_send(); });
+      if (!ok) return ok;
+    }
     write_frame(m_tx, FrameKind::data);
     if (auto written = write(m_tx.data(), kFrameBytes + bytes); !written) return written;
     m_credits.sent();
@@ -415,7 +425,13 @@ class FastddsTransport final : public Transport {
     if (!m_holding) return;
     m_holding = false;
     m_spare.push_back(std::move(m_rx));
+    if (m_drop) return;
     if (auto grant = m_credits.consumed()) (void)write_frame_only(FrameKind::credit, *grant);
+  }
+
+  // `drop` as given, said by the producer, whose writes it governs.
+  std::vector<OptionValue> granted_options() const override {
+    return granted_as_given(m_endpoint, {"drop"});
   }
 
  private:
@@ -531,9 +547,11 @@ class FastddsTransport final : public Transport {
     return write(frame.data(), frame.size());
   }
 
-  // Takes every sample the reader has: data into the inbox, grants and hellos applied.
+  // Takes every sample the reader has: data into the inbox, grants and hellos applied. Dropping
+  // (m_drop): no more once the inbox holds a data sample.
   Result<void> pump() {
     for (;;) {
+      if (m_drop && !m_inbox.empty()) return {};
       Bytes sample;
       if (!m_spare.empty()) {
         sample = std::move(m_spare.back());
@@ -626,6 +644,7 @@ class FastddsTransport final : public Transport {
 
   Endpoint m_endpoint;
   Path m_path;
+  bool m_drop;  // --set fastdds.drop=1: no credit window
   CreditWindow m_credits;
   dds::DomainParticipant* m_participant = nullptr;
   dds::Publisher* m_publisher = nullptr;
@@ -642,6 +661,15 @@ class FastddsTransport final : public Transport {
   bool m_holding = false;
   ShmRecord m_record;  // what Fast DDS made in /dev/shm (none for UDP)
 };
+
+// --set fastdds.drop: the credit window (0, the default) or none (1).
+std::vector<OptionSpec> options() {
+  return {switch_option("drop",
+                        "1: no credit window: the producer writes when it will, and the KEEP_LAST "
+                        "histories lose their oldest samples (the consumer's sequence check counts "
+                        "each); 0: a credit window of the queue depth, nothing lost",
+                        false)};
+}
 
 template <Path path>
 Result<std::unique_ptr<Transport>> make(const Endpoint& endpoint) {
@@ -661,6 +689,7 @@ extern const TransportInfo fastdds_driver{
     "DDS's own threads receive and deliver",
     .capabilities = [] { return Capabilities::block_only(); },
     .make = make<Path::udp>,
+    .options = options,
 };
 
 extern const TransportInfo fastdds_shm_driver{
@@ -672,6 +701,7 @@ extern const TransportInfo fastdds_shm_driver{
     .capabilities = [] { return Capabilities::block_only(); },
     .make = make<Path::shm>,
     .sweep_recorded = sweep_recorded_names,
+    .options = options,
 };
 
 extern const TransportInfo fastdds_datasharing_driver{
@@ -684,6 +714,7 @@ extern const TransportInfo fastdds_datasharing_driver{
     .capabilities = [] { return Capabilities::block_only(kDataSharingMaxBytes); },
     .make = make<Path::datasharing>,
     .sweep_recorded = sweep_recorded_names,
+    .options = options,
 };
 
 }  // namespace ipcbench
