@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/cli_run.hpp"
+#include "transports/dds_names.hpp"
 #include "transports/transport.hpp"
 
 namespace ipcbench::testing {
@@ -210,6 +211,39 @@ TEST(Overload, EveryMessageIsDeliveredOrCountedLost_spin) {
   }
   EXPECT_EQ(o.ran.code, 0) << o.ran.out;
   EXPECT_EQ(o.left, std::vector<std::string>{});
+}
+
+// A fanout producer over cyclonedds holds a channel per consumer, each in the domain its token
+// hashes to (1 to 200): at 40 consumers two of them shared an id nearly always, and a process may
+// create a domain once, so the second channel failed (and the 32 made before it closed so slowly
+// that the consumers' timeout told the story instead). Channels of one process whose ids collide
+// share the domain.
+TEST(CycloneDomains, TwoChannelsOfOneProcessWhoseDomainsCollideBothOpen) {
+  const TransportInfo* info = find_transport("cyclonedds");
+  if (!info->unavailable.empty()) GTEST_SKIP() << info->unavailable;
+  // Two channel tokens of one cell whose domains are the same.
+  const std::string base = "ipcbench-domains" + std::to_string(::getpid());
+  std::map<std::uint32_t, std::string> first_with;
+  std::string a, b;
+  for (unsigned k = 0; b.empty(); ++k) {
+    const std::string token = base + "-c" + std::to_string(k);
+    auto [at, fresh] = first_with.emplace(dds_domain_for(token), token);
+    if (!fresh) a = at->second, b = token;
+  }
+  std::vector<std::unique_ptr<Transport>> channels;
+  for (const std::string& token : {a, b}) {
+    Endpoint e;
+    e.role = Role::producer;
+    e.token = token;
+    e.dir = "/tmp/" + token;
+    e.max_message_bytes = 64;
+    e.queue_depth = 4;
+    auto made = info->make(e);
+    ASSERT_TRUE(made.has_value()) << made.error().reason;
+    auto listened = (*made)->listen();
+    EXPECT_TRUE(listened.has_value()) << token << ": " << listened.error().reason;
+    channels.push_back(std::move(*made));
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Registry, Reqresp, ::testing::ValuesIn(available()),

@@ -319,10 +319,12 @@ namespace {
 
 // The worker's channels, made, listening (the consumer says where) and connected: one; or, for a
 // fanout producer over a point-to-point transport, one per consumer; or two on each side where a
-// load runs beside; each channel of several under a token and in a directory of its own.
-Result<std::vector<std::unique_ptr<Transport>>> set_up_channels(const WorkerSpec& spec,
-                                                                const TransportInfo& info,
-                                                                Control& control) {
+// load runs beside; each channel of several under a token and in a directory of its own. Into
+// `transports`, the caller's: on an error the channels made so far live on until the caller has
+// reported it (closing a library's channel may linger, a second each for a reliable DDS writer,
+// and dozens of them outlasted the peers' timeouts, which then hid the error).
+Result<void> set_up_channels(const WorkerSpec& spec, const TransportInfo& info, Control& control,
+                             std::vector<std::unique_ptr<Transport>>& transports) {
   // A consumer holds the channels of its pair (two where a load runs beside: both sides hold
   // both); channel k of a fan-out is consumer k's.
   const unsigned pair = spec.scenario->channels_per_pair();
@@ -330,7 +332,6 @@ Result<std::vector<std::unique_ptr<Transport>>> set_up_channels(const WorkerSpec
                                                            info.capabilities(), spec.subscribers)
                                                      : pair;
   const unsigned first = spec.role == Role::consumer && pair == 1 ? spec.subscriber_index : 0;
-  std::vector<std::unique_ptr<Transport>> transports;
   for (unsigned k = first; k < first + count; ++k) {
     auto made = info.make(endpoint_for(spec, k));
     if (!made) return std::unexpected(made.error());
@@ -353,7 +354,7 @@ Result<std::vector<std::unique_ptr<Transport>>> set_up_channels(const WorkerSpec
       return fail(ok.error().code, "connect: " + ok.error().reason);
     }
   }
-  return transports;
+  return {};
 }
 
 ScenarioConfig config_of(const WorkerSpec& spec) {
@@ -441,15 +442,15 @@ int worker_main(const std::string& spec_json) {
     return 1;
   }
   const std::uint64_t shared_before = shared_mapped_bytes();
-  auto transports = set_up_channels(spec, *info, control);
-  if (!transports) {
-    control.error(transports.error());
-    return 1;
+  std::vector<std::unique_ptr<Transport>> transports;
+  if (auto ok = set_up_channels(spec, *info, control, transports); !ok) {
+    control.error(ok.error());
+    return 1;  // the channels close after the error is told
   }
   // What the kernel granted for the cell's settings: every channel is set up alike, the first
   // speaks for them.
   nlohmann::json connected = {{"event", "connected"}};
-  if (auto granted = transports->front()->granted_options(); !granted.empty()) {
+  if (auto granted = transports.front()->granted_options(); !granted.empty()) {
     connected["options"] = options_json(granted);
   }
   control.send(connected);
@@ -458,7 +459,7 @@ int worker_main(const std::string& spec_json) {
   const CellFloor floor = measure_cell_floor(spec, clock);
 
   std::vector<Transport*> channels;
-  for (auto& t : *transports)
+  for (auto& t : transports)
     channels.push_back(t.get());
   WorkerReport report = run_side(spec, channels, clock);
   const std::uint64_t shared_after = shared_mapped_bytes();
@@ -469,7 +470,7 @@ int worker_main(const std::string& spec_json) {
   event["event"] = "result";
   control.send(event);
   const bool ok = report.ok();
-  transports->clear();  // remove what they made before we say goodbye
+  transports.clear();  // remove what they made before we say goodbye
   return ok ? 0 : 1;
 }
 
