@@ -1,5 +1,7 @@
 #include "transports/transport.hpp"
 
+#include <cstring>
+
 #include <string>
 
 namespace ipcbench {
@@ -24,6 +26,28 @@ Result<void> check_size(const Endpoint& endpoint, std::size_t bytes, std::string
   return fail(Errc::message_too_large, std::string(call) + " of " + std::to_string(bytes) +
                                            " bytes, the endpoint's maximum is " +
                                            std::to_string(endpoint.max_message_bytes));
+}
+
+Result<void> greet_server(Transport& client, std::uint32_t peer_index) {
+  auto loaned = client.loan(sizeof peer_index);
+  if (!loaned) return std::unexpected(loaned.error());
+  std::memcpy(loaned->data(), &peer_index, sizeof peer_index);
+  if (auto ok = client.send(sizeof peer_index); !ok) return ok;
+  auto answer = client.receive();
+  if (!answer) return std::unexpected(answer.error());
+  const bool empty = answer->empty();
+  client.release();
+  if (!empty) return fail(Errc::protocol, "the server's answer to our greeting was not empty");
+  return {};
+}
+
+Result<void> answer_every_client(Transport& server, std::uint32_t clients) {
+  for (std::uint32_t peer = 0; peer < clients; ++peer) {
+    if (auto ok = server.select_peer(peer); !ok) return ok;
+    if (auto loaned = server.loan(0); !loaned) return std::unexpected(loaned.error());
+    if (auto ok = server.send(0); !ok) return ok;
+  }
+  return {};
 }
 
 }  // namespace ipcbench

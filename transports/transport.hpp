@@ -273,6 +273,13 @@ std::vector<OptionSpec> options_of(const TransportInfo& info);
 // `call` names what was asked ("loan", "send").
 Result<void> check_size(const Endpoint& endpoint, std::size_t bytes, std::string_view call);
 
+// The handshake of a fan-in endpoint (Endpoint::fan_in), after which the server knows every
+// client by its peer_index: each client sends a greeting carrying it and waits for the answer; the
+// server takes every client's greeting (in its own way) and then answers each, empty, so that no
+// client starts before all are there.
+Result<void> greet_server(Transport& client, std::uint32_t peer_index);
+Result<void> answer_every_client(Transport& server, std::uint32_t clients);
+
 // The usual factory: a transport made from the endpoint alone (`.make = make_transport<T>`).
 template <class T>
 Result<std::unique_ptr<Transport>> make_transport(const Endpoint& endpoint) {

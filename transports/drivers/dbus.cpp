@@ -455,16 +455,7 @@ class DbusFanIn final : public BusConnection {
       ::usleep(1000);
     }
     if (auto watched = watch(m_server); !watched) return watched;
-    auto loaned = loan(sizeof m_endpoint.peer_index);
-    if (!loaned) return std::unexpected(loaned.error());
-    std::memcpy(loaned->data(), &m_endpoint.peer_index, sizeof m_endpoint.peer_index);
-    if (auto ok = send(sizeof m_endpoint.peer_index); !ok) return ok;
-    auto answer = receive();
-    if (!answer) return std::unexpected(answer.error());
-    const bool empty = answer->empty();
-    release();
-    if (!empty) return fail(Errc::protocol, "the server's greeting was not empty");
-    return {};
+    return greet_server(*this, m_endpoint.peer_index);
   }
 
   Result<std::span<std::byte>> loan(std::size_t bytes) override {
@@ -572,12 +563,7 @@ class DbusFanIn final : public BusConnection {
       m_open[index] = greeting;
       if (auto watched = watch(sender); !watched) return watched;
     }
-    for (std::uint32_t peer = 0; peer < m_endpoint.peers; ++peer) {
-      m_peer = peer;
-      if (auto loaned = loan(0); !loaned) return std::unexpected(loaned.error());
-      if (auto ok = send(0); !ok) return ok;
-    }
-    return {};
+    return answer_every_client(*this, m_endpoint.peers);
   }
 
   Result<void> check_peers() override {

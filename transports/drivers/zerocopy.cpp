@@ -355,16 +355,7 @@ class ZeroCopyFanIn final : public Transport {
         return fail(Errc::timeout, "zerocopy: no server within the timeout");
       }
       // The greeting: our peer_index, answered once the server has heard every client.
-      auto loaned = loan(sizeof(std::uint32_t));
-      if (!loaned) return std::unexpected(loaned.error());
-      std::memcpy(loaned->data(), &m_endpoint.peer_index, sizeof(std::uint32_t));
-      if (auto ok = send(sizeof(std::uint32_t)); !ok) return ok;
-      auto answer = receive();
-      if (!answer) return std::unexpected(answer.error());
-      const bool empty = answer->empty();
-      release();
-      if (!empty) return fail(Errc::protocol, "zerocopy: the server's greeting was not empty");
-      return {};
+      return greet_server(*this, m_endpoint.peer_index);
     }
     // The server: every client's greeting, then an empty answer to each.
     for (std::uint32_t heard = 0; heard < m_endpoint.peers; ++heard) {
@@ -372,12 +363,7 @@ class ZeroCopyFanIn final : public Transport {
       if (!greeting) return std::unexpected(greeting.error());
       release();
     }
-    for (std::uint32_t peer = 0; peer < m_endpoint.peers; ++peer) {
-      if (auto ok = select_peer(peer); !ok) return ok;
-      if (auto loaned = loan(0); !loaned) return std::unexpected(loaned.error());
-      if (auto ok = send(0); !ok) return ok;
-    }
-    return {};
+    return answer_every_client(*this, m_endpoint.peers);
   }
 
   Result<std::span<std::byte>> loan(std::size_t bytes) override {
