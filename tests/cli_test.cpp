@@ -360,6 +360,22 @@ TEST(Cli, VersionNamesTheCommitItWasBuiltFrom) {
       << r.out;
 }
 
+// A library's own request-response serves at most Capabilities::max_clients (iceoryx's server
+// holds 4 requests at once): a reqresp cell of more is skipped with that limit; within it, and for
+// a transport with no such limit, the cell is planned.
+TEST(Cli, ReqrespBeyondALibrarysClientLimitIsSkippedWithIt) {
+  Ran r =
+      run("run --transports iceoryx,zerocopy --scenarios reqresp --clients 4,5 --wait block "
+          "--dry-run");
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("skipped: reqresp/iceoryx/64/block/full/c5: iceoryx serves at most 4 "
+                       "clients"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("\nreqresp/iceoryx/64/block/full/c4 "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\nreqresp/zerocopy/64/block/full/c5 "), std::string::npos) << r.out;
+}
+
 TEST(Cli, FilterPicksCellsByNameAndDryRunRunsNothing) {
   const testing::TempFile out_file("dry");
   const std::string& out = out_file.path;

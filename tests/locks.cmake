@@ -7,9 +7,9 @@
 #   conformance, fault and fanout cases say their wait mode at the end of their name; a `block`
 #   case does not spin and runs beside the others (except a fault case: below). The CLI suites'
 #   tests take it by name (below); every test of the other suites is taken to spin.
-# - roudi: the test may start RouDi (iceoryx, cyclonedds-shm), and iceoryx allows one RouDi per
-#   machine: no two such tests run at once, whatever their wait mode. A whole-registry run
-#   (`--transports all`) is one of them.
+# - roudi: the test may start RouDi (iceoryx, cyclonedds-shm; ReqrespNative runs iceoryx too), and
+#   iceoryx allows one RouDi per machine: no two such tests run at once, whatever their wait mode.
+#   A whole-registry run (`--transports all`) is one of them.
 # - dev_shm: the fault tests look for files left in /dev/shm that no process uses, and a running
 #   Fast DDS has such files (its ports' sem.*_mutex, mapped only while they are locked): no fault
 #   test runs beside another, or beside a test that runs Fast DDS.
@@ -25,7 +25,7 @@ function(ipcbench_lock test spins)
     list(APPEND locks cpu_spin)
     set(cost 10)
   endif()
-  if(test MATCHES "[Ii]ceoryx|cyclonedds_shm|QuickRunOfEveryTransport")
+  if(test MATCHES "[Ii]ceoryx|cyclonedds_shm|QuickRunOfEveryTransport|ReqrespNative")
     list(APPEND locks roudi)
   endif()
   if(test MATCHES "[Ff]astdds|QuickRunOfEveryTransport|/Fault[.]")

@@ -94,6 +94,8 @@ struct Capabilities {
   // One producer endpoint answers many consumers' messages, each to its sender (see the contract
   // above): the reqresp scenario's server uses it instead of one channel per client.
   bool fan_in = false;
+  // The most clients that endpoint serves in a cell (reqresp's N): a library's own limit.
+  std::size_t max_clients = std::numeric_limits<std::size_t>::max();
 
   // A library whose own threads move the bytes and sleep in the kernel whatever the caller does
   // (nng, the DDS libraries, gRPC): `block` is the only mode the caller can choose.

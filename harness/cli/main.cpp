@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <limits>
 
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
@@ -59,7 +60,12 @@ int list_transports() {
           refused += fmt::format("; {}: {}", s->name, why);
       }
       // A transport that answers many clients itself says so: its reqresp cells go through it.
-      if (caps.fan_in) refused += "; reqresp: its own request-response, one server for all clients";
+      if (caps.fan_in) {
+        refused += "; reqresp: its own request-response, one server for all clients";
+        if (caps.max_clients != std::numeric_limits<std::size_t>::max()) {
+          refused += fmt::format(" (at most {}: the library's limit)", caps.max_clients);
+        }
+      }
       line += fmt::format(" [{}; waits {}, native {}{}]", caps.zero_copy ? "zero-copy" : "copies",
                           waits, to_string(caps.native_wait), refused);
     }

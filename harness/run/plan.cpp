@@ -161,9 +161,10 @@ void add_variants(const Cell& base, const RunOptions& o, const ScenarioOptions& 
       continue;
     }
     const Capabilities caps = find_transport(cell.transport)->capabilities();
-    if (cell.scenario->one_endpoint_for_all(caps) && cell.subscribers > caps.max_consumers) {
-      skipped.push_back(fmt::format("{}: {} serves at most {} consumers", cell.name(),
-                                    cell.transport, caps.max_consumers));
+    const std::size_t most = cell.scenario->fan_in ? caps.max_clients : caps.max_consumers;
+    if (cell.scenario->one_endpoint_for_all(caps) && cell.subscribers > most) {
+      skipped.push_back(fmt::format("{}: {} serves at most {} {}", cell.name(), cell.transport,
+                                    most, cell.scenario->fan_in ? "clients" : "consumers"));
       continue;
     }
     if (cell.scenario->refuse) {
