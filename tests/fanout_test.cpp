@@ -137,11 +137,13 @@ TEST_P(Reqresp, OneServerAnswersOneAndThreeClientsEveryRequest) {
 TEST(Loaded, RoundTripsAreTimedIdleAndBesideAStreamOverASecondChannel) {
   // Each phase ends on its budget (half of 0.1 s), as a default run's do, not on a count.
   const Outcome o = run_cells("loaded",
-                              "--transports unix-stream,shm,zerocopy,pipe --scenarios loaded "
-                              "--wait block --budget 0.1 --warmup 5 --repetitions 1");
+                              "--transports unix-stream,shm,zerocopy,pipe,grpc-uds,cyclonedds "
+                              "--scenarios loaded --wait block --budget 0.1 --warmup 5 "
+                              "--repetitions 1");
   const Ran& r = o.ran;
   ASSERT_TRUE(o.read) << r.out;
-  ASSERT_EQ(o.cells.size(), 3u) << r.out;
+  // gRPC's and Cyclone's two channels share a connection (a domain) between the two workers.
+  ASSERT_EQ(o.cells.size(), 5u) << r.out;
   for (const auto& e : o.cells) {
     const std::string name = e.at("name");
     ASSERT_FALSE(e.value("error_occurred", false)) << name << ": " << e.value("error_message", "");
@@ -243,6 +245,37 @@ TEST(CycloneDomains, TwoChannelsOfOneProcessWhoseDomainsCollideBothOpen) {
     auto listened = (*made)->listen();
     EXPECT_TRUE(listened.has_value()) << token << ": " << listened.error().reason;
     channels.push_back(std::move(*made));
+  }
+}
+
+// gRPC carries the channels between the same two workers (a load beside: Endpoint::pair_token) on
+// one connection, as an application's streams to one server go: the consumer's channels of a pair
+// are served by one server (one address), another pair's by its own.
+TEST(GrpcPair, TheChannelsOfOnePairShareOneServerAndOthersDoNot) {
+  const TransportInfo* info = find_transport("grpc-uds");
+  if (!info->unavailable.empty()) GTEST_SKIP() << info->unavailable;
+  const std::string base = "/tmp/ipcbench-grpcpair" + std::to_string(::getpid());
+  std::vector<std::unique_ptr<Transport>> channels;
+  std::vector<std::string> addresses;
+  for (const char* name : {"a-c0", "a-c1", "b"}) {
+    Endpoint e;
+    e.role = Role::consumer;
+    e.token = std::string("grpcpair-") + name;
+    e.pair_token = name[0] == 'a' ? "grpcpair-a" : e.token;
+    e.dir = base + "-" + name;
+    ASSERT_TRUE(std::filesystem::create_directories(e.dir));
+    auto made = info->make(e);
+    ASSERT_TRUE(made.has_value()) << made.error().reason;
+    auto address = (*made)->listen();
+    ASSERT_TRUE(address.has_value()) << address.error().reason;
+    addresses.push_back(*address);
+    channels.push_back(std::move(*made));
+  }
+  EXPECT_EQ(addresses[0], addresses[1]);
+  EXPECT_NE(addresses[0], addresses[2]);
+  channels.clear();
+  for (const char* name : {"a-c0", "a-c1", "b"}) {
+    std::filesystem::remove_all(base + "-" + name);
   }
 }
 

@@ -135,6 +135,10 @@ struct Endpoint {
   Role role = Role::producer;
   WaitMode wait = WaitMode::block;
   std::string token;                        // unique per cell; prefix of every POSIX shm name
+  // The same for every channel between the same two workers (two where a load runs beside), and
+  // distinct otherwise: a library that multiplexes channels over one connection (gRPC's streams)
+  // carries a pair's channels on one, as an application with two streams to one server does.
+  std::string pair_token;
   std::string dir;                          // private directory for this cell, removed after it
   std::size_t max_message_bytes = 4096;     // the largest message this cell sends
   std::size_t queue_depth = 8;              // messages a producer may have in flight

@@ -293,6 +293,7 @@ Endpoint endpoint_for(const WorkerSpec& spec, unsigned k) {
   e.role = spec.role;
   e.wait = spec.wait;
   e.token = channels_apart ? channel_token(spec.token, k) : spec.token;
+  e.pair_token = spec.scenario->channels_per_pair() > 1 ? spec.token : e.token;
   e.dir = channels_apart ? channel_dir(spec.dir, k) : spec.dir;
   e.max_message_bytes = load ? spec.scenario->load_bytes : spec.bytes;
   e.queue_depth = load ? queue_depth_for(spec.scenario->load_bytes) : spec.queue_depth;

@@ -290,7 +290,11 @@ class CycloneTransport final : public Transport {
       m_runtime =
           IceoryxRuntime::acquire(m_endpoint.token + (producer ? "-producer" : "-consumer"));
     }
-    const dds_domainid_t id = static_cast<dds_domainid_t>(dds_domain_for(m_endpoint.token));
+    // The channels between the same two workers (a load beside) in one domain: one DDSI instance
+    // in each process, its sockets and receive threads carrying both, as a DDS application's
+    // topics between two processes go (Domains shares it).
+    const dds_domainid_t id = static_cast<dds_domainid_t>(
+        dds_domain_for(m_endpoint.pair_token.empty() ? m_endpoint.token : m_endpoint.pair_token));
     auto domain = Domains::acquire(id, m_shm);
     if (!domain) return std::unexpected(domain.error());
     m_domain = *domain;

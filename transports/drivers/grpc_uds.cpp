@@ -1,7 +1,9 @@
 // grpc-uds: gRPC's synchronous C++ API over a Unix domain socket (a `unix:` address in the cell's
 // private directory), protobuf messages generated at build time from grpc_uds.proto. The consumer
 // is the server, the producer the client. The producer opens one bidirectional streaming call
-// (Channel.Stream) per cell and the messages go both ways on it, each a Chunk{bytes data}.
+// (Channel.Stream) per channel and the messages go both ways on it, each a Chunk{bytes data}. The
+// channels between the same two workers (a load beside) are streams to one server on one
+// connection (PairServer, channel_to), as an application's streams to one server are.
 //
 // Why one stream and not a unary call per round trip: the Transport interface is symmetric
 // (either side sends, either side receives, with nothing saying what answers what), and the
@@ -55,19 +57,98 @@ constexpr std::int64_t kSliceNs = 20'000'000;
 
 class GrpcUdsTransport;
 
-class StreamService final : public Channel::Service {
+// The metadata key of a stream's channel (its endpoint's token).
+constexpr const char* kChannelKey = "ipcbench-channel";
+
+// One pair of workers' gRPC server, in the consumer's process: every channel of the pair (two
+// where a load runs beside, Endpoint::pair_token) is a stream to it, named by its metadata, so
+// that the pair's channels share one HTTP/2 connection, as an application's streams to one server
+// do (and head-of-line blocking between them shows). Made by the pair's first channel, on a
+// socket in its directory; shut down with the last.
+class PairServer {
  public:
-  explicit StreamService(GrpcUdsTransport& transport) : m_transport(transport) {}
-  grpc::Status Stream(grpc::ServerContext* context, ServerStream* stream) override;
+  static Result<std::shared_ptr<PairServer>> serve(const std::string& pair_token,
+                                                   const std::string& path);
+  ~PairServer() {
+    m_server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
+    ::unlink(m_path.c_str());
+    std::lock_guard lock(registry_mutex());
+    auto found = registry().find(m_pair_token);
+    if (found != registry().end() && found->second.expired()) registry().erase(found);
+  }
+  std::string address() const { return "unix:" + m_path; }
+  void attach(const std::string& token, GrpcUdsTransport* transport) {
+    std::lock_guard lock(m_mutex);
+    m_channels[token] = transport;
+  }
+  void detach(const std::string& token) {
+    std::lock_guard lock(m_mutex);
+    m_channels.erase(token);
+  }
 
  private:
-  GrpcUdsTransport& m_transport;
+  class Service final : public Channel::Service {
+   public:
+    explicit Service(PairServer& server) : m_server(server) {}
+    grpc::Status Stream(grpc::ServerContext* context, ServerStream* stream) override;
+
+   private:
+    PairServer& m_server;
+  };
+
+  PairServer(std::string pair_token, std::string path)
+      : m_pair_token(std::move(pair_token)), m_path(std::move(path)), m_service(*this) {}
+  static std::mutex& registry_mutex() {
+    static std::mutex m;
+    return m;
+  }
+  static std::map<std::string, std::weak_ptr<PairServer>>& registry() {
+    static std::map<std::string, std::weak_ptr<PairServer>> r;
+    return r;
+  }
+
+  std::string m_pair_token;
+  std::string m_path;
+  Service m_service;
+  std::unique_ptr<grpc::Server> m_server;
+  std::mutex m_mutex;
+  std::map<std::string, GrpcUdsTransport*> m_channels;  // by token, while they live
 };
+
+Result<std::shared_ptr<PairServer>> PairServer::serve(const std::string& pair_token,
+                                                      const std::string& path) {
+  std::lock_guard lock(registry_mutex());
+  if (auto existing = registry()[pair_token].lock()) return existing;
+  std::shared_ptr<PairServer> made(new PairServer(pair_token, path));
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(made->address(), grpc::InsecureServerCredentials());
+  builder.SetMaxReceiveMessageSize(-1);
+  builder.SetMaxSendMessageSize(-1);
+  builder.RegisterService(&made->m_service);
+  made->m_server = builder.BuildAndStart();
+  if (!made->m_server) return fail(Errc::resource, "gRPC cannot serve on " + made->address());
+  registry()[pair_token] = made;
+  return made;
+}
+
+// The producer's side: one grpc::Channel (one connection) per server address in this process.
+std::shared_ptr<grpc::Channel> channel_to(const std::string& address) {
+  static std::mutex mutex;
+  static std::map<std::string, std::weak_ptr<grpc::Channel>> channels;
+  std::lock_guard lock(mutex);
+  if (auto existing = channels[address].lock()) return existing;
+  grpc::ChannelArguments arguments;
+  arguments.SetMaxReceiveMessageSize(-1);
+  arguments.SetMaxSendMessageSize(-1);
+  auto made = grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), arguments);
+  channels[address] = made;
+  return made;
+}
 
 class GrpcUdsTransport final : public Transport {
  public:
   explicit GrpcUdsTransport(const Endpoint& endpoint)
-      : m_endpoint(endpoint), m_service(*this), m_watchdog([this] { watch_writes(); }) {}
+      : m_endpoint(endpoint), m_watchdog([this] { watch_writes(); }) {}
 
   ~GrpcUdsTransport() override {
     const auto grace = std::chrono::system_clock::now() + m_endpoint.timeout;
@@ -84,35 +165,39 @@ class GrpcUdsTransport final : public Transport {
       if (m_reader.joinable()) m_reader.join();
       (void)m_client->Finish();
     }
-    if (m_server) m_server->Shutdown(grace);  // waits for the handler, cancels it at `grace`
+    if (m_pair_server) {
+      // No stream finds us any more; ours (if one came) goes once the peer has closed its side,
+      // and at `grace` it is cancelled.
+      m_pair_server->detach(m_endpoint.token);
+      std::unique_lock lock(m_mutex);
+      if (!m_changed.wait_until(lock, grace, [&] { return !m_serving; }) && m_server_context) {
+        m_server_context->TryCancel();
+      }
+      m_changed.wait(lock, [&] { return !m_serving; });
+      lock.unlock();
+      m_pair_server.reset();  // the pair's last channel shuts the server down
+    }
     if (m_watchdog.joinable()) m_watchdog.join();
-    if (!m_path.empty()) ::unlink(m_path.c_str());
   }
 
   Result<std::string> listen() override {
-    m_path = m_endpoint.dir + "/grpc.sock";
-    const std::string address = "unix:" + m_path;
-    grpc::ServerBuilder builder;
-    builder.AddListeningPort(address, grpc::InsecureServerCredentials());
-    builder.SetMaxReceiveMessageSize(-1);
-    builder.SetMaxSendMessageSize(-1);
-    builder.RegisterService(&m_service);
-    m_server = builder.BuildAndStart();
-    if (!m_server) return fail(Errc::resource, "gRPC cannot serve on " + address);
-    return address;
+    auto server =
+        PairServer::serve(m_endpoint.pair_token.empty() ? m_endpoint.token : m_endpoint.pair_token,
+                          m_endpoint.dir + "/grpc.sock");
+    if (!server) return std::unexpected(server.error());
+    m_pair_server = *server;
+    m_pair_server->attach(m_endpoint.token, this);
+    return m_pair_server->address();
   }
 
   Result<void> connect(std::string_view peer_address) override {
     if (m_endpoint.role == Role::producer) {
-      grpc::ChannelArguments arguments;
-      arguments.SetMaxReceiveMessageSize(-1);
-      arguments.SetMaxSendMessageSize(-1);
-      m_channel = grpc::CreateCustomChannel(std::string(peer_address),
-                                            grpc::InsecureChannelCredentials(), arguments);
+      m_channel = channel_to(std::string(peer_address));
       if (!m_channel->WaitForConnected(std::chrono::system_clock::now() + m_endpoint.timeout)) {
         return fail(Errc::timeout, "gRPC could not connect to " + std::string(peer_address));
       }
       m_stub = Channel::NewStub(m_channel);
+      m_client_context.AddMetadata(kChannelKey, m_endpoint.token);
       m_client = m_stub->Stream(&m_client_context);
       m_reader = std::thread([this] { read_as_client(); });
     }
@@ -167,15 +252,17 @@ class GrpcUdsTransport final : public Transport {
 
   // The server's handler (a gRPC thread): the one stream of this cell, read until it ends; the
   // stream stays ours to write on until the transport closes.
+  // Called by the pair's server, its lock held (so that a transport it finds is not yet closing):
+  // makes the stream ours, false if we have one already or are closing.
+  bool claim(grpc::ServerContext* context, ServerStream* stream) {
+    std::lock_guard lock(m_mutex);
+    if (m_server_stream || m_closing) return false;
+    m_server_context = context;
+    m_server_stream = stream;
+    m_serving = true;
+    return true;
+  }
   grpc::Status serve(grpc::ServerContext* context, ServerStream* stream) {
-    {
-      std::lock_guard lock(m_mutex);
-      if (m_server_stream || m_closing) {
-        return grpc::Status(grpc::StatusCode::ALREADY_EXISTS, "one stream per cell");
-      }
-      m_server_context = context;
-      m_server_stream = stream;
-    }
     stream->SendInitialMetadata();
     attached();
     Chunk chunk;
@@ -187,6 +274,9 @@ class GrpcUdsTransport final : public Transport {
     m_changed.wait(lock, [&] { return m_closing; });
     m_server_stream = nullptr;
     m_server_context = nullptr;
+    m_serving = false;
+    lock.unlock();
+    m_changed.notify_all();
     return grpc::Status::OK;
   }
 
@@ -288,10 +378,9 @@ class GrpcUdsTransport final : public Transport {
   }
 
   Endpoint m_endpoint;
-  StreamService m_service;
-  std::string m_path;
-  // The consumer: the server.
-  std::unique_ptr<grpc::Server> m_server;
+  // The consumer: the server (its pair's), and the stream it serves us.
+  std::shared_ptr<PairServer> m_pair_server;
+  bool m_serving = false;  // our stream's handler is in serve()
   grpc::ServerContext* m_server_context = nullptr;
   ServerStream* m_server_stream = nullptr;
   // The producer: the client.
@@ -316,8 +405,22 @@ class GrpcUdsTransport final : public Transport {
   std::thread m_watchdog;  // last: started when everything it uses is
 };
 
-grpc::Status StreamService::Stream(grpc::ServerContext* context, ServerStream* stream) {
-  return m_transport.serve(context, stream);
+grpc::Status PairServer::Service::Stream(grpc::ServerContext* context, ServerStream* stream) {
+  const auto& metadata = context->client_metadata();
+  const auto found = metadata.find(kChannelKey);
+  GrpcUdsTransport* transport = nullptr;
+  if (found != metadata.end()) {
+    const std::string token(found->second.data(), found->second.size());
+    std::lock_guard lock(m_server.m_mutex);
+    if (auto at = m_server.m_channels.find(token); at != m_server.m_channels.end()) {
+      if (!at->second->claim(context, stream)) {
+        return grpc::Status(grpc::StatusCode::ALREADY_EXISTS, "one stream per channel");
+      }
+      transport = at->second;
+    }
+  }
+  if (!transport) return grpc::Status(grpc::StatusCode::NOT_FOUND, "no such channel here");
+  return transport->serve(context, stream);
 }
 
 // The reqresp scenario's server and clients (Endpoint::fan_in), as gRPC request-response is
