@@ -3,8 +3,8 @@
 // schedule at twice that (open loop: when the transport holds it up, it sends at once when let,
 // never skipping a message). What the transport does with the excess is the result:
 // - a transport that drops (--set zerocopy.drop=1, udp.credit=0, cyclonedds.drop=1,
-//   fastdds.drop=1) delivers some and loses the others: the consumer's sequence check counts
-//   every gap, and the producer's count of what it sent gives the messages lost after the
+//   fastdds.drop=1, nng.drop=1) delivers some and loses the others: the consumer's sequence check
+//   counts every gap, and the producer's count of what it sent gives the messages lost after the
 //   consumer's last one as well;
 // - a transport with backpressure holds the producer back: its time inside send() is reported,
 //   and the messages it delivers come ever later after their intended send time.
@@ -12,11 +12,11 @@
 // comes again or out of order fails the cell.
 //
 // The stop may be lost as well, on a transport that drops the newest message when the consumer's
-// queue is full (udp with --set udp.credit=0; zerocopy's safe overflow and a DDS keep-last
-// history drop the oldest, which a stop never is): on a pollable transport the producer sends it
-// again when no echo came within 10 ms, then 100 ms, then 1 s, at most four stops in all (the
-// consumer echoes the first and leaves the rest unread: four fit any queue, Endpoint::queue_depth
-// being at least that), and then waits for the echo as every scenario does.
+// queue is full (udp with --set udp.credit=0, nng with nng.drop=1; zerocopy's safe overflow and a
+// DDS keep-last history drop the oldest, which a stop never is): on a pollable transport the
+// producer sends it again when no echo came within 10 ms, then 100 ms, then 1 s, at most four stops
+// in all (the consumer echoes the first and leaves the rest unread: four fit any queue,
+// Endpoint::queue_depth being at least that), and then waits for the echo as every scenario does.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -299,7 +299,9 @@ extern const ScenarioInfo kOverload{
                 "the producer offers 40,000/s on a schedule and, when the transport holds it "
                 "back, sends at once when let, never skipping. sent, delivered = messages per "
                 "second while measuring; lost = (sent - delivered) / sent: a transport that "
-                "drops (zerocopy.drop=1, udp.credit=0, cyclonedds.drop=1, fastdds.drop=1) loses "
+                "drops (zerocopy.drop=1, udp.credit=0, cyclonedds.drop=1, fastdds.drop=1, "
+                "nng.drop=1) "
+                "loses "
                 "them, and the "
                 "consumer's sequence check counts each gap (lost in sequence; the rest were lost "
                 "after its last message); late = delivered more than 1 ms after the intended send "

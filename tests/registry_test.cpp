@@ -71,7 +71,7 @@ TEST(Registry, SettingsAreNamedDescribedAndHaveARange) {
   // The settings that choose dropping over flow control (the overload scenario).
   EXPECT_EQ(options_of(*find_transport("udp")).at(2).name, "credit");
   for (const char* t : {"zerocopy", "cyclonedds", "cyclonedds-shm", "fastdds", "fastdds-shm",
-                        "fastdds-datasharing"}) {
+                        "fastdds-datasharing", "nng"}) {
     bool drop = false;
     for (const auto& o : options_of(*find_transport(t)))
       drop |= o.name == "drop" && o.min == 0 && o.max == 1;

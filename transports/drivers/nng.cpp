@@ -6,7 +6,14 @@
 // loan() allocates the nng_msg and hands out its body past the header, nng_sendmsg() takes it
 // over without a copy; receive() returns the body of the nng_msg it took, held until release().
 // Send and receive buffers (NNG_OPT_SENDBUF/RECVBUF, in messages) are the queue depth; a full
-// receiver stops reading its socket, which stops the sender: no message is ever dropped.
+// receiver stops reading its socket, which stops the sender: no message is ever dropped. Unless
+// --set nng.drop=1: then send() tries once (NNG_FLAG_NONBLOCK) and a message nng has no room for
+// is dropped, as an application that will not wait drops it (the newest, at the sender); the
+// consumer's sequence check counts each (the overload scenario; the others fail at the first).
+//
+// readable_fd() is nng's NNG_OPT_RECVFD: readable while a message waits to be received (so the
+// reqresp server can wait on many channels in one epoll, and the overload producer on a stop's
+// echo).
 //
 // Waiting (base/wait.hpp): `block` only. nng's own threads move the bytes between the socket and
 // the nng socket's queues, and they sleep in the kernel (epoll) whatever the caller does; the
@@ -30,6 +37,7 @@
 #include <cstring>
 #include <utility>
 
+#include "transports/driver_options.hpp"
 #include "transports/frame.hpp"
 #include "transports/transport.hpp"
 
@@ -48,7 +56,8 @@ std::unexpected<Error> nng_fail(Errc code, std::string_view what, int rv) {
 
 class NngTransport final : public Transport {
  public:
-  explicit NngTransport(const Endpoint& endpoint) : m_endpoint(endpoint) {}
+  explicit NngTransport(const Endpoint& endpoint)
+      : m_endpoint(endpoint), m_drop(endpoint.option("drop").value_or(0) != 0) {}
 
   ~NngTransport() override {
     if (m_tx) nng_msg_free(m_tx);
@@ -108,6 +117,13 @@ class NngTransport final : public Transport {
     nng_msg_chop(m_tx, nng_msg_len(m_tx) - kFrameBytes - bytes);
     write_frame(body(m_tx), FrameKind::data);
     nng_msg* message = std::exchange(m_tx, nullptr);
+    if (m_drop) {
+      const int rv = nng_sendmsg(m_socket, message, NNG_FLAG_NONBLOCK);
+      if (rv == 0) return {};
+      nng_msg_free(message);
+      if (rv == NNG_EAGAIN) return {};  // no room: dropped (the consumer counts the gap)
+      return nng_fail(rv == NNG_ECLOSED ? Errc::peer_gone : Errc::system, "nng_sendmsg", rv);
+    }
     return put(message, m_endpoint.wait);
   }
 
@@ -128,6 +144,17 @@ class NngTransport final : public Transport {
   void release() override {
     if (m_rx) nng_msg_free(m_rx);
     m_rx = nullptr;
+  }
+
+  int readable_fd() override {
+    int fd = -1;
+    if (!m_open || nng_socket_get_int(m_socket, NNG_OPT_RECVFD, &fd) != 0) return -1;
+    return fd;
+  }
+
+  // `drop` as given, said by the producer, whose sends it governs.
+  std::vector<OptionValue> granted_options() const override {
+    return granted_as_given(m_endpoint, {"drop"});
   }
 
  private:
@@ -262,6 +289,7 @@ class NngTransport final : public Transport {
   }
 
   Endpoint m_endpoint;
+  bool m_drop;  // --set nng.drop=1
   nng_socket m_socket = NNG_SOCKET_INITIALIZER;
   bool m_open = false;
   bool m_connected = false;
@@ -273,6 +301,15 @@ class NngTransport final : public Transport {
   std::atomic<int> m_pipes_removed{0};
 };
 
+// --set nng.drop: wait for room (0, the default) or drop (1).
+std::vector<OptionSpec> options() {
+  return {switch_option("drop",
+                        "1: send() tries once (NNG_FLAG_NONBLOCK) and a message nng has no room "
+                        "for is dropped (the consumer's sequence check counts each); 0: send() "
+                        "waits for room, nothing lost",
+                        false)};
+}
+
 }  // namespace
 
 extern const TransportInfo nng_driver{
@@ -281,8 +318,14 @@ extern const TransportInfo nng_driver{
                    " pair1 sockets over ipc:// (a Unix socket in a private temp dir); send/receive "
                    "buffers = queue depth; up to 64 MiB; block only: nng's own threads move the "
                    "bytes and sleep in the kernel whatever the caller does",
-    .capabilities = [] { return Capabilities::block_only(); },
+    .capabilities =
+        [] {
+          Capabilities caps = Capabilities::block_only();
+          caps.pollable = true;
+          return caps;
+        },
     .make = make_transport<NngTransport>,
+    .options = options,
 };
 
 }  // namespace ipcbench
