@@ -153,22 +153,120 @@ class Domains {
   }
 };
 
-class CycloneTransport final : public Transport {
+// What every Cyclone endpoint holds: its process's iceoryx runtime (shared memory), its domain
+// (Domains) and a participant of its own; and how it makes its readers, writers and waitsets.
+class CycloneBase : public Transport {
+ public:
+  CycloneBase(const Endpoint& endpoint, bool shm) : m_endpoint(endpoint), m_shm(shm) {}
+
+  // Deletes the participant and everything in it (a reliable writer first lingers, up to 1 s, for
+  // the peer to acknowledge what it has not yet), then the domain if no other channel of ours is
+  // in it, then the runtime (after Cyclone has let go of iceoryx: it deregisters from RouDi).
+  ~CycloneBase() override {
+    if (m_participant > 0) dds_delete(m_participant);
+    if (m_domain > 0) Domains::release(m_domain_id);
+    m_runtime.reset();
+  }
+
+ protected:
+  // The runtime (named the token + `runtime_suffix`), the domain of `domain_token`, a participant.
+  Result<void> open_participant(const std::string& runtime_suffix,
+                                const std::string& domain_token) {
+    if (m_shm) {
+      if (roudi_socket() == RoudiSocket::forbidden) {
+        return fail(Errc::unavailable, kRoudiForbidden);
+      }
+      if (!roudi_serving()) {
+        return fail(Errc::unavailable,
+                    "RouDi (iox-roudi) is not running: `ipcbench run` starts it; to use this "
+                    "transport elsewhere, start iox-roudi first");
+      }
+      // Ours before Cyclone asks for one: its iox_runtime_init() then gets this runtime.
+      prepare_iceoryx();
+      m_runtime = IceoryxRuntime::acquire(m_endpoint.token + runtime_suffix);
+    }
+    const dds_domainid_t id = static_cast<dds_domainid_t>(dds_domain_for(domain_token));
+    auto domain = Domains::acquire(id, m_shm);
+    if (!domain) return std::unexpected(domain.error());
+    m_domain = *domain;
+    m_domain_id = id;
+    m_participant = dds_create_participant(id, nullptr, nullptr);
+    if (m_participant < 0) return dds_fail(Errc::resource, "dds_create_participant", m_participant);
+    return {};
+  }
+
+  // A writer (or reader) of `type` on the topic <token>_<suffix>, RELIABLE, KEEP_LAST `depth`.
+  Result<dds_entity_t> make_endpoint(const dds_topic_descriptor_t* type, const char* suffix,
+                                     bool writer, std::size_t depth) {
+    const std::string name = dds_topic_name(m_endpoint.token, suffix);
+    dds_entity_t topic = dds_create_topic(m_participant, type, name.c_str(), nullptr, nullptr);
+    if (topic < 0) return dds_fail(Errc::resource, "dds_create_topic " + name, topic);
+    dds_qos_t* qos = dds_create_qos();
+    dds_qset_reliability(qos, DDS_RELIABILITY_RELIABLE,
+                         DDS_MSECS(static_cast<std::int64_t>(m_endpoint.timeout.count())));
+    dds_qset_history(qos, DDS_HISTORY_KEEP_LAST, static_cast<std::int32_t>(depth));
+    dds_qset_durability(qos, DDS_DURABILITY_VOLATILE);
+    dds_entity_t entity = writer ? dds_create_writer(m_participant, topic, qos, nullptr)
+                                 : dds_create_reader(m_participant, topic, qos, nullptr);
+    dds_delete_qos(qos);
+    if (entity < 0) return dds_fail(Errc::resource, "create a DDS endpoint on " + name, entity);
+    if (m_shm && !dds_is_shared_memory_available(entity)) {
+      return fail(Errc::unsupported,
+                  "Cyclone DDS does not put this topic on shared memory (is it built with "
+                  "iceoryx, and is RouDi serving?)");
+    }
+    return entity;
+  }
+
+  // A waitset on `readers`' read conditions, -1 if Cyclone cannot make one.
+  dds_entity_t waitset_on(std::initializer_list<dds_entity_t> readers) {
+    dds_entity_t waitset = dds_create_waitset(m_participant);
+    if (waitset < 0) return -1;
+    for (dds_entity_t reader : readers) {
+      dds_entity_t condition = dds_create_readcondition(reader, DDS_ANY_STATE);
+      if (condition < 0 || dds_waitset_attach(waitset, condition, reader) < 0) return -1;
+    }
+    return waitset;
+  }
+
+  // Waits, per `mode`, until `try_once` says done, sleeping on `waitset` a slice at a time;
+  // check_peer() is looked at every slice.
+  template <class Try>
+  Result<void> wait_for(WaitMode mode, dds_entity_t waitset, std::string_view what, Try try_once) {
+    WaitPolicy policy = m_endpoint.policy();
+    policy.mode = mode;
+    auto block_once = [&](std::int64_t max_ns) -> Result<bool> {
+      dds_return_t rc = dds_waitset_wait(waitset, nullptr, 0, std::min(max_ns, kSliceNs));
+      if (rc < 0) return dds_fail(Errc::system, "dds_waitset_wait", rc);
+      return try_once();
+    };
+    const WaitTraits traits{.polls_per_clock_read = 16,
+                            .check_every_ns = kSliceNs,
+                            .yield_after_ns = 0,
+                            .waiting_for = what};
+    return wait_until(
+        policy, try_once, block_once, [&] { return check_peer(); }, traits);
+  }
+  virtual Result<void> check_peer() = 0;
+
+  Endpoint m_endpoint;
+  bool m_shm;
+  std::shared_ptr<IceoryxRuntime> m_runtime;
+  dds_entity_t m_domain = 0;  // shared (Domains): m_domain_id's
+  dds_domainid_t m_domain_id = 0;
+  dds_entity_t m_participant = 0;
+};
+
+class CycloneTransport final : public CycloneBase {
  public:
   CycloneTransport(const Endpoint& endpoint, bool shm)
-      : m_endpoint(endpoint),
-        m_shm(shm),
+      : CycloneBase(endpoint, shm),
         m_drop(endpoint.option("drop").value_or(0) != 0),
         m_credits(endpoint.queue_depth) {}
 
   ~CycloneTransport() override {
     release_sample();
     if (m_connected) say_goodbye();
-    // Deletes everything in it; a reliable writer first lingers (up to 1 s) for the peer to
-    // acknowledge what it has not yet. Then the domain, if no other channel of ours is in it.
-    if (m_participant > 0) dds_delete(m_participant);
-    if (m_domain > 0) Domains::release(m_domain_id);
-    m_runtime.reset();  // after Cyclone has let go of iceoryx: deregisters from RouDi
   }
 
   Result<std::string> listen() override {
@@ -276,40 +374,24 @@ class CycloneTransport final : public Transport {
  private:
   Result<void> open() {
     const bool producer = m_endpoint.role == Role::producer;
-    if (m_shm) {
-      if (roudi_socket() == RoudiSocket::forbidden) {
-        return fail(Errc::unavailable, kRoudiForbidden);
-      }
-      if (!roudi_serving()) {
-        return fail(Errc::unavailable,
-                    "RouDi (iox-roudi) is not running: `ipcbench run` starts it; to use this "
-                    "transport elsewhere, start iox-roudi first");
-      }
-      // Ours before Cyclone asks for one: its iox_runtime_init() then gets this runtime.
-      prepare_iceoryx();
-      m_runtime =
-          IceoryxRuntime::acquire(m_endpoint.token + (producer ? "-producer" : "-consumer"));
-    }
     // The channels between the same two workers (a load beside) in one domain: one DDSI instance
     // in each process, its sockets and receive threads carrying both, as a DDS application's
     // topics between two processes go (Domains shares it).
-    const dds_domainid_t id = static_cast<dds_domainid_t>(
-        dds_domain_for(m_endpoint.pair_token.empty() ? m_endpoint.token : m_endpoint.pair_token));
-    auto domain = Domains::acquire(id, m_shm);
-    if (!domain) return std::unexpected(domain.error());
-    m_domain = *domain;
-    m_domain_id = id;
-    m_participant = dds_create_participant(id, nullptr, nullptr);
-    if (m_participant < 0) return dds_fail(Errc::resource, "dds_create_participant", m_participant);
-
+    if (auto ok = open_participant(
+            producer ? "-producer" : "-consumer",
+            m_endpoint.pair_token.empty() ? m_endpoint.token : m_endpoint.pair_token);
+        !ok) {
+      return ok;
+    }
     const char* out = producer ? "p2c" : "c2p";
     const char* in = producer ? "c2p" : "p2c";
     const std::string out_credit = std::string(out) + "_credit";
     const std::string in_credit = std::string(in) + "_credit";
-    auto data_out = make_endpoint(out, true, m_credits.window());
-    auto data_in = make_endpoint(in, false, m_credits.window());
-    auto credit_out = make_endpoint(out_credit.c_str(), true, 1);
-    auto credit_in = make_endpoint(in_credit.c_str(), false, 1);
+    const auto* type = &ipcbench_Message_desc;
+    auto data_out = make_endpoint(type, out, true, m_credits.window());
+    auto data_in = make_endpoint(type, in, false, m_credits.window());
+    auto credit_out = make_endpoint(type, out_credit.c_str(), true, 1);
+    auto credit_in = make_endpoint(type, in_credit.c_str(), false, 1);
     for (auto* made : {&data_out, &data_in, &credit_out, &credit_in}) {
       if (!*made) return std::unexpected(made->error());
     }
@@ -317,54 +399,13 @@ class CycloneTransport final : public Transport {
     m_data_in = *data_in;
     m_credit_out = *credit_out;
     m_credit_in = *credit_in;
-    if (m_shm) {
-      for (dds_entity_t e : {m_data_out, m_data_in, m_credit_out, m_credit_in}) {
-        if (!dds_is_shared_memory_available(e)) {
-          return fail(Errc::unsupported,
-                      "Cyclone DDS does not put this topic on shared memory (is it built with "
-                      "iceoryx, and is RouDi serving?)");
-        }
-      }
-    }
-
-    m_data_waitset = waitset_on_reader(m_data_in);
-    m_credit_waitset = waitset_on_reader(m_credit_in);
-    m_hello_waitset = waitset_on_reader(m_data_in);
-    if (m_hello_waitset > 0) {
-      dds_entity_t condition = dds_create_readcondition(m_credit_in, DDS_ANY_STATE);
-      if (condition < 0 || dds_waitset_attach(m_hello_waitset, condition, m_credit_in) < 0) {
-        m_hello_waitset = -1;
-      }
-    }
+    m_data_waitset = waitset_on({m_data_in});
+    m_credit_waitset = waitset_on({m_credit_in});
+    m_hello_waitset = waitset_on({m_data_in, m_credit_in});
     if (m_data_waitset < 0 || m_credit_waitset < 0 || m_hello_waitset < 0) {
       return fail(Errc::resource, "cannot make Cyclone DDS waitsets");
     }
     return {};
-  }
-
-  // A writer (or reader) on the topic <token>_<suffix>, RELIABLE, KEEP_LAST `depth`.
-  Result<dds_entity_t> make_endpoint(const char* suffix, bool writer, std::size_t depth) {
-    const std::string name = dds_topic_name(m_endpoint.token, suffix);
-    dds_entity_t topic =
-        dds_create_topic(m_participant, &ipcbench_Message_desc, name.c_str(), nullptr, nullptr);
-    if (topic < 0) return dds_fail(Errc::resource, "dds_create_topic " + name, topic);
-    dds_qos_t* qos = dds_create_qos();
-    dds_qset_reliability(qos, DDS_RELIABILITY_RELIABLE,
-                         DDS_MSECS(static_cast<std::int64_t>(m_endpoint.timeout.count())));
-    dds_qset_history(qos, DDS_HISTORY_KEEP_LAST, static_cast<std::int32_t>(depth));
-    dds_qset_durability(qos, DDS_DURABILITY_VOLATILE);
-    dds_entity_t entity = writer ? dds_create_writer(m_participant, topic, qos, nullptr)
-                                 : dds_create_reader(m_participant, topic, qos, nullptr);
-    dds_delete_qos(qos);
-    if (entity < 0) return dds_fail(Errc::resource, "create a DDS endpoint on " + name, entity);
-    return entity;
-  }
-
-  dds_entity_t waitset_on_reader(dds_entity_t reader) {
-    dds_entity_t waitset = dds_create_waitset(m_participant);
-    dds_entity_t condition = dds_create_readcondition(reader, DDS_ANY_STATE);
-    if (waitset < 0 || condition < 0) return -1;
-    return dds_waitset_attach(waitset, condition, reader) < 0 ? -1 : waitset;
   }
 
   // Why the peer is gone, or nullptr: a match it made has gone.
@@ -387,7 +428,7 @@ class CycloneTransport final : public Transport {
   // has passed since: over shared memory the data and the news of the peer's writer going travel
   // apart (the chunk through iceoryx and the shm monitor thread, the news over UDP), so the news
   // may come first (a peer that closes says goodbye first: see say_goodbye).
-  Result<void> check_peer() {
+  Result<void> check_peer() override {
     if (m_peer_said_bye) return fail(Errc::peer_gone, "the peer has closed");
     const char* gone = match_lost();
     if (!gone) return {};
@@ -511,31 +552,8 @@ class CycloneTransport final : public Transport {
     m_sample[0] = nullptr;
   }
 
-  template <class Try>
-  Result<void> wait_for(WaitMode mode, dds_entity_t waitset, std::string_view what, Try try_once) {
-    WaitPolicy policy = m_endpoint.policy();
-    policy.mode = mode;
-    auto block_once = [&](std::int64_t max_ns) -> Result<bool> {
-      dds_return_t rc = dds_waitset_wait(waitset, nullptr, 0, std::min(max_ns, kSliceNs));
-      if (rc < 0) return dds_fail(Errc::system, "dds_waitset_wait", rc);
-      return try_once();
-    };
-    const WaitTraits traits{.polls_per_clock_read = 16,
-                            .check_every_ns = kSliceNs,
-                            .yield_after_ns = 0,
-                            .waiting_for = what};
-    return wait_until(
-        policy, try_once, block_once, [&] { return check_peer(); }, traits);
-  }
-
-  Endpoint m_endpoint;
-  bool m_shm;
   bool m_drop;  // --set cyclonedds.drop=1: no credit window
   CreditWindow m_credits;
-  std::shared_ptr<IceoryxRuntime> m_runtime;
-  dds_entity_t m_domain = 0;  // shared (Domains): m_domain_id's
-  dds_domainid_t m_domain_id = 0;
-  dds_entity_t m_participant = 0;
   dds_entity_t m_data_out = 0, m_data_in = 0, m_credit_out = 0, m_credit_in = 0;
   dds_entity_t m_data_waitset = 0, m_credit_waitset = 0, m_hello_waitset = 0;
   bool m_peer_gone = false;
