@@ -571,11 +571,11 @@ class DbusFanIn final : public BusConnection {
       if (!gone(m_server)) return {};
       return fail(Errc::peer_gone, "the server " + m_server + " has left the bus");
     }
-    for (std::uint32_t i = 0; i < m_names.size(); ++i) {
-      if (!m_names[i].empty() && gone(m_names[i])) {
-        return fail(Errc::peer_gone, "client " + std::to_string(i) + " has left the bus");
-      }
-    }
+    // Clients leave one by one at the end of a cell (each after its stop's answer) while the
+    // server waits for the others: only when every client has left can nothing more come.
+    const bool all_left = std::ranges::all_of(
+        m_names, [&](const std::string& name) { return !name.empty() && gone(name); });
+    if (all_left) return fail(Errc::peer_gone, "every client has left the bus");
     return {};
   }
 
