@@ -28,38 +28,50 @@ zerocopy::Node make_node() {
   return std::move(*node);
 }
 
-template <class T>
-void bench_roundtrip(benchmark::State& state, zerocopy::Overflow overflow) {
+// A service of T named `name`, one publisher and one subscriber of it, handed to
+// `body(publisher, subscriber)`; false (the benchmark skipped) if any cannot be made.
+template <class T, class Body>
+bool with_ports(benchmark::State& state, const char* name, zerocopy::Overflow overflow, Body body) {
   auto node = make_node();
-  auto service = node.service_builder("bench/roundtrip")
-                     .publish_subscribe<T>()
+  auto service = node.service_builder(name)
+                     .template publish_subscribe<T>()
                      .overflow(overflow)
                      .open_or_create();
   if (!service) {
     state.SkipWithError(service.error().message.c_str());
-    return;
+    return false;
   }
   auto publisher = service->publisher_builder().create();
   auto subscriber = service->subscriber_builder().create();
   if (!publisher || !subscriber) {
     state.SkipWithError("port creation failed");
-    return;
+    return false;
   }
-  std::uint64_t sequence = 0;
-  for (auto _ : state) {
-    auto sample = publisher->loan_uninit();
-    auto* payload = &sample->payload_mut();
-    if constexpr (std::is_same_v<T, std::uint64_t>) {
-      *payload = sequence;
-    } else {
-      payload->words[0] = sequence;
-    }
-    (void)std::move(*sample).assume_init().send();
-    auto received = subscriber->receive();
-    const T& value = **received;
-    benchmark::DoNotOptimize(&value);
-    ++sequence;
-  }
+  body(*publisher, *subscriber);
+  return true;
+}
+
+template <class T>
+void bench_roundtrip(benchmark::State& state, zerocopy::Overflow overflow) {
+  const bool ran =
+      with_ports<T>(state, "bench/roundtrip", overflow, [&](auto& publisher, auto& subscriber) {
+        std::uint64_t sequence = 0;
+        for (auto _ : state) {
+          auto sample = publisher.loan_uninit();
+          auto* payload = &sample->payload_mut();
+          if constexpr (std::is_same_v<T, std::uint64_t>) {
+            *payload = sequence;
+          } else {
+            payload->words[0] = sequence;
+          }
+          (void)std::move(*sample).assume_init().send();
+          auto received = subscriber.receive();
+          const T& value = **received;
+          benchmark::DoNotOptimize(&value);
+          ++sequence;
+        }
+      });
+  if (!ran) return;
   state.SetItemsProcessed(state.iterations());
   state.counters["ns_per_msg"] =
       benchmark::Counter(static_cast<double>(state.iterations()),
@@ -182,28 +194,18 @@ void zerocopy_request_response_u64(benchmark::State& state) {
 // A receive() that finds nothing: what a spinning subscriber pays per poll (a message that
 // arrives mid-poll waits, on average, half of it).
 void zerocopy_empty_poll(benchmark::State& state) {
-  auto node = make_node();
-  auto service = node.service_builder("bench/empty")
-                     .publish_subscribe<std::uint64_t>()
-                     .overflow(zerocopy::Overflow::backpressure)
-                     .open_or_create();
-  if (!service) {
-    state.SkipWithError(service.error().message.c_str());
-    return;
-  }
-  auto publisher = service->publisher_builder().create();
-  auto subscriber = service->subscriber_builder().create();
-  if (!publisher || !subscriber) {
-    state.SkipWithError("port creation failed");
-    return;
-  }
-  // One message first: the connection is then set up, as a polling subscriber's is.
-  (void)std::move(*publisher->loan_uninit()).write_payload(1).send();
-  if (auto first = subscriber->receive(); !first || !*first) std::abort();
-  for (auto _ : state) {
-    auto received = subscriber->receive();
-    if (!received || *received) std::abort();
-  }
+  with_ports<std::uint64_t>(state, "bench/empty", zerocopy::Overflow::backpressure,
+                            [&](auto& publisher, auto& subscriber) {
+                              // One message first: the connection is then set up, as a polling
+                              // subscriber's is.
+                              (void)std::move(*publisher.loan_uninit()).write_payload(1).send();
+                              if (auto first = subscriber.receive(); !first || !*first)
+                                std::abort();
+                              for (auto _ : state) {
+                                auto received = subscriber.receive();
+                                if (!received || *received) std::abort();
+                              }
+                            });
   state.SetItemsProcessed(state.iterations());
 }
 

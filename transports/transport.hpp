@@ -134,7 +134,7 @@ struct OptionValue {
 struct Endpoint {
   Role role = Role::producer;
   WaitMode wait = WaitMode::block;
-  std::string token;                        // unique per cell; prefix of every POSIX shm name
+  std::string token;  // unique per cell; prefix of every POSIX shm name
   // The same for every channel between the same two workers (two where a load runs beside), and
   // distinct otherwise: a library that multiplexes channels over one connection (gRPC's streams)
   // carries a pair's channels on one, as an application with two streams to one server does.
@@ -158,6 +158,8 @@ struct Endpoint {
 
   // The value of setting `name`, if it was given.
   std::optional<std::uint64_t> option(std::string_view name) const;
+  // pair_token, or the token where nobody set one (an endpoint made outside the harness).
+  const std::string& pair() const { return pair_token.empty() ? token : pair_token; }
 
   // How this endpoint's waits go (base/wait.hpp).
   WaitPolicy policy() const {

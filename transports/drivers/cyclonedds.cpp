@@ -332,6 +332,13 @@ class CycloneBase : public Transport {
   virtual Result<void> open() = 0;
   // One message of ours on loan from the data reader into m_sample; false when there is none.
   virtual Result<bool> take_data() = 0;
+  // The data reader's next sample on loan into m_sample (`info` says what it is); false when
+  // there is none.
+  Result<bool> take_sample(dds_sample_info_t& info) {
+    dds_return_t n = dds_take(m_data_in, m_sample.data(), &info, 1, 1);
+    if (n < 0) return dds_fail(Errc::system, "dds_take", n);
+    return n > 0;
+  }
   void release_sample() {
     if (m_sample[0]) dds_return_loan(m_data_in, m_sample.data(), 1);
     m_sample[0] = nullptr;
@@ -474,10 +481,7 @@ class CycloneTransport final : public CycloneBase {
     // The channels between the same two workers (a load beside) in one domain: one DDSI instance
     // in each process, its sockets and receive threads carrying both, as a DDS application's
     // topics between two processes go (Domains shares it).
-    if (auto ok = open_participant(
-            producer ? "-producer" : "-consumer",
-            m_endpoint.pair_token.empty() ? m_endpoint.token : m_endpoint.pair_token);
-        !ok) {
+    if (auto ok = open_participant(producer ? "-producer" : "-consumer", m_endpoint.pair()); !ok) {
       return ok;
     }
     const char* out = producer ? "p2c" : "c2p";
@@ -522,9 +526,7 @@ class CycloneTransport final : public CycloneBase {
   Result<bool> take_data() override {
     for (;;) {
       dds_sample_info_t info{};
-      dds_return_t n = dds_take(m_data_in, m_sample.data(), &info, 1, 1);
-      if (n < 0) return dds_fail(Errc::system, "dds_take", n);
-      if (n == 0) return false;
+      if (auto got = take_sample(info); !got || !*got) return got;
       if (info.valid_data && static_cast<const ipcbench_Message*>(m_sample[0])->kind == kData) {
         return true;
       }
@@ -788,9 +790,7 @@ class CycloneGroup final : public CycloneBase {
   Result<bool> take_data() override {
     for (;;) {
       dds_sample_info_t info{};
-      dds_return_t n = dds_take(m_data_in, m_sample.data(), &info, 1, 1);
-      if (n < 0) return dds_fail(Errc::system, "dds_take", n);
-      if (n == 0) return false;
+      if (auto got = take_sample(info); !got || !*got) return got;
       const auto* sample = static_cast<const ipcbench_GroupMessage*>(m_sample[0]);
       if (ours(sample->member)) {
         if (info.valid_data && sample->kind == kData) return true;

@@ -181,9 +181,7 @@ class GrpcUdsTransport final : public Transport {
   }
 
   Result<std::string> listen() override {
-    auto server =
-        PairServer::serve(m_endpoint.pair_token.empty() ? m_endpoint.token : m_endpoint.pair_token,
-                          m_endpoint.dir + "/grpc.sock");
+    auto server = PairServer::serve(m_endpoint.pair(), m_endpoint.dir + "/grpc.sock");
     if (!server) return std::unexpected(server.error());
     m_pair_server = *server;
     m_pair_server->attach(m_endpoint.token, this);
